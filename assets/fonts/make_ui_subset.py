@@ -1,0 +1,34 @@
+#!/usr/bin/env python3
+"""Builds assets/fonts/ui-sc-subset.otf: the Simplified Chinese face of Noto Sans CJK
+(SIL Open Font License 1.1) cut down to the characters of our Chinese UI strings.
+
+It is the last-resort fallback when the system has no Chinese font, and it keeps the
+UI tests independent of the machine's fonts. Re-run after changing assets/i18n/zh-CN.json:
+
+    pip install fonttools && python3 assets/fonts/make_ui_subset.py
+"""
+import json
+import pathlib
+import subprocess
+import sys
+
+from fontTools.ttLib import TTCollection
+
+here = pathlib.Path(__file__).resolve().parent
+src = pathlib.Path(sys.argv[1] if len(sys.argv) > 1 else "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc")
+strings = json.loads((here.parent / "i18n" / "zh-CN.json").read_text(encoding="utf-8"))
+chars = set("".join(strings.values()))
+chars |= {chr(c) for c in range(0x20, 0x7F)}
+chars |= set("，。：；！？（）「」《》、…·—￥¥•✓✗⟳")
+index = next(
+    i for i, f in enumerate(TTCollection(str(src)).fonts)
+    if "Noto Sans CJK SC" in str(f["name"].getDebugName(1))
+)
+text = "".join(sorted(c for c in chars if not c.isspace()))
+subprocess.run(
+    ["pyftsubset", str(src), f"--font-number={index}", f"--text={text}",
+     "--layout-features=*", "--no-hinting", "--desubroutinize",
+     f"--output-file={here / 'ui-sc-subset.otf'}"],
+    check=True,
+)
+print(f"{len(text)} characters, face {index}")

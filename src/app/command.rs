@@ -1,0 +1,26 @@
+//! Every state change the UI can ask for. Views push these; `App::logic` applies
+//! them in one `match` (see `App::apply`).
+
+use crate::store::Level;
+use crate::ui::Panel;
+use crate::ui::i18n::Lang;
+use crate::ui::theme::ThemePref;
+
+/// A request from a view.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Command {
+    /// Show another panel.
+    ShowPanel(Panel),
+    /// Switch the UI language (persisted).
+    SetLanguage(Lang),
+    /// Switch the theme (persisted).
+    SetTheme(ThemePref),
+    /// Refresh every enabled account.
+    RefreshAll,
+    /// Reload the account list from the store.
+    ReloadAccounts,
+    /// Reload the activity log from the store at this minimum level.
+    ReloadActivity(Level),
+    /// Hide a start-up notice.
+    DismissNotice(usize),
+}

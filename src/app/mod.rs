@@ -1,0 +1,261 @@
+//! The eframe application: state, commands, the task runner and job polling.
+
+pub mod command;
+pub mod loadable;
+pub mod runner;
+pub mod state;
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use poll_promise::Promise;
+
+pub use command::Command;
+pub use loadable::{Loadable, Stamped};
+pub use runner::TaskRunner;
+pub use state::{AppState, EnvInfo, Severity, StatusLine};
+
+use crate::store::{DataDirSource, Level, Quarantined, SharedStore};
+use crate::ui::fonts::{CjkFace, FontStatus};
+use crate::ui::i18n::{self, Lang, tr};
+use crate::ui::theme::ThemePref;
+use crate::ui::{Panel, Panels};
+
+/// How the app gets its Chinese font.
+pub enum FontSetup {
+    /// Look it up on a background thread and install it when found.
+    Background,
+    /// Already installed by the caller (UI tests use `with_context_setup`).
+    Preinstalled(FontStatus),
+}
+
+/// What the app needs from `main` (or a test).
+pub struct AppDeps {
+    /// The open store.
+    pub store: SharedStore,
+    /// Data dir in use.
+    pub data_dir: PathBuf,
+    /// Why that dir.
+    pub data_dir_source: DataDirSource,
+    /// A damaged database moved aside at start-up, to tell the user.
+    pub quarantined: Option<Quarantined>,
+    /// The tokio runtime all jobs run on.
+    pub runtime: tokio::runtime::Handle,
+    /// Font lookup mode.
+    pub fonts: FontSetup,
+    /// `--bench-startup`: print the first-frame time and close.
+    pub bench_startup: Option<Instant>,
+}
+
+/// The application.
+pub struct App {
+    state: AppState,
+    panels: Panels,
+    pending: Vec<Command>,
+    runner: TaskRunner,
+    store: SharedStore,
+    font_job: Option<Promise<Option<(CjkFace, egui::FontData)>>>,
+    settings_job: Vec<Promise<Result<(), String>>>,
+    bench_startup: Option<Instant>,
+    frames: u64,
+}
+
+fn setting_or(store: &SharedStore, key: &str) -> Option<String> {
+    store.lock().ok().and_then(|s| s.setting(key).ok().flatten())
+}
+
+impl App {
+    /// Builds the app from eframe's creation context.
+    pub fn new(cc: &eframe::CreationContext<'_>, deps: AppDeps) -> Self {
+        let ctx = cc.egui_ctx.clone();
+        let lang = setting_or(&deps.store, "ui.lang").map(|c| Lang::from_locale(&c)).unwrap_or_else(Lang::system);
+        let theme = setting_or(&deps.store, "ui.theme").map(|c| ThemePref::parse(&c)).unwrap_or_default();
+        i18n::set_lang(lang);
+        theme.apply(&ctx);
+        let key_location = deps
+            .store
+            .lock()
+            .map(|s| s.key_location().clone())
+            .unwrap_or(crate::store::KeyLocation::KeyFile(deps.data_dir.join("secret.key")));
+        let env = EnvInfo {
+            data_dir: deps.data_dir.clone(),
+            data_dir_source: deps.data_dir_source,
+            key_location,
+            version: crate::VERSION,
+            commit: crate::GIT_COMMIT,
+        };
+        let mut state = AppState::new(env, lang, theme);
+        if let Some(q) = &deps.quarantined {
+            state.notices.push(StatusLine {
+                text: i18n::fill(tr("notice.quarantined"), &[("path", &q.moved_to.display()), ("reason", &q.reason)]),
+                severity: Severity::Warning,
+            });
+        }
+        let runner = TaskRunner::new(deps.runtime.clone(), ctx.clone());
+        let font_job = match deps.fonts {
+            FontSetup::Background => {
+                // The embedded UI subset makes the first frame's Chinese labels render;
+                // the system face (for Chinese text from sites) follows when found.
+                ctx.set_fonts(crate::ui::fonts::definitions(None));
+                Some(runner.spawn_blocking(crate::ui::fonts::locate_and_map))
+            }
+            FontSetup::Preinstalled(status) => {
+                state.font = status;
+                None
+            }
+        };
+        let mut app = App {
+            state,
+            panels: Panels::default(),
+            pending: vec![Command::ReloadAccounts, Command::ReloadActivity(Level::Info)],
+            runner,
+            store: deps.store,
+            font_job,
+            settings_job: Vec::new(),
+            bench_startup: deps.bench_startup,
+            frames: 0,
+        };
+        app.apply_pending(&ctx);
+        app
+    }
+
+    /// Read access for tests and the CLI.
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    fn apply_pending(&mut self, ctx: &egui::Context) {
+        for cmd in std::mem::take(&mut self.pending) {
+            self.apply(cmd, ctx);
+        }
+    }
+
+    /// Applies one command. Every state change the UI asks for passes here.
+    fn apply(&mut self, cmd: Command, ctx: &egui::Context) {
+        match cmd {
+            Command::ShowPanel(p) => self.state.panel = p,
+            Command::SetLanguage(lang) => {
+                self.state.lang = lang;
+                i18n::set_lang(lang);
+                self.save_setting("ui.lang", lang.code());
+            }
+            Command::SetTheme(theme) => {
+                self.state.theme = theme;
+                theme.apply(ctx);
+                self.save_setting("ui.theme", theme.code());
+            }
+            Command::RefreshAll => {
+                let n = self.state.accounts.value().map(|a| a.iter().filter(|a| !a.disabled).count()).unwrap_or(0);
+                self.state.status = Some(if n == 0 {
+                    StatusLine { text: tr("status.nothing_to_refresh").to_string(), severity: Severity::Info }
+                } else {
+                    log::info!("refresh of {n} accounts requested");
+                    StatusLine {
+                        text: i18n::fill(tr("status.refresh_requested"), &[("n", &n)]),
+                        severity: Severity::Info,
+                    }
+                });
+            }
+            Command::ReloadAccounts => {
+                let store = self.store.clone();
+                let p = self.runner.spawn_blocking(move || {
+                    store.lock().map_err(|e| e.to_string())?.list_accounts().map_err(|e| e.to_string())
+                });
+                self.state.accounts.start(p);
+            }
+            Command::ReloadActivity(level) => {
+                self.state.activity_level = level;
+                let store = self.store.clone();
+                let p = self.runner.spawn_blocking(move || {
+                    store.lock().map_err(|e| e.to_string())?.recent_activity(2_000, level).map_err(|e| e.to_string())
+                });
+                self.state.activity.start(p);
+            }
+            Command::DismissNotice(i) => {
+                if i < self.state.notices.len() {
+                    self.state.notices.remove(i);
+                }
+            }
+        }
+    }
+
+    fn save_setting(&mut self, key: &'static str, value: &'static str) {
+        let store = self.store.clone();
+        self.settings_job.push(self.runner.spawn_blocking(move || {
+            store.lock().map_err(|e| e.to_string())?.set_setting(key, value).map_err(|e| e.to_string())
+        }));
+    }
+
+    fn poll_jobs(&mut self, ctx: &egui::Context) {
+        let now = crate::store::now_unix();
+        self.state.accounts.poll(now);
+        self.state.activity.poll(now);
+        if let Some(job) = &self.font_job
+            && job.ready().is_some()
+            && let Some(job) = self.font_job.take()
+        {
+            self.state.font = match job.block_and_take() {
+                Some((face, data)) => {
+                    ctx.set_fonts(crate::ui::fonts::definitions(Some((&face, data))));
+                    FontStatus::Loaded(face)
+                }
+                None => {
+                    log::warn!("no Simplified Chinese system font found; using the built-in UI subset");
+                    FontStatus::EmbeddedOnly
+                }
+            };
+        }
+        self.settings_job.retain(|p| match p.ready() {
+            None => true,
+            Some(Ok(())) => false,
+            Some(Err(e)) => {
+                log::error!("saving a setting failed: {e}");
+                false
+            }
+        });
+        // Persist what the logger collected (redacted already).
+        let entries = crate::logging::drain();
+        if !entries.is_empty() {
+            let store = self.store.clone();
+            let _ = self.runner.spawn_blocking(move || {
+                if let Ok(mut s) = store.lock()
+                    && let Err(e) = s.append_activity(&entries)
+                {
+                    eprintln!("activity log write failed: {e}");
+                }
+            });
+        }
+    }
+}
+
+impl eframe::App for App {
+    fn logic(&mut self, ctx: &egui::Context, _frame: &mut eframe::Frame) {
+        if let Some(start) = self.bench_startup
+            && self.frames >= 1
+        {
+            println!("first_frame_ms={}", start.elapsed().as_millis());
+            self.bench_startup = None;
+            ctx.send_viewport_cmd(egui::ViewportCommand::Close);
+        }
+        self.poll_jobs(ctx);
+        self.apply_pending(ctx);
+    }
+
+    fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
+        let mut cmds = Vec::new();
+        self.panels.ui(ui, &self.state, &mut cmds);
+        if !cmds.is_empty() {
+            self.pending.extend(cmds);
+            ui.ctx().request_repaint();
+        }
+        self.frames += 1;
+        if self.bench_startup.is_some() {
+            ui.ctx().request_repaint();
+        }
+    }
+}
+
+/// Exposed for tests: the panel currently shown.
+pub fn current_panel(app: &App) -> Panel {
+    app.state.panel
+}

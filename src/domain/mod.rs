@@ -1,0 +1,9 @@
+//! Plain data and pure logic. Knows nothing of HTTP, SQLite or egui.
+
+pub mod account;
+pub mod kind;
+pub mod money;
+pub mod snapshot;
+
+pub use account::{Account, AccountId, AuthMethod, Credentials, NewAccount, Site, SiteId};
+pub use kind::SiteKind;

@@ -1,0 +1,157 @@
+//! What one refresh of an account learns. Each part records its own availability,
+//! so one missing endpoint does not fail the account.
+
+use serde::{Deserialize, Serialize};
+
+use super::money::CurrencySettings;
+
+/// How complete one part of a snapshot is.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "state", content = "detail", rename_all = "snake_case")]
+pub enum Availability {
+    /// Fetched fully.
+    Complete,
+    /// Fetched, but not all of it (e.g. a page failed).
+    Partial(String),
+    /// The site kind or version does not offer it.
+    Unsupported,
+    /// Fetching it failed.
+    Failed(String),
+}
+
+/// One part of a snapshot: its value (if any) and availability.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Part<T> {
+    /// The value, when fetched (fully or partly).
+    pub value: Option<T>,
+    /// How complete it is.
+    pub availability: Availability,
+}
+
+impl<T> Part<T> {
+    /// A fully fetched value.
+    pub fn complete(value: T) -> Self {
+        Part { value: Some(value), availability: Availability::Complete }
+    }
+    /// Not offered by the site.
+    pub fn unsupported() -> Self {
+        Part { value: None, availability: Availability::Unsupported }
+    }
+    /// Failed with a message.
+    pub fn failed(msg: impl Into<String>) -> Self {
+        Part { value: None, availability: Availability::Failed(msg.into()) }
+    }
+}
+
+impl<T> Default for Part<T> {
+    fn default() -> Self {
+        Part::unsupported()
+    }
+}
+
+/// The user as the site reports it.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct UserInfo {
+    /// Numeric id as a string.
+    pub id: String,
+    /// Login name.
+    pub username: String,
+    /// Display name.
+    pub display_name: String,
+    /// The user's group.
+    pub group: String,
+    /// Role (1 common, 10 admin, 100 root).
+    pub role: i64,
+    /// Remaining quota (quota units; for USD-native kinds converted from USD).
+    pub quota: i64,
+    /// Used quota.
+    pub used_quota: i64,
+    /// Requests made.
+    pub request_count: i64,
+}
+
+/// An API key (a "token" on the sites).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct ApiKey {
+    /// Site id of the key.
+    pub id: i64,
+    /// Name.
+    pub name: String,
+    /// The key with `sk-` prefix; masked keys keep the site's `*`s.
+    pub key: String,
+    /// Whether `key` is masked (`abcd**********wxyz`).
+    pub masked: bool,
+    /// 1 enabled, 2 disabled, 3 expired, 4 exhausted.
+    pub status: i64,
+    /// Remaining quota.
+    pub remain_quota: i64,
+    /// Used quota.
+    pub used_quota: i64,
+    /// No quota limit.
+    pub unlimited_quota: bool,
+    /// Unix seconds; -1 never.
+    pub expired_time: i64,
+    /// Group ("" = the user's group).
+    pub group: String,
+    /// Allowed models (comma list) when limited.
+    pub models: String,
+}
+
+/// Today's usage in the local-midnight window.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct TodayUsage {
+    /// Quota spent.
+    pub spend_quota: i64,
+    /// Prompt tokens (None when only the stat endpoint answered).
+    pub prompt_tokens: Option<i64>,
+    /// Completion tokens.
+    pub completion_tokens: Option<i64>,
+    /// Requests.
+    pub requests: Option<i64>,
+}
+
+/// A group the user can use, with its ratio (None when the site gives a string
+/// such as new-api's "auto" group).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GroupRatio {
+    /// Group name.
+    pub name: String,
+    /// Price multiplier.
+    pub ratio: Option<f64>,
+    /// Description.
+    pub desc: String,
+}
+
+/// Check-in state for today (in the site's day boundary).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct CheckinState {
+    /// Whether the site offers check-in (enabled).
+    pub supported: bool,
+    /// Whether today's check-in is done (None when unknown).
+    pub checked_in_today: Option<bool>,
+}
+
+/// Everything one refresh learned about an account.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct Snapshot {
+    /// Unix seconds.
+    pub fetched_at: i64,
+    /// The site's `system_name`, when given.
+    pub system_name: Option<String>,
+    /// The site's notice.
+    pub notice: Option<String>,
+    /// Currency settings in force.
+    pub currency: CurrencySettings,
+    /// The user.
+    pub user: Part<UserInfo>,
+    /// Today's usage.
+    pub today: Part<TodayUsage>,
+    /// All API keys.
+    pub keys: Part<Vec<ApiKey>>,
+    /// Model names.
+    pub models: Part<Vec<String>>,
+    /// Groups and ratios.
+    pub groups: Part<Vec<GroupRatio>>,
+    /// Check-in state.
+    pub checkin: Part<CheckinState>,
+}

@@ -1,0 +1,72 @@
+//! Schema migrations, applied in order inside one transaction each.
+//! `PRAGMA user_version` holds the number of migrations applied. Never edit a
+//! migration once released: add a new one.
+
+use rusqlite::Connection;
+
+use super::StoreError;
+
+/// Each entry moves the schema from version `i` to `i + 1`.
+pub(super) const MIGRATIONS: &[&str] = &[
+    // 1: sites, accounts, settings, activity log.
+    r#"
+    CREATE TABLE sites (
+        id          INTEGER PRIMARY KEY,
+        name        TEXT NOT NULL,
+        url         TEXT NOT NULL UNIQUE,
+        kind        TEXT NOT NULL,
+        created_at  INTEGER NOT NULL,
+        updated_at  INTEGER NOT NULL
+    );
+    CREATE TABLE accounts (
+        id            INTEGER PRIMARY KEY,
+        site_id       INTEGER NOT NULL REFERENCES sites(id) ON DELETE CASCADE,
+        identity      TEXT NOT NULL,
+        user_id       TEXT NOT NULL DEFAULT '',
+        username      TEXT NOT NULL DEFAULT '',
+        auth_method   TEXT NOT NULL,
+        secret        TEXT NOT NULL,
+        group_name    TEXT NOT NULL DEFAULT '',
+        paid_per_usd  REAL,
+        disabled      INTEGER NOT NULL DEFAULT 0,
+        notes         TEXT NOT NULL DEFAULT '',
+        sort_order    INTEGER NOT NULL DEFAULT 0,
+        created_at    INTEGER NOT NULL,
+        updated_at    INTEGER NOT NULL,
+        UNIQUE(site_id, identity)
+    );
+    CREATE TABLE settings (
+        key   TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    );
+    CREATE TABLE activity_log (
+        id       INTEGER PRIMARY KEY,
+        ts       INTEGER NOT NULL,
+        level    TEXT NOT NULL,
+        target   TEXT NOT NULL,
+        message  TEXT NOT NULL
+    );
+    CREATE INDEX activity_log_ts ON activity_log(ts);
+    "#,
+];
+
+/// Highest schema version this build knows.
+pub(super) fn latest() -> i64 {
+    MIGRATIONS.len() as i64
+}
+
+/// Applies pending migrations; refuses a database from a newer build.
+pub(super) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+    let current: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    if current > latest() {
+        return Err(StoreError::TooNew { found: current, supported: latest() });
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(current.max(0) as usize) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+        tx.commit()?;
+        log::info!("store migrated to schema {}", i + 1);
+    }
+    Ok(())
+}

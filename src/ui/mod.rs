@@ -1,0 +1,127 @@
+//! Views. They read `&AppState` and push `Command`s; they never do I/O.
+
+pub mod fonts;
+pub mod i18n;
+pub mod logs;
+pub mod pricing;
+pub mod settings;
+pub mod sites;
+pub mod theme;
+pub mod widgets;
+
+use crate::app::{AppState, Command, Severity};
+use i18n::tr;
+
+/// The four panels of the left navigation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Panel {
+    /// 站点 Sites.
+    Sites,
+    /// 价格对比 Pricing.
+    Pricing,
+    /// 日志 Logs.
+    Logs,
+    /// 设置 Settings.
+    Settings,
+}
+
+impl Panel {
+    /// Navigation order.
+    pub const ALL: [Panel; 4] = [Panel::Sites, Panel::Pricing, Panel::Logs, Panel::Settings];
+
+    /// Translation key of the navigation label.
+    pub fn label_key(self) -> &'static str {
+        match self {
+            Panel::Sites => "nav.sites",
+            Panel::Pricing => "nav.pricing",
+            Panel::Logs => "nav.logs",
+            Panel::Settings => "nav.settings",
+        }
+    }
+}
+
+/// View state of every panel.
+#[derive(Default)]
+pub struct Panels {
+    sites: sites::SitesPanel,
+    pricing: pricing::PricingPanel,
+    logs: logs::LogsPanel,
+    settings: settings::SettingsPanel,
+}
+
+impl Panels {
+    /// Draws the whole window: top bar, navigation, notices and the current panel.
+    pub fn ui(&mut self, ui: &mut egui::Ui, state: &AppState, cmds: &mut Vec<Command>) {
+        // Keyboard: Ctrl+1..4 switch panels, F5 refreshes all.
+        ui.input(|i| {
+            let keys = [egui::Key::Num1, egui::Key::Num2, egui::Key::Num3, egui::Key::Num4];
+            for (key, panel) in keys.into_iter().zip(Panel::ALL) {
+                if i.modifiers.command && i.key_pressed(key) {
+                    cmds.push(Command::ShowPanel(panel));
+                }
+            }
+            if i.key_pressed(egui::Key::F5) {
+                cmds.push(Command::RefreshAll);
+            }
+        });
+        egui::Panel::top("top_bar").show(ui, |ui| top_bar_ui(ui, state, cmds));
+        egui::Panel::left("nav").resizable(false).exact_size(150.0).show(ui, |ui| nav_ui(ui, state, cmds));
+        egui::CentralPanel::default().show(ui, |ui| {
+            notices_ui(ui, state, cmds);
+            match state.panel {
+                Panel::Sites => self.sites.ui(ui, state, cmds),
+                Panel::Pricing => self.pricing.ui(ui, state, cmds),
+                Panel::Logs => self.logs.ui(ui, state, cmds),
+                Panel::Settings => self.settings.ui(ui, state, cmds),
+            }
+        });
+    }
+}
+
+fn top_bar_ui(ui: &mut egui::Ui, state: &AppState, cmds: &mut Vec<Command>) {
+    ui.horizontal(|ui| {
+        ui.heading("API Hub Desk");
+        ui.separator();
+        let busy = state.accounts.is_loading();
+        if ui
+            .add_enabled(!busy, egui::Button::new(tr("top.refresh_all")))
+            .on_hover_text(tr("top.refresh_all_hint"))
+            .clicked()
+        {
+            cmds.push(Command::RefreshAll);
+        }
+        if busy {
+            ui.spinner();
+        }
+        if let Some(status) = &state.status {
+            ui.separator();
+            ui.label(widgets::severity_text(&status.text, status.severity, ui));
+        }
+    });
+}
+
+fn nav_ui(ui: &mut egui::Ui, state: &AppState, cmds: &mut Vec<Command>) {
+    ui.add_space(8.0);
+    for panel in Panel::ALL {
+        let selected = state.panel == panel;
+        let text = egui::RichText::new(tr(panel.label_key())).size(16.0);
+        let resp = ui.add_sized([ui.available_width(), 32.0], egui::Button::selectable(selected, text));
+        if resp.clicked() && !selected {
+            cmds.push(Command::ShowPanel(panel));
+        }
+    }
+}
+
+fn notices_ui(ui: &mut egui::Ui, state: &AppState, cmds: &mut Vec<Command>) {
+    for (i, notice) in state.notices.iter().enumerate() {
+        egui::Frame::group(ui.style()).show(ui, |ui| {
+            ui.horizontal_wrapped(|ui| {
+                ui.label(widgets::severity_text(&notice.text, notice.severity, ui));
+                if ui.small_button(tr("common.dismiss")).clicked() {
+                    cmds.push(Command::DismissNotice(i));
+                }
+            });
+        });
+    }
+    let _ = Severity::Info;
+}

@@ -1,0 +1,92 @@
+//! 设置 Settings: language, theme, storage, fonts, about.
+
+use crate::app::{AppState, Command};
+use crate::store::{DataDirSource, KeyLocation};
+use crate::ui::fonts::FontStatus;
+use crate::ui::i18n::{Lang, fill, tr};
+use crate::ui::theme::ThemePref;
+
+/// View state of the Settings panel.
+#[derive(Default)]
+pub struct SettingsPanel {}
+
+impl SettingsPanel {
+    /// Draws the panel.
+    pub fn ui(&mut self, ui: &mut egui::Ui, state: &AppState, cmds: &mut Vec<Command>) {
+        ui.heading(tr("nav.settings"));
+        egui::ScrollArea::vertical().show(ui, |ui| {
+            section(ui, tr("settings.appearance"), |ui| {
+                egui::Grid::new("appearance").num_columns(2).spacing([16.0, 8.0]).show(ui, |ui| {
+                    ui.label(tr("settings.language"));
+                    ui.horizontal(|ui| {
+                        for lang in Lang::ALL {
+                            if ui.selectable_label(state.lang == lang, lang.native_name()).clicked() {
+                                cmds.push(Command::SetLanguage(lang));
+                            }
+                        }
+                    });
+                    ui.end_row();
+                    ui.label(tr("settings.theme"));
+                    ui.horizontal(|ui| {
+                        for theme in ThemePref::ALL {
+                            if ui.selectable_label(state.theme == theme, tr(theme.label_key())).clicked() {
+                                cmds.push(Command::SetTheme(theme));
+                            }
+                        }
+                    });
+                    ui.end_row();
+                    ui.label(tr("settings.font"));
+                    ui.label(match &state.font {
+                        FontStatus::Loading => tr("settings.font.loading").to_string(),
+                        FontStatus::Loaded(face) => fill(
+                            tr("settings.font.loaded"),
+                            &[("family", &face.family), ("path", &face.path.display())],
+                        ),
+                        FontStatus::EmbeddedOnly => tr("settings.font.missing").to_string(),
+                    });
+                    ui.end_row();
+                });
+            });
+            section(ui, tr("settings.storage"), |ui| {
+                egui::Grid::new("storage").num_columns(2).spacing([16.0, 8.0]).show(ui, |ui| {
+                    ui.label(tr("settings.data_dir"));
+                    ui.horizontal(|ui| {
+                        ui.monospace(state.env.data_dir.display().to_string());
+                        ui.label(egui::RichText::new(tr(source_key(state.env.data_dir_source))).weak());
+                    });
+                    ui.end_row();
+                    ui.label(tr("settings.secrets"));
+                    ui.label(match &state.env.key_location {
+                        KeyLocation::Keychain => tr("settings.secrets.keychain").to_string(),
+                        KeyLocation::KeyFile(p) => fill(tr("settings.secrets.keyfile"), &[("path", &p.display())]),
+                    });
+                    ui.end_row();
+                });
+            });
+            section(ui, tr("settings.about"), |ui| {
+                ui.label(fill(
+                    tr("settings.version"),
+                    &[("version", &state.env.version), ("commit", &state.env.commit)],
+                ));
+            });
+        });
+    }
+}
+
+fn source_key(source: DataDirSource) -> &'static str {
+    match source {
+        DataDirSource::CommandLine => "settings.data_dir.cli",
+        DataDirSource::Portable => "settings.data_dir.portable",
+        DataDirSource::Platform => "settings.data_dir.platform",
+    }
+}
+
+fn section(ui: &mut egui::Ui, title: &str, body: impl FnOnce(&mut egui::Ui)) {
+    ui.add_space(8.0);
+    egui::Frame::group(ui.style()).show(ui, |ui| {
+        ui.set_width(ui.available_width());
+        ui.strong(title);
+        ui.add_space(4.0);
+        body(ui);
+    });
+}

@@ -1,0 +1,64 @@
+//! Shared helpers for UI tests.
+#![allow(dead_code)]
+
+use std::sync::{Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use apihub::app::{App, AppDeps, FontSetup};
+use apihub::store::{DataDirSource, Store};
+use egui_kittest::Harness;
+
+/// The UI language is process-global: UI tests take this lock.
+pub fn ui_lock() -> MutexGuard<'static, ()> {
+    static LOCK: Mutex<()> = Mutex::new(());
+    LOCK.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// A running app on a data dir, with its runtime kept alive.
+pub struct TestApp {
+    pub harness: Harness<'static, App>,
+    pub _rt: tokio::runtime::Runtime,
+    pub dir: tempfile::TempDir,
+}
+
+/// Builds the app on a fresh data dir after `seed` prepares the store.
+pub fn app_with(seed: impl FnOnce(&mut Store)) -> TestApp {
+    app_in(tempfile::tempdir().unwrap(), seed)
+}
+
+/// Builds the app on an existing data dir (which may hold a damaged database).
+pub fn app_in(dir: tempfile::TempDir, seed: impl FnOnce(&mut Store)) -> TestApp {
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let (store, quarantined) = Store::open_shared(dir.path()).unwrap();
+    seed(&mut store.lock().unwrap());
+    let deps = AppDeps {
+        store,
+        data_dir: dir.path().to_path_buf(),
+        data_dir_source: DataDirSource::CommandLine,
+        quarantined,
+        runtime: rt.handle().clone(),
+        fonts: FontSetup::Preinstalled(apihub::ui::fonts::FontStatus::Loading),
+        bench_startup: None,
+    };
+    let harness = Harness::builder()
+        .with_size(egui::vec2(1100.0, 700.0))
+        .with_context_setup(|ctx| {
+            apihub::ui::fonts::install_blocking(ctx);
+        })
+        .build_eframe(move |cc| App::new(cc, deps));
+    TestApp { harness, _rt: rt, dir }
+}
+
+/// Steps the harness until `done` holds (background jobs finish on other threads).
+pub fn run_until(h: &mut Harness<'static, App>, what: &str, mut done: impl FnMut(&Harness<'static, App>) -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        h.step();
+        if done(h) {
+            h.run();
+            return;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for: {what}");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}

@@ -1,0 +1,103 @@
+//! The window, driven through egui_kittest without a GPU.
+
+mod common;
+
+use common::{app_with, run_until, ui_lock};
+use egui_kittest::kittest::Queryable;
+
+#[test]
+fn starts_on_an_empty_data_dir_and_every_panel_is_reachable() {
+    let _l = ui_lock();
+    let mut t = app_with(|s| s.set_setting("ui.lang", "en").unwrap());
+    let h = &mut t.harness;
+    run_until(h, "accounts loaded", |h| h.state().state().accounts.value().is_some());
+    assert!(h.query_by_label("No sites yet").is_some(), "Sites shows its empty state");
+    assert!(h.query_by_label_contains("Refresh all").is_some(), "top bar has refresh all");
+
+    for (nav, marker) in [
+        ("Pricing", "No pricing data yet"),
+        ("Logs", "No usage logs yet"),
+        ("Settings", "Appearance"),
+        ("Sites", "No sites yet"),
+    ] {
+        h.get_all_by_label(nav).next().unwrap().click();
+        h.run();
+        assert!(h.query_by_label(marker).is_some(), "clicking {nav} shows {marker}");
+    }
+}
+
+#[test]
+fn the_language_switch_changes_visible_labels() {
+    let _l = ui_lock();
+    let mut t = app_with(|s| s.set_setting("ui.lang", "zh-CN").unwrap());
+    let h = &mut t.harness;
+    h.run();
+    assert!(h.query_all_by_label("站点").count() >= 1);
+    assert_eq!(h.query_all_by_label("Sites").count(), 0);
+    h.get_all_by_label("设置").next().unwrap().click();
+    h.run();
+    h.get_by_label("English").click();
+    h.run();
+    assert!(h.query_all_by_label("Sites").count() >= 1, "navigation now in English");
+    assert_eq!(h.query_all_by_label("站点").count(), 0);
+    assert!(h.query_by_label("Language").is_some());
+    // The choice is persisted for the next start.
+    let store = apihub::store::Store::open(t.dir.path()).unwrap().store;
+    run_until(&mut t.harness, "setting saved", |_| store.setting("ui.lang").ok().flatten().as_deref() == Some("en"));
+}
+
+#[test]
+fn refresh_all_without_accounts_says_so() {
+    let _l = ui_lock();
+    let mut t = app_with(|s| s.set_setting("ui.lang", "en").unwrap());
+    let h = &mut t.harness;
+    run_until(h, "accounts loaded", |h| h.state().state().accounts.value().is_some());
+    h.get_by_label_contains("Refresh all").click();
+    h.run();
+    assert!(h.query_by_label("No accounts to refresh yet").is_some());
+}
+
+#[test]
+fn stored_accounts_appear_in_the_sites_table_and_search_filters_them() {
+    use apihub::domain::{AuthMethod, Credentials, NewAccount, SiteKind};
+    let _l = ui_lock();
+    let mut t = app_with(|s| {
+        s.set_setting("ui.lang", "en").unwrap();
+        for (url, name, user) in [("https://alpha.example", "Alpha", "ann"), ("https://beta.example", "Beta", "bob")] {
+            s.upsert_account(&NewAccount {
+                site_url: url.into(),
+                site_name: name.into(),
+                kind: SiteKind::OneHub,
+                user_id: "1".into(),
+                username: user.into(),
+                auth: AuthMethod::AccessToken,
+                credentials: Credentials { access_token: Some("t".into()), ..Default::default() },
+            })
+            .unwrap();
+        }
+    });
+    let h = &mut t.harness;
+    run_until(h, "accounts loaded", |h| h.state().state().accounts.value().is_some());
+    assert!(h.query_by_label("Alpha").is_some());
+    assert!(h.query_by_label("Beta").is_some());
+    h.get_by_label("Search").click();
+    h.run();
+    h.get_by_label("Search").type_text("beta");
+    h.run();
+    assert!(h.query_by_label("Alpha").is_none(), "filtered out");
+    assert!(h.query_by_label("Beta").is_some());
+}
+
+#[test]
+fn a_quarantined_database_is_reported_on_start() {
+    let _l = ui_lock();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("apihub.db"), b"garbage".repeat(1000)).unwrap();
+    let mut t = common::app_in(dir, |s| s.set_setting("ui.lang", "en").unwrap());
+    let h = &mut t.harness;
+    h.run();
+    assert!(h.query_by_label_contains("The database was damaged").is_some());
+    h.get_by_label("Dismiss").click();
+    h.run();
+    assert!(h.query_by_label_contains("The database was damaged").is_none());
+}
