@@ -5,6 +5,7 @@
 pub mod app;
 pub mod cli;
 pub mod domain;
+pub mod engine;
 pub mod logging;
 pub mod store;
 pub mod ui;

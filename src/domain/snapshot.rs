@@ -155,3 +155,32 @@ pub struct Snapshot {
     /// Check-in state.
     pub checkin: Part<CheckinState>,
 }
+
+/// A failed refresh, as stored and shown.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ErrorInfo {
+    /// `auth`, `challenge`, `not_supported`, `rate_limited`, `unavailable`, `malformed`, `server`.
+    pub kind: String,
+    /// One clear line for the user.
+    pub message: String,
+}
+
+/// What the app knows about an account's remote state.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct AccountState {
+    /// The merged last good data.
+    pub snapshot: Option<Snapshot>,
+    /// The last refresh's error, if it failed.
+    pub last_error: Option<ErrorInfo>,
+    /// When the last refresh was attempted (unix seconds).
+    pub last_attempt_at: Option<i64>,
+    /// Failed refreshes in a row.
+    pub consecutive_failures: u32,
+}
+
+impl AccountState {
+    /// Whether the last refresh succeeded.
+    pub fn is_ok(&self) -> bool {
+        self.last_error.is_none() && self.snapshot.is_some()
+    }
+}

@@ -48,6 +48,23 @@ pub(super) const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX activity_log_ts ON activity_log(ts);
     "#,
+    // 2: per-account refresh state (merged snapshot, sealed: it holds API keys) and
+    //    daily history rows for charts.
+    r#"
+    CREATE TABLE account_state (
+        account_id    INTEGER PRIMARY KEY REFERENCES accounts(id) ON DELETE CASCADE,
+        state_sealed  TEXT NOT NULL,
+        updated_at    INTEGER NOT NULL
+    );
+    CREATE TABLE daily_history (
+        account_id     INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+        day            TEXT NOT NULL,
+        balance_quota  INTEGER,
+        spend_quota    INTEGER,
+        updated_at     INTEGER NOT NULL,
+        PRIMARY KEY (account_id, day)
+    );
+    "#,
 ];
 
 /// Highest schema version this build knows.

@@ -9,6 +9,7 @@ mod activity;
 mod migrations;
 pub mod paths;
 pub mod secrets;
+mod state;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -18,6 +19,7 @@ use rusqlite::{Connection, ErrorCode, OptionalExtension};
 pub use activity::{ActivityEntry, Level};
 pub use paths::{DataDirSource, resolve_data_dir};
 pub use secrets::{KeyLocation, SecretBox};
+pub use state::DailyRow;
 
 /// File name of the database inside the data dir.
 pub const DB_FILE: &str = "apihub.db";
