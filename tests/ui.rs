@@ -101,3 +101,33 @@ fn a_quarantined_database_is_reported_on_start() {
     h.run();
     assert!(h.query_by_label_contains("The database was damaged").is_none());
 }
+
+#[test]
+fn refresh_all_updates_rows_and_reports_failures() {
+    use apihub::domain::{AuthMethod, Credentials, NewAccount, SiteKind};
+    let _l = ui_lock();
+    let mut t = app_with(|s| {
+        s.set_setting("ui.lang", "en").unwrap();
+        for uid in ["2", "9"] {
+            s.upsert_account(&NewAccount {
+                site_url: format!("https://site{uid}.example"),
+                site_name: format!("Site{uid}"),
+                kind: SiteKind::NewApi,
+                user_id: uid.into(),
+                username: format!("user{uid}"),
+                auth: AuthMethod::AccessToken,
+                credentials: Credentials { access_token: Some("t".into()), ..Default::default() },
+            })
+            .unwrap();
+        }
+    });
+    let h = &mut t.harness;
+    run_until(h, "accounts loaded", |h| h.state().state().accounts.value().is_some());
+    assert_eq!(h.query_all_by_label("never").count(), 2);
+    h.get_by_label_contains("Refresh all").click();
+    run_until(h, "refresh finished", |h| h.query_by_label_contains("Refresh done").is_some());
+    assert!(h.query_by_label("Refresh done: 1 ok, 1 failed, 0 cancelled").is_some());
+    assert!(h.query_by_label("$4.00").is_some(), "2,000,000 quota at 500,000 per USD shows as $4.00");
+    assert!(h.query_by_label_contains("Site unavailable: HTTP 502").is_some(), "the failure is shown on its row");
+    assert_eq!(h.query_all_by_label("never").count(), 0);
+}

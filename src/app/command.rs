@@ -17,6 +17,10 @@ pub enum Command {
     SetTheme(ThemePref),
     /// Refresh every enabled account.
     RefreshAll,
+    /// Refresh some accounts (even disabled ones: the user asked).
+    RefreshAccounts(Vec<crate::domain::AccountId>),
+    /// Stop the running refresh (accounts not yet started are skipped).
+    CancelRefresh,
     /// Reload the account list from the store.
     ReloadAccounts,
     /// Reload the activity log from the store at this minimum level.

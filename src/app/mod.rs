@@ -13,13 +13,46 @@ use poll_promise::Promise;
 pub use command::Command;
 pub use loadable::{Loadable, Stamped};
 pub use runner::TaskRunner;
-pub use state::{AppState, EnvInfo, Severity, StatusLine};
+pub use state::{AppState, EnvInfo, RefreshProgress, Severity, StatusLine};
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::mpsc;
+
+use futures_util::future::BoxFuture;
+
+use crate::domain::snapshot::AccountState;
+use crate::domain::{Account, AccountId};
+use crate::engine::{CancelFlag, RefreshEvent, RefreshSummary};
+
+/// Starts a refresh of the given accounts, reporting each event through the callback.
+/// `main` builds it from the relay client and the store; tests may pass their own.
+pub type Refresher = Arc<
+    dyn Fn(Vec<Account>, CancelFlag, Box<dyn Fn(RefreshEvent) + Send + Sync>) -> BoxFuture<'static, RefreshSummary>
+        + Send
+        + Sync,
+>;
 
 use crate::store::{DataDirSource, Level, Quarantined, SharedStore};
 use crate::ui::fonts::{CjkFace, FontStatus};
 use crate::ui::i18n::{self, Lang, tr};
 use crate::ui::theme::ThemePref;
 use crate::ui::{Panel, Panels};
+
+/// A [`Refresher`] over any snapshot source (the relay client in `main`).
+pub fn make_refresher<S: crate::engine::SnapshotSource>(
+    store: SharedStore,
+    source: Arc<S>,
+    max_concurrency: usize,
+) -> Refresher {
+    Arc::new(move |accounts, cancel, on_event| {
+        let store = store.clone();
+        let source = source.clone();
+        Box::pin(async move {
+            crate::engine::refresh_accounts(source, store, accounts, max_concurrency, cancel, on_event).await
+        })
+    })
+}
 
 /// How the app gets its Chinese font.
 pub enum FontSetup {
@@ -45,6 +78,8 @@ pub struct AppDeps {
     pub fonts: FontSetup,
     /// `--bench-startup`: print the first-frame time and close.
     pub bench_startup: Option<Instant>,
+    /// How refreshes run.
+    pub refresher: Refresher,
 }
 
 /// The application.
@@ -58,6 +93,10 @@ pub struct App {
     settings_job: Vec<Promise<Result<(), String>>>,
     bench_startup: Option<Instant>,
     frames: u64,
+    refresher: Refresher,
+    refresh_events: Option<mpsc::Receiver<RefreshEvent>>,
+    refresh_cancel: CancelFlag,
+    states_job: Option<Promise<Result<HashMap<AccountId, AccountState>, String>>>,
 }
 
 fn setting_or(store: &SharedStore, key: &str) -> Option<String> {
@@ -114,6 +153,10 @@ impl App {
             settings_job: Vec::new(),
             bench_startup: deps.bench_startup,
             frames: 0,
+            refresher: deps.refresher,
+            refresh_events: None,
+            refresh_cancel: CancelFlag::default(),
+            states_job: None,
         };
         app.apply_pending(&ctx);
         app
@@ -145,16 +188,28 @@ impl App {
                 self.save_setting("ui.theme", theme.code());
             }
             Command::RefreshAll => {
-                let n = self.state.accounts.value().map(|a| a.iter().filter(|a| !a.disabled).count()).unwrap_or(0);
-                self.state.status = Some(if n == 0 {
-                    StatusLine { text: tr("status.nothing_to_refresh").to_string(), severity: Severity::Info }
-                } else {
-                    log::info!("refresh of {n} accounts requested");
-                    StatusLine {
-                        text: i18n::fill(tr("status.refresh_requested"), &[("n", &n)]),
-                        severity: Severity::Info,
-                    }
-                });
+                let accounts: Vec<Account> = self
+                    .state
+                    .accounts
+                    .value()
+                    .map(|a| a.iter().filter(|a| !a.disabled).cloned().collect())
+                    .unwrap_or_default();
+                self.start_refresh(accounts, ctx);
+            }
+            Command::RefreshAccounts(ids) => {
+                let accounts: Vec<Account> = self
+                    .state
+                    .accounts
+                    .value()
+                    .map(|a| a.iter().filter(|a| ids.contains(&a.id)).cloned().collect())
+                    .unwrap_or_default();
+                self.start_refresh(accounts, ctx);
+            }
+            Command::CancelRefresh => {
+                self.refresh_cancel.cancel();
+                if let Some(p) = &mut self.state.refresh {
+                    p.cancelling = true;
+                }
             }
             Command::ReloadAccounts => {
                 let store = self.store.clone();
@@ -162,6 +217,10 @@ impl App {
                     store.lock().map_err(|e| e.to_string())?.list_accounts().map_err(|e| e.to_string())
                 });
                 self.state.accounts.start(p);
+                let store = self.store.clone();
+                self.states_job = Some(self.runner.spawn_blocking(move || {
+                    store.lock().map_err(|e| e.to_string())?.account_states().map_err(|e| e.to_string())
+                }));
             }
             Command::ReloadActivity(level) => {
                 self.state.activity_level = level;
@@ -179,6 +238,62 @@ impl App {
         }
     }
 
+    fn start_refresh(&mut self, accounts: Vec<Account>, ctx: &egui::Context) {
+        if self.state.refresh.is_some() {
+            return; // one refresh run at a time
+        }
+        if accounts.is_empty() {
+            self.state.status =
+                Some(StatusLine { text: tr("status.nothing_to_refresh").to_string(), severity: Severity::Info });
+            return;
+        }
+        log::info!("refreshing {} accounts", accounts.len());
+        let (tx, rx) = mpsc::channel();
+        let repaint = ctx.clone();
+        let on_event: Box<dyn Fn(RefreshEvent) + Send + Sync> = Box::new(move |e| {
+            let _ = tx.send(e);
+            repaint.request_repaint();
+        });
+        self.refresh_cancel = CancelFlag::default();
+        self.state.refresh = Some(RefreshProgress { total: accounts.len(), ..Default::default() });
+        self.state.status = None;
+        // The summary also arrives as the final event; the promise only keeps the job owned.
+        let _ = self.runner.spawn((self.refresher)(accounts, self.refresh_cancel.clone(), on_event));
+        self.refresh_events = Some(rx);
+    }
+
+    fn poll_refresh(&mut self) {
+        let Some(rx) = &self.refresh_events else { return };
+        let mut finished = None;
+        while let Ok(event) = rx.try_recv() {
+            match event {
+                RefreshEvent::Started { total } => {
+                    if let Some(p) = &mut self.state.refresh {
+                        p.total = total;
+                    }
+                }
+                RefreshEvent::AccountDone { account_id, state } => {
+                    if let Some(p) = &mut self.state.refresh {
+                        p.done += 1;
+                        p.failed += usize::from(state.last_error.is_some());
+                    }
+                    self.state.states.insert(account_id, *state);
+                }
+                RefreshEvent::Finished(summary) => finished = Some(summary),
+            }
+        }
+        if let Some(s) = finished {
+            self.refresh_events = None;
+            self.state.refresh = None;
+            let text = i18n::fill(
+                tr("status.refresh_done"),
+                &[("ok", &s.ok), ("failed", &s.failed), ("cancelled", &s.cancelled)],
+            );
+            let severity = if s.failed > 0 { Severity::Warning } else { Severity::Info };
+            self.state.status = Some(StatusLine { text, severity });
+        }
+    }
+
     fn save_setting(&mut self, key: &'static str, value: &'static str) {
         let store = self.store.clone();
         self.settings_job.push(self.runner.spawn_blocking(move || {
@@ -190,6 +305,16 @@ impl App {
         let now = crate::store::now_unix();
         self.state.accounts.poll(now);
         self.state.activity.poll(now);
+        self.poll_refresh();
+        if let Some(job) = &self.states_job
+            && job.ready().is_some()
+            && let Some(job) = self.states_job.take()
+        {
+            match job.block_and_take() {
+                Ok(states) => self.state.states = states,
+                Err(e) => log::error!("stored account states unreadable: {e}"),
+            }
+        }
         if let Some(job) = &self.font_job
             && job.ready().is_some()
             && let Some(job) = self.font_job.take()

@@ -1,10 +1,12 @@
 //! `AppState`: everything the views read. Only `App::apply` and job completion
 //! change it.
 
+use std::collections::HashMap;
 use std::path::PathBuf;
 
 use super::loadable::Loadable;
-use crate::domain::Account;
+use crate::domain::snapshot::AccountState;
+use crate::domain::{Account, AccountId};
 use crate::store::{ActivityEntry, DataDirSource, KeyLocation, Level};
 use crate::ui::Panel;
 use crate::ui::fonts::FontStatus;
@@ -29,6 +31,19 @@ pub struct StatusLine {
     pub text: String,
     /// Severity.
     pub severity: Severity,
+}
+
+/// Progress of a running refresh.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct RefreshProgress {
+    /// Accounts finished.
+    pub done: usize,
+    /// Accounts in the run.
+    pub total: usize,
+    /// Of those finished, how many failed.
+    pub failed: usize,
+    /// Cancel was pressed.
+    pub cancelling: bool,
 }
 
 /// Facts about this installation, shown in Settings.
@@ -56,6 +71,10 @@ pub struct AppState {
     pub theme: ThemePref,
     /// Accounts from the store.
     pub accounts: Loadable<Vec<Account>>,
+    /// Each account's merged remote state (seeded from the store, updated live).
+    pub states: HashMap<AccountId, AccountState>,
+    /// The running refresh, if any.
+    pub refresh: Option<RefreshProgress>,
     /// Activity log entries (newest first).
     pub activity: Loadable<Vec<ActivityEntry>>,
     /// Minimum level shown in the activity log.
@@ -78,6 +97,8 @@ impl AppState {
             lang,
             theme,
             accounts: Loadable::default(),
+            states: HashMap::new(),
+            refresh: None,
             activity: Loadable::default(),
             activity_level: Level::Info,
             status: None,

@@ -1,5 +1,7 @@
 //! Orchestration: refresh with bounded concurrency, merge rules, scheduling.
 
 pub mod merge;
+pub mod refresh;
 
 pub use merge::merge;
+pub use refresh::{CancelFlag, RefreshEvent, RefreshSummary, SnapshotSource, refresh_accounts, refresh_one};

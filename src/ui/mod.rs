@@ -82,7 +82,7 @@ fn top_bar_ui(ui: &mut egui::Ui, state: &AppState, cmds: &mut Vec<Command>) {
     ui.horizontal(|ui| {
         ui.heading("API Hub Desk");
         ui.separator();
-        let busy = state.accounts.is_loading();
+        let busy = state.accounts.is_loading() || state.refresh.is_some();
         if ui
             .add_enabled(!busy, egui::Button::new(tr("top.refresh_all")))
             .on_hover_text(tr("top.refresh_all_hint"))
@@ -90,7 +90,16 @@ fn top_bar_ui(ui: &mut egui::Ui, state: &AppState, cmds: &mut Vec<Command>) {
         {
             cmds.push(Command::RefreshAll);
         }
-        if busy {
+        if let Some(p) = &state.refresh {
+            let fraction = if p.total == 0 { 0.0 } else { p.done as f32 / p.total as f32 };
+            let text = i18n::fill(tr("top.progress"), &[("done", &p.done), ("total", &p.total), ("failed", &p.failed)]);
+            ui.add(egui::ProgressBar::new(fraction).desired_width(220.0).text(text));
+            if p.cancelling {
+                ui.label(tr("top.cancelling"));
+            } else if ui.button(tr("top.cancel")).clicked() {
+                cmds.push(Command::CancelRefresh);
+            }
+        } else if state.accounts.is_loading() {
             ui.spinner();
         }
         if let Some(status) = &state.status {
