@@ -82,7 +82,7 @@ pub fn mask_secret(secret: &str) -> String {
 pub fn redact(line: &str) -> String {
     let mut out = String::with_capacity(line.len());
     let mut mask_next = false;
-    for (i, word) in line.split_inclusive(|c: char| c.is_whitespace() || c == ',' || c == ';').enumerate() {
+    for word in line.split_inclusive(|c: char| c.is_whitespace() || c == ',' || c == ';') {
         let trimmed = word.trim_end_matches(|c: char| c.is_whitespace() || c == ',' || c == ';');
         let sep = &word[trimmed.len()..];
         let lower = trimmed.to_ascii_lowercase();
@@ -94,10 +94,9 @@ pub fn redact(line: &str) -> String {
             && !v.is_empty()
         {
             Some(format!("{k}={}", mask_secret(v.trim_matches('"'))))
-        } else if is_secret_name(lower.trim_end_matches([':', '='])) && trimmed.ends_with([':', '=']) {
-            mask_next = true;
-            None
-        } else if lower == "bearer" {
+        } else if (is_secret_name(lower.trim_end_matches([':', '='])) && trimmed.ends_with([':', '=']))
+            || lower == "bearer"
+        {
             mask_next = true;
             None
         } else if looks_like_token(trimmed) {
@@ -105,7 +104,6 @@ pub fn redact(line: &str) -> String {
         } else {
             None
         };
-        let _ = i;
         match masked {
             Some(m) => {
                 out.push_str(&m);

@@ -52,6 +52,14 @@ fn run_gui(cli: &Cli, runtime: tokio::runtime::Handle, started: Instant) -> Exit
         Err(e) => log::warn!("app icon unreadable: {e}"),
     }
     let options = eframe::NativeOptions { viewport, ..Default::default() };
+    let client = match apihub::relay::RelayClient::new(apihub::relay::ClientConfig::default()) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: cannot set up the HTTP client: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let refresher = apihub::app::make_refresher(store.clone(), std::sync::Arc::new(client), 32);
     let deps = AppDeps {
         store,
         data_dir,
@@ -60,6 +68,7 @@ fn run_gui(cli: &Cli, runtime: tokio::runtime::Handle, started: Instant) -> Exit
         runtime,
         fonts: FontSetup::Background,
         bench_startup: cli.bench_startup.then_some(started),
+        refresher,
     };
     match eframe::run_native("API Hub Desk", options, Box::new(move |cc| Ok(Box::new(App::new(cc, deps))))) {
         Ok(()) => ExitCode::SUCCESS,

@@ -37,7 +37,7 @@ use crate::store::{DataDirSource, Level, Quarantined, SharedStore};
 use crate::ui::fonts::{CjkFace, FontStatus};
 use crate::ui::i18n::{self, Lang, tr};
 use crate::ui::theme::ThemePref;
-use crate::ui::{Panel, Panels};
+use crate::ui::Panels;
 
 /// A [`Refresher`] over any snapshot source (the relay client in `main`).
 pub fn make_refresher<S: crate::engine::SnapshotSource>(
@@ -378,9 +378,4 @@ impl eframe::App for App {
             ui.ctx().request_repaint();
         }
     }
-}
-
-/// Exposed for tests: the panel currently shown.
-pub fn current_panel(app: &App) -> Panel {
-    app.state.panel
 }

@@ -9,7 +9,7 @@ pub mod sites;
 pub mod theme;
 pub mod widgets;
 
-use crate::app::{AppState, Command, Severity};
+use crate::app::{AppState, Command};
 use i18n::tr;
 
 /// The four panels of the left navigation.
@@ -132,5 +132,4 @@ fn notices_ui(ui: &mut egui::Ui, state: &AppState, cmds: &mut Vec<Command>) {
             });
         });
     }
-    let _ = Severity::Info;
 }
