@@ -6,6 +6,7 @@ pub mod app;
 pub mod cli;
 pub mod domain;
 pub mod logging;
+pub mod relay;
 pub mod store;
 pub mod ui;
 
