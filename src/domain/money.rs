@@ -119,6 +119,19 @@ impl CurrencySettings {
         (usd * self.quota_per_unit).round() as i64
     }
 
+    /// An amount in the site's display unit (as `/v1/dashboard/billing/*` report it)
+    /// back to quota: USD and custom → × qpu, CNY → ÷ rate × qpu, TOKENS → as is.
+    pub fn amount_to_quota(&self, amount: f64) -> i64 {
+        if !amount.is_finite() {
+            return 0;
+        }
+        match self.display {
+            DisplayType::Usd | DisplayType::Custom => self.usd_to_quota(amount),
+            DisplayType::Cny => self.usd_to_quota(amount / self.usd_exchange_rate),
+            DisplayType::Tokens => amount.round() as i64,
+        }
+    }
+
     /// An amount for display: `$1.23`, `¥8.98`, `1,234,567 tokens`.
     pub fn format_quota(&self, quota: i64) -> String {
         let a = self.quota_to_amount(quota);
@@ -202,5 +215,9 @@ mod tests {
         assert_eq!(cs.usd_to_quota(1.5), 750_000);
         assert_eq!(real_cost(10.0, Some(0.5)), Some(5.0));
         assert_eq!(real_cost(10.0, None), None);
+        let cny = CurrencySettings { display: DisplayType::Cny, usd_exchange_rate: 7.0, ..CurrencySettings::default() };
+        assert_eq!(cny.amount_to_quota(14.0), 1_000_000);
+        let tokens = CurrencySettings { display: DisplayType::Tokens, ..CurrencySettings::default() };
+        assert_eq!(tokens.amount_to_quota(1234.0), 1234);
     }
 }

@@ -1,0 +1,180 @@
+//! Snapshots for key-only accounts (`/v1/dashboard/billing/*`, new-api `/api/usage/token/`,
+//! `/v1/models`) and for the USD-native kinds sub2api and VoAPI v2.
+
+use serde_json::Value;
+
+use super::RelayError;
+use super::lists::fetch_all;
+use super::parse;
+use super::profile::NEW_API_USER_HEADERS;
+use super::snapshot::{Ctx, now_secs, part_from_error, part_from_listing, read_status};
+use crate::domain::snapshot::{CheckinState, Part, Snapshot, TodayUsage, UserInfo};
+
+fn auth_or<T>(r: Result<T, RelayError>) -> Result<Result<T, RelayError>, RelayError> {
+    match r {
+        Err(e @ RelayError::Auth { .. }) => Err(e),
+        other => Ok(other),
+    }
+}
+
+/// An account known only by its `sk-` key.
+pub(crate) async fn fetch_key_only(ctx: &Ctx<'_>) -> Result<Snapshot, RelayError> {
+    let mut snap = Snapshot { fetched_at: now_secs(), ..Snapshot::default() };
+    read_status(ctx, &mut snap).await?;
+    let cs = snap.currency.clone();
+    let new_api_family = !ctx.profile.user_id_headers.is_empty();
+
+    // new-api (2026-02+): quota integers for the key itself.
+    let mut user: Option<UserInfo> = None;
+    if new_api_family {
+        match ctx.get_data("/api/usage/token/").await {
+            Ok(d) => {
+                let avail = parse::int(d.get("total_available"));
+                let used = parse::int(d.get("total_used"));
+                if let (Some(a), Some(u)) = (avail, used) {
+                    user = Some(UserInfo {
+                        username: parse::string(d.get("name")),
+                        quota: a,
+                        used_quota: u,
+                        ..Default::default()
+                    });
+                }
+            }
+            Err(e) if e.is_site_fatal() => return Err(e),
+            Err(e) => log::debug!("{}: /api/usage/token/ unusable: {e}", ctx.base),
+        }
+    }
+    if user.is_none() {
+        let sub = ctx.get("/v1/dashboard/billing/subscription").await?;
+        let hard = parse::float(sub.get("hard_limit_usd"))
+            .ok_or_else(|| RelayError::malformed("billing subscription: `hard_limit_usd` missing"))?;
+        let usage = match ctx.get("/v1/dashboard/billing/usage").await {
+            Ok(u) => parse::float(u.get("total_usage")).map(|c| c / 100.0),
+            Err(e @ RelayError::Auth { .. }) => return Err(e),
+            Err(_) => None,
+        };
+        let used = usage.map(|u| cs.amount_to_quota(u)).unwrap_or(0);
+        // `hard_limit_usd` is remaining + used of the key.
+        user = Some(UserInfo { quota: cs.amount_to_quota(hard) - used, used_quota: used, ..Default::default() });
+    }
+    snap.user = user.map_or_else(|| Part::failed("no balance endpoint answered"), Part::complete);
+
+    // Models: retry once with the user-id headers (some forks want them, AAH #612).
+    let mut r = ctx.get("/v1/models").await;
+    if matches!(r, Err(RelayError::Auth { .. })) && new_api_family && !ctx.user_id.is_empty() {
+        let mut retry = ctx.clone_shallow();
+        for h in NEW_API_USER_HEADERS {
+            retry.headers.push(((*h).to_string(), ctx.user_id.clone()));
+        }
+        r = retry.get("/v1/models").await;
+    }
+    snap.models = match r {
+        Ok(v) => match v.get("data").map(parse::model_names) {
+            Some(Ok(m)) => Part::complete(m),
+            _ => Part::failed("/v1/models: unexpected reply"),
+        },
+        Err(e) => part_from_error(&e),
+    };
+    Ok(snap)
+}
+
+impl<'a> Ctx<'a> {
+    /// A copy sharing the client, for a retry with other headers.
+    pub(crate) fn clone_shallow(&self) -> Ctx<'a> {
+        Ctx {
+            inner: self.inner,
+            base: self.base.clone(),
+            profile: self.profile.clone(),
+            headers: self.headers.clone(),
+            user_id: self.user_id.clone(),
+            fatal: std::sync::Mutex::new(None),
+        }
+    }
+}
+
+/// sub2api: `{code, message, data}`, Bearer JWT, USD balances.
+pub(crate) async fn fetch_sub2api(ctx: &Ctx<'_>) -> Result<Snapshot, RelayError> {
+    let mut snap = Snapshot { fetched_at: now_secs(), system_name: None, ..Snapshot::default() };
+    let cs = snap.currency.clone();
+    let me = ctx.get_data(ctx.profile.self_path).await?;
+    let o = me.as_object().ok_or_else(|| RelayError::malformed("auth/me: expected an object"))?;
+    let balance = parse::float(o.get("balance"))
+        .ok_or_else(|| RelayError::malformed("auth/me: `balance` is not a number"))?;
+    let points = parse::float(o.get("points")).unwrap_or(0.0);
+    snap.user = Part::complete(UserInfo {
+        id: parse::string(o.get("id")),
+        username: parse::string(o.get("username")),
+        display_name: parse::string(o.get("username")),
+        group: String::new(),
+        role: if parse::string(o.get("role")) == "admin" { 10 } else { 1 },
+        quota: cs.usd_to_quota(balance + points),
+        used_quota: 0,
+        request_count: 0,
+    });
+
+    snap.today = match auth_or(ctx.get_data(ctx.profile.stat_path.unwrap_or("/api/v1/usage/stats?period=today")).await)? {
+        Ok(d) => {
+            let cost = parse::float(d.get("total_actual_cost").or_else(|| d.get("today_actual_cost")));
+            match cost {
+                Some(c) => Part::complete(TodayUsage {
+                    spend_quota: cs.usd_to_quota(c),
+                    prompt_tokens: parse::int(d.get("total_input_tokens")),
+                    completion_tokens: parse::int(d.get("total_output_tokens")),
+                    requests: parse::int(d.get("total_requests")),
+                }),
+                None => Part::failed("usage stats: `total_actual_cost` missing"),
+            }
+        }
+        Err(e) => part_from_error(&e),
+    };
+
+    let usd = |x: f64| cs.usd_to_quota(x);
+    snap.keys = match auth_or(fetch_all(&ctx.profile.tokens, &[], |u| async move { ctx.get_data(&u).await }).await)? {
+        Ok(l) => {
+            let v: Vec<_> = l.items.iter().filter_map(|k| parse::api_key(k, Some(&usd))).collect();
+            part_from_listing(v, &l)
+        }
+        Err(e) => part_from_error(&e),
+    };
+    Ok(snap)
+}
+
+/// VoAPI v2: `{code, data, msg}`, raw JWT, money strings.
+pub(crate) async fn fetch_voapi_v2(ctx: &Ctx<'_>) -> Result<Snapshot, RelayError> {
+    let mut snap = Snapshot { fetched_at: now_secs(), ..Snapshot::default() };
+    let cs = snap.currency.clone();
+    let info = ctx.get_data(ctx.profile.self_path).await?;
+    let o = info.as_object().ok_or_else(|| RelayError::malformed("user/info: expected an object"))?;
+    let money = |k: &str| parse::float(o.get(k));
+    let basic = money("basicBalance").ok_or_else(|| RelayError::malformed("user/info: `basicBalance` missing"))?;
+    let bind = money("bindBalance").unwrap_or(0.0);
+    let used = money("usedBasicBalance").unwrap_or(0.0) + money("usedBindBalance").unwrap_or(0.0);
+    snap.user = Part::complete(UserInfo {
+        id: parse::string(o.get("id")),
+        username: parse::string(o.get("username")),
+        display_name: parse::string(o.get("nickname")),
+        group: String::new(),
+        role: 1,
+        quota: cs.usd_to_quota(basic + bind),
+        used_quota: cs.usd_to_quota(used),
+        request_count: parse::int(o.get("totalRequest")).unwrap_or(0),
+    });
+
+    let usd = |x: f64| cs.usd_to_quota(x);
+    snap.keys = match auth_or(fetch_all(&ctx.profile.tokens, &[], |u| async move { ctx.get_data(&u).await }).await)? {
+        Ok(l) => {
+            let v: Vec<_> = l.items.iter().filter_map(|k| parse::api_key(k, Some(&usd))).collect();
+            part_from_listing(v, &l)
+        }
+        Err(e) => part_from_error(&e),
+    };
+
+    snap.checkin = match auth_or(ctx.get_data("/api/check_in/stats").await)? {
+        Ok(d) => match d.get("todaySigned").and_then(Value::as_bool) {
+            Some(b) => Part::complete(CheckinState { supported: true, checked_in_today: Some(b) }),
+            None => Part::failed("check-in stats: `todaySigned` missing"),
+        },
+        Err(e) => part_from_error(&e),
+    };
+    Ok(snap)
+}

@@ -1,0 +1,349 @@
+//! One refresh of an account ([`RelayClient::fetch_snapshot`]) for the One API family;
+//! USD-native kinds and key-only accounts are in `native.rs`.
+
+use serde_json::Value;
+
+use super::error::envelope_data;
+use super::http::{Inner, Request};
+use super::lists::{Listing, fetch_all};
+use super::parse;
+use super::profile::{AuthStyle, CheckinSource, GroupsSource, ModelsSource, Profile, Protocol};
+use super::{AccountRef, RelayClient, RelayError, native};
+use crate::domain::money::CurrencySettings;
+use crate::domain::snapshot::{Availability, CheckinState, Part, Snapshot, TodayUsage};
+use crate::domain::{AuthMethod, Credentials};
+
+/// A request context for one account: base URL, profile and the headers to send.
+pub(crate) struct Ctx<'a> {
+    pub inner: &'a Inner,
+    pub base: String,
+    pub profile: Profile,
+    pub headers: Vec<(String, String)>,
+    /// The account's user id (may be empty).
+    pub user_id: String,
+    /// Set after a site-wide failure: later parts are skipped, not requested.
+    pub fatal: std::sync::Mutex<Option<RelayError>>,
+}
+
+impl<'a> Ctx<'a> {
+    pub fn new(inner: &'a Inner, account: &AccountRef, creds: &Credentials) -> Result<Ctx<'a>, RelayError> {
+        let profile = Profile::for_kind(account.kind);
+        let headers = auth_headers(account, creds, &profile)?;
+        Ok(Ctx {
+            inner,
+            base: account.site_url.trim().trim_end_matches('/').to_string(),
+            profile,
+            headers,
+            user_id: account.user_id.trim().to_string(),
+            fatal: std::sync::Mutex::new(None),
+        })
+    }
+
+    fn fatal_error(&self) -> Option<RelayError> {
+        match self.fatal.lock() {
+            Ok(g) => g.clone(),
+            Err(p) => p.into_inner().clone(),
+        }
+    }
+
+    /// GET `path` (with query), classified; the whole JSON body.
+    pub async fn get(&self, path: &str) -> Result<Value, RelayError> {
+        if let Some(e) = self.fatal_error() {
+            return Err(e);
+        }
+        let req = Request {
+            method: reqwest::Method::GET,
+            url: format!("{}{path}", self.base),
+            headers: self.headers.clone(),
+            json: None,
+        };
+        let what = path.split('?').next().unwrap_or(path).to_string();
+        let r = self.inner.json(&req, &what).await;
+        if let Err(e) = &r
+            && e.is_site_fatal()
+        {
+            match self.fatal.lock() {
+                Ok(mut g) => *g = Some(e.clone()),
+                Err(p) => *p.into_inner() = Some(e.clone()),
+            }
+        }
+        r
+    }
+
+    /// GET `path` and return the envelope's `data`.
+    pub async fn get_data(&self, path: &str) -> Result<Value, RelayError> {
+        let v = self.get(path).await?;
+        envelope_data(&v, path.split('?').next().unwrap_or(path)).cloned()
+    }
+}
+
+/// The credential and user-id headers for an account.
+pub(crate) fn auth_headers(
+    account: &AccountRef,
+    creds: &Credentials,
+    profile: &Profile,
+) -> Result<Vec<(String, String)>, RelayError> {
+    let nonempty = |o: &Option<String>| o.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_string);
+    let mut h = Vec::new();
+    let authz = |t: String| match profile.auth_style {
+        AuthStyle::Bearer => format!("Bearer {t}"),
+        AuthStyle::Raw => t,
+    };
+    match account.auth {
+        AuthMethod::ApiKey => {
+            let k = nonempty(&creds.api_key)
+                .ok_or_else(|| RelayError::Auth { message: "no API key stored".into(), hint: None })?;
+            h.push(("Authorization".into(), format!("Bearer {}", parse::with_sk(&k))));
+            return Ok(h);
+        }
+        AuthMethod::Cookie => {
+            let c = nonempty(&creds.cookie)
+                .ok_or_else(|| RelayError::Auth { message: "no cookie stored".into(), hint: None })?;
+            h.push(("Cookie".into(), c));
+        }
+        AuthMethod::AccessToken | AuthMethod::Password => {
+            if let Some(t) = nonempty(&creds.access_token) {
+                h.push(("Authorization".into(), authz(t)));
+            } else if let Some(c) = nonempty(&creds.cookie) {
+                h.push(("Cookie".into(), c));
+            } else {
+                return Err(RelayError::Auth {
+                    message: "no access token stored".into(),
+                    hint: Some("sign in again or paste the system access token".into()),
+                });
+            }
+        }
+    }
+    let uid = account.user_id.trim();
+    if !uid.is_empty() {
+        for name in profile.user_id_headers {
+            h.push(((*name).to_string(), uid.to_string()));
+        }
+    }
+    Ok(h)
+}
+
+/// Unix seconds now.
+pub(crate) fn now_secs() -> i64 {
+    chrono::Utc::now().timestamp()
+}
+
+/// Local midnight and 23:59:59 today, unix seconds.
+pub fn local_day_window() -> (i64, i64) {
+    use chrono::{Local, TimeZone};
+    let today = Local::now().date_naive();
+    let start = today
+        .and_hms_opt(0, 0, 0)
+        .and_then(|d| Local.from_local_datetime(&d).earliest())
+        .map_or_else(|| now_secs() - now_secs().rem_euclid(86_400), |d| d.timestamp());
+    (start, start + 86_399)
+}
+
+/// A failed call as a part: NotSupported → unsupported, otherwise failed.
+pub(crate) fn part_from_error<T>(e: &RelayError) -> Part<T> {
+    match e {
+        RelayError::NotSupported { .. } => Part::unsupported(),
+        other => Part::failed(other.to_string()),
+    }
+}
+
+/// A listing as a part.
+pub(crate) fn part_from_listing<T>(value: T, l: &Listing) -> Part<T> {
+    match &l.partial {
+        None => Part::complete(value),
+        Some(why) => Part { value: Some(value), availability: Availability::Partial(why.clone()) },
+    }
+}
+
+impl RelayClient {
+    /// One refresh of an account: never calls GET /api/user/token, never logs in with a password.
+    pub async fn fetch_snapshot(&self, account: &AccountRef, creds: &Credentials) -> Result<Snapshot, RelayError> {
+        let ctx = Ctx::new(&self.inner, account, creds)?;
+        let snap = if account.auth == AuthMethod::ApiKey {
+            native::fetch_key_only(&ctx).await?
+        } else {
+            match ctx.profile.protocol {
+                Protocol::OneApi => fetch_one_api(&ctx).await?,
+                Protocol::Sub2api => native::fetch_sub2api(&ctx).await?,
+                Protocol::VoapiV2 => native::fetch_voapi_v2(&ctx).await?,
+            }
+        };
+        // Auth in a secondary call fails the refresh instead of saving empties.
+        Ok(snap)
+    }
+
+    /// GET an API path for an account (auth and user-id headers per its profile) and
+    /// return the classified JSON body. For callers beyond the snapshot (engine, CLI).
+    pub async fn api_get(&self, account: &AccountRef, creds: &Credentials, path: &str) -> Result<Value, RelayError> {
+        let ctx = Ctx::new(&self.inner, account, creds)?;
+        ctx.get(path).await
+    }
+}
+
+/// `/api/status` → (currency, system name, check-in enabled). Site-fatal errors abort.
+pub(crate) async fn read_status(ctx: &Ctx<'_>, snap: &mut Snapshot) -> Result<Option<Value>, RelayError> {
+    let Some(path) = ctx.profile.status_path else { return Ok(None) };
+    match ctx.get(path).await {
+        Ok(v) => {
+            let data = v.get("data").cloned().unwrap_or(Value::Null);
+            if data.is_object() {
+                snap.currency = CurrencySettings::from_status(&data);
+                snap.system_name =
+                    data.get("system_name").and_then(Value::as_str).filter(|s| !s.is_empty()).map(str::to_string);
+                Ok(Some(data))
+            } else {
+                Ok(None)
+            }
+        }
+        Err(e) if e.is_site_fatal() => Err(e),
+        Err(e) => {
+            log::info!("{}: /api/status unusable ({e}); using default currency settings", ctx.base);
+            Ok(None)
+        }
+    }
+}
+
+fn bool_flag(status: Option<&Value>, key: &str) -> bool {
+    status.and_then(|s| s.get(key)).and_then(Value::as_bool).unwrap_or(false)
+}
+
+/// Fails the account on an auth error in any part (never save empties under a dead login).
+fn auth_guard<T>(r: &Result<T, RelayError>) -> Result<(), RelayError> {
+    match r {
+        Err(e @ RelayError::Auth { .. }) => Err(e.clone()),
+        _ => Ok(()),
+    }
+}
+
+async fn fetch_one_api(ctx: &Ctx<'_>) -> Result<Snapshot, RelayError> {
+    let mut snap = Snapshot { fetched_at: now_secs(), ..Snapshot::default() };
+    let status = read_status(ctx, &mut snap).await?;
+    let user = parse::user_info(&ctx.get_data(ctx.profile.self_path).await?)?;
+    snap.user = Part::complete(user);
+
+    if let Some(p) = ctx.profile.notice_path
+        && let Ok(v) = ctx.get(p).await
+    {
+        snap.notice = v.get("data").and_then(Value::as_str).map(str::trim).filter(|s| !s.is_empty()).map(str::to_string);
+    }
+
+    snap.today = today_usage(ctx).await?;
+
+    let keys = fetch_all(&ctx.profile.tokens, &[], |u| async move { ctx.get_data(&u).await }).await;
+    auth_guard(&keys)?;
+    snap.keys = match keys {
+        Ok(l) => {
+            let v: Vec<_> = l.items.iter().filter_map(|k| parse::api_key(k, None)).collect();
+            part_from_listing(v, &l)
+        }
+        Err(e) => part_from_error(&e),
+    };
+
+    snap.models = match ctx.profile.models {
+        ModelsSource::None => Part::unsupported(),
+        ModelsSource::Names(p) => {
+            let r = ctx.get_data(p).await.and_then(|d| parse::model_names(&d));
+            auth_guard(&r)?;
+            r.map_or_else(|e| part_from_error(&e), Part::complete)
+        }
+        ModelsSource::MapKeys(p) => {
+            let r = ctx.get_data(p).await.and_then(|d| parse::model_map_keys(&d));
+            auth_guard(&r)?;
+            r.map_or_else(|e| part_from_error(&e), Part::complete)
+        }
+    };
+
+    snap.groups = match ctx.profile.groups {
+        GroupsSource::None => Part::unsupported(),
+        GroupsSource::RatioDesc(p) => {
+            let r = ctx.get_data(p).await.and_then(|d| parse::groups_ratio_desc(&d));
+            auth_guard(&r)?;
+            r.map_or_else(|e| part_from_error(&e), Part::complete)
+        }
+        GroupsSource::GroupMap(p) => {
+            let r = ctx.get_data(p).await.and_then(|d| parse::groups_map(&d));
+            auth_guard(&r)?;
+            r.map_or_else(|e| part_from_error(&e), Part::complete)
+        }
+    };
+
+    snap.checkin = checkin_state(ctx, status.as_ref()).await?;
+    Ok(snap)
+}
+
+async fn checkin_state(ctx: &Ctx<'_>, status: Option<&Value>) -> Result<Part<CheckinState>, RelayError> {
+    let (flag, path) = match ctx.profile.checkin {
+        CheckinSource::NewApi => ("checkin_enabled", "/api/user/checkin"),
+        CheckinSource::Veloera => ("check_in_enabled", "/api/user/check_in_status"),
+        CheckinSource::PerformOnly => {
+            return Ok(Part::complete(CheckinState { supported: true, checked_in_today: None }));
+        }
+        CheckinSource::VoapiV2 | CheckinSource::None => return Ok(Part::unsupported()),
+    };
+    if !bool_flag(status, flag) {
+        return Ok(Part::unsupported());
+    }
+    let r = ctx.get_data(path).await;
+    auth_guard(&r)?;
+    Ok(match r {
+        Ok(d) => {
+            let checked = match ctx.profile.checkin {
+                CheckinSource::Veloera => d.get("can_check_in").and_then(Value::as_bool).map(|can| !can),
+                _ => d
+                    .pointer("/stats/checked_in_today")
+                    .or_else(|| d.get("checked_in"))
+                    .and_then(Value::as_bool),
+            };
+            match checked {
+                Some(c) => Part::complete(CheckinState { supported: true, checked_in_today: Some(c) }),
+                None => Part::failed("check-in status: unexpected reply"),
+            }
+        }
+        Err(e) => part_from_error(&e),
+    })
+}
+
+/// Today's spend (stat endpoint) plus tokens and requests (log paging, model rows only).
+async fn today_usage(ctx: &Ctx<'_>) -> Result<Part<TodayUsage>, RelayError> {
+    let (start, end) = local_day_window();
+    let tp = ctx.profile.log_type_param;
+    let stat = match ctx.profile.stat_path {
+        Some(p) => {
+            let q = format!("{p}?{tp}=2&start_timestamp={start}&end_timestamp={end}&token_name=&model_name=");
+            let r = ctx.get_data(&q).await.and_then(|d| {
+                parse::int(d.get("quota")).ok_or_else(|| RelayError::malformed("stat: `quota` missing"))
+            });
+            auth_guard(&r)?;
+            Some(r)
+        }
+        None => None,
+    };
+    let extra = vec![
+        (tp.to_string(), "2".to_string()),
+        ("start_timestamp".to_string(), start.to_string()),
+        ("end_timestamp".to_string(), end.to_string()),
+    ];
+    let logs = fetch_all(&ctx.profile.logs, &extra, |u| async move { ctx.get_data(&u).await }).await;
+    auth_guard(&logs)?;
+    let from_logs = logs.as_ref().ok().map(|l| {
+        let mut u = TodayUsage { prompt_tokens: Some(0), completion_tokens: Some(0), requests: Some(0), ..Default::default() };
+        for row in l.items.iter().filter(|r| !parse::string(r.get("model_name")).trim().is_empty()) {
+            u.spend_quota += parse::int(row.get("quota")).unwrap_or(0);
+            u.prompt_tokens = u.prompt_tokens.map(|t| t + parse::int(row.get("prompt_tokens")).unwrap_or(0));
+            u.completion_tokens =
+                u.completion_tokens.map(|t| t + parse::int(row.get("completion_tokens")).unwrap_or(0));
+            u.requests = u.requests.map(|n| n + 1);
+        }
+        u
+    });
+    Ok(match (stat, logs, from_logs) {
+        (Some(Ok(spend)), Ok(l), Some(u)) => part_from_listing(TodayUsage { spend_quota: spend, ..u }, &l),
+        (Some(Ok(spend)), Err(e), _) => Part {
+            value: Some(TodayUsage { spend_quota: spend, ..Default::default() }),
+            availability: Availability::Partial(format!("tokens and requests unknown: {e}")),
+        },
+        (_, Ok(l), Some(u)) => part_from_listing(u, &l),
+        (Some(Err(e)), Err(_), _) | (None, Err(e), _) => part_from_error(&e),
+        _ => Part::failed("today's usage unavailable"),
+    })
+}
