@@ -34,10 +34,10 @@ pub type Refresher = Arc<
 >;
 
 use crate::store::{DataDirSource, Level, Quarantined, SharedStore};
+use crate::ui::Panels;
 use crate::ui::fonts::{CjkFace, FontStatus};
 use crate::ui::i18n::{self, Lang, tr};
 use crate::ui::theme::ThemePref;
-use crate::ui::Panels;
 
 /// A [`Refresher`] over any snapshot source (the relay client in `main`).
 pub fn make_refresher<S: crate::engine::SnapshotSource>(

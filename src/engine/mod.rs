@@ -2,6 +2,7 @@
 
 pub mod merge;
 pub mod refresh;
+mod relay_source;
 
 pub use merge::merge;
 pub use refresh::{CancelFlag, RefreshEvent, RefreshSummary, SnapshotSource, refresh_accounts, refresh_one};
