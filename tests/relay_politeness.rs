@@ -65,3 +65,13 @@ async fn a_429_pauses_only_that_origin() {
     let (b, creds_b) = acc(&other);
     assert!(c.fetch_snapshot(&b, &creds_b).await.is_ok());
 }
+
+#[test]
+fn fetch_snapshot_futures_are_send() {
+    fn assert_send<T: Send>(_: &T) {}
+    let c = client(OriginLimits::default());
+    let a = AccountRef { site_url: "http://127.0.0.1:1".into(), kind: SiteKind::NewApi, user_id: "1".into(), auth: AuthMethod::AccessToken };
+    let creds = Credentials::default();
+    let fut = c.fetch_snapshot(&a, &creds);
+    assert_send(&fut);
+}
