@@ -1,13 +1,18 @@
 //! The headless command line. A thin layer over the same modules the GUI uses.
 
+mod accounts;
+pub mod report;
+
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use clap::{Args, Parser, Subcommand};
-use serde::Serialize;
 
-use crate::domain::Account;
-use crate::store::{Store, resolve_data_dir};
+use crate::domain::snapshot::AccountState;
+use crate::store::{SharedStore, Store, resolve_data_dir};
+pub use accounts::AddArgs;
+use report::AccountReport;
 
 /// API Hub Desk: manage accounts on One API-family relay sites.
 #[derive(Debug, Parser)]
@@ -33,13 +38,17 @@ pub enum Cmd {
     /// Manage accounts.
     #[command(subcommand)]
     Accounts(AccountsCmd),
+    /// Refresh accounts (all enabled ones, or those given) and store the results.
+    Refresh(RefreshArgs),
 }
 
 /// `apihub accounts …`
 #[derive(Debug, Subcommand)]
 pub enum AccountsCmd {
-    /// List accounts from the local store (no network).
-    List(ListArgs),
+    /// List accounts with their last stored state (no network).
+    List(JsonFlag),
+    /// Add an account (or update the same site + user), verifying it first.
+    Add(Box<AddArgs>),
     /// Remove an account.
     Remove {
         /// Account id (see `accounts list`).
@@ -47,53 +56,28 @@ pub enum AccountsCmd {
     },
 }
 
-/// Output options.
+/// `--json`.
 #[derive(Debug, Args)]
-pub struct ListArgs {
+pub struct JsonFlag {
     /// Print JSON instead of a table.
     #[arg(long)]
     pub json: bool,
 }
 
-/// One account as the CLI prints it.
-#[derive(Debug, Serialize)]
-pub struct AccountJson {
-    /// Store id.
-    pub account_id: i64,
-    /// Site display name.
-    pub site_name: String,
-    /// Site base URL.
-    pub site_url: String,
-    /// Site kind.
-    pub kind: String,
-    /// Username on the site.
-    pub username: String,
-    /// User id on the site.
-    pub user_id: String,
-    /// Sign-in method.
-    pub auth: String,
-    /// Skipped by refresh-all.
-    pub disabled: bool,
-}
-
-impl From<&Account> for AccountJson {
-    fn from(a: &Account) -> Self {
-        AccountJson {
-            account_id: a.id,
-            site_name: a.site.name.clone(),
-            site_url: a.site.url.clone(),
-            kind: a.site.kind.as_str().to_string(),
-            username: a.username.clone(),
-            user_id: a.user_id.clone(),
-            auth: a.auth.as_str().to_string(),
-            disabled: a.disabled,
-        }
-    }
+/// `apihub refresh`.
+#[derive(Debug, Args)]
+pub struct RefreshArgs {
+    /// Only these accounts (repeatable); default: every enabled account.
+    #[arg(long = "account", value_name = "ID")]
+    pub accounts: Vec<i64>,
+    /// Print one JSON array.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Runs a subcommand. Errors print one line and exit with status 1.
-pub fn run(cli: &Cli, cmd: &Cmd) -> ExitCode {
-    let result = run_inner(cli, cmd);
+pub fn run(cli: &Cli, cmd: &Cmd, rt: &tokio::runtime::Handle) -> ExitCode {
+    let result = run_inner(cli, cmd, rt);
     flush_activity(cli);
     match result {
         Ok(code) => code,
@@ -113,25 +97,35 @@ fn open_store(cli: &Cli) -> anyhow::Result<Store> {
     Ok(opened.store)
 }
 
-fn run_inner(cli: &Cli, cmd: &Cmd) -> anyhow::Result<ExitCode> {
+fn reports(store: &Store) -> anyhow::Result<Vec<AccountReport>> {
+    let states = store.account_states()?;
+    Ok(store.list_accounts()?.iter().map(|a| AccountReport::new(a, states.get(&a.id))).collect())
+}
+
+fn print_reports(rows: &[AccountReport], json: bool) -> anyhow::Result<()> {
+    if json {
+        println!("{}", serde_json::to_string_pretty(rows)?);
+    } else if rows.is_empty() {
+        println!("no accounts");
+    } else {
+        println!(
+            "{:>4}  {:<10}  {:<24}  {:<16}  {:>16}  {:>10}  status",
+            "id", "kind", "site", "account", "balance", "today"
+        );
+        for r in rows {
+            println!("{}", r.line());
+        }
+    }
+    Ok(())
+}
+
+fn run_inner(cli: &Cli, cmd: &Cmd, rt: &tokio::runtime::Handle) -> anyhow::Result<ExitCode> {
     match cmd {
         Cmd::Accounts(AccountsCmd::List(args)) => {
-            let store = open_store(cli)?;
-            let accounts = store.list_accounts()?;
-            let rows: Vec<AccountJson> = accounts.iter().map(AccountJson::from).collect();
-            if args.json {
-                println!("{}", serde_json::to_string_pretty(&rows)?);
-            } else if rows.is_empty() {
-                println!("no accounts");
-            } else {
-                println!("{:>4}  {:<10}  {:<24}  {:<36}  account", "id", "kind", "site", "url");
-                for r in rows {
-                    let who = if r.username.is_empty() { &r.user_id } else { &r.username };
-                    println!("{:>4}  {:<10}  {:<24}  {:<36}  {who}", r.account_id, r.kind, r.site_name, r.site_url);
-                }
-            }
+            print_reports(&reports(&open_store(cli)?)?, args.json)?;
             Ok(ExitCode::SUCCESS)
         }
+        Cmd::Accounts(AccountsCmd::Add(args)) => accounts::add(open_store(cli)?, args, rt),
         Cmd::Accounts(AccountsCmd::Remove { id }) => {
             let mut store = open_store(cli)?;
             if store.remove_account(*id)? {
@@ -142,6 +136,57 @@ fn run_inner(cli: &Cli, cmd: &Cmd) -> anyhow::Result<ExitCode> {
                 anyhow::bail!("no account with id {id}")
             }
         }
+        Cmd::Refresh(args) => refresh(open_store(cli)?, args, rt),
+    }
+}
+
+fn refresh(store: Store, args: &RefreshArgs, rt: &tokio::runtime::Handle) -> anyhow::Result<ExitCode> {
+    let all = store.list_accounts()?;
+    let chosen: Vec<_> = if args.accounts.is_empty() {
+        all.into_iter().filter(|a| !a.disabled).collect()
+    } else {
+        for id in &args.accounts {
+            if !all.iter().any(|a| a.id == *id) {
+                eprintln!("warning: no account with id {id}");
+            }
+        }
+        all.into_iter().filter(|a| args.accounts.contains(&a.id)).collect()
+    };
+    if chosen.is_empty() {
+        eprintln!("nothing to refresh");
+        return Ok(ExitCode::from(2));
+    }
+    let ids: Vec<i64> = chosen.iter().map(|a| a.id).collect();
+    let client = Arc::new(crate::relay::RelayClient::new(crate::relay::ClientConfig::default())?);
+    let shared: SharedStore = Arc::new(std::sync::Mutex::new(store));
+    let quiet = args.json;
+    let summary = rt.block_on(crate::engine::refresh_accounts(
+        client,
+        shared.clone(),
+        chosen,
+        32,
+        crate::engine::CancelFlag::default(),
+        move |e| {
+            if let crate::engine::RefreshEvent::AccountDone { account_id, state } = e
+                && !quiet
+            {
+                eprintln!("{account_id}: {}", outcome_line(&state));
+            }
+        },
+    ));
+    let store = shared.lock().map_err(|_| anyhow::anyhow!("store lock poisoned"))?;
+    let rows: Vec<AccountReport> = reports(&store)?.into_iter().filter(|r| ids.contains(&r.account_id)).collect();
+    print_reports(&rows, args.json)?;
+    if !args.json {
+        println!("{} ok, {} failed", summary.ok, summary.failed);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn outcome_line(state: &AccountState) -> String {
+    match &state.last_error {
+        Some(e) => format!("{}: {}", e.kind, e.message),
+        None => "ok".into(),
     }
 }
 

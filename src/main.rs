@@ -21,7 +21,7 @@ fn main() -> ExitCode {
     };
     let _guard = rt.enter();
     match &cli.command {
-        Some(cmd) => apihub::cli::run(&cli, cmd),
+        Some(cmd) => apihub::cli::run(&cli, cmd, rt.handle()),
         None => run_gui(&cli, rt.handle().clone(), started),
     }
 }

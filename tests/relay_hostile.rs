@@ -40,7 +40,8 @@ async fn kind_of(c: Canned) -> &'static str {
     fetch(&canned(c).await).await.kind()
 }
 
-const CF_PAGE: &str = "<!DOCTYPE html><html><head><title>Just a moment...</title></head><body>Checking your browser</body></html>";
+const CF_PAGE: &str =
+    "<!DOCTYPE html><html><head><title>Just a moment...</title></head><body>Checking your browser</body></html>";
 
 #[tokio::test]
 async fn cloudflare_just_a_moment_is_a_challenge() {

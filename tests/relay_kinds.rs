@@ -143,7 +143,10 @@ async fn veloera_needs_its_header_and_reports_checkin() {
     let f = FakeRelay::start(cfg).await;
     let s = snap(&f, SiteKind::Veloera).await;
     assert_common(&s, &f);
-    assert_eq!(s.checkin.value.unwrap(), apihub::domain::snapshot::CheckinState { supported: true, checked_in_today: Some(false) });
+    assert_eq!(
+        s.checkin.value.unwrap(),
+        apihub::domain::snapshot::CheckinState { supported: true, checked_in_today: Some(false) }
+    );
     let g = s.groups.value.unwrap();
     assert_eq!(g.len(), 2);
     assert!(g.iter().all(|g| g.ratio.is_some()));

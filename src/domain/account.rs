@@ -73,6 +73,9 @@ pub struct Credentials {
     /// Rotating refresh token (sub2api, new-api current auth).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub refresh_token: Option<String>,
+    /// The browser User-Agent a `cf_clearance` cookie was issued to (sent with the cookie).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_agent: Option<String>,
 }
 
 impl std::fmt::Debug for Credentials {
@@ -84,6 +87,7 @@ impl std::fmt::Debug for Credentials {
             .field("cookie", &mark(&self.cookie))
             .field("api_key", &mark(&self.api_key))
             .field("refresh_token", &mark(&self.refresh_token))
+            .field("user_agent", &self.user_agent)
             .finish()
     }
 }

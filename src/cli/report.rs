@@ -1,0 +1,151 @@
+//! The JSON object the CLI prints per account (`refresh --json`, `accounts list --json`).
+//! A figure the site cannot provide is `null`, never 0.
+
+use serde::Serialize;
+
+use crate::domain::Account;
+use crate::domain::snapshot::AccountState;
+
+/// An amount in quota and in the site's currency.
+#[derive(Debug, Serialize, PartialEq)]
+pub struct AmountJson {
+    /// Quota points.
+    pub quota: Option<i64>,
+    /// Amount in `currency`.
+    pub amount: Option<f64>,
+    /// `USD`, `CNY`, `TOKENS` or the site's custom symbol.
+    pub currency: String,
+}
+
+/// Today's usage.
+#[derive(Debug, Serialize, PartialEq)]
+pub struct TodayJson {
+    /// Quota spent today.
+    pub spend_quota: Option<i64>,
+    /// The same in the site's currency.
+    pub spend_amount: Option<f64>,
+    /// Prompt tokens.
+    pub prompt_tokens: Option<i64>,
+    /// Completion tokens.
+    pub completion_tokens: Option<i64>,
+    /// Requests.
+    pub requests: Option<i64>,
+}
+
+/// Check-in state.
+#[derive(Debug, Serialize, PartialEq)]
+pub struct CheckinJson {
+    /// The site offers check-in.
+    pub supported: bool,
+    /// Done today (null when unknown).
+    pub checked_in_today: Option<bool>,
+}
+
+/// An error line.
+#[derive(Debug, Serialize, PartialEq)]
+pub struct ErrorJson {
+    /// auth, challenge, not_supported, rate_limited, unavailable, malformed, server.
+    pub kind: String,
+    /// The message.
+    pub message: String,
+}
+
+/// One account.
+#[derive(Debug, Serialize, PartialEq)]
+pub struct AccountReport {
+    /// Store id.
+    pub account_id: i64,
+    /// Site name.
+    pub site_name: String,
+    /// Site base URL.
+    pub site_url: String,
+    /// Site kind.
+    pub kind: String,
+    /// Username on the site.
+    pub username: String,
+    /// `ok`, `error`, or null when never refreshed.
+    pub status: Option<&'static str>,
+    /// The last refresh's error.
+    pub error: Option<ErrorJson>,
+    /// Balance.
+    pub balance: Option<AmountJson>,
+    /// Used quota.
+    pub used: Option<AmountJson>,
+    /// Today's usage.
+    pub today: Option<TodayJson>,
+    /// Number of API keys.
+    pub keys: Option<usize>,
+    /// Number of models.
+    pub models: Option<usize>,
+    /// Check-in state.
+    pub checkin: Option<CheckinJson>,
+    /// When the shown data was fetched (unix seconds).
+    pub fetched_at: Option<i64>,
+    /// Skipped by refresh-all.
+    pub disabled: bool,
+}
+
+impl AccountReport {
+    /// Builds the report of an account from its stored state.
+    pub fn new(a: &Account, state: Option<&AccountState>) -> AccountReport {
+        let snap = state.and_then(|s| s.snapshot.as_ref());
+        let cs = snap.map(|s| &s.currency);
+        let amount = |quota: Option<i64>| {
+            cs.map(|cs| AmountJson { quota, amount: quota.map(|q| cs.quota_to_amount(q)), currency: cs.currency() })
+        };
+        let user = snap.and_then(|s| s.user.value.as_ref());
+        AccountReport {
+            account_id: a.id,
+            site_name: snap.and_then(|s| s.system_name.clone()).unwrap_or_else(|| a.site.name.clone()),
+            site_url: a.site.url.clone(),
+            kind: a.site.kind.as_str().to_string(),
+            username: if a.username.is_empty() {
+                user.map(|u| u.username.clone()).unwrap_or_default()
+            } else {
+                a.username.clone()
+            },
+            status: state
+                .filter(|s| s.last_attempt_at.is_some())
+                .map(|s| if s.last_error.is_some() { "error" } else { "ok" }),
+            error: state
+                .and_then(|s| s.last_error.as_ref())
+                .map(|e| ErrorJson { kind: e.kind.clone(), message: e.message.clone() }),
+            balance: user.and_then(|u| amount(Some(u.quota))),
+            used: user.and_then(|u| amount(Some(u.used_quota))),
+            today: snap.and_then(|s| s.today.value.as_ref()).map(|t| TodayJson {
+                spend_quota: Some(t.spend_quota),
+                spend_amount: cs.map(|cs| cs.quota_to_amount(t.spend_quota)),
+                prompt_tokens: t.prompt_tokens,
+                completion_tokens: t.completion_tokens,
+                requests: t.requests,
+            }),
+            keys: snap.and_then(|s| s.keys.value.as_ref()).map(Vec::len),
+            models: snap.and_then(|s| s.models.value.as_ref()).map(Vec::len),
+            checkin: snap
+                .and_then(|s| s.checkin.value.as_ref())
+                .map(|c| CheckinJson { supported: c.supported, checked_in_today: c.checked_in_today }),
+            fetched_at: snap.map(|s| s.fetched_at),
+            disabled: a.disabled,
+        }
+    }
+
+    /// One line for humans.
+    pub fn line(&self) -> String {
+        let balance = self
+            .balance
+            .as_ref()
+            .and_then(|b| b.amount.map(|a| format!("{a:.2} {}", b.currency)))
+            .unwrap_or_else(|| "-".into());
+        let today =
+            self.today.as_ref().and_then(|t| t.spend_amount).map(|a| format!("{a:.2}")).unwrap_or_else(|| "-".into());
+        let status = match (&self.status, &self.error) {
+            (_, Some(e)) => format!("{}: {}", e.kind, e.message),
+            (Some(s), None) => s.to_string(),
+            (None, None) => "never refreshed".into(),
+        };
+        format!(
+            "{:>4}  {:<10}  {:<24}  {:<16}  {:>16}  {:>10}  {status}",
+            self.account_id, self.kind, self.site_name, self.username, balance, today
+        )
+    }
+}
