@@ -164,7 +164,7 @@ fn refresh(store: Store, args: &RefreshArgs, rt: &tokio::runtime::Handle) -> any
         client,
         shared.clone(),
         chosen,
-        32,
+        crate::engine::DEFAULT_MAX_CONCURRENCY,
         crate::engine::CancelFlag::default(),
         move |e| {
             if let crate::engine::RefreshEvent::AccountDone { account_id, state } = e

@@ -59,7 +59,6 @@ fn run_gui(cli: &Cli, runtime: tokio::runtime::Handle, started: Instant) -> Exit
             return ExitCode::from(1);
         }
     };
-    let refresher = apihub::app::make_refresher(store.clone(), std::sync::Arc::new(client), 32);
     let deps = AppDeps {
         store,
         data_dir,
@@ -68,7 +67,7 @@ fn run_gui(cli: &Cli, runtime: tokio::runtime::Handle, started: Instant) -> Exit
         runtime,
         fonts: FontSetup::Background,
         bench_startup: cli.bench_startup.then_some(started),
-        refresher,
+        relay: client,
     };
     match eframe::run_native("API Hub Desk", options, Box::new(move |cc| Ok(Box::new(App::new(cc, deps))))) {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,6 +1,9 @@
 //! The window, driven through egui_kittest without a GPU.
 
 mod common;
+mod fake_relay;
+
+use fake_relay::{FakeConfig, FakeRelay, Variant};
 
 use common::{app_with, run_until, ui_lock};
 use egui_kittest::kittest::Queryable;
@@ -106,17 +109,21 @@ fn a_quarantined_database_is_reported_on_start() {
 fn refresh_all_updates_rows_and_reports_failures() {
     use apihub::domain::{AuthMethod, Credentials, NewAccount, SiteKind};
     let _l = ui_lock();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let fake = rt.block_on(FakeRelay::start(FakeConfig::new(Variant::NewApiClassic)));
+    let cfg = fake.cfg();
     let mut t = app_with(|s| {
         s.set_setting("ui.lang", "en").unwrap();
-        for uid in ["2", "9"] {
+        // One working site, one where nothing listens.
+        for (url, name) in [(fake.url.as_str(), "Working"), ("http://127.0.0.1:9", "Dead")] {
             s.upsert_account(&NewAccount {
-                site_url: format!("https://site{uid}.example"),
-                site_name: format!("Site{uid}"),
+                site_url: url.into(),
+                site_name: name.into(),
                 kind: SiteKind::NewApi,
-                user_id: uid.into(),
-                username: format!("user{uid}"),
+                user_id: cfg.user_id.to_string(),
+                username: String::new(),
                 auth: AuthMethod::AccessToken,
-                credentials: Credentials { access_token: Some("t".into()), ..Default::default() },
+                credentials: Credentials { access_token: Some(cfg.token.clone()), ..Default::default() },
             })
             .unwrap();
         }
@@ -127,7 +134,46 @@ fn refresh_all_updates_rows_and_reports_failures() {
     h.get_by_label_contains("Refresh all").click();
     run_until(h, "refresh finished", |h| h.query_by_label_contains("Refresh done").is_some());
     assert!(h.query_by_label("Refresh done: 1 ok, 1 failed, 0 cancelled").is_some());
-    assert!(h.query_by_label("$4.00").is_some(), "2,000,000 quota at 500,000 per USD shows as $4.00");
-    assert!(h.query_by_label_contains("Site unavailable: HTTP 502").is_some(), "the failure is shown on its row");
+    assert!(h.query_by_label("$7.30").is_some(), "3,650,000 quota at 500,000 per USD");
+    assert!(h.query_by_label_contains("Site unavailable").is_some(), "the failure is shown on its row");
     assert_eq!(h.query_all_by_label("never").count(), 0);
+}
+
+#[test]
+fn the_add_dialog_verifies_against_the_site_and_saves() {
+    let _l = ui_lock();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let mut fc = FakeConfig::new(Variant::Veloera);
+    fc.status_extra = serde_json::json!({"system_name": "Velo Test"});
+    let fake = rt.block_on(FakeRelay::start(fc));
+    let cfg = fake.cfg();
+    let mut t = app_with(|s| s.set_setting("ui.lang", "en").unwrap());
+    let h = &mut t.harness;
+    run_until(h, "accounts loaded", |h| h.state().state().accounts.value().is_some());
+    h.get_all_by_label("Add account").next().unwrap().click();
+    h.run();
+    for (label, text) in [("Site URL", fake.url.clone()), ("Access token", "wrong".into()), ("User id", "42".into())] {
+        h.get_by_label(label).click();
+        h.run();
+        h.get_by_label(label).type_text(&text);
+        h.run();
+    }
+    h.get_by_label("Verify and save").click();
+    run_until(h, "verification", |h| h.query_by_label_contains("Not saved").is_some());
+    assert!(h.query_by_label_contains("auth").is_some(), "a wrong token is an auth error");
+    // Fix the token and try again.
+    h.get_by_label("Access token").click();
+    h.run();
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+    h.get_by_label("Access token").type_text(&cfg.token);
+    h.run();
+    h.get_by_label("Verify and save").click();
+    run_until(h, "saved", |h| h.query_by_label_contains("Added:").is_some());
+    assert!(h.query_by_label("Added: alice — $7.30").is_some());
+    run_until(h, "row shown", |h| h.query_by_label("Velo Test").is_some());
+    let store = apihub::store::Store::open(t.dir.path()).unwrap().store;
+    let accounts = store.list_accounts().unwrap();
+    assert_eq!(accounts.len(), 1);
+    assert_eq!(accounts[0].username, "alice");
+    assert_eq!(accounts[0].site.name, "Velo Test");
 }

@@ -19,6 +19,15 @@ pub enum Command {
     RefreshAll,
     /// Refresh some accounts (even disabled ones: the user asked).
     RefreshAccounts(Vec<crate::domain::AccountId>),
+    /// Verify (unless `verify` is false) and save a new account.
+    AddAccount {
+        /// The account to add.
+        account: Box<crate::domain::NewAccount>,
+        /// Check the credentials against the site first.
+        verify: bool,
+    },
+    /// Forget the last add result (the dialog was closed or reopened).
+    ResetAddAccount,
     /// Stop the running refresh (accounts not yet started are skipped).
     CancelRefresh,
     /// Reload the account list from the store.

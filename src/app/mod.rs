@@ -13,7 +13,7 @@ use poll_promise::Promise;
 pub use command::Command;
 pub use loadable::{Loadable, Stamped};
 pub use runner::TaskRunner;
-pub use state::{AppState, EnvInfo, RefreshProgress, Severity, StatusLine};
+pub use state::{AddStatus, AppState, EnvInfo, RefreshProgress, Severity, StatusLine};
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -78,8 +78,8 @@ pub struct AppDeps {
     pub fonts: FontSetup,
     /// `--bench-startup`: print the first-frame time and close.
     pub bench_startup: Option<Instant>,
-    /// How refreshes run.
-    pub refresher: Refresher,
+    /// The relay client every job shares.
+    pub relay: crate::relay::RelayClient,
 }
 
 /// The application.
@@ -94,6 +94,8 @@ pub struct App {
     bench_startup: Option<Instant>,
     frames: u64,
     refresher: Refresher,
+    relay: crate::relay::RelayClient,
+    add_job: Option<Promise<Result<crate::engine::Added, String>>>,
     refresh_events: Option<mpsc::Receiver<RefreshEvent>>,
     refresh_cancel: CancelFlag,
     states_job: Option<Promise<Result<HashMap<AccountId, AccountState>, String>>>,
@@ -143,6 +145,8 @@ impl App {
                 None
             }
         };
+        let refresher =
+            make_refresher(deps.store.clone(), Arc::new(deps.relay.clone()), crate::engine::DEFAULT_MAX_CONCURRENCY);
         let mut app = App {
             state,
             panels: Panels::default(),
@@ -153,7 +157,9 @@ impl App {
             settings_job: Vec::new(),
             bench_startup: deps.bench_startup,
             frames: 0,
-            refresher: deps.refresher,
+            refresher,
+            relay: deps.relay,
+            add_job: None,
             refresh_events: None,
             refresh_cancel: CancelFlag::default(),
             states_job: None,
@@ -204,6 +210,22 @@ impl App {
                     .map(|a| a.iter().filter(|a| ids.contains(&a.id)).cloned().collect())
                     .unwrap_or_default();
                 self.start_refresh(accounts, ctx);
+            }
+            Command::AddAccount { account, verify } => {
+                if self.add_job.is_some() {
+                    return;
+                }
+                let relay = self.relay.clone();
+                let store = self.store.clone();
+                self.state.add = AddStatus::Working;
+                self.add_job = Some(self.runner.spawn(async move {
+                    crate::engine::add_account(&relay, &store, *account, verify).await.map_err(|e| e.to_string())
+                }));
+            }
+            Command::ResetAddAccount => {
+                if self.add_job.is_none() {
+                    self.state.add = AddStatus::Idle;
+                }
             }
             Command::CancelRefresh => {
                 self.refresh_cancel.cancel();
@@ -306,6 +328,24 @@ impl App {
         self.state.accounts.poll(now);
         self.state.activity.poll(now);
         self.poll_refresh();
+        if let Some(job) = &self.add_job
+            && job.ready().is_some()
+            && let Some(job) = self.add_job.take()
+        {
+            self.state.add = match job.block_and_take() {
+                Ok(added) => {
+                    if let Some(st) = &added.state {
+                        self.state.states.insert(added.id, st.clone());
+                    }
+                    self.pending.push(Command::ReloadAccounts);
+                    AddStatus::Added { id: added.id, summary: added.summary() }
+                }
+                Err(e) => {
+                    log::warn!("adding an account failed: {e}");
+                    AddStatus::Failed(e)
+                }
+            };
+        }
         if let Some(job) = &self.states_job
             && job.ready().is_some()
             && let Some(job) = self.states_job.take()

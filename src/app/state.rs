@@ -33,6 +33,25 @@ pub struct StatusLine {
     pub severity: Severity,
 }
 
+/// Where adding an account stands.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub enum AddStatus {
+    /// Nothing asked.
+    #[default]
+    Idle,
+    /// Verifying and saving.
+    Working,
+    /// Saved: "alice — $7.30".
+    Added {
+        /// The new account's id.
+        id: crate::domain::AccountId,
+        /// Who and the balance.
+        summary: String,
+    },
+    /// Not saved, with the reason.
+    Failed(String),
+}
+
 /// Progress of a running refresh.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct RefreshProgress {
@@ -73,6 +92,8 @@ pub struct AppState {
     pub accounts: Loadable<Vec<Account>>,
     /// Each account's merged remote state (seeded from the store, updated live).
     pub states: HashMap<AccountId, AccountState>,
+    /// The add-account dialog's job.
+    pub add: AddStatus,
     /// The running refresh, if any.
     pub refresh: Option<RefreshProgress>,
     /// Activity log entries (newest first).
@@ -99,6 +120,7 @@ impl AppState {
             accounts: Loadable::default(),
             states: HashMap::new(),
             refresh: None,
+            add: AddStatus::Idle,
             activity: Loadable::default(),
             activity_level: Level::Info,
             status: None,

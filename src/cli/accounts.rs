@@ -6,7 +6,7 @@ use clap::Args;
 
 use crate::domain::account::normalize_site_url;
 use crate::domain::{AuthMethod, Credentials, NewAccount, SiteKind};
-use crate::relay::{AccountRef, ClientConfig, RelayClient};
+use crate::relay::{ClientConfig, RelayClient};
 use crate::store::Store;
 
 /// `apihub accounts add`.
@@ -85,51 +85,17 @@ fn new_account(args: &AddArgs) -> anyhow::Result<NewAccount> {
 }
 
 /// Runs `accounts add`.
-pub fn add(mut store: Store, args: &AddArgs, rt: &tokio::runtime::Handle) -> anyhow::Result<ExitCode> {
-    let mut acc = new_account(args)?;
-    let mut verified = None;
-    if !args.no_verify {
-        let client = RelayClient::new(ClientConfig::default())?;
-        let target =
-            AccountRef { site_url: acc.site_url.clone(), kind: acc.kind, user_id: acc.user_id.clone(), auth: acc.auth };
-        match rt.block_on(client.fetch_snapshot(&target, &acc.credentials)) {
-            Ok(snap) => {
-                if let Some(user) = &snap.user.value {
-                    acc.username = user.username.clone();
-                    if acc.user_id.is_empty() {
-                        acc.user_id = user.id.clone();
-                    }
-                }
-                if acc.site_name.is_empty() {
-                    acc.site_name = snap.system_name.clone().unwrap_or_default();
-                }
-                verified = Some(snap);
-            }
-            Err(e) => {
-                anyhow::bail!("the site refused these credentials ({}: {e}); nothing was saved", e.kind())
-            }
-        }
-    }
-    let id = store.upsert_account(&acc)?;
-    if let Some(snap) = verified {
-        let now = crate::store::now_unix();
-        let state = crate::engine::merge(store.account_state(id)?, Ok(snap), now);
-        store.save_account_state(id, &state, &crate::engine::refresh::local_day(now))?;
-        let balance = state
-            .snapshot
-            .as_ref()
-            .and_then(|s| s.user.value.as_ref().map(|u| s.currency.format_quota(u.quota)))
-            .unwrap_or_else(|| "balance unknown".into());
-        println!("account {id}: {} on {} — {balance}", display_user(&acc), acc.site_url);
+pub fn add(store: Store, args: &AddArgs, rt: &tokio::runtime::Handle) -> anyhow::Result<ExitCode> {
+    let acc = new_account(args)?;
+    let client = RelayClient::new(ClientConfig::default())?;
+    let shared = std::sync::Arc::new(std::sync::Mutex::new(store));
+    let added = rt.block_on(crate::engine::add_account(&client, &shared, acc, !args.no_verify))?;
+    if added.state.is_some() {
+        println!("account {}: {} on {}", added.id, added.summary(), added.account.site_url);
     } else {
-        println!("account {id}: saved without verification");
+        println!("account {}: saved without verification", added.id);
     }
-    log::info!("account {id} added for {}", acc.site_url);
     Ok(ExitCode::SUCCESS)
-}
-
-fn display_user(acc: &NewAccount) -> &str {
-    if acc.username.is_empty() { &acc.user_id } else { &acc.username }
 }
 
 #[cfg(test)]

@@ -13,6 +13,11 @@ use crate::domain::snapshot::{AccountState, ErrorInfo, Snapshot};
 use crate::domain::{Account, AccountId, Credentials};
 use crate::store::SharedStore;
 
+/// Default global limit on accounts refreshed at once. High on purpose: the relay
+/// client's per-origin limiter is what keeps each site's budget; this only bounds
+/// sockets and memory.
+pub const DEFAULT_MAX_CONCURRENCY: usize = 256;
+
 /// Where snapshots come from (the relay client in the app; fakes in unit tests).
 pub trait SnapshotSource: Send + Sync + 'static {
     /// Fetches one account's snapshot.

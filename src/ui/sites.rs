@@ -3,6 +3,7 @@
 use egui_extras::{Column, TableBuilder};
 
 use crate::app::{AppState, Command};
+use crate::ui::add_account::AddAccountDialog;
 use crate::ui::i18n::{fill, tr};
 use crate::ui::widgets;
 
@@ -10,13 +11,21 @@ use crate::ui::widgets;
 #[derive(Default)]
 pub struct SitesPanel {
     search: String,
+    add: AddAccountDialog,
 }
 
 impl SitesPanel {
     /// Draws the panel.
     pub fn ui(&mut self, ui: &mut egui::Ui, state: &AppState, cmds: &mut Vec<Command>) {
+        self.add.ui(ui.ctx(), state, cmds);
+        if ui.input(|i| i.modifiers.command && i.key_pressed(egui::Key::N)) {
+            self.add.open(cmds);
+        }
         ui.horizontal(|ui| {
             ui.heading(tr("nav.sites"));
+            if ui.button(tr("add.open")).on_hover_text("Ctrl+N").clicked() {
+                self.add.open(cmds);
+            }
             if state.accounts.is_loading() {
                 ui.spinner();
             }

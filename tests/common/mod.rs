@@ -4,12 +4,8 @@
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use std::sync::Arc;
-
 use apihub::app::{App, AppDeps, FontSetup};
-use apihub::domain::snapshot::{ErrorInfo, Part, Snapshot, UserInfo};
-use apihub::domain::{Account, Credentials};
-use apihub::engine::SnapshotSource;
+use apihub::relay::{ClientConfig, OriginLimits, RelayClient};
 use apihub::store::{DataDirSource, Store};
 use egui_kittest::Harness;
 
@@ -36,9 +32,8 @@ pub fn app_in(dir: tempfile::TempDir, seed: impl FnOnce(&mut Store)) -> TestApp 
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     let (store, quarantined) = Store::open_shared(dir.path()).unwrap();
     seed(&mut store.lock().unwrap());
-    let refresher = apihub::app::make_refresher(store.clone(), Arc::new(FixedSource), 8);
     let deps = AppDeps {
-        refresher,
+        relay: fast_relay(),
         store,
         data_dir: dir.path().to_path_buf(),
         data_dir_source: DataDirSource::CommandLine,
@@ -70,22 +65,14 @@ pub fn run_until(h: &mut Harness<'static, App>, what: &str, mut done: impl FnMut
     }
 }
 
-/// A source that answers from the account itself: quota = 1,000,000 × user id; user ids
-/// ending in 9 fail as unavailable. (The relay client is tested against fake HTTP
-/// sites in the relay tests; this keeps UI tests about the UI.)
-pub struct FixedSource;
-
-impl SnapshotSource for FixedSource {
-    async fn fetch(&self, account: &Account, _creds: &Credentials) -> Result<Snapshot, ErrorInfo> {
-        if account.user_id.ends_with('9') {
-            return Err(ErrorInfo { kind: "unavailable".into(), message: "HTTP 502 Bad Gateway".into() });
-        }
-        let id: i64 = account.user_id.parse().unwrap_or(0);
-        Ok(Snapshot {
-            fetched_at: 1,
-            user: Part::complete(UserInfo { quota: id * 1_000_000, ..Default::default() }),
-            models: Part::complete(vec!["gpt-4o".into()]),
-            ..Default::default()
-        })
-    }
+/// A relay client with test-speed politeness limits and short timeouts.
+pub fn fast_relay() -> RelayClient {
+    RelayClient::new(ClientConfig {
+        connect_timeout_secs: 2,
+        request_timeout_secs: 5,
+        per_origin: OriginLimits { max_in_flight: 2, per_sec: 1000.0, burst: 100, ..OriginLimits::default() },
+        proxy: apihub::relay::ProxySetting::Direct,
+        ..ClientConfig::default()
+    })
+    .unwrap()
 }

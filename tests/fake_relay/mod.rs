@@ -193,6 +193,11 @@ pub struct FakeRelay {
 impl FakeRelay {
     /// Starts a fake on 127.0.0.1:0.
     pub async fn start(cfg: FakeConfig) -> FakeRelay {
+        FakeRelay::start_on("127.0.0.1:0", cfg).await
+    }
+
+    /// Starts a fake on a given address (benches use 127.0.0.x for distinct origins).
+    pub async fn start_on(addr: &str, cfg: FakeConfig) -> FakeRelay {
         let state = Arc::new(FakeState {
             cfg: Mutex::new(cfg),
             requests: AtomicUsize::new(0),
@@ -201,7 +206,7 @@ impl FakeRelay {
             paths: Mutex::new(Vec::new()),
         });
         let app = axum::Router::new().fallback(handle).with_state(state.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let listener = tokio::net::TcpListener::bind(addr).await.unwrap();
         let addr = listener.local_addr().unwrap();
         tokio::spawn(async move {
             axum::serve(listener, app).await.unwrap();

@@ -1,0 +1,105 @@
+//! Adding an account: verify the credentials against the site, then save the account
+//! and its first snapshot. Shared by the GUI's add dialog and `apihub accounts add`.
+
+use crate::domain::snapshot::AccountState;
+use crate::domain::{AccountId, NewAccount};
+use crate::relay::{AccountRef, RelayClient, RelayError};
+use crate::store::{SharedStore, Store, StoreError};
+
+/// Why an account was not added.
+#[derive(Debug, thiserror::Error)]
+pub enum AddError {
+    /// The site refused or could not be asked; nothing was saved.
+    #[error("the site did not accept these credentials ({kind}: {source}); nothing was saved", kind = .source.kind())]
+    Relay {
+        /// The relay's error.
+        #[from]
+        source: RelayError,
+    },
+    /// Saving failed.
+    #[error("{0}")]
+    Store(#[from] StoreError),
+}
+
+/// A saved account and what the verification learned.
+#[derive(Debug, Clone)]
+pub struct Added {
+    /// Store id.
+    pub id: AccountId,
+    /// The account as saved (username and user id filled in from the site).
+    pub account: NewAccount,
+    /// Its state after the verification (None when saved unverified).
+    pub state: Option<AccountState>,
+}
+
+impl Added {
+    /// "alice — $7.30" style summary.
+    pub fn summary(&self) -> String {
+        let who = if self.account.username.is_empty() { &self.account.user_id } else { &self.account.username };
+        let balance = self
+            .state
+            .as_ref()
+            .and_then(|s| s.snapshot.as_ref())
+            .and_then(|s| s.user.value.as_ref().map(|u| s.currency.format_quota(u.quota)));
+        match balance {
+            Some(b) => format!("{who} — {b}"),
+            None => who.to_string(),
+        }
+    }
+}
+
+/// Verifies (unless `verify` is false) and saves. The site's own username, user id and
+/// name fill in what the user left empty.
+pub async fn add_account(
+    relay: &RelayClient,
+    store: &SharedStore,
+    mut account: NewAccount,
+    verify: bool,
+) -> Result<Added, AddError> {
+    let snapshot = if verify {
+        let target = AccountRef {
+            site_url: account.site_url.clone(),
+            kind: account.kind,
+            user_id: account.user_id.clone(),
+            auth: account.auth,
+        };
+        let snap = relay.fetch_snapshot(&target, &account.credentials).await?;
+        if let Some(user) = &snap.user.value {
+            if account.username.is_empty() {
+                account.username = user.username.clone();
+            }
+            if account.user_id.is_empty() {
+                account.user_id = user.id.clone();
+            }
+        }
+        if account.site_name.trim().is_empty() {
+            account.site_name = snap.system_name.clone().unwrap_or_default();
+        }
+        Some(snap)
+    } else {
+        None
+    };
+    let store = store.clone();
+    let to_save = account.clone();
+    let (id, state) = tokio::task::spawn_blocking(move || -> Result<_, StoreError> {
+        let mut s = store.lock().map_err(|_| StoreError::NotFound("store lock poisoned".into()))?;
+        save(&mut s, &to_save, snapshot)
+    })
+    .await
+    .map_err(|e| StoreError::NotFound(format!("save job failed: {e}")))??;
+    log::info!("account {id} added on {}", account.site_url);
+    Ok(Added { id, account, state })
+}
+
+fn save(
+    s: &mut Store,
+    account: &NewAccount,
+    snapshot: Option<crate::domain::snapshot::Snapshot>,
+) -> Result<(AccountId, Option<AccountState>), StoreError> {
+    let id = s.upsert_account(account)?;
+    let Some(snap) = snapshot else { return Ok((id, None)) };
+    let now = crate::store::now_unix();
+    let state = super::merge(s.account_state(id)?, Ok(snap), now);
+    s.save_account_state(id, &state, &super::refresh::local_day(now))?;
+    Ok((id, Some(state)))
+}
