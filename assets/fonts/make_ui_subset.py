@@ -19,7 +19,7 @@ src = pathlib.Path(sys.argv[1] if len(sys.argv) > 1 else "/usr/share/fonts/opent
 strings = json.loads((here.parent / "i18n" / "zh-CN.json").read_text(encoding="utf-8"))
 chars = set("".join(strings.values()))
 chars |= {chr(c) for c in range(0x20, 0x7F)}
-chars |= set("，。：；！？（）「」《》、…·—￥¥•✓✗⟳")
+chars |= set("，。：；！？（）「」《》、…·—￥¥•●≈×✓✗")
 index = next(
     i for i, f in enumerate(TTCollection(str(src)).fonts)
     if "Noto Sans CJK SC" in str(f["name"].getDebugName(1))

@@ -28,6 +28,22 @@ pub enum Command {
     },
     /// Forget the last add result (the dialog was closed or reopened).
     ResetAddAccount,
+    /// Save what the user edited beside credentials (group, paid ratio, notes, disabled).
+    UpdateAccountMeta {
+        /// Which account.
+        id: crate::domain::AccountId,
+        /// The new values.
+        meta: crate::store::AccountMeta,
+    },
+    /// Delete an account (the view has asked for confirmation).
+    DeleteAccount(crate::domain::AccountId),
+    /// Move an account up (-1) or down (+1) in the user's order.
+    MoveAccount {
+        /// Which account.
+        id: crate::domain::AccountId,
+        /// -1 up, +1 down.
+        delta: i64,
+    },
     /// Stop the running refresh (accounts not yet started are skipped).
     CancelRefresh,
     /// Reload the account list from the store.

@@ -96,6 +96,7 @@ pub struct App {
     refresher: Refresher,
     relay: crate::relay::RelayClient,
     add_job: Option<Promise<Result<crate::engine::Added, String>>>,
+    writes: Vec<Promise<Result<(), String>>>,
     refresh_events: Option<mpsc::Receiver<RefreshEvent>>,
     refresh_cancel: CancelFlag,
     states_job: Option<Promise<Result<HashMap<AccountId, AccountState>, String>>>,
@@ -160,6 +161,7 @@ impl App {
             refresher,
             relay: deps.relay,
             add_job: None,
+            writes: Vec::new(),
             refresh_events: None,
             refresh_cancel: CancelFlag::default(),
             states_job: None,
@@ -226,6 +228,16 @@ impl App {
                 if self.add_job.is_none() {
                     self.state.add = AddStatus::Idle;
                 }
+            }
+            Command::UpdateAccountMeta { id, meta } => {
+                self.store_write(format!("account {id} updated"), move |s| s.update_account_meta(id, &meta));
+            }
+            Command::DeleteAccount(id) => {
+                self.state.states.remove(&id);
+                self.store_write(format!("account {id} deleted"), move |s| s.remove_account(id).map(|_| ()));
+            }
+            Command::MoveAccount { id, delta } => {
+                self.store_write(String::new(), move |s| s.move_account(id, delta));
             }
             Command::CancelRefresh => {
                 self.refresh_cancel.cancel();
@@ -300,6 +312,7 @@ impl App {
                         p.failed += usize::from(state.last_error.is_some());
                     }
                     self.state.states.insert(account_id, *state);
+                    self.state.data_version += 1;
                 }
                 RefreshEvent::Finished(summary) => finished = Some(summary),
             }
@@ -316,6 +329,23 @@ impl App {
         }
     }
 
+    /// Runs a store write in the background, then reloads the accounts.
+    fn store_write(
+        &mut self,
+        done_log: String,
+        write: impl FnOnce(&mut crate::store::Store) -> Result<(), crate::store::StoreError> + Send + 'static,
+    ) {
+        let store = self.store.clone();
+        self.writes.push(self.runner.spawn_blocking(move || {
+            let mut s = store.lock().map_err(|e| e.to_string())?;
+            write(&mut s).map_err(|e| e.to_string())?;
+            if !done_log.is_empty() {
+                log::info!("{done_log}");
+            }
+            Ok(())
+        }));
+    }
+
     fn save_setting(&mut self, key: &'static str, value: &'static str) {
         let store = self.store.clone();
         self.settings_job.push(self.runner.spawn_blocking(move || {
@@ -325,7 +355,9 @@ impl App {
 
     fn poll_jobs(&mut self, ctx: &egui::Context) {
         let now = crate::store::now_unix();
-        self.state.accounts.poll(now);
+        if self.state.accounts.poll(now) {
+            self.state.data_version += 1;
+        }
         self.state.activity.poll(now);
         self.poll_refresh();
         if let Some(job) = &self.add_job
@@ -336,6 +368,7 @@ impl App {
                 Ok(added) => {
                     if let Some(st) = &added.state {
                         self.state.states.insert(added.id, st.clone());
+                        self.state.data_version += 1;
                     }
                     self.pending.push(Command::ReloadAccounts);
                     AddStatus::Added { id: added.id, summary: added.summary() }
@@ -351,7 +384,10 @@ impl App {
             && let Some(job) = self.states_job.take()
         {
             match job.block_and_take() {
-                Ok(states) => self.state.states = states,
+                Ok(states) => {
+                    self.state.states = states;
+                    self.state.data_version += 1;
+                }
                 Err(e) => log::error!("stored account states unreadable: {e}"),
             }
         }
@@ -369,6 +405,26 @@ impl App {
                     FontStatus::EmbeddedOnly
                 }
             };
+        }
+        let mut wrote = false;
+        let mut write_error = None;
+        self.writes.retain(|p| match p.ready() {
+            None => true,
+            Some(Ok(())) => {
+                wrote = true;
+                false
+            }
+            Some(Err(e)) => {
+                write_error = Some(e.clone());
+                false
+            }
+        });
+        if let Some(e) = write_error {
+            log::error!("saving failed: {e}");
+            self.state.status = Some(StatusLine { text: e, severity: Severity::Error });
+        }
+        if wrote {
+            self.pending.push(Command::ReloadAccounts);
         }
         self.settings_job.retain(|p| match p.ready() {
             None => true,

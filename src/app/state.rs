@@ -92,6 +92,10 @@ pub struct AppState {
     pub accounts: Loadable<Vec<Account>>,
     /// Each account's merged remote state (seeded from the store, updated live).
     pub states: HashMap<AccountId, AccountState>,
+    /// When the scheduler will next refresh all accounts (None: auto refresh off).
+    pub next_auto_refresh_at: Option<i64>,
+    /// Bumped whenever `accounts` or `states` change, so views can cache derived rows.
+    pub data_version: u64,
     /// The add-account dialog's job.
     pub add: AddStatus,
     /// The running refresh, if any.
@@ -121,6 +125,8 @@ impl AppState {
             states: HashMap::new(),
             refresh: None,
             add: AddStatus::Idle,
+            data_version: 0,
+            next_auto_refresh_at: None,
             activity: Loadable::default(),
             activity_level: Level::Info,
             status: None,

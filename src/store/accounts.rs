@@ -24,6 +24,31 @@ pub fn account_identity(acc: &NewAccount) -> String {
     format!("key:{hex}")
 }
 
+/// The parts of an account the user edits beside its credentials.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct AccountMeta {
+    /// User-defined group.
+    pub group_name: String,
+    /// Real money per 1 USD of quota.
+    pub paid_per_usd: Option<f64>,
+    /// Notes.
+    pub notes: String,
+    /// Skipped by refresh-all and check-in-all.
+    pub disabled: bool,
+}
+
+impl AccountMeta {
+    /// The meta of a stored account.
+    pub fn of(a: &Account) -> AccountMeta {
+        AccountMeta {
+            group_name: a.group_name.clone(),
+            paid_per_usd: a.paid_per_usd,
+            notes: a.notes.clone(),
+            disabled: a.disabled,
+        }
+    }
+}
+
 const ACCOUNT_COLUMNS: &str = "a.id, a.user_id, a.username, a.auth_method, a.group_name, a.paid_per_usd,
      a.disabled, a.notes, s.id, s.name, s.url, s.kind";
 
@@ -123,6 +148,39 @@ impl Store {
         Ok(n > 0)
     }
 
+    /// Updates what the user edits beside credentials.
+    pub fn update_account_meta(&mut self, id: AccountId, meta: &AccountMeta) -> Result<(), StoreError> {
+        let tx = self.conn.transaction()?;
+        let n = tx.execute(
+            "UPDATE accounts SET group_name = ?2, paid_per_usd = ?3, notes = ?4, disabled = ?5, updated_at = ?6
+             WHERE id = ?1",
+            params![id, meta.group_name.trim(), meta.paid_per_usd, meta.notes, meta.disabled as i64, now_unix()],
+        )?;
+        tx.commit()?;
+        if n == 0 {
+            return Err(StoreError::NotFound(format!("account {id}")));
+        }
+        Ok(())
+    }
+
+    /// Moves an account one place up (`-1`) or down (`+1`) in the user's order.
+    pub fn move_account(&mut self, id: AccountId, delta: i64) -> Result<(), StoreError> {
+        let ids: Vec<AccountId> = self.list_accounts()?.into_iter().map(|a| a.id).collect();
+        let Some(pos) = ids.iter().position(|x| *x == id) else {
+            return Err(StoreError::NotFound(format!("account {id}")));
+        };
+        let target = (pos as i64 + delta).clamp(0, ids.len() as i64 - 1) as usize;
+        let mut order = ids;
+        let moved = order.remove(pos);
+        order.insert(target, moved);
+        let tx = self.conn.transaction()?;
+        for (i, acc) in order.iter().enumerate() {
+            tx.execute("UPDATE accounts SET sort_order = ?2 WHERE id = ?1", params![acc, i as i64])?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
     /// Number of accounts.
     pub fn account_count(&self) -> Result<i64, StoreError> {
         Ok(self.conn.query_row("SELECT COUNT(*) FROM accounts", [], |r| r.get(0))?)
@@ -157,6 +215,17 @@ mod tests {
         let c = s.upsert_account(&new_acc("https://x.com", "8", "tok3")).unwrap();
         assert_ne!(a, c);
         assert_eq!(s.list_accounts().unwrap().len(), 2);
+        let mut meta = AccountMeta::of(&s.account(a).unwrap());
+        meta.disabled = true;
+        meta.group_name = "work".into();
+        meta.paid_per_usd = Some(0.5);
+        s.update_account_meta(a, &meta).unwrap();
+        assert_eq!(AccountMeta::of(&s.account(a).unwrap()), meta);
+        // Re-adding keeps the user's meta (only credentials and names change).
+        s.upsert_account(&new_acc("https://x.com", "7", "tok9")).unwrap();
+        assert_eq!(AccountMeta::of(&s.account(a).unwrap()), meta);
+        s.move_account(c, -1).unwrap();
+        assert_eq!(s.list_accounts().unwrap()[0].id, c);
         assert!(s.remove_account(a).unwrap());
         assert!(!s.remove_account(a).unwrap());
         assert_eq!(s.list_accounts().unwrap().len(), 1);

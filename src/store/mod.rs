@@ -16,6 +16,7 @@ use std::sync::{Arc, Mutex};
 
 use rusqlite::{Connection, ErrorCode, OptionalExtension};
 
+pub use accounts::AccountMeta;
 pub use activity::{ActivityEntry, Level};
 pub use paths::{DataDirSource, resolve_data_dir};
 pub use secrets::{KeyLocation, SecretBox};

@@ -7,6 +7,8 @@ pub mod logs;
 pub mod pricing;
 pub mod settings;
 pub mod sites;
+pub mod sites_detail;
+pub mod sites_rows;
 pub mod theme;
 pub mod widgets;
 

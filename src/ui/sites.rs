@@ -1,18 +1,36 @@
-//! 站点 Sites: the accounts table (the full workbench comes with the relay core).
+//! 站点 Sites: the account workbench — totals, filters, the virtualised accounts
+//! table, and the selected account's details.
 
 use egui_extras::{Column, TableBuilder};
 
 use crate::app::{AppState, Command};
 use crate::ui::add_account::AddAccountDialog;
 use crate::ui::i18n::{fill, tr};
+use crate::ui::sites_detail::DetailView;
+use crate::ui::sites_rows::{Health, RowQuery, SiteRow, SortKey, StatusFilter, Totals, build_rows, totals};
 use crate::ui::widgets;
 
 /// View state of the Sites panel.
 #[derive(Default)]
 pub struct SitesPanel {
-    search: String,
+    query: RowQuery,
     add: AddAccountDialog,
+    detail: DetailView,
+    selected: Option<crate::domain::AccountId>,
+    cache: Option<(u64, RowQuery, Vec<SiteRow>, Totals)>,
 }
+
+const COLUMNS: [(&str, SortKey); 9] = [
+    ("sites.col.site", SortKey::Site),
+    ("sites.col.account", SortKey::Account),
+    ("sites.col.kind", SortKey::Kind),
+    ("sites.col.balance", SortKey::Balance),
+    ("sites.col.today", SortKey::Today),
+    ("sites.col.keys", SortKey::Keys),
+    ("sites.col.models", SortKey::Models),
+    ("sites.col.updated", SortKey::Updated),
+    ("sites.col.status", SortKey::Status),
+];
 
 impl SitesPanel {
     /// Draws the panel.
@@ -33,110 +51,169 @@ impl SitesPanel {
                 ui.colored_label(ui.visuals().error_fg_color, err);
             }
         });
-        let Some(accounts) = state.accounts.value() else {
+        let accounts = state.accounts.value().map(Vec::as_slice).unwrap_or_default();
+        if accounts.is_empty() {
             if !state.accounts.is_loading() {
                 widgets::empty_state_ui(ui, tr("sites.empty.title"), tr("sites.empty.hint"));
+                ui.vertical_centered(|ui| {
+                    if ui.button(tr("add.open")).clicked() {
+                        self.add.open(cmds);
+                    }
+                });
             }
-            return;
-        };
-        if accounts.is_empty() {
-            widgets::empty_state_ui(ui, tr("sites.empty.title"), tr("sites.empty.hint"));
             return;
         }
-        ui.horizontal(|ui| {
-            let label = ui.label(tr("common.search"));
-            ui.text_edit_singleline(&mut self.search).labelled_by(label.id);
-            if ui.button(tr("sites.reload")).clicked() {
-                cmds.push(Command::ReloadAccounts);
+        self.refresh_cache(state);
+        let Some((_, _, rows, sums)) = &self.cache else { return };
+        totals_ui(ui, sums, state);
+        self.toolbar_ui(ui, state);
+        ui.separator();
+        if let Some(id) = self.selected
+            && let Some(account) = accounts.iter().find(|a| a.id == id)
+        {
+            let mut close = false;
+            egui::Panel::right("account_detail").resizable(true).default_size(380.0).show(ui, |ui| {
+                close = self.detail.ui(ui, account, state.states.get(&id), state, cmds);
+            });
+            if close {
+                self.selected = None;
             }
+        }
+        let rows = rows.clone();
+        if rows.is_empty() {
+            ui.weak(tr("sites.no_match"));
+            return;
+        }
+        self.table_ui(ui, &rows, state, cmds);
+    }
+
+    fn refresh_cache(&mut self, state: &AppState) {
+        let fresh = self.cache.as_ref().is_some_and(|(v, q, _, _)| *v == state.data_version && *q == self.query);
+        if !fresh {
+            let accounts = state.accounts.value().map(Vec::as_slice).unwrap_or_default();
+            let rows = build_rows(accounts, &state.states, &self.query);
+            let sums = totals(&rows);
+            self.cache = Some((state.data_version, self.query.clone(), rows, sums));
+        }
+    }
+
+    fn toolbar_ui(&mut self, ui: &mut egui::Ui, state: &AppState) {
+        ui.horizontal_wrapped(|ui| {
+            let label = ui.label(tr("common.search"));
+            ui.add(egui::TextEdit::singleline(&mut self.query.search).hint_text(tr("sites.search_hint")).desired_width(260.0))
+                .labelled_by(label.id);
+            ui.separator();
+            for (f, key) in [
+                (StatusFilter::All, "sites.filter.all"),
+                (StatusFilter::Ok, "sites.filter.ok"),
+                (StatusFilter::Failing, "sites.filter.error"),
+                (StatusFilter::AuthNeeded, "sites.filter.auth"),
+            ] {
+                ui.selectable_value(&mut self.query.status, f, tr(key));
+            }
+            ui.separator();
+            let mut groups: Vec<String> = state
+                .accounts
+                .value()
+                .map(|a| a.iter().map(|a| a.group_name.clone()).filter(|g| !g.is_empty()).collect())
+                .unwrap_or_default();
+            groups.sort();
+            groups.dedup();
+            if !groups.is_empty() {
+                let label = ui.label(tr("sites.filter.group"));
+                let current = self.query.group.clone().unwrap_or_else(|| tr("sites.filter.all_groups").to_string());
+                egui::ComboBox::from_id_salt("group_filter")
+                    .selected_text(current)
+                    .show_ui(ui, |ui| {
+                        ui.selectable_value(&mut self.query.group, None, tr("sites.filter.all_groups"));
+                        for g in groups {
+                            ui.selectable_value(&mut self.query.group, Some(g.clone()), g);
+                        }
+                    })
+                    .response
+                    .labelled_by(label.id);
+            }
+            ui.checkbox(&mut self.query.show_disabled, tr("sites.show_disabled"));
         });
-        let needle = self.search.to_lowercase();
-        let rows: Vec<_> = accounts
-            .iter()
-            .filter(|a| {
-                needle.is_empty()
-                    || a.site.name.to_lowercase().contains(&needle)
-                    || a.site.url.to_lowercase().contains(&needle)
-                    || a.username.to_lowercase().contains(&needle)
-            })
-            .collect();
+    }
+
+    fn table_ui(&mut self, ui: &mut egui::Ui, rows: &[SiteRow], state: &AppState, cmds: &mut Vec<Command>) {
         let now = crate::store::now_unix();
         let busy = state.refresh.is_some();
-        TableBuilder::new(ui)
-            .striped(true)
-            .resizable(true)
-            .column(Column::auto().at_least(150.0))
-            .column(Column::auto().at_least(90.0))
-            .column(Column::auto().at_least(70.0))
-            .column(Column::auto().at_least(90.0))
-            .column(Column::auto().at_least(90.0))
-            .column(Column::auto().at_least(40.0))
-            .column(Column::auto().at_least(50.0))
-            .column(Column::auto().at_least(80.0))
-            .column(Column::remainder().at_least(160.0))
-            .header(22.0, |mut h| {
-                for key in [
-                    "sites.col.site",
-                    "sites.col.account",
-                    "sites.col.kind",
-                    "sites.col.balance",
-                    "sites.col.today",
-                    "sites.col.keys",
-                    "sites.col.models",
-                    "sites.col.updated",
-                    "sites.col.status",
-                ] {
+        let mut table = TableBuilder::new(ui).striped(true).resizable(true).sense(egui::Sense::click());
+        for (i, _) in COLUMNS.iter().enumerate() {
+            table = table.column(match i {
+                0 => Column::auto().at_least(150.0),
+                8 => Column::remainder().at_least(180.0),
+                5 | 6 => Column::auto().at_least(45.0),
+                _ => Column::auto().at_least(80.0),
+            });
+        }
+        table
+            .header(24.0, |mut h| {
+                for (key, sort) in COLUMNS {
                     h.col(|ui| {
-                        ui.strong(tr(key));
+                        let arrow = match (self.query.sort == sort, self.query.descending) {
+                            (true, false) => " ^",
+                            (true, true) => " v",
+                            _ => "",
+                        };
+                        if ui.button(egui::RichText::new(format!("{}{arrow}", tr(key))).strong()).clicked() {
+                            if self.query.sort == sort {
+                                self.query.descending = !self.query.descending;
+                            } else {
+                                self.query.sort = sort;
+                                self.query.descending = false;
+                            }
+                        }
                     });
                 }
             })
             .body(|body| {
-                body.rows(24.0, rows.len(), |mut row| {
-                    let a = rows[row.index()];
-                    let st = state.states.get(&a.id);
-                    let snap = st.and_then(|s| s.snapshot.as_ref());
+                body.rows(26.0, rows.len(), |mut row| {
+                    let r = &rows[row.index()];
+                    row.set_selected(self.selected == Some(r.id));
                     row.col(|ui| {
-                        let color = match st {
-                            Some(s) if s.last_error.is_some() => ui.visuals().error_fg_color,
-                            Some(s) if s.snapshot.is_some() => egui::Color32::from_rgb(60, 180, 90),
-                            _ => ui.visuals().weak_text_color(),
+                        let color = match r.health {
+                            Health::Ok => egui::Color32::from_rgb(60, 180, 90),
+                            Health::Failing | Health::AuthNeeded => ui.visuals().error_fg_color,
+                            Health::Never => ui.visuals().weak_text_color(),
                         };
                         ui.label(egui::RichText::new("●").color(color));
-                        ui.label(&a.site.name).on_hover_text(&a.site.url);
+                        let name = if r.disabled { format!("{} ({})", r.site, tr("sites.disabled")) } else { r.site.clone() };
+                        ui.label(name).on_hover_text(&r.url);
                     });
                     row.col(|ui| {
-                        let who = if a.username.is_empty() { a.user_id.clone() } else { a.username.clone() };
-                        ui.label(who);
+                        ui.label(&r.account);
                     });
                     row.col(|ui| {
-                        ui.label(a.site.kind.as_str());
+                        ui.label(r.kind);
                     });
                     row.col(|ui| {
-                        if let Some((snap, user)) = snap.and_then(|s| s.user.value.as_ref().map(|u| (s, u))) {
-                            ui.label(snap.currency.format_quota(user.quota));
+                        if let Some(b) = &r.balance {
+                            ui.label(b);
                         }
                     });
                     row.col(|ui| {
-                        if let Some((snap, t)) = snap.and_then(|s| s.today.value.as_ref().map(|t| (s, t))) {
-                            let r = ui.label(snap.currency.format_quota(t.spend_quota));
-                            if let Some(n) = t.requests {
-                                r.on_hover_text(fill(tr("sites.requests"), &[("n", &n)]));
+                        if let Some(t) = &r.today {
+                            let resp = ui.label(t);
+                            if let Some(n) = r.requests {
+                                resp.on_hover_text(fill(tr("sites.requests"), &[("n", &n)]));
                             }
                         }
                     });
                     row.col(|ui| {
-                        if let Some(k) = snap.and_then(|s| s.keys.value.as_ref()) {
-                            ui.label(k.len().to_string());
+                        if let Some(k) = r.keys {
+                            ui.label(k.to_string());
                         }
                     });
                     row.col(|ui| {
-                        if let Some(m) = snap.and_then(|s| s.models.value.as_ref()) {
-                            ui.label(m.len().to_string());
+                        if let Some(m) = r.models {
+                            ui.label(m.to_string());
                         }
                     });
                     row.col(|ui| {
-                        match st.and_then(|s| s.last_attempt_at) {
+                        match r.updated_at {
                             Some(t) => ui.label(widgets::age_text(t, now)),
                             None => ui.weak(tr("sites.never")),
                         };
@@ -147,21 +224,53 @@ impl SitesPanel {
                             .on_hover_text(tr("sites.refresh_one_hint"))
                             .clicked()
                         {
-                            cmds.push(Command::RefreshAccounts(vec![a.id]));
+                            cmds.push(Command::RefreshAccounts(vec![r.id]));
                         }
-                        match st.and_then(|s| s.last_error.as_ref()) {
-                            Some(e) => {
-                                let title = tr(&format!("error.{}", e.kind)).to_string();
-                                ui.colored_label(ui.visuals().error_fg_color, format!("{title}: {}", e.message))
-                                    .on_hover_text(&e.message);
+                        match &r.error {
+                            Some((kind, message)) => {
+                                let title = tr(&format!("error.{kind}")).to_string();
+                                ui.colored_label(ui.visuals().error_fg_color, format!("{title}: {message}"))
+                                    .on_hover_text(message);
                             }
-                            None if snap.is_some() => {
+                            None if r.health == Health::Ok => {
                                 ui.label(tr("sites.ok"));
                             }
                             None => {}
                         }
                     });
+                    if row.response().clicked() {
+                        self.selected = if self.selected == Some(r.id) { None } else { Some(r.id) };
+                    }
                 });
             });
     }
+}
+
+fn totals_ui(ui: &mut egui::Ui, t: &Totals, state: &AppState) {
+    ui.horizontal_wrapped(|ui| {
+        ui.label(egui::RichText::new(tr("sites.totals.balance")).weak());
+        if t.balance.is_empty() {
+            ui.label("-");
+        }
+        for (cur, amount) in &t.balance {
+            ui.strong(format!("{amount:.2} {cur}"));
+        }
+        ui.separator();
+        ui.label(egui::RichText::new(tr("sites.totals.today")).weak());
+        ui.strong(format!("${:.2}", t.today_usd));
+        ui.separator();
+        ui.label(fill(tr("sites.totals.health"), &[("ok", &t.ok), ("failed", &t.failing)]));
+        ui.separator();
+        match state.next_auto_refresh_at {
+            Some(at) => {
+                let when = chrono::DateTime::from_timestamp(at, 0)
+                    .map(|t| t.with_timezone(&chrono::Local).format("%H:%M").to_string())
+                    .unwrap_or_default();
+                ui.label(fill(tr("sites.totals.next"), &[("when", &when)]));
+            }
+            None => {
+                ui.weak(tr("sites.totals.auto_off"));
+            }
+        }
+    });
 }

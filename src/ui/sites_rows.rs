@@ -1,0 +1,324 @@
+//! The Sites table's rows: filtered, sorted and formatted once per data or filter
+//! change, never per frame.
+
+use std::collections::HashMap;
+
+use crate::domain::snapshot::AccountState;
+use crate::domain::{Account, AccountId};
+
+/// Health of an account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Health {
+    /// Last refresh worked.
+    Ok,
+    /// Never refreshed.
+    Never,
+    /// Last refresh failed (not an auth problem).
+    Failing,
+    /// Credentials stopped working.
+    AuthNeeded,
+}
+
+/// Status filter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum StatusFilter {
+    /// Everything.
+    #[default]
+    All,
+    /// Last refresh ok.
+    Ok,
+    /// Failing for any reason.
+    Failing,
+    /// Needs signing in again.
+    AuthNeeded,
+}
+
+/// Sortable columns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SortKey {
+    /// The user's order.
+    #[default]
+    Manual,
+    /// Site name.
+    Site,
+    /// Account name.
+    Account,
+    /// Kind.
+    Kind,
+    /// Balance in USD.
+    Balance,
+    /// Today's spend in USD.
+    Today,
+    /// Key count.
+    Keys,
+    /// Model count.
+    Models,
+    /// Last refresh time.
+    Updated,
+    /// Health.
+    Status,
+}
+
+/// The view's filter and sort.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct RowQuery {
+    /// Search text (name, URL, account, models).
+    pub search: String,
+    /// Status filter.
+    pub status: StatusFilter,
+    /// User group, or all.
+    pub group: Option<String>,
+    /// Include disabled accounts.
+    pub show_disabled: bool,
+    /// Sort column.
+    pub sort: SortKey,
+    /// Descending.
+    pub descending: bool,
+}
+
+/// One formatted row.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SiteRow {
+    /// Account id.
+    pub id: AccountId,
+    /// Site name.
+    pub site: String,
+    /// Site URL.
+    pub url: String,
+    /// Username or user id.
+    pub account: String,
+    /// Kind.
+    pub kind: &'static str,
+    /// Balance text in the site's currency (plus real cost when a paid ratio is set).
+    pub balance: Option<String>,
+    /// Balance in USD, for sorting and totals.
+    pub balance_usd: Option<f64>,
+    /// Balance in the site's currency and its code (for totals).
+    pub balance_amount: Option<(f64, String)>,
+    /// Today's spend text.
+    pub today: Option<String>,
+    /// Today's spend in USD.
+    pub today_usd: Option<f64>,
+    /// Today's requests.
+    pub requests: Option<i64>,
+    /// Key count.
+    pub keys: Option<usize>,
+    /// Model count.
+    pub models: Option<usize>,
+    /// Last refresh attempt.
+    pub updated_at: Option<i64>,
+    /// Health.
+    pub health: Health,
+    /// The last error: kind and message.
+    pub error: Option<(String, String)>,
+    /// Skipped by refresh-all.
+    pub disabled: bool,
+}
+
+/// Totals over the shown rows.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Totals {
+    /// Balance per currency, sorted by currency.
+    pub balance: Vec<(String, f64)>,
+    /// Today's spend in USD.
+    pub today_usd: f64,
+    /// Accounts whose last refresh worked.
+    pub ok: usize,
+    /// Accounts failing.
+    pub failing: usize,
+}
+
+fn health(state: Option<&AccountState>) -> Health {
+    match state {
+        Some(s) => match &s.last_error {
+            Some(e) if e.kind == "auth" => Health::AuthNeeded,
+            Some(_) => Health::Failing,
+            None if s.snapshot.is_some() => Health::Ok,
+            None => Health::Never,
+        },
+        None => Health::Never,
+    }
+}
+
+fn matches(a: &Account, st: Option<&AccountState>, needle: &str) -> bool {
+    if needle.is_empty() {
+        return true;
+    }
+    let hit = |s: &str| s.to_lowercase().contains(needle);
+    hit(&a.site.name)
+        || hit(&a.site.url)
+        || hit(&a.username)
+        || hit(&a.group_name)
+        || st
+            .and_then(|s| s.snapshot.as_ref())
+            .and_then(|s| s.models.value.as_ref())
+            .is_some_and(|models| models.iter().any(|m| hit(m)))
+}
+
+/// Builds the rows for a query.
+pub fn build_rows(accounts: &[Account], states: &HashMap<AccountId, AccountState>, q: &RowQuery) -> Vec<SiteRow> {
+    let needle = q.search.trim().to_lowercase();
+    let mut rows: Vec<SiteRow> = accounts
+        .iter()
+        .filter(|a| q.show_disabled || !a.disabled)
+        .filter(|a| q.group.as_ref().is_none_or(|g| &a.group_name == g))
+        .filter(|a| matches(a, states.get(&a.id), &needle))
+        .map(|a| row(a, states.get(&a.id)))
+        .filter(|r| match q.status {
+            StatusFilter::All => true,
+            StatusFilter::Ok => r.health == Health::Ok,
+            StatusFilter::Failing => matches!(r.health, Health::Failing | Health::AuthNeeded),
+            StatusFilter::AuthNeeded => r.health == Health::AuthNeeded,
+        })
+        .collect();
+    let cmp_f = |a: Option<f64>, b: Option<f64>| a.unwrap_or(f64::MIN).total_cmp(&b.unwrap_or(f64::MIN));
+    match q.sort {
+        SortKey::Manual => {}
+        SortKey::Site => rows.sort_by(|a, b| a.site.to_lowercase().cmp(&b.site.to_lowercase())),
+        SortKey::Account => rows.sort_by(|a, b| a.account.to_lowercase().cmp(&b.account.to_lowercase())),
+        SortKey::Kind => rows.sort_by(|a, b| a.kind.cmp(b.kind)),
+        SortKey::Balance => rows.sort_by(|a, b| cmp_f(a.balance_usd, b.balance_usd)),
+        SortKey::Today => rows.sort_by(|a, b| cmp_f(a.today_usd, b.today_usd)),
+        SortKey::Keys => rows.sort_by_key(|r| r.keys),
+        SortKey::Models => rows.sort_by_key(|r| r.models),
+        SortKey::Updated => rows.sort_by_key(|r| r.updated_at),
+        SortKey::Status => rows.sort_by_key(|r| r.health),
+    }
+    if q.descending {
+        rows.reverse();
+    }
+    rows
+}
+
+fn row(a: &Account, st: Option<&AccountState>) -> SiteRow {
+    let snap = st.and_then(|s| s.snapshot.as_ref());
+    let user = snap.and_then(|s| s.user.value.as_ref());
+    let today = snap.and_then(|s| s.today.value.as_ref());
+    let cs = snap.map(|s| &s.currency);
+    let balance = snap.zip(user).map(|(s, u)| {
+        let text = s.currency.format_quota(u.quota);
+        match crate::domain::money::real_cost(s.currency.quota_to_usd(u.quota), a.paid_per_usd) {
+            Some(real) => format!("{text} (≈{real:.2})"),
+            None => text,
+        }
+    });
+    SiteRow {
+        id: a.id,
+        site: a.site.name.clone(),
+        url: a.site.url.clone(),
+        account: if a.username.is_empty() { a.user_id.clone() } else { a.username.clone() },
+        kind: a.site.kind.as_str(),
+        balance,
+        balance_usd: cs.zip(user).map(|(cs, u)| cs.quota_to_usd(u.quota)),
+        balance_amount: cs.zip(user).map(|(cs, u)| (cs.quota_to_amount(u.quota), cs.currency())),
+        today: cs.zip(today).map(|(cs, t)| cs.format_quota(t.spend_quota)),
+        today_usd: cs.zip(today).map(|(cs, t)| cs.quota_to_usd(t.spend_quota)),
+        requests: today.and_then(|t| t.requests),
+        keys: snap.and_then(|s| s.keys.value.as_ref()).map(Vec::len),
+        models: snap.and_then(|s| s.models.value.as_ref()).map(Vec::len),
+        updated_at: st.and_then(|s| s.last_attempt_at),
+        health: health(st),
+        error: st.and_then(|s| s.last_error.as_ref()).map(|e| (e.kind.clone(), e.message.clone())),
+        disabled: a.disabled,
+    }
+}
+
+/// Totals over rows.
+pub fn totals(rows: &[SiteRow]) -> Totals {
+    let mut by_currency: std::collections::BTreeMap<String, f64> = Default::default();
+    let mut t = Totals::default();
+    for r in rows {
+        if let Some((amount, cur)) = &r.balance_amount {
+            *by_currency.entry(cur.clone()).or_default() += amount;
+        }
+        t.today_usd += r.today_usd.unwrap_or(0.0);
+        match r.health {
+            Health::Ok => t.ok += 1,
+            Health::Failing | Health::AuthNeeded => t.failing += 1,
+            Health::Never => {}
+        }
+    }
+    t.balance = by_currency.into_iter().collect();
+    t
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::money::CurrencySettings;
+    use crate::domain::snapshot::{ErrorInfo, Part, Snapshot, UserInfo};
+    use crate::domain::{AuthMethod, Site, SiteKind};
+
+    fn acc(id: i64, name: &str, group: &str) -> Account {
+        Account {
+            id,
+            site: Site { id, name: name.into(), url: format!("https://{name}.example"), kind: SiteKind::NewApi },
+            user_id: id.to_string(),
+            username: format!("u{id}"),
+            auth: AuthMethod::AccessToken,
+            group_name: group.into(),
+            paid_per_usd: None,
+            disabled: false,
+            notes: String::new(),
+        }
+    }
+
+    fn ok(quota: i64, models: &[&str], cny: bool) -> AccountState {
+        let mut currency = CurrencySettings::default();
+        if cny {
+            currency.display = crate::domain::money::DisplayType::Cny;
+        }
+        AccountState {
+            snapshot: Some(Snapshot {
+                currency,
+                user: Part::complete(UserInfo { quota, ..Default::default() }),
+                models: Part::complete(models.iter().map(|m| m.to_string()).collect()),
+                ..Default::default()
+            }),
+            last_attempt_at: Some(1),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn search_finds_models_sort_and_filters_work() {
+        let accounts = vec![acc(1, "alpha", "work"), acc(2, "beta", ""), acc(3, "gamma", "work")];
+        let mut states = HashMap::new();
+        states.insert(1, ok(1_000_000, &["gpt-4o"], false));
+        states.insert(2, ok(5_000_000, &["claude-3"], true));
+        let mut failing = ok(2_000_000, &["gpt-4o-mini"], false);
+        failing.last_error = Some(ErrorInfo { kind: "auth".into(), message: "token invalid".into() });
+        states.insert(3, failing);
+
+        let q = RowQuery { search: "GPT-4o".into(), ..Default::default() };
+        let ids: Vec<_> = build_rows(&accounts, &states, &q).iter().map(|r| r.id).collect();
+        assert_eq!(ids, vec![1, 3], "model search");
+
+        let q = RowQuery { sort: SortKey::Balance, descending: true, ..Default::default() };
+        let ids: Vec<_> = build_rows(&accounts, &states, &q).iter().map(|r| r.id).collect();
+        assert_eq!(ids, vec![2, 3, 1]);
+
+        let q = RowQuery { status: StatusFilter::AuthNeeded, ..Default::default() };
+        assert_eq!(build_rows(&accounts, &states, &q).len(), 1);
+        let q = RowQuery { group: Some("work".into()), ..Default::default() };
+        assert_eq!(build_rows(&accounts, &states, &q).len(), 2);
+
+        let rows = build_rows(&accounts, &states, &RowQuery::default());
+        let t = totals(&rows);
+        assert_eq!(t.balance, vec![("CNY".to_string(), 73.0), ("USD".to_string(), 6.0)]);
+        assert_eq!((t.ok, t.failing), (2, 1));
+    }
+
+    #[test]
+    fn disabled_accounts_hide_unless_asked_and_real_cost_shows() {
+        let mut a = acc(1, "alpha", "");
+        a.disabled = true;
+        a.paid_per_usd = Some(0.5);
+        let mut states = HashMap::new();
+        states.insert(1, ok(1_000_000, &[], false));
+        assert!(build_rows(std::slice::from_ref(&a), &states, &RowQuery::default()).is_empty());
+        let q = RowQuery { show_disabled: true, ..Default::default() };
+        let rows = build_rows(&[a], &states, &q);
+        assert_eq!(rows[0].balance.as_deref(), Some("$2.00 (≈1.00)"));
+    }
+}
