@@ -1,4 +1,5 @@
 //! Hostile and broken servers: every case asserts the exact error class.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod fake_relay;
 
@@ -40,7 +41,8 @@ async fn kind_of(c: Canned) -> &'static str {
     fetch(&canned(c).await).await.kind()
 }
 
-const CF_PAGE: &str = "<!DOCTYPE html><html><head><title>Just a moment...</title></head><body>Checking your browser</body></html>";
+const CF_PAGE: &str =
+    "<!DOCTYPE html><html><head><title>Just a moment...</title></head><body>Checking your browser</body></html>";
 
 #[tokio::test]
 async fn cloudflare_just_a_moment_is_a_challenge() {

@@ -1,4 +1,5 @@
 //! Every site kind against its fake: snapshot values asserted against what the fake holds.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod fake_relay;
 
@@ -143,7 +144,10 @@ async fn veloera_needs_its_header_and_reports_checkin() {
     let f = FakeRelay::start(cfg).await;
     let s = snap(&f, SiteKind::Veloera).await;
     assert_common(&s, &f);
-    assert_eq!(s.checkin.value.unwrap(), apihub::domain::snapshot::CheckinState { supported: true, checked_in_today: Some(false) });
+    assert_eq!(
+        s.checkin.value.unwrap(),
+        apihub::domain::snapshot::CheckinState { supported: true, checked_in_today: Some(false) }
+    );
     let g = s.groups.value.unwrap();
     assert_eq!(g.len(), 2);
     assert!(g.iter().all(|g| g.ratio.is_some()));
@@ -193,7 +197,7 @@ async fn anyrouter_uses_the_accounts_cookie() {
     let creds = Credentials { cookie: Some(f.cfg().cookie), ..Default::default() };
     let s = client().fetch_snapshot(&account(&f, SiteKind::Anyrouter, AuthMethod::Cookie), &creds).await.unwrap();
     assert_common(&s, &f);
-    assert_eq!(s.checkin.value.unwrap().supported, true);
+    assert!(s.checkin.value.unwrap().supported);
     // Another account's cookie fails the account.
     let other = Credentials { cookie: Some("session=someone-else".into()), ..Default::default() };
     let e = client().fetch_snapshot(&account(&f, SiteKind::Anyrouter, AuthMethod::Cookie), &other).await.unwrap_err();

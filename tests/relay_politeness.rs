@@ -1,4 +1,5 @@
 //! Politeness: the per-origin limiter holds across many accounts on one origin.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod fake_relay;
 
@@ -7,13 +8,19 @@ use apihub::relay::{AccountRef, ClientConfig, OriginLimits, ProxySetting, RelayC
 use fake_relay::{FakeConfig, FakeRelay, Variant};
 
 fn client(limits: OriginLimits) -> RelayClient {
-    RelayClient::new(ClientConfig { proxy: ProxySetting::Direct, per_origin: limits, ..ClientConfig::default() }).unwrap()
+    RelayClient::new(ClientConfig { proxy: ProxySetting::Direct, per_origin: limits, ..ClientConfig::default() })
+        .unwrap()
 }
 
 fn acc(f: &FakeRelay) -> (AccountRef, Credentials) {
     let cfg = f.cfg();
     (
-        AccountRef { site_url: f.url.clone(), kind: SiteKind::NewApi, user_id: cfg.user_id.to_string(), auth: AuthMethod::AccessToken },
+        AccountRef {
+            site_url: f.url.clone(),
+            kind: SiteKind::NewApi,
+            user_id: cfg.user_id.to_string(),
+            auth: AuthMethod::AccessToken,
+        },
         Credentials { access_token: Some(cfg.token), ..Default::default() },
     )
 }
@@ -70,7 +77,12 @@ async fn a_429_pauses_only_that_origin() {
 fn fetch_snapshot_futures_are_send() {
     fn assert_send<T: Send>(_: &T) {}
     let c = client(OriginLimits::default());
-    let a = AccountRef { site_url: "http://127.0.0.1:1".into(), kind: SiteKind::NewApi, user_id: "1".into(), auth: AuthMethod::AccessToken };
+    let a = AccountRef {
+        site_url: "http://127.0.0.1:1".into(),
+        kind: SiteKind::NewApi,
+        user_id: "1".into(),
+        auth: AuthMethod::AccessToken,
+    };
     let creds = Credentials::default();
     let fut = c.fetch_snapshot(&a, &creds);
     assert_send(&fut);

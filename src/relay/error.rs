@@ -183,7 +183,9 @@ pub(crate) fn json_message(v: &Value) -> String {
 
 fn retry_after_secs(headers: &HeaderMap) -> Option<u64> {
     let v = headers.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?.trim();
-    v.parse::<u64>().ok().or_else(|| v.parse::<f64>().ok().filter(|f| f.is_finite() && *f >= 0.0).map(|f| f.ceil() as u64))
+    v.parse::<u64>()
+        .ok()
+        .or_else(|| v.parse::<f64>().ok().filter(|f| f.is_finite() && *f >= 0.0).map(|f| f.ceil() as u64))
 }
 
 fn looks_like_html(body: &str, headers: &HeaderMap) -> bool {
@@ -283,7 +285,9 @@ pub fn classify(status: u16, headers: &HeaderMap, body: &[u8], what: &str) -> Re
         Some(Value::Bool(b)) => !b,
         _ => match v.get("code") {
             // sub2api / VoAPI v2: 0 = ok.
-            Some(Value::Number(n)) if v.get("data").is_some() || v.get("msg").is_some() || v.get("message").is_some() => {
+            Some(Value::Number(n))
+                if v.get("data").is_some() || v.get("msg").is_some() || v.get("message").is_some() =>
+            {
                 n.as_i64() != Some(0)
             }
             Some(Value::String(s)) => !s.is_empty() && s != "0" && !s.eq_ignore_ascii_case("ok"),

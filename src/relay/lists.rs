@@ -45,13 +45,13 @@ pub fn parse_page(data: &Value) -> Option<PageItems> {
     match data {
         Value::Array(a) => Some(PageItems { items: a.clone(), total: None, page: None, pages: None }),
         Value::Object(o) => {
-            let items = ["items", "data", "list", "records", "tokens", "keys", "rows"]
-                .iter()
-                .find_map(|k| match o.get(*k) {
-                    Some(Value::Array(a)) => Some(a.clone()),
-                    Some(Value::Null) => Some(Vec::new()),
-                    _ => None,
-                })?;
+            let items = ["items", "data", "list", "records", "tokens", "keys", "rows"].iter().find_map(|k| match o
+                .get(*k)
+            {
+                Some(Value::Array(a)) => Some(a.clone()),
+                Some(Value::Null) => Some(Vec::new()),
+                _ => None,
+            })?;
             let total = ["total", "total_count", "totalCount", "count"].iter().find_map(|k| as_u64(o.get(*k)));
             let page = o.get("page").and_then(|p| p.as_i64().or_else(|| p.as_str()?.parse().ok()));
             let pages = as_u64(o.get("pages"));

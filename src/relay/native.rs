@@ -98,8 +98,8 @@ pub(crate) async fn fetch_sub2api(ctx: &Ctx<'_>) -> Result<Snapshot, RelayError>
     let cs = snap.currency.clone();
     let me = ctx.get_data(ctx.profile.self_path).await?;
     let o = me.as_object().ok_or_else(|| RelayError::malformed("auth/me: expected an object"))?;
-    let balance = parse::float(o.get("balance"))
-        .ok_or_else(|| RelayError::malformed("auth/me: `balance` is not a number"))?;
+    let balance =
+        parse::float(o.get("balance")).ok_or_else(|| RelayError::malformed("auth/me: `balance` is not a number"))?;
     let points = parse::float(o.get("points")).unwrap_or(0.0);
     snap.user = Part::complete(UserInfo {
         id: parse::string(o.get("id")),
@@ -112,7 +112,8 @@ pub(crate) async fn fetch_sub2api(ctx: &Ctx<'_>) -> Result<Snapshot, RelayError>
         request_count: 0,
     });
 
-    snap.today = match auth_or(ctx.get_data(ctx.profile.stat_path.unwrap_or("/api/v1/usage/stats?period=today")).await)? {
+    snap.today = match auth_or(ctx.get_data(ctx.profile.stat_path.unwrap_or("/api/v1/usage/stats?period=today")).await)?
+    {
         Ok(d) => {
             let cost = parse::float(d.get("total_actual_cost").or_else(|| d.get("today_actual_cost")));
             match cost {

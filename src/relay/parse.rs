@@ -198,7 +198,8 @@ mod tests {
 
     #[test]
     fn auto_group_ratio_is_none() {
-        let g = groups_ratio_desc(&json!({"default":{"ratio":1,"desc":"d"},"auto":{"ratio":"自动","desc":"a"}})).unwrap();
+        let g =
+            groups_ratio_desc(&json!({"default":{"ratio":1,"desc":"d"},"auto":{"ratio":"自动","desc":"a"}})).unwrap();
         assert_eq!(g[0].name, "auto");
         assert_eq!(g[0].ratio, None);
         assert_eq!(g[1].ratio, Some(1.0));

@@ -224,7 +224,8 @@ async fn fetch_one_api(ctx: &Ctx<'_>) -> Result<Snapshot, RelayError> {
     if let Some(p) = ctx.profile.notice_path
         && let Ok(v) = ctx.get(p).await
     {
-        snap.notice = v.get("data").and_then(Value::as_str).map(str::trim).filter(|s| !s.is_empty()).map(str::to_string);
+        snap.notice =
+            v.get("data").and_then(Value::as_str).map(str::trim).filter(|s| !s.is_empty()).map(str::to_string);
     }
 
     snap.today = today_usage(ctx).await?;
@@ -289,10 +290,7 @@ async fn checkin_state(ctx: &Ctx<'_>, status: Option<&Value>) -> Result<Part<Che
         Ok(d) => {
             let checked = match ctx.profile.checkin {
                 CheckinSource::Veloera => d.get("can_check_in").and_then(Value::as_bool).map(|can| !can),
-                _ => d
-                    .pointer("/stats/checked_in_today")
-                    .or_else(|| d.get("checked_in"))
-                    .and_then(Value::as_bool),
+                _ => d.pointer("/stats/checked_in_today").or_else(|| d.get("checked_in")).and_then(Value::as_bool),
             };
             match checked {
                 Some(c) => Part::complete(CheckinState { supported: true, checked_in_today: Some(c) }),
@@ -310,9 +308,10 @@ async fn today_usage(ctx: &Ctx<'_>) -> Result<Part<TodayUsage>, RelayError> {
     let stat = match ctx.profile.stat_path {
         Some(p) => {
             let q = format!("{p}?{tp}=2&start_timestamp={start}&end_timestamp={end}&token_name=&model_name=");
-            let r = ctx.get_data(&q).await.and_then(|d| {
-                parse::int(d.get("quota")).ok_or_else(|| RelayError::malformed("stat: `quota` missing"))
-            });
+            let r = ctx
+                .get_data(&q)
+                .await
+                .and_then(|d| parse::int(d.get("quota")).ok_or_else(|| RelayError::malformed("stat: `quota` missing")));
             auth_guard(&r)?;
             Some(r)
         }
@@ -326,7 +325,8 @@ async fn today_usage(ctx: &Ctx<'_>) -> Result<Part<TodayUsage>, RelayError> {
     let logs = fetch_all(&ctx.profile.logs, &extra, |u| async move { ctx.get_data(&u).await }).await;
     auth_guard(&logs)?;
     let from_logs = logs.as_ref().ok().map(|l| {
-        let mut u = TodayUsage { prompt_tokens: Some(0), completion_tokens: Some(0), requests: Some(0), ..Default::default() };
+        let mut u =
+            TodayUsage { prompt_tokens: Some(0), completion_tokens: Some(0), requests: Some(0), ..Default::default() };
         for row in l.items.iter().filter(|r| !parse::string(r.get("model_name")).trim().is_empty()) {
             u.spend_quota += parse::int(row.get("quota")).unwrap_or(0);
             u.prompt_tokens = u.prompt_tokens.map(|t| t + parse::int(row.get("prompt_tokens")).unwrap_or(0));

@@ -1,7 +1,7 @@
 //! Fake relay servers for the tests: real axum HTTP servers on 127.0.0.1:0, one
 //! behaviour profile per kind/version with the response shapes of `servers.md`.
 //! Include with `mod fake_relay;`.
-#![allow(dead_code)]
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 pub mod hostile;
 mod native;
@@ -143,9 +143,23 @@ pub fn default_logs() -> Vec<LogRow> {
             completion_tokens: 10 + i,
         });
     }
-    v.push(LogRow { created_at: today, log_type: 2, model_name: " ".into(), quota: 5, prompt_tokens: 0, completion_tokens: 0 });
+    v.push(LogRow {
+        created_at: today,
+        log_type: 2,
+        model_name: " ".into(),
+        quota: 5,
+        prompt_tokens: 0,
+        completion_tokens: 0,
+    });
     for _ in 0..3 {
-        v.push(LogRow { created_at: today, log_type: 1, model_name: String::new(), quota: 500_000, prompt_tokens: 0, completion_tokens: 0 });
+        v.push(LogRow {
+            created_at: today,
+            log_type: 1,
+            model_name: String::new(),
+            quota: 500_000,
+            prompt_tokens: 0,
+            completion_tokens: 0,
+        });
     }
     for i in 0..5 {
         v.push(LogRow {
@@ -313,7 +327,8 @@ fn check_auth(cfg: &FakeConfig, headers: &HeaderMap) -> Option<Response> {
     if current {
         let tok = authz.as_deref().map(|a| a.strip_prefix("Bearer ").unwrap_or(a).trim().to_string());
         if tok.as_deref() != Some(cfg.token.as_str()) {
-            let body = json!({"success": false, "code": "AUTH_UNAUTHORIZED", "message": "无权进行此操作，access token 无效"});
+            let body =
+                json!({"success": false, "code": "AUTH_UNAUTHORIZED", "message": "无权进行此操作，access token 无效"});
             return Some((StatusCode::UNAUTHORIZED, axum::Json(body)).into_response());
         }
         return None;
@@ -369,7 +384,8 @@ fn one_api_family(st: &FakeState, cfg: &FakeConfig, method: &Method, uri: &Uri, 
         ("GET", "/api/status") => return env(status_data(cfg)),
         ("GET", "/api/notice") => return env(json!(cfg.notice)),
         (_, "/api/token") | (_, "/api/log") => {
-            let code = if method == Method::GET { StatusCode::MOVED_PERMANENTLY } else { StatusCode::TEMPORARY_REDIRECT };
+            let code =
+                if method == Method::GET { StatusCode::MOVED_PERMANENTLY } else { StatusCode::TEMPORARY_REDIRECT };
             let loc = match uri.query() {
                 Some(qs) => format!("{path}/?{qs}"),
                 None => format!("{path}/"),
@@ -399,13 +415,16 @@ fn one_api_family(st: &FakeState, cfg: &FakeConfig, method: &Method, uri: &Uri, 
                 .into_response();
         }
         ("GET", "/api/usage/token/") if matches!(v, Variant::NewApiCurrent) => {
-            let bearer = headers.get("authorization").and_then(|x| x.to_str().ok()).unwrap_or("").starts_with("Bearer sk-");
+            let bearer =
+                headers.get("authorization").and_then(|x| x.to_str().ok()).unwrap_or("").starts_with("Bearer sk-");
             if !bearer || !sk_ok(cfg, headers) {
                 return fail(StatusCode::UNAUTHORIZED, "未提供令牌");
             }
-            return axum::Json(json!({"code": true, "message": "ok", "data": {"object": "token_usage", "name": "mykey",
+            return axum::Json(
+                json!({"code": true, "message": "ok", "data": {"object": "token_usage", "name": "mykey",
                 "total_granted": cfg.quota + cfg.used_quota, "total_used": cfg.used_quota, "total_available": cfg.quota,
-                "unlimited_quota": false, "model_limits": {}, "model_limits_enabled": false, "expires_at": 0}}))
+                "unlimited_quota": false, "model_limits": {}, "model_limits_enabled": false, "expires_at": 0}}),
+            )
             .into_response();
         }
         ("GET", "/v1/models") => {
@@ -501,7 +520,7 @@ fn token_json(cfg: &FakeConfig, i: usize) -> Value {
     let key = if cfg.variant == Variant::NewApiCurrent { masked(&full) } else { full };
     json!({"id": i + 1, "user_id": cfg.user_id, "key": key, "status": 1, "name": format!("key-{}", i + 1),
         "created_time": 1_700_000_000, "accessed_time": 1_700_000_000, "expired_time": -1, "remain_quota": 1000 * i as i64,
-        "unlimited_quota": i % 2 == 0, "used_quota": 10 * i as i64, "models": null, "group": ""})
+        "unlimited_quota": i.is_multiple_of(2), "used_quota": 10 * i as i64, "models": null, "group": ""})
 }
 
 fn num(q: &HashMap<String, String>, k: &str) -> Option<i64> {
@@ -523,7 +542,9 @@ fn tokens(cfg: &FakeConfig, q: &HashMap<String, String>) -> Response {
         Variant::OneHub | Variant::DoneHub => hub_page(&all, q),
         _ => {
             let p = num(q, "p").unwrap_or(1).max(1) as usize;
-            let size = num(q, "page_size").or_else(|| num(q, "ps")).or_else(|| num(q, "size")).unwrap_or(10).clamp(1, 100) as usize;
+            let size =
+                num(q, "page_size").or_else(|| num(q, "ps")).or_else(|| num(q, "size")).unwrap_or(10).clamp(1, 100)
+                    as usize;
             let items: Vec<Value> = all.iter().skip((p - 1) * size).take(size).cloned().collect();
             env(json!({"page": p, "page_size": size, "total": all.len(), "items": items}))
         }

@@ -50,7 +50,11 @@ pub fn sub2api(cfg: &FakeConfig, method: &Method, uri: &Uri, headers: &HeaderMap
                 .collect();
             let items: Vec<Value> = all.iter().skip((page - 1) * size).take(size).cloned().collect();
             let pages = all.len().div_ceil(size);
-            ok(json!(0), json!({"items": items, "total": all.len(), "page": page, "page_size": size, "pages": pages}), "message")
+            ok(
+                json!(0),
+                json!({"items": items, "total": all.len(), "page": page, "page_size": size, "pages": pages}),
+                "message",
+            )
         }
     }
 }
@@ -80,9 +84,11 @@ pub fn voapi_v2(cfg: &FakeConfig, _method: &Method, uri: &Uri, headers: &HeaderM
             let items: Vec<Value> = all.iter().skip((page - 1) * size).take(size).cloned().collect();
             ok(json!(0), json!({"records": items, "total": all.len()}), "msg")
         }
-        "/api/check_in/stats" => {
-            ok(json!(0), json!({"todaySigned": cfg.checked_in_today, "nextAmount": "0.10", "consecutiveDays": 3}), "msg")
-        }
+        "/api/check_in/stats" => ok(
+            json!(0),
+            json!({"todaySigned": cfg.checked_in_today, "nextAmount": "0.10", "consecutiveDays": 3}),
+            "msg",
+        ),
         _ => (StatusCode::NOT_FOUND, "404 page not found").into_response(),
     }
 }
