@@ -9,6 +9,7 @@ pub mod error;
 pub mod http;
 pub mod limiter;
 pub mod lists;
+pub mod login;
 pub mod native;
 pub mod parse;
 pub mod profile;
