@@ -294,3 +294,51 @@ async fn current_new_api_bad_token_is_auth() {
     let e = client().fetch_snapshot(&account(&f, SiteKind::OneApi, AuthMethod::AccessToken), &creds).await.unwrap_err();
     assert_eq!(e.kind(), "auth", "HTTP 200 success:false 'access token 无效'");
 }
+
+#[tokio::test]
+async fn one_missing_endpoint_does_not_fail_the_account() {
+    let mut cfg = FakeConfig::new(Variant::NewApiClassic);
+    cfg.fail_paths = vec![
+        ("/api/user/models".into(), 500, "oops".into()),
+        ("/api/user/self/groups".into(), 200, r#"{"success":false,"message":"无权进行此操作，权限不足"}"#.into()),
+        ("/api/log/self?".into(), 404, r#"{"error":{"message":"Invalid URL (GET /api/log/self)"}}"#.into()),
+        ("/api/notice".into(), 200, "<!doctype html><div id=\"root\"></div>".into()),
+    ];
+    let f = FakeRelay::start(cfg).await;
+    let s = snap(&f, SiteKind::NewApi).await;
+    let cfg = f.cfg();
+    assert_eq!(s.user.value.unwrap().quota, cfg.quota);
+    assert!(matches!(s.models.availability, Availability::Failed(_)), "{:?}", s.models);
+    assert_eq!(s.groups.availability, Availability::Unsupported);
+    assert_eq!(s.keys.availability, Availability::Complete);
+    let (start, end) = local_day_window();
+    let t = s.today.value.unwrap();
+    assert_eq!(t.spend_quota, cfg.today_spend(start, end), "spend from the stat endpoint");
+    assert_eq!(t.requests, None);
+    assert!(matches!(s.today.availability, Availability::Partial(_)));
+    assert_eq!(s.notice, None);
+}
+
+#[tokio::test]
+async fn a_failing_later_log_page_makes_today_partial() {
+    let mut cfg = FakeConfig::new(Variant::NewApiClassic);
+    cfg.fail_paths = vec![("/api/log/self?p=2".into(), 502, String::new())];
+    let f = FakeRelay::start(cfg).await;
+    let s = snap(&f, SiteKind::NewApi).await;
+    let t = s.today.value.clone().unwrap();
+    assert_eq!(t.requests, Some(100), "the first page's model rows");
+    assert!(matches!(s.today.availability, Availability::Partial(ref why) if why.contains("page 2")), "{:?}", s.today);
+}
+
+#[tokio::test]
+async fn a_challenge_mid_refresh_skips_the_remaining_endpoints() {
+    let mut cfg = FakeConfig::new(Variant::NewApiClassic);
+    cfg.fail_paths = vec![("/api/token/".into(), 403, "<html><title>Just a moment...</title></html>".into())];
+    let f = FakeRelay::start(cfg).await;
+    let s = snap(&f, SiteKind::NewApi).await;
+    assert!(matches!(s.keys.availability, Availability::Failed(ref m) if m.contains("challenge")), "{:?}", s.keys);
+    assert!(matches!(s.models.availability, Availability::Failed(_)));
+    assert!(matches!(s.groups.availability, Availability::Failed(_)));
+    assert!(!f.paths().iter().any(|p| p.starts_with("/api/user/models") || p.starts_with("/api/user/self/groups")));
+    assert_eq!(s.user.availability, Availability::Complete);
+}

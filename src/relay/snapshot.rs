@@ -8,7 +8,7 @@ use super::http::{Inner, Request};
 use super::lists::{Listing, fetch_all};
 use super::parse;
 use super::profile::{AuthStyle, CheckinSource, GroupsSource, ModelsSource, Profile, Protocol};
-use super::{AccountRef, RelayClient, RelayError, native};
+use super::{AccountRef, RelayClient, RelayError, classify, native};
 use crate::domain::money::CurrencySettings;
 use crate::domain::snapshot::{Availability, CheckinState, Part, Snapshot, TodayUsage};
 use crate::domain::{AuthMethod, Credentials};
@@ -58,16 +58,26 @@ impl<'a> Ctx<'a> {
             json: None,
         };
         let what = path.split('?').next().unwrap_or(path).to_string();
-        let r = self.inner.json(&req, &what).await;
-        if let Err(e) = &r
-            && e.is_site_fatal()
-        {
-            match self.fatal.lock() {
-                Ok(mut g) => *g = Some(e.clone()),
-                Err(p) => *p.into_inner() = Some(e.clone()),
+        // Transport failures, challenges and 429s stop the site's other endpoints for
+        // this refresh; an HTTP 5xx on one endpoint does not.
+        let r = match self.inner.send(&req, &what).await {
+            Ok(raw) => classify(raw.status, &raw.headers, &raw.body, &what),
+            Err(e) => {
+                self.set_fatal(&e);
+                return Err(e);
             }
+        };
+        if let Err(e @ (RelayError::Challenge { .. } | RelayError::RateLimited { .. })) = &r {
+            self.set_fatal(e);
         }
         r
+    }
+
+    fn set_fatal(&self, e: &RelayError) {
+        match self.fatal.lock() {
+            Ok(mut g) => *g = Some(e.clone()),
+            Err(p) => *p.into_inner() = Some(e.clone()),
+        }
     }
 
     /// GET `path` and return the envelope's `data`.
@@ -143,6 +153,7 @@ pub fn local_day_window() -> (i64, i64) {
 pub(crate) fn part_from_error<T>(e: &RelayError) -> Part<T> {
     match e {
         RelayError::NotSupported { .. } => Part::unsupported(),
+        e if is_privilege_refusal(e) => Part::unsupported(),
         other => Part::failed(other.to_string()),
     }
 }
@@ -208,9 +219,21 @@ fn bool_flag(status: Option<&Value>, key: &str) -> bool {
 }
 
 /// Fails the account on an auth error in any part (never save empties under a dead login).
+/// A "low role" refusal on a secondary endpoint is the admin `/api/user/:id` route
+/// swallowing a path this fork lacks, not a dead login: the part is unsupported.
+fn is_privilege_refusal(e: &RelayError) -> bool {
+    match e {
+        RelayError::Auth { message, .. } => {
+            let l = message.to_lowercase();
+            message.contains("权限不足") || l.contains("insufficient privilege") || l.contains("permission denied")
+        }
+        _ => false,
+    }
+}
+
 fn auth_guard<T>(r: &Result<T, RelayError>) -> Result<(), RelayError> {
     match r {
-        Err(e @ RelayError::Auth { .. }) => Err(e.clone()),
+        Err(e @ RelayError::Auth { .. }) if !is_privilege_refusal(e) => Err(e.clone()),
         _ => Ok(()),
     }
 }

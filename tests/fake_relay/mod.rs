@@ -89,6 +89,8 @@ pub struct FakeConfig {
     pub password: String,
     /// When set, login needs this 2FA code.
     pub totp: Option<String>,
+    /// Requests whose path+query starts with one of these answer (status, body).
+    pub fail_paths: Vec<(String, u16, String)>,
 }
 
 impl FakeConfig {
@@ -115,6 +117,7 @@ impl FakeConfig {
             notice: "Welcome".into(),
             password: "hunter2".into(),
             totp: None,
+            fail_paths: Vec::new(),
         }
     }
 
@@ -289,6 +292,9 @@ async fn handle(
             r.headers_mut().insert("retry-after", "1".parse().unwrap());
         }
         return r;
+    }
+    if let Some((_, code, body)) = cfg.fail_paths.iter().find(|(p, _, _)| uri.to_string().starts_with(p.as_str())) {
+        return (StatusCode::from_u16(*code).unwrap(), body.clone()).into_response();
     }
     match cfg.variant {
         Variant::Sub2api => native::sub2api(&cfg, &method, &uri, &headers),
