@@ -342,3 +342,15 @@ async fn a_challenge_mid_refresh_skips_the_remaining_endpoints() {
     assert!(!f.paths().iter().any(|p| p.starts_with("/api/user/models") || p.starts_with("/api/user/self/groups")));
     assert_eq!(s.user.availability, Availability::Complete);
 }
+
+#[tokio::test]
+async fn a_wrongly_typed_key_list_fails_only_the_keys_part() {
+    let mut cfg = FakeConfig::new(Variant::NewApiClassic);
+    cfg.fail_paths =
+        vec![("/api/token/".into(), 200, r#"{"success":true,"message":"","data":{"items":"nope"}}"#.into())];
+    let f = FakeRelay::start(cfg).await;
+    let s = snap(&f, SiteKind::NewApi).await;
+    assert!(matches!(s.keys.availability, Availability::Failed(ref m) if m.contains("list shape")), "{:?}", s.keys);
+    assert_eq!(s.models.availability, Availability::Complete);
+    assert_eq!(s.user.availability, Availability::Complete);
+}

@@ -179,7 +179,6 @@ impl RelayClient {
                 Protocol::VoapiV2 => native::fetch_voapi_v2(&ctx).await?,
             }
         };
-        // Auth in a secondary call fails the refresh instead of saving empties.
         Ok(snap)
     }
 
