@@ -4,6 +4,7 @@
 //! `fetch_snapshot` never calls `GET /api/user/token` (it rotates the token) and never
 //! signs in with a password.
 
+pub mod checkin;
 pub mod detect;
 pub mod error;
 pub mod http;

@@ -48,15 +48,15 @@ impl<'a> Ctx<'a> {
 
     /// GET `path` (with query), classified; the whole JSON body.
     pub async fn get(&self, path: &str) -> Result<Value, RelayError> {
+        self.call(reqwest::Method::GET, path, None).await
+    }
+
+    /// Any method, with an optional JSON body; classified.
+    pub async fn call(&self, method: reqwest::Method, path: &str, json: Option<Value>) -> Result<Value, RelayError> {
         if let Some(e) = self.fatal_error() {
             return Err(e);
         }
-        let req = Request {
-            method: reqwest::Method::GET,
-            url: format!("{}{path}", self.base),
-            headers: self.headers.clone(),
-            json: None,
-        };
+        let req = Request { method, url: format!("{}{path}", self.base), headers: self.headers.clone(), json };
         let what = path.split('?').next().unwrap_or(path).to_string();
         // Transport failures, challenges and 429s stop the site's other endpoints for
         // this refresh; an HTTP 5xx on one endpoint does not.

@@ -3,6 +3,7 @@
 //! Include with `mod fake_relay;`.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+mod checkin;
 pub mod hostile;
 mod lists;
 pub mod login;
@@ -301,7 +302,10 @@ async fn handle(
         Variant::VoapiV2 => native::voapi_v2(&cfg, &method, &uri, &headers),
         _ => match login::handle(&cfg, &method, uri.path(), &headers, &body) {
             Some(r) => r,
-            None => one_api_family(&st, &cfg, &method, &uri, &headers),
+            None => match checkin::handle(&st, &cfg, &method, uri.path(), &headers) {
+                Some(r) => r,
+                None => one_api_family(&st, &cfg, &method, &uri, &headers),
+            },
         },
     }
 }
@@ -336,7 +340,7 @@ fn status_data(cfg: &FakeConfig) -> Value {
 }
 
 /// The dashboard auth of the One API family; `None` = authenticated.
-fn check_auth(cfg: &FakeConfig, headers: &HeaderMap) -> Option<Response> {
+pub(crate) fn check_auth(cfg: &FakeConfig, headers: &HeaderMap) -> Option<Response> {
     let current = cfg.variant == Variant::NewApiCurrent;
     let h = |n: &str| headers.get(n).and_then(|v| v.to_str().ok()).map(str::to_string);
     let session = login::session_cookie(cfg);
