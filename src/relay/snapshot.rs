@@ -369,3 +369,50 @@ async fn today_usage(ctx: &Ctx<'_>) -> Result<Part<TodayUsage>, RelayError> {
         _ => Part::failed("today's usage unavailable"),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::SiteKind;
+
+    fn headers(kind: SiteKind, auth: AuthMethod) -> Vec<(String, String)> {
+        let acc = AccountRef { site_url: "https://x.example".into(), kind, user_id: "42".into(), auth };
+        let creds = Credentials {
+            access_token: Some("tok".into()),
+            cookie: Some("session=c".into()),
+            api_key: Some("abc".into()),
+            ..Default::default()
+        };
+        auth_headers(&acc, &creds, &Profile::for_kind(kind)).unwrap()
+    }
+
+    #[test]
+    fn user_id_headers_go_to_every_new_api_family_kind_only() {
+        for kind in [SiteKind::NewApi, SiteKind::Veloera, SiteKind::Voapi, SiteKind::SuperApi, SiteKind::Unknown] {
+            let h = headers(kind, AuthMethod::AccessToken);
+            for name in crate::relay::profile::NEW_API_USER_HEADERS {
+                assert!(h.iter().any(|(k, v)| k == name && v == "42"), "{kind}: {name}");
+            }
+            assert!(h.iter().any(|(k, v)| k == "Authorization" && v == "Bearer tok"));
+        }
+        for kind in [SiteKind::OneApi, SiteKind::OneHub, SiteKind::DoneHub, SiteKind::Sub2api] {
+            let h = headers(kind, AuthMethod::AccessToken);
+            assert_eq!(h, vec![("Authorization".to_string(), "Bearer tok".to_string())], "{kind}");
+        }
+        assert_eq!(headers(SiteKind::VoapiV2, AuthMethod::AccessToken)[0].1, "tok", "raw JWT, no Bearer");
+        let cookie = headers(SiteKind::Anyrouter, AuthMethod::Cookie);
+        assert_eq!(cookie[0], ("Cookie".to_string(), "session=c".to_string()));
+        assert!(!cookie.iter().any(|(k, _)| k == "Authorization"));
+        assert_eq!(
+            headers(SiteKind::NewApi, AuthMethod::ApiKey),
+            vec![("Authorization".into(), "Bearer sk-abc".into())]
+        );
+    }
+
+    #[test]
+    fn local_day_window_spans_one_day() {
+        let (s, e) = local_day_window();
+        assert_eq!(e - s, 86_399);
+        assert!(s <= now_secs() && now_secs() <= e + 1);
+    }
+}
