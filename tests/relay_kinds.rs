@@ -178,25 +178,28 @@ async fn one_hub_and_done_hub_nested_pages_and_log_type() {
 #[tokio::test]
 async fn voapi_legacy_and_super_api_send_their_headers() {
     for (variant, kind) in [(Variant::VoapiLegacy, SiteKind::Voapi), (Variant::SuperApi, SiteKind::SuperApi)] {
-        let f = FakeRelay::start(FakeConfig::new(variant)).await;
+        let f = FakeRelay::start(FakeConfig { key_count: 250, ..FakeConfig::new(variant) }).await;
         let s = snap(&f, kind).await;
         assert_common(&s, &f);
+        assert_eq!(key_pages(&f), 3);
     }
 }
 
 #[tokio::test]
 async fn unknown_kind_is_generic_new_api() {
-    let f = FakeRelay::start(FakeConfig::new(Variant::NewApiClassic)).await;
+    let f = FakeRelay::start(FakeConfig { key_count: 250, ..FakeConfig::new(Variant::NewApiClassic) }).await;
     let s = snap(&f, SiteKind::Unknown).await;
     assert_common(&s, &f);
+    assert_eq!(key_pages(&f), 3);
 }
 
 #[tokio::test]
 async fn anyrouter_uses_the_accounts_cookie() {
-    let f = FakeRelay::start(FakeConfig::new(Variant::AnyRouter)).await;
+    let f = FakeRelay::start(FakeConfig { key_count: 250, ..FakeConfig::new(Variant::AnyRouter) }).await;
     let creds = Credentials { cookie: Some(f.cfg().cookie), ..Default::default() };
     let s = client().fetch_snapshot(&account(&f, SiteKind::Anyrouter, AuthMethod::Cookie), &creds).await.unwrap();
     assert_common(&s, &f);
+    assert_eq!(key_pages(&f), 3);
     assert!(s.checkin.value.unwrap().supported);
     // Another account's cookie fails the account.
     let other = Credentials { cookie: Some("session=someone-else".into()), ..Default::default() };
@@ -226,7 +229,7 @@ async fn sub2api_usd_balance_to_quota() {
 #[tokio::test]
 async fn voapi_v2_raw_jwt_money_strings() {
     let mut cfg = FakeConfig::new(Variant::VoapiV2);
-    cfg.key_count = 7;
+    cfg.key_count = 207;
     cfg.checked_in_today = true;
     let f = FakeRelay::start(cfg).await;
     let s = snap(&f, SiteKind::VoapiV2).await;
@@ -234,8 +237,9 @@ async fn voapi_v2_raw_jwt_money_strings() {
     assert_eq!(u.quota, 7_500_000, "12.50 + 2.50 USD");
     assert_eq!(u.used_quota, 750_000);
     let keys = s.keys.value.unwrap();
-    assert_eq!(keys.len(), 7);
+    assert_eq!(keys.len(), 207);
     assert!(keys.iter().all(|k| k.masked));
+    assert_eq!(f.paths().iter().filter(|p| p.starts_with("/api/keys")).count(), 3);
     assert_eq!(s.checkin.value.unwrap().checked_in_today, Some(true));
 }
 
@@ -353,4 +357,33 @@ async fn a_wrongly_typed_key_list_fails_only_the_keys_part() {
     assert!(matches!(s.keys.availability, Availability::Failed(ref m) if m.contains("list shape")), "{:?}", s.keys);
     assert_eq!(s.models.availability, Availability::Complete);
     assert_eq!(s.user.availability, Availability::Complete);
+}
+
+#[tokio::test]
+async fn masked_keys_are_revealed_only_on_request() {
+    let f = FakeRelay::start(FakeConfig { key_count: 150, ..FakeConfig::new(Variant::NewApiCurrent) }).await;
+    let s = snap(&f, SiteKind::NewApi).await;
+    assert!(!f.paths().iter().any(|p| p.contains("/key")), "a refresh never reveals keys");
+    let ids: Vec<i64> = s.keys.value.unwrap().iter().map(|k| k.id).collect();
+    let acc = account(&f, SiteKind::NewApi, AuthMethod::AccessToken);
+    let full = client().reveal_keys(&acc, &token_creds(&f), &ids).await.unwrap();
+    assert_eq!(full.len(), 150);
+    for (id, key) in &full {
+        assert_eq!(key, &format!("sk-{}", key_of(Variant::NewApiCurrent, (*id - 1) as usize)));
+    }
+    assert_eq!(f.paths().iter().filter(|p| p.starts_with("/api/token/batch/keys")).count(), 2, "two batches of ≤100");
+
+    // Builds without the batch route: one call per id.
+    let f =
+        FakeRelay::start(FakeConfig { key_count: 3, batch_reveal: false, ..FakeConfig::new(Variant::NewApiCurrent) })
+            .await;
+    let acc = account(&f, SiteKind::NewApi, AuthMethod::AccessToken);
+    let full = client().reveal_keys(&acc, &token_creds(&f), &[1, 3]).await.unwrap();
+    assert_eq!(
+        full,
+        vec![
+            (1, format!("sk-{}", key_of(Variant::NewApiCurrent, 0))),
+            (3, format!("sk-{}", key_of(Variant::NewApiCurrent, 2)))
+        ]
+    );
 }

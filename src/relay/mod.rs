@@ -17,11 +17,13 @@
 //! | `login.rs` | verify token/cookie, password + 2FA sign-in, explicit token mint |
 //! | `detect.rs` | site-kind detection |
 //! | `checkin.rs` | performing check-in |
+//! | `keys.rs` | revealing masked new-api keys (explicit, critical-limited) |
 
 pub mod checkin;
 pub mod detect;
 pub mod error;
 pub mod http;
+pub mod keys;
 pub mod limiter;
 pub mod lists;
 pub mod login;

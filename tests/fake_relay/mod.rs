@@ -8,6 +8,7 @@ pub mod hostile;
 mod lists;
 pub mod login;
 mod native;
+mod reveal;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -92,6 +93,8 @@ pub struct FakeConfig {
     pub totp: Option<String>,
     /// Requests whose path+query starts with one of these answer (status, body).
     pub fail_paths: Vec<(String, u16, String)>,
+    /// new-api current: whether `POST /api/token/batch/keys` exists (added 2026-04-06).
+    pub batch_reveal: bool,
 }
 
 impl FakeConfig {
@@ -119,6 +122,7 @@ impl FakeConfig {
             password: "hunter2".into(),
             totp: None,
             fail_paths: Vec::new(),
+            batch_reveal: true,
         }
     }
 
@@ -304,7 +308,10 @@ async fn handle(
             Some(r) => r,
             None => match checkin::handle(&st, &cfg, &method, uri.path(), &headers) {
                 Some(r) => r,
-                None => one_api_family(&st, &cfg, &method, &uri, &headers),
+                None => match reveal::handle(&cfg, &method, uri.path(), &headers, &body) {
+                    Some(r) => r,
+                    None => one_api_family(&st, &cfg, &method, &uri, &headers),
+                },
             },
         },
     }
