@@ -387,3 +387,13 @@ async fn masked_keys_are_revealed_only_on_request() {
         ]
     );
 }
+
+#[tokio::test]
+async fn auth_failure_in_a_secondary_call_fails_the_refresh() {
+    let mut cfg = FakeConfig::new(Variant::NewApiClassic);
+    let body = r#"{"success":false,"message":"无权进行此操作，access token 无效"}"#;
+    cfg.fail_paths = vec![("/api/token/".into(), 200, body.into())];
+    let f = FakeRelay::start(cfg).await;
+    let e = client().fetch_snapshot(&account(&f, SiteKind::NewApi, AuthMethod::AccessToken), &token_creds(&f)).await;
+    assert_eq!(e.unwrap_err().kind(), "auth", "never save empties under a dead login");
+}
