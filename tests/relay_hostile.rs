@@ -1,4 +1,5 @@
 //! Hostile and broken servers: every case asserts the exact error class.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod fake_relay;
 
@@ -211,4 +212,10 @@ async fn sub2api_string_code_is_auth() {
 async fn voapi_v2_code_2_is_auth() {
     let url = canned(Canned::new(200, r#"{"code":2,"data":null,"msg":"请重新登录"}"#)).await;
     assert_eq!(fetch_with(config(), &url, SiteKind::VoapiV2).await.kind(), "auth");
+}
+
+#[tokio::test]
+async fn deeply_nested_json_is_malformed_not_a_crash() {
+    let body = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+    assert_eq!(kind_of(Canned::new(200, body)).await, "malformed");
 }

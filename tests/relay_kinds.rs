@@ -1,4 +1,5 @@
 //! Every site kind against its fake: snapshot values asserted against what the fake holds.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod fake_relay;
 
@@ -177,26 +178,29 @@ async fn one_hub_and_done_hub_nested_pages_and_log_type() {
 #[tokio::test]
 async fn voapi_legacy_and_super_api_send_their_headers() {
     for (variant, kind) in [(Variant::VoapiLegacy, SiteKind::Voapi), (Variant::SuperApi, SiteKind::SuperApi)] {
-        let f = FakeRelay::start(FakeConfig::new(variant)).await;
+        let f = FakeRelay::start(FakeConfig { key_count: 250, ..FakeConfig::new(variant) }).await;
         let s = snap(&f, kind).await;
         assert_common(&s, &f);
+        assert_eq!(key_pages(&f), 3);
     }
 }
 
 #[tokio::test]
 async fn unknown_kind_is_generic_new_api() {
-    let f = FakeRelay::start(FakeConfig::new(Variant::NewApiClassic)).await;
+    let f = FakeRelay::start(FakeConfig { key_count: 250, ..FakeConfig::new(Variant::NewApiClassic) }).await;
     let s = snap(&f, SiteKind::Unknown).await;
     assert_common(&s, &f);
+    assert_eq!(key_pages(&f), 3);
 }
 
 #[tokio::test]
 async fn anyrouter_uses_the_accounts_cookie() {
-    let f = FakeRelay::start(FakeConfig::new(Variant::AnyRouter)).await;
+    let f = FakeRelay::start(FakeConfig { key_count: 250, ..FakeConfig::new(Variant::AnyRouter) }).await;
     let creds = Credentials { cookie: Some(f.cfg().cookie), ..Default::default() };
     let s = client().fetch_snapshot(&account(&f, SiteKind::Anyrouter, AuthMethod::Cookie), &creds).await.unwrap();
     assert_common(&s, &f);
-    assert_eq!(s.checkin.value.unwrap().supported, true);
+    assert_eq!(key_pages(&f), 3);
+    assert!(s.checkin.value.unwrap().supported);
     // Another account's cookie fails the account.
     let other = Credentials { cookie: Some("session=someone-else".into()), ..Default::default() };
     let e = client().fetch_snapshot(&account(&f, SiteKind::Anyrouter, AuthMethod::Cookie), &other).await.unwrap_err();
@@ -225,7 +229,7 @@ async fn sub2api_usd_balance_to_quota() {
 #[tokio::test]
 async fn voapi_v2_raw_jwt_money_strings() {
     let mut cfg = FakeConfig::new(Variant::VoapiV2);
-    cfg.key_count = 7;
+    cfg.key_count = 207;
     cfg.checked_in_today = true;
     let f = FakeRelay::start(cfg).await;
     let s = snap(&f, SiteKind::VoapiV2).await;
@@ -233,8 +237,9 @@ async fn voapi_v2_raw_jwt_money_strings() {
     assert_eq!(u.quota, 7_500_000, "12.50 + 2.50 USD");
     assert_eq!(u.used_quota, 750_000);
     let keys = s.keys.value.unwrap();
-    assert_eq!(keys.len(), 7);
+    assert_eq!(keys.len(), 207);
     assert!(keys.iter().all(|k| k.masked));
+    assert_eq!(f.paths().iter().filter(|p| p.starts_with("/api/keys")).count(), 3);
     assert_eq!(s.checkin.value.unwrap().checked_in_today, Some(true));
 }
 
@@ -292,4 +297,103 @@ async fn current_new_api_bad_token_is_auth() {
     let f = FakeRelay::start(FakeConfig::new(Variant::OneApi)).await;
     let e = client().fetch_snapshot(&account(&f, SiteKind::OneApi, AuthMethod::AccessToken), &creds).await.unwrap_err();
     assert_eq!(e.kind(), "auth", "HTTP 200 success:false 'access token 无效'");
+}
+
+#[tokio::test]
+async fn one_missing_endpoint_does_not_fail_the_account() {
+    let mut cfg = FakeConfig::new(Variant::NewApiClassic);
+    cfg.fail_paths = vec![
+        ("/api/user/models".into(), 500, "oops".into()),
+        ("/api/user/self/groups".into(), 200, r#"{"success":false,"message":"无权进行此操作，权限不足"}"#.into()),
+        ("/api/log/self?".into(), 404, r#"{"error":{"message":"Invalid URL (GET /api/log/self)"}}"#.into()),
+        ("/api/notice".into(), 200, "<!doctype html><div id=\"root\"></div>".into()),
+    ];
+    let f = FakeRelay::start(cfg).await;
+    let s = snap(&f, SiteKind::NewApi).await;
+    let cfg = f.cfg();
+    assert_eq!(s.user.value.unwrap().quota, cfg.quota);
+    assert!(matches!(s.models.availability, Availability::Failed(_)), "{:?}", s.models);
+    assert_eq!(s.groups.availability, Availability::Unsupported);
+    assert_eq!(s.keys.availability, Availability::Complete);
+    let (start, end) = local_day_window();
+    let t = s.today.value.unwrap();
+    assert_eq!(t.spend_quota, cfg.today_spend(start, end), "spend from the stat endpoint");
+    assert_eq!(t.requests, None);
+    assert!(matches!(s.today.availability, Availability::Partial(_)));
+    assert_eq!(s.notice, None);
+}
+
+#[tokio::test]
+async fn a_failing_later_log_page_makes_today_partial() {
+    let mut cfg = FakeConfig::new(Variant::NewApiClassic);
+    cfg.fail_paths = vec![("/api/log/self?p=2".into(), 502, String::new())];
+    let f = FakeRelay::start(cfg).await;
+    let s = snap(&f, SiteKind::NewApi).await;
+    let t = s.today.value.clone().unwrap();
+    assert_eq!(t.requests, Some(100), "the first page's model rows");
+    assert!(matches!(s.today.availability, Availability::Partial(ref why) if why.contains("page 2")), "{:?}", s.today);
+}
+
+#[tokio::test]
+async fn a_challenge_mid_refresh_skips_the_remaining_endpoints() {
+    let mut cfg = FakeConfig::new(Variant::NewApiClassic);
+    cfg.fail_paths = vec![("/api/token/".into(), 403, "<html><title>Just a moment...</title></html>".into())];
+    let f = FakeRelay::start(cfg).await;
+    let s = snap(&f, SiteKind::NewApi).await;
+    assert!(matches!(s.keys.availability, Availability::Failed(ref m) if m.contains("challenge")), "{:?}", s.keys);
+    assert!(matches!(s.models.availability, Availability::Failed(_)));
+    assert!(matches!(s.groups.availability, Availability::Failed(_)));
+    assert!(!f.paths().iter().any(|p| p.starts_with("/api/user/models") || p.starts_with("/api/user/self/groups")));
+    assert_eq!(s.user.availability, Availability::Complete);
+}
+
+#[tokio::test]
+async fn a_wrongly_typed_key_list_fails_only_the_keys_part() {
+    let mut cfg = FakeConfig::new(Variant::NewApiClassic);
+    cfg.fail_paths =
+        vec![("/api/token/".into(), 200, r#"{"success":true,"message":"","data":{"items":"nope"}}"#.into())];
+    let f = FakeRelay::start(cfg).await;
+    let s = snap(&f, SiteKind::NewApi).await;
+    assert!(matches!(s.keys.availability, Availability::Failed(ref m) if m.contains("list shape")), "{:?}", s.keys);
+    assert_eq!(s.models.availability, Availability::Complete);
+    assert_eq!(s.user.availability, Availability::Complete);
+}
+
+#[tokio::test]
+async fn masked_keys_are_revealed_only_on_request() {
+    let f = FakeRelay::start(FakeConfig { key_count: 150, ..FakeConfig::new(Variant::NewApiCurrent) }).await;
+    let s = snap(&f, SiteKind::NewApi).await;
+    assert!(!f.paths().iter().any(|p| p.contains("/key")), "a refresh never reveals keys");
+    let ids: Vec<i64> = s.keys.value.unwrap().iter().map(|k| k.id).collect();
+    let acc = account(&f, SiteKind::NewApi, AuthMethod::AccessToken);
+    let full = client().reveal_keys(&acc, &token_creds(&f), &ids).await.unwrap();
+    assert_eq!(full.len(), 150);
+    for (id, key) in &full {
+        assert_eq!(key, &format!("sk-{}", key_of(Variant::NewApiCurrent, (*id - 1) as usize)));
+    }
+    assert_eq!(f.paths().iter().filter(|p| p.starts_with("/api/token/batch/keys")).count(), 2, "two batches of ≤100");
+
+    // Builds without the batch route: one call per id.
+    let f =
+        FakeRelay::start(FakeConfig { key_count: 3, batch_reveal: false, ..FakeConfig::new(Variant::NewApiCurrent) })
+            .await;
+    let acc = account(&f, SiteKind::NewApi, AuthMethod::AccessToken);
+    let full = client().reveal_keys(&acc, &token_creds(&f), &[1, 3]).await.unwrap();
+    assert_eq!(
+        full,
+        vec![
+            (1, format!("sk-{}", key_of(Variant::NewApiCurrent, 0))),
+            (3, format!("sk-{}", key_of(Variant::NewApiCurrent, 2)))
+        ]
+    );
+}
+
+#[tokio::test]
+async fn auth_failure_in_a_secondary_call_fails_the_refresh() {
+    let mut cfg = FakeConfig::new(Variant::NewApiClassic);
+    let body = r#"{"success":false,"message":"无权进行此操作，access token 无效"}"#;
+    cfg.fail_paths = vec![("/api/token/".into(), 200, body.into())];
+    let f = FakeRelay::start(cfg).await;
+    let e = client().fetch_snapshot(&account(&f, SiteKind::NewApi, AuthMethod::AccessToken), &token_creds(&f)).await;
+    assert_eq!(e.unwrap_err().kind(), "auth", "never save empties under a dead login");
 }

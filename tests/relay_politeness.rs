@@ -1,4 +1,5 @@
 //! Politeness: the per-origin limiter holds across many accounts on one origin.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod fake_relay;
 

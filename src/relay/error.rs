@@ -230,8 +230,8 @@ pub fn classify(status: u16, headers: &HeaderMap, body: &[u8], what: &str) -> Re
         if let Some(m) = CHALLENGE_MARKERS.iter().find(|m| lower.contains(*m)) {
             return Err(RelayError::Challenge { message: format!("{what}: challenge page ({m})") });
         }
-        let cookie_script =
-            lower.contains("<script") && lower.contains("document.cookie") && !lower.contains("<div id=\"root\"");
+        // A bare script that only sets a cookie and reloads (WAF); an SPA page has markup.
+        let cookie_script = lower.contains("<script") && lower.contains("document.cookie") && !lower.contains("<div");
         if cookie_script && lower.len() < 8192 {
             return Err(RelayError::Challenge { message: format!("{what}: cookie-setting script (WAF)") });
         }
@@ -340,6 +340,10 @@ mod tests {
             "auth"
         );
         assert_eq!(c(200, "<!doctype html><div id=\"root\"></div>").unwrap_err().kind(), "not_supported");
+        let spa = "<html><script>document.cookie='lang=zh'</script><div id=\"app\"></div></html>";
+        assert_eq!(c(200, spa).unwrap_err().kind(), "not_supported");
+        let waf = "<html><script>document.cookie='__waf=1';location.reload()</script></html>";
+        assert_eq!(c(200, waf).unwrap_err().kind(), "challenge");
         assert_eq!(
             c(404, r#"{"error":{"message":"Invalid URL (GET /x)","type":"invalid_request_error"}}"#)
                 .unwrap_err()

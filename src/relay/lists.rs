@@ -116,7 +116,16 @@ where
         }
         let sig = serde_json::to_string(&p.items).unwrap_or_default();
         if prev_sig.as_deref() == Some(sig.as_str()) {
-            break; // the same page again (p=0 ≡ p=1)
+            // The same page again. Asking p=1 after p=0 on a 1-based server that does not
+            // echo `page` (p=0 ≡ p=1): skip ahead once. Otherwise the server is stuck.
+            if spec.first_page == 0 && page_no == 1 && pages_done == 1 {
+                page_no = 2;
+                continue;
+            }
+            if p.total.is_some_and(|t| (out.items.len() as u64) < t) {
+                out.partial = Some(format!("page {page_no} repeated the previous page"));
+            }
+            break;
         }
         prev_sig = Some(sig);
         let n = p.items.len();
@@ -153,6 +162,39 @@ mod tests {
         assert_eq!(h.total, Some(2));
         assert!(parse_page(&json!({"list":null})).unwrap().items.is_empty());
         assert!(parse_page(&json!("x")).is_none());
+    }
+
+    #[tokio::test]
+    async fn one_based_server_without_page_echo_is_fully_listed() {
+        let spec = PageSpec { path: "/t/", page_param: "p", first_page: 0, size_param: None, page_size: 2 };
+        let l = fetch_all(&spec, &[], |u| {
+            let p: i64 = u.split("p=").nth(1).unwrap().parse().unwrap();
+            let p = p.max(1);
+            let items: Vec<i64> = (0..2).map(|i| (p - 1) * 2 + i).filter(|x| *x < 5).collect();
+            async move { Ok(json!({"items": items, "total": 5})) }
+        })
+        .await
+        .unwrap();
+        assert_eq!(l.items, (0..5).map(|i| json!(i)).collect::<Vec<_>>());
+        assert!(l.partial.is_none());
+    }
+
+    #[tokio::test]
+    async fn stuck_server_and_page_cap_are_partial() {
+        let spec = PageSpec { path: "/t/", page_param: "page", first_page: 1, size_param: None, page_size: 2 };
+        let l = fetch_all(&spec, &[], |_| async { Ok(json!({"items": [1, 2], "total": 9})) }).await.unwrap();
+        assert_eq!(l.items.len(), 2);
+        assert!(l.partial.is_some());
+        let mut n = 0;
+        let l = fetch_all(&spec, &[], |_| {
+            n += 1;
+            let v = n;
+            async move { Ok(json!({"items": [v, v], "total": 100_000})) }
+        })
+        .await
+        .unwrap();
+        assert_eq!(l.items.len(), 2 * MAX_PAGES as usize);
+        assert_eq!(l.partial.as_deref(), Some("stopped after 100 pages"));
     }
 
     #[tokio::test]

@@ -3,11 +3,30 @@
 //!
 //! `fetch_snapshot` never calls `GET /api/user/token` (it rotates the token) and never
 //! signs in with a password.
+//!
+//! | file | what |
+//! | --- | --- |
+//! | `error.rs` | `RelayError` and `classify(status, headers, body)` (clients.md §1) |
+//! | `http.rs` | reqwest client, limiter around every request, capped body read, transport errors |
+//! | `limiter.rs` | per-origin in-flight cap, token bucket, 429 pause |
+//! | `profile.rs` | one `Profile` per `SiteKind`: endpoints, page params, headers, check-in |
+//! | `lists.rs` | the tolerant pager (every list shape, page-base detection, caps) |
+//! | `parse.rs` | JSON → `domain` types |
+//! | `snapshot.rs` | `fetch_snapshot` for the One API family, request context, auth headers |
+//! | `native.rs` | key-only accounts, sub2api, VoAPI v2 |
+//! | `login.rs` | verify token/cookie, password + 2FA sign-in, explicit token mint |
+//! | `detect.rs` | site-kind detection |
+//! | `checkin.rs` | performing check-in |
+//! | `keys.rs` | revealing masked new-api keys (explicit, critical-limited) |
 
+pub mod checkin;
+pub mod detect;
 pub mod error;
 pub mod http;
+pub mod keys;
 pub mod limiter;
 pub mod lists;
+pub mod login;
 pub mod native;
 pub mod parse;
 pub mod profile;
@@ -111,5 +130,21 @@ impl RelayClient {
     /// The configuration in force.
     pub fn config(&self) -> &ClientConfig {
         &self.inner.cfg
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn proxy_settings_build_or_fail_clearly() {
+        for p in [ProxySetting::System, ProxySetting::Direct, ProxySetting::Url("socks5://u:p@127.0.0.1:1080".into())] {
+            assert!(RelayClient::new(ClientConfig { proxy: p, ..ClientConfig::default() }).is_ok());
+        }
+        let e =
+            RelayClient::new(ClientConfig { proxy: ProxySetting::Url("::nope::".into()), ..ClientConfig::default() })
+                .unwrap_err();
+        assert!(e.to_string().contains("proxy"), "{e}");
     }
 }

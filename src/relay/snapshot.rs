@@ -8,7 +8,7 @@ use super::http::{Inner, Request};
 use super::lists::{Listing, fetch_all};
 use super::parse;
 use super::profile::{AuthStyle, CheckinSource, GroupsSource, ModelsSource, Profile, Protocol};
-use super::{AccountRef, RelayClient, RelayError, native};
+use super::{AccountRef, RelayClient, RelayError, classify, native};
 use crate::domain::money::CurrencySettings;
 use crate::domain::snapshot::{Availability, CheckinState, Part, Snapshot, TodayUsage};
 use crate::domain::{AuthMethod, Credentials};
@@ -48,26 +48,36 @@ impl<'a> Ctx<'a> {
 
     /// GET `path` (with query), classified; the whole JSON body.
     pub async fn get(&self, path: &str) -> Result<Value, RelayError> {
+        self.call(reqwest::Method::GET, path, None).await
+    }
+
+    /// Any method, with an optional JSON body; classified.
+    pub async fn call(&self, method: reqwest::Method, path: &str, json: Option<Value>) -> Result<Value, RelayError> {
         if let Some(e) = self.fatal_error() {
             return Err(e);
         }
-        let req = Request {
-            method: reqwest::Method::GET,
-            url: format!("{}{path}", self.base),
-            headers: self.headers.clone(),
-            json: None,
-        };
+        let req = Request { method, url: format!("{}{path}", self.base), headers: self.headers.clone(), json };
         let what = path.split('?').next().unwrap_or(path).to_string();
-        let r = self.inner.json(&req, &what).await;
-        if let Err(e) = &r
-            && e.is_site_fatal()
-        {
-            match self.fatal.lock() {
-                Ok(mut g) => *g = Some(e.clone()),
-                Err(p) => *p.into_inner() = Some(e.clone()),
+        // Transport failures, challenges and 429s stop the site's other endpoints for
+        // this refresh; an HTTP 5xx on one endpoint does not.
+        let r = match self.inner.send(&req, &what).await {
+            Ok(raw) => classify(raw.status, &raw.headers, &raw.body, &what),
+            Err(e) => {
+                self.set_fatal(&e);
+                return Err(e);
             }
+        };
+        if let Err(e @ (RelayError::Challenge { .. } | RelayError::RateLimited { .. })) = &r {
+            self.set_fatal(e);
         }
         r
+    }
+
+    fn set_fatal(&self, e: &RelayError) {
+        match self.fatal.lock() {
+            Ok(mut g) => *g = Some(e.clone()),
+            Err(p) => *p.into_inner() = Some(e.clone()),
+        }
     }
 
     /// GET `path` and return the envelope's `data`.
@@ -143,6 +153,7 @@ pub fn local_day_window() -> (i64, i64) {
 pub(crate) fn part_from_error<T>(e: &RelayError) -> Part<T> {
     match e {
         RelayError::NotSupported { .. } => Part::unsupported(),
+        e if is_privilege_refusal(e) => Part::unsupported(),
         other => Part::failed(other.to_string()),
     }
 }
@@ -168,7 +179,6 @@ impl RelayClient {
                 Protocol::VoapiV2 => native::fetch_voapi_v2(&ctx).await?,
             }
         };
-        // Auth in a secondary call fails the refresh instead of saving empties.
         Ok(snap)
     }
 
@@ -208,9 +218,21 @@ fn bool_flag(status: Option<&Value>, key: &str) -> bool {
 }
 
 /// Fails the account on an auth error in any part (never save empties under a dead login).
+/// A "low role" refusal on a secondary endpoint is the admin `/api/user/:id` route
+/// swallowing a path this fork lacks, not a dead login: the part is unsupported.
+fn is_privilege_refusal(e: &RelayError) -> bool {
+    match e {
+        RelayError::Auth { message, .. } => {
+            let l = message.to_lowercase();
+            message.contains("权限不足") || l.contains("insufficient privilege") || l.contains("permission denied")
+        }
+        _ => false,
+    }
+}
+
 fn auth_guard<T>(r: &Result<T, RelayError>) -> Result<(), RelayError> {
     match r {
-        Err(e @ RelayError::Auth { .. }) => Err(e.clone()),
+        Err(e @ RelayError::Auth { .. }) if !is_privilege_refusal(e) => Err(e.clone()),
         _ => Ok(()),
     }
 }
@@ -346,4 +368,51 @@ async fn today_usage(ctx: &Ctx<'_>) -> Result<Part<TodayUsage>, RelayError> {
         (Some(Err(e)), Err(_), _) | (None, Err(e), _) => part_from_error(&e),
         _ => Part::failed("today's usage unavailable"),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::SiteKind;
+
+    fn headers(kind: SiteKind, auth: AuthMethod) -> Vec<(String, String)> {
+        let acc = AccountRef { site_url: "https://x.example".into(), kind, user_id: "42".into(), auth };
+        let creds = Credentials {
+            access_token: Some("tok".into()),
+            cookie: Some("session=c".into()),
+            api_key: Some("abc".into()),
+            ..Default::default()
+        };
+        auth_headers(&acc, &creds, &Profile::for_kind(kind)).unwrap()
+    }
+
+    #[test]
+    fn user_id_headers_go_to_every_new_api_family_kind_only() {
+        for kind in [SiteKind::NewApi, SiteKind::Veloera, SiteKind::Voapi, SiteKind::SuperApi, SiteKind::Unknown] {
+            let h = headers(kind, AuthMethod::AccessToken);
+            for name in crate::relay::profile::NEW_API_USER_HEADERS {
+                assert!(h.iter().any(|(k, v)| k == name && v == "42"), "{kind}: {name}");
+            }
+            assert!(h.iter().any(|(k, v)| k == "Authorization" && v == "Bearer tok"));
+        }
+        for kind in [SiteKind::OneApi, SiteKind::OneHub, SiteKind::DoneHub, SiteKind::Sub2api] {
+            let h = headers(kind, AuthMethod::AccessToken);
+            assert_eq!(h, vec![("Authorization".to_string(), "Bearer tok".to_string())], "{kind}");
+        }
+        assert_eq!(headers(SiteKind::VoapiV2, AuthMethod::AccessToken)[0].1, "tok", "raw JWT, no Bearer");
+        let cookie = headers(SiteKind::Anyrouter, AuthMethod::Cookie);
+        assert_eq!(cookie[0], ("Cookie".to_string(), "session=c".to_string()));
+        assert!(!cookie.iter().any(|(k, _)| k == "Authorization"));
+        assert_eq!(
+            headers(SiteKind::NewApi, AuthMethod::ApiKey),
+            vec![("Authorization".into(), "Bearer sk-abc".into())]
+        );
+    }
+
+    #[test]
+    fn local_day_window_spans_one_day() {
+        let (s, e) = local_day_window();
+        assert_eq!(e - s, 86_399);
+        assert!(s <= now_secs() && now_secs() <= e + 1);
+    }
 }

@@ -1,10 +1,14 @@
 //! Fake relay servers for the tests: real axum HTTP servers on 127.0.0.1:0, one
 //! behaviour profile per kind/version with the response shapes of `servers.md`.
 //! Include with `mod fake_relay;`.
-#![allow(dead_code)]
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+mod checkin;
 pub mod hostile;
+mod lists;
+pub mod login;
 mod native;
+mod reveal;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -83,6 +87,14 @@ pub struct FakeConfig {
     /// After this many requests every request answers 429.
     pub rate_limit_after: Option<usize>,
     pub notice: String,
+    /// Password accepted by `POST /api/user/login`.
+    pub password: String,
+    /// When set, login needs this 2FA code.
+    pub totp: Option<String>,
+    /// Requests whose path+query starts with one of these answer (status, body).
+    pub fail_paths: Vec<(String, u16, String)>,
+    /// new-api current: whether `POST /api/token/batch/keys` exists (added 2026-04-06).
+    pub batch_reveal: bool,
 }
 
 impl FakeConfig {
@@ -107,6 +119,10 @@ impl FakeConfig {
             delay_ms: 0,
             rate_limit_after: None,
             notice: "Welcome".into(),
+            password: "hunter2".into(),
+            totp: None,
+            fail_paths: Vec::new(),
+            batch_reveal: true,
         }
     }
 
@@ -269,7 +285,7 @@ async fn handle(
     method: Method,
     uri: Uri,
     headers: HeaderMap,
-    _body: Bytes,
+    body: Bytes,
 ) -> Response {
     let n = st.requests.fetch_add(1, Ordering::SeqCst) + 1;
     let now = st.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
@@ -287,10 +303,22 @@ async fn handle(
         }
         return r;
     }
+    if let Some((_, code, body)) = cfg.fail_paths.iter().find(|(p, _, _)| uri.to_string().starts_with(p.as_str())) {
+        return (StatusCode::from_u16(*code).unwrap(), body.clone()).into_response();
+    }
     match cfg.variant {
         Variant::Sub2api => native::sub2api(&cfg, &method, &uri, &headers),
         Variant::VoapiV2 => native::voapi_v2(&cfg, &method, &uri, &headers),
-        _ => one_api_family(&st, &cfg, &method, &uri, &headers),
+        _ => match login::handle(&cfg, &method, uri.path(), &headers, &body) {
+            Some(r) => r,
+            None => match checkin::handle(&st, &cfg, &method, uri.path(), &headers) {
+                Some(r) => r,
+                None => match reveal::handle(&cfg, &method, uri.path(), &headers, &body) {
+                    Some(r) => r,
+                    None => one_api_family(&st, &cfg, &method, &uri, &headers),
+                },
+            },
+        },
     }
 }
 
@@ -324,14 +352,15 @@ fn status_data(cfg: &FakeConfig) -> Value {
 }
 
 /// The dashboard auth of the One API family; `None` = authenticated.
-fn check_auth(cfg: &FakeConfig, headers: &HeaderMap) -> Option<Response> {
+pub(crate) fn check_auth(cfg: &FakeConfig, headers: &HeaderMap) -> Option<Response> {
     let current = cfg.variant == Variant::NewApiCurrent;
     let h = |n: &str| headers.get(n).and_then(|v| v.to_str().ok()).map(str::to_string);
-    let cookie_ok = h("cookie").is_some_and(|c| c.split(';').any(|p| p.trim() == cfg.cookie));
+    let session = login::session_cookie(cfg);
+    let cookie_ok = h("cookie").is_some_and(|c| c.split(';').any(|p| p.trim() == cfg.cookie || p.trim() == session));
     let authz = h("authorization");
     if current {
         let tok = authz.as_deref().map(|a| a.strip_prefix("Bearer ").unwrap_or(a).trim().to_string());
-        if tok.as_deref() != Some(cfg.token.as_str()) {
+        if tok.as_deref() != Some(cfg.token.as_str()) && tok.as_deref() != Some(login::JWT) {
             let body =
                 json!({"success": false, "code": "AUTH_UNAUTHORIZED", "message": "无权进行此操作，access token 无效"});
             return Some((StatusCode::UNAUTHORIZED, axum::Json(body)).into_response());
@@ -345,6 +374,7 @@ fn check_auth(cfg: &FakeConfig, headers: &HeaderMap) -> Option<Response> {
         true
     } else {
         match authz {
+            _ if cookie_ok => true,
             None => return Some(fail(StatusCode::UNAUTHORIZED, "无权进行此操作，未登录且未提供 access token")),
             Some(a) => a.replacen("Bearer ", "", 1) == cfg.token,
         }
@@ -472,8 +502,8 @@ fn one_api_family(st: &FakeState, cfg: &FakeConfig, method: &Method, uri: &Uri, 
             c.token = format!("rotated-{}", c.token.len());
             env(json!(c.token))
         }
-        "/api/token/" => tokens(cfg, &q),
-        "/api/log/self" => logs(cfg, &q),
+        "/api/token/" => lists::tokens(cfg, &q),
+        "/api/log/self" => lists::logs(cfg, &q),
         "/api/log/self/stat" => {
             let s = q.get("start_timestamp").and_then(|x| x.parse().ok()).unwrap_or(0);
             let e = q.get("end_timestamp").and_then(|x| x.parse().ok()).unwrap_or(i64::MAX);
@@ -517,85 +547,5 @@ fn one_api_family(st: &FakeState, cfg: &FakeConfig, method: &Method, uri: &Uri, 
         // Other `/api/user/<name>` GETs fall into the admin `/api/user/:id` route.
         p if p.starts_with("/api/user/") && method == Method::GET => fail(StatusCode::OK, "无权进行此操作，权限不足"),
         _ => invalid_url(method, path),
-    }
-}
-
-fn token_json(cfg: &FakeConfig, i: usize) -> Value {
-    let full = key_of(cfg.variant, i);
-    let key = if cfg.variant == Variant::NewApiCurrent { masked(&full) } else { full };
-    json!({"id": i + 1, "user_id": cfg.user_id, "key": key, "status": 1, "name": format!("key-{}", i + 1),
-        "created_time": 1_700_000_000, "accessed_time": 1_700_000_000, "expired_time": -1, "remain_quota": 1000 * i as i64,
-        "unlimited_quota": i % 2 == 0, "used_quota": 10 * i as i64, "models": null, "group": ""})
-}
-
-fn num(q: &HashMap<String, String>, k: &str) -> Option<i64> {
-    q.get(k).and_then(|v| v.parse().ok())
-}
-
-fn tokens(cfg: &FakeConfig, q: &HashMap<String, String>) -> Response {
-    let all: Vec<Value> = (0..cfg.key_count).rev().map(|i| token_json(cfg, i)).collect();
-    match cfg.variant {
-        Variant::OneApi => {
-            let p = num(q, "p").unwrap_or(0).max(0) as usize;
-            env(json!(all.iter().skip(p * 10).take(10).cloned().collect::<Vec<_>>()))
-        }
-        Variant::NewApiOld | Variant::Veloera => {
-            let p = num(q, "p").unwrap_or(0).max(0) as usize;
-            let size = num(q, "size").unwrap_or(10).clamp(1, 100) as usize;
-            env(json!(all.iter().skip(p * size).take(size).cloned().collect::<Vec<_>>()))
-        }
-        Variant::OneHub | Variant::DoneHub => hub_page(&all, q),
-        _ => {
-            let p = num(q, "p").unwrap_or(1).max(1) as usize;
-            let size =
-                num(q, "page_size").or_else(|| num(q, "ps")).or_else(|| num(q, "size")).unwrap_or(10).clamp(1, 100)
-                    as usize;
-            let items: Vec<Value> = all.iter().skip((p - 1) * size).take(size).cloned().collect();
-            env(json!({"page": p, "page_size": size, "total": all.len(), "items": items}))
-        }
-    }
-}
-
-fn hub_page(all: &[Value], q: &HashMap<String, String>) -> Response {
-    let page = num(q, "page").unwrap_or(1).max(1) as usize;
-    let size = num(q, "size").unwrap_or(10);
-    if size > 100 {
-        return fail(StatusCode::OK, "size 参数不能超过 100");
-    }
-    let size = size.max(1) as usize;
-    let items: Vec<Value> = all.iter().skip((page - 1) * size).take(size).cloned().collect();
-    env(json!({"data": items, "page": page, "size": size, "total_count": all.len()}))
-}
-
-fn logs(cfg: &FakeConfig, q: &HashMap<String, String>) -> Response {
-    let hub = matches!(cfg.variant, Variant::OneHub | Variant::DoneHub);
-    let type_param = if hub { "log_type" } else { "type" };
-    let t = num(q, type_param).unwrap_or(0);
-    let s = num(q, "start_timestamp").unwrap_or(0);
-    let e = num(q, "end_timestamp").unwrap_or(i64::MAX);
-    let rows: Vec<Value> = cfg
-        .logs
-        .iter()
-        .filter(|r| (t == 0 || r.log_type == t) && r.created_at >= s && r.created_at <= e)
-        .map(|r| {
-            json!({"id": 0, "user_id": cfg.user_id, "created_at": r.created_at, "type": r.log_type, "content": "",
-                "username": cfg.username, "token_name": "key-1", "model_name": r.model_name, "quota": r.quota,
-                "prompt_tokens": r.prompt_tokens, "completion_tokens": r.completion_tokens, "use_time": 1,
-                "is_stream": false, "channel": 3, "other": "{}"})
-        })
-        .collect();
-    match cfg.variant {
-        Variant::OneApi => {
-            let p = num(q, "p").unwrap_or(0).max(0) as usize;
-            env(json!(rows.iter().skip(p * 10).take(10).cloned().collect::<Vec<_>>()))
-        }
-        _ if hub => hub_page(&rows, q),
-        _ => {
-            let p = num(q, "p").unwrap_or(1).max(1) as usize;
-            // Older builds: a missing page_size is LIMIT 0.
-            let size = num(q, "page_size").unwrap_or(0).clamp(0, 100) as usize;
-            let items: Vec<Value> = rows.iter().skip((p - 1) * size).take(size).cloned().collect();
-            env(json!({"page": p, "page_size": size, "total": rows.len(), "items": items}))
-        }
     }
 }

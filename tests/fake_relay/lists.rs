@@ -1,0 +1,89 @@
+//! Token and log list pagination per variant (servers.md §7.2).
+
+use std::collections::HashMap;
+
+use axum::http::StatusCode;
+use axum::response::Response;
+use serde_json::{Value, json};
+
+use super::{FakeConfig, Variant, env, fail, key_of, masked};
+
+fn token_json(cfg: &FakeConfig, i: usize) -> Value {
+    let full = key_of(cfg.variant, i);
+    let key = if cfg.variant == Variant::NewApiCurrent { masked(&full) } else { full };
+    json!({"id": i + 1, "user_id": cfg.user_id, "key": key, "status": 1, "name": format!("key-{}", i + 1),
+        "created_time": 1_700_000_000, "accessed_time": 1_700_000_000, "expired_time": -1, "remain_quota": 1000 * i as i64,
+        "unlimited_quota": i.is_multiple_of(2), "used_quota": 10 * i as i64, "models": null, "group": ""})
+}
+
+fn num(q: &HashMap<String, String>, k: &str) -> Option<i64> {
+    q.get(k).and_then(|v| v.parse().ok())
+}
+
+pub fn tokens(cfg: &FakeConfig, q: &HashMap<String, String>) -> Response {
+    let all: Vec<Value> = (0..cfg.key_count).rev().map(|i| token_json(cfg, i)).collect();
+    match cfg.variant {
+        Variant::OneApi => {
+            let p = num(q, "p").unwrap_or(0).max(0) as usize;
+            env(json!(all.iter().skip(p * 10).take(10).cloned().collect::<Vec<_>>()))
+        }
+        Variant::NewApiOld | Variant::Veloera => {
+            let p = num(q, "p").unwrap_or(0).max(0) as usize;
+            let size = num(q, "size").unwrap_or(10).clamp(1, 100) as usize;
+            env(json!(all.iter().skip(p * size).take(size).cloned().collect::<Vec<_>>()))
+        }
+        Variant::OneHub | Variant::DoneHub => hub_page(&all, q),
+        _ => {
+            let p = num(q, "p").unwrap_or(1).max(1) as usize;
+            let size =
+                num(q, "page_size").or_else(|| num(q, "ps")).or_else(|| num(q, "size")).unwrap_or(10).clamp(1, 100)
+                    as usize;
+            let items: Vec<Value> = all.iter().skip((p - 1) * size).take(size).cloned().collect();
+            env(json!({"page": p, "page_size": size, "total": all.len(), "items": items}))
+        }
+    }
+}
+
+pub fn hub_page(all: &[Value], q: &HashMap<String, String>) -> Response {
+    let page = num(q, "page").unwrap_or(1).max(1) as usize;
+    let size = num(q, "size").unwrap_or(10);
+    if size > 100 {
+        return fail(StatusCode::OK, "size 参数不能超过 100");
+    }
+    let size = size.max(1) as usize;
+    let items: Vec<Value> = all.iter().skip((page - 1) * size).take(size).cloned().collect();
+    env(json!({"data": items, "page": page, "size": size, "total_count": all.len()}))
+}
+
+pub fn logs(cfg: &FakeConfig, q: &HashMap<String, String>) -> Response {
+    let hub = matches!(cfg.variant, Variant::OneHub | Variant::DoneHub);
+    let type_param = if hub { "log_type" } else { "type" };
+    let t = num(q, type_param).unwrap_or(0);
+    let s = num(q, "start_timestamp").unwrap_or(0);
+    let e = num(q, "end_timestamp").unwrap_or(i64::MAX);
+    let rows: Vec<Value> = cfg
+        .logs
+        .iter()
+        .filter(|r| (t == 0 || r.log_type == t) && r.created_at >= s && r.created_at <= e)
+        .map(|r| {
+            json!({"id": 0, "user_id": cfg.user_id, "created_at": r.created_at, "type": r.log_type, "content": "",
+                "username": cfg.username, "token_name": "key-1", "model_name": r.model_name, "quota": r.quota,
+                "prompt_tokens": r.prompt_tokens, "completion_tokens": r.completion_tokens, "use_time": 1,
+                "is_stream": false, "channel": 3, "other": "{}"})
+        })
+        .collect();
+    match cfg.variant {
+        Variant::OneApi => {
+            let p = num(q, "p").unwrap_or(0).max(0) as usize;
+            env(json!(rows.iter().skip(p * 10).take(10).cloned().collect::<Vec<_>>()))
+        }
+        _ if hub => hub_page(&rows, q),
+        _ => {
+            let p = num(q, "p").unwrap_or(1).max(1) as usize;
+            // Older builds: a missing page_size is LIMIT 0.
+            let size = num(q, "page_size").unwrap_or(0).clamp(0, 100) as usize;
+            let items: Vec<Value> = rows.iter().skip((p - 1) * size).take(size).cloned().collect();
+            env(json!({"page": p, "page_size": size, "total": rows.len(), "items": items}))
+        }
+    }
+}
