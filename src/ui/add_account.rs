@@ -38,6 +38,16 @@ impl AddAccountDialog {
         cmds.push(Command::ResetAddAccount);
     }
 
+    /// Opens the dialog on an existing account's site and user, to enter new
+    /// credentials (saving updates the same account).
+    pub fn open_for(&mut self, account: &crate::domain::Account, cmds: &mut Vec<Command>) {
+        self.open(cmds);
+        self.url = account.site.url.clone();
+        self.kind = Some(account.site.kind);
+        self.name = account.site.name.clone();
+        self.user_id = account.user_id.clone();
+    }
+
     /// The account the form describes, if it is complete.
     fn account(&self) -> Option<NewAccount> {
         let url = self.url.trim();

@@ -6,7 +6,7 @@ use egui_extras::{Column, TableBuilder};
 use crate::app::{AppState, Command};
 use crate::ui::add_account::AddAccountDialog;
 use crate::ui::i18n::{fill, tr};
-use crate::ui::sites_detail::DetailView;
+use crate::ui::sites_detail::{DetailAction, DetailView};
 use crate::ui::sites_rows::{Health, RowQuery, SiteRow, SortKey, StatusFilter, Totals, build_rows, totals};
 use crate::ui::widgets;
 
@@ -64,27 +64,30 @@ impl SitesPanel {
             return;
         }
         self.refresh_cache(state);
-        let Some((_, _, rows, sums)) = &self.cache else { return };
-        totals_ui(ui, sums, state);
+        let Some(cache) = self.cache.take() else { return };
+        totals_ui(ui, &cache.3, state);
         self.toolbar_ui(ui, state);
         ui.separator();
         if let Some(id) = self.selected
             && let Some(account) = accounts.iter().find(|a| a.id == id)
         {
-            let mut close = false;
+            let mut action = DetailAction::None;
             egui::Panel::right("account_detail").resizable(true).default_size(380.0).show(ui, |ui| {
-                close = self.detail.ui(ui, account, state.states.get(&id), state, cmds);
+                action = self.detail.ui(ui, account, state.states.get(&id), state, cmds);
             });
-            if close {
-                self.selected = None;
+            match action {
+                DetailAction::None => {}
+                DetailAction::Close => self.selected = None,
+                DetailAction::SignInAgain => self.add.open_for(account, cmds),
             }
         }
-        let rows = rows.clone();
-        if rows.is_empty() {
+        if cache.2.is_empty() {
             ui.weak(tr("sites.no_match"));
-            return;
+        } else {
+            self.table_ui(ui, &cache.2, state, cmds);
         }
-        self.table_ui(ui, &rows, state, cmds);
+        // A header click may have changed the query: the next frame rebuilds.
+        self.cache = Some(cache);
     }
 
     fn refresh_cache(&mut self, state: &AppState) {
@@ -100,8 +103,12 @@ impl SitesPanel {
     fn toolbar_ui(&mut self, ui: &mut egui::Ui, state: &AppState) {
         ui.horizontal_wrapped(|ui| {
             let label = ui.label(tr("common.search"));
-            ui.add(egui::TextEdit::singleline(&mut self.query.search).hint_text(tr("sites.search_hint")).desired_width(260.0))
-                .labelled_by(label.id);
+            ui.add(
+                egui::TextEdit::singleline(&mut self.query.search)
+                    .hint_text(tr("sites.search_hint"))
+                    .desired_width(260.0),
+            )
+            .labelled_by(label.id);
             ui.separator();
             for (f, key) in [
                 (StatusFilter::All, "sites.filter.all"),
@@ -180,7 +187,8 @@ impl SitesPanel {
                             Health::Never => ui.visuals().weak_text_color(),
                         };
                         ui.label(egui::RichText::new("●").color(color));
-                        let name = if r.disabled { format!("{} ({})", r.site, tr("sites.disabled")) } else { r.site.clone() };
+                        let name =
+                            if r.disabled { format!("{} ({})", r.site, tr("sites.disabled")) } else { r.site.clone() };
                         ui.label(name).on_hover_text(&r.url);
                     });
                     row.col(|ui| {

@@ -1,0 +1,282 @@
+//! The selected account's details: user, today, keys, models, groups, notice, and the
+//! account's own settings (group, paid ratio, notes, disabled), order and deletion.
+
+use crate::app::{AppState, Command};
+use crate::domain::Account;
+use crate::domain::snapshot::{AccountState, Availability, Part};
+use crate::logging::mask_secret;
+use crate::store::AccountMeta;
+use crate::ui::i18n::{fill, tr};
+use crate::ui::widgets;
+
+/// What the detail view asks of the Sites panel.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DetailAction {
+    /// Nothing.
+    None,
+    /// Close the view.
+    Close,
+    /// Open the add dialog on this account's site and user, to enter new credentials.
+    SignInAgain,
+}
+
+/// View state of the detail panel.
+#[derive(Debug, Default)]
+pub struct DetailView {
+    /// The account the form below was loaded from.
+    form_for: Option<i64>,
+    meta: AccountMeta,
+    paid_text: String,
+    models_filter: String,
+    confirm_delete: bool,
+}
+
+fn part_note<T>(ui: &mut egui::Ui, part: &Part<T>) {
+    match &part.availability {
+        Availability::Complete => {}
+        Availability::Partial(why) => {
+            ui.weak(why);
+        }
+        Availability::Unsupported => {
+            ui.weak(tr("detail.part_unsupported"));
+        }
+        Availability::Failed(e) => {
+            ui.colored_label(ui.visuals().warn_fg_color, fill(tr("detail.part_failed"), &[("e", e)]));
+        }
+    }
+}
+
+impl DetailView {
+    /// Draws the details of `account`.
+    pub fn ui(
+        &mut self,
+        ui: &mut egui::Ui,
+        account: &Account,
+        st: Option<&AccountState>,
+        app: &AppState,
+        cmds: &mut Vec<Command>,
+    ) -> DetailAction {
+        if self.form_for != Some(account.id) {
+            *self = DetailView {
+                form_for: Some(account.id),
+                meta: AccountMeta::of(account),
+                paid_text: account.paid_per_usd.map(|p| p.to_string()).unwrap_or_default(),
+                ..Default::default()
+            };
+        }
+        let mut action = DetailAction::None;
+        ui.horizontal(|ui| {
+            ui.heading(&account.site.name);
+            if ui.button(tr("common.close")).clicked() {
+                action = DetailAction::Close;
+            }
+        });
+        ui.hyperlink_to(tr("detail.open_site"), &account.site.url);
+        let snap = st.and_then(|s| s.snapshot.as_ref());
+        if let Some(s) = st {
+            if let Some(e) = &s.last_error {
+                ui.colored_label(
+                    ui.visuals().error_fg_color,
+                    format!("{}: {}", tr(&format!("error.{}", e.kind)), e.message),
+                );
+                if e.kind == "auth" && ui.button(tr("detail.sign_in_again")).clicked() {
+                    action = DetailAction::SignInAgain;
+                }
+                if let Some(snap) = snap {
+                    let age = widgets::age_text(snap.fetched_at, crate::store::now_unix());
+                    ui.weak(fill(tr("detail.status_age"), &[("age", &age)]));
+                }
+            }
+        }
+        egui::ScrollArea::vertical().auto_shrink([false, false]).show(ui, |ui| {
+            if let Some(snap) = snap {
+                self.snapshot_ui(ui, account, snap, cmds);
+            }
+            ui.separator();
+            if self.settings_ui(ui, account, app, cmds) {
+                action = DetailAction::Close;
+            }
+        });
+        action
+    }
+
+    fn snapshot_ui(
+        &mut self,
+        ui: &mut egui::Ui,
+        account: &Account,
+        snap: &crate::domain::snapshot::Snapshot,
+        _cmds: &mut Vec<Command>,
+    ) {
+        let cs = &snap.currency;
+        if let Some(u) = &snap.user.value {
+            egui::Grid::new("detail_user").num_columns(2).spacing([12.0, 4.0]).show(ui, |ui| {
+                ui.label(tr("detail.user"));
+                ui.label(format!("{} (#{})", u.username, u.id));
+                ui.end_row();
+                ui.label(tr("detail.group"));
+                ui.label(&u.group);
+                ui.end_row();
+                ui.label(tr("detail.balance"));
+                ui.strong(cs.format_quota(u.quota));
+                ui.end_row();
+                if let Some(real) = crate::domain::money::real_cost(cs.quota_to_usd(u.quota), account.paid_per_usd) {
+                    ui.label(tr("detail.real_cost"));
+                    ui.label(format!("{real:.2}"));
+                    ui.end_row();
+                }
+                ui.label(tr("detail.used"));
+                ui.label(cs.format_quota(u.used_quota));
+                ui.end_row();
+                ui.label(tr("detail.requests"));
+                ui.label(u.request_count.to_string());
+                ui.end_row();
+                if let Some(t) = &snap.today.value {
+                    ui.label(tr("sites.col.today"));
+                    let mut text = cs.format_quota(t.spend_quota);
+                    if let Some(n) = t.requests {
+                        text.push_str(&format!(" · {}", fill(tr("sites.requests"), &[("n", &n)])));
+                    }
+                    ui.label(text);
+                    ui.end_row();
+                }
+                if let Some(c) = snap.checkin.value.as_ref().filter(|c| c.supported) {
+                    ui.label(tr("detail.checkin"));
+                    ui.label(match c.checked_in_today {
+                        Some(true) => tr("detail.checked_in"),
+                        _ => tr("detail.not_checked_in"),
+                    });
+                    ui.end_row();
+                }
+            });
+        }
+        part_note(ui, &snap.today);
+        if let Some(notice) = snap.notice.as_ref().filter(|n| !n.trim().is_empty()) {
+            ui.collapsing(tr("detail.notice"), |ui| {
+                ui.label(notice);
+            });
+        }
+        self.keys_ui(ui, snap);
+        self.models_ui(ui, snap);
+        ui.collapsing(tr("detail.groups"), |ui| {
+            part_note(ui, &snap.groups);
+            for g in snap.groups.value.iter().flatten() {
+                let ratio = g.ratio.map(|r| format!("× {r}")).unwrap_or_else(|| "-".into());
+                ui.label(format!("{}  {ratio}  {}", g.name, g.desc));
+            }
+        });
+    }
+
+    fn keys_ui(&mut self, ui: &mut egui::Ui, snap: &crate::domain::snapshot::Snapshot) {
+        let keys = snap.keys.value.as_deref().unwrap_or_default();
+        egui::CollapsingHeader::new(format!("{} ({})", tr("detail.keys"), keys.len())).default_open(true).show(
+            ui,
+            |ui| {
+                part_note(ui, &snap.keys);
+                if keys.is_empty() {
+                    ui.weak(tr("detail.keys_empty"));
+                }
+                for k in keys {
+                    ui.horizontal(|ui| {
+                        ui.label(&k.name);
+                        ui.monospace(mask_secret(&k.key));
+                        if k.masked {
+                            ui.weak(tr("detail.masked"));
+                        } else if ui.small_button(tr("detail.copy")).on_hover_text(&k.name).clicked() {
+                            ui.ctx().copy_text(k.key.clone());
+                        }
+                        let quota = if k.unlimited_quota {
+                            tr("detail.unlimited").to_string()
+                        } else {
+                            snap.currency.format_quota(k.remain_quota)
+                        };
+                        ui.label(quota);
+                        let expires = if k.expired_time < 0 {
+                            tr("detail.never").to_string()
+                        } else {
+                            chrono::DateTime::from_timestamp(k.expired_time, 0)
+                                .map(|t| t.with_timezone(&chrono::Local).format("%Y-%m-%d").to_string())
+                                .unwrap_or_default()
+                        };
+                        ui.weak(format!("{} {expires}", tr("detail.expires")));
+                    });
+                }
+            },
+        );
+    }
+
+    fn models_ui(&mut self, ui: &mut egui::Ui, snap: &crate::domain::snapshot::Snapshot) {
+        let models = snap.models.value.as_deref().unwrap_or_default();
+        ui.collapsing(format!("{} ({})", tr("detail.models"), models.len()), |ui| {
+            part_note(ui, &snap.models);
+            ui.horizontal(|ui| {
+                let l = ui.label(tr("detail.models_filter"));
+                ui.text_edit_singleline(&mut self.models_filter).labelled_by(l.id);
+                if ui.small_button(tr("detail.copy_all")).clicked() {
+                    ui.ctx().copy_text(models.join("\n"));
+                }
+            });
+            let needle = self.models_filter.to_lowercase();
+            for m in models.iter().filter(|m| m.to_lowercase().contains(&needle)) {
+                ui.horizontal(|ui| {
+                    ui.monospace(m);
+                    if ui.small_button(tr("detail.copy")).on_hover_text(m).clicked() {
+                        ui.ctx().copy_text(m.clone());
+                    }
+                });
+            }
+        });
+    }
+
+    /// The account's own settings. Returns true when the account was deleted.
+    fn settings_ui(&mut self, ui: &mut egui::Ui, account: &Account, app: &AppState, cmds: &mut Vec<Command>) -> bool {
+        let _ = app;
+        let mut deleted = false;
+        ui.strong(tr("detail.settings"));
+        egui::Grid::new("detail_meta").num_columns(2).spacing([12.0, 6.0]).show(ui, |ui| {
+            let l = ui.label(tr("detail.meta_group"));
+            ui.text_edit_singleline(&mut self.meta.group_name).labelled_by(l.id);
+            ui.end_row();
+            let l = ui.label(tr("detail.paid"));
+            ui.text_edit_singleline(&mut self.paid_text).labelled_by(l.id);
+            ui.end_row();
+            let l = ui.label(tr("detail.notes"));
+            ui.text_edit_multiline(&mut self.meta.notes).labelled_by(l.id);
+            ui.end_row();
+        });
+        ui.checkbox(&mut self.meta.disabled, tr("detail.disabled"));
+        let paid = self.paid_text.trim().replace(',', ".");
+        let paid_ok = paid.is_empty() || paid.parse::<f64>().is_ok_and(|p| p.is_finite() && p >= 0.0);
+        ui.horizontal(|ui| {
+            if ui.add_enabled(paid_ok, egui::Button::new(tr("detail.save"))).clicked() {
+                let mut meta = self.meta.clone();
+                meta.paid_per_usd = paid.parse().ok();
+                cmds.push(Command::UpdateAccountMeta { id: account.id, meta });
+            }
+            if ui.button(tr("detail.move_up")).clicked() {
+                cmds.push(Command::MoveAccount { id: account.id, delta: -1 });
+            }
+            if ui.button(tr("detail.move_down")).clicked() {
+                cmds.push(Command::MoveAccount { id: account.id, delta: 1 });
+            }
+        });
+        ui.add_space(8.0);
+        if self.confirm_delete {
+            let who = if account.username.is_empty() { &account.user_id } else { &account.username };
+            let name = format!("{} / {who}", account.site.name);
+            ui.colored_label(ui.visuals().warn_fg_color, fill(tr("detail.delete_confirm"), &[("name", &name)]));
+            ui.horizontal(|ui| {
+                if ui.button(tr("detail.delete_yes")).clicked() {
+                    cmds.push(Command::DeleteAccount(account.id));
+                    self.confirm_delete = false;
+                    deleted = true;
+                }
+                if ui.button(tr("detail.cancel")).clicked() {
+                    self.confirm_delete = false;
+                }
+            });
+        } else if ui.button(tr("detail.delete")).clicked() {
+            self.confirm_delete = true;
+        }
+        deleted
+    }
+}
