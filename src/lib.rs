@@ -3,11 +3,13 @@
 //! See `ARCHITECTURE.md` for the module table and the threading contract.
 
 pub mod app;
+pub mod backup;
 pub mod cli;
 pub mod domain;
 pub mod logging;
 pub mod store;
 pub mod ui;
+pub mod update;
 
 /// The app version (from Cargo.toml).
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -6,6 +6,7 @@
 
 mod accounts;
 mod activity;
+mod backup_meta;
 mod migrations;
 pub mod paths;
 pub mod secrets;
@@ -16,6 +17,7 @@ use std::sync::{Arc, Mutex};
 use rusqlite::{Connection, ErrorCode, OptionalExtension};
 
 pub use activity::{ActivityEntry, Level};
+pub use backup_meta::{AccountRow, RestoreRows, SiteRow, StoreSnapshot};
 pub use paths::{DataDirSource, resolve_data_dir};
 pub use secrets::{KeyLocation, SecretBox};
 
