@@ -154,7 +154,10 @@ fn net_error(e: reqwest::Error) -> BackupError {
     }
     let detail = chain.join(": ");
     let lower = detail.to_ascii_lowercase();
-    if ["certificate", "tls", "handshake", "ssl"].iter().any(|w| lower.contains(w)) {
+    if ["certificate", "tls", "handshake", "ssl", "corrupt message", "alert", "unknownissuer"]
+        .iter()
+        .any(|w| lower.contains(w))
+    {
         BackupError::Tls(detail)
     } else if e.is_timeout() {
         BackupError::Connection(format!("timed out ({detail})"))
