@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use rusqlite::{OptionalExtension, params};
 
+pub use super::accounts::account_identity;
 use super::{Store, StoreError, now_unix};
 use crate::domain::{AccountId, Credentials};
 

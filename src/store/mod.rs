@@ -17,7 +17,7 @@ use std::sync::{Arc, Mutex};
 use rusqlite::{Connection, ErrorCode, OptionalExtension};
 
 pub use activity::{ActivityEntry, Level};
-pub use backup_meta::{AccountRow, RestoreRows, SiteRow, StoreSnapshot};
+pub use backup_meta::{AccountRow, RestoreRows, SiteRow, StoreSnapshot, account_identity};
 pub use paths::{DataDirSource, resolve_data_dir};
 pub use secrets::{KeyLocation, SecretBox};
 
