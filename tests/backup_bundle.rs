@@ -1,6 +1,8 @@
 //! The backup bundle: round trips with and without secrets, refusals that leave the
 //! store untouched, merge/replace previews, local backups.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // helpers outside #[test] fns panic on purpose
+
 use apihub::backup::bundle::{SecretsMode, create_bundle, read_bundle};
 use apihub::backup::local::{self, AutoBackupOutcome, LocalBackups};
 use apihub::backup::{BackupError, RestoreMode, preview_restore, restore_bundle};

@@ -2,6 +2,8 @@
 //! Management Tools (in tests/fixtures/import), plus an encrypted All API Hub WebDAV
 //! envelope made here with the documented KDF and cipher.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // helpers outside #[test] fns panic on purpose
+
 use aes_gcm::aead::{Aead, KeyInit};
 use apihub::backup::BackupError;
 use apihub::backup::import::{ImportPlan, ImportSource, apply_import, parse_import};

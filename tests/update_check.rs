@@ -1,5 +1,7 @@
 //! Release check against a local fake GitHub releases-list endpoint.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // helpers outside #[test] fns panic on purpose
+
 use std::sync::{Arc, Mutex};
 
 use apihub::update::{Channel, UpdateError, UpdateSettings, asset_for_platform, check_releases, parse_tag};

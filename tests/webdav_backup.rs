@@ -3,6 +3,8 @@
 //! PUT, MOVE refused, Apache-style MOVE (absolute `Destination` only), and a TCP proxy
 //! that cuts the connection mid-upload.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // helpers outside #[test] fns panic on purpose
+
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
