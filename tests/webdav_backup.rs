@@ -306,3 +306,23 @@ fn config_persists_with_the_password_encrypted() {
     assert_eq!(WebDavConfig::load(&store).unwrap(), c);
     assert!(!format!("{c:?}").contains("s3cret"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn all_api_hub_webdav_file_is_fetched_from_its_documented_location() {
+    use apihub::backup::import::{all_api_hub_webdav_file_url, fetch_all_api_hub_webdav, parse_import};
+    assert_eq!(all_api_hub_webdav_file_url("https://d.example/x.json"), "https://d.example/x.json");
+    assert_eq!(
+        all_api_hub_webdav_file_url("https://d.example/dav/"),
+        "https://d.example/dav/all-api-hub-backup/all-api-hub-1-0.json"
+    );
+
+    let (url, _srv) = start(Faults { auth: Some(("u".into(), "p".into())), ..Default::default() }).await;
+    let fixture = std::fs::read(format!("{}/tests/fixtures/import/aah-v4.json", env!("CARGO_MANIFEST_DIR"))).unwrap();
+    let mut c = cfg(&url, "u", "p", 10);
+    c.remote_path = "/all-api-hub-backup".into();
+    WebDav::new(&c).unwrap().upload("all-api-hub-1-0.json", &fixture).await.unwrap();
+
+    let bytes = fetch_all_api_hub_webdav(&url, "u", "p").await.unwrap();
+    assert_eq!(parse_import(&bytes, None).unwrap().accounts.len(), 4);
+    assert!(matches!(fetch_all_api_hub_webdav(&url, "u", "bad").await, Err(BackupError::Unauthorized)));
+}

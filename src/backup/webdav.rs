@@ -132,7 +132,7 @@ pub struct WebDav {
     max_backups: usize,
 }
 
-fn status_error(status: StatusCode, method: &str, path: &str) -> BackupError {
+pub(crate) fn status_error(status: StatusCode, method: &str, path: &str) -> BackupError {
     match status.as_u16() {
         401 => BackupError::Unauthorized,
         403 => BackupError::Forbidden(path.to_string()),
@@ -145,7 +145,7 @@ fn status_error(status: StatusCode, method: &str, path: &str) -> BackupError {
 }
 
 /// Classifies a transport error: TLS/certificate or connection.
-fn net_error(e: reqwest::Error) -> BackupError {
+pub(crate) fn net_error(e: reqwest::Error) -> BackupError {
     let mut chain = Vec::new();
     let mut src: Option<&dyn std::error::Error> = Some(&e);
     while let Some(s) = src {

@@ -200,6 +200,33 @@ fn parse_value(doc: &Value, password: Option<&str>) -> Result<ImportPlan, Backup
     Err(BackupError::Import("not a backup of All API Hub or API Hub Management Tools".into()))
 }
 
+/// The file All API Hub syncs to under a configured WebDAV URL: a URL ending in
+/// `.json` is the file itself, else `<url>/all-api-hub-backup/all-api-hub-1-0.json`.
+pub fn all_api_hub_webdav_file_url(url: &str) -> String {
+    let u = url.trim().trim_end_matches('/');
+    if u.to_ascii_lowercase().ends_with(".json") {
+        u.to_string()
+    } else {
+        format!("{u}/all-api-hub-backup/all-api-hub-1-0.json")
+    }
+}
+
+/// Downloads All API Hub's WebDAV backup (HTTP Basic) for [`parse_import`].
+pub async fn fetch_all_api_hub_webdav(url: &str, username: &str, password: &str) -> Result<Vec<u8>, BackupError> {
+    let file = all_api_hub_webdav_file_url(url);
+    let client = reqwest::Client::builder()
+        .connect_timeout(std::time::Duration::from_secs(10))
+        .timeout(std::time::Duration::from_secs(60))
+        .build()
+        .map_err(super::webdav::net_error)?;
+    let resp = client.get(&file).basic_auth(username, Some(password)).send().await.map_err(super::webdav::net_error)?;
+    if !resp.status().is_success() {
+        let path = url::Url::parse(&file).map(|u| u.path().to_string()).unwrap_or(file);
+        return Err(super::webdav::status_error(resp.status(), "GET", &path));
+    }
+    Ok(resp.bytes().await.map_err(super::webdav::net_error)?.to_vec())
+}
+
 /// Merges a plan into the store: upsert by site URL + identity, then group, notes,
 /// paid ratio and disabled. Credentials the file lacks never erase stored ones.
 pub fn apply_import(store: &mut Store, plan: &ImportPlan) -> Result<ImportReport, BackupError> {
