@@ -164,6 +164,7 @@ async fn upload_list_retention_restore_round_trip_and_delete() {
     let dir = tempfile::tempdir().unwrap();
     let store = seeded(&dir);
     let bytes = create_bundle(&store, &SecretsMode::Passphrase("pw".into())).unwrap();
+    dav.upload("someone-elses.json", b"{}").await.unwrap();
     for i in 1..=4 {
         let r = dav.upload(&format!("apihub-backup-{i}.json"), &bytes).await.unwrap();
         assert!(r.moved_into_place);
@@ -176,10 +177,14 @@ async fn upload_list_retention_restore_round_trip_and_delete() {
     assert!(srv.methods.lock().unwrap().iter().any(|m| m == "MKCOL"), "folder created");
     let list = dav.list().await.unwrap();
     let names: Vec<_> = list.iter().map(|b| b.name.as_str()).collect();
-    assert_eq!(names, ["apihub-backup-4.json", "apihub-backup-3.json", "apihub-backup-2.json"]);
-    assert_eq!(list[0].size_bytes, bytes.len() as u64);
-    assert!(list[0].modified_at_unix > 0);
-    assert!(list[0].path.ends_with("/api-hub-desk/apihub-backup-4.json"));
+    assert_eq!(names.len(), 4, "{names:?}");
+    assert!(names.contains(&"someone-elses.json"), "retention never deletes files that are not ours");
+    let ours: Vec<_> = names.iter().filter(|n| n.starts_with("apihub-")).collect();
+    assert_eq!(ours, [&"apihub-backup-4.json", &"apihub-backup-3.json", &"apihub-backup-2.json"]);
+    let newest = list.iter().find(|b| b.name == "apihub-backup-4.json").unwrap();
+    assert_eq!(newest.size_bytes, bytes.len() as u64);
+    assert!(newest.modified_at_unix > 0);
+    assert!(newest.path.ends_with("/api-hub-desk/apihub-backup-4.json"));
 
     // Restore round-trips every account and secret into a fresh store.
     let downloaded = dav.download("apihub-backup-4.json").await.unwrap();
@@ -198,7 +203,7 @@ async fn upload_list_retention_restore_round_trip_and_delete() {
     }
 
     dav.delete("apihub-backup-3.json").await.unwrap();
-    assert_eq!(dav.list().await.unwrap().len(), 2);
+    assert_eq!(dav.list().await.unwrap().len(), 3);
     assert!(matches!(dav.delete("apihub-backup-3.json").await, Err(BackupError::NotFound(_))));
     assert!(matches!(dav.download("nope.json").await, Err(BackupError::NotFound(_))));
 }

@@ -27,6 +27,14 @@ pub const KEY_PASSWORD: &str = "backup.webdav.password";
 const KEY_REMOTE_PATH: &str = "backup.webdav.remote_path";
 const KEY_MAX_BACKUPS: &str = "backup.webdav.max_backups";
 
+/// Prefix of the files this app uploads (retention only touches these).
+pub const OWN_PREFIX: &str = "apihub-";
+
+/// A name for a new remote backup: `apihub-backup-YYYYMMDD-HHMMSS-mmm.json` (UTC).
+pub fn remote_backup_name(now: chrono::DateTime<chrono::Utc>) -> String {
+    super::local::backup_file_name("apihub-backup", now)
+}
+
 /// Characters kept literally in a path segment (RFC 3986 unreserved).
 const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
 
@@ -389,10 +397,12 @@ impl WebDav {
         })
     }
 
-    /// Keeps the newest `keep` backups; returns the names deleted.
+    /// Keeps the newest `keep` of this app's backups (names starting `apihub-`); other
+    /// files in the folder are never deleted. Returns the names deleted.
     pub async fn prune(&self, keep: usize) -> Result<Vec<String>, BackupError> {
         let mut deleted = Vec::new();
-        for old in self.list().await?.into_iter().skip(keep.max(1)) {
+        let ours = self.list().await?.into_iter().filter(|b| b.name.starts_with(OWN_PREFIX));
+        for old in ours.skip(keep.max(1)) {
             self.delete(&old.name).await?;
             deleted.push(old.name);
         }
