@@ -276,6 +276,13 @@ async fn faults_give_clear_errors_and_leave_the_store_untouched() {
     let direct = WebDav::new(&cfg(&url, "", "", 10)).unwrap();
     assert!(direct.list().await.unwrap().is_empty(), "nothing half-written is listed");
 
+    // 404: a server URL that does not exist.
+    let (url404, _srv) = start(Faults::default()).await;
+    let wrong = WebDav::new(&cfg(&url404.replace("/dav", "/nope"), "", "", 10)).unwrap();
+    let err = wrong.test_connection().await.unwrap_err();
+    assert!(matches!(err, BackupError::RemoteNotFound(_)), "{err}");
+    assert!(err.to_string().contains("404"));
+
     // Nothing listening.
     let port = {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();

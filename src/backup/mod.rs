@@ -63,6 +63,9 @@ pub enum BackupError {
     /// The WebDAV server denies access to the path (403).
     #[error("WebDAV: access to {0} is forbidden (HTTP 403): check the account's permissions and the remote path")]
     Forbidden(String),
+    /// A remote path does not exist (404).
+    #[error("WebDAV: {0} was not found on the server (HTTP 404): check the server URL and remote folder")]
+    RemoteNotFound(String),
     /// The server does not allow the method (405).
     #[error("WebDAV: the server does not allow {method} on {path} (HTTP 405)")]
     MethodNotAllowed {

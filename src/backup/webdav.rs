@@ -144,7 +144,7 @@ pub(crate) fn status_error(status: StatusCode, method: &str, path: &str) -> Back
     match status.as_u16() {
         401 => BackupError::Unauthorized,
         403 => BackupError::Forbidden(path.to_string()),
-        404 => BackupError::NotFound(path.to_string()),
+        404 => BackupError::RemoteNotFound(path.to_string()),
         405 => BackupError::MethodNotAllowed { method: method.to_string(), path: path.to_string() },
         409 => BackupError::Conflict(path.to_string()),
         507 => BackupError::InsufficientStorage,
@@ -257,7 +257,7 @@ impl WebDav {
         }
         match self.propfind(&self.folder, 0).await {
             Ok(_) => return Ok(()),
-            Err(BackupError::NotFound(_)) => {}
+            Err(BackupError::RemoteNotFound(_)) => {}
             Err(e) => return Err(e),
         }
         let mut path = String::new();
@@ -348,7 +348,7 @@ impl WebDav {
     pub async fn list(&self) -> Result<Vec<RemoteBackup>, BackupError> {
         let resp = match self.propfind(&format!("{}/", self.folder), 1).await {
             Ok(r) => r,
-            Err(BackupError::NotFound(_)) => return Ok(Vec::new()),
+            Err(BackupError::RemoteNotFound(_)) => return Ok(Vec::new()),
             Err(e) => return Err(e),
         };
         let text = resp.text().await.map_err(net_error)?;
@@ -383,7 +383,7 @@ impl WebDav {
     pub async fn download(&self, name: &str) -> Result<Vec<u8>, BackupError> {
         super::local::check_name(name)?;
         self.get(&self.file_path(name)).await.map_err(|e| match e {
-            BackupError::NotFound(_) => BackupError::NotFound(name.to_string()),
+            BackupError::RemoteNotFound(_) => BackupError::NotFound(name.to_string()),
             e => e,
         })
     }
@@ -392,7 +392,7 @@ impl WebDav {
     pub async fn delete(&self, name: &str) -> Result<(), BackupError> {
         super::local::check_name(name)?;
         self.remove(&self.file_path(name)).await.map_err(|e| match e {
-            BackupError::NotFound(_) => BackupError::NotFound(name.to_string()),
+            BackupError::RemoteNotFound(_) => BackupError::NotFound(name.to_string()),
             e => e,
         })
     }

@@ -1,5 +1,6 @@
 //! Views. They read `&AppState` and push `Command`s; they never do I/O.
 
+pub mod backup;
 pub mod fonts;
 pub mod i18n;
 pub mod logs;
