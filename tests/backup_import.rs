@@ -213,6 +213,7 @@ fn applying_an_import_merges_and_never_erases_known_credentials() {
     let p = plan("ahmt-config-v3.json");
     let r = apply_import(&mut store, &p).unwrap();
     assert_eq!((r.added, r.updated, r.needs_credentials, r.skipped.len()), (4, 0, 1, 2));
+    assert!(r.safety_backup.unwrap().path.exists(), "a safety copy is taken before writing");
     let accounts = store.list_accounts().unwrap();
     assert_eq!(accounts.len(), 4);
     let carl = accounts.iter().find(|a| a.user_id == "9").unwrap();
@@ -224,9 +225,18 @@ fn applying_an_import_merges_and_never_erases_known_credentials() {
     let mut bob = p.accounts.iter().find(|a| a.account.user_id == "123").unwrap().account.clone();
     bob.credentials.access_token = Some("entered-by-user-123456".into());
     let bob_id = store.upsert_account(&bob).unwrap();
+    store.set_account_details(bob_id, "mine", "my note", Some(1.5), false).unwrap();
     let r = apply_import(&mut store, &p).unwrap();
     assert_eq!((r.added, r.updated), (0, 4));
     assert_eq!(store.credentials(bob_id).unwrap().access_token.as_deref(), Some("entered-by-user-123456"));
+    assert_eq!(store.credentials(bob_id).unwrap().api_key.as_deref(), Some("sk-sitekeymmmmmmmmmm"));
+    let bob = store.account(bob_id).unwrap();
+    assert_eq!(
+        (bob.group_name.as_str(), bob.paid_per_usd),
+        ("mine", Some(1.5)),
+        "empty imported values keep local ones"
+    );
+    assert_eq!(bob.notes, "默认账户", "a non-empty imported value wins");
     assert_eq!(store.list_accounts().unwrap().len(), 4);
 
     let r = apply_import(&mut store, &plan("aah-v4.json")).unwrap();

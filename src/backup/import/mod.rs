@@ -15,8 +15,8 @@ use serde_json::Value;
 
 use super::BackupError;
 use crate::domain::account::normalize_site_url;
-use crate::domain::{Credentials, NewAccount};
-use crate::store::Store;
+use crate::domain::{AuthMethod, Credentials, NewAccount};
+use crate::store::{AccountRow, RestoreRows, SiteRow, Store};
 
 pub use all_api_hub::{decrypt_envelope, map_aah_site_type};
 
@@ -108,6 +108,8 @@ pub struct ImportReport {
     pub needs_credentials: usize,
     /// Records skipped while parsing.
     pub skipped: Vec<SkippedRecord>,
+    /// The copy of the store taken before writing (none when nothing was written).
+    pub safety_backup: Option<crate::backup::local::LocalBackupInfo>,
 }
 
 impl ImportedAccount {
@@ -227,30 +229,63 @@ pub async fn fetch_all_api_hub_webdav(url: &str, username: &str, password: &str)
     Ok(resp.bytes().await.map_err(super::webdav::net_error)?.to_vec())
 }
 
-/// Merges a plan into the store: upsert by site URL + identity, then group, notes,
-/// paid ratio and disabled. Credentials the file lacks never erase stored ones.
+/// Merges a plan into the store in one transaction, after a safety backup: matched by
+/// site URL + identity. Credentials the file lacks never erase stored ones, and empty
+/// group / notes / paid ratio in the file keep the stored values.
 pub fn apply_import(store: &mut Store, plan: &ImportPlan) -> Result<ImportReport, BackupError> {
     let snap = store.snapshot()?;
-    let mut report = ImportReport { added: 0, updated: 0, needs_credentials: 0, skipped: plan.skipped.clone() };
+    let now = crate::store::now_unix();
+    let mut next_order = snap.accounts.iter().map(|a| a.sort_order).max().unwrap_or(0) + 1;
+    let mut report =
+        ImportReport { added: 0, updated: 0, needs_credentials: 0, skipped: plan.skipped.clone(), safety_backup: None };
+    let mut rows = RestoreRows::default();
+    let mut site_urls = HashSet::new();
     for item in &plan.accounts {
-        let mut acc = item.account.clone();
+        let acc = &item.account;
         let url = normalize_site_url(&acc.site_url);
-        let identity = crate::store::account_identity(&acc);
+        let identity = crate::store::account_identity(acc);
         let existing = snap.accounts.iter().find(|r| r.site_url == url && r.identity == identity);
-        if let Some(old) = existing.and_then(|r| r.credentials.as_ref()) {
-            acc.credentials = fill_missing(acc.credentials, old);
+        let credentials = match existing.and_then(|r| r.credentials.as_ref()) {
+            Some(old) => fill_missing(acc.credentials.clone(), old),
+            None => acc.credentials.clone(),
+        };
+        if !usable_for(acc.auth, &credentials) {
+            report.needs_credentials += 1;
         }
-        let usable = has_any(&acc.credentials);
-        let id = store.upsert_account(&acc)?;
-        store.set_account_details(id, &item.group, &item.notes, item.paid_per_usd, item.disabled)?;
+        let keep = |new: &str, old: Option<&str>| {
+            if new.is_empty() { old.unwrap_or_default().to_string() } else { new.to_string() }
+        };
+        if site_urls.insert(url.clone()) {
+            let name = if acc.site_name.trim().is_empty() { url.clone() } else { acc.site_name.clone() };
+            rows.sites.push(SiteRow { url: url.clone(), name, kind: acc.kind.as_str().to_string() });
+        }
+        rows.accounts.push(AccountRow {
+            site_url: url,
+            identity,
+            user_id: acc.user_id.trim().to_string(),
+            username: acc.username.trim().to_string(),
+            auth: acc.auth.as_str().to_string(),
+            group_name: keep(&item.group, existing.map(|e| e.group_name.as_str())),
+            paid_per_usd: item.paid_per_usd.or(existing.and_then(|e| e.paid_per_usd)),
+            disabled: item.disabled || existing.is_some_and(|e| e.disabled),
+            notes: keep(&item.notes, existing.map(|e| e.notes.as_str())),
+            sort_order: existing.map(|e| e.sort_order).unwrap_or_else(|| {
+                next_order += 1;
+                next_order - 1
+            }),
+            created_at_unix: existing.map(|e| e.created_at_unix).unwrap_or(now),
+            updated_at_unix: now,
+            credentials: Some(credentials),
+        });
         if existing.is_some() {
             report.updated += 1;
         } else {
             report.added += 1;
         }
-        if !usable || (item.needs_credentials && existing.is_none()) {
-            report.needs_credentials += 1;
-        }
+    }
+    if !rows.accounts.is_empty() {
+        report.safety_backup = Some(super::local::safety_backup(store)?);
+        store.apply_restore(&rows)?;
     }
     log::info!(
         "import: {} added, {} updated, {} need credentials, {} skipped",
@@ -276,12 +311,14 @@ fn fill_missing(mut new: Credentials, old: &Credentials) -> Credentials {
     new
 }
 
-fn has_any(c: &Credentials) -> bool {
-    c.access_token.is_some()
-        || c.cookie.is_some()
-        || c.api_key.is_some()
-        || c.password.is_some()
-        || c.refresh_token.is_some()
+/// True when the credentials hold what the sign-in method needs.
+fn usable_for(auth: AuthMethod, c: &Credentials) -> bool {
+    match auth {
+        AuthMethod::AccessToken => c.access_token.is_some() || c.refresh_token.is_some(),
+        AuthMethod::Cookie => c.cookie.is_some(),
+        AuthMethod::ApiKey => c.api_key.is_some(),
+        AuthMethod::Password => c.password.is_some(),
+    }
 }
 
 /// A string field that may be written as a string or a number; empty is `None`.
