@@ -33,7 +33,8 @@ fn all_api_hub_legacy_and_1_0_backups() {
     assert_eq!(a.account.kind, SiteKind::OneApi);
     assert_eq!(a.account.credentials.access_token.as_deref(), Some("legacy-token-aaaaaaaaaaaa"));
     assert_eq!(a.paid_per_usd, Some(7.2));
-    assert!(p.skipped.is_empty());
+    let skipped: Vec<_> = p.skipped.iter().map(|s| s.source_id.as_str()).collect();
+    assert_eq!(skipped, ["preferences"], "legacy data.preferences is listed, not imported");
 
     let p = plan("aah-v1-array.json");
     assert_eq!(p.accounts.len(), 1);
@@ -86,13 +87,15 @@ fn check_v4(p: &ImportPlan) {
     assert!(n.needs_credentials);
     let mut reasons: Vec<_> = p.skipped.iter().map(|s| (s.source_id.as_str(), s.reason.as_str())).collect();
     reasons.sort();
-    assert_eq!(reasons.len(), 2);
+    assert_eq!(reasons.len(), 4, "{reasons:?}");
+    assert_eq!(reasons[2], ("bookmark b1", "bookmarks are not imported"));
+    assert_eq!(reasons[3].0, "preferences", "preferences are listed as not imported");
     assert_eq!(reasons[0].0, "account-4d");
     assert!(reasons[0].1.contains("deleted"));
     assert_eq!(reasons[1].0, "account-4e");
     assert!(reasons[1].1.contains("duplicate"));
     let pv = p.preview();
-    assert_eq!((pv.site_count, pv.account_count, pv.skipped_count), (4, 4, 2));
+    assert_eq!((pv.site_count, pv.account_count, pv.skipped_count), (4, 4, 4));
     assert_eq!(pv.needs_credentials, ["No token · nt"]);
 }
 
@@ -181,7 +184,7 @@ fn check_v3(p: &ImportPlan) {
     assert_eq!(ann.group, "收藏");
     let mut skipped: Vec<_> = p.skipped.iter().map(|s| s.source_id.clone()).collect();
     skipped.sort();
-    assert_eq!(skipped, ["acct_5", "site_d"]);
+    assert_eq!(skipped, ["acct_5", "settings", "site_d"]);
     assert_eq!(p.preview().needs_credentials, ["Foo · bob"]);
 }
 
@@ -212,7 +215,7 @@ fn applying_an_import_merges_and_never_erases_known_credentials() {
     let mut store = Store::open(dir.path()).unwrap().store;
     let p = plan("ahmt-config-v3.json");
     let r = apply_import(&mut store, &p).unwrap();
-    assert_eq!((r.added, r.updated, r.needs_credentials, r.skipped.len()), (4, 0, 1, 2));
+    assert_eq!((r.added, r.updated, r.needs_credentials, r.skipped.len()), (4, 0, 1, 3));
     assert!(r.safety_backup.unwrap().path.exists(), "a safety copy is taken before writing");
     let accounts = store.list_accounts().unwrap();
     assert_eq!(accounts.len(), 4);

@@ -224,5 +224,12 @@ pub(super) fn parse_config(doc: &Value, bundled: bool) -> Result<ImportPlan, Bac
             });
         }
     }
+    if doc.get("settings").and_then(Value::as_object).is_some_and(|m| !m.is_empty()) {
+        plan.skipped.push(SkippedRecord {
+            source_id: "settings".into(),
+            label: "Management Tools settings".into(),
+            reason: "app settings (including its WebDAV login) are not imported".into(),
+        });
+    }
     Ok(plan)
 }

@@ -131,6 +131,7 @@ pub(super) fn parse(doc: &Value) -> Result<ImportPlan, BackupError> {
             Err(reason) => plan.skipped.push(skip(reason)),
         }
     }
+    not_imported(doc, &mut plan.skipped);
     Ok(plan)
 }
 
@@ -192,4 +193,32 @@ fn account(rec: &Value, id: &str, tags: &HashMap<String, String>) -> Result<Impo
         warnings,
         source_id: id.to_string(),
     })
+}
+
+/// Lists what the file holds besides accounts, which Desk does not import (yet).
+fn not_imported(doc: &Value, skipped: &mut Vec<SkippedRecord>) {
+    let acc = doc.get("accounts");
+    for b in acc.and_then(|a| a.get("bookmarks")).and_then(Value::as_array).into_iter().flatten() {
+        skipped.push(SkippedRecord {
+            source_id: format!("bookmark {}", str_field(b, "id").unwrap_or_default()),
+            label: str_field(b, "name").or_else(|| str_field(b, "url")).unwrap_or_default(),
+            reason: "bookmarks are not imported".into(),
+        });
+    }
+    let profiles = doc.get("apiCredentialProfiles").and_then(|p| p.get("profiles")).and_then(Value::as_array);
+    for p in profiles.into_iter().flatten() {
+        skipped.push(SkippedRecord {
+            source_id: format!("profile {}", str_field(p, "id").unwrap_or_default()),
+            label: str_field(p, "name").or_else(|| str_field(p, "baseUrl")).unwrap_or_default(),
+            reason: "API key profiles are not imported yet".into(),
+        });
+    }
+    let prefs = doc.get("preferences").or_else(|| doc.get("data").and_then(|d| d.get("preferences")));
+    if prefs.and_then(Value::as_object).is_some_and(|m| !m.is_empty()) {
+        skipped.push(SkippedRecord {
+            source_id: "preferences".into(),
+            label: "All API Hub preferences".into(),
+            reason: "preferences are not imported (they hold passwords and bot tokens)".into(),
+        });
+    }
 }
