@@ -202,6 +202,11 @@ async fn upload_list_retention_restore_round_trip_and_delete() {
         );
     }
 
+    let r = apihub::backup::webdav::upload_backup(&cfg(&url, "u", "p", 10), &bytes).await.unwrap();
+    assert!(r.name.starts_with("apihub-backup-") && r.name.ends_with(".json"));
+    assert_eq!(dav.download(&r.name).await.unwrap(), bytes);
+    dav.delete(&r.name).await.unwrap();
+
     dav.delete("apihub-backup-3.json").await.unwrap();
     assert_eq!(dav.list().await.unwrap().len(), 3);
     assert!(matches!(dav.delete("apihub-backup-3.json").await, Err(BackupError::NotFound(_))));

@@ -413,3 +413,9 @@ impl WebDav {
 fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
+
+/// "Upload backup": sends an already-built bundle under a fresh
+/// `apihub-backup-<UTC time>.json` name, then applies retention.
+pub async fn upload_backup(cfg: &WebDavConfig, bytes: &[u8]) -> Result<UploadReport, BackupError> {
+    WebDav::new(cfg)?.upload(&remote_backup_name(chrono::Utc::now()), bytes).await
+}
