@@ -33,6 +33,8 @@ struct Faults {
     apache_move: bool,
     /// PUT answers this status.
     put_status: Option<u16>,
+    /// GET answers other bytes than were stored.
+    corrupt_get: bool,
 }
 
 #[derive(Clone)]
@@ -44,7 +46,8 @@ struct Server {
 
 async fn handle(State(srv): State<Server>, req: Request) -> Response {
     let f = srv.faults.lock().unwrap().clone();
-    srv.methods.lock().unwrap().push(req.method().to_string());
+    let depth = req.headers().get("depth").and_then(|v| v.to_str().ok()).map(|d| format!(" depth={d}"));
+    srv.methods.lock().unwrap().push(format!("{}{}", req.method(), depth.unwrap_or_default()));
     if let Some((u, p)) = &f.auth {
         let want = format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{u}:{p}")));
         let got = req.headers().get("authorization").and_then(|v| v.to_str().ok()).unwrap_or_default();
@@ -65,6 +68,9 @@ async fn handle(State(srv): State<Server>, req: Request) -> Response {
         if !dest.starts_with("http://") && !dest.starts_with("https://") {
             return StatusCode::BAD_REQUEST.into_response();
         }
+    }
+    if method == "GET" && f.corrupt_get {
+        return (StatusCode::OK, "garbage").into_response();
     }
     if method == "PUT"
         && let Some(s) = f.put_status
@@ -174,7 +180,10 @@ async fn upload_list_retention_restore_round_trip_and_delete() {
             assert_eq!(r.pruned, ["apihub-backup-1.json"], "retention deletes the oldest beyond N");
         }
     }
-    assert!(srv.methods.lock().unwrap().iter().any(|m| m == "MKCOL"), "folder created");
+    let methods = srv.methods.lock().unwrap().clone();
+    assert!(methods.iter().any(|m| m == "MKCOL"), "folder created");
+    assert!(methods.iter().any(|m| m == "PROPFIND depth=1"), "{methods:?}");
+    assert!(!methods.iter().any(|m| m.contains("infinity")), "never Depth: infinity");
     let list = dav.list().await.unwrap();
     let names: Vec<_> = list.iter().map(|b| b.name.as_str()).collect();
     assert_eq!(names.len(), 4, "{names:?}");
@@ -239,7 +248,7 @@ async fn refused_move_falls_back_to_direct_put_and_apache_move_gets_absolute_des
     let names: Vec<_> = dav.list().await.unwrap().into_iter().map(|b| b.name).collect();
     assert_eq!(names, ["a.json"], "no temporary file left behind");
     assert_eq!(dav.download("a.json").await.unwrap(), b"{\"a\":1}");
-    assert!(srv.methods.lock().unwrap().iter().any(|m| m == "MOVE"));
+    assert!(srv.methods.lock().unwrap().iter().any(|m| m.starts_with("MOVE")));
 
     let (url, _srv) = start(Faults { apache_move: true, ..Default::default() }).await;
     let dav = WebDav::new(&cfg(&url, "", "", 10)).unwrap();
@@ -270,6 +279,15 @@ async fn faults_give_clear_errors_and_leave_the_store_untouched() {
     assert!(matches!(err, BackupError::InsufficientStorage), "{err}");
     assert!(err.to_string().contains("storage"));
     assert!(dav.list().await.unwrap().is_empty());
+
+    // The file reads back different: refused, and the temporary file is removed.
+    let (url_c, srv_c) = start(Faults { corrupt_get: true, ..Default::default() }).await;
+    let dav = WebDav::new(&cfg(&url_c, "", "", 10)).unwrap();
+    let err = dav.upload("x.json", &bytes).await.unwrap_err();
+    assert!(matches!(err, BackupError::VerifyFailed(_)), "{err}");
+    srv_c.faults.lock().unwrap().corrupt_get = false;
+    assert!(dav.list().await.unwrap().is_empty());
+    assert!(srv_c.methods.lock().unwrap().iter().any(|m| m == "DELETE"), "temporary file deleted");
 
     // Connection cut mid-upload.
     let (url, _srv) = start(Faults::default()).await;
