@@ -218,3 +218,33 @@ pub fn auto_backup(store: &mut Store, now_unix: i64, keep: usize) -> Result<Auto
     store.set_setting(LAST_AT_SETTING, &now_unix.to_string())?;
     Ok(AutoBackupOutcome::Written(info))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_that_could_escape_the_folder_are_refused() {
+        for bad in ["", ".hidden.json", "../x.json", "a/b.json", "a\\b.json", "x.txt", "x.json.tmp-1"] {
+            assert!(check_name(bad).is_err(), "{bad:?} accepted");
+        }
+        assert!(check_name("备份 2026.json").is_ok());
+    }
+
+    #[test]
+    fn throttle_allows_one_per_interval_and_survives_clock_going_back() {
+        assert!(throttle_allows(None, 100, 600));
+        assert!(!throttle_allows(Some(100), 699, 600));
+        assert!(throttle_allows(Some(100), 700, 600));
+        assert!(throttle_allows(Some(100), 50, 600), "a clock set back does not block backups forever");
+    }
+
+    #[test]
+    fn file_names_sort_in_time_order() {
+        let a = chrono::DateTime::from_timestamp(1_800_000_000, 0).unwrap_or_default();
+        let b = a + chrono::Duration::milliseconds(5);
+        let (na, nb) = (backup_file_name("apihub-backup", a), backup_file_name("apihub-backup", b));
+        assert_eq!(na, "apihub-backup-20270115-080000-000.json");
+        assert!(nb > na);
+    }
+}

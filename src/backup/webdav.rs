@@ -419,3 +419,39 @@ fn hex(b: &[u8]) -> String {
 pub async fn upload_backup(cfg: &WebDavConfig, bytes: &[u8]) -> Result<UploadReport, BackupError> {
     WebDav::new(cfg)?.upload(&remote_backup_name(chrono::Utc::now()), bytes).await
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn listed_names_are_percent_decoded() {
+        assert_eq!(decoded_name("/dav/api-hub-desk/%E5%A4%87%E4%BB%BD%20a.json"), "备份 a.json");
+        assert_eq!(decoded_name("http://h/dav/x/"), "x");
+        assert_eq!(decoded_name("/dav/备份 a.json"), "备份 a.json", "servers that send raw UTF-8");
+    }
+
+    #[test]
+    fn statuses_map_to_clear_errors() {
+        let e = |s: u16| status_error(StatusCode::from_u16(s).unwrap_or(StatusCode::IM_A_TEAPOT), "PUT", "/p");
+        assert!(matches!(e(401), BackupError::Unauthorized));
+        assert!(matches!(e(403), BackupError::Forbidden(_)));
+        assert!(matches!(e(404), BackupError::RemoteNotFound(_)));
+        assert!(matches!(e(405), BackupError::MethodNotAllowed { .. }));
+        assert!(matches!(e(409), BackupError::Conflict(_)));
+        assert!(matches!(e(507), BackupError::InsufficientStorage));
+        assert!(e(500).to_string().contains("HTTP 500"));
+    }
+
+    #[test]
+    fn file_paths_encode_each_segment_once() {
+        let cfg = WebDavConfig {
+            url: "https://d.example/dav/".into(),
+            remote_path: "/备份/desk".into(),
+            ..Default::default()
+        };
+        let dav = WebDav::new(&cfg).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(dav.file_path("a b%.json"), "%E5%A4%87%E4%BB%BD/desk/a%20b%25.json");
+        assert_eq!(dav.absolute("x/y.json"), "https://d.example/dav/x/y.json");
+    }
+}
