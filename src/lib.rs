@@ -3,6 +3,7 @@
 //! See `ARCHITECTURE.md` for the module table and the threading contract.
 
 pub mod app;
+pub mod backup;
 pub mod cli;
 pub mod domain;
 pub mod engine;
@@ -10,6 +11,7 @@ pub mod logging;
 pub mod relay;
 pub mod store;
 pub mod ui;
+pub mod update;
 
 /// The app version (from Cargo.toml).
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -1,6 +1,7 @@
 //! Views. They read `&AppState` and push `Command`s; they never do I/O.
 
 pub mod add_account;
+pub mod backup;
 pub mod fonts;
 pub mod i18n;
 pub mod logs;
