@@ -40,6 +40,14 @@ pub enum Cmd {
     Accounts(AccountsCmd),
     /// Refresh accounts (all enabled ones, or those given) and store the results.
     Refresh(RefreshArgs),
+    /// Detect a site's kind (one-api, new-api, veloera, …) without signing in.
+    Detect {
+        /// The site's URL.
+        url: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// `apihub accounts …`
@@ -137,6 +145,23 @@ fn run_inner(cli: &Cli, cmd: &Cmd, rt: &tokio::runtime::Handle) -> anyhow::Resul
             }
         }
         Cmd::Refresh(args) => refresh(open_store(cli)?, args, rt),
+        Cmd::Detect { url, json } => {
+            let client = crate::relay::RelayClient::new(crate::relay::ClientConfig::default())?;
+            let d = rt.block_on(client.detect(url))?;
+            let confidence = match d.confidence {
+                crate::relay::detect::Confidence::Guessed => "guessed",
+                crate::relay::detect::Confidence::Likely => "likely",
+                crate::relay::detect::Confidence::Certain => "certain",
+            };
+            if *json {
+                let v = serde_json::json!({"kind": d.kind.as_str(), "confidence": confidence, "reason": d.reason,
+                    "system_name": d.system_name});
+                println!("{}", serde_json::to_string_pretty(&v)?);
+            } else {
+                println!("{} ({confidence}): {}", d.kind, d.reason);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }
 

@@ -109,3 +109,47 @@ fn bad_credentials_are_refused_without_saving() {
     let v = run_json(apihub(dir.path()).args(["accounts", "list", "--json"]));
     assert_eq!(v, json!([]));
 }
+
+#[test]
+fn password_sign_in_with_2fa_and_an_explicit_token_mint() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let mut cfg = FakeConfig::new(Variant::NewApiClassic);
+    cfg.totp = Some("123456".into());
+    let fake = rt.block_on(FakeRelay::start(cfg.clone()));
+    let dir = tempfile::tempdir().unwrap();
+    let base = ["accounts", "add", "--url", fake.url.as_str(), "--kind", "new-api", "--username", "alice"];
+    // Without the code: a clear request for it, nothing saved.
+    let out = apihub(dir.path()).args(base).args(["--password", &cfg.password]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--totp"));
+    // With the code and --mint-token: the stored credential is a fresh access token.
+    let out = apihub(dir.path())
+        .args(base)
+        .args(["--password", &cfg.password, "--totp", "123456", "--mint-token"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no longer works"), "the user is told the old token died");
+    let store = apihub::store::Store::open(dir.path()).unwrap().store;
+    let acc = &store.list_accounts().unwrap()[0];
+    assert_eq!(acc.auth, apihub::domain::AuthMethod::AccessToken);
+    assert_eq!(acc.user_id, "42");
+    let token = store.credentials(acc.id).unwrap().access_token.unwrap();
+    assert_ne!(token, cfg.token, "a new token was minted");
+    assert!(store.credentials(acc.id).unwrap().password.is_none(), "the password is never stored");
+    // The minted token works for refresh.
+    let v = run_json(apihub(dir.path()).args(["refresh", "--json"]));
+    assert_eq!(v[0]["status"], "ok");
+}
+
+#[test]
+fn detect_names_the_kind_and_why() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let mut cfg = FakeConfig::new(Variant::Veloera);
+    cfg.status_extra = json!({"check_in_enabled": true});
+    let fake = rt.block_on(FakeRelay::start(cfg));
+    let dir = tempfile::tempdir().unwrap();
+    let v = run_json(apihub(dir.path()).args(["detect", &fake.url, "--json"]));
+    assert_eq!(v["kind"], "veloera");
+    assert!(!v["reason"].as_str().unwrap().is_empty());
+}

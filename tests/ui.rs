@@ -34,7 +34,7 @@ fn the_language_switch_changes_visible_labels() {
     let _l = ui_lock();
     let mut t = app_with(|s| s.set_setting("ui.lang", "zh-CN").unwrap());
     let h = &mut t.harness;
-    h.run();
+    run_until(h, "accounts loaded", |h| h.state().state().accounts.value().is_some());
     assert!(h.query_all_by_label("站点").count() >= 1);
     assert_eq!(h.query_all_by_label("Sites").count(), 0);
     h.get_all_by_label("设置").next().unwrap().click();
@@ -98,7 +98,7 @@ fn a_quarantined_database_is_reported_on_start() {
     std::fs::write(dir.path().join("apihub.db"), b"garbage".repeat(1000)).unwrap();
     let mut t = common::app_in(dir, |s| s.set_setting("ui.lang", "en").unwrap());
     let h = &mut t.harness;
-    h.run();
+    run_until(h, "accounts loaded", |h| h.state().state().accounts.value().is_some());
     assert!(h.query_by_label_contains("The database was damaged").is_some());
     h.get_by_label("Dismiss").click();
     h.run();
@@ -176,4 +176,40 @@ fn the_add_dialog_verifies_against_the_site_and_saves() {
     assert_eq!(accounts.len(), 1);
     assert_eq!(accounts[0].username, "alice");
     assert_eq!(accounts[0].site.name, "Velo Test");
+}
+
+#[test]
+fn auto_refresh_refreshes_due_accounts_without_a_click() {
+    use apihub::domain::{AuthMethod, Credentials, NewAccount, SiteKind};
+    let _l = ui_lock();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let fake = rt.block_on(FakeRelay::start(FakeConfig::new(Variant::OneHub)));
+    let cfg = fake.cfg();
+    let mut t = app_with(|s| {
+        s.set_setting("ui.lang", "en").unwrap();
+        s.set_setting("refresh.auto", "on").unwrap();
+        s.upsert_account(&NewAccount {
+            site_url: fake.url.clone(),
+            site_name: "Hub".into(),
+            kind: SiteKind::OneHub,
+            user_id: cfg.user_id.to_string(),
+            username: "alice".into(),
+            auth: AuthMethod::AccessToken,
+            credentials: Credentials { access_token: Some(cfg.token.clone()), ..Default::default() },
+        })
+        .unwrap();
+    });
+    let h = &mut t.harness;
+    run_until(h, "the never-refreshed account is refreshed by the schedule", |h| {
+        h.state().state().states.values().any(|s| s.snapshot.is_some())
+    });
+    assert!(h.query_by_label("$7.30").is_some());
+    // The next run is scheduled about 30 minutes out.
+    run_until(h, "next run shown", |h| h.query_by_label_contains("Next auto refresh").is_some());
+    let next = h.state().state().next_auto_refresh_at.unwrap();
+    let now = apihub::store::now_unix();
+    assert!(next > now + 29 * 60 && next <= now + 34 * 60, "next run {} s away", next - now);
+    // Turning it off hides the next run.
+    h.get_by_label("Auto refresh").click();
+    run_until(h, "auto off", |h| h.query_by_label("Auto refresh off").is_some());
 }

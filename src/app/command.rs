@@ -44,6 +44,8 @@ pub enum Command {
         /// -1 up, +1 down.
         delta: i64,
     },
+    /// Change the auto-refresh schedule (persisted).
+    SetSchedule(crate::engine::schedule::Schedule),
     /// Stop the running refresh (accounts not yet started are skipped).
     CancelRefresh,
     /// Reload the account list from the store.

@@ -100,6 +100,10 @@ pub struct App {
     refresh_events: Option<mpsc::Receiver<RefreshEvent>>,
     refresh_cancel: CancelFlag,
     states_job: Option<Promise<Result<HashMap<AccountId, AccountState>, String>>>,
+    /// Accounts in the running refresh, and whether the scheduler started it.
+    refresh_run: (Vec<AccountId>, bool),
+    /// Unix time of the next scheduler check.
+    next_schedule_check: i64,
 }
 
 fn setting_or(store: &SharedStore, key: &str) -> Option<String> {
@@ -114,6 +118,10 @@ impl App {
         let theme = setting_or(&deps.store, "ui.theme").map(|c| ThemePref::parse(&c)).unwrap_or_default();
         i18n::set_lang(lang);
         theme.apply(&ctx);
+        let schedule = crate::engine::schedule::Schedule::from_settings(
+            setting_or(&deps.store, "refresh.auto").as_deref(),
+            setting_or(&deps.store, "refresh.interval_mins").as_deref(),
+        );
         let key_location = deps
             .store
             .lock()
@@ -127,6 +135,7 @@ impl App {
             commit: crate::GIT_COMMIT,
         };
         let mut state = AppState::new(env, lang, theme);
+        state.schedule = schedule;
         if let Some(q) = &deps.quarantined {
             state.notices.push(StatusLine {
                 text: i18n::fill(tr("notice.quarantined"), &[("path", &q.moved_to.display()), ("reason", &q.reason)]),
@@ -165,6 +174,8 @@ impl App {
             refresh_events: None,
             refresh_cancel: CancelFlag::default(),
             states_job: None,
+            refresh_run: (Vec::new(), false),
+            next_schedule_check: 0,
         };
         app.apply_pending(&ctx);
         app
@@ -239,6 +250,18 @@ impl App {
             Command::MoveAccount { id, delta } => {
                 self.store_write(String::new(), move |s| s.move_account(id, delta));
             }
+            Command::SetSchedule(schedule) => {
+                self.state.schedule = schedule;
+                self.next_schedule_check = 0;
+                let store = self.store.clone();
+                self.settings_job.push(self.runner.spawn_blocking(move || {
+                    let mut s = store.lock().map_err(|e| e.to_string())?;
+                    s.set_setting("refresh.auto", if schedule.enabled { "on" } else { "off" })
+                        .map_err(|e| e.to_string())?;
+                    s.set_setting("refresh.interval_mins", &schedule.interval_mins.to_string())
+                        .map_err(|e| e.to_string())
+                }));
+            }
             Command::CancelRefresh => {
                 self.refresh_cancel.cancel();
                 if let Some(p) = &mut self.state.refresh {
@@ -282,6 +305,7 @@ impl App {
             return;
         }
         log::info!("refreshing {} accounts", accounts.len());
+        self.refresh_run = (accounts.iter().map(|a| a.id).collect(), false);
         let (tx, rx) = mpsc::channel();
         let repaint = ctx.clone();
         let on_event: Box<dyn Fn(RefreshEvent) + Send + Sync> = Box::new(move |e| {
@@ -294,6 +318,33 @@ impl App {
         // The summary also arrives as the final event; the promise only keeps the job owned.
         let _ = self.runner.spawn((self.refresher)(accounts, self.refresh_cancel.clone(), on_event));
         self.refresh_events = Some(rx);
+    }
+
+    /// Starts a refresh of the accounts that are due, at most every 15 s.
+    fn run_schedule(&mut self, ctx: &egui::Context) {
+        let now = crate::store::now_unix();
+        if now < self.next_schedule_check || self.states_job.is_some() {
+            return;
+        }
+        self.next_schedule_check = now + 15;
+        ctx.request_repaint_after(std::time::Duration::from_secs(15));
+        let Some(accounts) = self.state.accounts.value() else { return };
+        let (due, next) =
+            crate::engine::schedule::due_accounts(accounts, &self.state.states, &self.state.schedule, now);
+        let paused = self.state.offline_until.is_some_and(|t| t > now);
+        self.state.next_auto_refresh_at = match (self.state.schedule.enabled, paused) {
+            (false, _) => None,
+            (true, true) => self.state.offline_until,
+            (true, false) if !due.is_empty() => Some(now),
+            (true, false) => next,
+        };
+        if paused || due.is_empty() || self.state.refresh.is_some() {
+            return;
+        }
+        let chosen: Vec<Account> = accounts.iter().filter(|a| due.contains(&a.id)).cloned().collect();
+        log::info!("auto refresh: {} accounts due", chosen.len());
+        self.start_refresh(chosen, ctx);
+        self.refresh_run.1 = true;
     }
 
     fn poll_refresh(&mut self) {
@@ -320,6 +371,15 @@ impl App {
         if let Some(s) = finished {
             self.refresh_events = None;
             self.state.refresh = None;
+            let (ids, auto) = std::mem::take(&mut self.refresh_run);
+            let now = crate::store::now_unix();
+            if auto && crate::engine::schedule::looks_offline(ids.iter().filter_map(|id| self.state.states.get(id))) {
+                log::warn!("every site was unreachable: auto refresh paused for 5 minutes");
+                self.state.offline_until = Some(now + crate::engine::schedule::OFFLINE_RETRY_SECS);
+            } else if s.ok > 0 {
+                self.state.offline_until = None;
+            }
+            self.next_schedule_check = 0;
             let text = i18n::fill(
                 tr("status.refresh_done"),
                 &[("ok", &s.ok), ("failed", &s.failed), ("cancelled", &s.cancelled)],
@@ -460,6 +520,7 @@ impl eframe::App for App {
         }
         self.poll_jobs(ctx);
         self.apply_pending(ctx);
+        self.run_schedule(ctx);
     }
 
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {

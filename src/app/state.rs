@@ -92,6 +92,10 @@ pub struct AppState {
     pub accounts: Loadable<Vec<Account>>,
     /// Each account's merged remote state (seeded from the store, updated live).
     pub states: HashMap<AccountId, AccountState>,
+    /// The auto-refresh schedule.
+    pub schedule: crate::engine::schedule::Schedule,
+    /// Auto refresh is paused until then because the machine looked offline.
+    pub offline_until: Option<i64>,
     /// When the scheduler will next refresh all accounts (None: auto refresh off).
     pub next_auto_refresh_at: Option<i64>,
     /// Bumped whenever `accounts` or `states` change, so views can cache derived rows.
@@ -127,6 +131,8 @@ impl AppState {
             add: AddStatus::Idle,
             data_version: 0,
             next_auto_refresh_at: None,
+            schedule: Default::default(),
+            offline_until: None,
             activity: Loadable::default(),
             activity_level: Level::Info,
             status: None,

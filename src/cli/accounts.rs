@@ -6,7 +6,8 @@ use clap::Args;
 
 use crate::domain::account::normalize_site_url;
 use crate::domain::{AuthMethod, Credentials, NewAccount, SiteKind};
-use crate::relay::{ClientConfig, RelayClient};
+use crate::relay::login::LoginStep;
+use crate::relay::{AccountRef, ClientConfig, RelayClient};
 use crate::store::Store;
 
 /// `apihub accounts add`.
@@ -23,8 +24,21 @@ pub struct AddArgs {
     #[arg(long)]
     pub name: Option<String>,
     /// System access token (personal settings → access token).
-    #[arg(long, requires = "user_id", conflicts_with_all = ["api_key", "cookie"])]
+    #[arg(long, requires = "user_id", conflicts_with_all = ["api_key", "cookie", "username"])]
     pub token: Option<String>,
+    /// Sign in with a username (and `--password`); add `--mint-token` to keep a long-lived token.
+    #[arg(long, requires = "password", conflicts_with_all = ["api_key", "cookie"])]
+    pub username: Option<String>,
+    /// The password for `--username` (used once; never stored).
+    #[arg(long, requires = "username")]
+    pub password: Option<String>,
+    /// A two-step verification code (TOTP or backup code) for password sign-in.
+    #[arg(long, requires = "username")]
+    pub totp: Option<String>,
+    /// After a password or cookie sign-in, create a new access token for the account
+    /// (this REPLACES the user's existing access token on the site).
+    #[arg(long)]
+    pub mint_token: bool,
     /// Numeric user id on the site.
     #[arg(long)]
     pub user_id: Option<String>,
@@ -71,7 +85,9 @@ fn new_account(args: &AddArgs) -> anyhow::Result<NewAccount> {
     } else if let Some(key) = &args.api_key {
         (AuthMethod::ApiKey, Credentials { api_key: Some(key.trim().to_string()), ..Default::default() })
     } else {
-        anyhow::bail!("give one sign-in method: --token with --user-id, --cookie, or --api-key");
+        anyhow::bail!(
+            "give one sign-in method: --token with --user-id, --username with --password, --cookie, or --api-key"
+        );
     };
     Ok(NewAccount {
         site_name: args.name.clone().unwrap_or_default(),
@@ -84,10 +100,76 @@ fn new_account(args: &AddArgs) -> anyhow::Result<NewAccount> {
     })
 }
 
+/// Signs in with a password (and 2FA code) and returns the account to store.
+async fn password_account(client: &RelayClient, args: &AddArgs, kind: SiteKind) -> anyhow::Result<NewAccount> {
+    let url = normalize_site_url(&args.url);
+    let (user, pass) = (args.username.as_deref().unwrap_or_default(), args.password.as_deref().unwrap_or_default());
+    let result = match client.login_password(&url, kind, user, pass).await? {
+        LoginStep::Done(r) => r,
+        LoginStep::Needs2fa(pending) => match &args.totp {
+            Some(code) => client.login_2fa(&pending, code).await?,
+            None => anyhow::bail!("this account uses two-step verification: run again with --totp CODE"),
+        },
+    };
+    Ok(NewAccount {
+        site_url: url,
+        site_name: args.name.clone().unwrap_or_default(),
+        kind,
+        user_id: result.user_id,
+        username: result.username,
+        auth: result.auth,
+        credentials: result.credentials,
+    })
+}
+
+/// Replaces a session credential with a newly minted long-lived access token.
+async fn mint(client: &RelayClient, acc: &mut NewAccount) -> anyhow::Result<()> {
+    let target =
+        AccountRef { site_url: acc.site_url.clone(), kind: acc.kind, user_id: acc.user_id.clone(), auth: acc.auth };
+    let token = client.mint_access_token(&target, &acc.credentials).await?;
+    acc.auth = AuthMethod::AccessToken;
+    acc.credentials = Credentials { access_token: Some(token), ..Default::default() };
+    eprintln!("note: a new access token was created; the previous one on the site no longer works");
+    Ok(())
+}
+
+/// Detects the kind unless the user gave one. A guess is used but said so.
+async fn resolve_kind(client: &RelayClient, args: &AddArgs) -> anyhow::Result<SiteKind> {
+    if args.kind.is_some() {
+        return parse_kind(args.kind.as_deref());
+    }
+    match client.detect(&args.url).await {
+        Ok(d) => {
+            eprintln!("detected {} ({:?}): {}", d.kind, d.confidence, d.reason);
+            Ok(d.kind)
+        }
+        Err(e) => {
+            eprintln!("could not detect the site kind ({e}); using the generic new-api family");
+            Ok(SiteKind::Unknown)
+        }
+    }
+}
+
 /// Runs `accounts add`.
 pub fn add(store: Store, args: &AddArgs, rt: &tokio::runtime::Handle) -> anyhow::Result<ExitCode> {
-    let acc = new_account(args)?;
     let client = RelayClient::new(ClientConfig::default())?;
+    let acc = rt.block_on(async {
+        let kind = resolve_kind(&client, args).await?;
+        let mut acc = if args.username.is_some() {
+            password_account(&client, args, kind).await?
+        } else {
+            let mut acc = new_account(args)?;
+            acc.kind = kind;
+            acc
+        };
+        if args.mint_token {
+            if acc.auth == AuthMethod::AccessToken || acc.auth == AuthMethod::ApiKey {
+                anyhow::bail!("--mint-token only applies to --username/--password or --cookie sign-in");
+            }
+            mint(&client, &mut acc).await?;
+        }
+        anyhow::Ok(acc)
+    })?;
     let shared = std::sync::Arc::new(std::sync::Mutex::new(store));
     let added = rt.block_on(crate::engine::add_account(&client, &shared, acc, !args.no_verify))?;
     if added.state.is_some() {

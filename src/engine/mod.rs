@@ -4,6 +4,7 @@ pub mod accounts;
 pub mod merge;
 pub mod refresh;
 mod relay_source;
+pub mod schedule;
 
 pub use accounts::{AddError, Added, add_account};
 pub use merge::merge;

@@ -65,7 +65,7 @@ impl SitesPanel {
         }
         self.refresh_cache(state);
         let Some(cache) = self.cache.take() else { return };
-        totals_ui(ui, &cache.3, state);
+        totals_ui(ui, &cache.3, state, cmds);
         self.toolbar_ui(ui, state);
         ui.separator();
         if let Some(id) = self.selected
@@ -254,7 +254,7 @@ impl SitesPanel {
     }
 }
 
-fn totals_ui(ui: &mut egui::Ui, t: &Totals, state: &AppState) {
+fn totals_ui(ui: &mut egui::Ui, t: &Totals, state: &AppState, cmds: &mut Vec<Command>) {
     ui.horizontal_wrapped(|ui| {
         ui.label(egui::RichText::new(tr("sites.totals.balance")).weak());
         if t.balance.is_empty() {
@@ -269,14 +269,36 @@ fn totals_ui(ui: &mut egui::Ui, t: &Totals, state: &AppState) {
         ui.separator();
         ui.label(fill(tr("sites.totals.health"), &[("ok", &t.ok), ("failed", &t.failing)]));
         ui.separator();
-        match state.next_auto_refresh_at {
-            Some(at) => {
-                let when = chrono::DateTime::from_timestamp(at, 0)
-                    .map(|t| t.with_timezone(&chrono::Local).format("%H:%M").to_string())
-                    .unwrap_or_default();
-                ui.label(fill(tr("sites.totals.next"), &[("when", &when)]));
+        let mut schedule = state.schedule;
+        ui.checkbox(&mut schedule.enabled, tr("sites.auto"));
+        let label = ui.label(tr("sites.auto_interval"));
+        ui.add_enabled(
+            schedule.enabled,
+            egui::DragValue::new(&mut schedule.interval_mins)
+                .range(crate::engine::schedule::MIN_INTERVAL_MINS..=24 * 60)
+                .speed(1.0),
+        )
+        .labelled_by(label.id);
+        if schedule != state.schedule {
+            cmds.push(Command::SetSchedule(schedule));
+        }
+        let hhmm = |at: i64| {
+            chrono::DateTime::from_timestamp(at, 0)
+                .map(|t| t.with_timezone(&chrono::Local).format("%H:%M").to_string())
+                .unwrap_or_default()
+        };
+        let now = crate::store::now_unix();
+        match (state.next_auto_refresh_at, state.offline_until) {
+            (_, Some(until)) if until > now && state.schedule.enabled => {
+                ui.colored_label(
+                    ui.visuals().warn_fg_color,
+                    fill(tr("sites.totals.offline"), &[("when", &hhmm(until))]),
+                );
             }
-            None => {
+            (Some(at), _) => {
+                ui.label(fill(tr("sites.totals.next"), &[("when", &hhmm(at))]));
+            }
+            (None, _) => {
                 ui.weak(tr("sites.totals.auto_off"));
             }
         }

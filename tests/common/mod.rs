@@ -31,6 +31,8 @@ pub fn app_with(seed: impl FnOnce(&mut Store)) -> TestApp {
 pub fn app_in(dir: tempfile::TempDir, seed: impl FnOnce(&mut Store)) -> TestApp {
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     let (store, quarantined) = Store::open_shared(dir.path()).unwrap();
+    // Auto refresh off unless a test turns it on: tests click "Refresh all" themselves.
+    store.lock().unwrap().set_setting("refresh.auto", "off").unwrap();
     seed(&mut store.lock().unwrap());
     let deps = AppDeps {
         relay: fast_relay(),

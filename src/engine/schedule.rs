@@ -1,0 +1,166 @@
+//! Auto refresh: each enabled account is due `interval` after its last attempt, plus a
+//! fixed per-account jitter (so 300 accounts do not fire in the same second), and the
+//! whole schedule pauses while the machine looks offline.
+
+use std::collections::HashMap;
+
+use crate::domain::snapshot::AccountState;
+use crate::domain::{Account, AccountId};
+
+/// Shortest interval allowed.
+pub const MIN_INTERVAL_MINS: u32 = 5;
+/// Default interval.
+pub const DEFAULT_INTERVAL_MINS: u32 = 30;
+/// How long to wait before trying again when offline.
+pub const OFFLINE_RETRY_SECS: i64 = 5 * 60;
+
+/// The global schedule (settings `refresh.auto`, `refresh.interval_mins`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Schedule {
+    /// Auto refresh on.
+    pub enabled: bool,
+    /// Minutes between refreshes of an account.
+    pub interval_mins: u32,
+}
+
+impl Default for Schedule {
+    fn default() -> Self {
+        Schedule { enabled: true, interval_mins: DEFAULT_INTERVAL_MINS }
+    }
+}
+
+impl Schedule {
+    /// Reads the settings' values (missing or bad values fall back to defaults; the
+    /// interval is clamped to the minimum).
+    pub fn from_settings(auto: Option<&str>, interval: Option<&str>) -> Schedule {
+        Schedule {
+            enabled: auto != Some("off"),
+            interval_mins: interval
+                .and_then(|v| v.trim().parse().ok())
+                .unwrap_or(DEFAULT_INTERVAL_MINS)
+                .max(MIN_INTERVAL_MINS),
+        }
+    }
+}
+
+/// Fixed jitter of an account: up to a tenth of the interval.
+pub fn jitter_secs(id: AccountId, interval_secs: i64) -> i64 {
+    let spread = (interval_secs / 10).max(1);
+    // SplitMix64 of the id: stable, well spread.
+    let mut z = (id as u64).wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^= z >> 31;
+    (z % spread as u64) as i64
+}
+
+/// When an account is next due (never refreshed: now).
+pub fn due_at(account: &Account, state: Option<&AccountState>, schedule: &Schedule, now: i64) -> i64 {
+    let interval_secs = i64::from(schedule.interval_mins.max(MIN_INTERVAL_MINS)) * 60;
+    match state.and_then(|s| s.last_attempt_at) {
+        None => now,
+        Some(last) => last + interval_secs + jitter_secs(account.id, interval_secs),
+    }
+}
+
+/// The accounts due now and when the next one is due after them.
+pub fn due_accounts(
+    accounts: &[Account],
+    states: &HashMap<AccountId, AccountState>,
+    schedule: &Schedule,
+    now: i64,
+) -> (Vec<AccountId>, Option<i64>) {
+    if !schedule.enabled {
+        return (Vec::new(), None);
+    }
+    let mut due = Vec::new();
+    let mut next: Option<i64> = None;
+    for a in accounts.iter().filter(|a| !a.disabled) {
+        let at = due_at(a, states.get(&a.id), schedule, now);
+        if at <= now {
+            due.push(a.id);
+        } else {
+            next = Some(next.map_or(at, |n| n.min(at)));
+        }
+    }
+    (due, next)
+}
+
+/// Whether a finished run suggests the machine is offline: every attempted account
+/// failed as unavailable (connection, DNS, timeout).
+pub fn looks_offline<'a>(outcomes: impl IntoIterator<Item = &'a AccountState>) -> bool {
+    let mut any = false;
+    for s in outcomes {
+        any = true;
+        if s.last_error.as_ref().is_none_or(|e| e.kind != "unavailable") {
+            return false;
+        }
+    }
+    any
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::snapshot::ErrorInfo;
+    use crate::domain::{AuthMethod, Site, SiteKind};
+
+    fn acc(id: i64, disabled: bool) -> Account {
+        Account {
+            id,
+            site: Site { id, name: "s".into(), url: "https://s".into(), kind: SiteKind::NewApi },
+            user_id: id.to_string(),
+            username: String::new(),
+            auth: AuthMethod::AccessToken,
+            group_name: String::new(),
+            paid_per_usd: None,
+            disabled,
+            notes: String::new(),
+        }
+    }
+
+    fn attempted(at: i64, error: Option<&str>) -> AccountState {
+        AccountState {
+            last_attempt_at: Some(at),
+            last_error: error.map(|k| ErrorInfo { kind: k.into(), message: String::new() }),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn settings_are_read_with_a_floor() {
+        assert_eq!(Schedule::from_settings(None, None), Schedule { enabled: true, interval_mins: 30 });
+        assert_eq!(Schedule::from_settings(Some("off"), Some("1")), Schedule { enabled: false, interval_mins: 5 });
+        assert_eq!(Schedule::from_settings(Some("on"), Some("x")).interval_mins, 30);
+    }
+
+    #[test]
+    fn due_accounts_respect_interval_jitter_and_disabled() {
+        let s = Schedule { enabled: true, interval_mins: 30 };
+        let accounts = vec![acc(1, false), acc(2, false), acc(3, true), acc(4, false)];
+        let mut states = HashMap::new();
+        states.insert(1, attempted(0, None)); // long ago: due
+        states.insert(2, attempted(10_000, None)); // just now: not due
+        let (due, next) = due_accounts(&accounts, &states, &s, 10_060);
+        assert_eq!(due, vec![1, 4], "never-refreshed 4 is due; disabled 3 is skipped");
+        let j = jitter_secs(2, 1800);
+        assert!((0..180).contains(&j));
+        assert_eq!(next, Some(10_000 + 1800 + j));
+        assert!(due_accounts(&accounts, &states, &Schedule { enabled: false, ..s }, 10_060).0.is_empty());
+    }
+
+    #[test]
+    fn jitter_spreads_accounts() {
+        let distinct: std::collections::HashSet<i64> = (1..=100).map(|id| jitter_secs(id, 1800)).collect();
+        assert!(distinct.len() > 50, "jitter spreads: {}", distinct.len());
+    }
+
+    #[test]
+    fn offline_only_when_everything_was_unreachable() {
+        let a = attempted(1, Some("unavailable"));
+        let b = attempted(1, Some("auth"));
+        assert!(looks_offline([&a, &a]));
+        assert!(!looks_offline([&a, &b]));
+        assert!(!looks_offline(std::iter::empty()));
+    }
+}
