@@ -213,3 +213,46 @@ fn auto_refresh_refreshes_due_accounts_without_a_click() {
     h.get_by_label("Auto refresh").click();
     run_until(h, "auto off", |h| h.query_by_label("Auto refresh off").is_some());
 }
+
+#[test]
+fn the_add_dialog_detects_the_kind_and_signs_in_with_password_and_2fa() {
+    let _l = ui_lock();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let mut fc = FakeConfig::new(Variant::NewApiCurrent);
+    fc.totp = Some("654321".into());
+    fc.status_extra = serde_json::json!({"quota_display_type": "USD", "checkin_enabled": true});
+    let fake = rt.block_on(FakeRelay::start(fc));
+    let cfg = fake.cfg();
+    let mut t = app_with(|s| s.set_setting("ui.lang", "en").unwrap());
+    let h = &mut t.harness;
+    run_until(h, "accounts loaded", |h| h.state().state().accounts.value().is_some());
+    h.get_all_by_label("Add account").next().unwrap().click();
+    h.run();
+    h.get_by_label("Site URL").click();
+    h.run();
+    h.get_by_label("Site URL").type_text(&fake.url);
+    h.run();
+    h.get_by_label("Detect").click();
+    run_until(h, "detected", |h| h.query_by_label_contains("Detected: new-api").is_some());
+    h.get_by_label("Username + password").click();
+    h.run();
+    for (label, text) in [("Username", "alice"), ("Password", cfg.password.as_str())] {
+        h.get_by_label(label).click();
+        h.run();
+        h.get_by_label(label).type_text(text);
+        h.run();
+    }
+    h.get_by_label("Verify and save").click();
+    run_until(h, "2FA asked", |h| h.query_by_label_contains("asks for two-step verification").is_some());
+    h.get_by_label("Two-step code").click();
+    h.run();
+    h.get_by_label("Two-step code").type_text("654321");
+    h.run();
+    h.get_by_label("Submit code").click();
+    run_until(h, "saved", |h| h.query_by_label_contains("Added:").is_some());
+    assert!(h.query_by_label("Added: alice — $7.30").is_some());
+    let store = apihub::store::Store::open(t.dir.path()).unwrap().store;
+    let acc = &store.list_accounts().unwrap()[0];
+    assert_eq!(acc.site.kind, apihub::domain::SiteKind::NewApi, "the detected kind is stored");
+    assert!(store.credentials(acc.id).unwrap().password.is_none(), "the password is never stored");
+}

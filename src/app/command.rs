@@ -7,7 +7,7 @@ use crate::ui::i18n::Lang;
 use crate::ui::theme::ThemePref;
 
 /// A request from a view.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub enum Command {
     /// Show another panel.
     ShowPanel(Panel),
@@ -26,6 +26,19 @@ pub enum Command {
         /// Check the credentials against the site first.
         verify: bool,
     },
+    /// Sign in with a password, then verify and save (the password is never stored).
+    AddWithPassword {
+        /// Where and what to keep.
+        how: crate::engine::PasswordSignIn,
+        /// Login name.
+        username: String,
+        /// Password.
+        password: String,
+    },
+    /// The two-step code for the sign-in waiting for it.
+    Submit2fa(String),
+    /// Detect a site's kind for the add dialog.
+    DetectSite(String),
     /// Forget the last add result (the dialog was closed or reopened).
     ResetAddAccount,
     /// Save what the user edited beside credentials (group, paid ratio, notes, disabled).

@@ -13,7 +13,7 @@ use poll_promise::Promise;
 pub use command::Command;
 pub use loadable::{Loadable, Stamped};
 pub use runner::TaskRunner;
-pub use state::{AddStatus, AppState, EnvInfo, RefreshProgress, Severity, StatusLine};
+pub use state::{AddStatus, AppState, DetectStatus, EnvInfo, RefreshProgress, Severity, StatusLine};
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -52,6 +52,12 @@ pub fn make_refresher<S: crate::engine::SnapshotSource>(
             crate::engine::refresh_accounts(source, store, accounts, max_concurrency, cancel, on_event).await
         })
     })
+}
+
+/// What an add job ends with.
+enum AddJobResult {
+    Added(Box<crate::engine::Added>),
+    Needs2fa(crate::engine::PasswordSignIn, crate::relay::login::Pending2fa),
 }
 
 /// How the app gets its Chinese font.
@@ -95,7 +101,9 @@ pub struct App {
     frames: u64,
     refresher: Refresher,
     relay: crate::relay::RelayClient,
-    add_job: Option<Promise<Result<crate::engine::Added, String>>>,
+    add_job: Option<Promise<Result<AddJobResult, String>>>,
+    pending_2fa: Option<(crate::engine::PasswordSignIn, crate::relay::login::Pending2fa)>,
+    detect_job: Option<Promise<Result<crate::relay::detect::Detection, String>>>,
     writes: Vec<Promise<Result<(), String>>>,
     refresh_events: Option<mpsc::Receiver<RefreshEvent>>,
     refresh_cancel: CancelFlag,
@@ -170,6 +178,8 @@ impl App {
             refresher,
             relay: deps.relay,
             add_job: None,
+            pending_2fa: None,
+            detect_job: None,
             writes: Vec::new(),
             refresh_events: None,
             refresh_cancel: CancelFlag::default(),
@@ -232,12 +242,53 @@ impl App {
                 let store = self.store.clone();
                 self.state.add = AddStatus::Working;
                 self.add_job = Some(self.runner.spawn(async move {
-                    crate::engine::add_account(&relay, &store, *account, verify).await.map_err(|e| e.to_string())
+                    crate::engine::add_account(&relay, &store, *account, verify)
+                        .await
+                        .map(|a| AddJobResult::Added(Box::new(a)))
+                        .map_err(|e| e.to_string())
                 }));
+            }
+            Command::AddWithPassword { how, username, password } => {
+                if self.add_job.is_some() {
+                    return;
+                }
+                let relay = self.relay.clone();
+                let store = self.store.clone();
+                self.state.add = AddStatus::Working;
+                self.add_job = Some(self.runner.spawn(async move {
+                    match crate::engine::add_with_password(&relay, &store, &how, &username, &password).await {
+                        Ok(crate::engine::PasswordOutcome::Added(a)) => Ok(AddJobResult::Added(a)),
+                        Ok(crate::engine::PasswordOutcome::Needs2fa(p)) => Ok(AddJobResult::Needs2fa(how, p)),
+                        Err(e) => Err(e.to_string()),
+                    }
+                }));
+            }
+            Command::Submit2fa(code) => {
+                let Some((how, pending)) = self.pending_2fa.take() else { return };
+                if self.add_job.is_some() {
+                    return;
+                }
+                let relay = self.relay.clone();
+                let store = self.store.clone();
+                self.state.add = AddStatus::Working;
+                self.add_job = Some(self.runner.spawn(async move {
+                    crate::engine::finish_2fa(&relay, &store, &how, &pending, &code)
+                        .await
+                        .map(|a| AddJobResult::Added(Box::new(a)))
+                        .map_err(|e| e.to_string())
+                }));
+            }
+            Command::DetectSite(url) => {
+                let relay = self.relay.clone();
+                self.state.detect = DetectStatus::Working;
+                self.detect_job =
+                    Some(self.runner.spawn(async move { relay.detect(&url).await.map_err(|e| e.to_string()) }));
             }
             Command::ResetAddAccount => {
                 if self.add_job.is_none() {
                     self.state.add = AddStatus::Idle;
+                    self.state.detect = DetectStatus::Idle;
+                    self.pending_2fa = None;
                 }
             }
             Command::UpdateAccountMeta { id, meta } => {
@@ -420,12 +471,34 @@ impl App {
         }
         self.state.activity.poll(now);
         self.poll_refresh();
+        if let Some(job) = &self.detect_job
+            && job.ready().is_some()
+            && let Some(job) = self.detect_job.take()
+        {
+            use crate::relay::detect::Confidence;
+            self.state.detect = match job.block_and_take() {
+                Ok(d) => DetectStatus::Found {
+                    kind: d.kind,
+                    confidence: match d.confidence {
+                        Confidence::Guessed => "guessed",
+                        Confidence::Likely => "likely",
+                        Confidence::Certain => "certain",
+                    },
+                    reason: d.reason,
+                },
+                Err(e) => DetectStatus::Failed(e),
+            };
+        }
         if let Some(job) = &self.add_job
             && job.ready().is_some()
             && let Some(job) = self.add_job.take()
         {
             self.state.add = match job.block_and_take() {
-                Ok(added) => {
+                Ok(AddJobResult::Needs2fa(how, pending)) => {
+                    self.pending_2fa = Some((how, pending));
+                    AddStatus::Needs2fa
+                }
+                Ok(AddJobResult::Added(added)) => {
                     if let Some(st) = &added.state {
                         self.state.states.insert(added.id, st.clone());
                         self.state.data_version += 1;

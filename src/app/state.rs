@@ -48,7 +48,30 @@ pub enum AddStatus {
         /// Who and the balance.
         summary: String,
     },
+    /// The site asked for a two-step code.
+    Needs2fa,
     /// Not saved, with the reason.
+    Failed(String),
+}
+
+/// The add dialog's site detection.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub enum DetectStatus {
+    /// Not asked.
+    #[default]
+    Idle,
+    /// Probing the site.
+    Working,
+    /// Found: kind, confidence word and the evidence.
+    Found {
+        /// The kind.
+        kind: crate::domain::SiteKind,
+        /// `guessed`, `likely` or `certain`.
+        confidence: &'static str,
+        /// Why.
+        reason: String,
+    },
+    /// The site could not be probed.
     Failed(String),
 }
 
@@ -102,6 +125,8 @@ pub struct AppState {
     pub data_version: u64,
     /// The add-account dialog's job.
     pub add: AddStatus,
+    /// The add-account dialog's detection.
+    pub detect: DetectStatus,
     /// The running refresh, if any.
     pub refresh: Option<RefreshProgress>,
     /// Activity log entries (newest first).
@@ -129,6 +154,7 @@ impl AppState {
             states: HashMap::new(),
             refresh: None,
             add: AddStatus::Idle,
+            detect: DetectStatus::Idle,
             data_version: 0,
             next_auto_refresh_at: None,
             schedule: Default::default(),

@@ -103,3 +103,82 @@ fn save(
     s.save_account_state(id, &state, &super::refresh::local_day(now))?;
     Ok((id, Some(state)))
 }
+
+/// What a password sign-in leads to.
+#[derive(Debug)]
+pub enum PasswordOutcome {
+    /// Signed in, verified and saved.
+    Added(Box<Added>),
+    /// The site asks for a two-step code; call [`finish_2fa`] with it.
+    Needs2fa(crate::relay::login::Pending2fa),
+}
+
+/// Where a password sign-in goes and what to keep.
+#[derive(Debug, Clone)]
+pub struct PasswordSignIn {
+    /// Site URL.
+    pub site_url: String,
+    /// Site kind.
+    pub kind: crate::domain::SiteKind,
+    /// Display name (may be empty).
+    pub site_name: String,
+    /// Create a long-lived access token (replaces the user's existing one).
+    pub mint_token: bool,
+}
+
+async fn save_login(
+    relay: &RelayClient,
+    store: &SharedStore,
+    how: &PasswordSignIn,
+    result: crate::relay::login::LoginResult,
+) -> Result<Added, AddError> {
+    let mut account = NewAccount {
+        site_url: crate::domain::account::normalize_site_url(&how.site_url),
+        site_name: how.site_name.clone(),
+        kind: how.kind,
+        user_id: result.user_id,
+        username: result.username,
+        auth: result.auth,
+        credentials: result.credentials,
+    };
+    if how.mint_token {
+        let target = AccountRef {
+            site_url: account.site_url.clone(),
+            kind: account.kind,
+            user_id: account.user_id.clone(),
+            auth: account.auth,
+        };
+        let token = relay.mint_access_token(&target, &account.credentials).await?;
+        log::info!("a new access token was created for {} (the previous one stops working)", account.site_url);
+        account.auth = crate::domain::AuthMethod::AccessToken;
+        account.credentials = crate::domain::Credentials { access_token: Some(token), ..Default::default() };
+    }
+    add_account(relay, store, account, true).await
+}
+
+/// Signs in with a password (the password is used once and never stored).
+pub async fn add_with_password(
+    relay: &RelayClient,
+    store: &SharedStore,
+    how: &PasswordSignIn,
+    username: &str,
+    password: &str,
+) -> Result<PasswordOutcome, AddError> {
+    use crate::relay::login::LoginStep;
+    match relay.login_password(&how.site_url, how.kind, username, password).await? {
+        LoginStep::Done(result) => Ok(PasswordOutcome::Added(Box::new(save_login(relay, store, how, result).await?))),
+        LoginStep::Needs2fa(pending) => Ok(PasswordOutcome::Needs2fa(pending)),
+    }
+}
+
+/// Completes a sign-in that asked for a two-step code.
+pub async fn finish_2fa(
+    relay: &RelayClient,
+    store: &SharedStore,
+    how: &PasswordSignIn,
+    pending: &crate::relay::login::Pending2fa,
+    code: &str,
+) -> Result<Added, AddError> {
+    let result = relay.login_2fa(pending, code).await?;
+    save_login(relay, store, how, result).await
+}

@@ -6,7 +6,7 @@ pub mod refresh;
 mod relay_source;
 pub mod schedule;
 
-pub use accounts::{AddError, Added, add_account};
+pub use accounts::{AddError, Added, PasswordOutcome, PasswordSignIn, add_account, add_with_password, finish_2fa};
 pub use merge::merge;
 pub use refresh::{
     CancelFlag, DEFAULT_MAX_CONCURRENCY, RefreshEvent, RefreshSummary, SnapshotSource, refresh_accounts, refresh_one,

@@ -1,7 +1,7 @@
 //! The add-account dialog: URL → kind → sign-in method → verify (shows the username
 //! and balance) → save. Adding the same site + user again updates it.
 
-use crate::app::{AddStatus, AppState, Command};
+use crate::app::{AddStatus, AppState, Command, DetectStatus};
 use crate::domain::account::normalize_site_url;
 use crate::domain::{AuthMethod, Credentials, NewAccount, SiteKind};
 use crate::ui::i18n::{fill, tr};
@@ -20,7 +20,13 @@ pub struct AddAccountDialog {
     cookie: String,
     user_agent: String,
     api_key: String,
+    username: String,
+    password: String,
+    code: String,
+    mint_token: bool,
     skip_verify: bool,
+    /// The detection result already applied to `kind`.
+    applied_detection: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -29,6 +35,7 @@ enum Method {
     Token,
     Cookie,
     ApiKey,
+    Password,
 }
 
 impl AddAccountDialog {
@@ -69,6 +76,7 @@ impl AddAccountDialog {
                 },
                 self.user_id.trim().to_string(),
             ),
+            Method::Password => return None,
             Method::ApiKey if !self.api_key.trim().is_empty() => (
                 AuthMethod::ApiKey,
                 Credentials { api_key: Some(self.api_key.trim().into()), ..Default::default() },
@@ -84,6 +92,23 @@ impl AddAccountDialog {
             username: String::new(),
             auth,
             credentials,
+        })
+    }
+
+    fn password_sign_in(&self) -> Option<Command> {
+        let url = self.url.trim();
+        if url.is_empty() || self.username.trim().is_empty() || self.password.is_empty() {
+            return None;
+        }
+        Some(Command::AddWithPassword {
+            how: crate::engine::PasswordSignIn {
+                site_url: normalize_site_url(url),
+                kind: self.kind.unwrap_or(SiteKind::Unknown),
+                site_name: self.name.trim().to_string(),
+                mint_token: self.mint_token,
+            },
+            username: self.username.trim().to_string(),
+            password: self.password.clone(),
         })
     }
 
@@ -107,8 +132,29 @@ impl AddAccountDialog {
 
     fn form_ui(&mut self, ui: &mut egui::Ui, state: &AppState, cmds: &mut Vec<Command>) {
         let working = state.add == AddStatus::Working;
+        if let DetectStatus::Found { kind, confidence, .. } = &state.detect
+            && !self.applied_detection
+        {
+            self.applied_detection = true;
+            if *confidence != "guessed" {
+                self.kind = Some(*kind);
+            }
+        }
         egui::Grid::new("add_account").num_columns(2).spacing([12.0, 8.0]).show(ui, |ui| {
-            field(ui, tr("add.url"), &mut self.url, tr("add.url_hint"), false);
+            let l = ui.label(tr("add.url"));
+            ui.horizontal(|ui| {
+                ui.add(egui::TextEdit::singleline(&mut self.url).hint_text(tr("add.url_hint")).desired_width(230.0))
+                    .labelled_by(l.id);
+                let probing = state.detect == DetectStatus::Working;
+                if ui
+                    .add_enabled(!self.url.trim().is_empty() && !probing, egui::Button::new(tr("add.detect")))
+                    .clicked()
+                {
+                    self.applied_detection = false;
+                    cmds.push(Command::DetectSite(self.url.trim().to_string()));
+                }
+            });
+            ui.end_row();
             let label = ui.label(tr("add.kind"));
             let selected = self.kind.map(|k| k.as_str().to_string()).unwrap_or_else(|| tr("add.kind_auto").into());
             egui::ComboBox::from_id_salt("kind")
@@ -127,6 +173,7 @@ impl AddAccountDialog {
             ui.horizontal(|ui| {
                 ui.selectable_value(&mut self.method, Method::Token, tr("add.method.token"));
                 ui.selectable_value(&mut self.method, Method::Cookie, tr("add.method.cookie"));
+                ui.selectable_value(&mut self.method, Method::Password, tr("add.method.password"));
                 ui.selectable_value(&mut self.method, Method::ApiKey, tr("add.method.api_key"));
             });
             ui.end_row();
@@ -141,19 +188,63 @@ impl AddAccountDialog {
                     field(ui, tr("add.user_agent"), &mut self.user_agent, "", false);
                 }
                 Method::ApiKey => field(ui, tr("add.api_key"), &mut self.api_key, "sk-…", true),
+                Method::Password => {
+                    field(ui, tr("add.username"), &mut self.username, "", false);
+                    field(ui, tr("add.password"), &mut self.password, tr("add.password_hint"), true);
+                    if state.add == AddStatus::Needs2fa {
+                        field(ui, tr("add.code"), &mut self.code, "123456", false);
+                    }
+                }
             }
         });
-        let mut verify = !self.skip_verify;
-        ui.checkbox(&mut verify, tr("add.verify"));
-        self.skip_verify = !verify;
+        match &state.detect {
+            DetectStatus::Working => {
+                ui.weak(tr("add.detecting"));
+            }
+            DetectStatus::Found { kind, confidence, reason } => {
+                ui.weak(fill(tr("add.detected"), &[("kind", kind), ("confidence", confidence), ("reason", reason)]));
+            }
+            DetectStatus::Failed(e) => {
+                ui.colored_label(ui.visuals().warn_fg_color, fill(tr("add.detect_failed"), &[("error", e)]));
+            }
+            DetectStatus::Idle => {}
+        }
+        if self.method == Method::Password {
+            ui.checkbox(&mut self.mint_token, tr("add.mint"));
+            if !self.mint_token {
+                ui.weak(tr("add.mint_note"));
+            }
+            if state.add == AddStatus::Needs2fa {
+                ui.colored_label(ui.visuals().warn_fg_color, tr("add.needs_2fa"));
+            }
+        }
+        if self.method != Method::Password {
+            let mut verify = !self.skip_verify;
+            ui.checkbox(&mut verify, tr("add.verify"));
+            self.skip_verify = !verify;
+        }
         ui.separator();
         let account = self.account();
+        let command = if self.method == Method::Password {
+            if state.add == AddStatus::Needs2fa {
+                Some(Command::Submit2fa(self.code.trim().to_string())).filter(|_| !self.code.trim().is_empty())
+            } else {
+                self.password_sign_in()
+            }
+        } else {
+            account.clone().map(|a| Command::AddAccount { account: Box::new(a), verify: !self.skip_verify })
+        };
         ui.horizontal(|ui| {
-            let label = if self.skip_verify { tr("add.save_unverified") } else { tr("add.save") };
-            let submit = ui.add_enabled(account.is_some() && !working, egui::Button::new(label)).clicked()
-                || (account.is_some() && !working && ui.input(|i| i.key_pressed(egui::Key::Enter)));
-            if submit && let Some(account) = account.clone() {
-                cmds.push(Command::AddAccount { account: Box::new(account), verify: !self.skip_verify });
+            let label = match (self.method, &state.add) {
+                (Method::Password, AddStatus::Needs2fa) => tr("add.submit_code"),
+                (Method::Password, _) => tr("add.save"),
+                _ if self.skip_verify => tr("add.save_unverified"),
+                _ => tr("add.save"),
+            };
+            let submit = ui.add_enabled(command.is_some() && !working, egui::Button::new(label)).clicked()
+                || (command.is_some() && !working && ui.input(|i| i.key_pressed(egui::Key::Enter)));
+            if submit && let Some(c) = command.clone() {
+                cmds.push(c);
             }
             if ui.button(tr("common.close")).clicked() {
                 self.open = false;
@@ -170,7 +261,7 @@ impl AddAccountDialog {
             AddStatus::Failed(e) => {
                 ui.colored_label(ui.visuals().error_fg_color, fill(tr("add.failed"), &[("error", e)]));
             }
-            AddStatus::Idle if account.is_none() => {
+            AddStatus::Idle if command.is_none() => {
                 ui.weak(tr("add.missing"));
             }
             _ => {}
