@@ -5,6 +5,8 @@
 //!
 //!     cargo bench --bench refresh_all -- [N] [LATENCY_MS]
 
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
 #[path = "../tests/fake_relay/mod.rs"]
 mod fake_relay;
 

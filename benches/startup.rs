@@ -4,6 +4,8 @@
 //!
 //!     cargo bench --bench startup -- [N]
 
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
 use std::process::Command;
 
 use apihub::domain::{AuthMethod, Credentials, NewAccount, SiteKind};

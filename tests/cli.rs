@@ -1,4 +1,5 @@
 //! The CLI binary, run as a user would.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::process::Command;
 

@@ -1,4 +1,5 @@
 //! The CLI against fake relay sites over real HTTP: add, refresh, list, offline.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod fake_relay;
 

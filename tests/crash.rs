@@ -1,5 +1,6 @@
 //! Crash safety: a child process writing in a loop is killed with SIGKILL at random
 //! moments; every reopen succeeds and every committed row is there.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};

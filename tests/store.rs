@@ -1,4 +1,5 @@
 //! The local store: migrations, persistence, quarantine, secrets at rest.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use apihub::domain::{AuthMethod, Credentials, NewAccount, SiteKind};
 use apihub::store::{DB_FILE, Store, StoreError};

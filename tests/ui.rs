@@ -1,4 +1,5 @@
 //! The window, driven through egui_kittest without a GPU.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 mod fake_relay;

@@ -174,8 +174,8 @@ pub fn build_rows(accounts: &[Account], states: &HashMap<AccountId, AccountState
     let cmp_f = |a: Option<f64>, b: Option<f64>| a.unwrap_or(f64::MIN).total_cmp(&b.unwrap_or(f64::MIN));
     match q.sort {
         SortKey::Manual => {}
-        SortKey::Site => rows.sort_by(|a, b| a.site.to_lowercase().cmp(&b.site.to_lowercase())),
-        SortKey::Account => rows.sort_by(|a, b| a.account.to_lowercase().cmp(&b.account.to_lowercase())),
+        SortKey::Site => rows.sort_by_key(|r| r.site.to_lowercase()),
+        SortKey::Account => rows.sort_by_key(|r| r.account.to_lowercase()),
         SortKey::Kind => rows.sort_by(|a, b| a.kind.cmp(b.kind)),
         SortKey::Balance => rows.sort_by(|a, b| cmp_f(a.balance_usd, b.balance_usd)),
         SortKey::Today => rows.sort_by(|a, b| cmp_f(a.today_usd, b.today_usd)),

@@ -1,4 +1,5 @@
 //! Shared helpers for UI tests.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 #![allow(dead_code)]
 
 use std::sync::{Mutex, MutexGuard};
