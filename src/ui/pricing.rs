@@ -1,27 +1,267 @@
-//! 价格对比 Pricing comparison.
+//! 价格对比 Pricing comparison: one long table "model · site · group · in · out · cache ·
+//! per call · real cost · effective" over [`AppState::pricing`], with filters, units, workload
+//! presets, the cheapest row per model highlighted and, for the selected row, the formula
+//! and every account offering the model.
+//!
+//! The comparison rows are derived once per change of the book or the options (see
+//! [`PricingPanel::comparison`]); a frame only formats the visible rows.
+
+#[path = "pricing_detail.rs"]
+mod detail;
+#[path = "pricing_table.rs"]
+mod table;
 
 use crate::app::{AppState, Command};
-use crate::ui::i18n::tr;
+use crate::domain::pricing::compare::model_offers;
+use crate::domain::pricing::{
+    BillingType, CompareOptions, CompareRow, Comparison, Preset, PriceUnit, PricingBook, Weights, build_comparison,
+};
+use crate::ui::i18n::{fill, tr};
 use crate::ui::widgets;
+
+pub use table::Selection;
+
+/// What the cached comparison was built from.
+#[derive(Debug, Clone, PartialEq)]
+struct CacheKey {
+    /// Address of the book in the state (a new value is a new book).
+    book_addr: usize,
+    /// When the book was fetched.
+    fetched_at: Option<i64>,
+    /// Its size, as a guard against an in-place change.
+    row_count: usize,
+    /// Filter, unit, weights and sort.
+    opts: CompareOptions,
+}
 
 /// View state of the Pricing panel.
 #[derive(Default)]
-pub struct PricingPanel {}
+pub struct PricingPanel {
+    /// Filter, unit, weights and sort (the weights follow `preset` and `custom`).
+    pub(crate) opts: CompareOptions,
+    /// Workload preset.
+    pub(crate) preset: Preset,
+    /// Weights of the custom preset.
+    pub(crate) custom: Weights,
+    /// The selected row (shows the formula and the model's detail).
+    pub(crate) selected: Option<Selection>,
+    cache: Option<(CacheKey, Comparison)>,
+    /// Every account offering the selected model, derived when the selection or the comparison changes.
+    offers: Option<(Selection, u64, Vec<CompareRow>)>,
+    /// How many times the comparison was rebuilt (tests and the bench read it).
+    builds: u64,
+}
 
 impl PricingPanel {
     /// Draws the panel.
     pub fn ui(&mut self, ui: &mut egui::Ui, state: &AppState, cmds: &mut Vec<Command>) {
-        ui.heading(tr("nav.pricing"));
-        let has_accounts = state.accounts.value().is_some_and(|a| !a.is_empty());
-        if has_accounts {
-            widgets::empty_state_ui(ui, tr("pricing.empty.title"), tr("pricing.empty.hint_refresh"));
+        ui.horizontal(|ui| {
+            ui.heading(tr("nav.pricing"));
+            if state.pricing.is_loading() {
+                ui.spinner();
+                ui.label(tr("pricing.status.loading"));
+            }
+            if let Some(err) = state.pricing.error() {
+                ui.colored_label(ui.visuals().error_fg_color, fill(tr("pricing.status.error"), &[("error", &err)]));
+            }
+        });
+        let Some(book) = state.pricing.value().filter(|b| b.row_count() > 0) else {
+            empty_ui(ui, state, cmds);
+            return;
+        };
+        // The side panel first, so the table gets the remaining width.
+        if let Some(sel) = self.selected.clone() {
+            let fresh = self.offers.as_ref().is_some_and(|(s, b, _)| *s == sel && *b == self.builds);
+            if !fresh {
+                self.offers = Some((sel.clone(), self.builds, model_offers(book, &sel.model, &self.opts)));
+            }
+            let offers = self.offers.as_ref().map(|o| o.2.as_slice()).unwrap_or_default();
+            if !detail::detail_panel_ui(ui, book, &sel, &self.opts, offers) {
+                self.selected = None;
+            }
+        }
+        status_ui(ui, book, state.pricing.fetched_at());
+        self.toolbar_ui(ui, book);
+        self.opts.weights = self.preset.weights(Some(self.custom));
+        self.refresh(book, state.pricing.fetched_at());
+        let Some((_, comparison)) = &self.cache else { return };
+        ui.label(
+            egui::RichText::new(fill(
+                tr("pricing.count"),
+                &[("rows", &comparison.rows.len()), ("models", &comparison.model_count)],
+            ))
+            .weak(),
+        );
+        if comparison.rows.is_empty() {
+            widgets::empty_state_ui(ui, tr("pricing.no_match"), tr("pricing.no_match_hint"));
             ui.vertical_centered(|ui| {
-                if ui.button(tr("top.refresh_all")).clicked() {
-                    cmds.push(Command::RefreshAll);
+                if ui.button(tr("pricing.clear_filter")).clicked() {
+                    self.opts.filter = Default::default();
                 }
             });
-        } else {
-            widgets::empty_state_ui(ui, tr("pricing.empty.title"), tr("pricing.empty.hint"));
+            return;
         }
+        let Some((_, comparison)) = &self.cache else { return };
+        let out = table::table_ui(ui, book, comparison, &self.opts, self.selected.as_ref());
+        if let Some(sort) = out.sort {
+            if self.opts.sort == sort {
+                self.opts.descending = !self.opts.descending;
+            } else {
+                self.opts.sort = sort;
+                self.opts.descending = false;
+            }
+        }
+        if let Some(sel) = out.select {
+            self.selected = if self.selected.as_ref() == Some(&sel) { None } else { Some(sel) };
+        }
+    }
+
+    /// How many times the comparison was rebuilt (it is derived only on a change).
+    pub fn builds(&self) -> u64 {
+        self.builds
+    }
+
+    /// The selected row, if any (its formula and model detail are shown).
+    pub fn selected(&self) -> Option<&Selection> {
+        self.selected.as_ref()
+    }
+
+    fn refresh(&mut self, book: &PricingBook, fetched_at: Option<i64>) {
+        let key = CacheKey {
+            book_addr: std::ptr::from_ref(book) as usize,
+            fetched_at,
+            row_count: book.row_count(),
+            opts: self.opts.clone(),
+        };
+        if self.cache.as_ref().is_some_and(|(k, _)| *k == key) {
+            return;
+        }
+        let comparison = build_comparison(book, &self.opts);
+        self.builds += 1;
+        // A selection from an older book is kept only if it still points at the same model.
+        if let Some(sel) = &self.selected {
+            let still =
+                book.accounts.get(sel.account).and_then(|a| a.rows.get(sel.row)).is_some_and(|r| r.model == sel.model);
+            if !still {
+                self.selected = None;
+            }
+        }
+        self.cache = Some((key, comparison));
+    }
+
+    fn toolbar_ui(&mut self, ui: &mut egui::Ui, book: &PricingBook) {
+        let (vendors, sites) = match &self.cache {
+            Some((_, c)) => (c.vendors.clone(), c.sites.clone()),
+            None => (Vec::new(), Vec::new()),
+        };
+        let f = &mut self.opts.filter;
+        ui.horizontal_wrapped(|ui| {
+            let label = ui.label(tr("pricing.filter.model"));
+            ui.add(
+                egui::TextEdit::singleline(&mut f.model_pattern)
+                    .hint_text(tr("pricing.filter.model_hint"))
+                    .desired_width(180.0),
+            )
+            .labelled_by(label.id);
+            choice_ui(ui, "pricing.filter.vendor", &mut f.vendor, &vendors);
+            choice_ui(ui, "pricing.filter.site", &mut f.site, &sites);
+            let billing_text = |b: Option<BillingType>| match b {
+                None => tr("pricing.filter.any"),
+                Some(BillingType::PerToken) => tr("pricing.billing.per_token"),
+                Some(BillingType::PerCall) => tr("pricing.billing.per_call"),
+            };
+            egui::ComboBox::from_label(tr("pricing.filter.billing")).selected_text(billing_text(f.billing)).show_ui(
+                ui,
+                |ui| {
+                    for b in [None, Some(BillingType::PerToken), Some(BillingType::PerCall)] {
+                        ui.selectable_value(&mut f.billing, b, billing_text(b));
+                    }
+                },
+            );
+            ui.checkbox(&mut f.all_groups, tr("pricing.filter.all_groups"))
+                .on_hover_text(tr("pricing.filter.all_groups_hint"));
+        });
+        ui.horizontal_wrapped(|ui| {
+            ui.label(tr("pricing.unit.label"));
+            let units = [
+                (PriceUnit::Usd, "pricing.unit.usd", "pricing.unit.usd_hint"),
+                (PriceUnit::SiteCurrency, "pricing.unit.site", "pricing.unit.site_hint"),
+                (PriceUnit::RealCost, "pricing.unit.real", "pricing.unit.real_hint"),
+            ];
+            for (unit, key, hint) in units {
+                let hint = fill(tr(hint), &[("currency", &book.paid_currency)]);
+                ui.selectable_value(&mut self.opts.unit, unit, tr(key)).on_hover_text(hint);
+            }
+            ui.separator();
+            egui::ComboBox::from_label(tr("pricing.preset.label")).selected_text(tr(preset_key(self.preset))).show_ui(
+                ui,
+                |ui| {
+                    for p in Preset::ALL {
+                        ui.selectable_value(&mut self.preset, p, tr(preset_key(p)));
+                    }
+                },
+            );
+            if self.preset == Preset::Custom {
+                let w = &mut self.custom;
+                for (key, v) in [
+                    ("pricing.weight.input", &mut w.input_pct),
+                    ("pricing.weight.output", &mut w.output_pct),
+                    ("pricing.weight.cache_read", &mut w.cache_read_pct),
+                    ("pricing.weight.cache_write", &mut w.cache_write_pct),
+                ] {
+                    let label = ui.label(tr(key));
+                    ui.add(egui::DragValue::new(v).range(0.0..=100.0).speed(0.1).suffix("%")).labelled_by(label.id);
+                }
+            }
+        });
+    }
+}
+
+/// The translation key of a preset's name.
+pub fn preset_key(p: Preset) -> &'static str {
+    match p {
+        Preset::Chat => "pricing.preset.chat",
+        Preset::CodingAgent => "pricing.preset.coding_agent",
+        Preset::Custom => "pricing.preset.custom",
+    }
+}
+
+fn choice_ui(ui: &mut egui::Ui, label_key: &str, value: &mut Option<String>, options: &[String]) {
+    let any = tr("pricing.filter.any");
+    egui::ComboBox::from_label(tr(label_key)).selected_text(value.as_deref().unwrap_or(any)).show_ui(ui, |ui| {
+        ui.selectable_value(value, None, any);
+        for o in options {
+            ui.selectable_value(value, Some(o.clone()), o);
+        }
+    });
+}
+
+fn status_ui(ui: &mut egui::Ui, book: &PricingBook, fetched_at: Option<i64>) {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or_default();
+    let mut text = fill(tr("pricing.status.accounts"), &[("n", &book.accounts.len())]);
+    if let Some(at) = fetched_at {
+        text.push_str(" · ");
+        text.push_str(&fill(tr("pricing.status.updated"), &[("age", &widgets::age_text(at, now))]));
+    }
+    ui.label(egui::RichText::new(text).weak());
+}
+
+fn empty_ui(ui: &mut egui::Ui, state: &AppState, cmds: &mut Vec<Command>) {
+    if state.pricing.is_loading() {
+        return;
+    }
+    let has_accounts = state.accounts.value().is_some_and(|a| !a.is_empty());
+    if has_accounts {
+        widgets::empty_state_ui(ui, tr("pricing.empty.title"), tr("pricing.empty.hint_refresh"));
+        ui.vertical_centered(|ui| {
+            if ui.button(tr("top.refresh_all")).clicked() {
+                cmds.push(Command::RefreshAll);
+            }
+        });
+    } else {
+        widgets::empty_state_ui(ui, tr("pricing.empty.title"), tr("pricing.empty.hint"));
     }
 }

@@ -28,10 +28,11 @@ impl Default for Weights {
 }
 
 /// A workload preset.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Preset {
     /// Chat: 85 % input, 15 % output.
+    #[default]
     Chat,
     /// Coding agent: 98.7 % input, 1.3 % output.
     CodingAgent,
@@ -442,4 +443,35 @@ pub fn explain(row: &PriceRow, account: &AccountPricing, weights: &Weights, paid
         real.map(|(e, p, r)| format!("{} × {p} = {sym}{}", money(e), format_amount(r))),
     ));
     out
+}
+
+/// Every account offering exactly `model` (its cheapest usable group), ranked by the effective
+/// price in the options' unit, unknown last; the cheapest per billing type marked.
+pub fn model_offers(book: &PricingBook, model: &str, opts: &CompareOptions) -> Vec<CompareRow> {
+    let exact = CompareOptions {
+        filter: RowFilter { all_groups: false, ..Default::default() },
+        sort: SortColumn::Effective,
+        descending: false,
+        ..opts.clone()
+    };
+    let only: Vec<AccountPricing> =
+        book.accounts.iter().map(|a| AccountPricing { rows: Vec::new(), ..a.clone() }).collect();
+    let mut sub = PricingBook { accounts: only, paid_currency: book.paid_currency.clone() };
+    // Remember where each kept row came from.
+    let mut origin = Vec::new();
+    for (ai, a) in book.accounts.iter().enumerate() {
+        for (ri, r) in a.rows.iter().enumerate() {
+            if r.model == model {
+                origin.push((ai, sub.accounts[ai].rows.len(), ri));
+                sub.accounts[ai].rows.push(r.clone());
+            }
+        }
+    }
+    let mut rows = build_comparison(&sub, &exact).rows;
+    for r in &mut rows {
+        if let Some((_, _, ri)) = origin.iter().find(|(ai, si, _)| *ai == r.account && *si == r.row) {
+            r.row = *ri;
+        }
+    }
+    rows
 }
