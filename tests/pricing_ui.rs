@@ -1,6 +1,5 @@
 //! The Pricing panel over a synthetic book, driven through egui_kittest without a GPU.
-
-mod common;
+#![allow(clippy::unwrap_used)]
 
 use apihub::app::{AppState, Command, EnvInfo, Loadable};
 use apihub::domain::SiteKind;
@@ -10,13 +9,18 @@ use apihub::store::{DataDirSource, KeyLocation};
 use apihub::ui::i18n::{Lang, set_lang};
 use apihub::ui::pricing::PricingPanel;
 use apihub::ui::theme::ThemePref;
-use common::ui_lock;
 use egui::accesskit::Role;
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 use serde_json::json;
 
 type State = (PricingPanel, AppState, Vec<Command>);
+
+/// The UI language is process-global: these tests take turns.
+fn ui_lock() -> std::sync::MutexGuard<'static, ()> {
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    LOCK.lock().unwrap_or_else(|e| e.into_inner())
+}
 
 /// One account: `claude-3-opus` (ratio 15, completion 5) and `gpt-4o` (ratio 1.25, completion 4)
 /// in a single group with ratio `group`.

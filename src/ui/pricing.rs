@@ -150,9 +150,9 @@ impl PricingPanel {
     }
 
     fn toolbar_ui(&mut self, ui: &mut egui::Ui, book: &PricingBook) {
-        let (vendors, sites) = match &self.cache {
-            Some((_, c)) => (c.vendors.clone(), c.sites.clone()),
-            None => (Vec::new(), Vec::new()),
+        let (vendors, sites): (&[String], &[String]) = match &self.cache {
+            Some((_, c)) => (&c.vendors, &c.sites),
+            None => (&[], &[]),
         };
         let f = &mut self.opts.filter;
         ui.horizontal_wrapped(|ui| {
@@ -163,21 +163,18 @@ impl PricingPanel {
                     .desired_width(180.0),
             )
             .labelled_by(label.id);
-            choice_ui(ui, "pricing.filter.vendor", &mut f.vendor, &vendors);
-            choice_ui(ui, "pricing.filter.site", &mut f.site, &sites);
-            let billing_text = |b: Option<BillingType>| match b {
-                None => tr("pricing.filter.any"),
-                Some(BillingType::PerToken) => tr("pricing.billing.per_token"),
-                Some(BillingType::PerCall) => tr("pricing.billing.per_call"),
+            let any = || (None, tr("pricing.filter.any").to_string());
+            let named = |v: &[String]| {
+                std::iter::once(any()).chain(v.iter().map(|o| (Some(o.clone()), o.clone()))).collect::<Vec<_>>()
             };
-            egui::ComboBox::from_label(tr("pricing.filter.billing")).selected_text(billing_text(f.billing)).show_ui(
-                ui,
-                |ui| {
-                    for b in [None, Some(BillingType::PerToken), Some(BillingType::PerCall)] {
-                        ui.selectable_value(&mut f.billing, b, billing_text(b));
-                    }
-                },
-            );
+            combo_ui(ui, "pricing.filter.vendor", &mut f.vendor, &named(vendors));
+            combo_ui(ui, "pricing.filter.site", &mut f.site, &named(sites));
+            let billing = [
+                (None, tr("pricing.filter.any").to_string()),
+                (Some(BillingType::PerToken), tr("pricing.billing.per_token").to_string()),
+                (Some(BillingType::PerCall), tr("pricing.billing.per_call").to_string()),
+            ];
+            combo_ui(ui, "pricing.filter.billing", &mut f.billing, &billing);
             ui.checkbox(&mut f.all_groups, tr("pricing.filter.all_groups"))
                 .on_hover_text(tr("pricing.filter.all_groups_hint"));
         });
@@ -193,14 +190,8 @@ impl PricingPanel {
                 ui.selectable_value(&mut self.opts.unit, unit, tr(key)).on_hover_text(hint);
             }
             ui.separator();
-            egui::ComboBox::from_label(tr("pricing.preset.label")).selected_text(tr(preset_key(self.preset))).show_ui(
-                ui,
-                |ui| {
-                    for p in Preset::ALL {
-                        ui.selectable_value(&mut self.preset, p, tr(preset_key(p)));
-                    }
-                },
-            );
+            let presets: Vec<_> = Preset::ALL.iter().map(|p| (*p, tr(preset_key(*p)).to_string())).collect();
+            combo_ui(ui, "pricing.preset.label", &mut self.preset, &presets);
             if self.preset == Preset::Custom {
                 let w = &mut self.custom;
                 for (key, v) in [
@@ -226,14 +217,19 @@ pub fn preset_key(p: Preset) -> &'static str {
     }
 }
 
-fn choice_ui(ui: &mut egui::Ui, label_key: &str, value: &mut Option<String>, options: &[String]) {
-    let any = tr("pricing.filter.any");
-    egui::ComboBox::from_label(tr(label_key)).selected_text(value.as_deref().unwrap_or(any)).show_ui(ui, |ui| {
-        ui.selectable_value(value, None, any);
-        for o in options {
-            ui.selectable_value(value, Some(o.clone()), o);
-        }
-    });
+/// A labelled combo box (label first, tied to the box for screen readers and tests).
+fn combo_ui<T: PartialEq + Clone>(ui: &mut egui::Ui, label_key: &'static str, value: &mut T, options: &[(T, String)]) {
+    let label = ui.label(tr(label_key));
+    let selected = options.iter().find(|(v, _)| v == value).map(|(_, t)| t.as_str()).unwrap_or_default();
+    egui::ComboBox::from_id_salt(label_key)
+        .selected_text(selected)
+        .show_ui(ui, |ui| {
+            for (v, text) in options {
+                ui.selectable_value(value, v.clone(), text);
+            }
+        })
+        .response
+        .labelled_by(label.id);
 }
 
 fn status_ui(ui: &mut egui::Ui, book: &PricingBook, fetched_at: Option<i64>) {

@@ -1,4 +1,4 @@
-//! The Pricing panel's side panel: the formula behind the selected price and every account
+//! The Pricing panel's detail panel (below the table): the formula behind the selected price and every account
 //! offering the model, with its balance and last refresh state.
 
 use super::table::{Selection, account_text, cheapest_color, effective_text, price_text};
@@ -17,30 +17,36 @@ pub fn detail_panel_ui(
     let Some(account) = book.accounts.get(sel.account) else { return false };
     let Some(row) = account.rows.get(sel.row) else { return false };
     let mut keep = true;
-    egui::Panel::right("pricing_detail").resizable(true).default_size(380.0).show(ui, |ui| {
-        egui::ScrollArea::vertical().id_salt("pricing_detail_scroll").show(ui, |ui| {
-            ui.horizontal(|ui| {
-                ui.heading(&row.model);
-                if ui.button(tr("pricing.close")).clicked() {
-                    keep = false;
-                }
-            });
+    egui::Panel::bottom("pricing_detail").resizable(true).default_size(250.0).show(ui, |ui| {
+        ui.add_space(4.0);
+        ui.horizontal(|ui| {
+            ui.heading(&row.model);
             ui.label(account_text(account));
-            ui.add_space(6.0);
-            ui.strong(tr("pricing.formula.title"));
-            egui::Grid::new("pricing_formula").num_columns(2).striped(true).show(ui, |ui| {
-                for line in explain(row, account, &opts.weights, &book.paid_currency) {
-                    ui.label(tr(line.label_key));
-                    match line.expr {
-                        Some(e) => ui.monospace(e),
-                        None => ui.weak(tr("pricing.unknown")),
-                    };
-                    ui.end_row();
-                }
+            if ui.button(tr("pricing.close")).clicked() {
+                keep = false;
+            }
+        });
+        egui::ScrollArea::vertical().id_salt("pricing_detail_scroll").show(ui, |ui| {
+            ui.horizontal_top(|ui| {
+                ui.vertical(|ui| {
+                    ui.strong(tr("pricing.formula.title"));
+                    egui::Grid::new("pricing_formula").num_columns(2).striped(true).show(ui, |ui| {
+                        for line in explain(row, account, &opts.weights, &book.paid_currency) {
+                            ui.label(tr(line.label_key));
+                            match line.expr {
+                                Some(e) => ui.monospace(e),
+                                None => ui.weak(tr("pricing.unknown")),
+                            };
+                            ui.end_row();
+                        }
+                    });
+                });
+                ui.separator();
+                ui.vertical(|ui| {
+                    ui.strong(fill(tr("pricing.detail.title"), &[("model", &row.model)]));
+                    offers_ui(ui, book, opts, offers, sel);
+                });
             });
-            ui.add_space(10.0);
-            ui.strong(fill(tr("pricing.detail.title"), &[("model", &row.model)]));
-            offers_ui(ui, book, opts, offers, sel);
         });
     });
     keep

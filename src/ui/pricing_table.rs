@@ -63,9 +63,13 @@ pub fn effective_text(r: &CompareRow, row: &PriceRow, opts: &CompareOptions, boo
 }
 
 /// The real cost of the effective price in the book's paid currency, or "unknown".
-pub fn real_text(r: &CompareRow, book: &PricingBook) -> String {
+pub fn real_text(r: &CompareRow, row: &PriceRow, book: &PricingBook) -> String {
     match r.effective_real {
-        Some(v) => format!("{}{}", currency_symbol(&book.paid_currency), format_amount(v)),
+        Some(v) => {
+            let per_call =
+                if row.billing_type() == Some(BillingType::PerCall) { tr("pricing.per_call_suffix") } else { "" };
+            format!("{}{}{per_call}", currency_symbol(&book.paid_currency), format_amount(v))
+        }
         None => tr("pricing.unknown").to_string(),
     }
 }
@@ -93,7 +97,7 @@ pub fn table_ui(
     selected: Option<&Selection>,
 ) -> TableOutput {
     let mut out = TableOutput::default();
-    // Wider than the room left beside the detail panel: scroll sideways rather than overlap.
+    // On a narrow window scroll sideways rather than squeeze the prices.
     egui::ScrollArea::horizontal()
         .id_salt("pricing_table_h")
         .show(ui, |ui| table_inner_ui(ui, book, comparison, opts, selected, &mut out));
@@ -115,21 +119,23 @@ fn table_inner_ui(
         .sense(egui::Sense::click())
         .column(Column::initial(200.0).at_least(100.0).clip(true).resizable(true))
         .column(Column::initial(150.0).at_least(80.0).clip(true).resizable(true))
-        .column(Column::initial(80.0).at_least(50.0).clip(true).resizable(true))
+        .column(Column::initial(100.0).at_least(50.0).clip(true).resizable(true))
         .columns(price_col(), 5)
         .column(Column::remainder().at_least(110.0).clip(true))
         .header(ROW_HEIGHT, |mut h| {
             for (col, key, hint) in COLUMNS {
                 h.col(|ui| {
-                    let sorted = opts.sort == col;
-                    let resp = ui.add(egui::Button::selectable(sorted, egui::RichText::new(tr(key)).strong()));
-                    let resp = resp.on_hover_text(tr(hint));
-                    if sorted {
-                        ui.label(if opts.descending { "▼" } else { "▲" });
-                    }
-                    if resp.clicked() {
-                        out.sort = Some(col);
-                    }
+                    ui.horizontal(|ui| {
+                        let sorted = opts.sort == col;
+                        let resp = ui.add(egui::Button::selectable(sorted, egui::RichText::new(tr(key)).strong()));
+                        let resp = resp.on_hover_text(tr(hint));
+                        if sorted {
+                            ui.label(if opts.descending { "▼" } else { "▲" });
+                        }
+                        if resp.clicked() {
+                            out.sort = Some(col);
+                        }
+                    });
                 });
             }
         })
@@ -161,7 +167,7 @@ fn table_inner_ui(
                     });
                 }
                 row.col(|ui| {
-                    ui.label(real_text(r, book));
+                    ui.label(real_text(r, p, book));
                 });
                 row.col(|ui| {
                     let mut text = egui::RichText::new(effective_text(r, p, opts, book));

@@ -322,43 +322,44 @@ pub fn build_comparison(book: &PricingBook, opts: &CompareOptions) -> Comparison
     }
 }
 
-fn sort_rows(book: &PricingBook, rows: &mut [CompareRow], opts: &CompareOptions) {
+fn sort_rows(book: &PricingBook, rows: &mut Vec<CompareRow>, opts: &CompareOptions) {
     use std::cmp::Ordering;
-    let key = |r: &CompareRow| -> Option<f64> {
-        let a = &book.accounts[r.account];
-        let p = &a.rows[r.row];
-        match opts.sort {
-            SortColumn::Input => ranked(p.input_usd_per_1m, opts.unit, a),
-            SortColumn::Output => ranked(p.output_usd_per_1m, opts.unit, a),
-            SortColumn::Cache => ranked(p.cache_read_usd_per_1m, opts.unit, a),
-            SortColumn::PerCall => ranked(p.usd_per_call, opts.unit, a),
-            SortColumn::RealCost => r.effective_real,
-            SortColumn::Effective => ranked(r.effective_usd, opts.unit, a),
-            SortColumn::Model | SortColumn::Site | SortColumn::Group => None,
-        }
-    };
-    let names = |r: &CompareRow| {
-        let a = &book.accounts[r.account];
-        let p = &a.rows[r.row];
-        (p.model.as_str(), a.site_name.as_str(), a.account_label.as_str(), p.group.as_deref().unwrap_or(""))
-    };
+    // Keys computed once per row, not once per comparison.
+    let mut keyed: Vec<(Option<f64>, [&str; 4], CompareRow)> = rows
+        .drain(..)
+        .map(|r| {
+            let a = &book.accounts[r.account];
+            let p = &a.rows[r.row];
+            let num = match opts.sort {
+                SortColumn::Input => ranked(p.input_usd_per_1m, opts.unit, a),
+                SortColumn::Output => ranked(p.output_usd_per_1m, opts.unit, a),
+                SortColumn::Cache => ranked(p.cache_read_usd_per_1m, opts.unit, a),
+                SortColumn::PerCall => ranked(p.usd_per_call, opts.unit, a),
+                SortColumn::RealCost => r.effective_real,
+                SortColumn::Effective => ranked(r.effective_usd, opts.unit, a),
+                SortColumn::Model | SortColumn::Site | SortColumn::Group => None,
+            };
+            let names =
+                [p.model.as_str(), a.site_name.as_str(), a.account_label.as_str(), p.group.as_deref().unwrap_or("")];
+            (num, names, r)
+        })
+        .collect();
     let dir = |o: Ordering| if opts.descending { o.reverse() } else { o };
-    rows.sort_by(|x, y| {
-        let (xm, xs, xa, xg) = names(x);
-        let (ym, ys, ya, yg) = names(y);
+    keyed.sort_by(|(xn, x, xr), (yn, y, yr)| {
         let primary = match opts.sort {
-            SortColumn::Model => dir(xm.cmp(ym)),
-            SortColumn::Site => dir(xs.cmp(ys)),
-            SortColumn::Group => dir(xg.cmp(yg)),
-            _ => match (key(x), key(y)) {
-                (Some(a), Some(b)) => dir(a.total_cmp(&b)),
+            SortColumn::Model => dir(x[0].cmp(y[0])),
+            SortColumn::Site => dir(x[1].cmp(y[1])),
+            SortColumn::Group => dir(x[3].cmp(y[3])),
+            _ => match (xn, yn) {
+                (Some(a), Some(b)) => dir(a.total_cmp(b)),
                 (Some(_), None) => Ordering::Less,
                 (None, Some(_)) => Ordering::Greater,
                 (None, None) => Ordering::Equal,
             },
         };
-        primary.then_with(|| (xm, xs, xa, xg).cmp(&(ym, ys, ya, yg))).then_with(|| x.account.cmp(&y.account))
+        primary.then_with(|| x.cmp(y)).then_with(|| xr.account.cmp(&yr.account))
     });
+    rows.extend(keyed.into_iter().map(|(_, _, r)| r));
 }
 
 /// One line of a formula: a translation key for its label and the arithmetic.
