@@ -220,3 +220,43 @@ fn rows_are_derived_once_not_per_frame() {
     h.run();
     assert_eq!(h.state().0.builds(), before + 2);
 }
+
+#[test]
+fn preset_vendor_and_billing_choices_apply() {
+    let _l = ui_lock();
+    let mut h = harness(Some(book()));
+    h.run();
+    // Coding agent (98.7/1.3): Beta's claude 15 × 0.987 + 75 × 0.013 = $15.78 instead of $24.00.
+    assert!(h.query_by_label("$15.78").is_none());
+    h.get_by_role_and_label(Role::ComboBox, "Workload").click();
+    h.run();
+    h.get_by_label("Coding agent (98.7/1.3)").click();
+    h.run();
+    assert!(h.query_by_label("$15.78").is_some());
+    assert!(h.query_by_label("$24.00").is_none());
+    // Custom weights start from chat's; all on output → Beta's claude effective = its output price.
+    h.get_by_role_and_label(Role::ComboBox, "Workload").click();
+    h.run();
+    h.get_by_label("Custom").click();
+    h.run();
+    assert!(h.query_by_label("$24.00").is_some(), "custom starts from chat's weights");
+    assert_eq!(h.query_all_by_label("$75.00").count(), 1, "only the output column");
+    h.get_by_role_and_label(Role::SpinButton, "Input").set_value_accesskit(0.0);
+    h.run();
+    h.get_by_role_and_label(Role::SpinButton, "Output").set_value_accesskit(100.0);
+    h.run();
+    assert_eq!(h.query_all_by_label("$75.00").count(), 2, "output column and effective");
+    // Vendor: only OpenAI models remain.
+    h.get_by_role_and_label(Role::ComboBox, "Vendor").click();
+    h.run();
+    h.get_by_label("OpenAI").click();
+    h.run();
+    assert_eq!(h.query_all_by_label("claude-3-opus").count(), 0);
+    assert_eq!(h.query_all_by_label("gpt-4o").count(), 2);
+    // Billing: the book has no per-call models.
+    h.get_by_role_and_label(Role::ComboBox, "Billing").click();
+    h.run();
+    h.get_by_label("Call-priced").click();
+    h.run();
+    assert!(h.query_by_label("No prices match the filter").is_some());
+}
