@@ -3,8 +3,9 @@
 //! presets, the cheapest row per model highlighted and, for the selected row, the formula
 //! and every account offering the model.
 //!
-//! The comparison rows are derived once per change of the book or the options (see
-//! [`PricingPanel::comparison`]); a frame only formats the visible rows.
+//! The comparison rows are derived once per change of the book or the options (a cache key
+//! of the book's identity, `fetched_at`, size and the options); a frame only formats the
+//! visible rows of the virtualised table.
 
 #[path = "pricing_detail.rs"]
 mod detail;
@@ -38,13 +39,13 @@ struct CacheKey {
 #[derive(Default)]
 pub struct PricingPanel {
     /// Filter, unit, weights and sort (the weights follow `preset` and `custom`).
-    pub(crate) opts: CompareOptions,
+    opts: CompareOptions,
     /// Workload preset.
-    pub(crate) preset: Preset,
+    preset: Preset,
     /// Weights of the custom preset.
-    pub(crate) custom: Weights,
+    custom: Weights,
     /// The selected row (shows the formula and the model's detail).
-    pub(crate) selected: Option<Selection>,
+    selected: Option<Selection>,
     cache: Option<(CacheKey, Comparison)>,
     /// Every account offering the selected model, derived when the selection or the comparison changes.
     offers: Option<(Selection, u64, Vec<CompareRow>)>,
@@ -69,7 +70,7 @@ impl PricingPanel {
             empty_ui(ui, state, cmds);
             return;
         };
-        // The side panel first, so the table gets the remaining width.
+        // The detail panel first, so the table gets the remaining height.
         if let Some(sel) = self.selected.clone() {
             let fresh = self.offers.as_ref().is_some_and(|(s, b, _)| *s == sel && *b == self.builds);
             if !fresh {
@@ -80,7 +81,7 @@ impl PricingPanel {
                 self.selected = None;
             }
         }
-        status_ui(ui, book, state.pricing.fetched_at());
+        status_ui(ui, book, state, cmds);
         self.toolbar_ui(ui, book);
         self.opts.weights = self.preset.weights(Some(self.custom));
         self.refresh(book, state.pricing.fetched_at());
@@ -127,15 +128,15 @@ impl PricingPanel {
     }
 
     fn refresh(&mut self, book: &PricingBook, fetched_at: Option<i64>) {
-        let key = CacheKey {
-            book_addr: std::ptr::from_ref(book) as usize,
-            fetched_at,
-            row_count: book.row_count(),
-            opts: self.opts.clone(),
+        let book_addr = std::ptr::from_ref(book) as usize;
+        let row_count = book.row_count();
+        let same = |k: &CacheKey| {
+            k.book_addr == book_addr && k.fetched_at == fetched_at && k.row_count == row_count && k.opts == self.opts
         };
-        if self.cache.as_ref().is_some_and(|(k, _)| *k == key) {
+        if self.cache.as_ref().is_some_and(|(k, _)| same(k)) {
             return;
         }
+        let key = CacheKey { book_addr, fetched_at, row_count, opts: self.opts.clone() };
         let comparison = build_comparison(book, &self.opts);
         self.builds += 1;
         // A selection from an older book is kept only if it still points at the same model.
@@ -232,7 +233,8 @@ fn combo_ui<T: PartialEq + Clone>(ui: &mut egui::Ui, label_key: &'static str, va
         .labelled_by(label.id);
 }
 
-fn status_ui(ui: &mut egui::Ui, book: &PricingBook, fetched_at: Option<i64>) {
+fn status_ui(ui: &mut egui::Ui, book: &PricingBook, state: &AppState, cmds: &mut Vec<Command>) {
+    let fetched_at = state.pricing.fetched_at();
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)
@@ -242,7 +244,13 @@ fn status_ui(ui: &mut egui::Ui, book: &PricingBook, fetched_at: Option<i64>) {
         text.push_str(" · ");
         text.push_str(&fill(tr("pricing.status.updated"), &[("age", &widgets::age_text(at, now))]));
     }
-    ui.label(egui::RichText::new(text).weak());
+    ui.horizontal(|ui| {
+        ui.label(egui::RichText::new(text).weak());
+        let busy = state.pricing.is_loading() || state.accounts.is_loading();
+        if ui.add_enabled(!busy, egui::Button::new(tr("pricing.refresh")).small()).clicked() {
+            cmds.push(Command::RefreshAll);
+        }
+    });
 }
 
 fn empty_ui(ui: &mut egui::Ui, state: &AppState, cmds: &mut Vec<Command>) {

@@ -268,6 +268,33 @@ fn keep(row: &PriceRow, account: &AccountPricing, f: &RowFilter) -> bool {
         && wildcard_match(&f.model_pattern, &row.model)
 }
 
+fn compare_row(account: usize, row: usize, p: &PriceRow, a: &AccountPricing, weights: &Weights) -> CompareRow {
+    let effective_usd = effective_usd(p, weights);
+    let effective_real = effective_usd.and_then(|u| real_cost(u, a.paid_per_usd));
+    CompareRow { account, row, effective_usd, effective_real, cheapest: false }
+}
+
+/// Marks the cheapest row per model and billing type, in ranking terms for the unit (ties all marked).
+fn mark_cheapest(book: &PricingBook, rows: &mut [CompareRow], unit: PriceUnit) {
+    let rank = |r: &CompareRow| match unit {
+        PriceUnit::RealCost => r.effective_real,
+        PriceUnit::Usd | PriceUnit::SiteCurrency => r.effective_usd,
+    };
+    let mut best: HashMap<(&str, Option<BillingType>), f64> = HashMap::new();
+    for r in rows.iter() {
+        if let Some(v) = rank(r) {
+            let p = &book.accounts[r.account].rows[r.row];
+            let e = best.entry((p.model.as_str(), p.billing_type())).or_insert(v);
+            *e = e.min(v);
+        }
+    }
+    for r in rows.iter_mut() {
+        let p = &book.accounts[r.account].rows[r.row];
+        let v = rank(r);
+        r.cheapest = v.is_some() && best.get(&(p.model.as_str(), p.billing_type())).copied() == v;
+    }
+}
+
 /// Builds the comparison: filter, effective prices, the cheapest row per model and billing
 /// type (in ranking terms), then the sort. Unknown values always sort last.
 pub fn build_comparison(book: &PricingBook, opts: &CompareOptions) -> Comparison {
@@ -280,38 +307,13 @@ pub fn build_comparison(book: &PricingBook, opts: &CompareOptions) -> Comparison
             if let Some(v) = &row.vendor {
                 vendors.insert(v.as_str());
             }
-            if !keep(row, account, &opts.filter) {
-                continue;
+            if keep(row, account, &opts.filter) {
+                rows.push(compare_row(ai, ri, row, account, &opts.weights));
             }
-            let effective_usd = effective_usd(row, &opts.weights);
-            let effective_real = effective_usd.and_then(|u| real_cost(u, account.paid_per_usd));
-            rows.push(CompareRow { account: ai, row: ri, effective_usd, effective_real, cheapest: false });
         }
     }
-    let row_of = |r: &CompareRow| &book.accounts[r.account].rows[r.row];
-    let rank = |r: &CompareRow| match opts.unit {
-        PriceUnit::RealCost => r.effective_real,
-        PriceUnit::Usd | PriceUnit::SiteCurrency => r.effective_usd,
-    };
-    // Cheapest per (model, billing type); ties all highlighted.
-    let mut best: HashMap<(&str, Option<BillingType>), f64> = HashMap::new();
-    for r in &rows {
-        if let Some(v) = rank(r) {
-            let p = row_of(r);
-            let e = best.entry((p.model.as_str(), p.billing_type())).or_insert(v);
-            *e = e.min(v);
-        }
-    }
-    let mut models = BTreeSet::new();
-    for r in &mut rows {
-        let p = &book.accounts[r.account].rows[r.row];
-        models.insert(p.model.as_str());
-        r.cheapest = match (opts.unit, best.get(&(p.model.as_str(), p.billing_type()))) {
-            (PriceUnit::RealCost, Some(b)) => r.effective_real == Some(*b),
-            (_, Some(b)) => r.effective_usd == Some(*b),
-            (_, None) => false,
-        };
-    }
+    mark_cheapest(book, &mut rows, opts.unit);
+    let models: BTreeSet<&str> = rows.iter().map(|r| book.accounts[r.account].rows[r.row].model.as_str()).collect();
     let model_count = models.len();
     sort_rows(book, &mut rows, opts);
     Comparison {
@@ -449,30 +451,20 @@ pub fn explain(row: &PriceRow, account: &AccountPricing, weights: &Weights, paid
 /// Every account offering exactly `model` (its cheapest usable group), ranked by the effective
 /// price in the options' unit, unknown last; the cheapest per billing type marked.
 pub fn model_offers(book: &PricingBook, model: &str, opts: &CompareOptions) -> Vec<CompareRow> {
-    let exact = CompareOptions {
-        filter: RowFilter { all_groups: false, ..Default::default() },
-        sort: SortColumn::Effective,
-        descending: false,
-        ..opts.clone()
-    };
-    let only: Vec<AccountPricing> =
-        book.accounts.iter().map(|a| AccountPricing { rows: Vec::new(), ..a.clone() }).collect();
-    let mut sub = PricingBook { accounts: only, paid_currency: book.paid_currency.clone() };
-    // Remember where each kept row came from.
-    let mut origin = Vec::new();
-    for (ai, a) in book.accounts.iter().enumerate() {
-        for (ri, r) in a.rows.iter().enumerate() {
-            if r.model == model {
-                origin.push((ai, sub.accounts[ai].rows.len(), ri));
-                sub.accounts[ai].rows.push(r.clone());
-            }
-        }
-    }
-    let mut rows = build_comparison(&sub, &exact).rows;
-    for r in &mut rows {
-        if let Some((_, _, ri)) = origin.iter().find(|(ai, si, _)| *ai == r.account && *si == r.row) {
-            r.row = *ri;
-        }
-    }
+    let mut rows: Vec<CompareRow> = book
+        .accounts
+        .iter()
+        .enumerate()
+        .flat_map(|(ai, a)| {
+            a.rows
+                .iter()
+                .enumerate()
+                .filter(|(_, r)| r.model == model && (r.cheapest_group || r.group.is_none()))
+                .map(move |(ri, r)| compare_row(ai, ri, r, a, &opts.weights))
+        })
+        .collect();
+    mark_cheapest(book, &mut rows, opts.unit);
+    let by_price = CompareOptions { sort: SortColumn::Effective, descending: false, ..opts.clone() };
+    sort_rows(book, &mut rows, &by_price);
     rows
 }

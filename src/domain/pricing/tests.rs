@@ -376,3 +376,20 @@ fn presets() {
     assert_eq!(Preset::Custom.weights(Some(custom)), custom);
     assert_eq!(Preset::parse("Coding-Agent"), Some(Preset::CodingAgent));
 }
+
+#[test]
+fn model_offers_lists_every_account_cheapest_first() {
+    let book = book_of_two();
+    let offers = compare::model_offers(&book, "gpt-4o", &CompareOptions::default());
+    let sites: Vec<_> = offers.iter().map(|r| book.accounts[r.account].site_name.as_str()).collect();
+    assert_eq!(sites, ["Beta", "Alpha"], "group 0.5 beats group 1");
+    assert!(offers[0].cheapest && !offers[1].cheapest);
+    // Indices point at the real rows of the book.
+    assert!(offers.iter().all(|r| book.accounts[r.account].rows[r.row].model == "gpt-4o"));
+    // An exact name: "gpt" matches nothing, unlike the substring filter.
+    assert!(compare::model_offers(&book, "gpt", &CompareOptions::default()).is_empty());
+    // Unknown prices are listed last, never cheapest.
+    let mystery = compare::model_offers(&book, "mystery", &CompareOptions::default());
+    assert_eq!(mystery.len(), 2);
+    assert!(mystery.iter().all(|r| !r.cheapest && r.effective_usd.is_none()));
+}
