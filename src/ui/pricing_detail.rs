@@ -2,7 +2,7 @@
 //! offering the model, with its balance and last refresh state.
 
 use super::table::{Selection, account_text, cheapest_color, effective_text, price_text};
-use crate::domain::pricing::{CompareOptions, CompareRow, PricingBook, RefreshState, explain};
+use crate::domain::pricing::{CompareOptions, CompareRow, PriceUnit, PricingBook, RefreshState, explain};
 use crate::ui::i18n::{fill, tr};
 use crate::ui::widgets;
 
@@ -85,7 +85,9 @@ fn offers_ui(ui: &mut egui::Ui, book: &PricingBook, opts: &CompareOptions, offer
                 price = price.strong().color(cheapest_color(ui));
             }
             ui.label(price);
-            ui.label(price_text(a.balance_usd, opts.unit, a, &book.paid_currency));
+            // A balance is money on the site: shown in USD or the site's currency, never re-priced.
+            let balance_unit = if opts.unit == PriceUnit::RealCost { PriceUnit::SiteCurrency } else { opts.unit };
+            ui.label(price_text(a.balance_usd, balance_unit, a, &book.paid_currency));
             let age = a.fetched_at_unix.map(|t| widgets::age_text(t, now)).unwrap_or_default();
             match &a.status {
                 RefreshState::Ok => ui.label(fill(tr("pricing.state.ok"), &[("age", &age)])),

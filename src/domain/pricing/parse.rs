@@ -52,7 +52,7 @@ fn group_ratio(v: &Value) -> GroupRatio {
     }
 }
 
-/// Rejects `success:false`; returns the payload (`data` when enveloped).
+/// Rejects a `success:false` body with the server's message.
 fn check_success(body: &Value) -> Result<(), PricingParseError> {
     if body.get("success").and_then(Value::as_bool) == Some(false) {
         let msg = text(body, "message").unwrap_or_else(|| "request refused".into());
