@@ -1,7 +1,7 @@
 //! The comparison table: filtered, ranked rows over a [`PricingBook`], built once when the
 //! book or the options change (never per frame), plus the formula behind one price.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{HashMap, HashSet};
 
 use serde::{Deserialize, Serialize};
 
@@ -299,8 +299,8 @@ fn mark_cheapest(book: &PricingBook, rows: &mut [CompareRow], unit: PriceUnit) {
 /// type (in ranking terms), then the sort. Unknown values always sort last.
 pub fn build_comparison(book: &PricingBook, opts: &CompareOptions) -> Comparison {
     let mut rows = Vec::new();
-    let mut vendors = BTreeSet::new();
-    let mut sites = BTreeSet::new();
+    let mut vendors = HashSet::new();
+    let mut sites = HashSet::new();
     for (ai, account) in book.accounts.iter().enumerate() {
         sites.insert(account.site_name.as_str());
         for (ri, row) in account.rows.iter().enumerate() {
@@ -313,15 +313,15 @@ pub fn build_comparison(book: &PricingBook, opts: &CompareOptions) -> Comparison
         }
     }
     mark_cheapest(book, &mut rows, opts.unit);
-    let models: BTreeSet<&str> = rows.iter().map(|r| book.accounts[r.account].rows[r.row].model.as_str()).collect();
+    let models: HashSet<&str> = rows.iter().map(|r| book.accounts[r.account].rows[r.row].model.as_str()).collect();
     let model_count = models.len();
     sort_rows(book, &mut rows, opts);
-    Comparison {
-        rows,
-        model_count,
-        vendors: vendors.into_iter().map(str::to_string).collect(),
-        sites: sites.into_iter().map(str::to_string).collect(),
-    }
+    let sorted = |set: HashSet<&str>| {
+        let mut v: Vec<String> = set.into_iter().map(str::to_string).collect();
+        v.sort();
+        v
+    };
+    Comparison { rows, model_count, vendors: sorted(vendors), sites: sorted(sites) }
 }
 
 fn sort_rows(book: &PricingBook, rows: &mut Vec<CompareRow>, opts: &CompareOptions) {
