@@ -424,7 +424,12 @@ pub fn explain(row: &PriceRow, account: &AccountPricing, weights: &Weights, paid
                 None => format!("{n}? × {pct}%"),
             })
             .collect();
-        let expr = effective.map(|e| format!("{} = {} / 1M", parts.join(" + "), money(e)));
+        // A weighted meter without a price shows as `name?`: the blend is not comparable.
+        let expr = match effective {
+            Some(e) => Some(format!("{} = {} / 1M", parts.join(" + "), money(e))),
+            None if !parts.is_empty() => Some(format!("{} = ?", parts.join(" + "))),
+            None => None,
+        };
         out.push(line("pricing.formula.effective", expr));
     } else if let Some(e) = effective {
         out.push(line("pricing.formula.effective", Some(format!("{} / call", money(e)))));

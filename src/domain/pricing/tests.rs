@@ -365,6 +365,12 @@ fn the_formula_shows_the_numbers() {
     assert_eq!(get("pricing.formula.real"), "$38.40 × 2 = ¥76.80");
     let cache = lines.iter().find(|l| l.label_key == "pricing.formula.cache_read").unwrap();
     assert_eq!(cache.expr, None, "unknown is shown as unknown");
+    // A workload that weighs a meter the site does not price names the missing meter.
+    let w = Weights { input_pct: 50.0, output_pct: 0.0, cache_read_pct: 50.0, cache_write_pct: 0.0 };
+    let lines = explain(&rows[0], &a, &w, "CNY");
+    let eff = lines.iter().find(|l| l.label_key == "pricing.formula.effective").unwrap();
+    assert_eq!(eff.expr.as_deref(), Some("24.00 × 50% + cache read? × 50% = ?"));
+    assert!(lines.iter().find(|l| l.label_key == "pricing.formula.real").unwrap().expr.is_none());
 }
 
 #[test]
