@@ -133,6 +133,8 @@ pub struct AppState {
     pub activity: Loadable<Vec<ActivityEntry>>,
     /// Minimum level shown in the activity log.
     pub activity_level: Level,
+    /// Every account's normalised pricing (filled by the engine; read by the Pricing panel).
+    pub pricing: Loadable<crate::domain::pricing::PricingBook>,
     /// Top-bar status.
     pub status: Option<StatusLine>,
     /// Start-up notices (e.g. a damaged database was moved aside).
@@ -161,6 +163,7 @@ impl AppState {
             offline_until: None,
             activity: Loadable::default(),
             activity_level: Level::Info,
+            pricing: Loadable::default(),
             status: None,
             notices: Vec::new(),
             font: FontStatus::Loading,

@@ -3,6 +3,7 @@
 pub mod account;
 pub mod kind;
 pub mod money;
+pub mod pricing;
 pub mod snapshot;
 
 pub use account::{Account, AccountId, AuthMethod, Credentials, NewAccount, Site, SiteId};

@@ -1,27 +1,271 @@
-//! 价格对比 Pricing comparison.
+//! 价格对比 Pricing comparison: one long table "model · site · group · in · out · cache ·
+//! per call · real cost · effective" over [`AppState::pricing`], with filters, units, workload
+//! presets, the cheapest row per model highlighted and, for the selected row, the formula
+//! and every account offering the model.
+//!
+//! The comparison rows are derived once per change of the book or the options (a cache key
+//! of the book's identity, `fetched_at`, size and the options); a frame only formats the
+//! visible rows of the virtualised table.
+
+#[path = "pricing_detail.rs"]
+mod detail;
+#[path = "pricing_table.rs"]
+mod table;
 
 use crate::app::{AppState, Command};
-use crate::ui::i18n::tr;
+use crate::domain::pricing::compare::model_offers;
+use crate::domain::pricing::{
+    BillingType, CompareOptions, CompareRow, Comparison, Preset, PriceUnit, PricingBook, Weights, build_comparison,
+};
+use crate::ui::i18n::{fill, tr};
 use crate::ui::widgets;
+
+pub use table::Selection;
+
+/// What the cached comparison was built from.
+#[derive(Debug, Clone, PartialEq)]
+struct CacheKey {
+    /// Address of the book in the state (a new value is a new book).
+    book_addr: usize,
+    /// When the book was fetched.
+    fetched_at: Option<i64>,
+    /// Its size, as a guard against an in-place change.
+    row_count: usize,
+    /// Filter, unit, weights and sort.
+    opts: CompareOptions,
+}
 
 /// View state of the Pricing panel.
 #[derive(Default)]
-pub struct PricingPanel {}
+pub struct PricingPanel {
+    /// Filter, unit, weights and sort (the weights follow `preset` and `custom`).
+    opts: CompareOptions,
+    /// Workload preset.
+    preset: Preset,
+    /// Weights of the custom preset.
+    custom: Weights,
+    /// The selected row (shows the formula and the model's detail).
+    selected: Option<Selection>,
+    cache: Option<(CacheKey, Comparison)>,
+    /// Every account offering the selected model, derived when the selection or the comparison changes.
+    offers: Option<(Selection, u64, Vec<CompareRow>)>,
+    /// How many times the comparison was rebuilt (tests and the bench read it).
+    builds: u64,
+}
 
 impl PricingPanel {
     /// Draws the panel.
     pub fn ui(&mut self, ui: &mut egui::Ui, state: &AppState, cmds: &mut Vec<Command>) {
-        ui.heading(tr("nav.pricing"));
-        let has_accounts = state.accounts.value().is_some_and(|a| !a.is_empty());
-        if has_accounts {
-            widgets::empty_state_ui(ui, tr("pricing.empty.title"), tr("pricing.empty.hint_refresh"));
+        ui.horizontal(|ui| {
+            ui.heading(tr("nav.pricing"));
+            if state.pricing.is_loading() {
+                ui.spinner();
+                ui.label(tr("pricing.status.loading"));
+            }
+            if let Some(err) = state.pricing.error() {
+                ui.colored_label(ui.visuals().error_fg_color, fill(tr("pricing.status.error"), &[("error", &err)]));
+            }
+        });
+        let Some(book) = state.pricing.value().filter(|b| b.row_count() > 0) else {
+            empty_ui(ui, state, cmds);
+            return;
+        };
+        // The detail panel first, so the table gets the remaining height.
+        if let Some(sel) = self.selected.clone() {
+            let fresh = self.offers.as_ref().is_some_and(|(s, b, _)| *s == sel && *b == self.builds);
+            if !fresh {
+                self.offers = Some((sel.clone(), self.builds, model_offers(book, &sel.model, &self.opts)));
+            }
+            let offers = self.offers.as_ref().map(|o| o.2.as_slice()).unwrap_or_default();
+            if !detail::detail_panel_ui(ui, book, &sel, &self.opts, offers) {
+                self.selected = None;
+            }
+        }
+        status_ui(ui, book, state, cmds);
+        self.toolbar_ui(ui, book);
+        self.opts.weights = self.preset.weights(Some(self.custom));
+        self.refresh(book, state.pricing.fetched_at());
+        let Some((_, comparison)) = &self.cache else { return };
+        ui.label(
+            egui::RichText::new(fill(
+                tr("pricing.count"),
+                &[("rows", &comparison.rows.len()), ("models", &comparison.model_count)],
+            ))
+            .weak(),
+        );
+        if comparison.rows.is_empty() {
+            widgets::empty_state_ui(ui, tr("pricing.no_match"), tr("pricing.no_match_hint"));
             ui.vertical_centered(|ui| {
-                if ui.button(tr("top.refresh_all")).clicked() {
-                    cmds.push(Command::RefreshAll);
+                if ui.button(tr("pricing.clear_filter")).clicked() {
+                    self.opts.filter = Default::default();
                 }
             });
-        } else {
-            widgets::empty_state_ui(ui, tr("pricing.empty.title"), tr("pricing.empty.hint"));
+            return;
         }
+        let Some((_, comparison)) = &self.cache else { return };
+        let out = table::table_ui(ui, book, comparison, &self.opts, self.selected.as_ref());
+        if let Some(sort) = out.sort {
+            if self.opts.sort == sort {
+                self.opts.descending = !self.opts.descending;
+            } else {
+                self.opts.sort = sort;
+                self.opts.descending = false;
+            }
+        }
+        if let Some(sel) = out.select {
+            self.selected = if self.selected.as_ref() == Some(&sel) { None } else { Some(sel) };
+        }
+    }
+
+    /// How many times the comparison was rebuilt (it is derived only on a change).
+    pub fn builds(&self) -> u64 {
+        self.builds
+    }
+
+    /// The selected row, if any (its formula and model detail are shown).
+    pub fn selected(&self) -> Option<&Selection> {
+        self.selected.as_ref()
+    }
+
+    fn refresh(&mut self, book: &PricingBook, fetched_at: Option<i64>) {
+        let book_addr = std::ptr::from_ref(book) as usize;
+        let row_count = book.row_count();
+        let same = |k: &CacheKey| {
+            k.book_addr == book_addr && k.fetched_at == fetched_at && k.row_count == row_count && k.opts == self.opts
+        };
+        if self.cache.as_ref().is_some_and(|(k, _)| same(k)) {
+            return;
+        }
+        let key = CacheKey { book_addr, fetched_at, row_count, opts: self.opts.clone() };
+        let comparison = build_comparison(book, &self.opts);
+        self.builds += 1;
+        // A selection from an older book is kept only if it still points at the same model.
+        if let Some(sel) = &self.selected {
+            let still =
+                book.accounts.get(sel.account).and_then(|a| a.rows.get(sel.row)).is_some_and(|r| r.model == sel.model);
+            if !still {
+                self.selected = None;
+            }
+        }
+        self.cache = Some((key, comparison));
+    }
+
+    fn toolbar_ui(&mut self, ui: &mut egui::Ui, book: &PricingBook) {
+        let (vendors, sites): (&[String], &[String]) = match &self.cache {
+            Some((_, c)) => (&c.vendors, &c.sites),
+            None => (&[], &[]),
+        };
+        let f = &mut self.opts.filter;
+        ui.horizontal_wrapped(|ui| {
+            let label = ui.label(tr("pricing.filter.model"));
+            ui.add(
+                egui::TextEdit::singleline(&mut f.model_pattern)
+                    .hint_text(tr("pricing.filter.model_hint"))
+                    .desired_width(180.0),
+            )
+            .labelled_by(label.id);
+            let any = || (None, tr("pricing.filter.any").to_string());
+            let named = |v: &[String]| {
+                std::iter::once(any()).chain(v.iter().map(|o| (Some(o.clone()), o.clone()))).collect::<Vec<_>>()
+            };
+            combo_ui(ui, "pricing.filter.vendor", &mut f.vendor, &named(vendors));
+            combo_ui(ui, "pricing.filter.site", &mut f.site, &named(sites));
+            let billing = [
+                (None, tr("pricing.filter.any").to_string()),
+                (Some(BillingType::PerToken), tr("pricing.billing.per_token").to_string()),
+                (Some(BillingType::PerCall), tr("pricing.billing.per_call").to_string()),
+            ];
+            combo_ui(ui, "pricing.filter.billing", &mut f.billing, &billing);
+            ui.checkbox(&mut f.all_groups, tr("pricing.filter.all_groups"))
+                .on_hover_text(tr("pricing.filter.all_groups_hint"));
+        });
+        ui.horizontal_wrapped(|ui| {
+            ui.label(tr("pricing.unit.label"));
+            let units = [
+                (PriceUnit::Usd, "pricing.unit.usd", "pricing.unit.usd_hint"),
+                (PriceUnit::SiteCurrency, "pricing.unit.site", "pricing.unit.site_hint"),
+                (PriceUnit::RealCost, "pricing.unit.real", "pricing.unit.real_hint"),
+            ];
+            for (unit, key, hint) in units {
+                let hint = fill(tr(hint), &[("currency", &book.paid_currency)]);
+                ui.selectable_value(&mut self.opts.unit, unit, tr(key)).on_hover_text(hint);
+            }
+            ui.separator();
+            let presets: Vec<_> = Preset::ALL.iter().map(|p| (*p, tr(preset_key(*p)).to_string())).collect();
+            combo_ui(ui, "pricing.preset.label", &mut self.preset, &presets);
+            if self.preset == Preset::Custom {
+                let w = &mut self.custom;
+                for (key, v) in [
+                    ("pricing.weight.input", &mut w.input_pct),
+                    ("pricing.weight.output", &mut w.output_pct),
+                    ("pricing.weight.cache_read", &mut w.cache_read_pct),
+                    ("pricing.weight.cache_write", &mut w.cache_write_pct),
+                ] {
+                    let label = ui.label(tr(key));
+                    ui.add(egui::DragValue::new(v).range(0.0..=100.0).speed(0.1).suffix("%")).labelled_by(label.id);
+                }
+            }
+        });
+    }
+}
+
+/// The translation key of a preset's name.
+pub fn preset_key(p: Preset) -> &'static str {
+    match p {
+        Preset::Chat => "pricing.preset.chat",
+        Preset::CodingAgent => "pricing.preset.coding_agent",
+        Preset::Custom => "pricing.preset.custom",
+    }
+}
+
+/// A labelled combo box (label first, tied to the box for screen readers and tests).
+fn combo_ui<T: PartialEq + Clone>(ui: &mut egui::Ui, label_key: &'static str, value: &mut T, options: &[(T, String)]) {
+    let label = ui.label(tr(label_key));
+    let selected = options.iter().find(|(v, _)| v == value).map(|(_, t)| t.as_str()).unwrap_or_default();
+    egui::ComboBox::from_id_salt(label_key)
+        .selected_text(selected)
+        .show_ui(ui, |ui| {
+            for (v, text) in options {
+                ui.selectable_value(value, v.clone(), text);
+            }
+        })
+        .response
+        .labelled_by(label.id);
+}
+
+fn status_ui(ui: &mut egui::Ui, book: &PricingBook, state: &AppState, cmds: &mut Vec<Command>) {
+    let fetched_at = state.pricing.fetched_at();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or_default();
+    let mut text = fill(tr("pricing.status.accounts"), &[("n", &book.accounts.len())]);
+    if let Some(at) = fetched_at {
+        text.push_str(" · ");
+        text.push_str(&fill(tr("pricing.status.updated"), &[("age", &widgets::age_text(at, now))]));
+    }
+    ui.horizontal(|ui| {
+        ui.label(egui::RichText::new(text).weak());
+        let busy = state.pricing.is_loading() || state.accounts.is_loading();
+        if ui.add_enabled(!busy, egui::Button::new(tr("pricing.refresh")).small()).clicked() {
+            cmds.push(Command::RefreshAll);
+        }
+    });
+}
+
+fn empty_ui(ui: &mut egui::Ui, state: &AppState, cmds: &mut Vec<Command>) {
+    if state.pricing.is_loading() {
+        return;
+    }
+    let has_accounts = state.accounts.value().is_some_and(|a| !a.is_empty());
+    if has_accounts {
+        widgets::empty_state_ui(ui, tr("pricing.empty.title"), tr("pricing.empty.hint_refresh"));
+        ui.vertical_centered(|ui| {
+            if ui.button(tr("top.refresh_all")).clicked() {
+                cmds.push(Command::RefreshAll);
+            }
+        });
+    } else {
+        widgets::empty_state_ui(ui, tr("pricing.empty.title"), tr("pricing.empty.hint"));
     }
 }

@@ -1,0 +1,189 @@
+//! The Pricing panel's virtualised table and the cell formatting it shares with the detail view.
+
+use egui_extras::{Column, TableBuilder};
+
+use crate::domain::pricing::compare::{format_amount, in_unit};
+use crate::domain::pricing::{
+    AccountPricing, BillingType, CompareOptions, CompareRow, Comparison, PriceRow, PriceUnit, PricingBook, SortColumn,
+    currency_symbol,
+};
+use crate::ui::i18n::tr;
+
+/// The selected row: indices into the book and the model (to notice a changed book).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Selection {
+    /// Index into `book.accounts`.
+    pub account: usize,
+    /// Index into that account's rows.
+    pub row: usize,
+    /// The row's model.
+    pub model: String,
+}
+
+/// What the user did in the table this frame.
+#[derive(Debug, Default)]
+pub struct TableOutput {
+    /// A header was clicked.
+    pub sort: Option<SortColumn>,
+    /// A row was clicked.
+    pub select: Option<Selection>,
+}
+
+const ROW_HEIGHT: f32 = 22.0;
+
+/// Columns: (sort column, translation key, hover hint key).
+const COLUMNS: [(SortColumn, &str, &str); 9] = [
+    (SortColumn::Model, "pricing.col.model", "pricing.col.model_hint"),
+    (SortColumn::Site, "pricing.col.site", "pricing.col.site_hint"),
+    (SortColumn::Group, "pricing.col.group", "pricing.col.group_hint"),
+    (SortColumn::Input, "pricing.col.input", "pricing.col.per_1m_hint"),
+    (SortColumn::Output, "pricing.col.output", "pricing.col.per_1m_hint"),
+    (SortColumn::Cache, "pricing.col.cache", "pricing.col.cache_hint"),
+    (SortColumn::PerCall, "pricing.col.per_call", "pricing.col.per_call_hint"),
+    (SortColumn::RealCost, "pricing.col.real", "pricing.col.real_hint"),
+    (SortColumn::Effective, "pricing.col.effective", "pricing.col.effective_hint"),
+];
+
+/// A USD price in the chosen unit, or "unknown".
+pub fn price_text(usd: Option<f64>, unit: PriceUnit, account: &AccountPricing, paid_currency: &str) -> String {
+    match usd.and_then(|u| in_unit(u, unit, account, paid_currency)) {
+        Some((v, sym)) => format!("{sym}{}", format_amount(v)),
+        None => tr("pricing.unknown").to_string(),
+    }
+}
+
+/// The effective price in the unit, with "/call" for per-call rows.
+pub fn effective_text(r: &CompareRow, row: &PriceRow, opts: &CompareOptions, book: &PricingBook) -> String {
+    let account = &book.accounts[r.account];
+    let mut s = price_text(r.effective_usd, opts.unit, account, &book.paid_currency);
+    if r.effective_usd.is_some() && row.billing_type() == Some(BillingType::PerCall) {
+        s.push_str(tr("pricing.per_call_suffix"));
+    }
+    s
+}
+
+/// The real cost of the effective price in the book's paid currency, or "unknown".
+pub fn real_text(r: &CompareRow, row: &PriceRow, book: &PricingBook) -> String {
+    match r.effective_real {
+        Some(v) => {
+            let per_call =
+                if row.billing_type() == Some(BillingType::PerCall) { tr("pricing.per_call_suffix") } else { "" };
+            format!("{}{}{per_call}", currency_symbol(&book.paid_currency), format_amount(v))
+        }
+        None => tr("pricing.unknown").to_string(),
+    }
+}
+
+/// "Site · account".
+pub fn account_text(a: &AccountPricing) -> String {
+    if a.account_label.is_empty() { a.site_name.clone() } else { format!("{} · {}", a.site_name, a.account_label) }
+}
+
+/// The colour of the cheapest price.
+pub fn cheapest_color(ui: &egui::Ui) -> egui::Color32 {
+    if ui.visuals().dark_mode {
+        egui::Color32::from_rgb(0x5c, 0xd6, 0x7d)
+    } else {
+        egui::Color32::from_rgb(0x1a, 0x7f, 0x37)
+    }
+}
+
+/// Draws the table over the precomputed comparison (only visible rows are laid out).
+pub fn table_ui(
+    ui: &mut egui::Ui,
+    book: &PricingBook,
+    comparison: &Comparison,
+    opts: &CompareOptions,
+    selected: Option<&Selection>,
+) -> TableOutput {
+    let mut out = TableOutput::default();
+    // On a narrow window scroll sideways rather than squeeze the prices.
+    egui::ScrollArea::horizontal()
+        .id_salt("pricing_table_h")
+        .show(ui, |ui| table_inner_ui(ui, book, comparison, opts, selected, &mut out));
+    out
+}
+
+fn table_inner_ui(
+    ui: &mut egui::Ui,
+    book: &PricingBook,
+    comparison: &Comparison,
+    opts: &CompareOptions,
+    selected: Option<&Selection>,
+    out: &mut TableOutput,
+) {
+    let price_col = || Column::initial(88.0).at_least(60.0).clip(true).resizable(true);
+    TableBuilder::new(ui)
+        .id_salt("pricing_table")
+        .striped(true)
+        .sense(egui::Sense::click())
+        .column(Column::initial(200.0).at_least(100.0).clip(true).resizable(true))
+        .column(Column::initial(150.0).at_least(80.0).clip(true).resizable(true))
+        .column(Column::initial(100.0).at_least(50.0).clip(true).resizable(true))
+        .columns(price_col(), 5)
+        .column(Column::remainder().at_least(110.0).clip(true))
+        .header(ROW_HEIGHT, |mut h| {
+            for (col, key, hint) in COLUMNS {
+                h.col(|ui| {
+                    ui.horizontal(|ui| {
+                        let sorted = opts.sort == col;
+                        let resp = ui.add(egui::Button::selectable(sorted, egui::RichText::new(tr(key)).strong()));
+                        let resp = resp.on_hover_text(tr(hint));
+                        if sorted {
+                            ui.label(if opts.descending { "▼" } else { "▲" });
+                        }
+                        if resp.clicked() {
+                            out.sort = Some(col);
+                        }
+                    });
+                });
+            }
+        })
+        .body(|body| {
+            body.rows(ROW_HEIGHT, comparison.rows.len(), |mut row| {
+                let r = &comparison.rows[row.index()];
+                let account = &book.accounts[r.account];
+                let p = &account.rows[r.row];
+                let is_selected = selected.is_some_and(|s| s.account == r.account && s.row == r.row);
+                row.set_selected(is_selected);
+                let unit = opts.unit;
+                let paid = book.paid_currency.as_str();
+                let mut clicked = false;
+                row.col(|ui| {
+                    ui.label(&p.model);
+                });
+                row.col(|ui| {
+                    ui.label(account_text(account));
+                });
+                row.col(|ui| {
+                    match &p.group {
+                        Some(g) => ui.label(g),
+                        None => ui.weak(tr("pricing.no_group")),
+                    };
+                });
+                for usd in [p.input_usd_per_1m, p.output_usd_per_1m, p.cache_read_usd_per_1m, p.usd_per_call] {
+                    row.col(|ui| {
+                        ui.label(price_text(usd, unit, account, paid));
+                    });
+                }
+                row.col(|ui| {
+                    ui.label(real_text(r, p, book));
+                });
+                row.col(|ui| {
+                    let mut text = egui::RichText::new(effective_text(r, p, opts, book));
+                    if r.cheapest {
+                        text = text.strong().color(cheapest_color(ui));
+                    }
+                    let resp = ui.add(egui::Button::selectable(is_selected, text)).on_hover_text(if r.cheapest {
+                        tr("pricing.cheapest_hint")
+                    } else {
+                        tr("pricing.show_formula")
+                    });
+                    clicked |= resp.clicked();
+                });
+                if clicked || row.response().clicked() {
+                    out.select = Some(Selection { account: r.account, row: r.row, model: p.model.clone() });
+                }
+            });
+        });
+}
