@@ -1,6 +1,7 @@
 //! The headless command line. A thin layer over the same modules the GUI uses.
 
 mod accounts;
+pub mod checkin;
 pub mod report;
 
 use std::path::PathBuf;
@@ -40,6 +41,8 @@ pub enum Cmd {
     Accounts(AccountsCmd),
     /// Refresh accounts (all enabled ones, or those given) and store the results.
     Refresh(RefreshArgs),
+    /// Check in every eligible enabled account (or those given) for today.
+    Checkin(checkin::CheckinArgs),
 }
 
 /// `apihub accounts …`
@@ -137,6 +140,7 @@ fn run_inner(cli: &Cli, cmd: &Cmd, rt: &tokio::runtime::Handle) -> anyhow::Resul
             }
         }
         Cmd::Refresh(args) => refresh(open_store(cli)?, args, rt),
+        Cmd::Checkin(args) => checkin::run(open_store(cli)?, args, rt),
     }
 }
 

@@ -81,7 +81,10 @@ async fn a_created_masked_key_is_revealed_in_full() {
     cfg.key_count = 2;
     let f = FakeRelay::start(cfg).await;
     let (a, c) = acc(&f, SiteKind::NewApi);
-    let k = client().create_key(&a, &c, &KeySpec { name: "m".into(), expired_time: -1, ..KeySpec::default() }).await.unwrap();
+    let k = client()
+        .create_key(&a, &c, &KeySpec { name: "m".into(), expired_time: -1, ..KeySpec::default() })
+        .await
+        .unwrap();
     assert!(k.masked);
     let full = client().reveal_keys(&a, &c, &[k.id]).await.unwrap();
     assert_eq!(full, vec![(3, format!("sk-{:n>48}", "new3z"))]);

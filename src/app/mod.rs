@@ -1,5 +1,6 @@
 //! The eframe application: state, commands, the task runner and job polling.
 
+pub mod action_jobs;
 pub mod command;
 pub mod loadable;
 pub mod runner;
@@ -100,6 +101,7 @@ pub struct App {
     refresh_events: Option<mpsc::Receiver<RefreshEvent>>,
     refresh_cancel: CancelFlag,
     states_job: Option<Promise<Result<HashMap<AccountId, AccountState>, String>>>,
+    action_jobs: action_jobs::ActionJobs,
 }
 
 fn setting_or(store: &SharedStore, key: &str) -> Option<String> {
@@ -165,6 +167,7 @@ impl App {
             refresh_events: None,
             refresh_cancel: CancelFlag::default(),
             states_job: None,
+            action_jobs: action_jobs::ActionJobs::default(),
         };
         app.apply_pending(&ctx);
         app
@@ -255,6 +258,7 @@ impl App {
                 self.states_job = Some(self.runner.spawn_blocking(move || {
                     store.lock().map_err(|e| e.to_string())?.account_states().map_err(|e| e.to_string())
                 }));
+                self.reload_checkin_records();
             }
             Command::ReloadActivity(level) => {
                 self.state.activity_level = level;
@@ -264,6 +268,11 @@ impl App {
                 });
                 self.state.activity.start(p);
             }
+            cmd @ (Command::KeyAction { .. }
+            | Command::Redeem { .. }
+            | Command::CheckIn(_)
+            | Command::CheckInAll
+            | Command::DismissCheckinSummary) => self.apply_action(cmd),
             Command::DismissNotice(i) => {
                 if i < self.state.notices.len() {
                     self.state.notices.remove(i);
@@ -360,6 +369,7 @@ impl App {
         }
         self.state.activity.poll(now);
         self.poll_refresh();
+        self.poll_actions(ctx);
         if let Some(job) = &self.add_job
             && job.ready().is_some()
             && let Some(job) = self.add_job.take()

@@ -112,6 +112,8 @@ pub struct AppState {
     pub font: FontStatus,
     /// Installation facts.
     pub env: EnvInfo,
+    /// Account actions: keys, redeem, check-in (see `action_jobs.rs`).
+    pub actions: super::action_jobs::ActionsState,
 }
 
 impl AppState {
@@ -133,6 +135,7 @@ impl AppState {
             notices: Vec::new(),
             font: FontStatus::Loading,
             env,
+            actions: Default::default(),
         }
     }
 }

@@ -64,7 +64,9 @@ impl KeySpec {
     pub fn validate(&self) -> Result<(), RelayError> {
         let n = self.name.trim().chars().count();
         if n == 0 || n > KEY_NAME_MAX_CHARS {
-            return Err(RelayError::Server { message: format!("key name must be 1 to {KEY_NAME_MAX_CHARS} characters") });
+            return Err(RelayError::Server {
+                message: format!("key name must be 1 to {KEY_NAME_MAX_CHARS} characters"),
+            });
         }
         if !self.unlimited_quota && self.remain_quota < 0 {
             return Err(RelayError::Server { message: "quota must not be negative".into() });
@@ -278,7 +280,8 @@ mod tests {
         assert_eq!(b["models"], "gpt-4o,claude");
         assert_eq!(b["allow_ips"], "10.0.0.1");
         assert_eq!(b["setting"]["limits"]["limits_ip_setting"]["whitelist"][0], "10.0.0.1");
-        let open = KeySpec { name: "x".into(), unlimited_quota: true, remain_quota: 9, ..KeySpec::default() }.body(None);
+        let open =
+            KeySpec { name: "x".into(), unlimited_quota: true, remain_quota: 9, ..KeySpec::default() }.body(None);
         assert_eq!(open["models"], Value::Null);
         assert_eq!(open["remain_quota"], 0);
         assert!(open.get("id").is_none());

@@ -46,7 +46,9 @@ impl RelayClient {
         }
         let ctx = Ctx::new(&self.inner, account, creds)?;
         if ctx.profile.protocol != super::profile::Protocol::OneApi {
-            return Err(RelayError::NotSupported { message: format!("{} sites have no redeem endpoint", account.kind) });
+            return Err(RelayError::NotSupported {
+                message: format!("{} sites have no redeem endpoint", account.kind),
+            });
         }
         match ctx.call(Method::POST, "/api/user/topup", Some(json!({"key": code}))).await {
             Ok(v) => parse_redeemed(v.get("data")),

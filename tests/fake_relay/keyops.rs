@@ -57,7 +57,8 @@ fn shown(cfg: &FakeConfig, mut t: Value) -> Value {
 }
 
 fn apply_fields(t: &mut Value, b: &Value) {
-    for k in ["name", "remain_quota", "unlimited_quota", "expired_time", "model_limits", "allow_ips", "group", "models"] {
+    for k in ["name", "remain_quota", "unlimited_quota", "expired_time", "model_limits", "allow_ips", "group", "models"]
+    {
         if let Some(v) = b.get(k) {
             t[k] = v.clone();
         }
@@ -65,10 +66,19 @@ fn apply_fields(t: &mut Value, b: &Value) {
 }
 
 /// Handles the routes; `None` for every other request.
-pub fn handle(st: &FakeState, cfg: &FakeConfig, method: &Method, path: &str, headers: &HeaderMap, body: &[u8]) -> Option<Response> {
+pub fn handle(
+    st: &FakeState,
+    cfg: &FakeConfig,
+    method: &Method,
+    path: &str,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Option<Response> {
     let delete_id = path.strip_prefix("/api/token/").and_then(|s| s.parse::<i64>().ok());
-    let ours = matches!((method.as_str(), path), ("POST", "/api/token/") | ("PUT", "/api/token/") | ("POST", "/api/user/topup"))
-        || (method == Method::DELETE && delete_id.is_some());
+    let ours = matches!(
+        (method.as_str(), path),
+        ("POST", "/api/token/") | ("PUT", "/api/token/") | ("POST", "/api/user/topup")
+    ) || (method == Method::DELETE && delete_id.is_some());
     if !ours || matches!(cfg.variant, Variant::Sub2api | Variant::VoapiV2) {
         return None;
     }

@@ -8,7 +8,6 @@ use serde_json::{Value, json};
 
 use super::{FakeConfig, Variant, env, fail};
 
-
 fn num(q: &HashMap<String, String>, k: &str) -> Option<i64> {
     q.get(k).and_then(|v| v.parse().ok())
 }
