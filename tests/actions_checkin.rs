@@ -89,10 +89,7 @@ async fn check_in_all_over_mixed_kinds_and_days() {
     assert_eq!(s.counts(), (1, 1, 1, 1), "{s:#?}");
     assert_eq!(s.unsupported, 2, "flag off + one-hub");
     let by = |id| s.entries.iter().find(|e| e.account_id == id).map(|e| e.status.clone());
-    assert_eq!(
-        by(a_new),
-        Some(CheckinStatus::Done { reward_quota: Some(4321), reward_text: Some("$0.01".into()) })
-    );
+    assert_eq!(by(a_new), Some(CheckinStatus::Done { reward_quota: Some(4321), reward_text: Some("$0.01".into()) }));
     assert_eq!(by(a_velo), Some(CheckinStatus::Already));
     assert!(matches!(by(a_human), Some(CheckinStatus::NeedsHuman { .. })));
     assert!(matches!(by(a_dead), Some(CheckinStatus::Failed { ref kind, .. }) if kind == "unavailable"));

@@ -87,12 +87,14 @@ fn create_disable_delete_a_key_and_redeem_a_code() {
     h.run();
     assert!(h.query_by_label_contains("Delete key desk-ui?").is_some(), "asks first");
     h.get_by_label("Yes, delete the key").click();
-    run_until(h, "deleted", |h| h.query_by_label("desk-ui").is_none() && h.query_by_label("Saved").is_some());
-    assert_eq!(fake.cfg().edits.deleted.len(), 1);
+    run_until(h, "deleted on the site and gone from the list", |h| {
+        fake.cfg().edits.deleted.len() == 1 && h.query_by_label("desk-ui").is_none()
+    });
 
     type_into(h, "Redemption code", "GIFT-5");
     h.get_by_label("Redeem").click();
     run_until(h, "redeemed", |h| h.query_by_label("Redeemed: +$5.00").is_some());
+    assert_eq!(fake.cfg().quota, 6_150_000);
     assert!(h.query_all_by_label("$12.30").count() >= 1, "balance 3,650,000 + 2,500,000 quota");
 }
 

@@ -54,7 +54,7 @@ pub fn account_actions_ui(
     }
     ui.horizontal(|ui| {
         let l = ui.label(tr("redeem.code"));
-        ui.add(egui::TextEdit::singleline(redeem_code).desired_width(200.0)).labelled_by(l.id);
+        ui.add(egui::TextEdit::singleline(redeem_code).desired_width(140.0)).labelled_by(l.id);
         let ok = !redeem_code.trim().is_empty() && !busy;
         if ui.add_enabled(ok, egui::Button::new(tr("redeem.button"))).on_hover_text(tr("redeem.hint")).clicked() {
             cmds.push(Command::Redeem { account: account.id, code: redeem_code.trim().to_string() });

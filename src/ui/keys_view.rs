@@ -188,8 +188,13 @@ impl KeysView {
             if ui.add_enabled(!busy, egui::Button::new(tr("keys.edit")).small()).on_hover_text(&k.name).clicked() {
                 self.form = Some(KeyForm::edit(k, cs));
             }
-            if self.confirm_delete == Some(k.id) {
-                ui.colored_label(ui.visuals().warn_fg_color, fill(tr("keys.delete_confirm"), &[("name", &k.name)]));
+            if ui.add_enabled(!busy, egui::Button::new(tr("keys.delete")).small()).on_hover_text(&k.name).clicked() {
+                self.confirm_delete = Some(k.id);
+            }
+        });
+        if self.confirm_delete == Some(k.id) {
+            ui.colored_label(ui.visuals().warn_fg_color, fill(tr("keys.delete_confirm"), &[("name", &k.name)]));
+            ui.horizontal(|ui| {
                 if ui.add_enabled(!busy, egui::Button::new(tr("keys.delete_yes")).small()).clicked() {
                     cmds.push(Command::KeyAction { account: id, action: KeyAction::Delete { id: k.id } });
                     self.confirm_delete = None;
@@ -197,14 +202,8 @@ impl KeysView {
                 if ui.small_button(tr("detail.cancel")).clicked() {
                     self.confirm_delete = None;
                 }
-            } else if ui
-                .add_enabled(!busy, egui::Button::new(tr("keys.delete")).small())
-                .on_hover_text(&k.name)
-                .clicked()
-            {
-                self.confirm_delete = Some(k.id);
-            }
-        });
+            });
+        }
         ui.add_space(2.0);
     }
 

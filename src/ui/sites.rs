@@ -159,6 +159,9 @@ impl SitesPanel {
     fn table_ui(&mut self, ui: &mut egui::Ui, rows: &[SiteRow], state: &AppState, cmds: &mut Vec<Command>) {
         let now = crate::store::now_unix();
         let busy = state.refresh.is_some();
+        // A wide table must not reach under the detail panel: it would take its clicks.
+        let clip = ui.clip_rect().intersect(ui.available_rect_before_wrap());
+        ui.set_clip_rect(clip);
         let mut table = TableBuilder::new(ui).striped(true).resizable(true).sense(egui::Sense::click());
         for (i, _) in COLUMNS.iter().enumerate() {
             table = table.column(match i {
