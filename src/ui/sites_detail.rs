@@ -75,19 +75,17 @@ impl DetailView {
         });
         ui.hyperlink_to(tr("detail.open_site"), &account.site.url);
         let snap = st.and_then(|s| s.snapshot.as_ref());
-        if let Some(s) = st {
-            if let Some(e) = &s.last_error {
-                ui.colored_label(
-                    ui.visuals().error_fg_color,
-                    format!("{}: {}", tr(&format!("error.{}", e.kind)), e.message),
-                );
-                if e.kind == "auth" && ui.button(tr("detail.sign_in_again")).clicked() {
-                    action = DetailAction::SignInAgain;
-                }
-                if let Some(snap) = snap {
-                    let age = widgets::age_text(snap.fetched_at, crate::store::now_unix());
-                    ui.weak(fill(tr("detail.status_age"), &[("age", &age)]));
-                }
+        if let Some(e) = st.and_then(|s| s.last_error.as_ref()) {
+            ui.colored_label(
+                ui.visuals().error_fg_color,
+                format!("{}: {}", tr(&format!("error.{}", e.kind)), e.message),
+            );
+            if e.kind == "auth" && ui.button(tr("detail.sign_in_again")).clicked() {
+                action = DetailAction::SignInAgain;
+            }
+            if let Some(snap) = snap {
+                let age = widgets::age_text(snap.fetched_at, crate::store::now_unix());
+                ui.weak(fill(tr("detail.status_age"), &[("age", &age)]));
             }
         }
         egui::ScrollArea::vertical().auto_shrink([false, false]).show(ui, |ui| {
