@@ -134,3 +134,34 @@ fn check_in_all_shows_the_summary() {
     h.run();
     assert!(h.query_by_label("Check-in summary").is_none());
 }
+
+#[test]
+fn the_summary_and_key_dialog_render_in_chinese() {
+    let _l = ui_lock();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let mut fc = FakeConfig::new(Variant::Veloera);
+    fc.status_extra = json!({"check_in_enabled": true});
+    fc.key_count = 1;
+    let fake = rt.block_on(FakeRelay::start(fc));
+    let cfg = fake.cfg();
+    let mut t = app_with(|s| {
+        s.set_setting("ui.lang", "zh-CN").unwrap();
+        seed(s, &fake.url, "Velo", SiteKind::Veloera, &cfg);
+    });
+    let h = &mut t.harness;
+    run_until(h, "accounts loaded", |h| h.query_by_label("Velo").is_some());
+    h.get_by_label("全部签到").click();
+    run_until(h, "summary", |h| h.query_by_label("签到结果").is_some());
+    assert!(h.query_by_label("签到成功（1）").is_some());
+    assert!(h.query_by_label("签到成功：+$0.01").is_some(), "Veloera reward 2,500 quota");
+    h.get_all_by_label("关闭").last().unwrap().click();
+    h.run();
+    h.get_by_label_contains("全部刷新").click();
+    run_until(h, "refreshed", |h| h.state().state().refresh.is_none() && h.query_by_label("Velo").is_some());
+    click_row(h, "Velo");
+    run_until(h, "detail", |h| h.query_by_label("新建密钥").is_some());
+    h.get_by_label("新建密钥").click();
+    h.run();
+    assert!(h.query_by_label("额度（USD）").is_some());
+    assert_eq!(h.query_all_by_label("今日已签到 +$0.01").count(), 2, "in the table and in the detail");
+}
