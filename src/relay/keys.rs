@@ -104,6 +104,29 @@ impl KeySpec {
     }
 }
 
+/// The key as the server holds it, with the spec's fields laid over it. The `key`
+/// itself is dropped (a masked value must never be written back).
+fn overlay(mut current: Value, spec: &KeySpec, id: i64) -> Value {
+    let ips_given = !spec.allow_ips.is_empty();
+    let one_hub = current.get("setting").is_some_and(Value::is_object);
+    let body = spec.body(Some(id));
+    if let (Some(cur), Some(new)) = (current.as_object_mut(), body.as_object()) {
+        cur.remove("key");
+        for (k, v) in new {
+            let skip = match k.as_str() {
+                "allow_ips" | "subnet" => !ips_given,
+                // one-hub keeps its own `setting` shape; others have none to keep.
+                "setting" => one_hub && !ips_given && spec.models.is_empty(),
+                _ => false,
+            };
+            if !skip {
+                cur.insert(k.clone(), v.clone());
+            }
+        }
+    }
+    current
+}
+
 /// Splits a comma / newline list, trimming and dropping empties.
 pub fn split_list(s: &str) -> Vec<String> {
     s.split([',', '\n', ';']).map(str::trim).filter(|x| !x.is_empty()).map(str::to_string).collect()
@@ -179,7 +202,10 @@ impl RelayClient {
             .ok_or_else(|| RelayError::malformed("the site said the key was created, but it is not in the list"))
     }
 
-    /// Edits a key (`PUT /api/token/` with every field).
+    /// Edits a key: `PUT /api/token/` with every field. The servers copy every field
+    /// of the body, so the key is read first (`GET /api/token/{id}`) and only what the
+    /// spec sets is changed: fields this app does not show (backup group, heartbeat…)
+    /// and an IP allow list left empty in the spec keep their values.
     pub async fn update_key(
         &self,
         account: &AccountRef,
@@ -190,7 +216,16 @@ impl RelayClient {
         spec.validate()?;
         let ctx = Ctx::new(&self.inner, account, creds)?;
         ensure_manageable(&ctx, account)?;
-        ctx.call(Method::PUT, "/api/token/", Some(spec.body(Some(id)))).await.map(|_| ())
+        let current = match ctx.get_data(&format!("/api/token/{id}")).await {
+            Ok(v) if v.is_object() => Some(v),
+            Ok(_) | Err(RelayError::NotSupported { .. }) | Err(RelayError::Malformed { .. }) => None,
+            Err(e) => return Err(e),
+        };
+        let body = match current {
+            Some(cur) => overlay(cur, spec, id),
+            None => spec.body(Some(id)),
+        };
+        ctx.call(Method::PUT, "/api/token/", Some(body)).await.map(|_| ())
     }
 
     /// Enables (status 1) or disables (status 2) a key: `PUT /api/token/?status_only=true`.
@@ -285,6 +320,20 @@ mod tests {
         assert_eq!(open["models"], Value::Null);
         assert_eq!(open["remain_quota"], 0);
         assert!(open.get("id").is_none());
+    }
+
+    #[test]
+    fn an_edit_keeps_what_the_form_does_not_show() {
+        let cur =
+            json!({"id": 5, "key": "abcd**********wxyz", "name": "old", "allow_ips": "1.2.3.4", "backup_group": "b"});
+        let spec = KeySpec { name: "new".into(), expired_time: -1, ..KeySpec::default() };
+        let b = overlay(cur, &spec, 5);
+        assert_eq!(b["name"], "new");
+        assert_eq!(b["allow_ips"], "1.2.3.4", "empty in the form: kept");
+        assert_eq!(b["backup_group"], "b");
+        assert!(b.get("key").is_none(), "a masked key is never written back");
+        let with_ips = KeySpec { allow_ips: vec!["9.9.9.9".into()], ..spec };
+        assert_eq!(overlay(json!({"allow_ips": "1.2.3.4"}), &with_ips, 5)["allow_ips"], "9.9.9.9");
     }
 
     #[test]

@@ -78,7 +78,7 @@ pub fn handle(
     let ours = matches!(
         (method.as_str(), path),
         ("POST", "/api/token/") | ("PUT", "/api/token/") | ("POST", "/api/user/topup")
-    ) || (method == Method::DELETE && delete_id.is_some());
+    ) || ((method == Method::DELETE || method == Method::GET) && delete_id.is_some());
     if !ours || matches!(cfg.variant, Variant::Sub2api | Variant::VoapiV2) {
         return None;
     }
@@ -88,6 +88,10 @@ pub fn handle(
     let b: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
     let mut c = st.cfg.lock().unwrap();
     Some(match (method.as_str(), path) {
+        ("GET", _) => match token_full(&c, delete_id.unwrap_or(0)) {
+            Some(t) => env(shown(cfg, t)),
+            None => fail(StatusCode::OK, "record not found"),
+        },
         ("POST", "/api/user/topup") => {
             let code = b.get("key").and_then(Value::as_str).unwrap_or("").to_string();
             let generic = cfg.variant == Variant::NewApiCurrent;
@@ -131,6 +135,9 @@ pub fn handle(
                 return Some(fail(StatusCode::OK, "record not found"));
             };
             // axum's Uri query is not passed here: the status-only form sends only id + status.
+            if b.get("key").and_then(Value::as_str).is_some_and(|k| k.contains('*')) {
+                return Some(fail(StatusCode::OK, "a masked key was written back"));
+            }
             if b.get("name").is_none() {
                 t["status"] = b.get("status").cloned().unwrap_or(json!(1));
             } else {
