@@ -2,6 +2,7 @@
 
 mod accounts;
 pub mod checkin;
+pub mod keys;
 pub mod report;
 
 use std::path::PathBuf;
@@ -43,6 +44,11 @@ pub enum Cmd {
     Refresh(RefreshArgs),
     /// Check in every eligible enabled account (or those given) for today.
     Checkin(checkin::CheckinArgs),
+    /// Redeem a code on an account.
+    Redeem(keys::RedeemArgs),
+    /// Manage an account's API keys.
+    #[command(subcommand)]
+    Keys(keys::KeysCmd),
 }
 
 /// `apihub accounts …`
@@ -141,6 +147,8 @@ fn run_inner(cli: &Cli, cmd: &Cmd, rt: &tokio::runtime::Handle) -> anyhow::Resul
         }
         Cmd::Refresh(args) => refresh(open_store(cli)?, args, rt),
         Cmd::Checkin(args) => checkin::run(open_store(cli)?, args, rt),
+        Cmd::Redeem(args) => keys::run_redeem(open_store(cli)?, args, rt),
+        Cmd::Keys(cmd) => keys::run_keys(open_store(cli)?, cmd, rt),
     }
 }
 
