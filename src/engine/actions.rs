@@ -136,7 +136,7 @@ pub struct CheckinEntry {
     pub site_name: String,
     /// Account label (username or user id).
     pub account: String,
-    /// Site URL (to open for manual check-in).
+    /// Where to check in by hand (the site's personal page).
     pub site_url: String,
     /// Result.
     pub status: CheckinStatus,
@@ -309,6 +309,18 @@ pub fn checkin_eligible(account: &Account, state: Option<&AccountState>) -> bool
     }
 }
 
+/// The page where a human checks in by hand (clients.md §6): new-api family
+/// `/console/personal`, Veloera `/app/me`, AnyRouter `/console/topup`.
+pub fn manual_checkin_url(kind: SiteKind, site_url: &str) -> String {
+    let base = site_url.trim_end_matches('/');
+    match kind {
+        SiteKind::Veloera => format!("{base}/app/me"),
+        SiteKind::Anyrouter => format!("{base}/console/topup"),
+        SiteKind::VoapiV2 => base.to_string(),
+        _ => format!("{base}/console/personal"),
+    }
+}
+
 fn label(account: &Account) -> String {
     if account.username.is_empty() { account.user_id.clone() } else { account.username.clone() }
 }
@@ -371,7 +383,7 @@ pub async fn checkin_one(
         account_id: account.id,
         site_name: account.site.name.clone(),
         account: label(account),
-        site_url: account.site.url.clone(),
+        site_url: manual_checkin_url(account.site.kind, &account.site.url),
         status,
     };
     Ok((entry, Some(state)))
@@ -401,7 +413,7 @@ pub async fn checkin_all(
                 account_id: a.id,
                 site_name: a.site.name.clone(),
                 account: label(&a),
-                site_url: a.site.url.clone(),
+                site_url: manual_checkin_url(a.site.kind, &a.site.url),
                 status: CheckinStatus::Already,
             });
             continue;
@@ -418,7 +430,7 @@ pub async fn checkin_all(
                         account_id: a.id,
                         site_name: a.site.name.clone(),
                         account: label(&a),
-                        site_url: a.site.url.clone(),
+                        site_url: manual_checkin_url(a.site.kind, &a.site.url),
                         status: CheckinStatus::Failed { kind: e.kind().to_string(), message: e.to_string() },
                     }),
                 }
@@ -441,6 +453,12 @@ pub async fn checkin_all(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn manual_pages_per_kind() {
+        assert_eq!(manual_checkin_url(SiteKind::Veloera, "https://v.example/"), "https://v.example/app/me");
+        assert_eq!(manual_checkin_url(SiteKind::NewApi, "https://n.example"), "https://n.example/console/personal");
+    }
 
     #[test]
     fn veloera_days_are_utc() {
