@@ -165,3 +165,32 @@ fn the_summary_and_key_dialog_render_in_chinese() {
     assert!(h.query_by_label("额度（USD）").is_some());
     assert_eq!(h.query_all_by_label("今日已签到 +$0.01").count(), 2, "in the table and in the detail");
 }
+
+#[test]
+fn copying_a_masked_key_reveals_it_through_the_site() {
+    let _l = ui_lock();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let mut fc = FakeConfig::new(Variant::NewApiCurrent);
+    fc.key_count = 1;
+    let fake = rt.block_on(FakeRelay::start(fc));
+    let cfg = fake.cfg();
+    let mut t = app_with(|s| {
+        s.set_setting("ui.lang", "en").unwrap();
+        seed(s, &fake.url, "Masked", SiteKind::NewApi, &cfg);
+    });
+    let h = &mut t.harness;
+    run_until(h, "accounts loaded", |h| h.query_by_label("Masked").is_some());
+    h.get_by_label_contains("Refresh all").click();
+    run_until(h, "refresh finished", |h| h.query_by_label_contains("Refresh done").is_some());
+    click_row(h, "Masked");
+    run_until(h, "detail open", |h| h.query_by_label("New key").is_some());
+    let masked = |h: &egui_kittest::Harness<'static, apihub::app::App>| {
+        h.state().state().states.values().next().unwrap().snapshot.as_ref().unwrap().keys.value.as_ref().unwrap()[0]
+            .masked
+    };
+    assert!(masked(h));
+    h.get_by_label("Copy").click();
+    run_until(h, "revealed", |h| h.query_by_label("Full key copied").is_some());
+    assert!(!masked(h), "the full key is kept");
+    assert!(fake.paths().iter().any(|p| p == "/api/token/batch/keys"), "revealed through the site");
+}
