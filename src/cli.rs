@@ -1,6 +1,8 @@
 //! The headless command line. A thin layer over the same modules the GUI uses.
 
 mod accounts;
+pub mod checkin;
+pub mod keys;
 pub mod report;
 
 use std::path::PathBuf;
@@ -48,6 +50,13 @@ pub enum Cmd {
         #[arg(long)]
         json: bool,
     },
+    /// Check in every eligible enabled account (or those given) for today.
+    Checkin(checkin::CheckinArgs),
+    /// Redeem a code on an account.
+    Redeem(keys::RedeemArgs),
+    /// Manage an account's API keys.
+    #[command(subcommand)]
+    Keys(keys::KeysCmd),
 }
 
 /// `apihub accounts …`
@@ -162,6 +171,9 @@ fn run_inner(cli: &Cli, cmd: &Cmd, rt: &tokio::runtime::Handle) -> anyhow::Resul
             }
             Ok(ExitCode::SUCCESS)
         }
+        Cmd::Checkin(args) => checkin::run(open_store(cli)?, args, rt),
+        Cmd::Redeem(args) => keys::run_redeem(open_store(cli)?, args, rt),
+        Cmd::Keys(cmd) => keys::run_keys(open_store(cli)?, cmd, rt),
     }
 }
 

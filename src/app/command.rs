@@ -67,4 +67,25 @@ pub enum Command {
     ReloadActivity(Level),
     /// Hide a start-up notice.
     DismissNotice(usize),
+    // --- Account actions (src/app/action_jobs.rs) ---
+    /// Create, edit, enable/disable, delete or reveal (and copy) a key of an account.
+    KeyAction {
+        /// Which account.
+        account: crate::domain::AccountId,
+        /// What to do.
+        action: crate::engine::actions::KeyAction,
+    },
+    /// Redeem a code on an account.
+    Redeem {
+        /// Which account.
+        account: crate::domain::AccountId,
+        /// The code.
+        code: String,
+    },
+    /// Check one account in for today.
+    CheckIn(crate::domain::AccountId),
+    /// Check in every eligible enabled account, then show the summary.
+    CheckInAll,
+    /// Close the check-in summary.
+    DismissCheckinSummary,
 }

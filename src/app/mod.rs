@@ -1,5 +1,6 @@
 //! The eframe application: state, commands, the task runner and job polling.
 
+pub mod action_jobs;
 pub mod command;
 pub mod loadable;
 pub mod runner;
@@ -112,6 +113,7 @@ pub struct App {
     refresh_run: (Vec<AccountId>, bool),
     /// Unix time of the next scheduler check.
     next_schedule_check: i64,
+    action_jobs: action_jobs::ActionJobs,
 }
 
 fn setting_or(store: &SharedStore, key: &str) -> Option<String> {
@@ -186,6 +188,7 @@ impl App {
             states_job: None,
             refresh_run: (Vec::new(), false),
             next_schedule_check: 0,
+            action_jobs: action_jobs::ActionJobs::default(),
         };
         app.apply_pending(&ctx);
         app
@@ -329,6 +332,7 @@ impl App {
                 self.states_job = Some(self.runner.spawn_blocking(move || {
                     store.lock().map_err(|e| e.to_string())?.account_states().map_err(|e| e.to_string())
                 }));
+                self.reload_checkin_records();
             }
             Command::ReloadActivity(level) => {
                 self.state.activity_level = level;
@@ -338,6 +342,11 @@ impl App {
                 });
                 self.state.activity.start(p);
             }
+            cmd @ (Command::KeyAction { .. }
+            | Command::Redeem { .. }
+            | Command::CheckIn(_)
+            | Command::CheckInAll
+            | Command::DismissCheckinSummary) => self.apply_action(cmd),
             Command::DismissNotice(i) => {
                 if i < self.state.notices.len() {
                     self.state.notices.remove(i);
@@ -489,6 +498,7 @@ impl App {
                 Err(e) => DetectStatus::Failed(e),
             };
         }
+        self.poll_actions(ctx);
         if let Some(job) = &self.add_job
             && job.ready().is_some()
             && let Some(job) = self.add_job.take()

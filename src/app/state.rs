@@ -143,6 +143,8 @@ pub struct AppState {
     pub font: FontStatus,
     /// Installation facts.
     pub env: EnvInfo,
+    /// Account actions: keys, redeem, check-in (see `action_jobs.rs`).
+    pub actions: super::action_jobs::ActionsState,
 }
 
 impl AppState {
@@ -168,6 +170,7 @@ impl AppState {
             notices: Vec::new(),
             font: FontStatus::Loading,
             env,
+            actions: Default::default(),
         }
     }
 }

@@ -1,6 +1,8 @@
-//! Orchestration: refresh with bounded concurrency, merge rules, scheduling.
+//! Orchestration: refresh with bounded concurrency, merge rules, account actions
+//! (keys, redeem, check-in), scheduling.
 
 pub mod accounts;
+pub mod actions;
 pub mod merge;
 pub mod refresh;
 mod relay_source;

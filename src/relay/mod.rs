@@ -17,7 +17,8 @@
 //! | `login.rs` | verify token/cookie, password + 2FA sign-in, explicit token mint |
 //! | `detect.rs` | site-kind detection |
 //! | `checkin.rs` | performing check-in |
-//! | `keys.rs` | revealing masked new-api keys (explicit, critical-limited) |
+//! | `keys.rs` | key list/create/edit/enable/delete; revealing masked new-api keys (explicit, critical-limited) |
+//! | `redeem.rs` | redeeming a code (int vs Veloera object; never retried) |
 
 pub mod checkin;
 pub mod detect;
@@ -30,6 +31,7 @@ pub mod login;
 pub mod native;
 pub mod parse;
 pub mod profile;
+pub mod redeem;
 pub mod snapshot;
 
 use std::sync::Arc;

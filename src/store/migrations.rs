@@ -65,6 +65,18 @@ pub(super) const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (account_id, day)
     );
     "#,
+    // 3: check-in state: the last check-in result per account, dated in the site's
+    //    own day boundary (Veloera UTC, others local).
+    r#"
+    CREATE TABLE checkin_state (
+        account_id    INTEGER PRIMARY KEY REFERENCES accounts(id) ON DELETE CASCADE,
+        day           TEXT NOT NULL,
+        outcome       TEXT NOT NULL,
+        reward_quota  INTEGER,
+        message       TEXT NOT NULL DEFAULT '',
+        updated_at    INTEGER NOT NULL
+    );
+    "#,
 ];
 
 /// Highest schema version this build knows.

@@ -7,6 +7,7 @@
 mod accounts;
 mod activity;
 mod backup_meta;
+mod checkin;
 mod migrations;
 pub mod paths;
 pub mod secrets;
@@ -20,6 +21,7 @@ use rusqlite::{Connection, ErrorCode, OptionalExtension};
 pub use accounts::AccountMeta;
 pub use activity::{ActivityEntry, Level};
 pub use backup_meta::{AccountRow, RestoreRows, SiteRow, StoreSnapshot, account_identity};
+pub use checkin::{CheckinRecord, CheckinRecordOutcome};
 pub use paths::{DataDirSource, resolve_data_dir};
 pub use secrets::{KeyLocation, SecretBox};
 pub use state::DailyRow;

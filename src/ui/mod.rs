@@ -2,8 +2,10 @@
 
 pub mod add_account;
 pub mod backup;
+pub mod checkin_view;
 pub mod fonts;
 pub mod i18n;
+pub mod keys_view;
 pub mod logs;
 pub mod pricing;
 pub mod settings;

@@ -36,6 +36,7 @@ impl SitesPanel {
     /// Draws the panel.
     pub fn ui(&mut self, ui: &mut egui::Ui, state: &AppState, cmds: &mut Vec<Command>) {
         self.add.ui(ui.ctx(), state, cmds);
+        crate::ui::checkin_view::summary_window(ui.ctx(), state, cmds);
         if ui.input(|i| i.modifiers.command && i.key_pressed(egui::Key::N)) {
             self.add.open(cmds);
         }
@@ -43,6 +44,17 @@ impl SitesPanel {
             ui.heading(tr("nav.sites"));
             if ui.button(tr("add.open")).on_hover_text("Ctrl+N").clicked() {
                 self.add.open(cmds);
+            }
+            let checking = state.actions.checkin_all_running;
+            if ui
+                .add_enabled(!checking, egui::Button::new(tr("checkin.all")))
+                .on_hover_text(tr("checkin.all_hint"))
+                .clicked()
+            {
+                cmds.push(Command::CheckInAll);
+            }
+            if checking {
+                ui.spinner();
             }
             if state.accounts.is_loading() {
                 ui.spinner();
@@ -147,6 +159,9 @@ impl SitesPanel {
     fn table_ui(&mut self, ui: &mut egui::Ui, rows: &[SiteRow], state: &AppState, cmds: &mut Vec<Command>) {
         let now = crate::store::now_unix();
         let busy = state.refresh.is_some();
+        // A wide table must not reach under the detail panel: it would take its clicks.
+        let clip = ui.clip_rect().intersect(ui.available_rect_before_wrap());
+        ui.set_clip_rect(clip);
         let mut table = TableBuilder::new(ui).striped(true).resizable(true).sense(egui::Sense::click());
         for (i, _) in COLUMNS.iter().enumerate() {
             table = table.column(match i {
@@ -155,10 +170,19 @@ impl SitesPanel {
                 5 | 6 => Column::auto().at_least(45.0),
                 _ => Column::auto().at_least(80.0),
             });
+            if i == 7 {
+                table = table.column(Column::auto().at_least(80.0)); // check-in
+            }
         }
+        let accounts = state.accounts.value().map(Vec::as_slice).unwrap_or_default();
         table
             .header(24.0, |mut h| {
                 for (key, sort) in COLUMNS {
+                    if sort == SortKey::Status {
+                        h.col(|ui| {
+                            ui.strong(tr("checkin.column"));
+                        });
+                    }
                     h.col(|ui| {
                         let arrow = match (self.query.sort == sort, self.query.descending) {
                             (true, false) => " ^",
@@ -225,6 +249,13 @@ impl SitesPanel {
                             Some(t) => ui.label(widgets::age_text(t, now)),
                             None => ui.weak(tr("sites.never")),
                         };
+                    });
+                    row.col(|ui| {
+                        if let Some(a) = accounts.iter().find(|a| a.id == r.id)
+                            && let Some(text) = crate::ui::checkin_view::today_text(a, state.states.get(&r.id), state)
+                        {
+                            ui.label(text);
+                        }
                     });
                     row.col(|ui| {
                         if ui

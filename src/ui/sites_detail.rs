@@ -4,7 +4,6 @@
 use crate::app::{AppState, Command};
 use crate::domain::Account;
 use crate::domain::snapshot::{AccountState, Availability, Part};
-use crate::logging::mask_secret;
 use crate::store::AccountMeta;
 use crate::ui::i18n::{fill, tr};
 use crate::ui::widgets;
@@ -29,9 +28,12 @@ pub struct DetailView {
     paid_text: String,
     models_filter: String,
     confirm_delete: bool,
+    keys: crate::ui::keys_view::KeysView,
+    redeem_code: String,
 }
 
-fn part_note<T>(ui: &mut egui::Ui, part: &Part<T>) {
+/// A note under a part: partial, unsupported or failed.
+pub fn part_note<T>(ui: &mut egui::Ui, part: &Part<T>) {
     match &part.availability {
         Availability::Complete => {}
         Availability::Partial(why) => {
@@ -73,24 +75,23 @@ impl DetailView {
         });
         ui.hyperlink_to(tr("detail.open_site"), &account.site.url);
         let snap = st.and_then(|s| s.snapshot.as_ref());
-        if let Some(s) = st {
-            if let Some(e) = &s.last_error {
-                ui.colored_label(
-                    ui.visuals().error_fg_color,
-                    format!("{}: {}", tr(&format!("error.{}", e.kind)), e.message),
-                );
-                if e.kind == "auth" && ui.button(tr("detail.sign_in_again")).clicked() {
-                    action = DetailAction::SignInAgain;
-                }
-                if let Some(snap) = snap {
-                    let age = widgets::age_text(snap.fetched_at, crate::store::now_unix());
-                    ui.weak(fill(tr("detail.status_age"), &[("age", &age)]));
-                }
+        if let Some(e) = st.and_then(|s| s.last_error.as_ref()) {
+            ui.colored_label(
+                ui.visuals().error_fg_color,
+                format!("{}: {}", tr(&format!("error.{}", e.kind)), e.message),
+            );
+            if e.kind == "auth" && ui.button(tr("detail.sign_in_again")).clicked() {
+                action = DetailAction::SignInAgain;
+            }
+            if let Some(snap) = snap {
+                let age = widgets::age_text(snap.fetched_at, crate::store::now_unix());
+                ui.weak(fill(tr("detail.status_age"), &[("age", &age)]));
             }
         }
         egui::ScrollArea::vertical().auto_shrink([false, false]).show(ui, |ui| {
+            crate::ui::checkin_view::account_actions_ui(ui, account, st, app, &mut self.redeem_code, cmds);
             if let Some(snap) = snap {
-                self.snapshot_ui(ui, account, snap, cmds);
+                self.snapshot_ui(ui, account, snap, app, cmds);
             }
             ui.separator();
             if self.settings_ui(ui, account, app, cmds) {
@@ -105,7 +106,8 @@ impl DetailView {
         ui: &mut egui::Ui,
         account: &Account,
         snap: &crate::domain::snapshot::Snapshot,
-        _cmds: &mut Vec<Command>,
+        app: &AppState,
+        cmds: &mut Vec<Command>,
     ) {
         let cs = &snap.currency;
         if let Some(u) = &snap.user.value {
@@ -155,7 +157,7 @@ impl DetailView {
                 ui.label(notice);
             });
         }
-        self.keys_ui(ui, snap);
+        self.keys.ui(ui, account, snap, app, cmds);
         self.models_ui(ui, snap);
         ui.collapsing(tr("detail.groups"), |ui| {
             part_note(ui, &snap.groups);
@@ -164,44 +166,6 @@ impl DetailView {
                 ui.label(format!("{}  {ratio}  {}", g.name, g.desc));
             }
         });
-    }
-
-    fn keys_ui(&mut self, ui: &mut egui::Ui, snap: &crate::domain::snapshot::Snapshot) {
-        let keys = snap.keys.value.as_deref().unwrap_or_default();
-        egui::CollapsingHeader::new(format!("{} ({})", tr("detail.keys"), keys.len())).default_open(true).show(
-            ui,
-            |ui| {
-                part_note(ui, &snap.keys);
-                if keys.is_empty() {
-                    ui.weak(tr("detail.keys_empty"));
-                }
-                for k in keys {
-                    ui.horizontal(|ui| {
-                        ui.label(&k.name);
-                        ui.monospace(mask_secret(&k.key));
-                        if k.masked {
-                            ui.weak(tr("detail.masked"));
-                        } else if ui.small_button(tr("detail.copy")).on_hover_text(&k.name).clicked() {
-                            ui.ctx().copy_text(k.key.clone());
-                        }
-                        let quota = if k.unlimited_quota {
-                            tr("detail.unlimited").to_string()
-                        } else {
-                            snap.currency.format_quota(k.remain_quota)
-                        };
-                        ui.label(quota);
-                        let expires = if k.expired_time < 0 {
-                            tr("detail.never").to_string()
-                        } else {
-                            chrono::DateTime::from_timestamp(k.expired_time, 0)
-                                .map(|t| t.with_timezone(&chrono::Local).format("%Y-%m-%d").to_string())
-                                .unwrap_or_default()
-                        };
-                        ui.weak(format!("{} {expires}", tr("detail.expires")));
-                    });
-                }
-            },
-        );
     }
 
     fn models_ui(&mut self, ui: &mut egui::Ui, snap: &crate::domain::snapshot::Snapshot) {

@@ -6,22 +6,14 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use serde_json::{Value, json};
 
-use super::{FakeConfig, Variant, env, fail, key_of, masked};
-
-fn token_json(cfg: &FakeConfig, i: usize) -> Value {
-    let full = key_of(cfg.variant, i);
-    let key = if cfg.variant == Variant::NewApiCurrent { masked(&full) } else { full };
-    json!({"id": i + 1, "user_id": cfg.user_id, "key": key, "status": 1, "name": format!("key-{}", i + 1),
-        "created_time": 1_700_000_000, "accessed_time": 1_700_000_000, "expired_time": -1, "remain_quota": 1000 * i as i64,
-        "unlimited_quota": i.is_multiple_of(2), "used_quota": 10 * i as i64, "models": null, "group": ""})
-}
+use super::{FakeConfig, Variant, env, fail};
 
 fn num(q: &HashMap<String, String>, k: &str) -> Option<i64> {
     q.get(k).and_then(|v| v.parse().ok())
 }
 
 pub fn tokens(cfg: &FakeConfig, q: &HashMap<String, String>) -> Response {
-    let all: Vec<Value> = (0..cfg.key_count).rev().map(|i| token_json(cfg, i)).collect();
+    let all: Vec<Value> = super::keyops::all_tokens(cfg);
     match cfg.variant {
         Variant::OneApi => {
             let p = num(q, "p").unwrap_or(0).max(0) as usize;

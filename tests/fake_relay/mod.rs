@@ -5,6 +5,7 @@
 
 mod checkin;
 pub mod hostile;
+pub mod keyops;
 mod lists;
 pub mod login;
 mod native;
@@ -95,6 +96,10 @@ pub struct FakeConfig {
     pub fail_paths: Vec<(String, u16, String)>,
     /// new-api current: whether `POST /api/token/batch/keys` exists (added 2026-04-06).
     pub batch_reveal: bool,
+    /// Keys created, edited and deleted through the API.
+    pub edits: keyops::TokenEdits,
+    /// Redemption codes still valid, with the quota each adds.
+    pub redeem_codes: Vec<(String, i64)>,
 }
 
 impl FakeConfig {
@@ -123,6 +128,8 @@ impl FakeConfig {
             totp: None,
             fail_paths: Vec::new(),
             batch_reveal: true,
+            edits: keyops::TokenEdits::default(),
+            redeem_codes: Vec::new(),
         }
     }
 
@@ -315,7 +322,10 @@ async fn handle(
                 Some(r) => r,
                 None => match reveal::handle(&cfg, &method, uri.path(), &headers, &body) {
                     Some(r) => r,
-                    None => one_api_family(&st, &cfg, &method, &uri, &headers),
+                    None => match keyops::handle(&st, &cfg, &method, uri.path(), &headers, &body) {
+                        Some(r) => r,
+                        None => one_api_family(&st, &cfg, &method, &uri, &headers),
+                    },
                 },
             },
         },

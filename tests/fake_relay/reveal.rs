@@ -4,7 +4,7 @@ use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::Response;
 use serde_json::{Value, json};
 
-use super::{FakeConfig, Variant, check_auth, env, fail, invalid_url, key_of};
+use super::{FakeConfig, Variant, check_auth, env, fail, invalid_url};
 
 pub fn handle(cfg: &FakeConfig, method: &Method, path: &str, headers: &HeaderMap, body: &[u8]) -> Option<Response> {
     if method != Method::POST || !path.starts_with("/api/token/") {
@@ -23,7 +23,9 @@ pub fn handle(cfg: &FakeConfig, method: &Method, path: &str, headers: &HeaderMap
     if let Some(r) = check_auth(cfg, headers) {
         return Some(r);
     }
-    let full = |id: usize| (id >= 1 && id <= cfg.key_count).then(|| key_of(cfg.variant, id - 1));
+    let full = |id: usize| {
+        super::keyops::token_full(cfg, id as i64).and_then(|t| t.get("key").and_then(Value::as_str).map(str::to_string))
+    };
     if let Some(id) = single {
         return Some(match full(id) {
             Some(k) => env(json!({"key": k})),

@@ -1,0 +1,143 @@
+//! Check-in and redeem in the account detail, and the "check in all" summary window.
+
+use crate::app::action_jobs::{ActionKind, checkin_text};
+use crate::app::{AppState, Command};
+use crate::domain::Account;
+use crate::domain::snapshot::AccountState;
+use crate::engine::actions::{CheckinStatus, CheckinSummary, checkin_day, checkin_eligible};
+use crate::ui::i18n::{fill, tr};
+
+/// Today's check-in line for an account ("done today +$0.01"), from the stored record
+/// in the site's day boundary; `None` when the site has no check-in.
+pub fn today_text(account: &Account, st: Option<&AccountState>, app: &AppState) -> Option<String> {
+    if !checkin_eligible(account, st) {
+        return None;
+    }
+    let today = checkin_day(account.site.kind, crate::store::now_unix());
+    let rec = app.actions.checkin_records.get(&account.id).filter(|r| r.day == today);
+    let cs = st.and_then(|s| s.snapshot.as_ref()).map(|s| s.currency.clone()).unwrap_or_default();
+    let from_site =
+        st.and_then(|s| s.snapshot.as_ref()).and_then(|s| s.checkin.value.as_ref()).and_then(|c| c.checked_in_today);
+    Some(match rec {
+        Some(r) if r.outcome.is_done() => match r.reward_quota {
+            Some(q) => fill(tr("checkin.today_reward"), &[("reward", &cs.format_quota(q))]),
+            None => tr("checkin.today_done").to_string(),
+        },
+        Some(r) if r.outcome == crate::store::CheckinRecordOutcome::NeedsHuman => tr("checkin.today_human").to_string(),
+        Some(_) => tr("checkin.today_failed").to_string(),
+        None if from_site == Some(true) => tr("checkin.today_done").to_string(),
+        None => tr("checkin.today_open").to_string(),
+    })
+}
+
+/// The check-in button and the redeem box of the detail panel.
+pub fn account_actions_ui(
+    ui: &mut egui::Ui,
+    account: &Account,
+    st: Option<&AccountState>,
+    app: &AppState,
+    redeem_code: &mut String,
+    cmds: &mut Vec<Command>,
+) {
+    let busy = app.actions.busy.contains(&account.id);
+    if let Some(today) = today_text(account, st, app) {
+        ui.horizontal(|ui| {
+            ui.label(today);
+            if ui.add_enabled(!busy, egui::Button::new(tr("checkin.button"))).clicked() {
+                cmds.push(Command::CheckIn(account.id));
+            }
+        });
+        if let Some(m) = app.actions.message(account.id, ActionKind::Checkin) {
+            let color = if m.ok { ui.visuals().text_color() } else { ui.visuals().warn_fg_color };
+            ui.colored_label(color, &m.text);
+        }
+    }
+    ui.horizontal(|ui| {
+        let l = ui.label(tr("redeem.code"));
+        ui.add(egui::TextEdit::singleline(redeem_code).desired_width(140.0)).labelled_by(l.id);
+        let ok = !redeem_code.trim().is_empty() && !busy;
+        if ui.add_enabled(ok, egui::Button::new(tr("redeem.button"))).on_hover_text(tr("redeem.hint")).clicked() {
+            cmds.push(Command::Redeem { account: account.id, code: redeem_code.trim().to_string() });
+            redeem_code.clear();
+        }
+        if busy {
+            ui.spinner();
+        }
+    });
+    if let Some(m) = app.actions.message(account.id, ActionKind::Redeem) {
+        let color = if m.ok { ui.visuals().text_color() } else { ui.visuals().warn_fg_color };
+        ui.colored_label(color, &m.text);
+    }
+}
+
+/// The summary window of the last "check in all", until closed.
+pub fn summary_window(ctx: &egui::Context, app: &AppState, cmds: &mut Vec<Command>) {
+    let Some(summary) = &app.actions.checkin_summary else { return };
+    let mut open = true;
+    egui::Window::new(tr("checkin.summary_title"))
+        .collapsible(false)
+        .open(&mut open)
+        .default_width(520.0)
+        .show(ctx, |ui| summary_ui(ui, summary, cmds));
+    if !open {
+        cmds.push(Command::DismissCheckinSummary);
+    }
+}
+
+fn summary_ui(ui: &mut egui::Ui, s: &CheckinSummary, cmds: &mut Vec<Command>) {
+    let (done, already, human, failed) = s.counts();
+    ui.label(fill(
+        tr("checkin.summary_counts"),
+        &[("done", &done), ("already", &already), ("human", &human), ("failed", &failed), ("skipped", &s.unsupported)],
+    ));
+    if s.entries.is_empty() {
+        ui.weak(tr("checkin.summary_none"));
+    }
+    egui::ScrollArea::vertical().max_height(420.0).show(ui, |ui| {
+        for (title, pick) in [
+            ("checkin.section_done", 0),
+            ("checkin.section_already", 1),
+            ("checkin.section_human", 2),
+            ("checkin.section_failed", 3),
+        ] {
+            let rows: Vec<_> = s
+                .entries
+                .iter()
+                .filter(|e| {
+                    pick == match e.status {
+                        CheckinStatus::Done { .. } => 0,
+                        CheckinStatus::Already => 1,
+                        CheckinStatus::NeedsHuman { .. } => 2,
+                        CheckinStatus::Failed { .. } => 3,
+                    }
+                })
+                .collect();
+            if rows.is_empty() {
+                continue;
+            }
+            ui.add_space(4.0);
+            ui.strong(fill(tr(title), &[("n", &rows.len())]));
+            for e in rows {
+                ui.horizontal_wrapped(|ui| {
+                    ui.label(format!("{} / {}", e.site_name, e.account));
+                    let (text, _) = checkin_text(&e.status);
+                    match &e.status {
+                        CheckinStatus::NeedsHuman { .. } | CheckinStatus::Failed { .. } => {
+                            ui.colored_label(ui.visuals().warn_fg_color, text);
+                        }
+                        _ => {
+                            ui.label(text);
+                        }
+                    }
+                    if matches!(e.status, CheckinStatus::NeedsHuman { .. }) {
+                        ui.hyperlink_to(tr("checkin.open_site"), &e.site_url);
+                    }
+                });
+            }
+        }
+    });
+    ui.separator();
+    if ui.button(tr("common.close")).clicked() {
+        cmds.push(Command::DismissCheckinSummary);
+    }
+}
