@@ -52,4 +52,11 @@ pub enum Command {
     ReloadActivity(Level),
     /// Hide a start-up notice.
     DismissNotice(usize),
+    // --- backup & update (jobs in `app/backup_jobs.rs`) ---
+    /// An action from the Settings panel's backup & update section.
+    Backup(crate::ui::backup::BackupAction),
+    /// Reload backup settings and the local backup list (start-up check for updates when due).
+    ReloadBackups,
+    /// Data changed: throttled automatic local backup, WebDAV upload when enabled and due.
+    AutoBackup,
 }

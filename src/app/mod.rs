@@ -1,5 +1,6 @@
 //! The eframe application: state, commands, the task runner and job polling.
 
+mod backup_jobs;
 pub mod command;
 pub mod loadable;
 pub mod runner;
@@ -100,6 +101,7 @@ pub struct App {
     refresh_events: Option<mpsc::Receiver<RefreshEvent>>,
     refresh_cancel: CancelFlag,
     states_job: Option<Promise<Result<HashMap<AccountId, AccountState>, String>>>,
+    backup: backup_jobs::BackupJobs,
 }
 
 fn setting_or(store: &SharedStore, key: &str) -> Option<String> {
@@ -151,7 +153,7 @@ impl App {
         let mut app = App {
             state,
             panels: Panels::default(),
-            pending: vec![Command::ReloadAccounts, Command::ReloadActivity(Level::Info)],
+            pending: vec![Command::ReloadAccounts, Command::ReloadActivity(Level::Info), Command::ReloadBackups],
             runner,
             store: deps.store,
             font_job,
@@ -165,6 +167,7 @@ impl App {
             refresh_events: None,
             refresh_cancel: CancelFlag::default(),
             states_job: None,
+            backup: backup_jobs::BackupJobs::default(),
         };
         app.apply_pending(&ctx);
         app
@@ -269,6 +272,9 @@ impl App {
                     self.state.notices.remove(i);
                 }
             }
+            Command::Backup(action) => self.backup_action(action, ctx),
+            Command::ReloadBackups => self.reload_backups(),
+            Command::AutoBackup => self.auto_backup(),
         }
     }
 
@@ -326,6 +332,7 @@ impl App {
             );
             let severity = if s.failed > 0 { Severity::Warning } else { Severity::Info };
             self.state.status = Some(StatusLine { text, severity });
+            self.pending.push(Command::AutoBackup);
         }
     }
 
@@ -370,7 +377,7 @@ impl App {
                         self.state.states.insert(added.id, st.clone());
                         self.state.data_version += 1;
                     }
-                    self.pending.push(Command::ReloadAccounts);
+                    self.pending.extend([Command::ReloadAccounts, Command::AutoBackup]);
                     AddStatus::Added { id: added.id, summary: added.summary() }
                 }
                 Err(e) => {
@@ -424,8 +431,9 @@ impl App {
             self.state.status = Some(StatusLine { text: e, severity: Severity::Error });
         }
         if wrote {
-            self.pending.push(Command::ReloadAccounts);
+            self.pending.extend([Command::ReloadAccounts, Command::AutoBackup]);
         }
+        self.poll_backup_jobs();
         self.settings_job.retain(|p| match p.ready() {
             None => true,
             Some(Ok(())) => false,

@@ -112,6 +112,8 @@ pub struct AppState {
     pub font: FontStatus,
     /// Installation facts.
     pub env: EnvInfo,
+    /// The backup & update section (filled by `app/backup_jobs.rs`).
+    pub backup: crate::ui::backup::BackupView,
 }
 
 impl AppState {
@@ -133,6 +135,11 @@ impl AppState {
             notices: Vec::new(),
             font: FontStatus::Loading,
             env,
+            backup: crate::ui::backup::BackupView {
+                local_keep: crate::backup::local::DEFAULT_KEEP,
+                upload_interval_hours: super::backup_jobs::DEFAULT_UPLOAD_INTERVAL_HOURS,
+                ..Default::default()
+            },
         }
     }
 }

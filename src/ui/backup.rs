@@ -3,13 +3,24 @@
 //! Like every view, it does no I/O: it reads a [`BackupView`] (filled by the app from
 //! background jobs) and pushes [`BackupAction`]s, which the app turns into jobs.
 
-use crate::backup::RestoreMode;
+use crate::backup::import::{ImportPreview, SkippedRecord};
 use crate::backup::local::LocalBackupInfo;
+use crate::backup::{RestoreMode, RestorePreview};
 use crate::backup::webdav::{RemoteBackup, WebDavConfig};
 use crate::update::{UpdateCheck, UpdateSettings};
 
+/// A passphrase typed by the user; `Debug` never shows it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Passphrase(pub String);
+
+impl std::fmt::Debug for Passphrase {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<hidden>")
+    }
+}
+
 /// How secrets go into a backup the user starts.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub enum SecretsChoice {
     /// Encrypt with this passphrase.
     Passphrase(String),
@@ -17,22 +28,49 @@ pub enum SecretsChoice {
     Without,
 }
 
+impl std::fmt::Debug for SecretsChoice {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            SecretsChoice::Passphrase(_) => "Passphrase(<hidden>)",
+            SecretsChoice::Without => "Without",
+        })
+    }
+}
+
 /// What the section asks the app to do.
 #[derive(Debug, Clone, PartialEq)]
 pub enum BackupAction {
     /// Write a local backup now.
     BackUpNow(SecretsChoice),
-    /// Restore a local backup.
+    /// Ask to restore a local backup: the app verifies it and shows a preview of what
+    /// changes; nothing is written until [`BackupAction::ConfirmPending`].
     RestoreLocal {
         /// File name.
         name: String,
         /// Merge or replace.
         mode: RestoreMode,
         /// Passphrase for encrypted secrets.
-        passphrase: Option<String>,
+        passphrase: Option<Passphrase>,
     },
-    /// Delete a local backup.
+    /// Delete a local backup (the view has asked for confirmation).
     DeleteLocal(String),
+    /// Keep the newest N local backups.
+    SetLocalKeep(usize),
+    /// Save a bundle anywhere (file dialog).
+    ExportFile(SecretsChoice),
+    /// Pick a file (ours, All API Hub, Management Tools) and preview importing it.
+    ImportFile {
+        /// Passphrase (our bundles) or password (encrypted All API Hub backups).
+        passphrase: Option<Passphrase>,
+        /// Merge or replace (our bundles).
+        mode: RestoreMode,
+    },
+    /// Apply the previewed restore or import.
+    ConfirmPending,
+    /// Drop the previewed restore or import.
+    CancelPending,
+    /// Hours between automatic WebDAV uploads.
+    SetUploadIntervalHours(u64),
     /// Save the WebDAV settings.
     SaveWebDav(WebDavConfig),
     /// Test the connection with these settings.
@@ -41,16 +79,16 @@ pub enum BackupAction {
     UploadWebDav(SecretsChoice),
     /// List the remote backups again.
     RefreshRemote,
-    /// Restore a remote backup.
+    /// Ask to restore a remote backup (preview first, like [`BackupAction::RestoreLocal`]).
     RestoreRemote {
         /// File name.
         name: String,
         /// Merge or replace.
         mode: RestoreMode,
         /// Passphrase for encrypted secrets.
-        passphrase: Option<String>,
+        passphrase: Option<Passphrase>,
     },
-    /// Delete a remote backup.
+    /// Delete a remote backup (the view has asked for confirmation).
     DeleteRemote(String),
     /// Check for a new release now.
     CheckUpdates,
@@ -69,6 +107,31 @@ pub enum Outcome {
     Err(String),
 }
 
+/// A verified restore or parsed import waiting for the user's confirmation.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PendingPreview {
+    /// Restoring one of our bundles.
+    Restore {
+        /// Which backup (file name).
+        label: String,
+        /// Merge or replace.
+        mode: RestoreMode,
+        /// What changes.
+        preview: RestorePreview,
+    },
+    /// Importing another tool's file.
+    Import {
+        /// File name.
+        label: String,
+        /// The tool and format, as text.
+        source: String,
+        /// Counts.
+        preview: ImportPreview,
+        /// Records left out, with reasons.
+        skipped: Vec<SkippedRecord>,
+    },
+}
+
 /// What the section shows (owned by the app, read-only here).
 #[derive(Debug, Clone, Default)]
 pub struct BackupView {
@@ -80,6 +143,16 @@ pub struct BackupView {
     pub webdav: WebDavConfig,
     /// A backup / restore / WebDAV job is running.
     pub busy: bool,
+    /// What the running job does (shown beside a spinner).
+    pub progress: Option<String>,
+    /// Local backups kept.
+    pub local_keep: usize,
+    /// Hours between automatic WebDAV uploads.
+    pub upload_interval_hours: u64,
+    /// A restore or import waiting for confirmation.
+    pub pending: Option<PendingPreview>,
+    /// An update check is running.
+    pub update_checking: bool,
     /// Result of the last local backup or restore.
     pub last_outcome: Option<Outcome>,
     /// Result of the last WebDAV operation (test, upload, list, restore, delete).
@@ -98,6 +171,9 @@ pub struct BackupSection {
     passphrase: String,
     without_secrets: bool,
     replace: bool,
+    keep_text: String,
+    interval_text: String,
+    confirm_delete: Option<(bool, String)>,
 }
 
 fn size_text(bytes: u64) -> String {
@@ -136,12 +212,22 @@ impl BackupSection {
         if self.replace { RestoreMode::Replace } else { RestoreMode::Merge }
     }
 
-    fn restore_passphrase(&self) -> Option<String> {
-        (!self.passphrase.is_empty()).then(|| self.passphrase.clone())
+    fn restore_passphrase(&self) -> Option<Passphrase> {
+        (!self.passphrase.is_empty()).then(|| Passphrase(self.passphrase.clone()))
     }
 
     /// Draws the backup and update sections.
     pub fn ui(&mut self, ui: &mut egui::Ui, view: &BackupView, actions: &mut Vec<BackupAction>) {
+        if let Some(text) = &view.progress {
+            ui.horizontal(|ui| {
+                ui.spinner();
+                ui.label(text);
+            });
+        }
+        if let Some(p) = &view.pending {
+            pending_ui(ui, p, view.busy, actions);
+            ui.separator();
+        }
         self.secrets_ui(ui);
         ui.separator();
         self.local_ui(ui, view, actions);
@@ -160,21 +246,68 @@ impl BackupSection {
         ui.checkbox(&mut self.replace, "Restore replaces all accounts (otherwise merge, newer wins)");
     }
 
+    /// Asks "Delete X?" in place; pushes the action only on confirmation.
+    fn confirm_delete_ui(&mut self, ui: &mut egui::Ui, remote: bool, actions: &mut Vec<BackupAction>) {
+        let Some((is_remote, name)) = self.confirm_delete.clone() else { return };
+        if is_remote != remote {
+            return;
+        }
+        ui.horizontal_wrapped(|ui| {
+            ui.colored_label(ui.visuals().warn_fg_color, format!("Delete {name}? This cannot be undone."));
+            if ui.button("Confirm delete").clicked() {
+                actions.push(if remote { BackupAction::DeleteRemote(name) } else { BackupAction::DeleteLocal(name) });
+                self.confirm_delete = None;
+            }
+            if ui.button("Cancel").clicked() {
+                self.confirm_delete = None;
+            }
+        });
+    }
+
     fn local_ui(&mut self, ui: &mut egui::Ui, view: &BackupView, actions: &mut Vec<BackupAction>) {
         ui.strong("Local backups");
         let choice = self.secrets_choice();
-        let button = ui.add_enabled(!view.busy && choice.is_some(), egui::Button::new("Back up now"));
+        ui.horizontal(|ui| {
+            let button = ui.add_enabled(!view.busy && choice.is_some(), egui::Button::new("Back up now"));
+            if button.clicked()
+                && let Some(c) = choice.clone()
+            {
+                actions.push(BackupAction::BackUpNow(c));
+            }
+            let export = ui.add_enabled(!view.busy && choice.is_some(), egui::Button::new("Export to file..."));
+            if export.clicked()
+                && let Some(c) = choice.clone()
+            {
+                actions.push(BackupAction::ExportFile(c));
+            }
+            let import = ui
+                .add_enabled(!view.busy, egui::Button::new("Import file..."))
+                .on_hover_text("A backup of this app, an All API Hub backup or a Management Tools config.json");
+            if import.clicked() {
+                actions.push(BackupAction::ImportFile { passphrase: self.restore_passphrase(), mode: self.mode() });
+            }
+        });
         if choice.is_none() {
             ui.weak("Enter a passphrase, or choose to back up without secrets.");
         }
-        if button.clicked()
-            && let Some(c) = choice
-        {
-            actions.push(BackupAction::BackUpNow(c));
-        }
+        ui.horizontal(|ui| {
+            if self.keep_text.is_empty() {
+                self.keep_text = view.local_keep.to_string();
+            }
+            let l = ui.label("Local backups to keep");
+            let r = ui.add(egui::TextEdit::singleline(&mut self.keep_text).desired_width(50.0)).labelled_by(l.id);
+            if r.lost_focus()
+                && let Ok(n) = self.keep_text.trim().parse::<usize>()
+                && n >= 1
+                && n != view.local_keep
+            {
+                actions.push(BackupAction::SetLocalKeep(n));
+            }
+        });
         if let Some(o) = &view.last_outcome {
             outcome_ui(ui, o);
         }
+        self.confirm_delete_ui(ui, false, actions);
         if view.local_backups.is_empty() {
             ui.weak("No local backups yet");
         }
@@ -192,7 +325,7 @@ impl BackupSection {
                         });
                     }
                     if ui.add_enabled(!view.busy, egui::Button::new("Delete")).on_hover_text(&b.name).clicked() {
-                        actions.push(BackupAction::DeleteLocal(b.name.clone()));
+                        self.confirm_delete = Some((false, b.name.clone()));
                     }
                 });
                 ui.end_row();
@@ -206,6 +339,9 @@ impl BackupSection {
         if self.max_backups_text.is_empty() {
             self.max_backups_text = form.max_backups.to_string();
         }
+        if self.interval_text.is_empty() {
+            self.interval_text = view.upload_interval_hours.to_string();
+        }
         ui.checkbox(&mut form.enabled, "Upload automatically");
         egui::Grid::new("webdav_form").num_columns(2).show(ui, |ui| {
             field_ui(ui, "Server URL", &mut form.url, false);
@@ -213,6 +349,7 @@ impl BackupSection {
             field_ui(ui, "Password", &mut form.password, true);
             field_ui(ui, "Remote folder", &mut form.remote_path, false);
             field_ui(ui, "Backups to keep", &mut self.max_backups_text, false);
+            field_ui(ui, "Hours between automatic uploads", &mut self.interval_text, false);
         });
         form.max_backups = self.max_backups_text.trim().parse().unwrap_or(form.max_backups).max(1);
         let cfg = form.clone();
@@ -223,6 +360,12 @@ impl BackupSection {
             }
             if ui.add_enabled(!view.busy, egui::Button::new("Save")).clicked() {
                 actions.push(BackupAction::SaveWebDav(cfg.clone()));
+                if let Ok(h) = self.interval_text.trim().parse::<u64>()
+                    && h >= 1
+                    && h != view.upload_interval_hours
+                {
+                    actions.push(BackupAction::SetUploadIntervalHours(h));
+                }
             }
             let choice = self.secrets_choice();
             if ui.add_enabled(ready && choice.is_some(), egui::Button::new("Upload backup")).clicked()
@@ -234,9 +377,11 @@ impl BackupSection {
                 actions.push(BackupAction::RefreshRemote);
             }
         });
+        ui.weak("Upload, list, restore and delete use the saved settings.");
         if let Some(o) = &view.webdav_outcome {
             outcome_ui(ui, o);
         }
+        self.confirm_delete_ui(ui, true, actions);
         egui::Grid::new("remote_backups").num_columns(4).striped(true).show(ui, |ui| {
             for b in &view.remote_backups {
                 ui.label(&b.name);
@@ -251,7 +396,7 @@ impl BackupSection {
                         });
                     }
                     if ui.add_enabled(!view.busy, egui::Button::new("Delete")).on_hover_text(&b.name).clicked() {
-                        actions.push(BackupAction::DeleteRemote(b.name.clone()));
+                        self.confirm_delete = Some((true, b.name.clone()));
                     }
                 });
                 ui.end_row();
@@ -267,6 +412,79 @@ fn outcome_ui(ui: &mut egui::Ui, o: &Outcome) {
     };
 }
 
+/// Up to 15 names of a list, then "and N more".
+fn names_ui(ui: &mut egui::Ui, title: &str, names: &[String]) {
+    if names.is_empty() {
+        return;
+    }
+    ui.label(format!("{title} ({}):", names.len()));
+    for n in names.iter().take(15) {
+        ui.label(format!("    {n}"));
+    }
+    if names.len() > 15 {
+        ui.weak(format!("    and {} more", names.len() - 15));
+    }
+}
+
+fn pending_ui(ui: &mut egui::Ui, pending: &PendingPreview, busy: bool, actions: &mut Vec<BackupAction>) {
+    egui::Frame::group(ui.style()).show(ui, |ui| {
+        let confirm = match pending {
+            PendingPreview::Restore { label, mode, preview: p } => {
+                let how = if *mode == RestoreMode::Replace { "replace" } else { "merge" };
+                ui.strong(format!("Restore {label} ({how})?"));
+                ui.label(format!(
+                    "{} added, {} updated, {} unchanged, {} kept (newer here), {} removed",
+                    p.added.len(),
+                    p.updated.len(),
+                    p.unchanged.len(),
+                    p.kept_newer_local.len(),
+                    p.removed.len()
+                ));
+                let refs = |v: &[crate::backup::restore::AccountRef]| -> Vec<String> {
+                    v.iter().map(|a| format!("{} · {}", a.site_url, a.username)).collect()
+                };
+                names_ui(ui, "Added", &refs(&p.added));
+                names_ui(ui, "Updated", &refs(&p.updated));
+                names_ui(ui, "Removed", &refs(&p.removed));
+                names_ui(ui, "Need credentials entered again", &refs(&p.needs_credentials));
+                names_ui(ui, "Settings changed", &p.settings_changed);
+                if *mode == RestoreMode::Replace {
+                    ui.colored_label(
+                        ui.visuals().warn_fg_color,
+                        "Replace removes every local account first. A safety copy is written before anything changes.",
+                    );
+                } else {
+                    ui.weak("A safety copy of the current data is written before anything changes.");
+                }
+                "Confirm restore"
+            }
+            PendingPreview::Import { label, source, preview: p, skipped } => {
+                ui.strong(format!("Import {label} ({source})?"));
+                ui.label(format!(
+                    "{} sites, {} accounts, {} need credentials entered again, {} records skipped",
+                    p.site_count,
+                    p.account_count,
+                    p.needs_credentials.len(),
+                    p.skipped_count
+                ));
+                names_ui(ui, "Need credentials entered again", &p.needs_credentials);
+                let skipped: Vec<String> = skipped.iter().map(|s| format!("{}: {}", s.label, s.reason)).collect();
+                names_ui(ui, "Skipped", &skipped);
+                "Confirm import"
+            }
+        };
+        ui.horizontal(|ui| {
+            if ui.add_enabled(!busy, egui::Button::new(confirm)).clicked() {
+                actions.push(BackupAction::ConfirmPending);
+            }
+            if ui.add_enabled(!busy, egui::Button::new("Cancel")).on_hover_text("Cancel the restore or import").clicked()
+            {
+                actions.push(BackupAction::CancelPending);
+            }
+        });
+    });
+}
+
 fn update_ui(ui: &mut egui::Ui, view: &BackupView, actions: &mut Vec<BackupAction>) {
     ui.strong("Updates");
     let mut s = view.update_settings;
@@ -277,8 +495,14 @@ fn update_ui(ui: &mut egui::Ui, view: &BackupView, actions: &mut Vec<BackupActio
     }
     ui.horizontal(|ui| {
         ui.label(format!("Version {}", crate::VERSION));
-        if ui.button("Check now").clicked() {
+        if ui.add_enabled(!view.update_checking, egui::Button::new("Check now")).clicked() {
             actions.push(BackupAction::CheckUpdates);
+        }
+        if view.update_checking {
+            ui.spinner();
+        }
+        if let Some(t) = view.update_settings.last_check_unix {
+            ui.weak(format!("Last checked {}", date_text(t)));
         }
     });
     match &view.update {
@@ -291,7 +515,8 @@ fn update_ui(ui: &mut egui::Ui, view: &BackupView, actions: &mut Vec<BackupActio
                 ui.label("You have the latest version.");
             }
             Some(r) => {
-                ui.label(format!("Version {} is available ({})", r.version, r.published_at.as_deref().unwrap_or("")));
+                let date = r.published_at.as_deref().map(|d| d.get(..10).unwrap_or(d)).unwrap_or("");
+                ui.label(format!("Version {} is available ({date})", r.version));
                 for line in r.notes.lines().take(20) {
                     let t = line.trim_start_matches(['#', ' ']);
                     if line.starts_with('#') {
@@ -306,7 +531,7 @@ fn update_ui(ui: &mut egui::Ui, view: &BackupView, actions: &mut Vec<BackupActio
                 let url = crate::update::asset_for_platform(r, os, std::env::consts::ARCH)
                     .map(|a| a.url.clone())
                     .unwrap_or_else(|| r.html_url.clone());
-                if ui.button("Open download page").clicked() {
+                if ui.button("Open download page").on_hover_text(&url).clicked() {
                     actions.push(BackupAction::OpenUrl(url));
                 }
             }

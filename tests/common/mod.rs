@@ -31,6 +31,8 @@ pub fn app_with(seed: impl FnOnce(&mut Store)) -> TestApp {
 pub fn app_in(dir: tempfile::TempDir, seed: impl FnOnce(&mut Store)) -> TestApp {
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     let (store, quarantined) = Store::open_shared(dir.path()).unwrap();
+    // Tests never reach the internet: no release check on start unless a test asks.
+    store.lock().unwrap().set_setting("update.check_on_start", "false").unwrap();
     seed(&mut store.lock().unwrap());
     let deps = AppDeps {
         relay: fast_relay(),
