@@ -1,6 +1,7 @@
 //! The headless command line. A thin layer over the same modules the GUI uses.
 
 mod accounts;
+mod backup;
 pub mod report;
 
 use std::path::PathBuf;
@@ -40,6 +41,14 @@ pub enum Cmd {
     Accounts(AccountsCmd),
     /// Refresh accounts (all enabled ones, or those given) and store the results.
     Refresh(RefreshArgs),
+    /// Local backups: create (default), list, restore.
+    Backup(backup::BackupArgs),
+    /// Write a backup bundle to a file.
+    Export(backup::ExportArgs),
+    /// Import a file: our backup, All API Hub, or API Hub Management Tools (preview first).
+    Import(backup::ImportArgs),
+    /// Check for a newer release (never downloads or installs).
+    Update(backup::UpdateArgs),
 }
 
 /// `apihub accounts …`
@@ -137,6 +146,10 @@ fn run_inner(cli: &Cli, cmd: &Cmd, rt: &tokio::runtime::Handle) -> anyhow::Resul
             }
         }
         Cmd::Refresh(args) => refresh(open_store(cli)?, args, rt),
+        Cmd::Backup(args) => backup::backup(cli, args),
+        Cmd::Export(args) => backup::export(cli, args),
+        Cmd::Import(args) => backup::import(cli, args),
+        Cmd::Update(args) => backup::update(cli, args, rt),
     }
 }
 

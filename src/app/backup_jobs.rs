@@ -18,8 +18,6 @@ use crate::store::{SharedStore, Store};
 use crate::ui::backup::{BackupAction, Outcome, PendingPreview, SecretsChoice};
 use crate::update::{UpdateCheck, UpdateSettings};
 
-/// Setting: local backups kept.
-pub const LOCAL_KEEP_SETTING: &str = "backup.local.keep";
 /// Setting: hours between automatic WebDAV uploads.
 pub const UPLOAD_INTERVAL_SETTING: &str = "backup.webdav.interval_hours";
 /// Setting: time of the last automatic WebDAV upload (unix seconds; volatile, not backed up).
@@ -93,7 +91,7 @@ fn secrets_mode(choice: SecretsChoice) -> SecretsMode {
 }
 
 fn keep_of(store: &Store) -> usize {
-    store.setting(LOCAL_KEEP_SETTING).ok().flatten().and_then(|v| v.parse().ok()).unwrap_or(local::DEFAULT_KEEP).max(1)
+    store.setting(local::KEEP_SETTING).ok().flatten().and_then(|v| v.parse().ok()).unwrap_or(local::DEFAULT_KEEP).max(1)
 }
 
 fn local_list(store: &Store) -> Result<Vec<LocalBackupInfo>, String> {
@@ -162,7 +160,7 @@ impl App {
                 self.state.backup.local_keep = n;
                 self.backup_job("Saving...", Area::Local, move || {
                     let mut s = locked(&store)?;
-                    s.set_setting(LOCAL_KEEP_SETTING, &n.to_string()).map_err(|e| e.to_string())?;
+                    s.set_setting(local::KEEP_SETTING, &n.to_string()).map_err(|e| e.to_string())?;
                     LocalBackups::for_data_dir(&s.data_dir()).prune(n).map_err(|e| e.to_string())?;
                     Ok(Done::LocalList(local_list(&s)?, None))
                 })
@@ -204,7 +202,10 @@ impl App {
             }
             BackupAction::RefreshRemote => {
                 let cfg = self.state.backup.webdav.clone();
-                self.webdav_job("Listing...", async move { Ok(Done::RemoteList(WebDav::new(&cfg)?.list().await?, None)) })
+                self.webdav_job(
+                    "Listing...",
+                    async move { Ok(Done::RemoteList(WebDav::new(&cfg)?.list().await?, None)) },
+                )
             }
             BackupAction::RestoreRemote { name, mode, passphrase } => {
                 let passphrase = passphrase.map(|p| p.0);
@@ -234,21 +235,16 @@ impl App {
             BackupAction::CheckUpdates => self.check_updates(),
             BackupAction::SaveUpdateSettings(settings) => {
                 self.state.backup.update_settings = settings;
-                self.settings_job.push(self.runner.spawn_blocking(move || {
-                    settings.save(&mut *locked(&store)?).map_err(|e| e.to_string())
-                }));
+                self.settings_job.push(
+                    self.runner.spawn_blocking(move || settings.save(&mut *locked(&store)?).map_err(|e| e.to_string())),
+                );
             }
             BackupAction::OpenUrl(url) => ctx.open_url(egui::OpenUrl::new_tab(url)),
         }
     }
 
     /// Starts a blocking backup job unless one runs.
-    fn backup_job(
-        &mut self,
-        what: &str,
-        area: Area,
-        job: impl FnOnce() -> Result<Done, String> + Send + 'static,
-    ) {
+    fn backup_job(&mut self, what: &str, area: Area, job: impl FnOnce() -> Result<Done, String> + Send + 'static) {
         if self.backup.job.is_some() {
             return;
         }
@@ -268,8 +264,7 @@ impl App {
         }
         self.state.backup.busy = true;
         self.state.backup.progress = Some(what.to_string());
-        self.backup.job =
-            Some(self.runner.spawn(async move { (Area::WebDav, job.await.map_err(|e| e.to_string())) }));
+        self.backup.job = Some(self.runner.spawn(async move { (Area::WebDav, job.await.map_err(|e| e.to_string())) }));
     }
 
     fn save_webdav(&mut self, cfg: WebDavConfig, hours: u64) {
@@ -291,7 +286,8 @@ impl App {
         self.state.backup.progress = Some("Choose where to save the backup...".into());
         self.backup.job = Some(self.runner.spawn(async move {
             let name = local::backup_file_name("apihub-export", chrono::Utc::now());
-            let picked = rfd::AsyncFileDialog::new().add_filter("JSON", &["json"]).set_file_name(&name).save_file().await;
+            let picked =
+                rfd::AsyncFileDialog::new().add_filter("JSON", &["json"]).set_file_name(&name).save_file().await;
             let Some(handle) = picked else { return (Area::Local, Ok(Done::Nothing)) };
             let path = handle.path().to_path_buf();
             let result = tokio::task::spawn_blocking(move || {
@@ -429,9 +425,8 @@ impl App {
                 let hours: i64 =
                     s.setting(UPLOAD_INTERVAL_SETTING).ok().flatten().and_then(|v| v.parse().ok()).unwrap_or(24);
                 let last: Option<i64> = s.setting(LAST_UPLOAD_SETTING).ok().flatten().and_then(|v| v.parse().ok());
-                let due = cfg.enabled
-                    && !cfg.url.trim().is_empty()
-                    && local::throttle_allows(last, now, hours.max(1) * 3600);
+                let due =
+                    cfg.enabled && !cfg.url.trim().is_empty() && local::throttle_allows(last, now, hours.max(1) * 3600);
                 let upload = if due {
                     // Sealed with this installation's key: no passphrase is stored for unattended uploads.
                     Some((cfg, crate::backup::create_bundle(&s, &SecretsMode::LocalKey).map_err(|e| e.to_string())?))

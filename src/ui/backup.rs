@@ -5,8 +5,8 @@
 
 use crate::backup::import::{ImportPreview, SkippedRecord};
 use crate::backup::local::LocalBackupInfo;
-use crate::backup::{RestoreMode, RestorePreview};
 use crate::backup::webdav::{RemoteBackup, WebDavConfig};
+use crate::backup::{RestoreMode, RestorePreview};
 use crate::update::{UpdateCheck, UpdateSettings};
 
 /// A passphrase typed by the user; `Debug` never shows it.
@@ -477,7 +477,10 @@ fn pending_ui(ui: &mut egui::Ui, pending: &PendingPreview, busy: bool, actions: 
             if ui.add_enabled(!busy, egui::Button::new(confirm)).clicked() {
                 actions.push(BackupAction::ConfirmPending);
             }
-            if ui.add_enabled(!busy, egui::Button::new("Cancel")).on_hover_text("Cancel the restore or import").clicked()
+            if ui
+                .add_enabled(!busy, egui::Button::new("Cancel"))
+                .on_hover_text("Cancel the restore or import")
+                .clicked()
             {
                 actions.push(BackupAction::CancelPending);
             }
