@@ -552,7 +552,8 @@ impl App {
                 log::info!("{m}");
                 v.local_backups = list;
                 v.last_outcome = Some(Outcome::Ok(m));
-                self.pending.push(Command::ReloadAccounts);
+                // Settings (WebDAV, updates, keep-N) may have come with the backup too.
+                self.pending.extend([Command::ReloadAccounts, Command::ReloadBackups]);
                 return;
             }
             Ok(Done::WebDavSaved(cfg, hours, m)) => {
