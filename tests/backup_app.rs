@@ -236,3 +236,18 @@ fn webdav_test_connection_save_upload_and_list_against_a_real_server() {
     assert!(name.starts_with("apihub-"), "{name}");
     assert!(h.query_by_label(&name).is_some(), "the remote backup's row is shown");
 }
+
+#[test]
+fn the_section_is_translated_and_every_glyph_renders_in_chinese() {
+    let _l = ui_lock();
+    let mut t = app_with(|s| s.set_setting("ui.lang", "zh-CN").unwrap());
+    let h = &mut t.harness;
+    h.set_size(egui::vec2(1100.0, 2600.0));
+    run_until(h, "accounts loaded", |h| h.state().state().accounts.value().is_some());
+    h.get_all_by_label("设置").next().unwrap().click();
+    h.run();
+    for label in ["备份与更新", "立即备份", "还没有本地备份", "测试连接", "立即检查"] {
+        assert!(h.query_by_label(label).is_some(), "{label} shown");
+    }
+    assert!(h.query_by_label("Back up now").is_none());
+}

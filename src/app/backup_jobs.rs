@@ -16,6 +16,7 @@ use crate::backup::webdav::{RemoteBackup, WebDav, WebDavConfig};
 use crate::backup::{BackupError, RestoreMode, SecretsMode, preview_restore, read_bundle, restore_bundle};
 use crate::store::{SharedStore, Store};
 use crate::ui::backup::{BackupAction, Outcome, PendingPreview, SecretsChoice};
+use crate::ui::i18n::{fill, tr};
 use crate::update::{UpdateCheck, UpdateSettings};
 
 /// Setting: hours between automatic WebDAV uploads.
@@ -136,29 +137,33 @@ impl App {
     pub(super) fn backup_action(&mut self, action: BackupAction, ctx: &egui::Context) {
         let store = self.store.clone();
         match action {
-            BackupAction::BackUpNow(choice) => self.backup_job("Backing up...", Area::Local, move || {
-                let s = locked(&store)?;
-                let info = local::back_up_now(&s, &secrets_mode(choice), keep_of(&s)).map_err(|e| e.to_string())?;
-                log::info!("local backup written: {}", info.name);
-                Ok(Done::LocalList(local_list(&s)?, Some(format!("Backup written: {}", info.name))))
-            }),
+            BackupAction::BackUpNow(choice) => {
+                self.backup_job(tr("backup.progress.backing_up"), Area::Local, move || {
+                    let s = locked(&store)?;
+                    let info = local::back_up_now(&s, &secrets_mode(choice), keep_of(&s)).map_err(|e| e.to_string())?;
+                    log::info!("local backup written: {}", info.name);
+                    Ok(Done::LocalList(local_list(&s)?, Some(fill(tr("backup.msg.written"), &[("name", &info.name)]))))
+                })
+            }
             BackupAction::RestoreLocal { name, mode, passphrase } => {
                 let passphrase = passphrase.map(|p| p.0);
-                self.backup_job("Checking the backup...", Area::Local, move || {
+                self.backup_job(tr("backup.progress.checking"), Area::Local, move || {
                     let s = locked(&store)?;
                     let bytes = LocalBackups::for_data_dir(&s.data_dir()).read(&name).map_err(|e| e.to_string())?;
                     lift(preview_file(&s, &name, bytes, passphrase, mode))
                 })
             }
-            BackupAction::DeleteLocal(name) => self.backup_job("Deleting...", Area::Local, move || {
-                let s = locked(&store)?;
-                LocalBackups::for_data_dir(&s.data_dir()).delete(&name).map_err(|e| e.to_string())?;
-                log::info!("local backup deleted: {name}");
-                Ok(Done::LocalList(local_list(&s)?, Some(format!("Deleted {name}"))))
-            }),
+            BackupAction::DeleteLocal(name) => {
+                self.backup_job(tr("backup.progress.deleting"), Area::Local, move || {
+                    let s = locked(&store)?;
+                    LocalBackups::for_data_dir(&s.data_dir()).delete(&name).map_err(|e| e.to_string())?;
+                    log::info!("local backup deleted: {name}");
+                    Ok(Done::LocalList(local_list(&s)?, Some(fill(tr("backup.msg.deleted"), &[("name", &name)]))))
+                })
+            }
             BackupAction::SetLocalKeep(n) => {
                 self.state.backup.local_keep = n;
-                self.backup_job("Saving...", Area::Local, move || {
+                self.backup_job(tr("backup.progress.saving"), Area::Local, move || {
                     let mut s = locked(&store)?;
                     s.set_setting(local::KEEP_SETTING, &n.to_string()).map_err(|e| e.to_string())?;
                     LocalBackups::for_data_dir(&s.data_dir()).prune(n).map_err(|e| e.to_string())?;
@@ -181,13 +186,13 @@ impl App {
                 self.state.backup.upload_interval_hours = h;
                 self.save_webdav(cfg, h);
             }
-            BackupAction::TestWebDav(cfg) => self.webdav_job("Testing the connection...", async move {
+            BackupAction::TestWebDav(cfg) => self.webdav_job(tr("backup.progress.testing"), async move {
                 WebDav::new(&cfg)?.test_connection().await?;
-                Ok(Done::Message("Connected".into()))
+                Ok(Done::Message(tr("backup.msg.connected").to_string()))
             }),
             BackupAction::UploadWebDav(choice) => {
                 let cfg = self.state.backup.webdav.clone();
-                self.webdav_job("Uploading...", async move {
+                self.webdav_job(tr("backup.progress.uploading"), async move {
                     let bytes = tokio::task::spawn_blocking(move || {
                         let s = store.lock().map_err(|_| BackupError::InvalidConfig("store unavailable".into()))?;
                         crate::backup::create_bundle(&s, &secrets_mode(choice))
@@ -197,20 +202,22 @@ impl App {
                     let dav = WebDav::new(&cfg)?;
                     let report = crate::backup::webdav::upload_backup(&cfg, &bytes).await?;
                     log::info!("WebDAV backup uploaded: {}", report.name);
-                    Ok(Done::RemoteList(dav.list().await?, Some(format!("Uploaded {}", report.name))))
+                    Ok(Done::RemoteList(
+                        dav.list().await?,
+                        Some(fill(tr("backup.msg.uploaded"), &[("name", &report.name)])),
+                    ))
                 })
             }
             BackupAction::RefreshRemote => {
                 let cfg = self.state.backup.webdav.clone();
-                self.webdav_job(
-                    "Listing...",
-                    async move { Ok(Done::RemoteList(WebDav::new(&cfg)?.list().await?, None)) },
-                )
+                self.webdav_job(tr("backup.progress.listing"), async move {
+                    Ok(Done::RemoteList(WebDav::new(&cfg)?.list().await?, None))
+                })
             }
             BackupAction::RestoreRemote { name, mode, passphrase } => {
                 let passphrase = passphrase.map(|p| p.0);
                 let cfg = self.state.backup.webdav.clone();
-                self.webdav_job("Downloading...", async move {
+                self.webdav_job(tr("backup.progress.downloading"), async move {
                     let bytes = WebDav::new(&cfg)?.download(&name).await?;
                     tokio::task::spawn_blocking(move || {
                         let s = store.lock().map_err(|_| BackupError::InvalidConfig("store unavailable".into()))?;
@@ -225,11 +232,11 @@ impl App {
             }
             BackupAction::DeleteRemote(name) => {
                 let cfg = self.state.backup.webdav.clone();
-                self.webdav_job("Deleting...", async move {
+                self.webdav_job(tr("backup.progress.deleting"), async move {
                     let dav = WebDav::new(&cfg)?;
                     dav.delete(&name).await?;
                     log::info!("WebDAV backup deleted: {name}");
-                    Ok(Done::RemoteList(dav.list().await?, Some(format!("Deleted {name}"))))
+                    Ok(Done::RemoteList(dav.list().await?, Some(fill(tr("backup.msg.deleted"), &[("name", &name)]))))
                 })
             }
             BackupAction::CheckUpdates => self.check_updates(),
@@ -269,11 +276,11 @@ impl App {
 
     fn save_webdav(&mut self, cfg: WebDavConfig, hours: u64) {
         let store = self.store.clone();
-        self.backup_job("Saving...", Area::WebDav, move || {
+        self.backup_job(tr("backup.progress.saving"), Area::WebDav, move || {
             let mut s = locked(&store)?;
             cfg.save(&mut s).map_err(|e| e.to_string())?;
             s.set_setting(UPLOAD_INTERVAL_SETTING, &hours.to_string()).map_err(|e| e.to_string())?;
-            Ok(Done::WebDavSaved(cfg, hours, "WebDAV settings saved".into()))
+            Ok(Done::WebDavSaved(cfg, hours, tr("backup.msg.saved").to_string()))
         });
     }
 
@@ -283,7 +290,7 @@ impl App {
         }
         let store = self.store.clone();
         self.state.backup.busy = true;
-        self.state.backup.progress = Some("Choose where to save the backup...".into());
+        self.state.backup.progress = Some(tr("backup.progress.save_dialog").to_string());
         self.backup.job = Some(self.runner.spawn(async move {
             let name = local::backup_file_name("apihub-export", chrono::Utc::now());
             let picked =
@@ -295,7 +302,7 @@ impl App {
                 let bytes = crate::backup::create_bundle(&s, &secrets_mode(choice)).map_err(|e| e.to_string())?;
                 std::fs::write(&path, bytes).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
                 log::info!("backup exported to {}", path.display());
-                Ok(Done::Message(format!("Exported to {}", path.display())))
+                Ok(Done::Message(fill(tr("backup.msg.exported"), &[("path", &path.display())])))
             })
             .await
             .unwrap_or_else(|e| Err(e.to_string()));
@@ -309,7 +316,7 @@ impl App {
         }
         let store = self.store.clone();
         self.state.backup.busy = true;
-        self.state.backup.progress = Some("Choose a file to import...".into());
+        self.state.backup.progress = Some(tr("backup.progress.open_dialog").to_string());
         self.backup.job = Some(self.runner.spawn(async move {
             let picked = rfd::AsyncFileDialog::new().add_filter("JSON", &["json"]).pick_file().await;
             let Some(handle) = picked else { return (Area::Local, Ok(Done::Nothing)) };
@@ -329,28 +336,32 @@ impl App {
         let Some(data) = self.backup.pending.take() else { return };
         self.state.backup.pending = None;
         let store = self.store.clone();
-        self.backup_job("Restoring...", Area::Local, move || {
+        self.backup_job(tr("backup.progress.restoring"), Area::Local, move || {
             let mut s = locked(&store)?;
             let message = match data {
                 PendingData::Restore { bytes, passphrase, mode } => {
                     let r = restore_bundle(&mut s, &bytes, passphrase.as_deref(), mode).map_err(|e| e.to_string())?;
-                    format!(
-                        "Restored: {} added, {} updated, {} removed (safety copy {})",
-                        r.preview.added.len(),
-                        r.preview.updated.len(),
-                        r.preview.removed.len(),
-                        r.safety_backup.name
+                    fill(
+                        tr("backup.msg.restored"),
+                        &[
+                            ("added", &r.preview.added.len()),
+                            ("updated", &r.preview.updated.len()),
+                            ("removed", &r.preview.removed.len()),
+                            ("safety", &r.safety_backup.name),
+                        ],
                     )
                 }
                 PendingData::Import { plan } => {
                     let r = apply_import(&mut s, &plan).map_err(|e| e.to_string())?;
                     log::info!("import applied: {} added, {} updated", r.added, r.updated);
-                    format!(
-                        "Imported: {} added, {} updated, {} need credentials, {} skipped",
-                        r.added,
-                        r.updated,
-                        r.needs_credentials,
-                        r.skipped.len()
+                    fill(
+                        tr("backup.msg.imported"),
+                        &[
+                            ("added", &r.added),
+                            ("updated", &r.updated),
+                            ("creds", &r.needs_credentials),
+                            ("skipped", &r.skipped.len()),
+                        ],
                     )
                 }
             };
@@ -499,7 +510,7 @@ impl App {
                     if let Some(offer) = &c.offer {
                         log::info!("a newer version is available: {}", offer.version);
                         self.state.status = Some(StatusLine {
-                            text: format!("Version {} is available (see Settings)", offer.version),
+                            text: fill(tr("update.status_available"), &[("version", &offer.version)]),
                             severity: Severity::Info,
                         });
                     }
@@ -520,7 +531,8 @@ impl App {
                 Ok(None) => {}
                 Err(e) => {
                     log::warn!("automatic backup failed: {e}");
-                    self.state.backup.last_outcome = Some(Outcome::Err(format!("Automatic backup failed: {e}")));
+                    self.state.backup.last_outcome =
+                        Some(Outcome::Err(fill(tr("backup.msg.auto_failed"), &[("error", &e)])));
                 }
             }
         }
@@ -541,7 +553,9 @@ impl App {
             }
             Ok(Done::RemoteList(list, m)) => {
                 v.remote_backups = list;
-                Some(Outcome::Ok(m.unwrap_or_else(|| format!("{} remote backups", v.remote_backups.len()))))
+                Some(Outcome::Ok(
+                    m.unwrap_or_else(|| fill(tr("backup.msg.remote_count"), &[("n", &v.remote_backups.len())])),
+                ))
             }
             Ok(Done::Preview(data, preview)) => {
                 self.backup.pending = Some(data);

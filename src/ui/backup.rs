@@ -7,6 +7,7 @@ use crate::backup::import::{ImportPreview, SkippedRecord};
 use crate::backup::local::LocalBackupInfo;
 use crate::backup::webdav::{RemoteBackup, WebDavConfig};
 use crate::backup::{RestoreMode, RestorePreview};
+use crate::ui::i18n::{fill, tr};
 use crate::update::{UpdateCheck, UpdateSettings};
 
 /// A passphrase typed by the user; `Debug` never shows it.
@@ -238,12 +239,12 @@ impl BackupSection {
     }
 
     fn secrets_ui(&mut self, ui: &mut egui::Ui) {
-        ui.strong("Backup secrets");
+        ui.strong(tr("backup.secrets_title"));
         egui::Grid::new("backup_secrets").num_columns(2).show(ui, |ui| {
-            field_ui(ui, "Backup passphrase", &mut self.passphrase, true);
+            field_ui(ui, tr("backup.passphrase"), &mut self.passphrase, true);
         });
-        ui.checkbox(&mut self.without_secrets, "Back up without secrets (tokens must be entered again after restore)");
-        ui.checkbox(&mut self.replace, "Restore replaces all accounts (otherwise merge, newer wins)");
+        ui.checkbox(&mut self.without_secrets, tr("backup.without_secrets"));
+        ui.checkbox(&mut self.replace, tr("backup.replace"));
     }
 
     /// Asks "Delete X?" in place; pushes the action only on confirmation.
@@ -253,48 +254,48 @@ impl BackupSection {
             return;
         }
         ui.horizontal_wrapped(|ui| {
-            ui.colored_label(ui.visuals().warn_fg_color, format!("Delete {name}? This cannot be undone."));
-            if ui.button("Confirm delete").clicked() {
+            ui.colored_label(ui.visuals().warn_fg_color, fill(tr("backup.confirm_delete"), &[("name", &name)]));
+            if ui.button(tr("backup.confirm_delete_button")).clicked() {
                 actions.push(if remote { BackupAction::DeleteRemote(name) } else { BackupAction::DeleteLocal(name) });
                 self.confirm_delete = None;
             }
-            if ui.button("Cancel").clicked() {
+            if ui.button(tr("backup.cancel")).clicked() {
                 self.confirm_delete = None;
             }
         });
     }
 
     fn local_ui(&mut self, ui: &mut egui::Ui, view: &BackupView, actions: &mut Vec<BackupAction>) {
-        ui.strong("Local backups");
+        ui.strong(tr("backup.local"));
         let choice = self.secrets_choice();
         ui.horizontal(|ui| {
-            let button = ui.add_enabled(!view.busy && choice.is_some(), egui::Button::new("Back up now"));
+            let button = ui.add_enabled(!view.busy && choice.is_some(), egui::Button::new(tr("backup.now")));
             if button.clicked()
                 && let Some(c) = choice.clone()
             {
                 actions.push(BackupAction::BackUpNow(c));
             }
-            let export = ui.add_enabled(!view.busy && choice.is_some(), egui::Button::new("Export to file..."));
+            let export = ui.add_enabled(!view.busy && choice.is_some(), egui::Button::new(tr("backup.export")));
             if export.clicked()
                 && let Some(c) = choice.clone()
             {
                 actions.push(BackupAction::ExportFile(c));
             }
             let import = ui
-                .add_enabled(!view.busy, egui::Button::new("Import file..."))
-                .on_hover_text("A backup of this app, an All API Hub backup or a Management Tools config.json");
+                .add_enabled(!view.busy, egui::Button::new(tr("backup.import")))
+                .on_hover_text(tr("backup.import_hint"));
             if import.clicked() {
                 actions.push(BackupAction::ImportFile { passphrase: self.restore_passphrase(), mode: self.mode() });
             }
         });
         if choice.is_none() {
-            ui.weak("Enter a passphrase, or choose to back up without secrets.");
+            ui.weak(tr("backup.need_passphrase"));
         }
         ui.horizontal(|ui| {
             if self.keep_text.is_empty() {
                 self.keep_text = view.local_keep.to_string();
             }
-            let l = ui.label("Local backups to keep");
+            let l = ui.label(tr("backup.keep"));
             let r = ui.add(egui::TextEdit::singleline(&mut self.keep_text).desired_width(50.0)).labelled_by(l.id);
             if r.lost_focus()
                 && let Ok(n) = self.keep_text.trim().parse::<usize>()
@@ -309,7 +310,7 @@ impl BackupSection {
         }
         self.confirm_delete_ui(ui, false, actions);
         if view.local_backups.is_empty() {
-            ui.weak("No local backups yet");
+            ui.weak(tr("backup.none"));
         }
         egui::Grid::new("local_backups").num_columns(4).striped(true).show(ui, |ui| {
             for b in &view.local_backups {
@@ -317,14 +318,22 @@ impl BackupSection {
                 ui.label(date_text(b.modified_at_unix));
                 ui.label(size_text(b.size_bytes));
                 ui.horizontal(|ui| {
-                    if ui.add_enabled(!view.busy, egui::Button::new("Restore")).on_hover_text(&b.name).clicked() {
+                    if ui
+                        .add_enabled(!view.busy, egui::Button::new(tr("backup.restore")))
+                        .on_hover_text(&b.name)
+                        .clicked()
+                    {
                         actions.push(BackupAction::RestoreLocal {
                             name: b.name.clone(),
                             mode: self.mode(),
                             passphrase: self.restore_passphrase(),
                         });
                     }
-                    if ui.add_enabled(!view.busy, egui::Button::new("Delete")).on_hover_text(&b.name).clicked() {
+                    if ui
+                        .add_enabled(!view.busy, egui::Button::new(tr("backup.delete")))
+                        .on_hover_text(&b.name)
+                        .clicked()
+                    {
                         self.confirm_delete = Some((false, b.name.clone()));
                     }
                 });
@@ -342,23 +351,23 @@ impl BackupSection {
         if self.interval_text.is_empty() {
             self.interval_text = view.upload_interval_hours.to_string();
         }
-        ui.checkbox(&mut form.enabled, "Upload automatically");
+        ui.checkbox(&mut form.enabled, tr("backup.webdav.auto"));
         egui::Grid::new("webdav_form").num_columns(2).show(ui, |ui| {
-            field_ui(ui, "Server URL", &mut form.url, false);
-            field_ui(ui, "Username", &mut form.username, false);
-            field_ui(ui, "Password", &mut form.password, true);
-            field_ui(ui, "Remote folder", &mut form.remote_path, false);
-            field_ui(ui, "Backups to keep", &mut self.max_backups_text, false);
-            field_ui(ui, "Hours between automatic uploads", &mut self.interval_text, false);
+            field_ui(ui, tr("backup.webdav.url"), &mut form.url, false);
+            field_ui(ui, tr("backup.webdav.username"), &mut form.username, false);
+            field_ui(ui, tr("backup.webdav.password"), &mut form.password, true);
+            field_ui(ui, tr("backup.webdav.folder"), &mut form.remote_path, false);
+            field_ui(ui, tr("backup.webdav.keep"), &mut self.max_backups_text, false);
+            field_ui(ui, tr("backup.webdav.interval"), &mut self.interval_text, false);
         });
         form.max_backups = self.max_backups_text.trim().parse().unwrap_or(form.max_backups).max(1);
         let cfg = form.clone();
         let ready = !view.busy && !cfg.url.trim().is_empty();
         ui.horizontal(|ui| {
-            if ui.add_enabled(ready, egui::Button::new("Test connection")).clicked() {
+            if ui.add_enabled(ready, egui::Button::new(tr("backup.webdav.test"))).clicked() {
                 actions.push(BackupAction::TestWebDav(cfg.clone()));
             }
-            if ui.add_enabled(!view.busy, egui::Button::new("Save")).clicked() {
+            if ui.add_enabled(!view.busy, egui::Button::new(tr("backup.webdav.save"))).clicked() {
                 actions.push(BackupAction::SaveWebDav(cfg.clone()));
                 if let Ok(h) = self.interval_text.trim().parse::<u64>()
                     && h >= 1
@@ -368,16 +377,16 @@ impl BackupSection {
                 }
             }
             let choice = self.secrets_choice();
-            if ui.add_enabled(ready && choice.is_some(), egui::Button::new("Upload backup")).clicked()
+            if ui.add_enabled(ready && choice.is_some(), egui::Button::new(tr("backup.webdav.upload"))).clicked()
                 && let Some(c) = choice
             {
                 actions.push(BackupAction::UploadWebDav(c));
             }
-            if ui.add_enabled(ready, egui::Button::new("List remote backups")).clicked() {
+            if ui.add_enabled(ready, egui::Button::new(tr("backup.webdav.list"))).clicked() {
                 actions.push(BackupAction::RefreshRemote);
             }
         });
-        ui.weak("Upload, list, restore and delete use the saved settings.");
+        ui.weak(tr("backup.webdav.saved_hint"));
         if let Some(o) = &view.webdav_outcome {
             outcome_ui(ui, o);
         }
@@ -388,14 +397,22 @@ impl BackupSection {
                 ui.label(date_text(b.modified_at_unix));
                 ui.label(size_text(b.size_bytes));
                 ui.horizontal(|ui| {
-                    if ui.add_enabled(!view.busy, egui::Button::new("Restore")).on_hover_text(&b.name).clicked() {
+                    if ui
+                        .add_enabled(!view.busy, egui::Button::new(tr("backup.restore")))
+                        .on_hover_text(&b.name)
+                        .clicked()
+                    {
                         actions.push(BackupAction::RestoreRemote {
                             name: b.name.clone(),
                             mode: self.mode(),
                             passphrase: self.restore_passphrase(),
                         });
                     }
-                    if ui.add_enabled(!view.busy, egui::Button::new("Delete")).on_hover_text(&b.name).clicked() {
+                    if ui
+                        .add_enabled(!view.busy, egui::Button::new(tr("backup.delete")))
+                        .on_hover_text(&b.name)
+                        .clicked()
+                    {
                         self.confirm_delete = Some((true, b.name.clone()));
                     }
                 });
@@ -422,7 +439,7 @@ fn names_ui(ui: &mut egui::Ui, title: &str, names: &[String]) {
         ui.label(format!("    {n}"));
     }
     if names.len() > 15 {
-        ui.weak(format!("    and {} more", names.len() - 15));
+        ui.weak(format!("    {}", fill(tr("backup.preview.more"), &[("n", &(names.len() - 15))])));
     }
 }
 
@@ -430,47 +447,48 @@ fn pending_ui(ui: &mut egui::Ui, pending: &PendingPreview, busy: bool, actions: 
     egui::Frame::group(ui.style()).show(ui, |ui| {
         let confirm = match pending {
             PendingPreview::Restore { label, mode, preview: p } => {
-                let how = if *mode == RestoreMode::Replace { "replace" } else { "merge" };
-                ui.strong(format!("Restore {label} ({how})?"));
-                ui.label(format!(
-                    "{} added, {} updated, {} unchanged, {} kept (newer here), {} removed",
-                    p.added.len(),
-                    p.updated.len(),
-                    p.unchanged.len(),
-                    p.kept_newer_local.len(),
-                    p.removed.len()
+                let how = tr(if *mode == RestoreMode::Replace { "backup.mode.replace" } else { "backup.mode.merge" });
+                ui.strong(fill(tr("backup.preview.restore_title"), &[("label", label), ("how", &how)]));
+                ui.label(fill(
+                    tr("backup.preview.counts"),
+                    &[
+                        ("added", &p.added.len()),
+                        ("updated", &p.updated.len()),
+                        ("unchanged", &p.unchanged.len()),
+                        ("kept", &p.kept_newer_local.len()),
+                        ("removed", &p.removed.len()),
+                    ],
                 ));
                 let refs = |v: &[crate::backup::restore::AccountRef]| -> Vec<String> {
                     v.iter().map(|a| format!("{} · {}", a.site_url, a.username)).collect()
                 };
-                names_ui(ui, "Added", &refs(&p.added));
-                names_ui(ui, "Updated", &refs(&p.updated));
-                names_ui(ui, "Removed", &refs(&p.removed));
-                names_ui(ui, "Need credentials entered again", &refs(&p.needs_credentials));
-                names_ui(ui, "Settings changed", &p.settings_changed);
+                names_ui(ui, tr("backup.preview.added"), &refs(&p.added));
+                names_ui(ui, tr("backup.preview.updated"), &refs(&p.updated));
+                names_ui(ui, tr("backup.preview.removed"), &refs(&p.removed));
+                names_ui(ui, tr("backup.preview.needs_credentials"), &refs(&p.needs_credentials));
+                names_ui(ui, tr("backup.preview.settings"), &p.settings_changed);
                 if *mode == RestoreMode::Replace {
-                    ui.colored_label(
-                        ui.visuals().warn_fg_color,
-                        "Replace removes every local account first. A safety copy is written before anything changes.",
-                    );
+                    ui.colored_label(ui.visuals().warn_fg_color, tr("backup.preview.replace_warning"));
                 } else {
-                    ui.weak("A safety copy of the current data is written before anything changes.");
+                    ui.weak(tr("backup.preview.merge_hint"));
                 }
-                "Confirm restore"
+                tr("backup.preview.confirm_restore")
             }
             PendingPreview::Import { label, source, preview: p, skipped } => {
-                ui.strong(format!("Import {label} ({source})?"));
-                ui.label(format!(
-                    "{} sites, {} accounts, {} need credentials entered again, {} records skipped",
-                    p.site_count,
-                    p.account_count,
-                    p.needs_credentials.len(),
-                    p.skipped_count
+                ui.strong(fill(tr("backup.preview.import_title"), &[("label", label), ("source", source)]));
+                ui.label(fill(
+                    tr("backup.preview.import_counts"),
+                    &[
+                        ("sites", &p.site_count),
+                        ("accounts", &p.account_count),
+                        ("creds", &p.needs_credentials.len()),
+                        ("skipped", &p.skipped_count),
+                    ],
                 ));
-                names_ui(ui, "Need credentials entered again", &p.needs_credentials);
+                names_ui(ui, tr("backup.preview.needs_credentials"), &p.needs_credentials);
                 let skipped: Vec<String> = skipped.iter().map(|s| format!("{}: {}", s.label, s.reason)).collect();
-                names_ui(ui, "Skipped", &skipped);
-                "Confirm import"
+                names_ui(ui, tr("backup.preview.skipped"), &skipped);
+                tr("backup.preview.confirm_import")
             }
         };
         ui.horizontal(|ui| {
@@ -478,8 +496,8 @@ fn pending_ui(ui: &mut egui::Ui, pending: &PendingPreview, busy: bool, actions: 
                 actions.push(BackupAction::ConfirmPending);
             }
             if ui
-                .add_enabled(!busy, egui::Button::new("Cancel"))
-                .on_hover_text("Cancel the restore or import")
+                .add_enabled(!busy, egui::Button::new(tr("backup.cancel")))
+                .on_hover_text(tr("backup.cancel_hint"))
                 .clicked()
             {
                 actions.push(BackupAction::CancelPending);
@@ -489,23 +507,23 @@ fn pending_ui(ui: &mut egui::Ui, pending: &PendingPreview, busy: bool, actions: 
 }
 
 fn update_ui(ui: &mut egui::Ui, view: &BackupView, actions: &mut Vec<BackupAction>) {
-    ui.strong("Updates");
+    ui.strong(tr("update.title"));
     let mut s = view.update_settings;
-    let a = ui.checkbox(&mut s.check_on_start, "Check for updates on start (at most once a day)").changed();
-    let b = ui.checkbox(&mut s.include_prerelease, "Include pre-releases").changed();
+    let a = ui.checkbox(&mut s.check_on_start, tr("update.on_start")).changed();
+    let b = ui.checkbox(&mut s.include_prerelease, tr("update.prerelease")).changed();
     if a || b {
         actions.push(BackupAction::SaveUpdateSettings(s));
     }
     ui.horizontal(|ui| {
-        ui.label(format!("Version {}", crate::VERSION));
-        if ui.add_enabled(!view.update_checking, egui::Button::new("Check now")).clicked() {
+        ui.label(fill(tr("update.version"), &[("version", &crate::VERSION)]));
+        if ui.add_enabled(!view.update_checking, egui::Button::new(tr("update.check_now"))).clicked() {
             actions.push(BackupAction::CheckUpdates);
         }
         if view.update_checking {
             ui.spinner();
         }
         if let Some(t) = view.update_settings.last_check_unix {
-            ui.weak(format!("Last checked {}", date_text(t)));
+            ui.weak(fill(tr("update.last_check"), &[("date", &date_text(t))]));
         }
     });
     match &view.update {
@@ -515,11 +533,11 @@ fn update_ui(ui: &mut egui::Ui, view: &BackupView, actions: &mut Vec<BackupActio
         }
         Some(Ok(check)) => match &check.offer {
             None => {
-                ui.label("You have the latest version.");
+                ui.label(tr("update.latest"));
             }
             Some(r) => {
                 let date = r.published_at.as_deref().map(|d| d.get(..10).unwrap_or(d)).unwrap_or("");
-                ui.label(format!("Version {} is available ({date})", r.version));
+                ui.label(fill(tr("update.available"), &[("version", &r.version), ("date", &date)]));
                 for line in r.notes.lines().take(20) {
                     let t = line.trim_start_matches(['#', ' ']);
                     if line.starts_with('#') {
@@ -534,7 +552,7 @@ fn update_ui(ui: &mut egui::Ui, view: &BackupView, actions: &mut Vec<BackupActio
                 let url = crate::update::asset_for_platform(r, os, std::env::consts::ARCH)
                     .map(|a| a.url.clone())
                     .unwrap_or_else(|| r.html_url.clone());
-                if ui.button("Open download page").on_hover_text(&url).clicked() {
+                if ui.button(tr("update.open")).on_hover_text(&url).clicked() {
                     actions.push(BackupAction::OpenUrl(url));
                 }
             }

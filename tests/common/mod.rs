@@ -1,5 +1,6 @@
 //! Shared helpers for UI tests.
 #![allow(dead_code)]
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers panic on purpose
 
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
