@@ -3,6 +3,7 @@
 mod accounts;
 mod backup;
 pub mod report;
+mod webdav;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -49,6 +50,9 @@ pub enum Cmd {
     Import(backup::ImportArgs),
     /// Check for a newer release (never downloads or installs).
     Update(backup::UpdateArgs),
+    /// WebDAV: config, test, list, upload, restore, delete.
+    #[command(subcommand)]
+    Webdav(webdav::WebDavCmd),
 }
 
 /// `apihub accounts …`
@@ -150,6 +154,7 @@ fn run_inner(cli: &Cli, cmd: &Cmd, rt: &tokio::runtime::Handle) -> anyhow::Resul
         Cmd::Export(args) => backup::export(cli, args),
         Cmd::Import(args) => backup::import(cli, args),
         Cmd::Update(args) => backup::update(cli, args, rt),
+        Cmd::Webdav(cmd) => webdav::run(cli, cmd, rt),
     }
 }
 

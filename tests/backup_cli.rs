@@ -183,3 +183,76 @@ fn update_json_reads_a_local_fake_releases_endpoint() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot reach the release server"));
 }
+
+async fn dav(
+    axum::extract::State(dav): axum::extract::State<dav_server::DavHandler>,
+    req: axum::extract::Request,
+) -> axum::response::Response {
+    use axum::response::IntoResponse as _;
+    use base64::Engine as _;
+    let want = format!("Basic {}", base64::engine::general_purpose::STANDARD.encode("bob:right-pass"));
+    if req.headers().get("authorization").and_then(|v| v.to_str().ok()) != Some(want.as_str()) {
+        return axum::http::StatusCode::UNAUTHORIZED.into_response();
+    }
+    dav.handle(req).await.into_response()
+}
+
+fn start_dav(rt: &tokio::runtime::Runtime) -> String {
+    rt.block_on(async {
+        let handler = dav_server::DavHandler::builder()
+            .filesystem(dav_server::memfs::MemFs::new())
+            .locksystem(dav_server::memls::MemLs::new())
+            .strip_prefix("/dav")
+            .build_handler();
+        let app = axum::Router::new()
+            .route("/dav", axum::routing::any(dav))
+            .route("/dav/", axum::routing::any(dav))
+            .route("/dav/{*path}", axum::routing::any(dav))
+            .with_state(handler);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        format!("http://{addr}/dav")
+    })
+}
+
+fn webdav_config(dir: &Path, url: &str, password: &str) {
+    ok(apihub(dir)
+        .args(["webdav", "config", "--url", url, "--username", "bob", "--password-env", "DAV_PASS"])
+        .env("DAV_PASS", password)
+        .output()
+        .unwrap());
+}
+
+#[test]
+fn webdav_upload_list_restore_into_another_data_dir_and_delete() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let url = start_dav(&rt);
+    let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    seed(a.path());
+
+    webdav_config(a.path(), &url, "wrong-pass");
+    let out = apihub(a.path()).args(["webdav", "test"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("refused the username or password"));
+
+    webdav_config(a.path(), &url, "right-pass");
+    assert!(ok(apihub(a.path()).args(["webdav", "test"]).output().unwrap()).contains("connected"));
+    let said =
+        ok(apihub(a.path()).args(["webdav", "upload", "--passphrase-env", "P"]).env("P", "pw").output().unwrap());
+    assert!(said.contains("uploaded apihub-"), "{said}");
+    let list: Value =
+        serde_json::from_str(&ok(apihub(a.path()).args(["webdav", "list", "--json"]).output().unwrap())).unwrap();
+    let name = list[0]["name"].as_str().unwrap().to_string();
+    assert_eq!(list.as_array().unwrap().len(), 1);
+
+    webdav_config(b.path(), &url, "right-pass");
+    let out = apihub(b.path()).args(["webdav", "restore", &name, "--passphrase", "nope"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "wrong passphrase");
+    assert!(accounts(b.path()).is_empty());
+    ok(apihub(b.path()).args(["webdav", "restore", &name, "--passphrase", "pw"]).output().unwrap());
+    assert_eq!(accounts(b.path()), accounts(a.path()), "accounts and secrets round-trip over WebDAV");
+
+    ok(apihub(b.path()).args(["webdav", "delete", &name]).output().unwrap());
+    assert!(ok(apihub(a.path()).args(["webdav", "list"]).output().unwrap()).contains("no remote backups"));
+}

@@ -136,11 +136,11 @@ pub enum UpdateCmd {
     Check(CheckArgs),
 }
 
-fn env_secret(var: &str) -> anyhow::Result<String> {
+pub(super) fn env_secret(var: &str) -> anyhow::Result<String> {
     std::env::var(var).map_err(|_| anyhow::anyhow!("environment variable {var} is not set"))
 }
 
-fn secrets_mode(a: &SecretArgs) -> anyhow::Result<SecretsMode> {
+pub(super) fn secrets_mode(a: &SecretArgs) -> anyhow::Result<SecretsMode> {
     if a.without_secrets {
         return Ok(SecretsMode::Without);
     }
@@ -275,16 +275,27 @@ pub fn import(cli: &Cli, args: &ImportArgs) -> anyhow::Result<ExitCode> {
         (None, Some(var)) => Some(env_secret(var)?),
         (None, None) => None,
     };
-    let mode = if args.replace { RestoreMode::Replace } else { RestoreMode::Merge };
+    apply_bytes(cli, &bytes, passphrase.as_deref(), args.replace, args.dry_run)
+}
+
+/// Previews, then (unless `dry_run`) restores or imports a file's bytes.
+pub(super) fn apply_bytes(
+    cli: &Cli,
+    bytes: &[u8],
+    passphrase: Option<&str>,
+    replace: bool,
+    dry_run: bool,
+) -> anyhow::Result<ExitCode> {
+    let mode = if replace { RestoreMode::Replace } else { RestoreMode::Merge };
     let mut store = open_store(cli)?;
-    match read_bundle(&bytes) {
+    match read_bundle(bytes) {
         Err(BackupError::NotABackup(_)) => {
-            if args.replace {
+            if replace {
                 anyhow::bail!("--replace applies to API Hub Desk backups only; other tools' files are merged");
             }
-            let plan = parse_import(&bytes, passphrase.as_deref())?;
+            let plan = parse_import(bytes, passphrase)?;
             print_import_preview(&plan);
-            if args.dry_run {
+            if dry_run {
                 println!("dry run: nothing changed");
                 return Ok(ExitCode::SUCCESS);
             }
@@ -302,13 +313,13 @@ pub fn import(cli: &Cli, args: &ImportArgs) -> anyhow::Result<ExitCode> {
             }
         }
         _ => {
-            let preview = preview_restore(&store, &bytes, passphrase.as_deref(), mode)?;
+            let preview = preview_restore(&store, bytes, passphrase, mode)?;
             print_restore_preview(&preview);
-            if args.dry_run {
+            if dry_run {
                 println!("dry run: nothing changed");
                 return Ok(ExitCode::SUCCESS);
             }
-            let r = restore_bundle(&mut store, &bytes, passphrase.as_deref(), mode)?;
+            let r = restore_bundle(&mut store, bytes, passphrase, mode)?;
             println!("restored; safety copy: {}", r.safety_backup.path.display());
         }
     }
