@@ -251,3 +251,24 @@ fn the_section_is_translated_and_every_glyph_renders_in_chinese() {
     }
     assert!(h.query_by_label("Back up now").is_none());
 }
+
+#[test]
+fn a_finished_refresh_run_writes_an_automatic_local_backup() {
+    let _l = ui_lock();
+    let mut t = app_with(|s| {
+        s.set_setting("ui.lang", "en").unwrap();
+        // Nothing listens there: the run finishes at once (with a failure), and counts as a change.
+        s.upsert_account(&account("http://127.0.0.1:9", "ann")).unwrap();
+    });
+    let h = &mut t.harness;
+    run_until(h, "accounts loaded", |h| h.state().state().accounts.value().is_some());
+    run_until(h, "backup list loaded", |_| true);
+    assert!(LocalBackups::for_data_dir(t.dir.path()).list().unwrap().is_empty());
+    h.get_by_label_contains("Refresh all").click();
+    run_until(h, "refresh finished", |h| h.query_by_label_contains("Refresh done").is_some());
+    run_until(h, "automatic backup listed", |h| {
+        h.state().state().backup.local_backups.iter().any(|b| b.name.starts_with("apihub-auto-"))
+    });
+    let store = Store::open(t.dir.path()).unwrap().store;
+    assert!(store.setting("backup.local.last_hash").unwrap().is_some(), "the throttle state is recorded");
+}
