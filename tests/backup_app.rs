@@ -272,3 +272,32 @@ fn a_finished_refresh_run_writes_an_automatic_local_backup() {
     let store = Store::open(t.dir.path()).unwrap().store;
     assert!(store.setting("backup.local.last_hash").unwrap().is_some(), "the throttle state is recorded");
 }
+
+#[test]
+fn an_enabled_webdav_upload_runs_after_a_change_when_due() {
+    let _l = ui_lock();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let url = rt.block_on(start_dav());
+    let cfg = apihub::backup::webdav::WebDavConfig {
+        enabled: true,
+        url: url.clone(),
+        username: "bob".into(),
+        password: "right-pass".into(),
+        ..Default::default()
+    };
+    let seeded = cfg.clone();
+    let mut t = app_with(move |s| {
+        s.set_setting("ui.lang", "en").unwrap();
+        seeded.save(s).unwrap();
+        s.upsert_account(&account("http://127.0.0.1:9", "ann")).unwrap();
+    });
+    let h = &mut t.harness;
+    run_until(h, "accounts loaded", |h| h.state().state().accounts.value().is_some());
+    h.get_by_label_contains("Refresh all").click();
+    run_until(h, "refresh finished", |h| h.query_by_label_contains("Refresh done").is_some());
+    let store = Store::open(t.dir.path()).unwrap().store;
+    run_until(h, "upload time recorded", |_| store.setting("backup.webdav.last_upload_unix").unwrap().is_some());
+    let remote = rt.block_on(async { apihub::backup::webdav::WebDav::new(&cfg).unwrap().list().await.unwrap() });
+    assert_eq!(remote.len(), 1, "one automatic upload: {remote:?}");
+    assert!(remote[0].name.starts_with("apihub-"));
+}

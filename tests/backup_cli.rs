@@ -256,3 +256,29 @@ fn webdav_upload_list_restore_into_another_data_dir_and_delete() {
     ok(apihub(b.path()).args(["webdav", "delete", &name]).output().unwrap());
     assert!(ok(apihub(a.path()).args(["webdav", "list"]).output().unwrap()).contains("no remote backups"));
 }
+
+#[test]
+fn replace_dry_run_lists_the_accounts_it_would_remove() {
+    let (a, b, files) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    seed(a.path());
+    let file = files.path().join("e.json");
+    ok(apihub(a.path()).arg("export").arg(&file).arg("--without-secrets").output().unwrap());
+    let mut s = Store::open(b.path()).unwrap().store;
+    s.upsert_account(&NewAccount {
+        site_url: "https://gamma.example".into(),
+        site_name: "Gamma".into(),
+        kind: SiteKind::OneApi,
+        user_id: "9".into(),
+        username: "gus".into(),
+        auth: AuthMethod::AccessToken,
+        credentials: Credentials { access_token: Some("tok-gus".into()), ..Default::default() },
+    })
+    .unwrap();
+    drop(s);
+    let said = ok(apihub(b.path()).arg("import").arg(&file).args(["--replace", "--dry-run"]).output().unwrap());
+    assert!(said.contains("1 removed") && said.contains("removed: https://gamma.example · gus"), "{said}");
+    assert_eq!(accounts(b.path()), vec![("gus".to_string(), Some("tok-gus".to_string()))]);
+    ok(apihub(b.path()).arg("import").arg(&file).arg("--replace").output().unwrap());
+    let after: Vec<String> = accounts(b.path()).into_iter().map(|(u, _)| u).collect();
+    assert_eq!(after, ["ann", "bob"]);
+}
