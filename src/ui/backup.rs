@@ -352,6 +352,9 @@ impl BackupSection {
             self.interval_text = view.upload_interval_hours.to_string();
         }
         ui.checkbox(&mut form.enabled, tr("backup.webdav.auto"));
+        if form.enabled {
+            ui.weak(tr("backup.webdav.auto_hint"));
+        }
         egui::Grid::new("webdav_form").num_columns(2).show(ui, |ui| {
             field_ui(ui, tr("backup.webdav.url"), &mut form.url, false);
             field_ui(ui, tr("backup.webdav.username"), &mut form.username, false);
