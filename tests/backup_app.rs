@@ -213,11 +213,13 @@ fn webdav_test_connection_save_upload_and_list_against_a_real_server() {
     click(h, "Test connection");
     run_until(h, "connected", |h| h.query_by_label("Connected").is_some());
 
+    type_into(h, "Hours between automatic uploads", "6"); // appended to the default 24
     click(h, "Save");
     run_until(h, "saved", |h| h.query_by_label("WebDAV settings saved").is_some());
     let store = Store::open(t.dir.path()).unwrap().store;
     assert_eq!(store.setting("backup.webdav.url").unwrap().as_deref(), Some(url.as_str()));
     assert_eq!(store.secret_setting("backup.webdav.password").unwrap().as_deref(), Some("right-pass"));
+    assert_eq!(store.setting("backup.webdav.interval_hours").unwrap().as_deref(), Some("246"));
 
     // A typo in the form: the test shows the server's refusal.
     type_into(h, "Password", "-typo");

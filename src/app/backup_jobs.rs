@@ -78,6 +78,8 @@ pub(super) struct BackupJobs {
     auto: Option<Promise<Result<Option<String>, String>>>,
     pending: Option<PendingData>,
     releases_url: Option<String>,
+    /// When an automatic upload last failed (unix seconds): retried after the local throttle interval.
+    upload_failed_at: Option<i64>,
 }
 
 fn locked(store: &SharedStore) -> Result<std::sync::MutexGuard<'_, Store>, String> {
@@ -181,11 +183,8 @@ impl App {
                 let hours = self.state.backup.upload_interval_hours;
                 self.save_webdav(cfg, hours);
             }
-            BackupAction::SetUploadIntervalHours(h) => {
-                let cfg = self.state.backup.webdav.clone();
-                self.state.backup.upload_interval_hours = h;
-                self.save_webdav(cfg, h);
-            }
+            // Saved with the next `SaveWebDav` (the view sends both, this one first).
+            BackupAction::SetUploadIntervalHours(h) => self.state.backup.upload_interval_hours = h,
             BackupAction::TestWebDav(cfg) => self.webdav_job(tr("backup.progress.testing"), async move {
                 WebDav::new(&cfg)?.test_connection().await?;
                 Ok(Done::Message(tr("backup.msg.connected").to_string()))
@@ -217,17 +216,14 @@ impl App {
             BackupAction::RestoreRemote { name, mode, passphrase } => {
                 let passphrase = passphrase.map(|p| p.0);
                 let cfg = self.state.backup.webdav.clone();
-                self.webdav_job(tr("backup.progress.downloading"), async move {
-                    let bytes = WebDav::new(&cfg)?.download(&name).await?;
+                self.start_job(tr("backup.progress.downloading"), Area::WebDav, async move {
+                    let dav = WebDav::new(&cfg).map_err(|e| e.to_string())?;
+                    let bytes = dav.download(&name).await.map_err(|e| e.to_string())?;
                     tokio::task::spawn_blocking(move || {
-                        let s = store.lock().map_err(|_| BackupError::InvalidConfig("store unavailable".into()))?;
-                        match preview_file(&s, &name, bytes, passphrase, mode) {
-                            Done::Message(m) => Err(BackupError::InvalidConfig(m)),
-                            d => Ok(d),
-                        }
+                        lift(preview_file(&*locked(&store)?, &name, bytes, passphrase, mode))
                     })
                     .await
-                    .map_err(|e| BackupError::Protocol(e.to_string()))?
+                    .unwrap_or_else(|e| Err(e.to_string()))
                 })
             }
             BackupAction::DeleteRemote(name) => {
@@ -258,6 +254,21 @@ impl App {
         self.state.backup.busy = true;
         self.state.backup.progress = Some(what.to_string());
         self.backup.job = Some(self.runner.spawn_blocking(move || (area, job())));
+    }
+
+    /// Starts an async job with a one-line error unless a backup job runs.
+    fn start_job(
+        &mut self,
+        what: &str,
+        area: Area,
+        job: impl std::future::Future<Output = Result<Done, String>> + Send + 'static,
+    ) {
+        if self.backup.job.is_some() {
+            return;
+        }
+        self.state.backup.busy = true;
+        self.state.backup.progress = Some(what.to_string());
+        self.backup.job = Some(self.runner.spawn(async move { (area, job.await) }));
     }
 
     /// Starts an async WebDAV job unless a backup job runs.
@@ -425,6 +436,8 @@ impl App {
             return;
         }
         let store = self.store.clone();
+        let now = crate::store::now_unix();
+        let may_upload = local::throttle_allows(self.backup.upload_failed_at, now, local::AUTO_MIN_INTERVAL_SECS);
         self.backup.auto = Some(self.runner.spawn(async move {
             let store2 = store.clone();
             let prepared = tokio::task::spawn_blocking(move || -> Result<_, String> {
@@ -436,8 +449,10 @@ impl App {
                 let hours: i64 =
                     s.setting(UPLOAD_INTERVAL_SETTING).ok().flatten().and_then(|v| v.parse().ok()).unwrap_or(24);
                 let last: Option<i64> = s.setting(LAST_UPLOAD_SETTING).ok().flatten().and_then(|v| v.parse().ok());
-                let due =
-                    cfg.enabled && !cfg.url.trim().is_empty() && local::throttle_allows(last, now, hours.max(1) * 3600);
+                let due = may_upload
+                    && cfg.enabled
+                    && !cfg.url.trim().is_empty()
+                    && local::throttle_allows(last, now, hours.max(1) * 3600);
                 let upload = if due {
                     // Sealed with this installation's key: no passphrase is stored for unattended uploads.
                     Some((cfg, crate::backup::create_bundle(&s, &SecretsMode::LocalKey).map_err(|e| e.to_string())?))
@@ -526,11 +541,13 @@ impl App {
             match job.block_and_take() {
                 Ok(Some(message)) => {
                     log::info!("{message}");
+                    self.backup.upload_failed_at = None;
                     self.reload_backups();
                 }
                 Ok(None) => {}
                 Err(e) => {
                     log::warn!("automatic backup failed: {e}");
+                    self.backup.upload_failed_at = Some(crate::store::now_unix());
                     self.state.backup.last_outcome =
                         Some(Outcome::Err(fill(tr("backup.msg.auto_failed"), &[("error", &e)])));
                 }

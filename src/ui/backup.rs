@@ -70,7 +70,7 @@ pub enum BackupAction {
     ConfirmPending,
     /// Drop the previewed restore or import.
     CancelPending,
-    /// Hours between automatic WebDAV uploads.
+    /// Hours between automatic WebDAV uploads (saved by the `SaveWebDav` that follows).
     SetUploadIntervalHours(u64),
     /// Save the WebDAV settings.
     SaveWebDav(WebDavConfig),
@@ -371,13 +371,13 @@ impl BackupSection {
                 actions.push(BackupAction::TestWebDav(cfg.clone()));
             }
             if ui.add_enabled(!view.busy, egui::Button::new(tr("backup.webdav.save"))).clicked() {
-                actions.push(BackupAction::SaveWebDav(cfg.clone()));
                 if let Ok(h) = self.interval_text.trim().parse::<u64>()
                     && h >= 1
                     && h != view.upload_interval_hours
                 {
                     actions.push(BackupAction::SetUploadIntervalHours(h));
                 }
+                actions.push(BackupAction::SaveWebDav(cfg.clone()));
             }
             let choice = self.secrets_choice();
             if ui.add_enabled(ready && choice.is_some(), egui::Button::new(tr("backup.webdav.upload"))).clicked()
