@@ -303,3 +303,35 @@ fn an_enabled_webdav_upload_runs_after_a_change_when_due() {
     assert_eq!(remote.len(), 1, "one automatic upload: {remote:?}");
     assert!(remote[0].name.starts_with("apihub-"));
 }
+
+/// A file "dropped" onto the window.
+#[derive(Debug)]
+struct Dropped(std::path::PathBuf);
+
+impl egui::DroppedFile for Dropped {
+    fn path(&self) -> &std::path::Path {
+        &self.0
+    }
+    fn bytes(&self) -> Result<Vec<u8>, String> {
+        std::fs::read(&self.0).map_err(|e| e.to_string())
+    }
+}
+
+#[test]
+fn a_dropped_all_api_hub_file_is_previewed_then_imported_on_confirmation() {
+    let _l = ui_lock();
+    let mut t = app_with(|s| s.set_setting("ui.lang", "en").unwrap());
+    let h = &mut t.harness;
+    open_settings(h);
+    let file = std::path::PathBuf::from(format!("{}/tests/fixtures/import/aah-v2.json", env!("CARGO_MANIFEST_DIR")));
+    h.input_mut().dropped_files.push(std::sync::Arc::new(Dropped(file)));
+    h.step();
+    h.input_mut().dropped_files.clear();
+    run_until(h, "import preview", |h| h.state().state().backup.pending.is_some());
+    assert!(h.query_by_label_contains("Import aah-v2.json (All API Hub backup v2").is_some());
+    assert!(h.query_by_label_contains("need credentials entered again").is_some(), "preview counts shown");
+    assert_eq!(account_count(h), Some(0), "nothing imported before confirmation");
+    click(h, "Confirm import");
+    run_until(h, "accounts reloaded after import", |h| account_count(h).is_some_and(|n| n > 0));
+    assert!(h.query_by_label_contains("Imported:").is_some());
+}

@@ -174,6 +174,14 @@ impl App {
             }
             BackupAction::ExportFile(choice) => self.export_file(choice),
             BackupAction::ImportFile { passphrase, mode } => self.import_file(passphrase.map(|p| p.0), mode),
+            BackupAction::ImportPath { path, passphrase, mode } => {
+                let passphrase = passphrase.map(|p| p.0);
+                self.backup_job(tr("backup.progress.checking"), Area::Local, move || {
+                    let bytes = std::fs::read(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+                    let label = path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+                    lift(preview_file(&*locked(&store)?, &label, bytes, passphrase, mode))
+                })
+            }
             BackupAction::ConfirmPending => self.confirm_pending(),
             BackupAction::CancelPending => {
                 self.backup.pending = None;

@@ -66,6 +66,15 @@ pub enum BackupAction {
         /// Merge or replace (our bundles).
         mode: RestoreMode,
     },
+    /// Preview importing a file dropped onto the window (same as [`BackupAction::ImportFile`]).
+    ImportPath {
+        /// The dropped file.
+        path: std::path::PathBuf,
+        /// Passphrase (our bundles) or password (encrypted All API Hub backups).
+        passphrase: Option<Passphrase>,
+        /// Merge or replace (our bundles).
+        mode: RestoreMode,
+    },
     /// Apply the previewed restore or import.
     ConfirmPending,
     /// Drop the previewed restore or import.
@@ -219,6 +228,12 @@ impl BackupSection {
 
     /// Draws the backup and update sections.
     pub fn ui(&mut self, ui: &mut egui::Ui, view: &BackupView, actions: &mut Vec<BackupAction>) {
+        let dropped = ui.ctx().input(|i| i.raw.dropped_files.first().map(|f| f.path().to_path_buf()));
+        if let Some(path) = dropped
+            && !view.busy
+        {
+            actions.push(BackupAction::ImportPath { path, passphrase: self.restore_passphrase(), mode: self.mode() });
+        }
         if let Some(text) = &view.progress {
             ui.horizontal(|ui| {
                 ui.spinner();
