@@ -1,9 +1,11 @@
 //! The headless command line. A thin layer over the same modules the GUI uses.
 
 mod accounts;
+mod backup;
 pub mod checkin;
 pub mod keys;
 pub mod report;
+mod webdav;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -57,6 +59,17 @@ pub enum Cmd {
     /// Manage an account's API keys.
     #[command(subcommand)]
     Keys(keys::KeysCmd),
+    /// Local backups: create (default), list, restore.
+    Backup(backup::BackupArgs),
+    /// Write a backup bundle to a file.
+    Export(backup::ExportArgs),
+    /// Import a file: our backup, All API Hub, or API Hub Management Tools (preview first).
+    Import(backup::ImportArgs),
+    /// Check for a newer release (never downloads or installs).
+    Update(backup::UpdateArgs),
+    /// WebDAV: config, test, list, upload, restore, delete.
+    #[command(subcommand)]
+    Webdav(webdav::WebDavCmd),
 }
 
 /// `apihub accounts …`
@@ -174,6 +187,11 @@ fn run_inner(cli: &Cli, cmd: &Cmd, rt: &tokio::runtime::Handle) -> anyhow::Resul
         Cmd::Checkin(args) => checkin::run(open_store(cli)?, args, rt),
         Cmd::Redeem(args) => keys::run_redeem(open_store(cli)?, args, rt),
         Cmd::Keys(cmd) => keys::run_keys(open_store(cli)?, cmd, rt),
+        Cmd::Backup(args) => backup::backup(cli, args),
+        Cmd::Export(args) => backup::export(cli, args),
+        Cmd::Import(args) => backup::import(cli, args),
+        Cmd::Update(args) => backup::update(cli, args, rt),
+        Cmd::Webdav(cmd) => webdav::run(cli, cmd, rt),
     }
 }
 

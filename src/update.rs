@@ -162,6 +162,21 @@ pub fn default_releases_url() -> String {
     releases_url(DEFAULT_API_BASE, REPO_OWNER, REPO_NAME)
 }
 
+/// Environment variable that points the release check at another releases-list URL.
+pub const RELEASES_URL_ENV: &str = "APIHUB_RELEASES_URL";
+/// Setting that points the release check at another releases-list URL.
+pub const RELEASES_URL_SETTING: &str = "update.releases_url";
+
+/// The releases-list URL to check: `APIHUB_RELEASES_URL`, else the `update.releases_url`
+/// setting, else this project's GitHub releases.
+pub fn configured_releases_url(store: Option<&Store>) -> String {
+    std::env::var(RELEASES_URL_ENV)
+        .ok()
+        .filter(|u| !u.trim().is_empty())
+        .or_else(|| store.and_then(|s| s.setting(RELEASES_URL_SETTING).ok().flatten()).filter(|u| !u.trim().is_empty()))
+        .unwrap_or_else(default_releases_url)
+}
+
 fn select(list: Vec<GhRelease>, current: Version, channel: Channel) -> UpdateCheck {
     let mut skipped_tags = Vec::new();
     let mut releases = Vec::new();

@@ -57,6 +57,8 @@ fn run_test(rt: &tokio::runtime::Runtime, cfg: &WebDavConfig) -> Outcome {
 }
 
 fn harness() -> Harness<'static, Ui> {
+    // The section's labels are translated; these tests read the English ones.
+    apihub::ui::i18n::set_lang(apihub::ui::i18n::Lang::En);
     let state = Ui { section: BackupSection::default(), view: BackupView::default(), actions: Vec::new() };
     Harness::builder().with_size(egui::vec2(900.0, 1000.0)).build_ui_state(
         |ui, s: &mut Ui| {

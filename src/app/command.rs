@@ -88,4 +88,11 @@ pub enum Command {
     CheckInAll,
     /// Close the check-in summary.
     DismissCheckinSummary,
+    // --- backup & update (jobs in `app/backup_jobs.rs`) ---
+    /// An action from the Settings panel's backup & update section.
+    Backup(crate::ui::backup::BackupAction),
+    /// Reload backup settings and the local backup list (start-up check for updates when due).
+    ReloadBackups,
+    /// Data changed: throttled automatic local backup, WebDAV upload when enabled and due.
+    AutoBackup,
 }

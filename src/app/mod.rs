@@ -1,6 +1,7 @@
 //! The eframe application: state, commands, the task runner and job polling.
 
 pub mod action_jobs;
+mod backup_jobs;
 pub mod command;
 pub mod loadable;
 pub mod runner;
@@ -114,6 +115,7 @@ pub struct App {
     /// Unix time of the next scheduler check.
     next_schedule_check: i64,
     action_jobs: action_jobs::ActionJobs,
+    backup: backup_jobs::BackupJobs,
 }
 
 fn setting_or(store: &SharedStore, key: &str) -> Option<String> {
@@ -170,7 +172,7 @@ impl App {
         let mut app = App {
             state,
             panels: Panels::default(),
-            pending: vec![Command::ReloadAccounts, Command::ReloadActivity(Level::Info)],
+            pending: vec![Command::ReloadAccounts, Command::ReloadActivity(Level::Info), Command::ReloadBackups],
             runner,
             store: deps.store,
             font_job,
@@ -189,6 +191,7 @@ impl App {
             refresh_run: (Vec::new(), false),
             next_schedule_check: 0,
             action_jobs: action_jobs::ActionJobs::default(),
+            backup: backup_jobs::BackupJobs::default(),
         };
         app.apply_pending(&ctx);
         app
@@ -352,6 +355,9 @@ impl App {
                     self.state.notices.remove(i);
                 }
             }
+            Command::Backup(action) => self.backup_action(action, ctx),
+            Command::ReloadBackups => self.reload_backups(),
+            Command::AutoBackup => self.auto_backup(),
         }
     }
 
@@ -446,6 +452,7 @@ impl App {
             );
             let severity = if s.failed > 0 { Severity::Warning } else { Severity::Info };
             self.state.status = Some(StatusLine { text, severity });
+            self.pending.push(Command::AutoBackup);
         }
     }
 
@@ -513,7 +520,7 @@ impl App {
                         self.state.states.insert(added.id, st.clone());
                         self.state.data_version += 1;
                     }
-                    self.pending.push(Command::ReloadAccounts);
+                    self.pending.extend([Command::ReloadAccounts, Command::AutoBackup]);
                     AddStatus::Added { id: added.id, summary: added.summary() }
                 }
                 Err(e) => {
@@ -567,8 +574,9 @@ impl App {
             self.state.status = Some(StatusLine { text: e, severity: Severity::Error });
         }
         if wrote {
-            self.pending.push(Command::ReloadAccounts);
+            self.pending.extend([Command::ReloadAccounts, Command::AutoBackup]);
         }
+        self.poll_backup_jobs();
         self.settings_job.retain(|p| match p.ready() {
             None => true,
             Some(Ok(())) => false,

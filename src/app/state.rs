@@ -145,6 +145,8 @@ pub struct AppState {
     pub env: EnvInfo,
     /// Account actions: keys, redeem, check-in (see `action_jobs.rs`).
     pub actions: super::action_jobs::ActionsState,
+    /// The backup & update section (filled by `app/backup_jobs.rs`).
+    pub backup: crate::ui::backup::BackupView,
 }
 
 impl AppState {
@@ -171,6 +173,11 @@ impl AppState {
             font: FontStatus::Loading,
             env,
             actions: Default::default(),
+            backup: crate::ui::backup::BackupView {
+                local_keep: crate::backup::local::DEFAULT_KEEP,
+                upload_interval_hours: super::backup_jobs::DEFAULT_UPLOAD_INTERVAL_HOURS,
+                ..Default::default()
+            },
         }
     }
 }

@@ -13,6 +13,8 @@ use crate::store::Store;
 pub const BACKUP_DIR: &str = "backups";
 /// Backups kept by default.
 pub const DEFAULT_KEEP: usize = 10;
+/// Setting: how many local backups to keep.
+pub const KEEP_SETTING: &str = "backup.local.keep";
 /// At most one automatic backup per this many seconds.
 pub const AUTO_MIN_INTERVAL_SECS: i64 = 600;
 /// Setting: content hash of the last automatic backup.

@@ -3,13 +3,25 @@
 //! Like every view, it does no I/O: it reads a [`BackupView`] (filled by the app from
 //! background jobs) and pushes [`BackupAction`]s, which the app turns into jobs.
 
-use crate::backup::RestoreMode;
+use crate::backup::import::{ImportPreview, SkippedRecord};
 use crate::backup::local::LocalBackupInfo;
 use crate::backup::webdav::{RemoteBackup, WebDavConfig};
+use crate::backup::{RestoreMode, RestorePreview};
+use crate::ui::i18n::{fill, tr};
 use crate::update::{UpdateCheck, UpdateSettings};
 
+/// A passphrase typed by the user; `Debug` never shows it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Passphrase(pub String);
+
+impl std::fmt::Debug for Passphrase {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<hidden>")
+    }
+}
+
 /// How secrets go into a backup the user starts.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub enum SecretsChoice {
     /// Encrypt with this passphrase.
     Passphrase(String),
@@ -17,22 +29,58 @@ pub enum SecretsChoice {
     Without,
 }
 
+impl std::fmt::Debug for SecretsChoice {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            SecretsChoice::Passphrase(_) => "Passphrase(<hidden>)",
+            SecretsChoice::Without => "Without",
+        })
+    }
+}
+
 /// What the section asks the app to do.
 #[derive(Debug, Clone, PartialEq)]
 pub enum BackupAction {
     /// Write a local backup now.
     BackUpNow(SecretsChoice),
-    /// Restore a local backup.
+    /// Ask to restore a local backup: the app verifies it and shows a preview of what
+    /// changes; nothing is written until [`BackupAction::ConfirmPending`].
     RestoreLocal {
         /// File name.
         name: String,
         /// Merge or replace.
         mode: RestoreMode,
         /// Passphrase for encrypted secrets.
-        passphrase: Option<String>,
+        passphrase: Option<Passphrase>,
     },
-    /// Delete a local backup.
+    /// Delete a local backup (the view has asked for confirmation).
     DeleteLocal(String),
+    /// Keep the newest N local backups.
+    SetLocalKeep(usize),
+    /// Save a bundle anywhere (file dialog).
+    ExportFile(SecretsChoice),
+    /// Pick a file (ours, All API Hub, Management Tools) and preview importing it.
+    ImportFile {
+        /// Passphrase (our bundles) or password (encrypted All API Hub backups).
+        passphrase: Option<Passphrase>,
+        /// Merge or replace (our bundles).
+        mode: RestoreMode,
+    },
+    /// Preview importing a file dropped onto the window (same as [`BackupAction::ImportFile`]).
+    ImportPath {
+        /// The dropped file.
+        path: std::path::PathBuf,
+        /// Passphrase (our bundles) or password (encrypted All API Hub backups).
+        passphrase: Option<Passphrase>,
+        /// Merge or replace (our bundles).
+        mode: RestoreMode,
+    },
+    /// Apply the previewed restore or import.
+    ConfirmPending,
+    /// Drop the previewed restore or import.
+    CancelPending,
+    /// Hours between automatic WebDAV uploads (saved by the `SaveWebDav` that follows).
+    SetUploadIntervalHours(u64),
     /// Save the WebDAV settings.
     SaveWebDav(WebDavConfig),
     /// Test the connection with these settings.
@@ -41,16 +89,16 @@ pub enum BackupAction {
     UploadWebDav(SecretsChoice),
     /// List the remote backups again.
     RefreshRemote,
-    /// Restore a remote backup.
+    /// Ask to restore a remote backup (preview first, like [`BackupAction::RestoreLocal`]).
     RestoreRemote {
         /// File name.
         name: String,
         /// Merge or replace.
         mode: RestoreMode,
         /// Passphrase for encrypted secrets.
-        passphrase: Option<String>,
+        passphrase: Option<Passphrase>,
     },
-    /// Delete a remote backup.
+    /// Delete a remote backup (the view has asked for confirmation).
     DeleteRemote(String),
     /// Check for a new release now.
     CheckUpdates,
@@ -69,6 +117,31 @@ pub enum Outcome {
     Err(String),
 }
 
+/// A verified restore or parsed import waiting for the user's confirmation.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PendingPreview {
+    /// Restoring one of our bundles.
+    Restore {
+        /// Which backup (file name).
+        label: String,
+        /// Merge or replace.
+        mode: RestoreMode,
+        /// What changes.
+        preview: RestorePreview,
+    },
+    /// Importing another tool's file.
+    Import {
+        /// File name.
+        label: String,
+        /// The tool and format, as text.
+        source: String,
+        /// Counts.
+        preview: ImportPreview,
+        /// Records left out, with reasons.
+        skipped: Vec<SkippedRecord>,
+    },
+}
+
 /// What the section shows (owned by the app, read-only here).
 #[derive(Debug, Clone, Default)]
 pub struct BackupView {
@@ -80,6 +153,16 @@ pub struct BackupView {
     pub webdav: WebDavConfig,
     /// A backup / restore / WebDAV job is running.
     pub busy: bool,
+    /// What the running job does (shown beside a spinner).
+    pub progress: Option<String>,
+    /// Local backups kept.
+    pub local_keep: usize,
+    /// Hours between automatic WebDAV uploads.
+    pub upload_interval_hours: u64,
+    /// A restore or import waiting for confirmation.
+    pub pending: Option<PendingPreview>,
+    /// An update check is running.
+    pub update_checking: bool,
     /// Result of the last local backup or restore.
     pub last_outcome: Option<Outcome>,
     /// Result of the last WebDAV operation (test, upload, list, restore, delete).
@@ -98,6 +181,9 @@ pub struct BackupSection {
     passphrase: String,
     without_secrets: bool,
     replace: bool,
+    keep_text: String,
+    interval_text: String,
+    confirm_delete: Option<(bool, String)>,
 }
 
 fn size_text(bytes: u64) -> String {
@@ -136,12 +222,28 @@ impl BackupSection {
         if self.replace { RestoreMode::Replace } else { RestoreMode::Merge }
     }
 
-    fn restore_passphrase(&self) -> Option<String> {
-        (!self.passphrase.is_empty()).then(|| self.passphrase.clone())
+    fn restore_passphrase(&self) -> Option<Passphrase> {
+        (!self.passphrase.is_empty()).then(|| Passphrase(self.passphrase.clone()))
     }
 
     /// Draws the backup and update sections.
     pub fn ui(&mut self, ui: &mut egui::Ui, view: &BackupView, actions: &mut Vec<BackupAction>) {
+        let dropped = ui.ctx().input(|i| i.raw.dropped_files.first().map(|f| f.path().to_path_buf()));
+        if let Some(path) = dropped
+            && !view.busy
+        {
+            actions.push(BackupAction::ImportPath { path, passphrase: self.restore_passphrase(), mode: self.mode() });
+        }
+        if let Some(text) = &view.progress {
+            ui.horizontal(|ui| {
+                ui.spinner();
+                ui.label(text);
+            });
+        }
+        if let Some(p) = &view.pending {
+            pending_ui(ui, p, view.busy, actions);
+            ui.separator();
+        }
         self.secrets_ui(ui);
         ui.separator();
         self.local_ui(ui, view, actions);
@@ -152,31 +254,78 @@ impl BackupSection {
     }
 
     fn secrets_ui(&mut self, ui: &mut egui::Ui) {
-        ui.strong("Backup secrets");
+        ui.strong(tr("backup.secrets_title"));
         egui::Grid::new("backup_secrets").num_columns(2).show(ui, |ui| {
-            field_ui(ui, "Backup passphrase", &mut self.passphrase, true);
+            field_ui(ui, tr("backup.passphrase"), &mut self.passphrase, true);
         });
-        ui.checkbox(&mut self.without_secrets, "Back up without secrets (tokens must be entered again after restore)");
-        ui.checkbox(&mut self.replace, "Restore replaces all accounts (otherwise merge, newer wins)");
+        ui.checkbox(&mut self.without_secrets, tr("backup.without_secrets"));
+        ui.checkbox(&mut self.replace, tr("backup.replace"));
+    }
+
+    /// Asks "Delete X?" in place; pushes the action only on confirmation.
+    fn confirm_delete_ui(&mut self, ui: &mut egui::Ui, remote: bool, actions: &mut Vec<BackupAction>) {
+        let Some((is_remote, name)) = self.confirm_delete.clone() else { return };
+        if is_remote != remote {
+            return;
+        }
+        ui.horizontal_wrapped(|ui| {
+            ui.colored_label(ui.visuals().warn_fg_color, fill(tr("backup.confirm_delete"), &[("name", &name)]));
+            if ui.button(tr("backup.confirm_delete_button")).clicked() {
+                actions.push(if remote { BackupAction::DeleteRemote(name) } else { BackupAction::DeleteLocal(name) });
+                self.confirm_delete = None;
+            }
+            if ui.button(tr("backup.cancel")).clicked() {
+                self.confirm_delete = None;
+            }
+        });
     }
 
     fn local_ui(&mut self, ui: &mut egui::Ui, view: &BackupView, actions: &mut Vec<BackupAction>) {
-        ui.strong("Local backups");
+        ui.strong(tr("backup.local"));
         let choice = self.secrets_choice();
-        let button = ui.add_enabled(!view.busy && choice.is_some(), egui::Button::new("Back up now"));
+        ui.horizontal(|ui| {
+            let button = ui.add_enabled(!view.busy && choice.is_some(), egui::Button::new(tr("backup.now")));
+            if button.clicked()
+                && let Some(c) = choice.clone()
+            {
+                actions.push(BackupAction::BackUpNow(c));
+            }
+            let export = ui.add_enabled(!view.busy && choice.is_some(), egui::Button::new(tr("backup.export")));
+            if export.clicked()
+                && let Some(c) = choice.clone()
+            {
+                actions.push(BackupAction::ExportFile(c));
+            }
+            let import = ui
+                .add_enabled(!view.busy, egui::Button::new(tr("backup.import")))
+                .on_hover_text(tr("backup.import_hint"));
+            if import.clicked() {
+                actions.push(BackupAction::ImportFile { passphrase: self.restore_passphrase(), mode: self.mode() });
+            }
+        });
         if choice.is_none() {
-            ui.weak("Enter a passphrase, or choose to back up without secrets.");
+            ui.weak(tr("backup.need_passphrase"));
         }
-        if button.clicked()
-            && let Some(c) = choice
-        {
-            actions.push(BackupAction::BackUpNow(c));
-        }
+        ui.horizontal(|ui| {
+            if self.keep_text.is_empty() {
+                self.keep_text = view.local_keep.to_string();
+            }
+            let l = ui.label(tr("backup.keep"));
+            let r = ui.add(egui::TextEdit::singleline(&mut self.keep_text).desired_width(50.0)).labelled_by(l.id);
+            if r.lost_focus()
+                && let Ok(n) = self.keep_text.trim().parse::<usize>()
+                && n >= 1
+                && n != view.local_keep
+            {
+                actions.push(BackupAction::SetLocalKeep(n));
+            }
+        });
         if let Some(o) = &view.last_outcome {
             outcome_ui(ui, o);
         }
+        self.confirm_delete_ui(ui, false, actions);
         if view.local_backups.is_empty() {
-            ui.weak("No local backups yet");
+            ui.weak(tr("backup.none"));
         }
         egui::Grid::new("local_backups").num_columns(4).striped(true).show(ui, |ui| {
             for b in &view.local_backups {
@@ -184,15 +333,23 @@ impl BackupSection {
                 ui.label(date_text(b.modified_at_unix));
                 ui.label(size_text(b.size_bytes));
                 ui.horizontal(|ui| {
-                    if ui.add_enabled(!view.busy, egui::Button::new("Restore")).on_hover_text(&b.name).clicked() {
+                    if ui
+                        .add_enabled(!view.busy, egui::Button::new(tr("backup.restore")))
+                        .on_hover_text(&b.name)
+                        .clicked()
+                    {
                         actions.push(BackupAction::RestoreLocal {
                             name: b.name.clone(),
                             mode: self.mode(),
                             passphrase: self.restore_passphrase(),
                         });
                     }
-                    if ui.add_enabled(!view.busy, egui::Button::new("Delete")).on_hover_text(&b.name).clicked() {
-                        actions.push(BackupAction::DeleteLocal(b.name.clone()));
+                    if ui
+                        .add_enabled(!view.busy, egui::Button::new(tr("backup.delete")))
+                        .on_hover_text(&b.name)
+                        .clicked()
+                    {
+                        self.confirm_delete = Some((false, b.name.clone()));
                     }
                 });
                 ui.end_row();
@@ -206,52 +363,75 @@ impl BackupSection {
         if self.max_backups_text.is_empty() {
             self.max_backups_text = form.max_backups.to_string();
         }
-        ui.checkbox(&mut form.enabled, "Upload automatically");
+        if self.interval_text.is_empty() {
+            self.interval_text = view.upload_interval_hours.to_string();
+        }
+        ui.checkbox(&mut form.enabled, tr("backup.webdav.auto"));
+        if form.enabled {
+            ui.weak(tr("backup.webdav.auto_hint"));
+        }
         egui::Grid::new("webdav_form").num_columns(2).show(ui, |ui| {
-            field_ui(ui, "Server URL", &mut form.url, false);
-            field_ui(ui, "Username", &mut form.username, false);
-            field_ui(ui, "Password", &mut form.password, true);
-            field_ui(ui, "Remote folder", &mut form.remote_path, false);
-            field_ui(ui, "Backups to keep", &mut self.max_backups_text, false);
+            field_ui(ui, tr("backup.webdav.url"), &mut form.url, false);
+            field_ui(ui, tr("backup.webdav.username"), &mut form.username, false);
+            field_ui(ui, tr("backup.webdav.password"), &mut form.password, true);
+            field_ui(ui, tr("backup.webdav.folder"), &mut form.remote_path, false);
+            field_ui(ui, tr("backup.webdav.keep"), &mut self.max_backups_text, false);
+            field_ui(ui, tr("backup.webdav.interval"), &mut self.interval_text, false);
         });
         form.max_backups = self.max_backups_text.trim().parse().unwrap_or(form.max_backups).max(1);
         let cfg = form.clone();
         let ready = !view.busy && !cfg.url.trim().is_empty();
         ui.horizontal(|ui| {
-            if ui.add_enabled(ready, egui::Button::new("Test connection")).clicked() {
+            if ui.add_enabled(ready, egui::Button::new(tr("backup.webdav.test"))).clicked() {
                 actions.push(BackupAction::TestWebDav(cfg.clone()));
             }
-            if ui.add_enabled(!view.busy, egui::Button::new("Save")).clicked() {
+            if ui.add_enabled(!view.busy, egui::Button::new(tr("backup.webdav.save"))).clicked() {
+                if let Ok(h) = self.interval_text.trim().parse::<u64>()
+                    && h >= 1
+                    && h != view.upload_interval_hours
+                {
+                    actions.push(BackupAction::SetUploadIntervalHours(h));
+                }
                 actions.push(BackupAction::SaveWebDav(cfg.clone()));
             }
             let choice = self.secrets_choice();
-            if ui.add_enabled(ready && choice.is_some(), egui::Button::new("Upload backup")).clicked()
+            if ui.add_enabled(ready && choice.is_some(), egui::Button::new(tr("backup.webdav.upload"))).clicked()
                 && let Some(c) = choice
             {
                 actions.push(BackupAction::UploadWebDav(c));
             }
-            if ui.add_enabled(ready, egui::Button::new("List remote backups")).clicked() {
+            if ui.add_enabled(ready, egui::Button::new(tr("backup.webdav.list"))).clicked() {
                 actions.push(BackupAction::RefreshRemote);
             }
         });
+        ui.weak(tr("backup.webdav.saved_hint"));
         if let Some(o) = &view.webdav_outcome {
             outcome_ui(ui, o);
         }
+        self.confirm_delete_ui(ui, true, actions);
         egui::Grid::new("remote_backups").num_columns(4).striped(true).show(ui, |ui| {
             for b in &view.remote_backups {
                 ui.label(&b.name);
                 ui.label(date_text(b.modified_at_unix));
                 ui.label(size_text(b.size_bytes));
                 ui.horizontal(|ui| {
-                    if ui.add_enabled(!view.busy, egui::Button::new("Restore")).on_hover_text(&b.name).clicked() {
+                    if ui
+                        .add_enabled(!view.busy, egui::Button::new(tr("backup.restore")))
+                        .on_hover_text(&b.name)
+                        .clicked()
+                    {
                         actions.push(BackupAction::RestoreRemote {
                             name: b.name.clone(),
                             mode: self.mode(),
                             passphrase: self.restore_passphrase(),
                         });
                     }
-                    if ui.add_enabled(!view.busy, egui::Button::new("Delete")).on_hover_text(&b.name).clicked() {
-                        actions.push(BackupAction::DeleteRemote(b.name.clone()));
+                    if ui
+                        .add_enabled(!view.busy, egui::Button::new(tr("backup.delete")))
+                        .on_hover_text(&b.name)
+                        .clicked()
+                    {
+                        self.confirm_delete = Some((true, b.name.clone()));
                     }
                 });
                 ui.end_row();
@@ -267,18 +447,101 @@ fn outcome_ui(ui: &mut egui::Ui, o: &Outcome) {
     };
 }
 
+/// Up to 15 names of a list, then "and N more".
+fn names_ui(ui: &mut egui::Ui, title: &str, names: &[String]) {
+    if names.is_empty() {
+        return;
+    }
+    ui.label(format!("{title} ({}):", names.len()));
+    for n in names.iter().take(15) {
+        ui.label(format!("    {n}"));
+    }
+    if names.len() > 15 {
+        ui.weak(format!("    {}", fill(tr("backup.preview.more"), &[("n", &(names.len() - 15))])));
+    }
+}
+
+fn pending_ui(ui: &mut egui::Ui, pending: &PendingPreview, busy: bool, actions: &mut Vec<BackupAction>) {
+    egui::Frame::group(ui.style()).show(ui, |ui| {
+        let confirm = match pending {
+            PendingPreview::Restore { label, mode, preview: p } => {
+                let how = tr(if *mode == RestoreMode::Replace { "backup.mode.replace" } else { "backup.mode.merge" });
+                ui.strong(fill(tr("backup.preview.restore_title"), &[("label", label), ("how", &how)]));
+                ui.label(fill(
+                    tr("backup.preview.counts"),
+                    &[
+                        ("added", &p.added.len()),
+                        ("updated", &p.updated.len()),
+                        ("unchanged", &p.unchanged.len()),
+                        ("kept", &p.kept_newer_local.len()),
+                        ("removed", &p.removed.len()),
+                    ],
+                ));
+                let refs = |v: &[crate::backup::restore::AccountRef]| -> Vec<String> {
+                    v.iter().map(|a| format!("{} · {}", a.site_url, a.username)).collect()
+                };
+                names_ui(ui, tr("backup.preview.added"), &refs(&p.added));
+                names_ui(ui, tr("backup.preview.updated"), &refs(&p.updated));
+                names_ui(ui, tr("backup.preview.removed"), &refs(&p.removed));
+                names_ui(ui, tr("backup.preview.needs_credentials"), &refs(&p.needs_credentials));
+                names_ui(ui, tr("backup.preview.settings"), &p.settings_changed);
+                if *mode == RestoreMode::Replace {
+                    ui.colored_label(ui.visuals().warn_fg_color, tr("backup.preview.replace_warning"));
+                } else {
+                    ui.weak(tr("backup.preview.merge_hint"));
+                }
+                tr("backup.preview.confirm_restore")
+            }
+            PendingPreview::Import { label, source, preview: p, skipped } => {
+                ui.strong(fill(tr("backup.preview.import_title"), &[("label", label), ("source", source)]));
+                ui.label(fill(
+                    tr("backup.preview.import_counts"),
+                    &[
+                        ("sites", &p.site_count),
+                        ("accounts", &p.account_count),
+                        ("creds", &p.needs_credentials.len()),
+                        ("skipped", &p.skipped_count),
+                    ],
+                ));
+                names_ui(ui, tr("backup.preview.needs_credentials"), &p.needs_credentials);
+                let skipped: Vec<String> = skipped.iter().map(|s| format!("{}: {}", s.label, s.reason)).collect();
+                names_ui(ui, tr("backup.preview.skipped"), &skipped);
+                tr("backup.preview.confirm_import")
+            }
+        };
+        ui.horizontal(|ui| {
+            if ui.add_enabled(!busy, egui::Button::new(confirm)).clicked() {
+                actions.push(BackupAction::ConfirmPending);
+            }
+            if ui
+                .add_enabled(!busy, egui::Button::new(tr("backup.cancel")))
+                .on_hover_text(tr("backup.cancel_hint"))
+                .clicked()
+            {
+                actions.push(BackupAction::CancelPending);
+            }
+        });
+    });
+}
+
 fn update_ui(ui: &mut egui::Ui, view: &BackupView, actions: &mut Vec<BackupAction>) {
-    ui.strong("Updates");
+    ui.strong(tr("update.title"));
     let mut s = view.update_settings;
-    let a = ui.checkbox(&mut s.check_on_start, "Check for updates on start (at most once a day)").changed();
-    let b = ui.checkbox(&mut s.include_prerelease, "Include pre-releases").changed();
+    let a = ui.checkbox(&mut s.check_on_start, tr("update.on_start")).changed();
+    let b = ui.checkbox(&mut s.include_prerelease, tr("update.prerelease")).changed();
     if a || b {
         actions.push(BackupAction::SaveUpdateSettings(s));
     }
     ui.horizontal(|ui| {
-        ui.label(format!("Version {}", crate::VERSION));
-        if ui.button("Check now").clicked() {
+        ui.label(fill(tr("update.version"), &[("version", &crate::VERSION)]));
+        if ui.add_enabled(!view.update_checking, egui::Button::new(tr("update.check_now"))).clicked() {
             actions.push(BackupAction::CheckUpdates);
+        }
+        if view.update_checking {
+            ui.spinner();
+        }
+        if let Some(t) = view.update_settings.last_check_unix {
+            ui.weak(fill(tr("update.last_check"), &[("date", &date_text(t))]));
         }
     });
     match &view.update {
@@ -288,10 +551,11 @@ fn update_ui(ui: &mut egui::Ui, view: &BackupView, actions: &mut Vec<BackupActio
         }
         Some(Ok(check)) => match &check.offer {
             None => {
-                ui.label("You have the latest version.");
+                ui.label(tr("update.latest"));
             }
             Some(r) => {
-                ui.label(format!("Version {} is available ({})", r.version, r.published_at.as_deref().unwrap_or("")));
+                let date = r.published_at.as_deref().map(|d| d.get(..10).unwrap_or(d)).unwrap_or("");
+                ui.label(fill(tr("update.available"), &[("version", &r.version), ("date", &date)]));
                 for line in r.notes.lines().take(20) {
                     let t = line.trim_start_matches(['#', ' ']);
                     if line.starts_with('#') {
@@ -306,7 +570,7 @@ fn update_ui(ui: &mut egui::Ui, view: &BackupView, actions: &mut Vec<BackupActio
                 let url = crate::update::asset_for_platform(r, os, std::env::consts::ARCH)
                     .map(|a| a.url.clone())
                     .unwrap_or_else(|| r.html_url.clone());
-                if ui.button("Open download page").clicked() {
+                if ui.button(tr("update.open")).on_hover_text(&url).clicked() {
                     actions.push(BackupAction::OpenUrl(url));
                 }
             }

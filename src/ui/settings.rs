@@ -8,7 +8,9 @@ use crate::ui::theme::ThemePref;
 
 /// View state of the Settings panel.
 #[derive(Default)]
-pub struct SettingsPanel {}
+pub struct SettingsPanel {
+    backup: crate::ui::backup::BackupSection,
+}
 
 impl SettingsPanel {
     /// Draws the panel.
@@ -62,6 +64,11 @@ impl SettingsPanel {
                     });
                     ui.end_row();
                 });
+            });
+            section(ui, tr("settings.backup"), |ui| {
+                let mut actions = Vec::new();
+                self.backup.ui(ui, &state.backup, &mut actions);
+                cmds.extend(actions.into_iter().map(Command::Backup));
             });
             section(ui, tr("settings.about"), |ui| {
                 ui.label(fill(

@@ -34,6 +34,8 @@ pub fn app_in(dir: tempfile::TempDir, seed: impl FnOnce(&mut Store)) -> TestApp 
     let (store, quarantined) = Store::open_shared(dir.path()).unwrap();
     // Auto refresh off unless a test turns it on: tests click "Refresh all" themselves.
     store.lock().unwrap().set_setting("refresh.auto", "off").unwrap();
+    // Tests never reach the internet: no release check on start unless a test asks.
+    store.lock().unwrap().set_setting("update.check_on_start", "false").unwrap();
     seed(&mut store.lock().unwrap());
     let deps = AppDeps {
         relay: fast_relay(),

@@ -39,6 +39,21 @@ pub enum ImportSource {
     },
 }
 
+impl std::fmt::Display for ImportSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ImportSource::AllApiHub { version, encrypted } => {
+                write!(f, "All API Hub backup v{version}{}", if *encrypted { " (encrypted)" } else { "" })
+            }
+            ImportSource::ManagementTools { version, bundled } => write!(
+                f,
+                "API Hub Management Tools config v{version}{}",
+                if *bundled { " (storage bundle)" } else { "" }
+            ),
+        }
+    }
+}
+
 /// One account to import.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ImportedAccount {
