@@ -4,6 +4,7 @@ pub mod account;
 pub mod kind;
 pub mod money;
 pub mod snapshot;
+pub mod usage_log;
 
 pub use account::{Account, AccountId, AuthMethod, Credentials, NewAccount, Site, SiteId};
 pub use kind::SiteKind;

@@ -1,6 +1,7 @@
 //! Orchestration: refresh with bounded concurrency, merge rules, scheduling.
 
 pub mod accounts;
+pub mod log_sync;
 pub mod merge;
 pub mod refresh;
 mod relay_source;

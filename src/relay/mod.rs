@@ -8,6 +8,7 @@ pub mod error;
 pub mod http;
 pub mod limiter;
 pub mod lists;
+pub mod logs;
 pub mod native;
 pub mod parse;
 pub mod profile;
