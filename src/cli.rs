@@ -1,6 +1,7 @@
 //! The headless command line. A thin layer over the same modules the GUI uses.
 
 mod accounts;
+pub mod logs;
 pub mod report;
 
 use std::path::PathBuf;
@@ -40,6 +41,10 @@ pub enum Cmd {
     Accounts(AccountsCmd),
     /// Refresh accounts (all enabled ones, or those given) and store the results.
     Refresh(RefreshArgs),
+    /// Usage logs: `logs sync` fetches new rows; `logs` prints stored ones.
+    Logs(logs::LogsArgs),
+    /// Spend, tokens and requests from the stored usage logs.
+    Stats(logs::StatsArgs),
 }
 
 /// `apihub accounts …`
@@ -137,6 +142,11 @@ fn run_inner(cli: &Cli, cmd: &Cmd, rt: &tokio::runtime::Handle) -> anyhow::Resul
             }
         }
         Cmd::Refresh(args) => refresh(open_store(cli)?, args, rt),
+        Cmd::Logs(args) => match &args.action {
+            Some(logs::LogsAction::Sync(a)) => logs::sync(open_store(cli)?, a, rt),
+            None => logs::query(open_store(cli)?, &args.query),
+        },
+        Cmd::Stats(args) => logs::stats(open_store(cli)?, args),
     }
 }
 

@@ -254,6 +254,41 @@ pub fn stats(rows: &[UsageLog], day_of: impl Fn(i64) -> String) -> LogStats {
     LogStats { totals, by_model, by_account, by_day: collect(by_day) }
 }
 
+/// Column names of the CSV export.
+pub const CSV_HEADER: &str = "time,account,type,model,token_name,prompt_tokens,completion_tokens,quota,cost,currency,\
+duration_ms,stream,group,request_id,content";
+
+/// Quotes a CSV field when it needs it.
+pub fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}
+
+/// One CSV line (no newline). `time` is already formatted; `cost` is in `currency`.
+pub fn csv_line(r: &UsageLog, time: &str, account: &str, cost: f64, currency: &str) -> String {
+    [
+        csv_field(time),
+        csv_field(account),
+        r.kind.as_str().to_string(),
+        csv_field(&r.model),
+        csv_field(&r.token_name),
+        r.prompt_tokens.to_string(),
+        r.completion_tokens.to_string(),
+        r.quota.to_string(),
+        format!("{cost:.6}"),
+        csv_field(currency),
+        r.duration_ms.map(|d| d.to_string()).unwrap_or_default(),
+        r.is_stream.to_string(),
+        csv_field(&r.group),
+        csv_field(&r.request_id),
+        csv_field(&r.content),
+    ]
+    .join(",")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -300,6 +335,9 @@ mod tests {
         assert_eq!(s.by_day.iter().map(|b| b.key.as_str()).collect::<Vec<_>>(), vec!["d0", "d1"]);
         let f = LogFilter { model: Some("a".into()), ..Default::default() };
         assert_eq!(rows.iter().filter(|r| f.matches(r)).count(), 2);
+        let line = csv_line(&UsageLog { content: "a,\"b\"".into(), ..rows[0].clone() }, "t", "x", 0.5, "USD");
+        assert!(line.ends_with(",\"a,\"\"b\"\"\""), "{line}");
+        assert_eq!(line.split(',').count(), CSV_HEADER.split(',').count() + 1, "one comma inside quotes");
         let f = LogFilter { text: Some("B".into()), ..Default::default() };
         assert_eq!(rows.iter().filter(|r| f.matches(r)).count(), 1);
     }
