@@ -36,4 +36,20 @@ pub enum Command {
     ReloadActivity(Level),
     /// Hide a start-up notice.
     DismissNotice(usize),
+    // --- Usage logs (Logs panel) ---
+    /// Apply a usage-log filter: row count, first table window, statistics.
+    QueryLogs(crate::domain::usage_log::LogFilter),
+    /// Load the table window starting at this row index.
+    LoadLogWindow(usize),
+    /// Load chart series (stacked by account or model; hours of the day starting at `day_start`).
+    LoadLogCharts {
+        /// Series per account or per model.
+        by: crate::store::StackBy,
+        /// Local midnight (unix s) of the day for the per-hour chart.
+        day_start: i64,
+    },
+    /// Sync usage logs of these accounts (empty = every enabled account).
+    SyncLogs(Vec<crate::domain::AccountId>),
+    /// Export the filtered rows to CSV (asks where with a save dialog).
+    ExportLogsCsv,
 }

@@ -4,6 +4,7 @@ pub mod command;
 pub mod loadable;
 pub mod runner;
 pub mod state;
+pub mod usage_logs;
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -99,6 +100,7 @@ pub struct App {
     refresh_events: Option<mpsc::Receiver<RefreshEvent>>,
     refresh_cancel: CancelFlag,
     states_job: Option<Promise<Result<HashMap<AccountId, AccountState>, String>>>,
+    log_jobs: usage_logs::UsageLogJobs,
 }
 
 fn setting_or(store: &SharedStore, key: &str) -> Option<String> {
@@ -163,6 +165,7 @@ impl App {
             refresh_events: None,
             refresh_cancel: CancelFlag::default(),
             states_job: None,
+            log_jobs: Default::default(),
         };
         app.apply_pending(&ctx);
         app
@@ -257,7 +260,72 @@ impl App {
                     self.state.notices.remove(i);
                 }
             }
+            Command::QueryLogs(filter) => self.state.usage.query(filter, &self.runner, &self.store),
+            Command::LoadLogWindow(offset) => self.state.usage.load_window(offset, &self.runner, &self.store),
+            Command::LoadLogCharts { by, day_start } => {
+                self.state.usage.load_charts(by, day_start, &self.runner, &self.store)
+            }
+            Command::SyncLogs(ids) => self.start_log_sync(ids),
+            Command::ExportLogsCsv => self.start_log_export(),
         }
+    }
+
+    fn start_log_sync(&mut self, ids: Vec<AccountId>) {
+        if self.state.usage.sync.is_some() {
+            return; // one log sync at a time
+        }
+        let accounts: Vec<Account> = self
+            .state
+            .accounts
+            .value()
+            .map(|a| a.iter().filter(|a| if ids.is_empty() { !a.disabled } else { ids.contains(&a.id) }).cloned().collect())
+            .unwrap_or_default();
+        if accounts.is_empty() {
+            return;
+        }
+        let (tx, rx) = mpsc::channel();
+        self.state.usage.sync = Some(usage_logs::SyncProgress { total: accounts.len(), ..Default::default() });
+        self.log_jobs.sync_events = Some(rx);
+        let on_event = move |e| {
+            let _ = tx.send(e);
+        };
+        self.log_jobs.sync_done = Some(self.runner.spawn(crate::engine::log_sync::sync_accounts(
+            self.relay.clone(),
+            self.store.clone(),
+            accounts,
+            crate::engine::log_sync::SyncOptions::default(),
+            on_event,
+        )));
+    }
+
+    fn start_log_export(&mut self) {
+        if self.log_jobs.export.is_some() {
+            return;
+        }
+        let filter = self.state.usage.filter.clone().unwrap_or_default();
+        let labels = usage_logs::account_labels(&self.state);
+        let store = self.store.clone();
+        self.state.usage.exporting = true;
+        self.log_jobs.export = Some(self.runner.spawn(async move {
+            let file = rfd::AsyncFileDialog::new()
+                .set_file_name("usage-logs.csv")
+                .add_filter("CSV", &["csv"])
+                .save_file()
+                .await?;
+            let path = file.path().to_path_buf();
+            let write = tokio::task::spawn_blocking(move || {
+                usage_logs::write_csv(&store, &filter, &labels, &path).map(|n| (n, path))
+            })
+            .await;
+            Some(match write {
+                Ok(Ok((n, path))) => {
+                    log::info!("exported {n} usage log rows to {}", path.display());
+                    Ok(path.display().to_string())
+                }
+                Ok(Err(e)) => Err(e),
+                Err(e) => Err(e.to_string()),
+            })
+        }));
     }
 
     fn start_refresh(&mut self, accounts: Vec<Account>, ctx: &egui::Context) {
@@ -328,6 +396,11 @@ impl App {
         self.state.accounts.poll(now);
         self.state.activity.poll(now);
         self.poll_refresh();
+        if self.state.usage.poll(&mut self.log_jobs, now)
+            && let Some(f) = self.state.usage.filter.clone()
+        {
+            self.pending.push(Command::QueryLogs(f));
+        }
         if let Some(job) = &self.add_job
             && job.ready().is_some()
             && let Some(job) = self.add_job.take()

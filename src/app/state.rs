@@ -108,6 +108,8 @@ pub struct AppState {
     pub font: FontStatus,
     /// Installation facts.
     pub env: EnvInfo,
+    /// Usage logs: filter, table window, statistics, charts, sync.
+    pub usage: super::usage_logs::UsageLogsState,
 }
 
 impl AppState {
@@ -127,6 +129,7 @@ impl AppState {
             notices: Vec::new(),
             font: FontStatus::Loading,
             env,
+            usage: Default::default(),
         }
     }
 }

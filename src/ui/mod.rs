@@ -4,6 +4,8 @@ pub mod add_account;
 pub mod fonts;
 pub mod i18n;
 pub mod logs;
+pub mod logs_charts;
+pub mod logs_table;
 pub mod pricing;
 pub mod settings;
 pub mod sites;
