@@ -30,8 +30,22 @@ async fn logs_json_after_logs_sync_lists_the_sites_rows_and_stats_sum_them() {
     let fake = FakeRelay::start(cfg.clone()).await;
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path().to_path_buf();
-    run(d.clone(), strings(&["accounts", "add", "--url", &fake.url, "--kind", "one-hub", "--token", &cfg.token, "--user-id", "42"]))
-        .await;
+    run(
+        d.clone(),
+        strings(&[
+            "accounts",
+            "add",
+            "--url",
+            &fake.url,
+            "--kind",
+            "one-hub",
+            "--token",
+            &cfg.token,
+            "--user-id",
+            "42",
+        ]),
+    )
+    .await;
 
     let out = run(d.clone(), strings(&["logs", "sync", "--json"])).await;
     let reports: Value = serde_json::from_slice(&out.stdout).unwrap();

@@ -41,18 +41,17 @@ fn count(store: &SharedStore, f: &LogFilter) -> usize {
 }
 
 fn new_row(t: i64, quota: i64) -> LogRow {
-    LogRow {
-        created_at: t,
-        log_type: 2,
-        model_name: "new-model".into(),
-        quota,
-        prompt_tokens: 3,
-        completion_tokens: 4,
-    }
+    LogRow { created_at: t, log_type: 2, model_name: "new-model".into(), quota, prompt_tokens: 3, completion_tokens: 4 }
 }
 
-const VARIANTS: [Variant; 6] =
-    [Variant::OneApi, Variant::NewApiClassic, Variant::NewApiCurrent, Variant::Veloera, Variant::OneHub, Variant::DoneHub];
+const VARIANTS: [Variant; 6] = [
+    Variant::OneApi,
+    Variant::NewApiClassic,
+    Variant::NewApiCurrent,
+    Variant::Veloera,
+    Variant::OneHub,
+    Variant::DoneHub,
+];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn first_then_incremental_sync_has_no_duplicates_and_no_gaps_on_every_variant() {
@@ -81,9 +80,13 @@ async fn first_then_incremental_sync_has_no_duplicates_and_no_gaps_on_every_vari
         let r = sync_account(&relay, &store, &acc, &SyncOptions::default()).await.unwrap();
         assert_eq!(r.inserted, 25, "{v:?}: {r:?}");
         assert_eq!(count(&store, &LogFilter::default()), all + 25, "{v:?}: no duplicates, no gaps");
-        let asked: Vec<String> = fake.paths()[before..].iter().filter(|p| p.starts_with("/api/log/self")).cloned().collect();
+        let asked: Vec<String> =
+            fake.paths()[before..].iter().filter(|p| p.starts_with("/api/log/self")).cloned().collect();
         assert!(
-            asked.iter().all(|p| !p.contains("start_timestamp=0") && !p.contains(&format!("start_timestamp={}", now - 30 * 86_400))),
+            asked
+                .iter()
+                .all(|p| !p.contains("start_timestamp=0")
+                    && !p.contains(&format!("start_timestamp={}", now - 30 * 86_400))),
             "{v:?}: the incremental sync asks only from the last window: {asked:?}"
         );
         let model = LogFilter { model: Some("new-model".into()), ..Default::default() };

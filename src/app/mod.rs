@@ -278,7 +278,9 @@ impl App {
             .state
             .accounts
             .value()
-            .map(|a| a.iter().filter(|a| if ids.is_empty() { !a.disabled } else { ids.contains(&a.id) }).cloned().collect())
+            .map(|a| {
+                a.iter().filter(|a| if ids.is_empty() { !a.disabled } else { ids.contains(&a.id) }).cloned().collect()
+            })
             .unwrap_or_default();
         if accounts.is_empty() {
             return;

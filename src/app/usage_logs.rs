@@ -91,7 +91,10 @@ pub(crate) struct UsageLogJobs {
     pub export: Option<Promise<Option<Result<String, String>>>>,
 }
 
-fn locked<T>(store: &SharedStore, f: impl FnOnce(&crate::store::Store) -> Result<T, crate::store::StoreError>) -> Result<T, String> {
+fn locked<T>(
+    store: &SharedStore,
+    f: impl FnOnce(&crate::store::Store) -> Result<T, crate::store::StoreError>,
+) -> Result<T, String> {
     let s = store.lock().map_err(|_| "store lock poisoned".to_string())?;
     f(&s).map_err(|e| e.to_string())
 }
@@ -226,8 +229,8 @@ pub fn write_csv(
     labels: &std::collections::HashMap<AccountId, AccountLabel>,
     path: &std::path::Path,
 ) -> Result<usize, String> {
-    use std::io::Write;
     use crate::domain::usage_log::{CSV_HEADER, csv_line};
+    use std::io::Write;
     let rows = locked(store, |st| st.query_usage_logs(filter, usize::MAX / 2, 0))?;
     let file = std::fs::File::create(path).map_err(|e| format!("{}: {e}", path.display()))?;
     let mut w = std::io::BufWriter::new(file);

@@ -129,7 +129,8 @@ fn labels(store: &Store) -> anyhow::Result<HashMap<i64, (String, CurrencySetting
         .list_accounts()?
         .into_iter()
         .map(|a| {
-            let cs = states.get(&a.id).and_then(|s| s.snapshot.as_ref()).map(|s| s.currency.clone()).unwrap_or_default();
+            let cs =
+                states.get(&a.id).and_then(|s| s.snapshot.as_ref()).map(|s| s.currency.clone()).unwrap_or_default();
             (a.id, (format!("{} / {}", a.site.name, a.username), cs))
         })
         .collect())
@@ -154,7 +155,13 @@ pub fn sync(store: Store, args: &SyncArgs, rt: &tokio::runtime::Handle) -> anyho
     let reports = rt.block_on(sync_accounts(client, shared, chosen, opts, move |SyncEvent::AccountDone(r)| {
         if !quiet {
             let outcome = r.error.clone().or(r.partial.clone().map(|p| format!("partial: {p}")));
-            eprintln!("{}: {} new of {} rows{}", r.account_id, r.inserted, r.fetched, outcome.map(|o| format!(" ({o})")).unwrap_or_default());
+            eprintln!(
+                "{}: {} new of {} rows{}",
+                r.account_id,
+                r.inserted,
+                r.fetched,
+                outcome.map(|o| format!(" ({o})")).unwrap_or_default()
+            );
         }
     }));
     if args.json {
@@ -164,7 +171,12 @@ pub fn sync(store: Store, args: &SyncArgs, rt: &tokio::runtime::Handle) -> anyho
     Ok(if failed > 0 && failed == reports.len() { ExitCode::from(1) } else { ExitCode::SUCCESS })
 }
 
-fn filter_of(accounts: &[i64], since: Option<&str>, model: Option<&str>, kind: Option<&str>) -> anyhow::Result<LogFilter> {
+fn filter_of(
+    accounts: &[i64],
+    since: Option<&str>,
+    model: Option<&str>,
+    kind: Option<&str>,
+) -> anyhow::Result<LogFilter> {
     let now = crate::store::now_unix();
     let kind = match kind {
         None => None,
@@ -208,7 +220,10 @@ pub fn query(store: Store, q: &QueryArgs) -> anyhow::Result<ExitCode> {
     } else if rows.is_empty() {
         println!("no usage log rows (run `apihub logs sync` first)");
     } else {
-        println!("{:<19}  {:<20}  {:<8}  {:<24}  {:>8}  {:>8}  {:>12}", "time", "account", "type", "model", "prompt", "compl.", "cost");
+        println!(
+            "{:<19}  {:<20}  {:<8}  {:<24}  {:>8}  {:>8}  {:>12}",
+            "time", "account", "type", "model", "prompt", "compl.", "cost"
+        );
         for r in &rows {
             let (name, cs) = label(r.account_id);
             println!(

@@ -260,11 +260,7 @@ duration_ms,stream,group,request_id,content";
 
 /// Quotes a CSV field when it needs it.
 pub fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_string()
-    }
+    if s.contains([',', '"', '\n', '\r']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s.to_string() }
 }
 
 /// One CSV line (no newline). `time` is already formatted; `cost` is in `currency`.

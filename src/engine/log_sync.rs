@@ -117,12 +117,8 @@ pub async fn sync_account(
         start = start.max(end - w);
     }
     let may_stop_at_known = st.synced_until.is_some() && st.last_complete;
-    let target = AccountRef {
-        site_url: account.site.url.clone(),
-        kind,
-        user_id: account.user_id.clone(),
-        auth: account.auth,
-    };
+    let target =
+        AccountRef { site_url: account.site.url.clone(), kind, user_id: account.user_id.clone(), auth: account.auth };
     let spec = Profile::for_kind(kind).logs;
     let mut page = i64::from(spec.first_page);
     let mut seen: HashMap<String, u32> = HashMap::new();

@@ -2,6 +2,8 @@
 //! queries, aggregates (totals, per model, per account, per day, per hour), and the
 //! per-account sync state.
 
+use std::collections::BTreeMap;
+
 use rusqlite::types::ToSql;
 use rusqlite::{OptionalExtension, Row, params};
 
@@ -75,7 +77,12 @@ fn read_row(r: &Row<'_>) -> rusqlite::Result<UsageLog> {
 }
 
 fn read_totals(r: &Row<'_>, at: usize) -> rusqlite::Result<LogTotals> {
-    Ok(LogTotals { requests: r.get(at)?, quota: r.get(at + 1)?, prompt_tokens: r.get(at + 2)?, completion_tokens: r.get(at + 3)? })
+    Ok(LogTotals {
+        requests: r.get(at)?,
+        quota: r.get(at + 1)?,
+        prompt_tokens: r.get(at + 2)?,
+        completion_tokens: r.get(at + 3)?,
+    })
 }
 
 /// `WHERE …` and its parameters for a filter; `consume_only` adds the billed-rows rule.
@@ -127,6 +134,13 @@ fn where_clause(f: &LogFilter, consume_only: bool) -> (String, Vec<Box<dyn ToSql
     }
     let sql = if conds.is_empty() { String::new() } else { format!("WHERE {}", conds.join(" AND ")) };
     (sql, args)
+}
+
+fn merge(acc: &mut LogTotals, t: &LogTotals) {
+    acc.requests += t.requests;
+    acc.quota += t.quota;
+    acc.prompt_tokens += t.prompt_tokens;
+    acc.completion_tokens += t.completion_tokens;
 }
 
 fn refs(args: &[Box<dyn ToSql>]) -> Vec<&dyn ToSql> {
@@ -185,7 +199,9 @@ impl Store {
     /// Matching rows, newest first, `limit` rows from `offset`.
     pub fn query_usage_logs(&self, f: &LogFilter, limit: usize, offset: usize) -> Result<Vec<UsageLog>, StoreError> {
         let (w, args) = where_clause(f, false);
-        let sql = format!("SELECT {COLUMNS} FROM usage_logs {w} ORDER BY created_at DESC, id DESC LIMIT {limit} OFFSET {offset}");
+        let sql = format!(
+            "SELECT {COLUMNS} FROM usage_logs {w} ORDER BY created_at DESC, id DESC LIMIT {limit} OFFSET {offset}"
+        );
         let mut stmt = self.conn.prepare_cached(&sql)?;
         let rows = stmt.query_map(refs(&args).as_slice(), read_row)?;
         Ok(rows.collect::<Result<Vec<_>, _>>()?)
@@ -195,39 +211,46 @@ impl Store {
     pub fn count_usage_logs(&self, f: &LogFilter) -> Result<usize, StoreError> {
         let (w, args) = where_clause(f, false);
         let n: i64 =
-            self.conn.query_row(&format!("SELECT COUNT(*) FROM usage_logs {w}"), refs(&args).as_slice(), |r| r.get(0))?;
+            self.conn
+                .query_row(&format!("SELECT COUNT(*) FROM usage_logs {w}"), refs(&args).as_slice(), |r| r.get(0))?;
         Ok(n.max(0) as usize)
     }
 
-    fn grouped(&self, f: &LogFilter, key: &str) -> Result<Vec<Breakdown>, StoreError> {
-        let (w, args) = where_clause(f, true);
-        let sql = format!("SELECT {key}, {TOTALS} FROM usage_logs {w} GROUP BY 1 ORDER BY 1");
-        let mut stmt = self.conn.prepare_cached(&sql)?;
-        let rows = stmt.query_map(refs(&args).as_slice(), |r| {
-            let key: rusqlite::types::Value = r.get(0)?;
-            let key = match key {
-                rusqlite::types::Value::Integer(i) => i.to_string(),
-                rusqlite::types::Value::Text(t) => t,
-                _ => String::new(),
-            };
-            Ok(Breakdown { key, totals: read_totals(r, 1)? })
-        })?;
-        Ok(rows.collect::<Result<Vec<_>, _>>()?)
-    }
-
-    /// Totals and per-model / per-account / per-local-day breakdowns of billed rows.
+    /// Totals and per-model / per-account / per-local-day breakdowns of billed rows,
+    /// from one scan grouped by (model, account, day) and folded here.
     pub fn usage_log_stats(&self, f: &LogFilter) -> Result<LogStats, StoreError> {
         let (w, args) = where_clause(f, true);
-        let totals =
-            self.conn.query_row(&format!("SELECT {TOTALS} FROM usage_logs {w}"), refs(&args).as_slice(), |r| {
-                read_totals(r, 0)
-            })?;
-        let mut by_model = self.grouped(f, "model")?;
-        let mut by_account = self.grouped(f, "account_id")?;
+        let sql = format!(
+            "SELECT model, account_id, date(created_at, 'unixepoch', 'localtime'), {TOTALS} FROM usage_logs {w} \
+             GROUP BY 1, 2, 3"
+        );
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let groups = stmt.query_map(refs(&args).as_slice(), |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?, r.get::<_, String>(2)?, read_totals(r, 3)?))
+        })?;
+        let mut totals = LogTotals::default();
+        let mut by_model: BTreeMap<String, LogTotals> = BTreeMap::new();
+        let mut by_account: BTreeMap<String, LogTotals> = BTreeMap::new();
+        let mut by_day: BTreeMap<String, LogTotals> = BTreeMap::new();
+        for g in groups {
+            let (model, account, day, t) = g?;
+            for acc in [
+                &mut totals,
+                by_model.entry(model).or_default(),
+                by_account.entry(account.to_string()).or_default(),
+                by_day.entry(day).or_default(),
+            ] {
+                merge(acc, &t);
+            }
+        }
+        let collect = |m: BTreeMap<String, LogTotals>| -> Vec<Breakdown> {
+            m.into_iter().map(|(key, totals)| Breakdown { key, totals }).collect()
+        };
+        let mut by_model = collect(by_model);
+        let mut by_account = collect(by_account);
         sort_by_cost(&mut by_model);
         sort_by_cost(&mut by_account);
-        let by_day = self.grouped(f, "date(created_at, 'unixepoch', 'localtime')")?;
-        Ok(LogStats { totals, by_model, by_account, by_day })
+        Ok(LogStats { totals, by_model, by_account, by_day: collect(by_day) })
     }
 
     /// Billed totals per local day and per account or model (for stacked charts).
@@ -358,7 +381,12 @@ mod tests {
         for f in [
             LogFilter::default(),
             LogFilter { model: Some("m2".into()), ..Default::default() },
-            LogFilter { accounts: vec![b], since: Some(base + 50_000), until: Some(base + 200_000), ..Default::default() },
+            LogFilter {
+                accounts: vec![b],
+                since: Some(base + 50_000),
+                until: Some(base + 200_000),
+                ..Default::default()
+            },
             LogFilter { token_name: Some("k1".into()), kind: Some(LogKind::Consume), ..Default::default() },
             LogFilter { text: Some("_3".into()), ..Default::default() },
             LogFilter { text: Some("50%".into()), ..Default::default() },
@@ -380,6 +408,9 @@ mod tests {
         s.save_log_sync_state(a, Some(99), None).unwrap();
         s.save_log_sync_state(a, None, Some("rate limited")).unwrap();
         let st = s.log_sync_state(a).unwrap();
-        assert_eq!((st.synced_until, st.last_complete, st.last_error.as_deref()), (Some(99), false, Some("rate limited")));
+        assert_eq!(
+            (st.synced_until, st.last_complete, st.last_error.as_deref()),
+            (Some(99), false, Some("rate limited"))
+        );
     }
 }

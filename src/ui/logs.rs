@@ -124,10 +124,9 @@ impl LogsPanel {
             Range::Days7 => (Some(local_midnight(6)), None),
             Range::Days30 => (Some(local_midnight(29)), None),
             Range::All => (None, None),
-            Range::Custom => (
-                parse_date(&self.from_text).map(date_start),
-                parse_date(&self.to_text).map(|d| date_start(d) + 86_399),
-            ),
+            Range::Custom => {
+                (parse_date(&self.from_text).map(date_start), parse_date(&self.to_text).map(|d| date_start(d) + 86_399))
+            }
         };
         LogFilter {
             accounts: self.account.into_iter().collect(),
@@ -213,7 +212,10 @@ impl LogsPanel {
                     ui.label(i18n::fill(tr("logs.exported"), &[("path", path)]));
                 }
                 Some(Err(e)) => {
-                    ui.colored_label(ui.visuals().error_fg_color, i18n::fill(tr("logs.export_failed"), &[("error", e)]));
+                    ui.colored_label(
+                        ui.visuals().error_fg_color,
+                        i18n::fill(tr("logs.export_failed"), &[("error", e)]),
+                    );
                 }
                 None => {}
             }

@@ -20,7 +20,9 @@ fn day_number(day: &str) -> Option<f64> {
 }
 
 fn day_label(n: f64) -> String {
-    chrono::NaiveDate::from_num_days_from_ce_opt(n.round() as i32).map(|d| d.format("%m-%d").to_string()).unwrap_or_default()
+    chrono::NaiveDate::from_num_days_from_ce_opt(n.round() as i32)
+        .map(|d| d.format("%m-%d").to_string())
+        .unwrap_or_default()
 }
 
 /// Stacked bar charts from points: one chart per series, a bar at every bucket.
@@ -106,9 +108,11 @@ pub fn charts_ui(panel: &mut LogsPanel, ui: &mut egui::Ui, state: &AppState, cmd
             if ui.button(tr("logs.chart.prev_day")).clicked() {
                 panel.hour_days_ago += 1;
             }
-            ui.label(chrono::DateTime::from_timestamp(day_start, 0)
-                .map(|t| t.with_timezone(&chrono::Local).format("%Y-%m-%d").to_string())
-                .unwrap_or_default());
+            ui.label(
+                chrono::DateTime::from_timestamp(day_start, 0)
+                    .map(|t| t.with_timezone(&chrono::Local).format("%Y-%m-%d").to_string())
+                    .unwrap_or_default(),
+            );
             if ui.add_enabled(panel.hour_days_ago > 0, egui::Button::new(tr("logs.chart.next_day"))).clicked() {
                 panel.hour_days_ago -= 1;
             }

@@ -205,7 +205,11 @@ pub fn stats_ui(ui: &mut egui::Ui, state: &AppState) -> Option<String> {
         picked = breakdown_table_ui(&mut cols[0], "logs_by_model", "logs.col.model", &st.by_model, str::to_string);
         cols[1].strong(tr("logs.per_account"));
         breakdown_table_ui(&mut cols[1], "logs_by_account", "logs.col.account", &st.by_account, |k| {
-            k.parse::<AccountId>().ok().and_then(|id| labels.get(&id)).map(|l| l.name.clone()).unwrap_or_else(|| k.into())
+            k.parse::<AccountId>()
+                .ok()
+                .and_then(|id| labels.get(&id))
+                .map(|l| l.name.clone())
+                .unwrap_or_else(|| k.into())
         });
     });
     picked
