@@ -10,6 +10,8 @@
 //!
 //!     cargo bench --bench logs -- [N]
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // bench harness code, like tests
+
 #[path = "../tests/common/mod.rs"]
 mod common;
 

@@ -1,4 +1,5 @@
 //! `apihub logs sync`, `apihub logs --json|--csv` and `apihub stats` against a fake site.
+#![allow(clippy::unwrap_used)] // test helpers outside #[test] fns
 
 mod fake_relay;
 

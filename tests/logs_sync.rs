@@ -1,4 +1,5 @@
 //! Usage log sync against fake relay sites of every pagination variant, over real HTTP.
+#![allow(clippy::unwrap_used)] // test helpers outside #[test] fns
 
 mod common;
 mod fake_relay;

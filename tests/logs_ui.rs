@@ -1,4 +1,5 @@
 //! The Logs panel's Usage tab through egui_kittest: rows, totals, a model filter, charts.
+#![allow(clippy::unwrap_used)] // test helpers outside #[test] fns
 
 mod common;
 

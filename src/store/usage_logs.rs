@@ -397,7 +397,7 @@ mod tests {
             assert_eq!(s.count_usage_logs(&f).unwrap(), mem.len(), "filter {f:?}");
             let page = s.query_usage_logs(&f, 5, 2).unwrap();
             let mut newest = mem.clone();
-            newest.sort_by(|x, y| y.created_at.cmp(&x.created_at));
+            newest.sort_by_key(|x| std::cmp::Reverse(x.created_at));
             assert_eq!(page, newest.into_iter().skip(2).take(5).collect::<Vec<_>>());
         }
         // Hand-computed: model m2 = i ≡ 1 (mod 3), excluding i ≡ 0 (mod 10).

@@ -92,7 +92,7 @@ pub fn charts_ui(panel: &mut LogsPanel, ui: &mut egui::Ui, state: &AppState, cmd
     let cs = CurrencySettings::default();
     egui::ScrollArea::vertical().show(ui, |ui| {
         ui.strong(tr("logs.chart.spend_per_day"));
-        let bars = stacked(&c.per_day, day_number, |p| cs.quota_to_usd(p.totals.quota), &series_name, 0.8);
+        let bars = stacked(&c.per_day, day_number, |p| cs.quota_to_usd(p.totals.quota), series_name, 0.8);
         Plot::new("logs_spend_per_day")
             .height(200.0)
             .legend(Legend::default())
@@ -117,7 +117,7 @@ pub fn charts_ui(panel: &mut LogsPanel, ui: &mut egui::Ui, state: &AppState, cmd
                 panel.hour_days_ago -= 1;
             }
         });
-        let hours = stacked(&c.per_hour, |h| h.parse::<f64>().ok(), |p| p.totals.requests as f64, &series_name, 0.8);
+        let hours = stacked(&c.per_hour, |h| h.parse::<f64>().ok(), |p| p.totals.requests as f64, series_name, 0.8);
         Plot::new("logs_requests_per_hour").height(180.0).legend(Legend::default()).allow_scroll(false).show(ui, |p| {
             for b in hours {
                 p.bar_chart(b);

@@ -615,7 +615,7 @@ fn logs(cfg: &FakeConfig, q: &HashMap<String, String>) -> Response {
     let mut matching: Vec<&LogRow> =
         cfg.logs.iter().filter(|r| (t == 0 || r.log_type == t) && r.created_at >= s && r.created_at <= e).collect();
     // Newest first, like `ORDER BY id DESC`.
-    matching.sort_by(|a, b| b.created_at.cmp(&a.created_at));
+    matching.sort_by_key(|r| std::cmp::Reverse(r.created_at));
     let rows: Vec<Value> = matching.iter().enumerate().map(|(i, r)| log_json(cfg, r, i)).collect();
     match cfg.variant {
         Variant::OneApi => {
