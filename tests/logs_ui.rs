@@ -8,10 +8,16 @@ use apihub::domain::{AuthMethod, Credentials, NewAccount, SiteKind};
 use common::{app_with, run_until, ui_lock};
 use egui_kittest::kittest::Queryable;
 
+/// No usage job runs (so no spinner keeps repainting).
+fn idle(h: &egui_kittest::Harness<'static, apihub::app::App>) -> bool {
+    let u = &h.state().state().usage;
+    !u.charts.is_loading() && !u.stats.is_loading() && !u.window.is_loading() && !u.names.is_loading()
+}
+
 const MODELS: [&str; 3] = ["gpt-4o-mini", "claude-sonnet", "deepseek-chat"];
 
-fn seed(s: &mut apihub::store::Store) -> Vec<UsageLog> {
-    s.set_setting("ui.lang", "en").unwrap();
+fn seed(s: &mut apihub::store::Store, lang: &str) -> Vec<UsageLog> {
+    s.set_setting("ui.lang", lang).unwrap();
     let id = s
         .upsert_account(&NewAccount {
             site_url: "https://alpha.example".into(),
@@ -47,11 +53,13 @@ fn seed(s: &mut apihub::store::Store) -> Vec<UsageLog> {
 fn filtering_by_model_narrows_the_rows_and_updates_the_totals_and_charts_open_with_data() {
     let _l = ui_lock();
     let mut rows = Vec::new();
-    let mut t = app_with(|s| rows = seed(s));
+    let mut t = app_with(|s| rows = seed(s, "en"));
     let h = &mut t.harness;
     run_until(h, "accounts loaded", |h| h.state().state().accounts.value().is_some());
     h.get_all_by_label("Logs").next().unwrap().click();
-    run_until(h, "stats loaded", |h| h.state().state().usage.stats.value().is_some_and(|s| s.totals.requests == 90));
+    run_until(h, "stats loaded", |h| {
+        idle(h) && h.state().state().usage.stats.value().is_some_and(|s| s.totals.requests == 90)
+    });
     assert!(h.query_by_label("Requests: 90").is_some(), "totals of every row");
     assert!(h.query_all_by_label("gpt-4o-mini").count() > 0, "rows of every model shown");
     let all_quota: i64 = rows.iter().map(|r| r.quota).sum();
@@ -61,7 +69,9 @@ fn filtering_by_model_narrows_the_rows_and_updates_the_totals_and_charts_open_wi
     h.get_by_label("Statistics").click();
     h.run();
     h.get_by_label("claude-sonnet").click();
-    run_until(h, "filtered stats", |h| h.state().state().usage.stats.value().is_some_and(|s| s.totals.requests == 30));
+    run_until(h, "filtered stats", |h| {
+        idle(h) && h.state().state().usage.stats.value().is_some_and(|s| s.totals.requests == 30)
+    });
     let f = h.state().state().usage.filter.clone().unwrap();
     assert_eq!(f.model.as_deref(), Some("claude-sonnet"));
     assert!(h.query_by_label("Requests: 30").is_some(), "totals follow the filter");
@@ -73,10 +83,28 @@ fn filtering_by_model_narrows_the_rows_and_updates_the_totals_and_charts_open_wi
 
     // Charts open with data.
     h.get_by_label("Charts").click();
-    run_until(h, "charts loaded", |h| h.state().state().usage.charts.value().is_some());
+    run_until(h, "charts loaded", |h| idle(h) && h.state().state().usage.charts.value().is_some());
     let charts = h.state().state().usage.charts.value().unwrap().clone();
     let per_day: i64 = charts.per_day.iter().map(|p| p.totals.quota).sum();
     assert_eq!(per_day, want, "spend per day sums the filtered rows");
     assert!(h.query_by_label("Spend per day (USD)").is_some());
     assert!(h.query_by_label("Requests per hour").is_some());
+}
+
+#[test]
+fn every_usage_view_renders_in_chinese_with_the_embedded_glyphs() {
+    let _l = ui_lock();
+    let mut t = app_with(|s| {
+        seed(s, "zh-CN");
+    });
+    let h = &mut t.harness;
+    run_until(h, "accounts loaded", |h| h.state().state().accounts.value().is_some());
+    h.get_all_by_label("日志").next().unwrap().click();
+    run_until(h, "stats loaded", |h| idle(h) && h.state().state().usage.stats.value().is_some());
+    assert!(h.query_by_label("请求数：90").is_some());
+    for view in ["统计", "图表", "明细"] {
+        h.get_by_label(view).click();
+        run_until(h, view, |h| idle(h) && (view != "图表" || h.state().state().usage.charts.value().is_some()));
+    }
+    assert!(h.query_by_label("每日花费（美元）").is_none(), "back on the rows view");
 }
