@@ -192,3 +192,22 @@ async fn row_shapes_of_each_kind_are_normalised_and_stats_equal_hand_sums() {
         assert_eq!(st.by_day.len(), 2, "today and yesterday");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sites_own_stat_matches_the_local_sum_of_the_same_window() {
+    let fake = FakeRelay::start(FakeConfig::new(Variant::NewApiClassic)).await;
+    let dir = tempfile::tempdir().unwrap();
+    let (store, _) = Store::open_shared(dir.path()).unwrap();
+    let acc = add(&store, &fake, Variant::NewApiClassic);
+    let relay = common::fast_relay();
+    sync_account(&relay, &store, &acc, &SyncOptions::default()).await.unwrap();
+    let (start, end) = apihub::relay::snapshot::local_day_window();
+    let site = apihub::engine::log_sync::site_stats(relay, store.clone(), vec![acc.clone()], start, end).await;
+    let local = store
+        .lock()
+        .unwrap()
+        .usage_log_stats(&LogFilter { since: Some(start), until: Some(end), ..Default::default() })
+        .unwrap();
+    assert_eq!(site[0].site_quota, Ok(Some(local.totals.quota)));
+    assert_eq!(local.totals.quota, fake.cfg().today_spend(start, end), "and both equal the fake's own sum");
+}

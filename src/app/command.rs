@@ -52,4 +52,6 @@ pub enum Command {
     SyncLogs(Vec<crate::domain::AccountId>),
     /// Export the filtered rows to CSV (asks where with a save dialog).
     ExportLogsCsv,
+    /// Ask the sites for their own billed sum of the filter's window (`/api/log/self/stat`).
+    CompareSiteStats,
 }

@@ -267,6 +267,23 @@ impl App {
             }
             Command::SyncLogs(ids) => self.start_log_sync(ids),
             Command::ExportLogsCsv => self.start_log_export(),
+            Command::CompareSiteStats => {
+                let f = self.state.usage.filter.clone().unwrap_or_default();
+                let accounts: Vec<Account> = self
+                    .state
+                    .accounts
+                    .value()
+                    .map(|a| {
+                        a.iter().filter(|a| f.accounts.is_empty() || f.accounts.contains(&a.id)).cloned().collect()
+                    })
+                    .unwrap_or_default();
+                let now = crate::store::now_unix();
+                let (since, until) = (f.since.unwrap_or(0), f.until.unwrap_or(now).min(now));
+                let job =
+                    crate::engine::log_sync::site_stats(self.relay.clone(), self.store.clone(), accounts, since, until);
+                let p = self.runner.spawn(async move { Ok(job.await) });
+                self.state.usage.site_stats.start(p);
+            }
         }
     }
 

@@ -81,6 +81,8 @@ pub struct UsageLogsState {
     pub export: Option<Result<String, String>>,
     /// An export is running.
     pub exporting: bool,
+    /// The sites' own billed sums for the filter's window, beside the local ones.
+    pub site_stats: Loadable<Vec<crate::engine::log_sync::SiteStat>>,
 }
 
 /// Jobs behind [`UsageLogsState`] that are not `Loadable`s.
@@ -158,6 +160,7 @@ impl UsageLogsState {
         self.stats.poll(now);
         self.charts.poll(now);
         self.names.poll(now);
+        self.site_stats.poll(now);
         if let Some(rx) = &jobs.sync_events {
             while let Ok(SyncEvent::AccountDone(r)) = rx.try_recv() {
                 if let Some(p) = &mut self.sync {

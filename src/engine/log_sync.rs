@@ -206,3 +206,40 @@ pub async fn sync_accounts(
     }
     out
 }
+
+/// The site's own figure for a window beside the local sum.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SiteStat {
+    /// The account.
+    pub account_id: i64,
+    /// Billed quota the site reports (`Ok(None)`: the kind has no stat endpoint).
+    pub site_quota: Result<Option<i64>, String>,
+}
+
+/// Asks each account's site for its billed sum in `[since, until]`.
+pub async fn site_stats(
+    relay: RelayClient,
+    store: SharedStore,
+    accounts: Vec<Account>,
+    since: i64,
+    until: i64,
+) -> Vec<SiteStat> {
+    let mut out = Vec::new();
+    for a in accounts {
+        let id = a.id;
+        let site_quota = match with_store(&store, move |s| s.credentials(id)).await {
+            Err(e) => Err(e.to_string()),
+            Ok(creds) => {
+                let target = AccountRef {
+                    site_url: a.site.url.clone(),
+                    kind: a.site.kind,
+                    user_id: a.user_id.clone(),
+                    auth: a.auth,
+                };
+                relay.fetch_log_stat(&target, &creds, since, until).await.map_err(|e| e.to_string())
+            }
+        };
+        out.push(SiteStat { account_id: id, site_quota });
+    }
+    out
+}

@@ -133,6 +133,28 @@ impl RelayClient {
     }
 }
 
+impl RelayClient {
+    /// The site's own sum of billed quota in `[start, end]` (`/api/log/self/stat`).
+    /// `None` when the kind has no stat endpoint.
+    pub async fn fetch_log_stat(
+        &self,
+        account: &AccountRef,
+        creds: &Credentials,
+        start_unix: i64,
+        end_unix: i64,
+    ) -> Result<Option<i64>, RelayError> {
+        let profile = Profile::for_kind(account.kind);
+        let Some(path) = profile.stat_path.filter(|_| profile.protocol == Protocol::OneApi) else {
+            return Ok(None);
+        };
+        let path = format!("{path}?{}=2&start_timestamp={start_unix}&end_timestamp={end_unix}", profile.log_type_param);
+        let v = self.api_get(account, creds, &path).await?;
+        parse::int(v.get("data").and_then(|d| d.get("quota")))
+            .map(Some)
+            .ok_or_else(|| RelayError::malformed("log stat: `quota` missing"))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -162,7 +162,7 @@ impl LogsPanel {
         match self.view {
             UsageView::Rows => logs_table::rows_ui(ui, state, cmds),
             UsageView::Stats => {
-                if let Some(model) = logs_table::stats_ui(ui, state) {
+                if let Some(model) = logs_table::stats_ui(ui, state, cmds) {
                     self.model = Some(model);
                     self.view = UsageView::Rows;
                 }

@@ -193,12 +193,13 @@ fn breakdown_table_ui(
 }
 
 /// Per-model and per-account breakdowns. Returns a model the user clicked (to filter by).
-pub fn stats_ui(ui: &mut egui::Ui, state: &AppState) -> Option<String> {
+pub fn stats_ui(ui: &mut egui::Ui, state: &AppState, cmds: &mut Vec<Command>) -> Option<String> {
     let Some(st) = state.usage.stats.value() else {
         ui.spinner();
         return None;
     };
     let labels = account_labels(state);
+    site_stats_ui(ui, state, &labels, st, cmds);
     let mut picked = None;
     ui.columns(2, |cols| {
         cols[0].strong(tr("logs.per_model"));
@@ -213,4 +214,48 @@ pub fn stats_ui(ui: &mut egui::Ui, state: &AppState) -> Option<String> {
         });
     });
     picked
+}
+
+fn site_stats_ui(
+    ui: &mut egui::Ui,
+    state: &AppState,
+    labels: &HashMap<AccountId, AccountLabel>,
+    st: &crate::domain::usage_log::LogStats,
+    cmds: &mut Vec<Command>,
+) {
+    ui.horizontal(|ui| {
+        let busy = state.usage.site_stats.is_loading();
+        if ui
+            .add_enabled(!busy, egui::Button::new(tr("logs.compare_site")))
+            .on_hover_text(tr("logs.compare_site_hint"))
+            .clicked()
+        {
+            cmds.push(Command::CompareSiteStats);
+        }
+        if busy {
+            ui.spinner();
+        }
+    });
+    let Some(rows) = state.usage.site_stats.value() else { return };
+    egui::Grid::new("logs_site_stats").striped(true).show(ui, |ui| {
+        for key in ["logs.col.account", "logs.col.site_sum", "logs.col.local_sum"] {
+            ui.strong(tr(key));
+        }
+        ui.end_row();
+        let mut rows: Vec<_> = rows.iter().collect();
+        rows.sort_by_key(|r| r.account_id);
+        for r in rows {
+            let l = labels.get(&r.account_id).cloned().unwrap_or_default();
+            ui.label(&l.name);
+            match &r.site_quota {
+                Ok(Some(q)) => ui.label(l.currency.format_quota(*q)),
+                Ok(None) => ui.weak(tr("logs.site_stat_none")),
+                Err(e) => ui.colored_label(ui.visuals().error_fg_color, e),
+            };
+            let local = st.by_account.iter().find(|b| b.key == r.account_id.to_string()).map_or(0, |b| b.totals.quota);
+            ui.label(l.currency.format_quota(local));
+            ui.end_row();
+        }
+    });
+    ui.separator();
 }
