@@ -49,7 +49,12 @@ pub enum Command {
         day_start: i64,
     },
     /// Sync usage logs of these accounts (empty = every enabled account).
-    SyncLogs(Vec<crate::domain::AccountId>),
+    SyncLogs {
+        /// The accounts (empty = every enabled one).
+        accounts: Vec<crate::domain::AccountId>,
+        /// History depth of a first sync, in days.
+        history_days: i64,
+    },
     /// Export the filtered rows to CSV (asks where with a save dialog).
     ExportLogsCsv,
     /// Ask the sites for their own billed sum of the filter's window (`/api/log/self/stat`).

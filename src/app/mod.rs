@@ -265,7 +265,7 @@ impl App {
             Command::LoadLogCharts { by, day_start } => {
                 self.state.usage.load_charts(by, day_start, &self.runner, &self.store)
             }
-            Command::SyncLogs(ids) => self.start_log_sync(ids),
+            Command::SyncLogs { accounts, history_days } => self.start_log_sync(accounts, history_days),
             Command::ExportLogsCsv => self.start_log_export(),
             Command::CompareSiteStats => {
                 let f = self.state.usage.filter.clone().unwrap_or_default();
@@ -287,7 +287,7 @@ impl App {
         }
     }
 
-    fn start_log_sync(&mut self, ids: Vec<AccountId>) {
+    fn start_log_sync(&mut self, ids: Vec<AccountId>, history_days: i64) {
         if self.state.usage.sync.is_some() {
             return; // one log sync at a time
         }
@@ -312,7 +312,7 @@ impl App {
             self.relay.clone(),
             self.store.clone(),
             accounts,
-            crate::engine::log_sync::SyncOptions::default(),
+            crate::engine::log_sync::SyncOptions { history_days, ..Default::default() },
             on_event,
         )));
     }

@@ -85,7 +85,6 @@ fn parse_date(s: &str) -> Option<chrono::NaiveDate> {
 }
 
 /// View state of the Logs panel.
-#[derive(Default)]
 pub struct LogsPanel {
     tab: Tab,
     view: UsageView,
@@ -99,6 +98,27 @@ pub struct LogsPanel {
     search: String,
     pub(crate) stack_by: StackBy,
     pub(crate) hour_days_ago: i64,
+    history_days: i64,
+}
+
+impl Default for LogsPanel {
+    fn default() -> Self {
+        LogsPanel {
+            tab: Tab::default(),
+            view: UsageView::default(),
+            range: Range::default(),
+            from_text: String::new(),
+            to_text: String::new(),
+            account: None,
+            kind: None,
+            model: None,
+            token: None,
+            search: String::new(),
+            stack_by: StackBy::default(),
+            hour_days_ago: 0,
+            history_days: crate::engine::log_sync::DEFAULT_HISTORY_DAYS,
+        }
+    }
 }
 
 impl LogsPanel {
@@ -179,13 +199,17 @@ impl LogsPanel {
                 .on_hover_text(tr("logs.sync_hint"))
                 .clicked()
             {
-                cmds.push(Command::SyncLogs(Vec::new()));
+                cmds.push(Command::SyncLogs { accounts: Vec::new(), history_days: self.history_days });
             }
             if let Some(id) = self.account
                 && ui.add_enabled(!syncing, egui::Button::new(tr("logs.sync_account"))).clicked()
             {
-                cmds.push(Command::SyncLogs(vec![id]));
+                cmds.push(Command::SyncLogs { accounts: vec![id], history_days: self.history_days });
             }
+            let l = ui.label(tr("logs.history_days"));
+            ui.add(egui::DragValue::new(&mut self.history_days).range(1..=365).suffix(tr("logs.days_suffix")))
+                .labelled_by(l.id)
+                .on_hover_text(tr("logs.history_days_hint"));
             if let Some(p) = &state.usage.sync {
                 let fraction = if p.total == 0 { 0.0 } else { p.done as f32 / p.total as f32 };
                 let text = i18n::fill(
