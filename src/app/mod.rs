@@ -265,7 +265,7 @@ impl App {
             Command::LoadLogCharts { by, day_start } => {
                 self.state.usage.load_charts(by, day_start, &self.runner, &self.store)
             }
-            Command::SyncLogs { accounts, history_days } => self.start_log_sync(accounts, history_days),
+            Command::SyncLogs { accounts, history_days } => self.start_log_sync(accounts, history_days, ctx),
             Command::ExportLogsCsv => self.start_log_export(),
             Command::CompareSiteStats => {
                 let f = self.state.usage.filter.clone().unwrap_or_default();
@@ -287,7 +287,7 @@ impl App {
         }
     }
 
-    fn start_log_sync(&mut self, ids: Vec<AccountId>, history_days: i64) {
+    fn start_log_sync(&mut self, ids: Vec<AccountId>, history_days: i64, ctx: &egui::Context) {
         if self.state.usage.sync.is_some() {
             return; // one log sync at a time
         }
@@ -305,8 +305,10 @@ impl App {
         let (tx, rx) = mpsc::channel();
         self.state.usage.sync = Some(usage_logs::SyncProgress { total: accounts.len(), ..Default::default() });
         self.log_jobs.sync_events = Some(rx);
+        let repaint = ctx.clone();
         let on_event = move |e| {
             let _ = tx.send(e);
+            repaint.request_repaint();
         };
         self.log_jobs.sync_done = Some(self.runner.spawn(crate::engine::log_sync::sync_accounts(
             self.relay.clone(),

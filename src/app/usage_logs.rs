@@ -121,8 +121,8 @@ impl UsageLogsState {
     /// Loads the window starting at `offset` (keeps the known row count).
     pub(crate) fn load_window(&mut self, offset: usize, runner: &TaskRunner, store: &SharedStore) {
         let Some(f) = self.filter.clone() else { return };
-        if self.window.is_loading() {
-            return;
+        if self.window.is_loading() || self.window.value().is_some_and(|w| w.offset == offset) {
+            return; // already there (a shorter window than expected must not reload forever)
         }
         let total = self.window.value().map(|w| w.total).unwrap_or(0);
         let s = store.clone();
