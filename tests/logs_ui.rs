@@ -2,6 +2,7 @@
 #![allow(clippy::unwrap_used)] // test helpers outside #[test] fns
 
 mod common;
+mod fake_relay;
 
 use apihub::domain::usage_log::{LogKind, UsageLog};
 use apihub::domain::{AuthMethod, Credentials, NewAccount, SiteKind};
@@ -107,4 +108,41 @@ fn every_usage_view_renders_in_chinese_with_the_embedded_glyphs() {
         run_until(h, view, |h| idle(h) && (view != "图表" || h.state().state().usage.charts.value().is_some()));
     }
     assert!(h.query_by_label("每日花费（美元）").is_none(), "back on the rows view");
+}
+
+#[test]
+fn sync_logs_fetches_the_sites_rows_and_shows_them() {
+    let _l = ui_lock();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let cfg = fake_relay::FakeConfig::new(fake_relay::Variant::Veloera);
+    let fake = rt.block_on(fake_relay::FakeRelay::start(cfg.clone()));
+    let url = fake.url.clone();
+    let mut t = app_with(move |s| {
+        s.set_setting("ui.lang", "en").unwrap();
+        s.upsert_account(&NewAccount {
+            site_url: url,
+            site_name: "Vel".into(),
+            kind: SiteKind::Veloera,
+            user_id: cfg.user_id.to_string(),
+            username: cfg.username.clone(),
+            auth: AuthMethod::AccessToken,
+            credentials: Credentials { access_token: Some(cfg.token.clone()), ..Default::default() },
+        })
+        .unwrap();
+    });
+    let h = &mut t.harness;
+    run_until(h, "accounts loaded", |h| h.state().state().accounts.value().is_some());
+    h.get_all_by_label("Logs").next().unwrap().click();
+    run_until(h, "empty logs", |h| idle(h) && h.state().state().usage.window.value().is_some());
+    assert!(h.query_by_label("No usage logs yet").is_some());
+    h.get_by_label("Sync logs").click();
+    run_until(h, "synced and re-queried", |h| {
+        let u = &h.state().state().usage;
+        idle(h) && u.sync.is_none() && u.window.value().is_some_and(|w| w.total > 0)
+    });
+    let u = &h.state().state().usage;
+    assert_eq!(u.last_sync[0].inserted, fake.cfg().logs.len());
+    assert_eq!(u.window.value().unwrap().total, fake.cfg().logs.len(), "30-day range holds every fake row");
+    assert!(h.query_by_label_contains("Last sync:").is_some());
+    assert!(h.query_all_by_label("claude-sonnet").count() > 0, "synced rows in the table");
 }
