@@ -9,6 +9,10 @@
 //! Goals: first screen ≤ 100 ms, filter ≤ 200 ms, frame ≤ 2 ms. Asserts nothing.
 //!
 //!     cargo bench --bench logs -- [N]
+//!
+//! Last run (2026-11-26, 2 shared cores under load ~8, release): table first screen
+//! 4.2 ms, statistics of the unfiltered 30-day window 194 ms, filtered 14.7 ms, app
+//! click-to-rows 349 ms, scroll frame mean 4.8 ms / p95 9.6 ms (kittest, AccessKit on).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // bench harness code, like tests
 
