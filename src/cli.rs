@@ -4,6 +4,7 @@ mod accounts;
 mod backup;
 pub mod checkin;
 pub mod keys;
+pub mod logs;
 pub mod report;
 mod webdav;
 
@@ -70,6 +71,10 @@ pub enum Cmd {
     /// WebDAV: config, test, list, upload, restore, delete.
     #[command(subcommand)]
     Webdav(webdav::WebDavCmd),
+    /// Usage logs: `logs sync` fetches new rows; `logs` prints stored ones.
+    Logs(logs::LogsArgs),
+    /// Spend, tokens and requests from the stored usage logs.
+    Stats(logs::StatsArgs),
 }
 
 /// `apihub accounts …`
@@ -192,6 +197,11 @@ fn run_inner(cli: &Cli, cmd: &Cmd, rt: &tokio::runtime::Handle) -> anyhow::Resul
         Cmd::Import(args) => backup::import(cli, args),
         Cmd::Update(args) => backup::update(cli, args, rt),
         Cmd::Webdav(cmd) => webdav::run(cli, cmd, rt),
+        Cmd::Logs(args) => match &args.action {
+            Some(logs::LogsAction::Sync(a)) => logs::sync(open_store(cli)?, a, rt),
+            None => logs::query(open_store(cli)?, &args.query),
+        },
+        Cmd::Stats(args) => logs::stats(open_store(cli)?, args),
     }
 }
 

@@ -95,4 +95,27 @@ pub enum Command {
     ReloadBackups,
     /// Data changed: throttled automatic local backup, WebDAV upload when enabled and due.
     AutoBackup,
+    // --- Usage logs (Logs panel) ---
+    /// Apply a usage-log filter: row count, first table window, statistics.
+    QueryLogs(crate::domain::usage_log::LogFilter),
+    /// Load the table window starting at this row index.
+    LoadLogWindow(usize),
+    /// Load chart series (stacked by account or model; hours of the day starting at `day_start`).
+    LoadLogCharts {
+        /// Series per account or per model.
+        by: crate::store::StackBy,
+        /// Local midnight (unix s) of the day for the per-hour chart.
+        day_start: i64,
+    },
+    /// Sync usage logs of these accounts (empty = every enabled account).
+    SyncLogs {
+        /// The accounts (empty = every enabled one).
+        accounts: Vec<crate::domain::AccountId>,
+        /// History depth of a first sync, in days.
+        history_days: i64,
+    },
+    /// Export the filtered rows to CSV (asks where with a save dialog).
+    ExportLogsCsv,
+    /// Ask the sites for their own billed sum of the filter's window (`/api/log/self/stat`).
+    CompareSiteStats,
 }

@@ -6,6 +6,7 @@ pub mod command;
 pub mod loadable;
 pub mod runner;
 pub mod state;
+pub mod usage_logs;
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -116,6 +117,7 @@ pub struct App {
     next_schedule_check: i64,
     action_jobs: action_jobs::ActionJobs,
     backup: backup_jobs::BackupJobs,
+    log_jobs: usage_logs::UsageLogJobs,
 }
 
 fn setting_or(store: &SharedStore, key: &str) -> Option<String> {
@@ -192,6 +194,7 @@ impl App {
             next_schedule_check: 0,
             action_jobs: action_jobs::ActionJobs::default(),
             backup: backup_jobs::BackupJobs::default(),
+            log_jobs: Default::default(),
         };
         app.apply_pending(&ctx);
         app
@@ -358,7 +361,93 @@ impl App {
             Command::Backup(action) => self.backup_action(action, ctx),
             Command::ReloadBackups => self.reload_backups(),
             Command::AutoBackup => self.auto_backup(),
+            Command::QueryLogs(filter) => self.state.usage.query(filter, &self.runner, &self.store),
+            Command::LoadLogWindow(offset) => self.state.usage.load_window(offset, &self.runner, &self.store),
+            Command::LoadLogCharts { by, day_start } => {
+                self.state.usage.load_charts(by, day_start, &self.runner, &self.store)
+            }
+            Command::SyncLogs { accounts, history_days } => self.start_log_sync(accounts, history_days, ctx),
+            Command::ExportLogsCsv => self.start_log_export(),
+            Command::CompareSiteStats => {
+                let f = self.state.usage.filter.clone().unwrap_or_default();
+                let accounts: Vec<Account> = self
+                    .state
+                    .accounts
+                    .value()
+                    .map(|a| {
+                        a.iter().filter(|a| f.accounts.is_empty() || f.accounts.contains(&a.id)).cloned().collect()
+                    })
+                    .unwrap_or_default();
+                let now = crate::store::now_unix();
+                let (since, until) = (f.since.unwrap_or(0), f.until.unwrap_or(now).min(now));
+                let job =
+                    crate::engine::log_sync::site_stats(self.relay.clone(), self.store.clone(), accounts, since, until);
+                let p = self.runner.spawn(async move { Ok(job.await) });
+                self.state.usage.site_stats.start(p);
+            }
         }
+    }
+
+    fn start_log_sync(&mut self, ids: Vec<AccountId>, history_days: i64, ctx: &egui::Context) {
+        if self.state.usage.sync.is_some() {
+            return; // one log sync at a time
+        }
+        let accounts: Vec<Account> = self
+            .state
+            .accounts
+            .value()
+            .map(|a| {
+                a.iter().filter(|a| if ids.is_empty() { !a.disabled } else { ids.contains(&a.id) }).cloned().collect()
+            })
+            .unwrap_or_default();
+        if accounts.is_empty() {
+            return;
+        }
+        let (tx, rx) = mpsc::channel();
+        self.state.usage.sync = Some(usage_logs::SyncProgress { total: accounts.len(), ..Default::default() });
+        self.log_jobs.sync_events = Some(rx);
+        let repaint = ctx.clone();
+        let on_event = move |e| {
+            let _ = tx.send(e);
+            repaint.request_repaint();
+        };
+        self.log_jobs.sync_done = Some(self.runner.spawn(crate::engine::log_sync::sync_accounts(
+            self.relay.clone(),
+            self.store.clone(),
+            accounts,
+            crate::engine::log_sync::SyncOptions { history_days, ..Default::default() },
+            on_event,
+        )));
+    }
+
+    fn start_log_export(&mut self) {
+        if self.log_jobs.export.is_some() {
+            return;
+        }
+        let filter = self.state.usage.filter.clone().unwrap_or_default();
+        let labels = usage_logs::account_labels(&self.state);
+        let store = self.store.clone();
+        self.state.usage.exporting = true;
+        self.log_jobs.export = Some(self.runner.spawn(async move {
+            let file = rfd::AsyncFileDialog::new()
+                .set_file_name("usage-logs.csv")
+                .add_filter("CSV", &["csv"])
+                .save_file()
+                .await?;
+            let path = file.path().to_path_buf();
+            let write = tokio::task::spawn_blocking(move || {
+                usage_logs::write_csv(&store, &filter, &labels, &path).map(|n| (n, path))
+            })
+            .await;
+            Some(match write {
+                Ok(Ok((n, path))) => {
+                    log::info!("exported {n} usage log rows to {}", path.display());
+                    Ok(path.display().to_string())
+                }
+                Ok(Err(e)) => Err(e),
+                Err(e) => Err(e.to_string()),
+            })
+        }));
     }
 
     fn start_refresh(&mut self, accounts: Vec<Account>, ctx: &egui::Context) {
@@ -506,6 +595,11 @@ impl App {
             };
         }
         self.poll_actions(ctx);
+        if self.state.usage.poll(&mut self.log_jobs, now)
+            && let Some(f) = self.state.usage.filter.clone()
+        {
+            self.pending.push(Command::QueryLogs(f));
+        }
         if let Some(job) = &self.add_job
             && job.ready().is_some()
             && let Some(job) = self.add_job.take()

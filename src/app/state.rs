@@ -147,6 +147,8 @@ pub struct AppState {
     pub actions: super::action_jobs::ActionsState,
     /// The backup & update section (filled by `app/backup_jobs.rs`).
     pub backup: crate::ui::backup::BackupView,
+    /// Usage logs: filter, table window, statistics, charts, sync.
+    pub usage: super::usage_logs::UsageLogsState,
 }
 
 impl AppState {
@@ -178,6 +180,7 @@ impl AppState {
                 upload_interval_hours: super::backup_jobs::DEFAULT_UPLOAD_INTERVAL_HOURS,
                 ..Default::default()
             },
+            usage: Default::default(),
         }
     }
 }

@@ -5,6 +5,7 @@ pub mod kind;
 pub mod money;
 pub mod pricing;
 pub mod snapshot;
+pub mod usage_log;
 
 pub use account::{Account, AccountId, AuthMethod, Credentials, NewAccount, Site, SiteId};
 pub use kind::SiteKind;

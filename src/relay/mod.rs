@@ -28,6 +28,7 @@ pub mod keys;
 pub mod limiter;
 pub mod lists;
 pub mod login;
+pub mod logs;
 pub mod native;
 pub mod parse;
 pub mod profile;

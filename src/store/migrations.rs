@@ -77,6 +77,43 @@ pub(super) const MIGRATIONS: &[&str] = &[
         updated_at    INTEGER NOT NULL
     );
     "#,
+    // 4: usage logs — synced rows identified by a content hash (new-api's `id` is a
+    //    display index), indexed for the Logs panel's filters; per-account sync state.
+    r#"
+    CREATE TABLE usage_logs (
+        id                 INTEGER PRIMARY KEY,
+        account_id         INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+        content_hash       TEXT NOT NULL,
+        created_at         INTEGER NOT NULL,
+        kind               TEXT NOT NULL,
+        raw_type           INTEGER NOT NULL,
+        model              TEXT NOT NULL DEFAULT '',
+        token_name         TEXT NOT NULL DEFAULT '',
+        quota              INTEGER NOT NULL DEFAULT 0,
+        prompt_tokens      INTEGER NOT NULL DEFAULT 0,
+        completion_tokens  INTEGER NOT NULL DEFAULT 0,
+        duration_ms        INTEGER,
+        is_stream          INTEGER NOT NULL DEFAULT 0,
+        channel_id         INTEGER,
+        group_name         TEXT NOT NULL DEFAULT '',
+        request_id         TEXT NOT NULL DEFAULT '',
+        content            TEXT NOT NULL DEFAULT '',
+        other              TEXT NOT NULL DEFAULT '',
+        UNIQUE(account_id, content_hash)
+    );
+    CREATE INDEX usage_logs_time ON usage_logs(created_at);
+    CREATE INDEX usage_logs_account_time ON usage_logs(account_id, created_at);
+    CREATE INDEX usage_logs_model_time ON usage_logs(model, created_at);
+    CREATE INDEX usage_logs_token_time ON usage_logs(token_name, created_at);
+    CREATE INDEX usage_logs_kind_time ON usage_logs(kind, created_at);
+    CREATE TABLE usage_log_sync (
+        account_id      INTEGER PRIMARY KEY REFERENCES accounts(id) ON DELETE CASCADE,
+        synced_until    INTEGER,
+        last_complete   INTEGER NOT NULL DEFAULT 0,
+        last_sync_at    INTEGER NOT NULL,
+        last_error      TEXT
+    );
+    "#,
 ];
 
 /// Highest schema version this build knows.

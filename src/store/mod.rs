@@ -12,6 +12,7 @@ mod migrations;
 pub mod paths;
 pub mod secrets;
 mod state;
+mod usage_logs;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -25,6 +26,7 @@ pub use checkin::{CheckinRecord, CheckinRecordOutcome};
 pub use paths::{DataDirSource, resolve_data_dir};
 pub use secrets::{KeyLocation, SecretBox};
 pub use state::DailyRow;
+pub use usage_logs::{LogSyncState, SeriesPoint, StackBy};
 
 /// File name of the database inside the data dir.
 pub const DB_FILE: &str = "apihub.db";

@@ -1,11 +1,14 @@
-//! 日志 Logs: usage logs and the app's own activity log.
+//! 日志 Logs: synced usage logs (filters, virtualised rows, statistics, charts, CSV
+//! export, sync) and the app's own activity log.
 
 use egui_extras::{Column, TableBuilder};
 
 use crate::app::{AppState, Command};
-use crate::store::Level;
-use crate::ui::i18n::tr;
-use crate::ui::widgets;
+use crate::domain::AccountId;
+use crate::domain::usage_log::{LogFilter, LogKind};
+use crate::store::{Level, StackBy};
+use crate::ui::i18n::{self, tr};
+use crate::ui::{logs_charts, logs_table, widgets};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 enum Tab {
@@ -14,10 +17,108 @@ enum Tab {
     Activity,
 }
 
+/// Which part of the Usage tab shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) enum UsageView {
+    #[default]
+    Rows,
+    Stats,
+    Charts,
+}
+
+/// The time range picker.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+enum Range {
+    Today,
+    Days7,
+    #[default]
+    Days30,
+    All,
+    Custom,
+}
+
+impl Range {
+    const ALL: [Range; 5] = [Range::Today, Range::Days7, Range::Days30, Range::All, Range::Custom];
+
+    fn key(self) -> &'static str {
+        match self {
+            Range::Today => "logs.range.today",
+            Range::Days7 => "logs.range.7d",
+            Range::Days30 => "logs.range.30d",
+            Range::All => "logs.range.all",
+            Range::Custom => "logs.range.custom",
+        }
+    }
+}
+
+/// Translation key of a log type.
+pub(crate) fn kind_key(k: LogKind) -> &'static str {
+    match k {
+        LogKind::Consume => "logs.kind.consume",
+        LogKind::Topup => "logs.kind.topup",
+        LogKind::Refund => "logs.kind.refund",
+        LogKind::Error => "logs.kind.error",
+        LogKind::System => "logs.kind.system",
+        LogKind::CheckIn => "logs.kind.check_in",
+        LogKind::Manage => "logs.kind.manage",
+        LogKind::Login => "logs.kind.login",
+        LogKind::Test => "logs.kind.test",
+        LogKind::Unknown => "logs.kind.unknown",
+    }
+}
+
+/// Local midnight `days_ago` days before today, as unix seconds.
+pub(crate) fn local_midnight(days_ago: i64) -> i64 {
+    let day = chrono::Local::now().date_naive() - chrono::Days::new(days_ago.max(0) as u64);
+    date_start(day)
+}
+
+fn date_start(day: chrono::NaiveDate) -> i64 {
+    day.and_hms_opt(0, 0, 0)
+        .and_then(|t| t.and_local_timezone(chrono::Local).earliest())
+        .map(|t| t.timestamp())
+        .unwrap_or_default()
+}
+
+fn parse_date(s: &str) -> Option<chrono::NaiveDate> {
+    chrono::NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").ok()
+}
+
 /// View state of the Logs panel.
-#[derive(Default)]
 pub struct LogsPanel {
     tab: Tab,
+    view: UsageView,
+    range: Range,
+    from_text: String,
+    to_text: String,
+    account: Option<AccountId>,
+    kind: Option<LogKind>,
+    model: Option<String>,
+    token: Option<String>,
+    search: String,
+    pub(crate) stack_by: StackBy,
+    pub(crate) hour_days_ago: i64,
+    history_days: i64,
+}
+
+impl Default for LogsPanel {
+    fn default() -> Self {
+        LogsPanel {
+            tab: Tab::default(),
+            view: UsageView::default(),
+            range: Range::default(),
+            from_text: String::new(),
+            to_text: String::new(),
+            account: None,
+            kind: None,
+            model: None,
+            token: None,
+            search: String::new(),
+            stack_by: StackBy::default(),
+            hour_days_ago: 0,
+            history_days: crate::engine::log_sync::DEFAULT_HISTORY_DAYS,
+        }
+    }
 }
 
 impl LogsPanel {
@@ -31,10 +132,179 @@ impl LogsPanel {
         });
         ui.separator();
         match self.tab {
-            Tab::Usage => widgets::empty_state_ui(ui, tr("logs.usage.empty.title"), tr("logs.usage.empty.hint")),
+            Tab::Usage => self.usage_ui(ui, state, cmds),
             Tab::Activity => activity_ui(ui, state, cmds),
         }
     }
+
+    /// The filter the pickers describe (day-aligned, so it is stable within a day).
+    fn desired_filter(&self) -> LogFilter {
+        let (since, until) = match self.range {
+            Range::Today => (Some(local_midnight(0)), None),
+            Range::Days7 => (Some(local_midnight(6)), None),
+            Range::Days30 => (Some(local_midnight(29)), None),
+            Range::All => (None, None),
+            Range::Custom => {
+                (parse_date(&self.from_text).map(date_start), parse_date(&self.to_text).map(|d| date_start(d) + 86_399))
+            }
+        };
+        LogFilter {
+            accounts: self.account.into_iter().collect(),
+            since,
+            until,
+            kind: self.kind,
+            model: self.model.clone(),
+            token_name: self.token.clone(),
+            text: Some(self.search.trim().to_string()).filter(|s| !s.is_empty()),
+        }
+    }
+
+    fn usage_ui(&mut self, ui: &mut egui::Ui, state: &AppState, cmds: &mut Vec<Command>) {
+        self.sync_bar_ui(ui, state, cmds);
+        self.filter_bar_ui(ui, state);
+        let filter = self.desired_filter();
+        if state.usage.filter.as_ref() != Some(&filter) {
+            cmds.push(Command::QueryLogs(filter));
+        }
+        ui.horizontal(|ui| {
+            ui.selectable_value(&mut self.view, UsageView::Rows, tr("logs.view.rows"));
+            ui.selectable_value(&mut self.view, UsageView::Stats, tr("logs.view.stats"));
+            ui.selectable_value(&mut self.view, UsageView::Charts, tr("logs.view.charts"));
+            ui.separator();
+            logs_table::totals_ui(ui, state);
+        });
+        ui.separator();
+        let total = state.usage.window.value().map(|w| w.total).unwrap_or(0);
+        if total == 0 && !state.usage.window.is_loading() {
+            widgets::empty_state_ui(ui, tr("logs.usage.empty.title"), tr("logs.usage.empty.hint"));
+            return;
+        }
+        match self.view {
+            UsageView::Rows => logs_table::rows_ui(ui, state, cmds),
+            UsageView::Stats => {
+                if let Some(model) = logs_table::stats_ui(ui, state, cmds) {
+                    self.model = Some(model);
+                    self.view = UsageView::Rows;
+                }
+            }
+            UsageView::Charts => logs_charts::charts_ui(self, ui, state, cmds),
+        }
+    }
+
+    fn sync_bar_ui(&mut self, ui: &mut egui::Ui, state: &AppState, cmds: &mut Vec<Command>) {
+        ui.horizontal(|ui| {
+            let syncing = state.usage.sync.is_some();
+            if ui
+                .add_enabled(!syncing, egui::Button::new(tr("logs.sync_all")))
+                .on_hover_text(tr("logs.sync_hint"))
+                .clicked()
+            {
+                cmds.push(Command::SyncLogs { accounts: Vec::new(), history_days: self.history_days });
+            }
+            if let Some(id) = self.account
+                && ui.add_enabled(!syncing, egui::Button::new(tr("logs.sync_account"))).clicked()
+            {
+                cmds.push(Command::SyncLogs { accounts: vec![id], history_days: self.history_days });
+            }
+            let l = ui.label(tr("logs.history_days"));
+            ui.add(egui::DragValue::new(&mut self.history_days).range(1..=365).suffix(tr("logs.days_suffix")))
+                .labelled_by(l.id)
+                .on_hover_text(tr("logs.history_days_hint"));
+            if let Some(p) = &state.usage.sync {
+                let fraction = if p.total == 0 { 0.0 } else { p.done as f32 / p.total as f32 };
+                let text = i18n::fill(
+                    tr("logs.sync_progress"),
+                    &[("done", &p.done), ("total", &p.total), ("new", &p.inserted)],
+                );
+                ui.add(egui::ProgressBar::new(fraction).desired_width(240.0).text(text));
+            } else if !state.usage.last_sync.is_empty() {
+                let new: usize = state.usage.last_sync.iter().map(|r| r.inserted).sum();
+                let failed = state.usage.last_sync.iter().filter(|r| r.error.is_some()).count();
+                ui.label(i18n::fill(tr("logs.sync_done"), &[("new", &new), ("failed", &failed)]));
+            }
+            ui.separator();
+            let exporting = state.usage.exporting;
+            if ui
+                .add_enabled(!exporting, egui::Button::new(tr("logs.export_csv")))
+                .on_hover_text(tr("logs.export_hint"))
+                .clicked()
+            {
+                cmds.push(Command::ExportLogsCsv);
+            }
+            match &state.usage.export {
+                Some(Ok(path)) => {
+                    ui.label(i18n::fill(tr("logs.exported"), &[("path", path)]));
+                }
+                Some(Err(e)) => {
+                    ui.colored_label(
+                        ui.visuals().error_fg_color,
+                        i18n::fill(tr("logs.export_failed"), &[("error", e)]),
+                    );
+                }
+                None => {}
+            }
+        });
+    }
+
+    fn filter_bar_ui(&mut self, ui: &mut egui::Ui, state: &AppState) {
+        let labels = crate::app::usage_logs::account_labels(state);
+        let (models, tokens) = state.usage.names.value().cloned().unwrap_or_default();
+        ui.horizontal_wrapped(|ui| {
+            let mut ids: Vec<(&AccountId, &String)> = labels.iter().map(|(id, l)| (id, &l.name)).collect();
+            ids.sort_by(|a, b| a.1.cmp(b.1).then(a.0.cmp(b.0)));
+            let shown = self.account.and_then(|id| labels.get(&id)).map(|l| l.name.clone());
+            egui::ComboBox::from_label(tr("logs.account"))
+                .selected_text(shown.unwrap_or_else(|| tr("logs.all_accounts").to_string()))
+                .show_ui(ui, |ui| {
+                    ui.selectable_value(&mut self.account, None, tr("logs.all_accounts"));
+                    for (id, name) in ids {
+                        ui.selectable_value(&mut self.account, Some(*id), name.as_str());
+                    }
+                });
+            egui::ComboBox::from_label(tr("logs.range")).selected_text(tr(self.range.key())).show_ui(ui, |ui| {
+                for r in Range::ALL {
+                    ui.selectable_value(&mut self.range, r, tr(r.key()));
+                }
+            });
+            if self.range == Range::Custom {
+                for (key, text) in [("logs.from", &mut self.from_text), ("logs.to", &mut self.to_text)] {
+                    let l = ui.label(tr(key));
+                    ui.add(egui::TextEdit::singleline(text).desired_width(90.0).hint_text("YYYY-MM-DD"))
+                        .labelled_by(l.id)
+                        .on_hover_text(tr("logs.date_hint"));
+                }
+            }
+            egui::ComboBox::from_label(tr("logs.type"))
+                .selected_text(self.kind.map_or_else(|| tr("logs.all_types"), |k| tr(kind_key(k))))
+                .show_ui(ui, |ui| {
+                    ui.selectable_value(&mut self.kind, None, tr("logs.all_types"));
+                    for k in LogKind::ALL {
+                        ui.selectable_value(&mut self.kind, Some(k), tr(kind_key(k)));
+                    }
+                });
+            name_combo_ui(ui, "logs.model", "logs.all_models", &mut self.model, &models);
+            name_combo_ui(ui, "logs.token", "logs.all_tokens", &mut self.token, &tokens);
+            let l = ui.label(tr("logs.search"));
+            ui.add(egui::TextEdit::singleline(&mut self.search).desired_width(160.0).hint_text(tr("logs.search_hint")))
+                .labelled_by(l.id)
+                .on_hover_text(tr("logs.search_hint"));
+            if state.usage.window.is_loading() || state.usage.stats.is_loading() {
+                ui.spinner();
+            }
+        });
+    }
+}
+
+fn name_combo_ui(ui: &mut egui::Ui, label: &str, all: &str, value: &mut Option<String>, names: &[String]) {
+    egui::ComboBox::from_label(tr(label))
+        .selected_text(value.clone().unwrap_or_else(|| tr(all).to_string()))
+        .width(150.0)
+        .show_ui(ui, |ui| {
+            ui.selectable_value(value, None, tr(all));
+            for n in names {
+                ui.selectable_value(value, Some(n.clone()), n.as_str());
+            }
+        });
 }
 
 fn level_key(level: Level) -> &'static str {
@@ -83,10 +353,7 @@ fn activity_ui(ui: &mut egui::Ui, state: &AppState, cmds: &mut Vec<Command>) {
             body.rows(20.0, entries.len(), |mut row| {
                 let e = &entries[row.index()];
                 row.col(|ui| {
-                    let t = chrono::DateTime::from_timestamp(e.ts, 0)
-                        .map(|t| t.with_timezone(&chrono::Local).format("%Y-%m-%d %H:%M:%S").to_string())
-                        .unwrap_or_default();
-                    ui.label(t);
+                    ui.label(logs_table::local_time(e.ts));
                 });
                 row.col(|ui| {
                     ui.label(tr(level_key(e.level)));

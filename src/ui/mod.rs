@@ -7,6 +7,8 @@ pub mod fonts;
 pub mod i18n;
 pub mod keys_view;
 pub mod logs;
+pub mod logs_charts;
+pub mod logs_table;
 pub mod pricing;
 pub mod settings;
 pub mod sites;

@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use serde_json::{Value, json};
 
-use super::{FakeConfig, Variant, env, fail};
+use super::{FakeConfig, LogRow, Variant, env, fail};
 
 fn num(q: &HashMap<String, String>, k: &str) -> Option<i64> {
     q.get(k).and_then(|v| v.parse().ok())
@@ -47,23 +47,56 @@ pub fn hub_page(all: &[Value], q: &HashMap<String, String>) -> Response {
     env(json!({"data": items, "page": page, "size": size, "total_count": all.len()}))
 }
 
+/// One row in the variant's own shape (servers.md §7.3). `idx` is the row's place in
+/// the newest-first listing (new-api sends it as `id`: a display index, not stable).
+pub fn log_json(cfg: &FakeConfig, r: &LogRow, idx: usize) -> Value {
+    let request_id = format!("req-{}-{}-{}", r.created_at, r.quota, r.prompt_tokens);
+    let mut v = json!({"user_id": cfg.user_id, "created_at": r.created_at, "type": r.log_type, "content": "",
+        "username": cfg.username, "token_name": "key-1", "model_name": r.model_name, "quota": r.quota,
+        "prompt_tokens": r.prompt_tokens, "completion_tokens": r.completion_tokens, "is_stream": false});
+    match cfg.variant {
+        Variant::OneApi => {
+            v["id"] = json!(0);
+            v["channel"] = json!(3);
+            v["elapsed_time"] = json!(1200);
+            v["request_id"] = json!(request_id);
+        }
+        Variant::OneHub | Variant::DoneHub => {
+            v["id"] = json!(100_000 + r.created_at % 100_000 + r.quota);
+            v["channel_id"] = json!(if cfg.variant == Variant::DoneHub { 0 } else { 3 });
+            v["request_time"] = json!(1200);
+            v["metadata"] = json!({"cache_tokens": 0});
+            v["source_ip"] = json!("");
+            if cfg.variant == Variant::DoneHub {
+                v["request_id"] = json!(request_id);
+            }
+        }
+        _ => {
+            v["id"] = json!(idx + 1);
+            v["channel"] = json!(3);
+            v["use_time"] = json!(1);
+            v["group"] = json!("default");
+            v["request_id"] = json!(request_id);
+            v["other"] = json!("{}");
+        }
+    }
+    v
+}
+
 pub fn logs(cfg: &FakeConfig, q: &HashMap<String, String>) -> Response {
     let hub = matches!(cfg.variant, Variant::OneHub | Variant::DoneHub);
     let type_param = if hub { "log_type" } else { "type" };
     let t = num(q, type_param).unwrap_or(0);
     let s = num(q, "start_timestamp").unwrap_or(0);
     let e = num(q, "end_timestamp").unwrap_or(i64::MAX);
-    let rows: Vec<Value> = cfg
-        .logs
-        .iter()
-        .filter(|r| (t == 0 || r.log_type == t) && r.created_at >= s && r.created_at <= e)
-        .map(|r| {
-            json!({"id": 0, "user_id": cfg.user_id, "created_at": r.created_at, "type": r.log_type, "content": "",
-                "username": cfg.username, "token_name": "key-1", "model_name": r.model_name, "quota": r.quota,
-                "prompt_tokens": r.prompt_tokens, "completion_tokens": r.completion_tokens, "use_time": 1,
-                "is_stream": false, "channel": 3, "other": "{}"})
-        })
-        .collect();
+    if cfg.variant == Variant::DoneHub && s > 0 && e != i64::MAX && e - s > 180 * 86_400 {
+        return fail(StatusCode::OK, "查询时间范围不能超过 180 天");
+    }
+    let mut matching: Vec<&LogRow> =
+        cfg.logs.iter().filter(|r| (t == 0 || r.log_type == t) && r.created_at >= s && r.created_at <= e).collect();
+    // Newest first, like `ORDER BY id DESC`.
+    matching.sort_by_key(|r| std::cmp::Reverse(r.created_at));
+    let rows: Vec<Value> = matching.iter().enumerate().map(|(i, r)| log_json(cfg, r, i)).collect();
     match cfg.variant {
         Variant::OneApi => {
             let p = num(q, "p").unwrap_or(0).max(0) as usize;

@@ -1,0 +1,197 @@
+//! Usage log pages per kind (`/api/log/self` with the profile's page base, size and
+//! type parameter names, any list shape) and the normalisation of a row: `use_time` s
+//! vs `request_time`/`elapsed_time` ms, `channel` vs `channel_id`, `other` string vs
+//! `metadata` object, and type numbers that differ per kind.
+
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+use super::lists::{PageItems, page_url, parse_page};
+use super::parse;
+use super::profile::Protocol;
+use super::{AccountRef, Profile, RelayClient, RelayError};
+use crate::domain::usage_log::{LogKind, UsageLog};
+use crate::domain::{Credentials, SiteKind};
+
+/// done-hub rejects log windows longer than this (servers.md §4.3).
+pub const DONE_HUB_MAX_WINDOW_DAYS: i64 = 180;
+
+/// The widest window a kind accepts, in seconds (`None` = no limit).
+pub fn max_window_secs(kind: SiteKind) -> Option<i64> {
+    (kind == SiteKind::DoneHub).then_some(DONE_HUB_MAX_WINDOW_DAYS * 86_400 - 60)
+}
+
+/// Whether the kind has a `/api/log/self` the sync understands.
+pub fn supports_logs(kind: SiteKind) -> bool {
+    Profile::for_kind(kind).protocol == Protocol::OneApi
+}
+
+/// The path and query of one page of rows in `[start, end]` (all types).
+pub fn log_page_path(profile: &Profile, page: i64, start_unix: i64, end_unix: i64) -> String {
+    let extra = vec![
+        (profile.log_type_param.to_string(), "0".to_string()),
+        ("start_timestamp".to_string(), start_unix.to_string()),
+        ("end_timestamp".to_string(), end_unix.to_string()),
+    ];
+    page_url(&profile.logs, page, &extra)
+}
+
+fn text(v: Option<&Value>) -> String {
+    match v {
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Null) | None => String::new(),
+        Some(other) => other.to_string(),
+    }
+}
+
+fn opt_int(v: &Value, keys: &[&str]) -> Option<i64> {
+    keys.iter().find_map(|k| parse::int(v.get(*k)))
+}
+
+/// Normalises one row of any kind. `None` when it is not a log object.
+pub fn normalise_row(kind: SiteKind, v: &Value) -> Option<UsageLog> {
+    if !v.is_object() {
+        return None;
+    }
+    let created_at = parse::int(v.get("created_at"))?;
+    let raw_type = parse::int(v.get("type")).or_else(|| parse::int(v.get("log_type"))).unwrap_or(0);
+    // Durations: new-api/Veloera `use_time` seconds; one-hub/done-hub `request_time` ms;
+    // one-api `elapsed_time` ms.
+    let duration_ms = parse::int(v.get("request_time"))
+        .or_else(|| parse::int(v.get("elapsed_time")))
+        .or_else(|| parse::float(v.get("use_time")).map(|s| (s * 1000.0).round() as i64));
+    let other = match v.get("other").or_else(|| v.get("metadata")) {
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Null) | None => String::new(),
+        Some(obj) => obj.to_string(),
+    };
+    let is_stream = match v.get("is_stream") {
+        Some(Value::Bool(b)) => *b,
+        Some(x) => parse::int(Some(x)).is_some_and(|n| n != 0),
+        None => false,
+    };
+    let mut row = UsageLog {
+        account_id: 0,
+        created_at,
+        kind: LogKind::from_raw(kind, raw_type),
+        raw_type,
+        model: text(v.get("model_name")).trim().to_string(),
+        token_name: text(v.get("token_name")),
+        quota: parse::int(v.get("quota")).unwrap_or(0),
+        prompt_tokens: parse::int(v.get("prompt_tokens")).unwrap_or(0),
+        completion_tokens: parse::int(v.get("completion_tokens")).unwrap_or(0),
+        duration_ms,
+        is_stream,
+        channel_id: opt_int(v, &["channel", "channel_id"]).filter(|c| *c > 0),
+        group: text(v.get("group")),
+        request_id: text(v.get("request_id")),
+        content: text(v.get("content")),
+        other,
+        content_hash: String::new(),
+    };
+    row.content_hash = content_hash(&row, 0);
+    Some(row)
+}
+
+/// The row's identity by content (never the site's `id`: new-api sends a display
+/// index). `occurrence` tells apart identical rows seen in the same sync.
+pub fn content_hash(r: &UsageLog, occurrence: u32) -> String {
+    let mut h = Sha256::new();
+    for part in [
+        r.created_at.to_string(),
+        r.raw_type.to_string(),
+        r.request_id.clone(),
+        r.token_name.clone(),
+        r.model.clone(),
+        r.quota.to_string(),
+        r.prompt_tokens.to_string(),
+        r.completion_tokens.to_string(),
+        r.content.clone(),
+        occurrence.to_string(),
+    ] {
+        h.update(part.as_bytes());
+        h.update([0u8]);
+    }
+    h.finalize().iter().take(16).map(|b| format!("{b:02x}")).collect()
+}
+
+impl RelayClient {
+    /// One page of an account's usage logs in `[start, end]`, parsed but not normalised.
+    pub async fn fetch_log_page(
+        &self,
+        account: &AccountRef,
+        creds: &Credentials,
+        page: i64,
+        start_unix: i64,
+        end_unix: i64,
+    ) -> Result<PageItems, RelayError> {
+        let profile = Profile::for_kind(account.kind);
+        let path = log_page_path(&profile, page, start_unix, end_unix);
+        let v = self.api_get(account, creds, &path).await?;
+        let data = v.get("data").cloned().unwrap_or(Value::Null);
+        parse_page(&data).ok_or_else(|| RelayError::malformed(format!("{}: unknown list shape", profile.logs.path)))
+    }
+}
+
+impl RelayClient {
+    /// The site's own sum of billed quota in `[start, end]` (`/api/log/self/stat`).
+    /// `None` when the kind has no stat endpoint.
+    pub async fn fetch_log_stat(
+        &self,
+        account: &AccountRef,
+        creds: &Credentials,
+        start_unix: i64,
+        end_unix: i64,
+    ) -> Result<Option<i64>, RelayError> {
+        let profile = Profile::for_kind(account.kind);
+        let Some(path) = profile.stat_path.filter(|_| profile.protocol == Protocol::OneApi) else {
+            return Ok(None);
+        };
+        let path = format!("{path}?{}=2&start_timestamp={start_unix}&end_timestamp={end_unix}", profile.log_type_param);
+        let v = self.api_get(account, creds, &path).await?;
+        parse::int(v.get("data").and_then(|d| d.get("quota")))
+            .map(Some)
+            .ok_or_else(|| RelayError::malformed("log stat: `quota` missing"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn row_shapes_per_kind_normalise_alike() {
+        let new_api = json!({"id": 3, "created_at": 100, "type": 2, "model_name": "gpt", "token_name": "k",
+            "quota": 7, "prompt_tokens": 1, "completion_tokens": 2, "use_time": 3, "is_stream": true,
+            "channel": 4, "group": "vip", "request_id": "r1", "other": "{\"model_ratio\":1}"});
+        let r = normalise_row(SiteKind::NewApi, &new_api).unwrap();
+        assert_eq!((r.duration_ms, r.channel_id, r.group.as_str(), r.is_stream), (Some(3000), Some(4), "vip", true));
+        assert_eq!(r.other, "{\"model_ratio\":1}");
+        let hub = json!({"id": 9, "created_at": 100, "type": 2, "model_name": "gpt", "token_name": "k", "quota": 7,
+            "prompt_tokens": 1, "completion_tokens": 2, "request_time": 1500, "channel_id": 5,
+            "metadata": {"cache": 1}, "is_stream": false});
+        let h = normalise_row(SiteKind::OneHub, &hub).unwrap();
+        assert_eq!((h.duration_ms, h.channel_id, h.other.as_str()), (Some(1500), Some(5), "{\"cache\":1}"));
+        let one = json!({"id": 0, "created_at": 100, "type": 5, "elapsed_time": 250, "channel": 2});
+        let o = normalise_row(SiteKind::OneApi, &one).unwrap();
+        assert_eq!((o.duration_ms, o.kind), (Some(250), LogKind::Test));
+        let vel = json!({"created_at": 100, "type": 5, "quota": 0, "content": "签到"});
+        assert_eq!(normalise_row(SiteKind::Veloera, &vel).unwrap().kind, LogKind::CheckIn);
+        // The site's id plays no part in identity.
+        let mut moved = new_api.clone();
+        moved["id"] = json!(77);
+        assert_eq!(normalise_row(SiteKind::NewApi, &moved).unwrap().content_hash, r.content_hash);
+        assert_ne!(content_hash(&r, 1), r.content_hash);
+        assert!(normalise_row(SiteKind::NewApi, &json!(5)).is_none());
+    }
+
+    #[test]
+    fn page_paths_follow_the_profile() {
+        let p = log_page_path(&Profile::for_kind(SiteKind::DoneHub), 1, 10, 20);
+        assert_eq!(p, "/api/log/self?page=1&size=100&log_type=0&start_timestamp=10&end_timestamp=20");
+        let p = log_page_path(&Profile::for_kind(SiteKind::OneApi), 0, 10, 20);
+        assert_eq!(p, "/api/log/self?p=0&type=0&start_timestamp=10&end_timestamp=20");
+        assert!(max_window_secs(SiteKind::DoneHub).is_some_and(|s| s < 180 * 86_400));
+    }
+}

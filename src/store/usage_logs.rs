@@ -1,0 +1,416 @@
+//! Synced usage logs: insert (deduplicated by content hash), filtered and paged
+//! queries, aggregates (totals, per model, per account, per day, per hour), and the
+//! per-account sync state.
+
+use std::collections::BTreeMap;
+
+use rusqlite::types::ToSql;
+use rusqlite::{OptionalExtension, Row, params};
+
+use super::{Store, StoreError, now_unix};
+use crate::domain::AccountId;
+use crate::domain::usage_log::{Breakdown, LogFilter, LogKind, LogStats, LogTotals, UsageLog, sort_by_cost};
+
+/// Where an account's log sync stands.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct LogSyncState {
+    /// End of the window the last complete sync covered (unix s).
+    pub synced_until: Option<i64>,
+    /// Whether the last sync reached the end of its window (a partial one leaves a gap
+    /// that the next sync must fill, so it may not stop at the first known page).
+    pub last_complete: bool,
+    /// When the last sync ran.
+    pub last_sync_at: Option<i64>,
+    /// The last sync's error, if any.
+    pub last_error: Option<String>,
+}
+
+/// One bucket of a time series: `bucket` (day `YYYY-MM-DD` or hour `00`..`23`), a
+/// series key (account id or model), and its totals.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SeriesPoint {
+    /// Day or hour.
+    pub bucket: String,
+    /// Account id or model name.
+    pub series: String,
+    /// Totals of the bucket.
+    pub totals: LogTotals,
+}
+
+/// What a chart stacks by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum StackBy {
+    /// One series per account.
+    #[default]
+    Account,
+    /// One series per model.
+    Model,
+}
+
+const COLUMNS: &str = "account_id, created_at, kind, raw_type, model, token_name, quota, prompt_tokens, \
+     completion_tokens, duration_ms, is_stream, channel_id, group_name, request_id, content, other, content_hash";
+
+const TOTALS: &str = "COUNT(*), COALESCE(SUM(quota),0), COALESCE(SUM(prompt_tokens),0), \
+     COALESCE(SUM(completion_tokens),0)";
+
+fn read_row(r: &Row<'_>) -> rusqlite::Result<UsageLog> {
+    let kind: String = r.get(2)?;
+    Ok(UsageLog {
+        account_id: r.get(0)?,
+        created_at: r.get(1)?,
+        kind: LogKind::parse(&kind).unwrap_or_default(),
+        raw_type: r.get(3)?,
+        model: r.get(4)?,
+        token_name: r.get(5)?,
+        quota: r.get(6)?,
+        prompt_tokens: r.get(7)?,
+        completion_tokens: r.get(8)?,
+        duration_ms: r.get(9)?,
+        is_stream: r.get::<_, i64>(10)? != 0,
+        channel_id: r.get(11)?,
+        group: r.get(12)?,
+        request_id: r.get(13)?,
+        content: r.get(14)?,
+        other: r.get(15)?,
+        content_hash: r.get(16)?,
+    })
+}
+
+fn read_totals(r: &Row<'_>, at: usize) -> rusqlite::Result<LogTotals> {
+    Ok(LogTotals {
+        requests: r.get(at)?,
+        quota: r.get(at + 1)?,
+        prompt_tokens: r.get(at + 2)?,
+        completion_tokens: r.get(at + 3)?,
+    })
+}
+
+/// `WHERE …` and its parameters for a filter; `consume_only` adds the billed-rows rule.
+fn where_clause(f: &LogFilter, consume_only: bool) -> (String, Vec<Box<dyn ToSql>>) {
+    let mut conds: Vec<String> = Vec::new();
+    let mut args: Vec<Box<dyn ToSql>> = Vec::new();
+    if !f.accounts.is_empty() {
+        let marks: Vec<String> = f
+            .accounts
+            .iter()
+            .map(|a| {
+                args.push(Box::new(*a));
+                format!("?{}", args.len())
+            })
+            .collect();
+        conds.push(format!("account_id IN ({})", marks.join(",")));
+    }
+    let mut push = |sql: &str, v: Box<dyn ToSql>| {
+        args.push(v);
+        conds.push(sql.replace('#', &format!("?{}", args.len())));
+    };
+    if let Some(s) = f.since {
+        push("created_at >= #", Box::new(s));
+    }
+    if let Some(u) = f.until {
+        push("created_at <= #", Box::new(u));
+    }
+    if consume_only {
+        push("kind = #", Box::new(LogKind::Consume.as_str()));
+    } else if let Some(k) = f.kind {
+        push("kind = #", Box::new(k.as_str()));
+    }
+    if let Some(m) = &f.model {
+        push("model = #", Box::new(m.clone()));
+    }
+    if let Some(t) = &f.token_name {
+        push("token_name = #", Box::new(t.clone()));
+    }
+    if let Some(t) = f.text.as_ref().filter(|t| !t.is_empty()) {
+        let escaped = t.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+        push(
+            "(model LIKE # ESCAPE '\\' OR token_name LIKE # ESCAPE '\\' OR content LIKE # ESCAPE '\\' \
+             OR request_id LIKE # ESCAPE '\\')",
+            Box::new(format!("%{escaped}%")),
+        );
+    }
+    if consume_only && f.kind.is_some_and(|k| k != LogKind::Consume) {
+        conds.push("0".into()); // a non-consume type filter has no billed rows
+    }
+    let sql = if conds.is_empty() { String::new() } else { format!("WHERE {}", conds.join(" AND ")) };
+    (sql, args)
+}
+
+fn merge(acc: &mut LogTotals, t: &LogTotals) {
+    acc.requests += t.requests;
+    acc.quota += t.quota;
+    acc.prompt_tokens += t.prompt_tokens;
+    acc.completion_tokens += t.completion_tokens;
+}
+
+fn refs(args: &[Box<dyn ToSql>]) -> Vec<&dyn ToSql> {
+    args.iter().map(|b| b.as_ref()).collect()
+}
+
+impl Store {
+    /// Inserts rows, skipping those already stored (same account and content hash).
+    /// Returns how many were new. One transaction.
+    pub fn insert_usage_logs(&mut self, rows: &[UsageLog]) -> Result<usize, StoreError> {
+        let tx = self.conn.transaction()?;
+        let mut added = 0;
+        {
+            let mut stmt = tx.prepare_cached(&format!(
+                "INSERT OR IGNORE INTO usage_logs({COLUMNS}) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17)"
+            ))?;
+            for r in rows {
+                added += stmt.execute(params![
+                    r.account_id,
+                    r.created_at,
+                    r.kind.as_str(),
+                    r.raw_type,
+                    r.model,
+                    r.token_name,
+                    r.quota,
+                    r.prompt_tokens,
+                    r.completion_tokens,
+                    r.duration_ms,
+                    i64::from(r.is_stream),
+                    r.channel_id,
+                    r.group,
+                    r.request_id,
+                    r.content,
+                    r.other,
+                    r.content_hash,
+                ])?;
+            }
+        }
+        tx.commit()?;
+        Ok(added)
+    }
+
+    /// Which of these hashes an account already has.
+    pub fn known_log_hashes(&self, account: AccountId, hashes: &[String]) -> Result<usize, StoreError> {
+        let mut stmt =
+            self.conn.prepare_cached("SELECT 1 FROM usage_logs WHERE account_id = ?1 AND content_hash = ?2")?;
+        let mut n = 0;
+        for h in hashes {
+            if stmt.query_row(params![account, h], |_| Ok(())).optional()?.is_some() {
+                n += 1;
+            }
+        }
+        Ok(n)
+    }
+
+    /// Matching rows, newest first, `limit` rows from `offset`.
+    pub fn query_usage_logs(&self, f: &LogFilter, limit: usize, offset: usize) -> Result<Vec<UsageLog>, StoreError> {
+        let (w, args) = where_clause(f, false);
+        let sql = format!(
+            "SELECT {COLUMNS} FROM usage_logs {w} ORDER BY created_at DESC, id DESC LIMIT {limit} OFFSET {offset}"
+        );
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let rows = stmt.query_map(refs(&args).as_slice(), read_row)?;
+        Ok(rows.collect::<Result<Vec<_>, _>>()?)
+    }
+
+    /// How many rows match.
+    pub fn count_usage_logs(&self, f: &LogFilter) -> Result<usize, StoreError> {
+        let (w, args) = where_clause(f, false);
+        let n: i64 =
+            self.conn
+                .query_row(&format!("SELECT COUNT(*) FROM usage_logs {w}"), refs(&args).as_slice(), |r| r.get(0))?;
+        Ok(n.max(0) as usize)
+    }
+
+    /// Totals and per-model / per-account / per-local-day breakdowns of billed rows,
+    /// from one scan grouped by (model, account, day) and folded here.
+    pub fn usage_log_stats(&self, f: &LogFilter) -> Result<LogStats, StoreError> {
+        let (w, args) = where_clause(f, true);
+        let sql = format!(
+            "SELECT model, account_id, date(created_at, 'unixepoch', 'localtime'), {TOTALS} FROM usage_logs {w} \
+             GROUP BY 1, 2, 3"
+        );
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let groups = stmt.query_map(refs(&args).as_slice(), |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?, r.get::<_, String>(2)?, read_totals(r, 3)?))
+        })?;
+        let mut totals = LogTotals::default();
+        let mut by_model: BTreeMap<String, LogTotals> = BTreeMap::new();
+        let mut by_account: BTreeMap<String, LogTotals> = BTreeMap::new();
+        let mut by_day: BTreeMap<String, LogTotals> = BTreeMap::new();
+        for g in groups {
+            let (model, account, day, t) = g?;
+            for acc in [
+                &mut totals,
+                by_model.entry(model).or_default(),
+                by_account.entry(account.to_string()).or_default(),
+                by_day.entry(day).or_default(),
+            ] {
+                merge(acc, &t);
+            }
+        }
+        let collect = |m: BTreeMap<String, LogTotals>| -> Vec<Breakdown> {
+            m.into_iter().map(|(key, totals)| Breakdown { key, totals }).collect()
+        };
+        let mut by_model = collect(by_model);
+        let mut by_account = collect(by_account);
+        sort_by_cost(&mut by_model);
+        sort_by_cost(&mut by_account);
+        Ok(LogStats { totals, by_model, by_account, by_day: collect(by_day) })
+    }
+
+    /// Billed totals per local day and per account or model (for stacked charts).
+    pub fn usage_per_day(&self, f: &LogFilter, by: StackBy) -> Result<Vec<SeriesPoint>, StoreError> {
+        self.series(f, "date(created_at, 'unixepoch', 'localtime')", by)
+    }
+
+    /// Billed totals per local hour (`00`..`23`) of the filter's window.
+    pub fn usage_per_hour(&self, f: &LogFilter, by: StackBy) -> Result<Vec<SeriesPoint>, StoreError> {
+        self.series(f, "strftime('%H', created_at, 'unixepoch', 'localtime')", by)
+    }
+
+    fn series(&self, f: &LogFilter, bucket: &str, by: StackBy) -> Result<Vec<SeriesPoint>, StoreError> {
+        let (w, args) = where_clause(f, true);
+        let series = match by {
+            StackBy::Account => "CAST(account_id AS TEXT)",
+            StackBy::Model => "model",
+        };
+        let sql = format!("SELECT {bucket}, {series}, {TOTALS} FROM usage_logs {w} GROUP BY 1, 2 ORDER BY 1, 2");
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let rows = stmt.query_map(refs(&args).as_slice(), |r| {
+            Ok(SeriesPoint { bucket: r.get(0)?, series: r.get(1)?, totals: read_totals(r, 2)? })
+        })?;
+        Ok(rows.collect::<Result<Vec<_>, _>>()?)
+    }
+
+    /// Distinct model and key names (for the filter pickers), sorted.
+    pub fn usage_log_names(&self) -> Result<(Vec<String>, Vec<String>), StoreError> {
+        let names = |col: &str| -> Result<Vec<String>, StoreError> {
+            let mut stmt =
+                self.conn.prepare(&format!("SELECT DISTINCT {col} FROM usage_logs WHERE {col} != '' ORDER BY 1"))?;
+            let rows = stmt.query_map([], |r| r.get(0))?;
+            Ok(rows.collect::<Result<Vec<String>, _>>()?)
+        };
+        Ok((names("model")?, names("token_name")?))
+    }
+
+    /// An account's sync state (default when never synced).
+    pub fn log_sync_state(&self, account: AccountId) -> Result<LogSyncState, StoreError> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT synced_until, last_complete, last_sync_at, last_error FROM usage_log_sync WHERE account_id = ?1",
+                [account],
+                |r| {
+                    Ok(LogSyncState {
+                        synced_until: r.get(0)?,
+                        last_complete: r.get::<_, i64>(1)? != 0,
+                        last_sync_at: Some(r.get(2)?),
+                        last_error: r.get(3)?,
+                    })
+                },
+            )
+            .optional()?
+            .unwrap_or_default())
+    }
+
+    /// Records the end of a sync. `synced_until` only moves when the sync was complete.
+    pub fn save_log_sync_state(
+        &mut self,
+        account: AccountId,
+        complete_until: Option<i64>,
+        error: Option<&str>,
+    ) -> Result<(), StoreError> {
+        let tx = self.conn.transaction()?;
+        tx.execute(
+            "INSERT INTO usage_log_sync(account_id, synced_until, last_complete, last_sync_at, last_error)
+             VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT(account_id) DO UPDATE SET
+                synced_until = COALESCE(excluded.synced_until, synced_until),
+                last_complete = excluded.last_complete,
+                last_sync_at = excluded.last_sync_at,
+                last_error = excluded.last_error",
+            params![account, complete_until, i64::from(complete_until.is_some()), now_unix(), error],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::usage_log::stats;
+    use crate::domain::{AuthMethod, Credentials, NewAccount, SiteKind};
+
+    fn account(s: &mut Store, url: &str) -> AccountId {
+        s.upsert_account(&NewAccount {
+            site_url: url.into(),
+            site_name: "A".into(),
+            kind: SiteKind::NewApi,
+            user_id: "1".into(),
+            username: "u".into(),
+            auth: AuthMethod::AccessToken,
+            credentials: Credentials::default(),
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn sql_statistics_equal_the_in_memory_reference_and_filters_apply() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = Store::open(dir.path()).unwrap().store;
+        let a = account(&mut s, "https://a.example");
+        let b = account(&mut s, "https://b.example");
+        let base = 1_764_000_000;
+        let mut rows = Vec::new();
+        for i in 0..300i64 {
+            rows.push(UsageLog {
+                account_id: if i % 3 == 0 { b } else { a },
+                created_at: base + i * 1_000,
+                kind: if i % 10 == 0 { LogKind::Topup } else { LogKind::Consume },
+                model: ["m1", "m2", "m_3"][i as usize % 3].into(),
+                token_name: format!("k{}", i % 2),
+                quota: 100 + i,
+                prompt_tokens: i,
+                completion_tokens: 2 * i,
+                content_hash: format!("h{i}"),
+                content: if i == 7 { "50% off".into() } else { String::new() },
+                ..Default::default()
+            });
+        }
+        assert_eq!(s.insert_usage_logs(&rows).unwrap(), 300);
+        assert_eq!(s.insert_usage_logs(&rows[..10]).unwrap(), 0, "same hashes are skipped");
+        let day = |t: i64| {
+            chrono::DateTime::from_timestamp(t, 0).unwrap().with_timezone(&chrono::Local).format("%Y-%m-%d").to_string()
+        };
+        for f in [
+            LogFilter::default(),
+            LogFilter { model: Some("m2".into()), ..Default::default() },
+            LogFilter {
+                accounts: vec![b],
+                since: Some(base + 50_000),
+                until: Some(base + 200_000),
+                ..Default::default()
+            },
+            LogFilter { token_name: Some("k1".into()), kind: Some(LogKind::Consume), ..Default::default() },
+            LogFilter { text: Some("_3".into()), ..Default::default() },
+            LogFilter { text: Some("50%".into()), ..Default::default() },
+        ] {
+            let mem: Vec<UsageLog> = rows.iter().filter(|r| f.matches(r)).cloned().collect();
+            let want = stats(&mem, day);
+            assert_eq!(s.usage_log_stats(&f).unwrap(), want, "filter {f:?}");
+            assert_eq!(s.count_usage_logs(&f).unwrap(), mem.len(), "filter {f:?}");
+            let page = s.query_usage_logs(&f, 5, 2).unwrap();
+            let mut newest = mem.clone();
+            newest.sort_by_key(|x| std::cmp::Reverse(x.created_at));
+            assert_eq!(page, newest.into_iter().skip(2).take(5).collect::<Vec<_>>());
+        }
+        // Hand-computed: model m2 = i ≡ 1 (mod 3), excluding i ≡ 0 (mod 10).
+        let m2 = s.usage_log_stats(&LogFilter { model: Some("m2".into()), ..Default::default() }).unwrap();
+        let want: i64 = (0..300).filter(|i| i % 3 == 1 && i % 10 != 0).map(|i| 100 + i).sum();
+        assert_eq!(m2.totals.quota, want);
+        assert_eq!(s.log_sync_state(a).unwrap(), LogSyncState::default());
+        s.save_log_sync_state(a, Some(99), None).unwrap();
+        s.save_log_sync_state(a, None, Some("rate limited")).unwrap();
+        let st = s.log_sync_state(a).unwrap();
+        assert_eq!(
+            (st.synced_until, st.last_complete, st.last_error.as_deref()),
+            (Some(99), false, Some("rate limited"))
+        );
+    }
+}

@@ -1,0 +1,261 @@
+//! The usage rows table (virtualised over a window of rows loaded off the UI thread),
+//! the totals line and the per-model / per-account statistics tables.
+
+use std::collections::HashMap;
+
+use egui_extras::{Column, TableBuilder};
+
+use crate::app::usage_logs::{AccountLabel, WINDOW_ROWS, account_labels};
+use crate::app::{AppState, Command};
+use crate::domain::AccountId;
+use crate::domain::money::{CurrencySettings, real_cost};
+use crate::domain::usage_log::{Breakdown, UsageLog};
+use crate::ui::i18n::{self, tr};
+use crate::ui::logs::kind_key;
+
+/// Row height of the tables.
+pub const ROW_HEIGHT: f32 = 20.0;
+
+/// Local `YYYY-MM-DD HH:MM:SS`.
+pub fn local_time(unix: i64) -> String {
+    chrono::DateTime::from_timestamp(unix, 0)
+        .map(|t| t.with_timezone(&chrono::Local).format("%Y-%m-%d %H:%M:%S").to_string())
+        .unwrap_or_default()
+}
+
+/// USD with the default quota unit (totals across sites with different currencies).
+fn usd(quota: i64) -> String {
+    format!("${:.4}", CurrencySettings::default().quota_to_usd(quota))
+}
+
+/// "Total cost · tokens · requests" of the current filter.
+pub fn totals_ui(ui: &mut egui::Ui, state: &AppState) {
+    let Some(st) = state.usage.stats.value() else { return };
+    let t = st.totals;
+    ui.label(i18n::fill(tr("logs.total_cost"), &[("v", &usd(t.quota))]));
+    ui.label(i18n::fill(tr("logs.total_tokens"), &[("v", &t.tokens())]));
+    ui.label(i18n::fill(tr("logs.total_requests"), &[("v", &t.requests)]));
+    if let Some(w) = state.usage.window.value() {
+        ui.label(i18n::fill(tr("logs.total_rows"), &[("v", &w.total)]));
+    }
+}
+
+fn row_ui(row: &mut egui_extras::TableRow<'_, '_>, r: &UsageLog, label: Option<&AccountLabel>) {
+    let fallback = AccountLabel::default();
+    let l = label.unwrap_or(&fallback);
+    row.col(|ui| {
+        ui.label(local_time(r.created_at));
+    });
+    row.col(|ui| {
+        ui.label(&l.name);
+    });
+    row.col(|ui| {
+        ui.label(tr(kind_key(r.kind)));
+    });
+    row.col(|ui| {
+        let resp = ui.label(&r.model);
+        if !r.content.is_empty() {
+            resp.on_hover_text(&r.content);
+        }
+    });
+    row.col(|ui| {
+        ui.label(&r.token_name);
+    });
+    row.col(|ui| {
+        ui.label(r.prompt_tokens.to_string());
+    });
+    row.col(|ui| {
+        ui.label(r.completion_tokens.to_string());
+    });
+    row.col(|ui| {
+        ui.label(l.currency.format_quota(r.quota));
+    });
+    row.col(|ui| {
+        let real = real_cost(l.currency.quota_to_usd(r.quota), l.paid_per_usd);
+        ui.label(real.map(|v| format!("{v:.4}")).unwrap_or_else(|| "-".into()));
+    });
+    row.col(|ui| {
+        ui.label(r.duration_ms.map(|d| format!("{:.1} s", d as f64 / 1000.0)).unwrap_or_default());
+    });
+    row.col(|ui| {
+        ui.label(if r.is_stream { tr("logs.stream.yes") } else { "" });
+    });
+    row.col(|ui| {
+        ui.label(&r.group);
+    });
+}
+
+/// The rows table. Rows outside the loaded window ask for the window around them.
+pub fn rows_ui(ui: &mut egui::Ui, state: &AppState, cmds: &mut Vec<Command>) {
+    let labels: HashMap<AccountId, AccountLabel> = account_labels(state);
+    let window = state.usage.window.value();
+    let total = window.map(|w| w.total).unwrap_or(0);
+    let mut missing: Option<usize> = None;
+    let keys = [
+        "logs.col.time",
+        "logs.col.account",
+        "logs.col.type",
+        "logs.col.model",
+        "logs.col.token",
+        "logs.col.prompt",
+        "logs.col.completion",
+        "logs.col.cost",
+        "logs.col.real_cost",
+        "logs.col.duration",
+        "logs.col.stream",
+        "logs.col.group",
+    ];
+    egui::ScrollArea::horizontal().show(ui, |ui| {
+        TableBuilder::new(ui)
+            .striped(true)
+            .resizable(true)
+            .column(Column::auto().at_least(140.0))
+            .column(Column::initial(140.0).clip(true))
+            .column(Column::auto().at_least(50.0))
+            .column(Column::initial(150.0).clip(true))
+            .column(Column::initial(80.0).clip(true))
+            .columns(Column::auto().at_least(50.0), 6)
+            .column(Column::remainder().at_least(60.0))
+            .header(22.0, |mut h| {
+                for key in keys {
+                    h.col(|ui| {
+                        ui.strong(tr(key));
+                    });
+                }
+            })
+            .body(|body| {
+                body.rows(ROW_HEIGHT, total, |mut row| {
+                    let i = row.index();
+                    match window.and_then(|w| w.get(i)) {
+                        Some(r) => row_ui(&mut row, r, labels.get(&r.account_id)),
+                        None => {
+                            missing.get_or_insert(i);
+                            row.col(|ui| {
+                                ui.weak(tr("logs.loading"));
+                            });
+                        }
+                    }
+                });
+            });
+    });
+    if let Some(i) = missing
+        && !state.usage.window.is_loading()
+    {
+        cmds.push(Command::LoadLogWindow(i.saturating_sub(WINDOW_ROWS / 4)));
+    }
+}
+
+fn breakdown_table_ui(
+    ui: &mut egui::Ui,
+    id: &str,
+    first_col: &str,
+    rows: &[Breakdown],
+    name: impl Fn(&str) -> String,
+) -> Option<String> {
+    let mut clicked = None;
+    ui.push_id(id, |ui| {
+        TableBuilder::new(ui)
+            .striped(true)
+            .column(Column::initial(220.0).clip(true))
+            .columns(Column::auto().at_least(70.0), 4)
+            .header(22.0, |mut h| {
+                for key in [first_col, "logs.col.requests", "logs.col.prompt", "logs.col.completion", "logs.col.usd"] {
+                    h.col(|ui| {
+                        ui.strong(tr(key));
+                    });
+                }
+            })
+            .body(|body| {
+                body.rows(ROW_HEIGHT, rows.len(), |mut row| {
+                    let b = &rows[row.index()];
+                    row.col(|ui| {
+                        let shown = name(&b.key);
+                        if ui.link(shown).on_hover_text(tr("logs.filter_model_hint")).clicked() {
+                            clicked = Some(b.key.clone());
+                        }
+                    });
+                    row.col(|ui| {
+                        ui.label(b.totals.requests.to_string());
+                    });
+                    row.col(|ui| {
+                        ui.label(b.totals.prompt_tokens.to_string());
+                    });
+                    row.col(|ui| {
+                        ui.label(b.totals.completion_tokens.to_string());
+                    });
+                    row.col(|ui| {
+                        ui.label(usd(b.totals.quota));
+                    });
+                });
+            });
+    });
+    clicked
+}
+
+/// Per-model and per-account breakdowns. Returns a model the user clicked (to filter by).
+pub fn stats_ui(ui: &mut egui::Ui, state: &AppState, cmds: &mut Vec<Command>) -> Option<String> {
+    let Some(st) = state.usage.stats.value() else {
+        ui.spinner();
+        return None;
+    };
+    let labels = account_labels(state);
+    site_stats_ui(ui, state, &labels, st, cmds);
+    let mut picked = None;
+    ui.columns(2, |cols| {
+        cols[0].strong(tr("logs.per_model"));
+        picked = breakdown_table_ui(&mut cols[0], "logs_by_model", "logs.col.model", &st.by_model, str::to_string);
+        cols[1].strong(tr("logs.per_account"));
+        breakdown_table_ui(&mut cols[1], "logs_by_account", "logs.col.account", &st.by_account, |k| {
+            k.parse::<AccountId>()
+                .ok()
+                .and_then(|id| labels.get(&id))
+                .map(|l| l.name.clone())
+                .unwrap_or_else(|| k.into())
+        });
+    });
+    picked
+}
+
+fn site_stats_ui(
+    ui: &mut egui::Ui,
+    state: &AppState,
+    labels: &HashMap<AccountId, AccountLabel>,
+    st: &crate::domain::usage_log::LogStats,
+    cmds: &mut Vec<Command>,
+) {
+    ui.horizontal(|ui| {
+        let busy = state.usage.site_stats.is_loading();
+        if ui
+            .add_enabled(!busy, egui::Button::new(tr("logs.compare_site")))
+            .on_hover_text(tr("logs.compare_site_hint"))
+            .clicked()
+        {
+            cmds.push(Command::CompareSiteStats);
+        }
+        if busy {
+            ui.spinner();
+        }
+    });
+    let Some(rows) = state.usage.site_stats.value() else { return };
+    egui::Grid::new("logs_site_stats").striped(true).show(ui, |ui| {
+        for key in ["logs.col.account", "logs.col.site_sum", "logs.col.local_sum"] {
+            ui.strong(tr(key));
+        }
+        ui.end_row();
+        let mut rows: Vec<_> = rows.iter().collect();
+        rows.sort_by_key(|r| r.account_id);
+        for r in rows {
+            let l = labels.get(&r.account_id).cloned().unwrap_or_default();
+            ui.label(&l.name);
+            match &r.site_quota {
+                Ok(Some(q)) => ui.label(l.currency.format_quota(*q)),
+                Ok(None) => ui.weak(tr("logs.site_stat_none")),
+                Err(e) => ui.colored_label(ui.visuals().error_fg_color, e),
+            };
+            let local = st.by_account.iter().find(|b| b.key == r.account_id.to_string()).map_or(0, |b| b.totals.quota);
+            ui.label(l.currency.format_quota(local));
+            ui.end_row();
+        }
+    });
+    ui.separator();
+}

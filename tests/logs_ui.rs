@@ -1,0 +1,148 @@
+//! The Logs panel's Usage tab through egui_kittest: rows, totals, a model filter, charts.
+#![allow(clippy::unwrap_used)] // test helpers outside #[test] fns
+
+mod common;
+mod fake_relay;
+
+use apihub::domain::usage_log::{LogKind, UsageLog};
+use apihub::domain::{AuthMethod, Credentials, NewAccount, SiteKind};
+use common::{app_with, run_until, ui_lock};
+use egui_kittest::kittest::Queryable;
+
+/// No usage job runs (so no spinner keeps repainting).
+fn idle(h: &egui_kittest::Harness<'static, apihub::app::App>) -> bool {
+    let u = &h.state().state().usage;
+    !u.charts.is_loading() && !u.stats.is_loading() && !u.window.is_loading() && !u.names.is_loading()
+}
+
+const MODELS: [&str; 3] = ["gpt-4o-mini", "claude-sonnet", "deepseek-chat"];
+
+fn seed(s: &mut apihub::store::Store, lang: &str) -> Vec<UsageLog> {
+    s.set_setting("ui.lang", lang).unwrap();
+    let id = s
+        .upsert_account(&NewAccount {
+            site_url: "https://alpha.example".into(),
+            site_name: "Alpha".into(),
+            kind: SiteKind::NewApi,
+            user_id: "1".into(),
+            username: "ann".into(),
+            auth: AuthMethod::AccessToken,
+            credentials: Credentials { access_token: Some("t".into()), ..Default::default() },
+        })
+        .unwrap();
+    let now = chrono::Utc::now().timestamp();
+    let rows: Vec<UsageLog> = (0..90i64)
+        .map(|i| UsageLog {
+            account_id: id,
+            created_at: now - 600 * i,
+            kind: LogKind::Consume,
+            raw_type: 2,
+            model: MODELS[i as usize % 3].into(),
+            token_name: "key-1".into(),
+            quota: 1_000 + i,
+            prompt_tokens: 10,
+            completion_tokens: 5,
+            content_hash: format!("h{i}"),
+            ..Default::default()
+        })
+        .collect();
+    s.insert_usage_logs(&rows).unwrap();
+    rows
+}
+
+#[test]
+fn filtering_by_model_narrows_the_rows_and_updates_the_totals_and_charts_open_with_data() {
+    let _l = ui_lock();
+    let mut rows = Vec::new();
+    let mut t = app_with(|s| rows = seed(s, "en"));
+    let h = &mut t.harness;
+    run_until(h, "accounts loaded", |h| h.state().state().accounts.value().is_some());
+    h.get_all_by_label("Logs").next().unwrap().click();
+    run_until(h, "stats loaded", |h| {
+        idle(h) && h.state().state().usage.stats.value().is_some_and(|s| s.totals.requests == 90)
+    });
+    assert!(h.query_by_label("Requests: 90").is_some(), "totals of every row");
+    assert!(h.query_all_by_label("gpt-4o-mini").count() > 0, "rows of every model shown");
+    let all_quota: i64 = rows.iter().map(|r| r.quota).sum();
+    assert!(h.query_by_label(&format!("Total cost: ${:.4}", all_quota as f64 / 500_000.0)).is_some());
+
+    // Statistics: click a model to filter by it.
+    h.get_by_label("Statistics").click();
+    h.run();
+    h.get_by_label("claude-sonnet").click();
+    run_until(h, "filtered stats", |h| {
+        idle(h) && h.state().state().usage.stats.value().is_some_and(|s| s.totals.requests == 30)
+    });
+    let f = h.state().state().usage.filter.clone().unwrap();
+    assert_eq!(f.model.as_deref(), Some("claude-sonnet"));
+    assert!(h.query_by_label("Requests: 30").is_some(), "totals follow the filter");
+    let want: i64 = rows.iter().filter(|r| r.model == "claude-sonnet").map(|r| r.quota).sum();
+    assert!(h.query_by_label(&format!("Total cost: ${:.4}", want as f64 / 500_000.0)).is_some());
+    assert_eq!(h.state().state().usage.window.value().unwrap().total, 30);
+    assert_eq!(h.query_all_by_label("gpt-4o-mini").count(), 0, "other models' rows are gone");
+    assert!(h.query_all_by_label("claude-sonnet").count() >= 2, "picker and rows show the model");
+
+    // Charts open with data.
+    h.get_by_label("Charts").click();
+    run_until(h, "charts loaded", |h| idle(h) && h.state().state().usage.charts.value().is_some());
+    let charts = h.state().state().usage.charts.value().unwrap().clone();
+    let per_day: i64 = charts.per_day.iter().map(|p| p.totals.quota).sum();
+    assert_eq!(per_day, want, "spend per day sums the filtered rows");
+    assert!(h.query_by_label("Spend per day (USD)").is_some());
+    assert!(h.query_by_label("Requests per hour").is_some());
+}
+
+#[test]
+fn every_usage_view_renders_in_chinese_with_the_embedded_glyphs() {
+    let _l = ui_lock();
+    let mut t = app_with(|s| {
+        seed(s, "zh-CN");
+    });
+    let h = &mut t.harness;
+    run_until(h, "accounts loaded", |h| h.state().state().accounts.value().is_some());
+    h.get_all_by_label("日志").next().unwrap().click();
+    run_until(h, "stats loaded", |h| idle(h) && h.state().state().usage.stats.value().is_some());
+    assert!(h.query_by_label("请求数：90").is_some());
+    for view in ["统计", "图表", "明细"] {
+        h.get_by_label(view).click();
+        run_until(h, view, |h| idle(h) && (view != "图表" || h.state().state().usage.charts.value().is_some()));
+    }
+    assert!(h.query_by_label("每日花费（美元）").is_none(), "back on the rows view");
+}
+
+#[test]
+fn sync_logs_fetches_the_sites_rows_and_shows_them() {
+    let _l = ui_lock();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let cfg = fake_relay::FakeConfig::new(fake_relay::Variant::Veloera);
+    let fake = rt.block_on(fake_relay::FakeRelay::start(cfg.clone()));
+    let url = fake.url.clone();
+    let mut t = app_with(move |s| {
+        s.set_setting("ui.lang", "en").unwrap();
+        s.upsert_account(&NewAccount {
+            site_url: url,
+            site_name: "Vel".into(),
+            kind: SiteKind::Veloera,
+            user_id: cfg.user_id.to_string(),
+            username: cfg.username.clone(),
+            auth: AuthMethod::AccessToken,
+            credentials: Credentials { access_token: Some(cfg.token.clone()), ..Default::default() },
+        })
+        .unwrap();
+    });
+    let h = &mut t.harness;
+    run_until(h, "accounts loaded", |h| h.state().state().accounts.value().is_some());
+    h.get_all_by_label("Logs").next().unwrap().click();
+    run_until(h, "empty logs", |h| idle(h) && h.state().state().usage.window.value().is_some());
+    assert!(h.query_by_label("No usage logs yet").is_some());
+    h.get_by_label("Sync logs").click();
+    run_until(h, "synced and re-queried", |h| {
+        let u = &h.state().state().usage;
+        idle(h) && u.sync.is_none() && u.window.value().is_some_and(|w| w.total > 0)
+    });
+    let u = &h.state().state().usage;
+    assert_eq!(u.last_sync[0].inserted, fake.cfg().logs.len());
+    assert_eq!(u.window.value().unwrap().total, fake.cfg().logs.len(), "30-day range holds every fake row");
+    assert!(h.query_by_label_contains("Last sync:").is_some());
+    assert!(h.query_all_by_label("claude-sonnet").count() > 0, "synced rows in the table");
+}
