@@ -330,7 +330,13 @@ async fn a_failing_later_log_page_makes_today_partial() {
     let f = FakeRelay::start(cfg).await;
     let s = snap(&f, SiteKind::NewApi).await;
     let t = s.today.value.clone().unwrap();
-    assert_eq!(t.requests, Some(100), "the first page's model rows");
+    // The fake lists newest first: the first page is the 100 newest of today's consume rows.
+    let (start, end) = local_day_window();
+    let mut rows: Vec<_> =
+        f.cfg().logs.into_iter().filter(|r| r.log_type == 2 && r.created_at >= start && r.created_at <= end).collect();
+    rows.sort_by_key(|r| std::cmp::Reverse(r.created_at));
+    let first_page_models = rows.iter().take(100).filter(|r| !r.model_name.trim().is_empty()).count() as i64;
+    assert_eq!(t.requests, Some(first_page_models), "the first page's model rows");
     assert!(matches!(s.today.availability, Availability::Partial(ref why) if why.contains("page 2")), "{:?}", s.today);
 }
 

@@ -115,6 +115,8 @@ pub struct App {
     refresh_run: (Vec<AccountId>, bool),
     /// Unix time of the next scheduler check.
     next_schedule_check: i64,
+    /// `data_version` the pricing book was built from.
+    pricing_version: u64,
     action_jobs: action_jobs::ActionJobs,
     backup: backup_jobs::BackupJobs,
     log_jobs: usage_logs::UsageLogJobs,
@@ -192,6 +194,7 @@ impl App {
             states_job: None,
             refresh_run: (Vec::new(), false),
             next_schedule_check: 0,
+            pricing_version: u64::MAX,
             action_jobs: action_jobs::ActionJobs::default(),
             backup: backup_jobs::BackupJobs::default(),
             log_jobs: Default::default(),
@@ -475,6 +478,22 @@ impl App {
         self.refresh_events = Some(rx);
     }
 
+    /// Rebuilds the pricing book off the UI thread when accounts or states changed.
+    fn update_pricing(&mut self) {
+        if self.pricing_version == self.state.data_version || self.state.pricing.is_loading() {
+            return;
+        }
+        let Some(accounts) = self.state.accounts.value() else { return };
+        if self.states_job.is_some() {
+            return;
+        }
+        self.pricing_version = self.state.data_version;
+        let accounts = accounts.clone();
+        let states = self.state.states.clone();
+        let p = self.runner.spawn_blocking(move || Ok(crate::domain::pricing::book_from(&accounts, &states)));
+        self.state.pricing.start(p);
+    }
+
     /// Starts a refresh of the accounts that are due, at most every 15 s.
     fn run_schedule(&mut self, ctx: &egui::Context) {
         let now = crate::store::now_unix();
@@ -575,6 +594,7 @@ impl App {
             self.state.data_version += 1;
         }
         self.state.activity.poll(now);
+        self.state.pricing.poll(now);
         self.poll_refresh();
         if let Some(job) = &self.detect_job
             && job.ready().is_some()
@@ -706,6 +726,7 @@ impl eframe::App for App {
         self.poll_jobs(ctx);
         self.apply_pending(ctx);
         self.run_schedule(ctx);
+        self.update_pricing();
     }
 
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {

@@ -15,6 +15,7 @@
 //!   [`PricingBook`] that holds every account's rows.
 //! - [`compare`]: the filtered, sorted comparison table built from a book.
 
+mod book;
 pub mod compare;
 pub mod parse;
 
@@ -25,6 +26,7 @@ use serde::{Deserialize, Serialize};
 use super::money::CurrencySettings;
 use super::{AccountId, SiteKind};
 
+pub use book::book_from;
 pub use compare::{
     CompareOptions, CompareRow, Comparison, FormulaLine, Preset, PriceUnit, RowFilter, SortColumn, Weights,
     build_comparison, effective_usd, explain, wildcard_match,

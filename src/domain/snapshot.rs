@@ -154,6 +154,9 @@ pub struct Snapshot {
     pub groups: Part<Vec<GroupRatio>>,
     /// Check-in state.
     pub checkin: Part<CheckinState>,
+    /// Model prices (per group) as the site publishes them.
+    #[serde(default)]
+    pub pricing: Part<super::pricing::SitePricing>,
 }
 
 /// A failed refresh, as stored and shown.

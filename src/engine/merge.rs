@@ -40,6 +40,7 @@ fn merge_snapshot(old: Snapshot, new: Snapshot) -> Snapshot {
         models: keep_nonempty(old.models, new.models),
         groups: keep_nonempty(old.groups, new.groups),
         checkin: keep_value(old.checkin, new.checkin),
+        pricing: keep_value(old.pricing, new.pricing),
         system_name: new.system_name.or(old.system_name),
         notice: new.notice.or(old.notice),
         ..new

@@ -31,6 +31,7 @@ pub mod login;
 pub mod logs;
 pub mod native;
 pub mod parse;
+pub mod pricing;
 pub mod profile;
 pub mod redeem;
 pub mod snapshot;

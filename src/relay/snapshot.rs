@@ -291,6 +291,12 @@ async fn fetch_one_api(ctx: &Ctx<'_>) -> Result<Snapshot, RelayError> {
     };
 
     snap.checkin = checkin_state(ctx, status.as_ref()).await?;
+    // Prices are optional: a failure marks the part and never fails the account.
+    let models = snap.models.value.clone().unwrap_or_default();
+    snap.pricing = match super::pricing::fetch_pricing(ctx, &models).await {
+        Ok(p) => Part::complete(p),
+        Err(e) => part_from_error(&e),
+    };
     Ok(snap)
 }
 

@@ -47,7 +47,10 @@ pub fn app_in(dir: tempfile::TempDir, seed: impl FnOnce(&mut Store)) -> TestApp 
         fonts: FontSetup::Preinstalled(apihub::ui::fonts::FontStatus::Loading),
         bench_startup: None,
     };
+    // Background jobs finish on other threads and each asks for a repaint: allow the
+    // frames that follows (a spinner that never stops would still exceed this).
     let harness = Harness::builder()
+        .with_max_steps(64)
         .with_size(egui::vec2(1100.0, 700.0))
         .with_context_setup(|ctx| {
             apihub::ui::fonts::install_blocking(ctx);

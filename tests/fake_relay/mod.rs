@@ -494,6 +494,7 @@ fn one_api_family(st: &FakeState, cfg: &FakeConfig, method: &Method, uri: &Uri, 
             | "/api/available_model"
             | "/api/user/self/groups"
             | "/api/user_group_map"
+            | "/api/pricing"
             | "/api/user/checkin"
             | "/api/user/check_in_status"
     );
@@ -540,6 +541,26 @@ fn one_api_family(st: &FakeState, cfg: &FakeConfig, method: &Method, uri: &Uri, 
                 g["auto"] = json!({"ratio": "自动", "desc": "自动选择"});
             }
             env(g)
+        }
+        "/api/pricing" if new_family => {
+            // First model: ratio 15 (×2 USD per 1M), completion ×2; the rest per call $0.04.
+            let items: Vec<Value> = cfg
+                .models
+                .iter()
+                .enumerate()
+                .map(|(i, m)| {
+                    if i == 0 {
+                        json!({"model_name": m, "quota_type": 0, "model_ratio": 15, "model_price": 0,
+                            "completion_ratio": 2, "enable_groups": ["default", "vip"], "owner_by": "openai"})
+                    } else {
+                        json!({"model_name": m, "quota_type": 1, "model_ratio": 0, "model_price": 0.04,
+                            "completion_ratio": 1, "enable_groups": ["default"], "owner_by": "x"})
+                    }
+                })
+                .collect();
+            axum::Json(json!({"success": true, "data": items, "group_ratio": {"default": 1, "vip": 0.8},
+                "usable_group": {"default": "默认分组", "vip": "VIP"}}))
+            .into_response()
         }
         "/api/user_group_map" if hub => env(json!({
             "default": {"id": 1, "symbol": "default", "name": "默认", "ratio": 1, "api_rate": 600, "public": true, "enable": true},
