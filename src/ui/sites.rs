@@ -210,10 +210,15 @@ impl SitesPanel {
                             Health::Failing | Health::AuthNeeded => ui.visuals().error_fg_color,
                             Health::Never => ui.visuals().weak_text_color(),
                         };
-                        ui.label(egui::RichText::new("●").color(color));
-                        let name =
-                            if r.disabled { format!("{} ({})", r.site, tr("sites.disabled")) } else { r.site.clone() };
-                        ui.label(name).on_hover_text(&r.url);
+                        ui.horizontal(|ui| {
+                            ui.label(egui::RichText::new("●").color(color));
+                            let name = if r.disabled {
+                                format!("{} ({})", r.site, tr("sites.disabled"))
+                            } else {
+                                r.site.clone()
+                            };
+                            ui.label(name).on_hover_text(&r.url);
+                        });
                     });
                     row.col(|ui| {
                         ui.label(&r.account);
