@@ -107,7 +107,8 @@ pub struct Account {
     pub auth: AuthMethod,
     /// A user-chosen group name for the Sites table.
     pub group_name: String,
-    /// Real money paid per 1 USD of quota (e.g. 0.5 when ¥3.65 buys $1 at 7.3).
+    /// Real money (usually CNY) paid per 1 USD of quota, e.g. 7.2 when ¥7.2 buys
+    /// $1 of quota, or 0.5 on a site selling $1 of quota for ¥0.5. Real cost = USD × this.
     pub paid_per_usd: Option<f64>,
     /// Skipped by refresh-all and check-in-all.
     pub disabled: bool,
