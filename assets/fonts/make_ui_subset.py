@@ -19,6 +19,9 @@ src = pathlib.Path(sys.argv[1] if len(sys.argv) > 1 else "/usr/share/fonts/opent
 strings = json.loads((here.parent / "i18n" / "zh-CN.json").read_text(encoding="utf-8"))
 chars = set("".join(strings.values()))
 chars |= {chr(c) for c in range(0x20, 0x7F)}
+# Symbols and text written directly in the code (sort arrows, dots, units…).
+for rs in (here.parent.parent / "src").rglob("*.rs"):
+    chars |= {c for c in rs.read_text(encoding="utf-8") if ord(c) > 0x7F}
 chars |= set("，。：；！？（）「」《》、…·—￥¥•●≈×✓✗")
 index = next(
     i for i, f in enumerate(TTCollection(str(src)).fonts)
