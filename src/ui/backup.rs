@@ -327,29 +327,38 @@ impl BackupSection {
         if view.local_backups.is_empty() {
             ui.weak(tr("backup.none"));
         }
-        egui::Grid::new("local_backups").num_columns(4).striped(true).show(ui, |ui| {
-            for b in &view.local_backups {
-                ui.label(&b.name);
-                ui.label(date_text(b.modified_at_unix));
-                ui.label(size_text(b.size_bytes));
+        let rows: Vec<_> =
+            view.local_backups.iter().map(|b| (b.name.as_str(), b.modified_at_unix, b.size_bytes)).collect();
+        self.backup_rows_ui(ui, false, &rows, view.busy, actions);
+    }
+
+    /// One grid of backups (name, date, size, restore / delete) for the local or the
+    /// remote list; delete only asks for confirmation.
+    fn backup_rows_ui(
+        &mut self,
+        ui: &mut egui::Ui,
+        remote: bool,
+        rows: &[(&str, i64, u64)],
+        busy: bool,
+        actions: &mut Vec<BackupAction>,
+    ) {
+        let id = if remote { "remote_backups" } else { "local_backups" };
+        egui::Grid::new(id).num_columns(4).striped(true).show(ui, |ui| {
+            for (name, modified_at_unix, size_bytes) in rows {
+                ui.label(*name);
+                ui.label(date_text(*modified_at_unix));
+                ui.label(size_text(*size_bytes));
                 ui.horizontal(|ui| {
-                    if ui
-                        .add_enabled(!view.busy, egui::Button::new(tr("backup.restore")))
-                        .on_hover_text(&b.name)
-                        .clicked()
-                    {
-                        actions.push(BackupAction::RestoreLocal {
-                            name: b.name.clone(),
-                            mode: self.mode(),
-                            passphrase: self.restore_passphrase(),
+                    if ui.add_enabled(!busy, egui::Button::new(tr("backup.restore"))).on_hover_text(*name).clicked() {
+                        let (name, mode, passphrase) = (name.to_string(), self.mode(), self.restore_passphrase());
+                        actions.push(if remote {
+                            BackupAction::RestoreRemote { name, mode, passphrase }
+                        } else {
+                            BackupAction::RestoreLocal { name, mode, passphrase }
                         });
                     }
-                    if ui
-                        .add_enabled(!view.busy, egui::Button::new(tr("backup.delete")))
-                        .on_hover_text(&b.name)
-                        .clicked()
-                    {
-                        self.confirm_delete = Some((false, b.name.clone()));
+                    if ui.add_enabled(!busy, egui::Button::new(tr("backup.delete"))).on_hover_text(*name).clicked() {
+                        self.confirm_delete = Some((remote, name.to_string()));
                     }
                 });
                 ui.end_row();
@@ -409,34 +418,9 @@ impl BackupSection {
             outcome_ui(ui, o);
         }
         self.confirm_delete_ui(ui, true, actions);
-        egui::Grid::new("remote_backups").num_columns(4).striped(true).show(ui, |ui| {
-            for b in &view.remote_backups {
-                ui.label(&b.name);
-                ui.label(date_text(b.modified_at_unix));
-                ui.label(size_text(b.size_bytes));
-                ui.horizontal(|ui| {
-                    if ui
-                        .add_enabled(!view.busy, egui::Button::new(tr("backup.restore")))
-                        .on_hover_text(&b.name)
-                        .clicked()
-                    {
-                        actions.push(BackupAction::RestoreRemote {
-                            name: b.name.clone(),
-                            mode: self.mode(),
-                            passphrase: self.restore_passphrase(),
-                        });
-                    }
-                    if ui
-                        .add_enabled(!view.busy, egui::Button::new(tr("backup.delete")))
-                        .on_hover_text(&b.name)
-                        .clicked()
-                    {
-                        self.confirm_delete = Some((true, b.name.clone()));
-                    }
-                });
-                ui.end_row();
-            }
-        });
+        let rows: Vec<_> =
+            view.remote_backups.iter().map(|b| (b.name.as_str(), b.modified_at_unix, b.size_bytes)).collect();
+        self.backup_rows_ui(ui, true, &rows, view.busy, actions);
     }
 }
 
