@@ -230,13 +230,31 @@ fn webdav_test_connection_save_upload_and_list_against_a_real_server() {
     assert!(h.query_by_label_contains("refused the username or password").is_some());
     assert!(h.query_by_label("Connected").is_none());
 
-    // Upload uses the saved settings.
+    // Fix the typo again, and point the form (unsaved) at another folder: the buttons
+    // use what the form says, not the saved settings.
+    h.get_by_label("Password").click();
+    h.run();
+    for _ in 0.."-typo".len() {
+        h.key_press(egui::Key::Backspace);
+    }
+    h.run();
+    type_into(h, "Remote folder", "-new");
     type_into(h, "Backup passphrase", "pw");
     click(h, "Upload backup");
     run_until(h, "uploaded and listed", |h| h.state().state().backup.remote_backups.len() == 1);
     let name = h.state().state().backup.remote_backups[0].name.clone();
     assert!(name.starts_with("apihub-"), "{name}");
     assert!(h.query_by_label(&name).is_some(), "the remote backup's row is shown");
+
+    let saved = apihub::backup::webdav::WebDavConfig::load(&store).unwrap();
+    assert_eq!(saved.remote_path, "/api-hub-desk", "the form's folder was not saved");
+    let mut form = saved.clone();
+    form.remote_path = "/api-hub-desk-new".into();
+    let in_saved = rt.block_on(async { apihub::backup::webdav::WebDav::new(&saved).unwrap().list().await });
+    assert!(in_saved.map(|l| l.is_empty()).unwrap_or(true), "nothing uploaded to the saved folder");
+    let in_form = rt.block_on(async { apihub::backup::webdav::WebDav::new(&form).unwrap().list().await }).unwrap();
+    assert_eq!(in_form.len(), 1, "the backup went to the form's folder");
+    assert_eq!(in_form[0].name, name);
 }
 
 #[test]

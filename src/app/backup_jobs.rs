@@ -197,33 +197,26 @@ impl App {
                 WebDav::new(&cfg)?.test_connection().await?;
                 Ok(Done::Message(tr("backup.msg.connected").to_string()))
             }),
-            BackupAction::UploadWebDav(choice) => {
-                let cfg = self.state.backup.webdav.clone();
-                self.webdav_job(tr("backup.progress.uploading"), async move {
-                    let bytes = tokio::task::spawn_blocking(move || {
-                        let s = store.lock().map_err(|_| BackupError::InvalidConfig("store unavailable".into()))?;
-                        crate::backup::create_bundle(&s, &secrets_mode(choice))
-                    })
-                    .await
-                    .map_err(|e| BackupError::Protocol(e.to_string()))??;
-                    let dav = WebDav::new(&cfg)?;
-                    let report = crate::backup::webdav::upload_backup(&cfg, &bytes).await?;
-                    log::info!("WebDAV backup uploaded: {}", report.name);
-                    Ok(Done::RemoteList(
-                        dav.list().await?,
-                        Some(fill(tr("backup.msg.uploaded"), &[("name", &report.name)])),
-                    ))
+            BackupAction::UploadWebDav(cfg, choice) => self.webdav_job(tr("backup.progress.uploading"), async move {
+                let bytes = tokio::task::spawn_blocking(move || {
+                    let s = store.lock().map_err(|_| BackupError::InvalidConfig("store unavailable".into()))?;
+                    crate::backup::create_bundle(&s, &secrets_mode(choice))
                 })
-            }
-            BackupAction::RefreshRemote => {
-                let cfg = self.state.backup.webdav.clone();
-                self.webdav_job(tr("backup.progress.listing"), async move {
-                    Ok(Done::RemoteList(WebDav::new(&cfg)?.list().await?, None))
-                })
-            }
-            BackupAction::RestoreRemote { name, mode, passphrase } => {
+                .await
+                .map_err(|e| BackupError::Protocol(e.to_string()))??;
+                let dav = WebDav::new(&cfg)?;
+                let report = crate::backup::webdav::upload_backup(&cfg, &bytes).await?;
+                log::info!("WebDAV backup uploaded: {}", report.name);
+                Ok(Done::RemoteList(
+                    dav.list().await?,
+                    Some(fill(tr("backup.msg.uploaded"), &[("name", &report.name)])),
+                ))
+            }),
+            BackupAction::RefreshRemote(cfg) => self.webdav_job(tr("backup.progress.listing"), async move {
+                Ok(Done::RemoteList(WebDav::new(&cfg)?.list().await?, None))
+            }),
+            BackupAction::RestoreRemote { cfg, name, mode, passphrase } => {
                 let passphrase = passphrase.map(|p| p.0);
-                let cfg = self.state.backup.webdav.clone();
                 self.start_job(tr("backup.progress.downloading"), Area::WebDav, async move {
                     let dav = WebDav::new(&cfg).map_err(|e| e.to_string())?;
                     let bytes = dav.download(&name).await.map_err(|e| e.to_string())?;
@@ -234,15 +227,12 @@ impl App {
                     .unwrap_or_else(|e| Err(e.to_string()))
                 })
             }
-            BackupAction::DeleteRemote(name) => {
-                let cfg = self.state.backup.webdav.clone();
-                self.webdav_job(tr("backup.progress.deleting"), async move {
-                    let dav = WebDav::new(&cfg)?;
-                    dav.delete(&name).await?;
-                    log::info!("WebDAV backup deleted: {name}");
-                    Ok(Done::RemoteList(dav.list().await?, Some(fill(tr("backup.msg.deleted"), &[("name", &name)]))))
-                })
-            }
+            BackupAction::DeleteRemote(cfg, name) => self.webdav_job(tr("backup.progress.deleting"), async move {
+                let dav = WebDav::new(&cfg)?;
+                dav.delete(&name).await?;
+                log::info!("WebDAV backup deleted: {name}");
+                Ok(Done::RemoteList(dav.list().await?, Some(fill(tr("backup.msg.deleted"), &[("name", &name)]))))
+            }),
             BackupAction::CheckUpdates => self.check_updates(),
             BackupAction::SaveUpdateSettings(settings) => {
                 self.state.backup.update_settings = settings;

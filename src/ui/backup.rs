@@ -85,12 +85,14 @@ pub enum BackupAction {
     SaveWebDav(WebDavConfig),
     /// Test the connection with these settings.
     TestWebDav(WebDavConfig),
-    /// Upload a backup now.
-    UploadWebDav(SecretsChoice),
-    /// List the remote backups again.
-    RefreshRemote,
+    /// Upload a backup now with the settings in the form (saved or not).
+    UploadWebDav(WebDavConfig, SecretsChoice),
+    /// List the remote backups again, with the settings in the form.
+    RefreshRemote(WebDavConfig),
     /// Ask to restore a remote backup (preview first, like [`BackupAction::RestoreLocal`]).
     RestoreRemote {
+        /// The server settings in the form.
+        cfg: WebDavConfig,
         /// File name.
         name: String,
         /// Merge or replace.
@@ -98,8 +100,8 @@ pub enum BackupAction {
         /// Passphrase for encrypted secrets.
         passphrase: Option<Passphrase>,
     },
-    /// Delete a remote backup (the view has asked for confirmation).
-    DeleteRemote(String),
+    /// Delete a remote backup (the view has asked for confirmation), with the settings in the form.
+    DeleteRemote(WebDavConfig, String),
     /// Check for a new release now.
     CheckUpdates,
     /// Save the update settings.
@@ -271,7 +273,10 @@ impl BackupSection {
         ui.horizontal_wrapped(|ui| {
             ui.colored_label(ui.visuals().warn_fg_color, fill(tr("backup.confirm_delete"), &[("name", &name)]));
             if ui.button(tr("backup.confirm_delete_button")).clicked() {
-                actions.push(if remote { BackupAction::DeleteRemote(name) } else { BackupAction::DeleteLocal(name) });
+                actions.push(match (remote, self.form.clone()) {
+                    (true, Some(cfg)) => BackupAction::DeleteRemote(cfg, name),
+                    _ => BackupAction::DeleteLocal(name),
+                });
                 self.confirm_delete = None;
             }
             if ui.button(tr("backup.cancel")).clicked() {
@@ -351,10 +356,9 @@ impl BackupSection {
                 ui.horizontal(|ui| {
                     if ui.add_enabled(!busy, egui::Button::new(tr("backup.restore"))).on_hover_text(*name).clicked() {
                         let (name, mode, passphrase) = (name.to_string(), self.mode(), self.restore_passphrase());
-                        actions.push(if remote {
-                            BackupAction::RestoreRemote { name, mode, passphrase }
-                        } else {
-                            BackupAction::RestoreLocal { name, mode, passphrase }
+                        actions.push(match (remote, self.form.clone()) {
+                            (true, Some(cfg)) => BackupAction::RestoreRemote { cfg, name, mode, passphrase },
+                            _ => BackupAction::RestoreLocal { name, mode, passphrase },
                         });
                     }
                     if ui.add_enabled(!busy, egui::Button::new(tr("backup.delete"))).on_hover_text(*name).clicked() {
@@ -407,10 +411,10 @@ impl BackupSection {
             if ui.add_enabled(ready && choice.is_some(), egui::Button::new(tr("backup.webdav.upload"))).clicked()
                 && let Some(c) = choice
             {
-                actions.push(BackupAction::UploadWebDav(c));
+                actions.push(BackupAction::UploadWebDav(cfg.clone(), c));
             }
             if ui.add_enabled(ready, egui::Button::new(tr("backup.webdav.list"))).clicked() {
-                actions.push(BackupAction::RefreshRemote);
+                actions.push(BackupAction::RefreshRemote(cfg.clone()));
             }
         });
         ui.weak(tr("backup.webdav.saved_hint"));
