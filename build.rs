@@ -13,6 +13,7 @@ fn main() {
         .filter(|s| !s.is_empty())
         .unwrap_or_else(|| "unknown".to_string());
     println!("cargo:rustc-env=APIHUB_GIT_COMMIT={commit}");
+    println!("cargo:rerun-if-env-changed=APIHUB_REPO");
     println!("cargo:rerun-if-changed=.git/HEAD");
     println!("cargo:rerun-if-changed=.git/refs/heads");
     println!("cargo:rerun-if-changed=assets/icon.ico");

@@ -9,10 +9,13 @@ use crate::store::{Store, StoreError};
 
 /// Default API base (tests and the CLI point elsewhere).
 pub const DEFAULT_API_BASE: &str = "https://api.github.com";
-/// This project's repository owner on GitHub.
-pub const REPO_OWNER: &str = "api-hub-desk";
-/// This project's repository name on GitHub.
-pub const REPO_NAME: &str = "api-hub-desk";
+/// This project's GitHub repository, `owner/name`. The release workflow builds with
+/// `APIHUB_REPO=${{ github.repository }}`, so a binary checks the repository it was
+/// released from (a fork checks the fork); local builds use the default.
+pub const REPO: &str = match option_env!("APIHUB_REPO") {
+    Some(r) => r,
+    None => "api-hub-desk/api-hub-desk",
+};
 const KEY_CHECK_ON_START: &str = "update.check_on_start";
 const KEY_INCLUDE_PRERELEASE: &str = "update.include_prerelease";
 const KEY_LAST_CHECK: &str = "update.last_check_unix";
@@ -159,7 +162,8 @@ pub fn releases_url(api_base: &str, owner: &str, repo: &str) -> String {
 
 /// The default releases-list URL of this project.
 pub fn default_releases_url() -> String {
-    releases_url(DEFAULT_API_BASE, REPO_OWNER, REPO_NAME)
+    let (owner, repo) = REPO.split_once('/').unwrap_or(("api-hub-desk", REPO));
+    releases_url(DEFAULT_API_BASE, owner, repo)
 }
 
 /// Environment variable that points the release check at another releases-list URL.
