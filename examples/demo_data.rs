@@ -1,0 +1,137 @@
+//! Demo data: N accounts of mixed kinds, currencies, states and errors, written into a
+//! data dir. Used by `benches/sites_table.rs` and for screenshots:
+//!
+//!     cargo run --example demo_data -- DATA_DIR [N]
+//!     cargo run -- --data-dir DATA_DIR
+#![allow(clippy::unwrap_used, clippy::expect_used, dead_code)]
+
+use apihub::domain::money::{CurrencySettings, DisplayType};
+use apihub::domain::snapshot::{
+    AccountState, ApiKey, CheckinState, ErrorInfo, GroupRatio, Part, Snapshot, TodayUsage, UserInfo,
+};
+use apihub::domain::{AuthMethod, Credentials, NewAccount, SiteKind};
+use apihub::store::{AccountMeta, Store};
+
+const NAMES: [&str; 10] =
+    ["公益站", "Relay", "星河 API", "OpenRouter 中转", "小鸡 API", "DeepLink", "云雾", "AnyRouter", "团队站", "Hub"];
+const MODELS: [&str; 12] = [
+    "gpt-4o",
+    "gpt-4o-mini",
+    "gpt-4.1",
+    "o3-mini",
+    "claude-3-5-sonnet-20241022",
+    "claude-sonnet-4",
+    "gemini-2.5-pro",
+    "gemini-2.0-flash",
+    "deepseek-chat",
+    "deepseek-reasoner",
+    "qwen-max",
+    "text-embedding-3-small",
+];
+
+/// Seeds `n` accounts into `store`, their states as of `now` (unix seconds).
+pub fn seed(store: &mut Store, n: usize, now: i64) {
+    let kinds = SiteKind::ALL;
+    for i in 0..n {
+        let kind = kinds[i % kinds.len()];
+        let site = i % (n / 2).max(1);
+        let id = store
+            .upsert_account(&NewAccount {
+                site_url: format!("https://{}.relay{site}.example.com", kind.as_str()),
+                site_name: format!("{} {site}", NAMES[site % NAMES.len()]),
+                kind,
+                user_id: (1000 + i).to_string(),
+                username: format!("user{i}"),
+                auth: AuthMethod::AccessToken,
+                credentials: Credentials { access_token: Some(format!("tok{i:032}")), ..Default::default() },
+            })
+            .expect("seed account");
+        let mut meta = AccountMeta::of(&store.account(id).expect("account"));
+        meta.group_name = ["", "工作", "personal", "备用"][i % 4].to_string();
+        meta.paid_per_usd = (i % 3 == 0).then_some(0.5 + (i % 5) as f64 * 0.5);
+        meta.disabled = i % 23 == 22;
+        store.update_account_meta(id, &meta).expect("meta");
+        store.save_account_state(id, &state(i, now), "2026-11-26").expect("state");
+    }
+}
+
+fn state(i: usize, now: i64) -> AccountState {
+    let mut currency = CurrencySettings::default();
+    if i % 4 == 1 {
+        currency.display = DisplayType::Cny;
+    }
+    let models: Vec<String> = MODELS.iter().cycle().skip(i % 5).take(4 + i % 9).map(|m| m.to_string()).collect();
+    let keys: Vec<ApiKey> = (0..(i % 7) + 1)
+        .map(|k| ApiKey {
+            id: k as i64 + 1,
+            name: format!("key-{k}"),
+            key: format!("sk-{i:04}{k:02}abcdefghijklmnopqrstuvwxyz0123456789"),
+            masked: false,
+            status: if k == 3 { 2 } else { 1 },
+            remain_quota: 500_000 * k as i64,
+            used_quota: 12_345 * k as i64,
+            unlimited_quota: k % 2 == 0,
+            expired_time: if k == 1 { now + 3 * 86_400 } else { -1 },
+            group: String::new(),
+            models: String::new(),
+        })
+        .collect();
+    let snapshot = Snapshot {
+        fetched_at: now - (i as i64 % 90) * 60 - 30,
+        system_name: None,
+        notice: None,
+        currency,
+        user: Part::complete(UserInfo {
+            id: (1000 + i).to_string(),
+            username: format!("user{i}"),
+            group: "default".into(),
+            role: 1,
+            quota: ((i * 7_919) % 40_000_000) as i64 + if i % 11 == 0 { 0 } else { 150_000 },
+            used_quota: ((i * 104_729) % 90_000_000) as i64,
+            ..Default::default()
+        }),
+        today: Part::complete(TodayUsage {
+            spend_quota: ((i * 3_571) % 2_500_000) as i64,
+            prompt_tokens: Some(((i * 7_717) % 900_000) as i64),
+            completion_tokens: Some(((i * 1_231) % 200_000) as i64),
+            requests: Some((i % 340) as i64),
+        }),
+        keys: Part::complete(keys),
+        models: Part::complete(models),
+        groups: Part::complete(vec![
+            GroupRatio { name: "default".into(), ratio: Some(1.0), desc: String::new() },
+            GroupRatio { name: "vip".into(), ratio: Some(0.8), desc: String::new() },
+        ]),
+        checkin: if i % 3 == 0 {
+            Part::complete(CheckinState { supported: true, checked_in_today: Some(i % 2 == 0) })
+        } else {
+            Part::unsupported()
+        },
+        pricing: Part::unsupported(),
+    };
+    let (last_error, consecutive_failures) = match i % 10 {
+        3 => (Some(ErrorInfo { kind: "auth".into(), message: "access token invalid (HTTP 401)".into() }), 2),
+        7 => (
+            Some(ErrorInfo {
+                kind: "challenge".into(),
+                message: "Cloudflare challenge page instead of JSON: open the site in a browser".into(),
+            }),
+            1,
+        ),
+        9 if i % 20 == 9 => {
+            (Some(ErrorInfo { kind: "unavailable".into(), message: "connect timed out after 10 s".into() }), 5)
+        }
+        _ => (None, 0),
+    };
+    AccountState { snapshot: Some(snapshot), last_error, last_attempt_at: Some(now - 60), consecutive_failures }
+}
+
+fn main() {
+    let mut args = std::env::args().skip(1);
+    let dir = args.next().expect("usage: demo_data DATA_DIR [N]");
+    let n: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(50);
+    let mut store = Store::open(std::path::Path::new(&dir)).expect("open store").store;
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+    seed(&mut store, n, now);
+    println!("seeded {n} accounts into {dir}");
+}
