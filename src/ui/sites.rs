@@ -20,17 +20,24 @@ pub struct SitesPanel {
     cache: Option<(u64, RowQuery, Vec<SiteRow>, Totals)>,
 }
 
-const COLUMNS: [(&str, SortKey); 9] = [
+const COLUMNS: [(&str, SortKey); 11] = [
     ("sites.col.site", SortKey::Site),
     ("sites.col.account", SortKey::Account),
     ("sites.col.kind", SortKey::Kind),
     ("sites.col.balance", SortKey::Balance),
     ("sites.col.today", SortKey::Today),
+    ("sites.col.requests", SortKey::Requests),
+    ("sites.col.tokens", SortKey::Tokens),
     ("sites.col.keys", SortKey::Keys),
     ("sites.col.models", SortKey::Models),
     ("sites.col.updated", SortKey::Updated),
     ("sites.col.status", SortKey::Status),
 ];
+
+/// A cell whose text is a number: right-aligned, one line.
+fn number_cell(ui: &mut egui::Ui, text: &str) -> egui::Response {
+    ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| ui.label(text)).inner
+}
 
 impl SitesPanel {
     /// Draws the panel.
@@ -162,17 +169,26 @@ impl SitesPanel {
         // A wide table must not reach under the detail panel: it would take its clicks.
         let clip = ui.clip_rect().intersect(ui.available_rect_before_wrap());
         ui.set_clip_rect(clip);
-        let mut table = TableBuilder::new(ui).striped(true).resizable(true).sense(egui::Sense::click());
-        for (i, _) in COLUMNS.iter().enumerate() {
-            table = table.column(match i {
-                0 => Column::auto().at_least(150.0),
-                8 => Column::remainder().at_least(180.0),
-                5 | 6 => Column::auto().at_least(45.0),
-                _ => Column::auto().at_least(80.0),
-            });
-            if i == 7 {
+        let mut table = TableBuilder::new(ui)
+            .striped(true)
+            .resizable(true)
+            .cell_layout(egui::Layout::left_to_right(egui::Align::Center))
+            .sense(egui::Sense::click());
+        for (_, sort) in COLUMNS {
+            if sort == SortKey::Status {
                 table = table.column(Column::auto().at_least(80.0)); // check-in
             }
+            // Number columns get fixed starting widths: a right-aligned cell fills its
+            // column, so an auto width would grow to whatever space is left.
+            table = table.column(match sort {
+                SortKey::Site => Column::initial(170.0).at_least(120.0).clip(true),
+                SortKey::Status => Column::remainder().at_least(180.0).clip(true),
+                SortKey::Balance => Column::initial(115.0).at_least(60.0).clip(true),
+                SortKey::Today => Column::initial(75.0).at_least(50.0).clip(true),
+                SortKey::Requests | SortKey::Tokens => Column::initial(72.0).at_least(40.0).clip(true),
+                SortKey::Keys | SortKey::Models => Column::initial(52.0).at_least(36.0).clip(true),
+                _ => Column::auto().at_least(70.0),
+            });
         }
         let accounts = state.accounts.value().map(Vec::as_slice).unwrap_or_default();
         table
@@ -217,7 +233,7 @@ impl SitesPanel {
                             } else {
                                 r.site.clone()
                             };
-                            ui.label(name).on_hover_text(&r.url);
+                            ui.add(egui::Label::new(name).truncate()).on_hover_text(&r.url);
                         });
                     });
                     row.col(|ui| {
@@ -228,25 +244,32 @@ impl SitesPanel {
                     });
                     row.col(|ui| {
                         if let Some(b) = &r.balance {
-                            ui.label(b);
+                            number_cell(ui, b);
                         }
                     });
                     row.col(|ui| {
                         if let Some(t) = &r.today {
-                            let resp = ui.label(t);
-                            if let Some(n) = r.requests {
-                                resp.on_hover_text(fill(tr("sites.requests"), &[("n", &n)]));
-                            }
+                            number_cell(ui, t);
+                        }
+                    });
+                    row.col(|ui| {
+                        if let Some(n) = r.requests {
+                            number_cell(ui, &n.to_string());
+                        }
+                    });
+                    row.col(|ui| {
+                        if let Some(n) = r.tokens {
+                            number_cell(ui, &widgets::compact_count(n)).on_hover_text(n.to_string());
                         }
                     });
                     row.col(|ui| {
                         if let Some(k) = r.keys {
-                            ui.label(k.to_string());
+                            number_cell(ui, &k.to_string());
                         }
                     });
                     row.col(|ui| {
                         if let Some(m) = r.models {
-                            ui.label(m.to_string());
+                            number_cell(ui, &m.to_string());
                         }
                     });
                     row.col(|ui| {
@@ -273,8 +296,9 @@ impl SitesPanel {
                         match &r.error {
                             Some((kind, message)) => {
                                 let title = tr(&format!("error.{kind}")).to_string();
-                                ui.colored_label(ui.visuals().error_fg_color, format!("{title}: {message}"))
-                                    .on_hover_text(message);
+                                let text = egui::RichText::new(format!("{title}: {message}"))
+                                    .color(ui.visuals().error_fg_color);
+                                ui.add(egui::Label::new(text).truncate()).on_hover_text(message);
                             }
                             None if r.health == Health::Ok => {
                                 ui.label(tr("sites.ok"));

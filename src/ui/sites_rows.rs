@@ -49,6 +49,10 @@ pub enum SortKey {
     Balance,
     /// Today's spend in USD.
     Today,
+    /// Today's requests.
+    Requests,
+    /// Today's tokens (prompt + completion).
+    Tokens,
     /// Key count.
     Keys,
     /// Model count.
@@ -101,6 +105,8 @@ pub struct SiteRow {
     pub today_usd: Option<f64>,
     /// Today's requests.
     pub requests: Option<i64>,
+    /// Today's tokens (prompt + completion), when the site reports them.
+    pub tokens: Option<i64>,
     /// Key count.
     pub keys: Option<usize>,
     /// Model count.
@@ -179,6 +185,8 @@ pub fn build_rows(accounts: &[Account], states: &HashMap<AccountId, AccountState
         SortKey::Kind => rows.sort_by(|a, b| a.kind.cmp(b.kind)),
         SortKey::Balance => rows.sort_by(|a, b| cmp_f(a.balance_usd, b.balance_usd)),
         SortKey::Today => rows.sort_by(|a, b| cmp_f(a.today_usd, b.today_usd)),
+        SortKey::Requests => rows.sort_by_key(|r| r.requests),
+        SortKey::Tokens => rows.sort_by_key(|r| r.tokens),
         SortKey::Keys => rows.sort_by_key(|r| r.keys),
         SortKey::Models => rows.sort_by_key(|r| r.models),
         SortKey::Updated => rows.sort_by_key(|r| r.updated_at),
@@ -214,6 +222,10 @@ fn row(a: &Account, st: Option<&AccountState>) -> SiteRow {
         today: cs.zip(today).map(|(cs, t)| cs.format_quota(t.spend_quota)),
         today_usd: cs.zip(today).map(|(cs, t)| cs.quota_to_usd(t.spend_quota)),
         requests: today.and_then(|t| t.requests),
+        tokens: today.and_then(|t| match (t.prompt_tokens, t.completion_tokens) {
+            (None, None) => None,
+            (p, c) => Some(p.unwrap_or(0) + c.unwrap_or(0)),
+        }),
         keys: snap.and_then(|s| s.keys.value.as_ref()).map(Vec::len),
         models: snap.and_then(|s| s.models.value.as_ref()).map(Vec::len),
         updated_at: st.and_then(|s| s.last_attempt_at),

@@ -50,3 +50,30 @@ mod tests {
         assert_eq!(age_text(10, 0), "just now", "clock skew is not negative");
     }
 }
+
+/// A count in a short form for narrow columns: `950`, `12.3k`, `4.56M`, `1.2B`.
+pub fn compact_count(n: i64) -> String {
+    let a = n.unsigned_abs() as f64;
+    let sign = if n < 0 { "-" } else { "" };
+    match a {
+        a if a < 1_000.0 => n.to_string(),
+        a if a < 1_000_000.0 => format!("{sign}{:.1}k", a / 1e3),
+        a if a < 1_000_000_000.0 => format!("{sign}{:.2}M", a / 1e6),
+        a => format!("{sign}{:.2}B", a / 1e9),
+    }
+}
+
+#[cfg(test)]
+mod compact_tests {
+    use super::compact_count;
+
+    #[test]
+    fn counts_are_short() {
+        assert_eq!(compact_count(0), "0");
+        assert_eq!(compact_count(950), "950");
+        assert_eq!(compact_count(12_345), "12.3k");
+        assert_eq!(compact_count(4_560_000), "4.56M");
+        assert_eq!(compact_count(1_200_000_000), "1.20B");
+        assert_eq!(compact_count(-2_500), "-2.5k");
+    }
+}
