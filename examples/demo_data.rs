@@ -86,7 +86,7 @@ fn state(i: usize, now: i64) -> AccountState {
             username: format!("user{i}"),
             group: "default".into(),
             role: 1,
-            quota: ((i * 7_919) % 40_000_000) as i64 + if i % 11 == 0 { 0 } else { 150_000 },
+            quota: ((i * 7_919) % 40_000_000) as i64 + if i.is_multiple_of(11) { 0 } else { 150_000 },
             used_quota: ((i * 104_729) % 90_000_000) as i64,
             ..Default::default()
         }),
@@ -102,8 +102,8 @@ fn state(i: usize, now: i64) -> AccountState {
             GroupRatio { name: "default".into(), ratio: Some(1.0), desc: String::new() },
             GroupRatio { name: "vip".into(), ratio: Some(0.8), desc: String::new() },
         ]),
-        checkin: if i % 3 == 0 {
-            Part::complete(CheckinState { supported: true, checked_in_today: Some(i % 2 == 0) })
+        checkin: if i.is_multiple_of(3) {
+            Part::complete(CheckinState { supported: true, checked_in_today: Some(i.is_multiple_of(2)) })
         } else {
             Part::unsupported()
         },

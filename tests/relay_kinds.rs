@@ -255,6 +255,12 @@ async fn key_only_accounts_use_billing_and_usage_token() {
     assert_eq!((u.quota, u.used_quota), (cfg.quota, cfg.used_quota));
     assert_eq!(s.models.value.unwrap().len(), 3);
     assert!(f.paths().iter().all(|p| !p.contains("credit_grants")));
+    // Its keys part is the key itself, in full, with the key's quota.
+    let keys = s.keys.value.unwrap();
+    assert_eq!(keys.len(), 1);
+    assert_eq!(keys[0].key, format!("sk-{}", cfg.sk_key));
+    assert!(!keys[0].masked);
+    assert_eq!((keys[0].remain_quota, keys[0].used_quota), (cfg.quota, cfg.used_quota));
 
     // new-api CNY site: billing amounts are CNY and are converted back.
     let mut c2 = FakeConfig::new(Variant::NewApiClassic);
@@ -272,6 +278,9 @@ async fn key_only_accounts_use_billing_and_usage_token() {
     assert_eq!((u.quota, u.used_quota), (cfg.quota, cfg.used_quota));
     assert!(f.paths().iter().any(|p| p == "/api/usage/token/"));
     assert!(!f.paths().iter().any(|p| p.contains("billing")));
+    let keys = s.keys.value.unwrap();
+    assert_eq!(keys[0].name, "mykey", "the site's name for the key");
+    assert_eq!((keys[0].unlimited_quota, keys[0].expired_time), (false, -1), "expires_at 0 = never");
 }
 
 #[tokio::test]

@@ -8,7 +8,7 @@ use super::lists::fetch_all;
 use super::parse;
 use super::profile::NEW_API_USER_HEADERS;
 use super::snapshot::{Ctx, now_secs, part_from_error, part_from_listing, read_status};
-use crate::domain::snapshot::{CheckinState, Part, Snapshot, TodayUsage, UserInfo};
+use crate::domain::snapshot::{ApiKey, CheckinState, Part, Snapshot, TodayUsage, UserInfo};
 
 fn auth_or<T>(r: Result<T, RelayError>) -> Result<Result<T, RelayError>, RelayError> {
     match r {
@@ -17,8 +17,9 @@ fn auth_or<T>(r: Result<T, RelayError>) -> Result<Result<T, RelayError>, RelayEr
     }
 }
 
-/// An account known only by its `sk-` key.
-pub(crate) async fn fetch_key_only(ctx: &Ctx<'_>) -> Result<Snapshot, RelayError> {
+/// An account known only by its `sk-` key. Its keys part is that one key (full, so it
+/// can be copied and used to try models), with the quota and expiry the site reports.
+pub(crate) async fn fetch_key_only(ctx: &Ctx<'_>, api_key: Option<&str>) -> Result<Snapshot, RelayError> {
     let mut snap = Snapshot { fetched_at: now_secs(), ..Snapshot::default() };
     read_status(ctx, &mut snap).await?;
     let cs = snap.currency.clone();
@@ -26,11 +27,16 @@ pub(crate) async fn fetch_key_only(ctx: &Ctx<'_>) -> Result<Snapshot, RelayError
 
     // new-api (2026-02+): quota integers for the key itself.
     let mut user: Option<UserInfo> = None;
+    // (unlimited, expires at) of the key, when the site says.
+    let mut key_terms: (bool, i64) = (false, -1);
     if new_api_family {
         match ctx.get_data("/api/usage/token/").await {
             Ok(d) => {
                 let avail = parse::int(d.get("total_available"));
                 let used = parse::int(d.get("total_used"));
+                let unlimited = d.get("unlimited_quota").and_then(Value::as_bool).unwrap_or(false);
+                let expires = parse::int(d.get("expires_at")).filter(|t| *t > 0).unwrap_or(-1);
+                key_terms = (unlimited, expires);
                 if let (Some(a), Some(u)) = (avail, used) {
                     user = Some(UserInfo {
                         username: parse::string(d.get("name")),
@@ -57,6 +63,26 @@ pub(crate) async fn fetch_key_only(ctx: &Ctx<'_>) -> Result<Snapshot, RelayError
         // `hard_limit_usd` is remaining + used of the key.
         user = Some(UserInfo { quota: cs.amount_to_quota(hard) - used, used_quota: used, ..Default::default() });
     }
+    snap.keys = match (api_key.map(str::trim).filter(|k| !k.is_empty()), &user) {
+        (Some(k), Some(u)) => {
+            let key = if k.starts_with("sk-") { k.to_string() } else { format!("sk-{k}") };
+            let name = if u.username.is_empty() { "API key".to_string() } else { u.username.clone() };
+            Part::complete(vec![ApiKey {
+                id: 0,
+                name,
+                key,
+                masked: false,
+                status: 1,
+                remain_quota: u.quota,
+                used_quota: u.used_quota,
+                unlimited_quota: key_terms.0,
+                expired_time: key_terms.1,
+                group: String::new(),
+                models: String::new(),
+            }])
+        }
+        _ => Part::unsupported(),
+    };
     snap.user = user.map_or_else(|| Part::failed("no balance endpoint answered"), Part::complete);
 
     // Models: retry once with the user-id headers (some forks want them, AAH #612).

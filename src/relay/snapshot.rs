@@ -171,7 +171,7 @@ impl RelayClient {
     pub async fn fetch_snapshot(&self, account: &AccountRef, creds: &Credentials) -> Result<Snapshot, RelayError> {
         let ctx = Ctx::new(&self.inner, account, creds)?;
         let snap = if account.auth == AuthMethod::ApiKey {
-            native::fetch_key_only(&ctx).await?
+            native::fetch_key_only(&ctx, creds.api_key.as_deref()).await?
         } else {
             match ctx.profile.protocol {
                 Protocol::OneApi => fetch_one_api(&ctx).await?,

@@ -114,11 +114,16 @@ impl KeysView {
         let keys = snap.keys.value.as_deref().unwrap_or_default();
         let cs = &snap.currency;
         let busy = app.actions.busy.contains(&account.id);
+        // A key-only account has no access token: the site's key management is out of reach.
+        let manage = account.auth != crate::domain::AuthMethod::ApiKey;
         egui::CollapsingHeader::new(format!("{} ({})", tr("detail.keys"), keys.len())).default_open(true).show(
             ui,
             |ui| {
+                if !manage {
+                    ui.weak(tr("keys.key_only_hint"));
+                }
                 ui.horizontal(|ui| {
-                    if ui.add_enabled(!busy, egui::Button::new(tr("keys.create"))).clicked() {
+                    if manage && ui.add_enabled(!busy, egui::Button::new(tr("keys.create"))).clicked() {
                         self.form = Some(KeyForm { expires: String::new(), ..KeyForm::default() });
                     }
                     if busy {
@@ -151,6 +156,7 @@ impl KeysView {
         cmds: &mut Vec<Command>,
     ) {
         let id = account.id;
+        let manage = account.auth != crate::domain::AuthMethod::ApiKey;
         ui.horizontal_wrapped(|ui| {
             ui.strong(&k.name);
             ui.monospace(mask_secret(&k.key));
@@ -177,6 +183,9 @@ impl KeysView {
                 } else {
                     ui.ctx().copy_text(k.key.clone());
                 }
+            }
+            if !manage {
+                return;
             }
             let (toggle, enable) = if k.status == 1 { (tr("keys.disable"), false) } else { (tr("keys.enable"), true) };
             if ui.add_enabled(!busy, egui::Button::new(toggle).small()).on_hover_text(&k.name).clicked() {
