@@ -6,6 +6,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, dead_code)]
 
 use apihub::domain::money::{CurrencySettings, DisplayType};
+use apihub::domain::pricing::{Billing, GroupRatio as PriceGroupRatio, ModelOffer, SitePricing};
 use apihub::domain::snapshot::{
     AccountState, ApiKey, CheckinState, ErrorInfo, GroupRatio, Part, Snapshot, TodayUsage, UserInfo,
 };
@@ -107,7 +108,7 @@ fn state(i: usize, now: i64) -> AccountState {
         } else {
             Part::unsupported()
         },
-        pricing: Part::unsupported(),
+        pricing: pricing(i),
     };
     let (last_error, consecutive_failures) = match i % 10 {
         3 => (Some(ErrorInfo { kind: "auth".into(), message: "access token invalid (HTTP 401)".into() }), 2),
@@ -124,6 +125,39 @@ fn state(i: usize, now: i64) -> AccountState {
         _ => (None, 0),
     };
     AccountState { snapshot: Some(snapshot), last_error, last_attempt_at: Some(now - 60), consecutive_failures }
+}
+
+/// Prices for the new-api-like accounts (every other one), "unknown" for some others.
+fn pricing(i: usize) -> Part<SitePricing> {
+    if i % 4 == 3 {
+        return Part::unsupported();
+    }
+    let models: Vec<ModelOffer> = MODELS
+        .iter()
+        .enumerate()
+        .map(|(m, name)| ModelOffer {
+            model: name.to_string(),
+            vendor: Some(name.split('-').next().unwrap_or("").to_string()),
+            billing: if i % 4 == 2 {
+                Billing::Unknown { reason: "no pricing endpoint".into() }
+            } else if m == 11 {
+                Billing::CallUsd { usd_per_call: 0.002 + (i % 5) as f64 * 0.001 }
+            } else {
+                Billing::Ratio {
+                    model_ratio: [2.5, 0.075, 1.0, 0.55, 1.5, 1.5, 0.625, 0.05, 0.135, 0.275, 0.8, 0.01][m]
+                        * (0.8 + (i % 7) as f64 * 0.1),
+                    completion_ratio: Some([4.0, 4.0, 4.0, 4.0, 5.0, 5.0, 8.0, 4.0, 4.0, 4.0, 3.0, 1.0][m]),
+                    cache_read_ratio: (m < 4).then_some(0.5),
+                    cache_write_ratio: None,
+                }
+            },
+            groups: None,
+        })
+        .collect();
+    let mut group_ratios = std::collections::BTreeMap::new();
+    group_ratios.insert("default".to_string(), PriceGroupRatio::Ratio(1.0));
+    group_ratios.insert("vip".to_string(), PriceGroupRatio::Ratio(0.6 + (i % 4) as f64 * 0.1));
+    Part::complete(SitePricing { models, group_ratios, usable_groups: None, auto_groups: Vec::new() })
 }
 
 fn main() {
