@@ -22,6 +22,9 @@ pub struct SitesPanel {
     drop_target: Option<crate::domain::AccountId>,
 }
 
+/// Height of a table row.
+const ROW_HEIGHT: f32 = 26.0;
+
 const COLUMNS: [(&str, SortKey); 9] = [
     ("sites.col.site", SortKey::Site),
     ("sites.col.account", SortKey::Account),
@@ -208,7 +211,7 @@ impl SitesPanel {
                 }
             })
             .body(|body| {
-                body.rows(26.0, rows.len(), |mut row| {
+                body.rows(ROW_HEIGHT, rows.len(), |mut row| {
                     let r = &rows[row.index()];
                     row.set_selected(self.selected == Some(r.id));
                     row.set_hovered(hovered_drop == Some(r.id));
@@ -304,15 +307,22 @@ impl SitesPanel {
                         self.selected = if self.selected == Some(r.id) { None } else { Some(r.id) };
                     }
                     if draggable {
-                        if let Some(src) = resp.dnd_hover_payload::<crate::domain::AccountId>()
-                            && *src != r.id
-                        {
+                        // A cell whose text wraps makes the row's response taller than
+                        // the row: test the pointer against the row's own band.
+                        let band = egui::Rect::from_min_size(
+                            resp.rect.min,
+                            egui::vec2(resp.rect.width(), ROW_HEIGHT + resp.ctx.global_style().spacing.item_spacing.y),
+                        );
+                        let over = resp.ctx.pointer_latest_pos().is_some_and(|p| band.contains(p));
+                        type Dragged = crate::domain::AccountId;
+                        if over && egui::DragAndDrop::payload::<Dragged>(&resp.ctx).is_some_and(|src| *src != r.id) {
                             self.drop_target = Some(r.id);
-                        }
-                        if let Some(src) = resp.dnd_release_payload::<crate::domain::AccountId>()
-                            && let Some(delta) = drop_delta(accounts, *src, r.id)
-                        {
-                            cmds.push(Command::MoveAccount { id: *src, delta });
+                            if resp.ctx.input(|i| i.pointer.any_released())
+                                && let Some(src) = egui::DragAndDrop::take_payload::<Dragged>(&resp.ctx)
+                                && let Some(delta) = drop_delta(accounts, *src, r.id)
+                            {
+                                cmds.push(Command::MoveAccount { id: *src, delta });
+                            }
                         }
                     }
                 });
