@@ -184,13 +184,18 @@ pub fn auto_settings_ui(ui: &mut egui::Ui, app: &AppState, cmds: &mut Vec<Comman
             ("checkin.auto_from", "auto_checkin_from", &mut auto.start_min),
             ("checkin.auto_to", "auto_checkin_to", &mut auto.end_min),
         ] {
-            ui.label(tr(key));
+            let label = ui.label(tr(key));
             ui.add_enabled_ui(auto.enabled, |ui| {
-                egui::ComboBox::from_id_salt(id).selected_text(format_hhmm(*value)).width(70.0).show_ui(ui, |ui| {
-                    for slot in (0..48).map(|i| i * 30) {
-                        ui.selectable_value(value, slot, format_hhmm(slot));
-                    }
-                });
+                egui::ComboBox::from_id_salt(id)
+                    .selected_text(format_hhmm(*value))
+                    .width(70.0)
+                    .show_ui(ui, |ui| {
+                        for slot in (0..48).map(|i| i * 30) {
+                            ui.selectable_value(value, slot, format_hhmm(slot));
+                        }
+                    })
+                    .response
+                    .labelled_by(label.id);
             });
         }
     });
