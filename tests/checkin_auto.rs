@@ -162,3 +162,21 @@ fn mark_done_makes_check_in_all_skip_the_account_today() {
     assert!(h.query_by_label("Done manually").is_some());
     assert_eq!(checkins(&human), 1, "skipped today: the site is not asked again");
 }
+
+#[test]
+fn the_settings_switch_turns_auto_check_in_on_and_is_saved_in_chinese() {
+    let _l = ui_lock();
+    let mut t = app_with(|s| s.set_setting("ui.lang", "zh-CN").unwrap());
+    let h = &mut t.harness;
+    h.run();
+    h.get_all_by_label("设置").next().unwrap().click();
+    h.run();
+    assert!(h.query_by_label("每日自动签到").is_some());
+    h.get_by_label("在时间段内每天自动签到").click();
+    h.run();
+    assert!(h.state().state().actions.auto_checkin.enabled);
+    run_until(h, "next run shown", |h| h.query_by_label_contains("下次自动签到检查").is_some());
+    let store = Store::open(t.dir.path()).unwrap().store;
+    run_until(&mut t.harness, "saved", |_| store.setting("checkin.auto").unwrap().as_deref() == Some("on"));
+    assert_eq!(store.setting("checkin.window_start").unwrap().as_deref(), Some("08:00"));
+}
