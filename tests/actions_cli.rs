@@ -61,11 +61,40 @@ async fn checkin_lists_each_account_and_remembers_the_day() {
 
     let d = dir.path().to_path_buf();
     let before = fake.requests();
-    let v = tokio::task::spawn_blocking(move || checkin_json(d, vec!["--account".into(), ids[0].to_string()]))
+    let first = ids[0];
+    let v = tokio::task::spawn_blocking(move || checkin_json(d, vec!["--account".into(), first.to_string()]))
         .await
         .unwrap();
     assert_eq!(v[0]["result"], "already");
     assert_eq!(fake.requests(), before, "done today: the site is not asked again");
+
+    // `--force` asks the site anyway (it answers "already").
+    let d = dir.path().to_path_buf();
+    let v = tokio::task::spawn_blocking(move || checkin_json(d, vec!["--force".into()])).await.unwrap();
+    assert_eq!(v[0]["result"], "already");
+    assert!(fake.paths()[before..].iter().any(|p| p == "/api/user/checkin"), "forced: asked again");
+
+    // Marked done by hand: listed as `manual`, never asked.
+    {
+        let mut s = apihub::store::Store::open(dir.path()).unwrap().store;
+        let acc = s.account(ids[0]).unwrap();
+        let day = apihub::engine::actions::checkin_day(acc.site.kind, apihub::store::now_unix());
+        s.save_checkin(
+            ids[0],
+            &apihub::store::CheckinRecord {
+                day,
+                outcome: apihub::store::CheckinRecordOutcome::Manual,
+                reward_quota: None,
+                message: String::new(),
+                updated_at: 0,
+            },
+        )
+        .unwrap();
+    }
+    let (d, before) = (dir.path().to_path_buf(), fake.requests());
+    let v = tokio::task::spawn_blocking(move || checkin_json(d, vec![])).await.unwrap();
+    assert_eq!(v[0]["result"], "manual");
+    assert_eq!(fake.requests(), before);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,8 +1,12 @@
 //! Account actions in the app: key management, redeem and check-in. The commands
-//! (`Command::KeyAction`, `Redeem`, `CheckIn`, `CheckInAll`, `DismissCheckinSummary`)
-//! are applied here from `App::apply`; jobs run through the `TaskRunner` (one action
-//! per account at a time, one "check in all" at a time) and land in
-//! [`ActionsState`] when `App::poll_jobs` sees them finish.
+//! (`Command::KeyAction`, `Redeem`, `CheckIn`, `CheckInAll`, `DismissCheckinSummary`,
+//! `MarkCheckinDone`, `SetAutoCheckin`) are applied here from `App::apply`; jobs run
+//! through the `TaskRunner` (one action per account at a time, one "check in all" at
+//! a time) and land in [`ActionsState`] when `App::poll_jobs` sees them finish.
+//!
+//! The daily automatic check-in is driven from `App::logic()` by
+//! [`App::run_auto_checkin`]: the decision is `engine::checkin_schedule::due_checkins`;
+//! the automatic tries of the day are kept here in memory.
 
 use std::collections::{HashMap, HashSet};
 
@@ -12,6 +16,7 @@ use super::{App, Command};
 use crate::domain::AccountId;
 use crate::domain::snapshot::AccountState;
 use crate::engine::actions::{self, CheckinEntry, CheckinStatus, CheckinSummary, KeyAction, KeyActionDone, RedeemDone};
+use crate::engine::checkin_schedule::{self, Attempt, AutoCheckin};
 use crate::store::CheckinRecord;
 use crate::ui::i18n::{fill, tr};
 
@@ -50,6 +55,14 @@ pub struct ActionsState {
     pub checkin_summary: Option<CheckinSummary>,
     /// Each account's last check-in (from the store).
     pub checkin_records: HashMap<AccountId, CheckinRecord>,
+    /// The records above have been read from the store at least once.
+    pub records_loaded: bool,
+    /// The daily automatic check-in settings.
+    pub auto_checkin: AutoCheckin,
+    /// When the automatic check-in may next run something (None: off).
+    pub auto_checkin_next: Option<i64>,
+    /// An automatic check-in run is going on.
+    pub auto_checkin_running: bool,
 }
 
 impl ActionsState {
@@ -64,15 +77,23 @@ pub(crate) enum ActionOutcome {
     Key { id: AccountId, reveal: bool, result: Result<KeyActionDone, actions::ActionError> },
     Redeem { id: AccountId, result: Result<RedeemDone, actions::ActionError> },
     Checkin { id: AccountId, result: Result<(CheckinEntry, Option<AccountState>), actions::ActionError> },
-    CheckinAll(Result<CheckinSummary, actions::ActionError>),
+    CheckinAll { auto: bool, result: Result<CheckinSummary, actions::ActionError> },
+    Marked { id: AccountId, result: Result<CheckinRecord, actions::ActionError> },
     Records(Result<HashMap<AccountId, CheckinRecord>, String>),
 }
 
-/// Running action jobs.
+/// Running action jobs, and the automatic check-in's memory of the day.
 #[derive(Default)]
 pub(crate) struct ActionJobs {
     jobs: Vec<Promise<ActionOutcome>>,
+    /// Automatic tries per account (site day, count, last time).
+    attempts: HashMap<AccountId, Attempt>,
+    /// Unix time of the next automatic check-in decision.
+    next_auto_check: i64,
 }
+
+/// Seconds between automatic check-in decisions (sooner when something is due).
+const AUTO_CHECK_EVERY_SECS: i64 = 30;
 
 /// One line for a check-in result.
 pub fn checkin_text(status: &CheckinStatus) -> (String, bool) {
@@ -80,6 +101,7 @@ pub fn checkin_text(status: &CheckinStatus) -> (String, bool) {
         CheckinStatus::Done { reward_text: Some(r), .. } => (fill(tr("checkin.done_reward"), &[("reward", r)]), true),
         CheckinStatus::Done { .. } => (tr("checkin.done").to_string(), true),
         CheckinStatus::Already => (tr("checkin.already").to_string(), true),
+        CheckinStatus::Manual => (tr("checkin.manual").to_string(), true),
         CheckinStatus::NeedsHuman { message } => (fill(tr("checkin.needs_human_msg"), &[("msg", message)]), false),
         CheckinStatus::Failed { message, .. } => (fill(tr("checkin.failed_msg"), &[("e", message)]), false),
     }
@@ -151,14 +173,35 @@ impl App {
             Command::CheckInAll => {
                 let accounts: Vec<_> = self.state.accounts.value().cloned().unwrap_or_default();
                 if self.push_action("checkin_all".into(), async move {
-                    ActionOutcome::CheckinAll(
-                        actions::checkin_all(&relay, &store, accounts, crate::engine::DEFAULT_MAX_CONCURRENCY).await,
-                    )
+                    let result =
+                        actions::checkin_all(&relay, &store, accounts, crate::engine::DEFAULT_MAX_CONCURRENCY).await;
+                    ActionOutcome::CheckinAll { auto: false, result }
                 }) {
                     self.state.actions.checkin_all_running = true;
                 }
             }
             Command::DismissCheckinSummary => self.state.actions.checkin_summary = None,
+            Command::MarkCheckinDone(account) => {
+                let Some(acc) = self.account_by_id(account) else { return };
+                if self.push_action(format!("action:{account}"), async move {
+                    ActionOutcome::Marked { id: acc.id, result: actions::mark_checkin_done(&store, &acc).await }
+                }) {
+                    self.state.actions.busy.insert(account);
+                }
+            }
+            Command::SetAutoCheckin(auto) => {
+                self.state.actions.auto_checkin = auto;
+                self.action_jobs.next_auto_check = 0;
+                let store = self.store.clone();
+                self.settings_job.push(self.runner.spawn_blocking(move || {
+                    let mut s = store.lock().map_err(|e| e.to_string())?;
+                    let hhmm = checkin_schedule::format_hhmm;
+                    s.set_setting("checkin.auto", if auto.enabled { "on" } else { "off" })
+                        .and_then(|()| s.set_setting("checkin.window_start", &hhmm(auto.start_min)))
+                        .and_then(|()| s.set_setting("checkin.window_end", &hhmm(auto.end_min)))
+                        .map_err(|e| e.to_string())
+                }));
+            }
             _ => {}
         }
     }
@@ -170,6 +213,68 @@ impl App {
     fn set_state(&mut self, id: AccountId, state: AccountState) {
         self.state.states.insert(id, state);
         self.state.data_version += 1;
+    }
+
+    /// The daily automatic check-in: at most every [`AUTO_CHECK_EVERY_SECS`] (sooner
+    /// when a retry or the window's start comes first), once accounts, their states
+    /// and check-in records are loaded, runs "check in all" over the accounts
+    /// [`checkin_schedule::due_checkins`] picks.
+    pub(crate) fn run_auto_checkin(&mut self, ctx: &egui::Context) {
+        let now = chrono::Local::now().fixed_offset();
+        let ts = now.timestamp();
+        if ts < self.action_jobs.next_auto_check {
+            return;
+        }
+        let auto = self.state.actions.auto_checkin;
+        if !auto.enabled {
+            self.state.actions.auto_checkin_next = None;
+            self.action_jobs.next_auto_check = ts + AUTO_CHECK_EVERY_SECS;
+            return;
+        }
+        let Some(accounts) = self.state.accounts.value() else { return };
+        if !self.state.actions.records_loaded
+            || self.states_job.is_some()
+            || self.state.actions.auto_checkin_running
+            || self.state.actions.checkin_all_running
+        {
+            return;
+        }
+        let d = checkin_schedule::due_checkins(
+            accounts,
+            &self.state.states,
+            &self.state.actions.checkin_records,
+            &self.action_jobs.attempts,
+            &auto,
+            now,
+        );
+        self.state.actions.auto_checkin_next = d.next_at;
+        let wait = d.next_at.map_or(AUTO_CHECK_EVERY_SECS, |at| (at - ts).clamp(1, AUTO_CHECK_EVERY_SECS));
+        self.action_jobs.next_auto_check = ts + wait;
+        ctx.request_repaint_after(std::time::Duration::from_secs(wait.unsigned_abs()));
+        if d.run.is_empty() {
+            return;
+        }
+        let chosen: Vec<_> = accounts.iter().filter(|a| d.run.contains(&a.id)).cloned().collect();
+        let kinds: Vec<_> = chosen.iter().map(|a| (a.id, a.site.kind)).collect();
+        let (relay, store) = (self.relay.clone(), self.store.clone());
+        let max = crate::engine::DEFAULT_MAX_CONCURRENCY;
+        let job = async move {
+            ActionOutcome::CheckinAll { auto: true, result: actions::checkin_all(&relay, &store, chosen, max).await }
+        };
+        if !self.push_action("checkin_all".into(), job) {
+            return;
+        }
+        log::info!("auto check-in: {} accounts", d.run.len());
+        self.state.actions.auto_checkin_running = true;
+        for (id, kind) in kinds {
+            let day = checkin_schedule::site_day(kind, now);
+            let t = self.action_jobs.attempts.entry(id).or_default();
+            if t.day != day {
+                *t = Attempt { day, tries: 0, last_at: 0 };
+            }
+            t.tries += 1;
+            t.last_at = ts;
+        }
     }
 
     /// Collects finished action jobs.
@@ -249,9 +354,24 @@ impl App {
                 }
                 self.reload_checkin_records();
             }
-            ActionOutcome::CheckinAll(result) => {
-                self.state.actions.checkin_all_running = false;
+            ActionOutcome::CheckinAll { auto, result } => {
+                if auto {
+                    self.state.actions.auto_checkin_running = false;
+                    self.action_jobs.next_auto_check = 0;
+                } else {
+                    self.state.actions.checkin_all_running = false;
+                }
                 match result {
+                    Ok(summary) if auto => {
+                        let (done, _, human, failed) = summary.counts();
+                        self.state.status = Some(super::StatusLine {
+                            text: fill(
+                                tr("checkin.auto_done"),
+                                &[("done", &done), ("human", &human), ("failed", &failed)],
+                            ),
+                            severity: if failed + human > 0 { super::Severity::Warning } else { super::Severity::Info },
+                        });
+                    }
                     Ok(summary) => self.state.actions.checkin_summary = Some(summary),
                     Err(e) => {
                         self.state.status = Some(super::StatusLine {
@@ -263,8 +383,27 @@ impl App {
                 self.reload_checkin_records();
                 self.pending.push(Command::ReloadAccounts);
             }
+            ActionOutcome::Marked { id, result } => {
+                self.state.actions.busy.remove(&id);
+                match result {
+                    Ok(rec) => {
+                        self.state.actions.checkin_records.insert(id, rec);
+                        self.state.data_version += 1;
+                        if let Some(summary) = &mut self.state.actions.checkin_summary {
+                            for e in summary.entries.iter_mut().filter(|e| e.account_id == id) {
+                                e.status = CheckinStatus::Manual;
+                            }
+                        }
+                        self.set_message(id, ActionKind::Checkin, tr("checkin.manual").to_string(), true);
+                    }
+                    Err(e) => {
+                        self.set_message(id, ActionKind::Checkin, fill(tr("checkin.failed_msg"), &[("e", &e)]), false)
+                    }
+                }
+            }
             ActionOutcome::Records(Ok(records)) => {
                 self.state.actions.checkin_records = records;
+                self.state.actions.records_loaded = true;
                 self.state.data_version += 1;
             }
             ActionOutcome::Records(Err(e)) => log::error!("check-in records unreadable: {e}"),

@@ -88,6 +88,10 @@ pub enum Command {
     CheckInAll,
     /// Close the check-in summary.
     DismissCheckinSummary,
+    /// Record today's check-in of an account as done by hand (it needed a human).
+    MarkCheckinDone(crate::domain::AccountId),
+    /// Change the daily automatic check-in (persisted).
+    SetAutoCheckin(crate::engine::checkin_schedule::AutoCheckin),
     // --- backup & update (jobs in `app/backup_jobs.rs`) ---
     /// An action from the Settings panel's backup & update section.
     Backup(crate::ui::backup::BackupAction),

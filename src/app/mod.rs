@@ -152,6 +152,11 @@ impl App {
         };
         let mut state = AppState::new(env, lang, theme);
         state.schedule = schedule;
+        state.actions.auto_checkin = crate::engine::checkin_schedule::AutoCheckin::from_settings(
+            setting_or(&deps.store, "checkin.auto").as_deref(),
+            setting_or(&deps.store, "checkin.window_start").as_deref(),
+            setting_or(&deps.store, "checkin.window_end").as_deref(),
+        );
         if let Some(q) = &deps.quarantined {
             state.notices.push(StatusLine {
                 text: i18n::fill(tr("notice.quarantined"), &[("path", &q.moved_to.display()), ("reason", &q.reason)]),
@@ -355,7 +360,9 @@ impl App {
             | Command::Redeem { .. }
             | Command::CheckIn(_)
             | Command::CheckInAll
-            | Command::DismissCheckinSummary) => self.apply_action(cmd),
+            | Command::DismissCheckinSummary
+            | Command::MarkCheckinDone(_)
+            | Command::SetAutoCheckin(_)) => self.apply_action(cmd),
             Command::DismissNotice(i) => {
                 if i < self.state.notices.len() {
                     self.state.notices.remove(i);
@@ -726,6 +733,7 @@ impl eframe::App for App {
         self.poll_jobs(ctx);
         self.apply_pending(ctx);
         self.run_schedule(ctx);
+        self.run_auto_checkin(ctx);
         self.update_pricing();
     }
 

@@ -1,5 +1,8 @@
-//! `apihub checkin [--account ID]... [--json]`: checks in every eligible enabled
-//! account (or those given) and prints one result per account. Exit 0 whatever the
+//! `apihub checkin [--account ID]... [--force] [--json]`: checks in every eligible
+//! enabled account (or those given) and prints one result per account. Accounts
+//! already done today (in the site's day; also those marked done by hand) are listed
+//! as `already`/`manual` without asking the site, so it is safe to run from cron
+//! several times a day; `--force` asks the sites anyway. Exit 0 whatever the
 //! per-account results are; the list says what happened.
 
 use std::process::ExitCode;
@@ -7,7 +10,7 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
-use crate::engine::actions::{CheckinStatus, CheckinSummary, checkin_all};
+use crate::engine::actions::{CheckinStatus, CheckinSummary, checkin_all_opts};
 use crate::store::{SharedStore, Store};
 
 /// `apihub checkin`.
@@ -19,6 +22,9 @@ pub struct CheckinArgs {
     /// Print one JSON array.
     #[arg(long)]
     pub json: bool,
+    /// Ask the sites even for accounts recorded as done today.
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// One account's line in `--json`.
@@ -28,7 +34,7 @@ struct Row {
     site: String,
     account: String,
     url: String,
-    /// `done`, `already`, `needs_human`, `failed`.
+    /// `done`, `already`, `manual`, `needs_human`, `failed`.
     result: &'static str,
     reward_quota: Option<i64>,
     reward: Option<String>,
@@ -42,6 +48,7 @@ fn rows(s: &CheckinSummary) -> Vec<Row> {
             let (result, reward_quota, reward, message) = match &e.status {
                 CheckinStatus::Done { reward_quota, reward_text } => ("done", *reward_quota, reward_text.clone(), None),
                 CheckinStatus::Already => ("already", None, None, None),
+                CheckinStatus::Manual => ("manual", None, None, None),
                 CheckinStatus::NeedsHuman { message } => ("needs_human", None, None, Some(message.clone())),
                 CheckinStatus::Failed { message, .. } => ("failed", None, None, Some(message.clone())),
             };
@@ -81,7 +88,8 @@ pub fn run(store: Store, args: &CheckinArgs, rt: &tokio::runtime::Handle) -> any
     };
     let client = crate::relay::RelayClient::new(crate::relay::ClientConfig::default())?;
     let shared: SharedStore = Arc::new(std::sync::Mutex::new(store));
-    let summary = rt.block_on(checkin_all(&client, &shared, chosen, crate::engine::DEFAULT_MAX_CONCURRENCY))?;
+    let summary =
+        rt.block_on(checkin_all_opts(&client, &shared, chosen, crate::engine::DEFAULT_MAX_CONCURRENCY, args.force))?;
     let rows = rows(&summary);
     if args.json {
         println!("{}", serde_json::to_string_pretty(&rows)?);

@@ -70,6 +70,33 @@ impl SiteKind {
     }
 }
 
+impl SiteKind {
+    /// The web page where a user tops up, relative to the site root: the new-api
+    /// family's console `/console/topup` (AnyRouter, Super-API and unknown kinds
+    /// alike), Veloera `/app/wallet`, one-api and VoAPI `/topup`, one-hub and done-hub
+    /// `/panel/topup`, sub2api `/redeem` (its users' only credit page). VoAPI v2 has no
+    /// known page: its root.
+    pub fn topup_path(self) -> &'static str {
+        match self {
+            SiteKind::NewApi | SiteKind::SuperApi | SiteKind::Anyrouter | SiteKind::Unknown => "/console/topup",
+            SiteKind::Veloera => "/app/wallet",
+            SiteKind::OneApi | SiteKind::Voapi => "/topup",
+            SiteKind::OneHub | SiteKind::DoneHub => "/panel/topup",
+            SiteKind::Sub2api => "/redeem",
+            SiteKind::VoapiV2 => "/",
+        }
+    }
+
+    /// The top-up page of a site of this kind at `site_url`.
+    pub fn topup_url(self, site_url: &str) -> String {
+        let base = site_url.trim().trim_end_matches('/');
+        match self.topup_path() {
+            "/" => format!("{base}/"),
+            path => format!("{base}{path}"),
+        }
+    }
+}
+
 impl std::fmt::Display for SiteKind {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
@@ -87,5 +114,21 @@ mod tests {
         }
         assert_eq!(SiteKind::parse("New_API"), Some(SiteKind::NewApi));
         assert_eq!(SiteKind::parse("nope"), None);
+    }
+
+    #[test]
+    fn top_up_pages_per_kind() {
+        let url = |k: SiteKind| k.topup_url("https://relay.example/");
+        assert_eq!(url(SiteKind::NewApi), "https://relay.example/console/topup");
+        assert_eq!(url(SiteKind::Anyrouter), "https://relay.example/console/topup");
+        assert_eq!(url(SiteKind::SuperApi), "https://relay.example/console/topup");
+        assert_eq!(url(SiteKind::Veloera), "https://relay.example/app/wallet");
+        assert_eq!(url(SiteKind::OneApi), "https://relay.example/topup");
+        assert_eq!(url(SiteKind::Voapi), "https://relay.example/topup");
+        assert_eq!(url(SiteKind::OneHub), "https://relay.example/panel/topup");
+        assert_eq!(url(SiteKind::DoneHub), "https://relay.example/panel/topup");
+        assert_eq!(url(SiteKind::Sub2api), "https://relay.example/redeem");
+        assert_eq!(url(SiteKind::VoapiV2), "https://relay.example/");
+        assert_eq!(SiteKind::OneHub.topup_url("http://h:3000"), "http://h:3000/panel/topup");
     }
 }

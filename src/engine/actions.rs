@@ -113,6 +113,8 @@ pub enum CheckinStatus {
     },
     /// Already done today (by the site's word or our record).
     Already,
+    /// Done by hand today (the user marked it done).
+    Manual,
     /// The site wants a human: open `url`.
     NeedsHuman {
         /// The site's message.
@@ -158,7 +160,7 @@ impl CheckinSummary {
         for e in &self.entries {
             match e.status {
                 CheckinStatus::Done { .. } => c.0 += 1,
-                CheckinStatus::Already => c.1 += 1,
+                CheckinStatus::Already | CheckinStatus::Manual => c.1 += 1,
                 CheckinStatus::NeedsHuman { .. } => c.2 += 1,
                 CheckinStatus::Failed { .. } => c.3 += 1,
             }
@@ -283,11 +285,7 @@ pub async fn redeem(
 /// local time (`now_unix` in seconds).
 pub fn checkin_day(kind: SiteKind, now_unix: i64) -> String {
     let Some(t) = chrono::DateTime::from_timestamp(now_unix, 0) else { return String::new() };
-    if kind == SiteKind::Veloera {
-        t.format("%Y-%m-%d").to_string()
-    } else {
-        t.with_timezone(&chrono::Local).format("%Y-%m-%d").to_string()
-    }
+    super::checkin_schedule::site_day(kind, t.with_timezone(&chrono::Local).fixed_offset())
 }
 
 /// Whether the account's kind has check-in and its site has it switched on (per the
@@ -389,6 +387,22 @@ pub async fn checkin_one(
     Ok((entry, Some(state)))
 }
 
+/// Records today's check-in of an account as done by hand (the site wanted a human:
+/// Turnstile in the browser), so "check in all" and the daily run skip it today.
+pub async fn mark_checkin_done(store: &SharedStore, account: &Account) -> Result<CheckinRecord, ActionError> {
+    let record = CheckinRecord {
+        day: checkin_day(account.site.kind, crate::store::now_unix()),
+        outcome: CheckinRecordOutcome::Manual,
+        reward_quota: None,
+        message: String::new(),
+        updated_at: crate::store::now_unix(),
+    };
+    let (id, rec) = (account.id, record.clone());
+    blocking(store, move |s| s.save_checkin(id, &rec)).await?;
+    log::info!("check-in on {} marked done by hand", account.site.url);
+    Ok(record)
+}
+
 /// Checks in every eligible account of `accounts` (disabled ones skipped), one per
 /// site at a time, up to `max_sites` sites at once. Accounts already done today (by
 /// the store's record in the site's day) are reported as already, without a request.
@@ -397,6 +411,17 @@ pub async fn checkin_all(
     store: &SharedStore,
     accounts: Vec<Account>,
     max_sites: usize,
+) -> Result<CheckinSummary, ActionError> {
+    checkin_all_opts(relay, store, accounts, max_sites, false).await
+}
+
+/// [`checkin_all`]; with `force`, accounts recorded as done today are asked again.
+pub async fn checkin_all_opts(
+    relay: &RelayClient,
+    store: &SharedStore,
+    accounts: Vec<Account>,
+    max_sites: usize,
+    force: bool,
 ) -> Result<CheckinSummary, ActionError> {
     let (states, records) = blocking(store, |s| Ok((s.account_states()?, s.checkin_records()?))).await?;
     let now = crate::store::now_unix();
@@ -408,13 +433,17 @@ pub async fn checkin_all(
             continue;
         }
         let today = checkin_day(a.site.kind, now);
-        if records.get(&a.id).is_some_and(|r| r.day == today && r.outcome.is_done()) {
+        if let Some(r) = records.get(&a.id).filter(|r| !force && r.day == today && r.outcome.is_done()) {
             summary.entries.push(CheckinEntry {
                 account_id: a.id,
                 site_name: a.site.name.clone(),
                 account: label(&a),
                 site_url: manual_checkin_url(a.site.kind, &a.site.url),
-                status: CheckinStatus::Already,
+                status: if r.outcome == CheckinRecordOutcome::Manual {
+                    CheckinStatus::Manual
+                } else {
+                    CheckinStatus::Already
+                },
             });
             continue;
         }

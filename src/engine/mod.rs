@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod actions;
+pub mod checkin_schedule;
 pub mod log_sync;
 pub mod merge;
 pub mod refresh;

@@ -20,6 +20,8 @@ pub enum CheckinRecordOutcome {
     NeedsHuman,
     /// Failed.
     Failed,
+    /// Done by hand in the browser; the user marked it done.
+    Manual,
 }
 
 impl CheckinRecordOutcome {
@@ -30,6 +32,7 @@ impl CheckinRecordOutcome {
             CheckinRecordOutcome::Already => "already",
             CheckinRecordOutcome::NeedsHuman => "needs_human",
             CheckinRecordOutcome::Failed => "failed",
+            CheckinRecordOutcome::Manual => "manual",
         }
     }
 
@@ -38,13 +41,15 @@ impl CheckinRecordOutcome {
             "done" => CheckinRecordOutcome::Done,
             "already" => CheckinRecordOutcome::Already,
             "needs_human" => CheckinRecordOutcome::NeedsHuman,
+            "manual" => CheckinRecordOutcome::Manual,
             _ => CheckinRecordOutcome::Failed,
         }
     }
 
-    /// Whether the day's check-in is settled (done by us or already done).
+    /// Whether the day's check-in is settled (done by us, already done, or marked
+    /// done by hand).
     pub fn is_done(self) -> bool {
-        matches!(self, CheckinRecordOutcome::Done | CheckinRecordOutcome::Already)
+        matches!(self, CheckinRecordOutcome::Done | CheckinRecordOutcome::Already | CheckinRecordOutcome::Manual)
     }
 }
 
@@ -150,5 +155,11 @@ mod tests {
         let all = s.checkin_records().unwrap();
         assert_eq!(all[&id].outcome, CheckinRecordOutcome::Failed);
         assert_eq!(all[&id].day, "2026-11-26");
+        // Marked done by hand: kept, and a later failure the same day does not undo it.
+        s.save_checkin(id, &rec("2026-11-26", CheckinRecordOutcome::Manual)).unwrap();
+        s.save_checkin(id, &rec("2026-11-26", CheckinRecordOutcome::Failed)).unwrap();
+        let r = s.checkin_record(id).unwrap().unwrap();
+        assert_eq!(r.outcome, CheckinRecordOutcome::Manual);
+        assert!(r.outcome.is_done());
     }
 }

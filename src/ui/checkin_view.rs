@@ -1,4 +1,5 @@
-//! Check-in and redeem in the account detail, and the "check in all" summary window.
+//! Check-in and redeem in the account detail, the "check in all" summary window, and
+//! the daily automatic check-in settings.
 
 use crate::app::action_jobs::{ActionKind, checkin_text};
 use crate::app::{AppState, Command};
@@ -19,6 +20,7 @@ pub fn today_text(account: &Account, st: Option<&AccountState>, app: &AppState) 
     let from_site =
         st.and_then(|s| s.snapshot.as_ref()).and_then(|s| s.checkin.value.as_ref()).and_then(|c| c.checked_in_today);
     Some(match rec {
+        Some(r) if r.outcome == crate::store::CheckinRecordOutcome::Manual => tr("checkin.today_manual").to_string(),
         Some(r) if r.outcome.is_done() => match r.reward_quota {
             Some(q) => fill(tr("checkin.today_reward"), &[("reward", &cs.format_quota(q))]),
             None => tr("checkin.today_done").to_string(),
@@ -27,6 +29,19 @@ pub fn today_text(account: &Account, st: Option<&AccountState>, app: &AppState) 
         Some(_) => tr("checkin.today_failed").to_string(),
         None if from_site == Some(true) => tr("checkin.today_done").to_string(),
         None => tr("checkin.today_open").to_string(),
+    })
+}
+
+/// Whether today's check-in of an account needs a hand (the site wanted a human, or
+/// it failed): then "mark done" is offered.
+fn needs_hand(account: &Account, app: &AppState) -> bool {
+    let today = checkin_day(account.site.kind, crate::store::now_unix());
+    app.actions.checkin_records.get(&account.id).is_some_and(|r| {
+        r.day == today
+            && matches!(
+                r.outcome,
+                crate::store::CheckinRecordOutcome::NeedsHuman | crate::store::CheckinRecordOutcome::Failed
+            )
     })
 }
 
@@ -45,6 +60,14 @@ pub fn account_actions_ui(
             ui.label(today);
             if ui.add_enabled(!busy, egui::Button::new(tr("checkin.button"))).clicked() {
                 cmds.push(Command::CheckIn(account.id));
+            }
+            if needs_hand(account, app)
+                && ui
+                    .add_enabled(!busy, egui::Button::new(tr("checkin.mark_done")))
+                    .on_hover_text(tr("checkin.mark_done_hint"))
+                    .clicked()
+            {
+                cmds.push(Command::MarkCheckinDone(account.id));
             }
         });
         if let Some(m) = app.actions.message(account.id, ActionKind::Checkin) {
@@ -106,7 +129,7 @@ fn summary_ui(ui: &mut egui::Ui, s: &CheckinSummary, cmds: &mut Vec<Command>) {
                 .filter(|e| {
                     pick == match e.status {
                         CheckinStatus::Done { .. } => 0,
-                        CheckinStatus::Already => 1,
+                        CheckinStatus::Already | CheckinStatus::Manual => 1,
                         CheckinStatus::NeedsHuman { .. } => 2,
                         CheckinStatus::Failed { .. } => 3,
                     }
@@ -125,12 +148,20 @@ fn summary_ui(ui: &mut egui::Ui, s: &CheckinSummary, cmds: &mut Vec<Command>) {
                         CheckinStatus::NeedsHuman { .. } | CheckinStatus::Failed { .. } => {
                             ui.colored_label(ui.visuals().warn_fg_color, text);
                         }
+                        CheckinStatus::Manual => {
+                            ui.colored_label(ui.visuals().hyperlink_color, text);
+                        }
                         _ => {
                             ui.label(text);
                         }
                     }
                     if matches!(e.status, CheckinStatus::NeedsHuman { .. }) {
                         ui.hyperlink_to(tr("checkin.open_site"), &e.site_url);
+                    }
+                    if matches!(e.status, CheckinStatus::NeedsHuman { .. } | CheckinStatus::Failed { .. })
+                        && ui.button(tr("checkin.mark_done")).on_hover_text(tr("checkin.mark_done_hint")).clicked()
+                    {
+                        cmds.push(Command::MarkCheckinDone(e.account_id));
                     }
                 });
             }
@@ -139,5 +170,48 @@ fn summary_ui(ui: &mut egui::Ui, s: &CheckinSummary, cmds: &mut Vec<Command>) {
     ui.separator();
     if ui.button(tr("common.close")).clicked() {
         cmds.push(Command::DismissCheckinSummary);
+    }
+}
+
+/// The daily automatic check-in settings: on/off and the local time window (half-hour
+/// steps), with when it next runs.
+pub fn auto_settings_ui(ui: &mut egui::Ui, app: &AppState, cmds: &mut Vec<Command>) {
+    use crate::engine::checkin_schedule::{MAX_TRIES, RETRY_SECS, format_hhmm};
+    let mut auto = app.actions.auto_checkin;
+    ui.checkbox(&mut auto.enabled, tr("checkin.auto_enable"));
+    ui.horizontal(|ui| {
+        for (key, id, value) in [
+            ("checkin.auto_from", "auto_checkin_from", &mut auto.start_min),
+            ("checkin.auto_to", "auto_checkin_to", &mut auto.end_min),
+        ] {
+            let label = ui.label(tr(key));
+            ui.add_enabled_ui(auto.enabled, |ui| {
+                egui::ComboBox::from_id_salt(id)
+                    .selected_text(format_hhmm(*value))
+                    .width(70.0)
+                    .show_ui(ui, |ui| {
+                        for slot in (0..48).map(|i| i * 30) {
+                            ui.selectable_value(value, slot, format_hhmm(slot));
+                        }
+                    })
+                    .response
+                    .labelled_by(label.id);
+            });
+        }
+    });
+    ui.weak(fill(tr("checkin.auto_hint"), &[("mins", &(RETRY_SECS / 60)), ("tries", &MAX_TRIES)]));
+    if app.actions.auto_checkin_running {
+        ui.horizontal(|ui| {
+            ui.spinner();
+            ui.label(tr("checkin.auto_running"));
+        });
+    } else if let Some(at) = app.actions.auto_checkin_next.filter(|_| auto.enabled) {
+        let when = chrono::DateTime::from_timestamp(at, 0)
+            .map(|t| t.with_timezone(&chrono::Local).format("%m-%d %H:%M").to_string())
+            .unwrap_or_default();
+        ui.label(fill(tr("checkin.auto_next"), &[("when", &when)]));
+    }
+    if auto != app.actions.auto_checkin {
+        cmds.push(Command::SetAutoCheckin(auto));
     }
 }

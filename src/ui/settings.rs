@@ -65,6 +65,7 @@ impl SettingsPanel {
                     ui.end_row();
                 });
             });
+            section(ui, tr("checkin.auto_title"), |ui| crate::ui::checkin_view::auto_settings_ui(ui, state, cmds));
             section(ui, tr("settings.backup"), |ui| {
                 let mut actions = Vec::new();
                 self.backup.ui(ui, &state.backup, &mut actions);

@@ -18,7 +18,12 @@ pub struct SitesPanel {
     detail: DetailView,
     selected: Option<crate::domain::AccountId>,
     cache: Option<(u64, RowQuery, Vec<SiteRow>, Totals)>,
+    /// The row an account is being dragged over (last frame), to highlight it.
+    drop_target: Option<crate::domain::AccountId>,
 }
+
+/// Height of a table row.
+const ROW_HEIGHT: f32 = 26.0;
 
 const COLUMNS: [(&str, SortKey); 11] = [
     ("sites.col.site", SortKey::Site),
@@ -174,6 +179,10 @@ impl SitesPanel {
             .resizable(true)
             .cell_layout(egui::Layout::left_to_right(egui::Align::Center))
             .sense(egui::Sense::click());
+        // Drag handles reorder the user's order: only shown while the table is in it.
+        let draggable = self.query.sort == SortKey::Manual;
+        let hovered_drop = self.drop_target.take();
+        table = table.column(Column::exact(if draggable { 16.0 } else { 0.0 }));
         for (_, sort) in COLUMNS {
             if sort == SortKey::Status {
                 table = table.column(Column::auto().at_least(80.0)); // check-in
@@ -193,6 +202,7 @@ impl SitesPanel {
         let accounts = state.accounts.value().map(Vec::as_slice).unwrap_or_default();
         table
             .header(24.0, |mut h| {
+                h.col(|_| {});
                 for (key, sort) in COLUMNS {
                     if sort == SortKey::Status {
                         h.col(|ui| {
@@ -217,9 +227,19 @@ impl SitesPanel {
                 }
             })
             .body(|body| {
-                body.rows(26.0, rows.len(), |mut row| {
+                body.rows(ROW_HEIGHT, rows.len(), |mut row| {
                     let r = &rows[row.index()];
                     row.set_selected(self.selected == Some(r.id));
+                    row.set_hovered(hovered_drop == Some(r.id));
+                    row.col(|ui| {
+                        if draggable {
+                            let handle = ui
+                                .add(egui::Label::new(egui::RichText::new("≡").weak()).sense(egui::Sense::drag()))
+                                .on_hover_cursor(egui::CursorIcon::Grab)
+                                .on_hover_text(tr("sites.drag_hint"));
+                            handle.dnd_set_drag_payload(r.id);
+                        }
+                    });
                     row.col(|ui| {
                         let color = match r.health {
                             Health::Ok => egui::Color32::from_rgb(60, 180, 90),
@@ -306,12 +326,44 @@ impl SitesPanel {
                             None => {}
                         }
                     });
-                    if row.response().clicked() {
+                    let resp = row.response();
+                    if resp.clicked() {
                         self.selected = if self.selected == Some(r.id) { None } else { Some(r.id) };
+                    }
+                    if draggable {
+                        // A cell whose text wraps makes the row's response taller than
+                        // the row: test the pointer against the row's own band.
+                        let band = egui::Rect::from_min_size(
+                            resp.rect.min,
+                            egui::vec2(resp.rect.width(), ROW_HEIGHT + resp.ctx.global_style().spacing.item_spacing.y),
+                        );
+                        let over = resp.ctx.pointer_latest_pos().is_some_and(|p| band.contains(p));
+                        type Dragged = crate::domain::AccountId;
+                        if over && egui::DragAndDrop::payload::<Dragged>(&resp.ctx).is_some_and(|src| *src != r.id) {
+                            self.drop_target = Some(r.id);
+                            if resp.ctx.input(|i| i.pointer.any_released())
+                                && let Some(src) = egui::DragAndDrop::take_payload::<Dragged>(&resp.ctx)
+                                && let Some(delta) = drop_delta(accounts, *src, r.id)
+                            {
+                                cmds.push(Command::MoveAccount { id: *src, delta });
+                            }
+                        }
                     }
                 });
             });
     }
+}
+
+/// The move that puts `src` where `target` is in the user's order (`accounts` is in
+/// that order): the same command the move buttons push.
+fn drop_delta(
+    accounts: &[crate::domain::Account],
+    src: crate::domain::AccountId,
+    target: crate::domain::AccountId,
+) -> Option<i64> {
+    let pos = |id| accounts.iter().position(|a| a.id == id);
+    let delta = pos(target)? as i64 - pos(src)? as i64;
+    (delta != 0).then_some(delta)
 }
 
 fn totals_ui(ui: &mut egui::Ui, t: &Totals, state: &AppState, cmds: &mut Vec<Command>) {
@@ -363,4 +415,33 @@ fn totals_ui(ui: &mut egui::Ui, t: &Totals, state: &AppState, cmds: &mut Vec<Com
             }
         }
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{Account, AuthMethod, Site, SiteKind};
+
+    fn acc(id: i64) -> Account {
+        Account {
+            id,
+            site: Site { id, name: format!("s{id}"), url: format!("https://s{id}"), kind: SiteKind::NewApi },
+            user_id: id.to_string(),
+            username: String::new(),
+            auth: AuthMethod::AccessToken,
+            group_name: String::new(),
+            paid_per_usd: None,
+            disabled: false,
+            notes: String::new(),
+        }
+    }
+
+    #[test]
+    fn a_drop_moves_the_dragged_account_to_the_targets_place() {
+        let order = vec![acc(7), acc(3), acc(9), acc(1)];
+        assert_eq!(drop_delta(&order, 7, 9), Some(2), "down two");
+        assert_eq!(drop_delta(&order, 1, 3), Some(-2), "up two");
+        assert_eq!(drop_delta(&order, 3, 3), None, "onto itself: nothing");
+        assert_eq!(drop_delta(&order, 3, 42), None, "gone: nothing");
+    }
 }

@@ -73,7 +73,10 @@ impl DetailView {
                 action = DetailAction::Close;
             }
         });
-        ui.hyperlink_to(tr("detail.open_site"), &account.site.url);
+        ui.horizontal(|ui| {
+            ui.hyperlink_to(tr("detail.open_site"), &account.site.url);
+            ui.hyperlink_to(tr("detail.open_topup"), account.site.kind.topup_url(&account.site.url));
+        });
         let snap = st.and_then(|s| s.snapshot.as_ref());
         if let Some(e) = st.and_then(|s| s.last_error.as_ref()) {
             ui.colored_label(
