@@ -65,6 +65,9 @@ impl SettingsPanel {
                     ui.end_row();
                 });
             });
+            section(ui, tr("settings.logs"), |ui| {
+                ui.horizontal(|ui| crate::ui::logs::history_days_ui(ui, "settings_history_days", state, cmds));
+            });
             section(ui, tr("settings.backup"), |ui| {
                 let mut actions = Vec::new();
                 self.backup.ui(ui, &state.backup, &mut actions);
