@@ -27,6 +27,14 @@ pub struct LogWindow {
     pub rows: Vec<UsageLog>,
     /// How many rows match the filter.
     pub total: usize,
+    /// Identity of this load (views cache what they derive from the rows by it).
+    pub seq: u64,
+}
+
+/// A number no earlier window load had.
+fn next_seq() -> u64 {
+    static SEQ: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
 }
 
 impl LogWindow {
@@ -121,7 +129,7 @@ impl UsageLogsState {
         self.window.start(runner.spawn_blocking(move || {
             locked(&s, |st| {
                 let total = st.count_usage_logs(&f)?;
-                Ok(LogWindow { offset: 0, rows: st.query_usage_logs(&f, WINDOW_ROWS, 0)?, total })
+                Ok(LogWindow { offset: 0, rows: st.query_usage_logs(&f, WINDOW_ROWS, 0)?, total, seq: next_seq() })
             })
         }));
         let (s, f) = (store.clone(), filter);
@@ -168,7 +176,9 @@ impl UsageLogsState {
         let total = self.window.value().map(|w| w.total).unwrap_or(0);
         let s = store.clone();
         self.window.start(runner.spawn_blocking(move || {
-            locked(&s, |st| Ok(LogWindow { offset, rows: st.query_usage_logs(&f, WINDOW_ROWS, offset)?, total }))
+            locked(&s, |st| {
+                Ok(LogWindow { offset, rows: st.query_usage_logs(&f, WINDOW_ROWS, offset)?, total, seq: next_seq() })
+            })
         }));
     }
 

@@ -98,6 +98,7 @@ pub struct LogsPanel {
     search: String,
     pub(crate) stack_by: StackBy,
     pub(crate) hour_days_ago: i64,
+    cache: logs_table::RowsCache,
 }
 
 impl Default for LogsPanel {
@@ -115,6 +116,7 @@ impl Default for LogsPanel {
             search: String::new(),
             stack_by: StackBy::default(),
             hour_days_ago: 0,
+            cache: logs_table::RowsCache::default(),
         }
     }
 }
@@ -178,7 +180,7 @@ impl LogsPanel {
             return;
         }
         match self.view {
-            UsageView::Rows => logs_table::rows_ui(ui, state, cmds),
+            UsageView::Rows => logs_table::rows_ui(ui, state, &mut self.cache, cmds),
             UsageView::Stats => {
                 if let Some(model) = logs_table::stats_ui(ui, state, cmds) {
                     self.model = Some(model);
@@ -242,19 +244,19 @@ impl LogsPanel {
     }
 
     fn filter_bar_ui(&mut self, ui: &mut egui::Ui, state: &AppState) {
-        let labels = crate::app::usage_logs::account_labels(state);
-        let (models, tokens) = state.usage.names.value().cloned().unwrap_or_default();
+        let (ids, labels) = self.cache.sorted_labels(state);
+        let (models, tokens) = state.usage.names.value().map(|(m, t)| (m.as_slice(), t.as_slice())).unwrap_or_default();
         ui.horizontal_wrapped(|ui| {
-            let mut ids: Vec<(&AccountId, &String)> = labels.iter().map(|(id, l)| (id, &l.name)).collect();
-            ids.sort_by(|a, b| a.1.cmp(b.1).then(a.0.cmp(b.0)));
-            let shown = self.account.and_then(|id| labels.get(&id)).map(|l| l.name.clone());
+            let shown = self.account.and_then(|id| labels.get(&id)).map(|l| l.name.as_str());
             let l = ui.label(tr("logs.account"));
             egui::ComboBox::from_id_salt("logs_account")
-                .selected_text(shown.unwrap_or_else(|| tr("logs.all_accounts").to_string()))
+                .selected_text(shown.unwrap_or_else(|| tr("logs.all_accounts")))
                 .show_ui(ui, |ui| {
                     ui.selectable_value(&mut self.account, None, tr("logs.all_accounts"));
-                    for (id, name) in ids {
-                        ui.selectable_value(&mut self.account, Some(*id), name.as_str());
+                    for id in ids {
+                        if let Some(l) = labels.get(id) {
+                            ui.selectable_value(&mut self.account, Some(*id), l.name.as_str());
+                        }
                     }
                 })
                 .response
@@ -288,8 +290,8 @@ impl LogsPanel {
                 })
                 .response
                 .labelled_by(l.id);
-            name_combo_ui(ui, "logs.model", "logs.all_models", &mut self.model, &models);
-            name_combo_ui(ui, "logs.token", "logs.all_tokens", &mut self.token, &tokens);
+            name_combo_ui(ui, "logs.model", "logs.all_models", &mut self.model, models);
+            name_combo_ui(ui, "logs.token", "logs.all_tokens", &mut self.token, tokens);
             let l = ui.label(tr("logs.search"));
             ui.add(egui::TextEdit::singleline(&mut self.search).desired_width(160.0).hint_text(tr("logs.search_hint")))
                 .labelled_by(l.id)
@@ -326,7 +328,7 @@ pub(crate) fn history_days_ui(ui: &mut egui::Ui, id: &str, state: &AppState, cmd
 fn name_combo_ui(ui: &mut egui::Ui, label: &str, all: &str, value: &mut Option<String>, names: &[String]) {
     let l = ui.label(tr(label));
     egui::ComboBox::from_id_salt(label)
-        .selected_text(value.clone().unwrap_or_else(|| tr(all).to_string()))
+        .selected_text(value.as_deref().unwrap_or_else(|| tr(all)))
         .width(150.0)
         .show_ui(ui, |ui| {
             ui.selectable_value(value, None, tr(all));
