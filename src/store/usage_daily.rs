@@ -84,13 +84,13 @@ pub(super) fn update_days(conn: &Connection, inserted: &[&UsageLog]) -> Result<(
     Ok(())
 }
 
+/// A `WHERE …` clause and its numbered parameters.
+pub(super) type Where = (String, Vec<Box<dyn ToSql>>);
+
 /// `WHERE …` over the rollup for a filter it can answer exactly: no text or key
 /// filter, no type but consume, and a time range of whole local days. `None`: the raw
 /// rows are needed.
-pub(super) fn where_clause(
-    conn: &Connection,
-    f: &LogFilter,
-) -> Result<Option<(String, Vec<Box<dyn ToSql>>)>, StoreError> {
+pub(super) fn where_clause(conn: &Connection, f: &LogFilter) -> Result<Option<Where>, StoreError> {
     if f.token_name.is_some()
         || f.text.as_ref().is_some_and(|t| !t.is_empty())
         || f.kind.is_some_and(|k| k != LogKind::Consume)

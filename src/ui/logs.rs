@@ -85,6 +85,7 @@ fn parse_date(s: &str) -> Option<chrono::NaiveDate> {
 }
 
 /// View state of the Logs panel.
+#[derive(Default)]
 pub struct LogsPanel {
     tab: Tab,
     view: UsageView,
@@ -99,26 +100,6 @@ pub struct LogsPanel {
     pub(crate) stack_by: StackBy,
     pub(crate) hour_days_ago: i64,
     cache: logs_table::RowsCache,
-}
-
-impl Default for LogsPanel {
-    fn default() -> Self {
-        LogsPanel {
-            tab: Tab::default(),
-            view: UsageView::default(),
-            range: Range::default(),
-            from_text: String::new(),
-            to_text: String::new(),
-            account: None,
-            kind: None,
-            model: None,
-            token: None,
-            search: String::new(),
-            stack_by: StackBy::default(),
-            hour_days_ago: 0,
-            cache: logs_table::RowsCache::default(),
-        }
-    }
 }
 
 impl LogsPanel {
