@@ -133,7 +133,8 @@ fn open_store(cli: &Cli) -> anyhow::Result<Store> {
 }
 
 fn reports(store: &Store) -> anyhow::Result<Vec<AccountReport>> {
-    let states = store.account_states()?;
+    let mut states = store.account_states()?;
+    report::overlay_local_today(store, &mut states)?;
     Ok(store.list_accounts()?.iter().map(|a| AccountReport::new(a, states.get(&a.id))).collect())
 }
 

@@ -211,3 +211,27 @@ async fn the_sites_own_stat_matches_the_local_sum_of_the_same_window() {
     assert_eq!(site[0].site_quota, Ok(Some(local.totals.quota)));
     assert_eq!(local.totals.quota, fake.cfg().today_spend(start, end), "and both equal the fake's own sum");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_history_depth_limits_what_a_first_sync_asks_for_and_stores() {
+    let now = chrono::Utc::now().timestamp();
+    let mut cfg = FakeConfig::new(Variant::NewApiCurrent);
+    for days in [2, 8, 31, 91] {
+        cfg.logs.push(LogRow { model_name: format!("old-{days}"), ..new_row(now - days * 86_400, 1) });
+    }
+    for (depth, oldest_kept) in [(7, 2), (30, 8), (90, 31), (180, 91)] {
+        let fake = FakeRelay::start(cfg.clone()).await;
+        let dir = tempfile::tempdir().unwrap();
+        let (store, _) = Store::open_shared(dir.path()).unwrap();
+        let acc = add(&store, &fake, Variant::NewApiCurrent);
+        let opts = SyncOptions { history_days: depth, ..Default::default() };
+        sync_account(&common::fast_relay(), &store, &acc, &opts).await.unwrap();
+        let want = cfg.logs.iter().filter(|r| r.created_at > now - depth * 86_400 - 60).count();
+        assert_eq!(count(&store, &LogFilter::default()), want, "{depth} days");
+        let kept = |d: i64| count(&store, &LogFilter { model: Some(format!("old-{d}")), ..Default::default() });
+        assert_eq!(kept(oldest_kept), 1, "{depth} days keeps the {oldest_kept}-day-old row");
+        for d in [2, 8, 31, 91].into_iter().filter(|d| *d > oldest_kept) {
+            assert_eq!(kept(d), 0, "{depth} days leaves the {d}-day-old row on the site");
+        }
+    }
+}

@@ -146,3 +146,97 @@ fn sync_logs_fetches_the_sites_rows_and_shows_them() {
     assert!(h.query_by_label_contains("Last sync:").is_some());
     assert!(h.query_all_by_label("claude-sonnet").count() > 0, "synced rows in the table");
 }
+
+#[test]
+fn after_a_log_sync_the_sites_panel_shows_todays_figures_from_the_synced_rows() {
+    use apihub::domain::snapshot::{AccountState, Part, Snapshot, TodayUsage};
+    let _l = ui_lock();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let cfg = fake_relay::FakeConfig::new(fake_relay::Variant::Veloera);
+    let fake = rt.block_on(fake_relay::FakeRelay::start(cfg.clone()));
+    let url = fake.url.clone();
+    let mut id = 0;
+    let mut t = app_with(|s| {
+        s.set_setting("ui.lang", "en").unwrap();
+        id = s
+            .upsert_account(&NewAccount {
+                site_url: url,
+                site_name: "Vel".into(),
+                kind: SiteKind::Veloera,
+                user_id: cfg.user_id.to_string(),
+                username: cfg.username.clone(),
+                auth: AuthMethod::AccessToken,
+                credentials: Credentials { access_token: Some(cfg.token.clone()), ..Default::default() },
+            })
+            .unwrap();
+        // The last refresh's estimate: 1 request, 1 quota.
+        let today = TodayUsage { spend_quota: 1, requests: Some(1), ..Default::default() };
+        let state = AccountState {
+            snapshot: Some(Snapshot { today: Part::complete(today), ..Default::default() }),
+            ..Default::default()
+        };
+        s.save_account_state(id, &state, "2026-01-01").unwrap();
+    });
+    let h = &mut t.harness;
+    let today_of = |h: &egui_kittest::Harness<'static, apihub::app::App>| {
+        h.state().state().states.get(&id).and_then(|s| s.snapshot.as_ref()).and_then(|s| s.today.value.clone())
+    };
+    run_until(h, "states loaded", |h| today_of(h).is_some());
+    assert_eq!(today_of(h).unwrap().requests, Some(1), "no synced rows yet: the snapshot's figure");
+
+    h.get_all_by_label("Logs").next().unwrap().click();
+    run_until(h, "logs idle", |h| idle(h) && h.state().state().usage.window.value().is_some());
+    h.get_by_label("Sync logs").click();
+    let (start, end) = apihub::relay::snapshot::local_day_window();
+    let rows: Vec<_> =
+        cfg.logs.iter().filter(|r| r.log_type == 2 && r.created_at >= start && r.created_at <= end).collect();
+    run_until(h, "today's sums from the synced rows", |h| {
+        today_of(h).and_then(|t| t.requests) == Some(rows.len() as i64)
+    });
+    let spend: i64 = rows.iter().map(|r| r.quota).sum();
+    let t = today_of(h).unwrap();
+    assert_eq!(t.spend_quota, spend);
+    assert_eq!(t.prompt_tokens, Some(rows.iter().map(|r| r.prompt_tokens).sum()));
+
+    h.get_all_by_label("Sites").next().unwrap().click();
+    h.run();
+    let shown = apihub::domain::money::CurrencySettings::default().format_quota(spend);
+    assert!(h.query_all_by_label(&shown).count() > 0, "the Sites table shows today's synced spend {shown}");
+}
+
+#[test]
+fn the_first_sync_depth_is_chosen_in_settings_and_kept_across_restarts() {
+    let _l = ui_lock();
+    let t = app_with(|s| s.set_setting("ui.lang", "en").unwrap());
+    let common::TestApp { mut harness, _rt, dir } = t;
+    let h = &mut harness;
+    assert_eq!(h.state().state().usage.history_days(), 30);
+    h.get_all_by_label("Settings").next().unwrap().click();
+    h.run();
+    h.get_by_label("First sync depth").click(); // the picker, labelled by the text before it
+    h.run();
+    h.get_by_label("90 days").click();
+    let path = dir.path().to_path_buf();
+    run_until(h, "setting saved", |_| {
+        apihub::store::Store::open(&path).unwrap().store.setting("logs.history_days").unwrap().as_deref() == Some("90")
+    });
+    assert_eq!(h.state().state().usage.history_days(), 90);
+    drop(harness);
+    drop(_rt);
+
+    let mut t = common::app_in(dir, |_| {});
+    let h = &mut t.harness;
+    assert_eq!(h.state().state().usage.history_days(), 90, "loaded from the store on start");
+    h.get_all_by_label("Logs").next().unwrap().click();
+    run_until(h, "logs idle", |h| idle(h) && h.state().state().usage.window.value().is_some());
+    // The filter row's labels stand before their pickers and name them.
+    for label in ["Account", "Range", "Type", "First sync depth"] {
+        let picker = h.get_by_role_and_label(egui::accesskit::Role::ComboBox, label).rect();
+        let text = h.get_by_role_and_label(egui::accesskit::Role::Label, label).rect();
+        assert!(text.max.x <= picker.min.x, "{label}: the label stands before its picker ({text:?}, {picker:?})");
+    }
+    h.get_by_label("First sync depth").click();
+    h.run();
+    assert!(h.query_by_label("180 days").is_some(), "the choices are offered");
+    assert!(h.query_by_label("90 days").is_some());
+}

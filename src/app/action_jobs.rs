@@ -210,7 +210,8 @@ impl App {
         self.state.actions.messages.insert((id, kind), ActionMessage { kind, text, ok });
     }
 
-    fn set_state(&mut self, id: AccountId, state: AccountState) {
+    fn set_state(&mut self, id: AccountId, mut state: AccountState) {
+        self.state.usage.overlay_today_one(id, &mut state);
         self.state.states.insert(id, state);
         self.state.data_version += 1;
     }

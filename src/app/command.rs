@@ -118,6 +118,8 @@ pub enum Command {
         /// History depth of a first sync, in days.
         history_days: i64,
     },
+    /// Set the first-sync history depth in days (7, 30, 90 or 180; persisted).
+    SetLogHistoryDays(i64),
     /// Export the filtered rows to CSV (asks where with a save dialog).
     ExportLogsCsv,
     /// Ask the sites for their own billed sum of the filter's window (`/api/log/self/stat`).

@@ -157,6 +157,7 @@ impl App {
             setting_or(&deps.store, "checkin.window_start").as_deref(),
             setting_or(&deps.store, "checkin.window_end").as_deref(),
         );
+        state.usage.history_days = deps.store.lock().map_or(0, |s| crate::engine::log_sync::stored_history_days(&s));
         if let Some(q) = &deps.quarantined {
             state.notices.push(StatusLine {
                 text: i18n::fill(tr("notice.quarantined"), &[("path", &q.moved_to.display()), ("reason", &q.reason)]),
@@ -347,6 +348,7 @@ impl App {
                     store.lock().map_err(|e| e.to_string())?.account_states().map_err(|e| e.to_string())
                 }));
                 self.reload_checkin_records();
+                self.state.usage.load_today(&self.runner, &self.store);
             }
             Command::ReloadActivity(level) => {
                 self.state.activity_level = level;
@@ -378,6 +380,7 @@ impl App {
             }
             Command::SyncLogs { accounts, history_days } => self.start_log_sync(accounts, history_days, ctx),
             Command::ExportLogsCsv => self.start_log_export(),
+            Command::SetLogHistoryDays(days) => self.set_log_history_days(days),
             Command::CompareSiteStats => {
                 let f = self.state.usage.filter.clone().unwrap_or_default();
                 let accounts: Vec<Account> = self
@@ -543,7 +546,9 @@ impl App {
                         p.done += 1;
                         p.failed += usize::from(state.last_error.is_some());
                     }
-                    self.state.states.insert(account_id, *state);
+                    let mut state = *state;
+                    self.state.usage.overlay_today_one(account_id, &mut state);
+                    self.state.states.insert(account_id, state);
                     self.state.data_version += 1;
                 }
                 RefreshEvent::Finished(summary) => finished = Some(summary),
@@ -622,11 +627,7 @@ impl App {
             };
         }
         self.poll_actions(ctx);
-        if self.state.usage.poll(&mut self.log_jobs, now)
-            && let Some(f) = self.state.usage.filter.clone()
-        {
-            self.pending.push(Command::QueryLogs(f));
-        }
+        self.poll_usage(now);
         if let Some(job) = &self.add_job
             && job.ready().is_some()
             && let Some(job) = self.add_job.take()
@@ -655,7 +656,8 @@ impl App {
             && let Some(job) = self.states_job.take()
         {
             match job.block_and_take() {
-                Ok(states) => {
+                Ok(mut states) => {
+                    self.state.usage.overlay_today(&mut states);
                     self.state.states = states;
                     self.state.data_version += 1;
                 }

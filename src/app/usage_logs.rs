@@ -2,6 +2,7 @@
 //! table, statistics, chart series and the running log sync. Every query runs as a
 //! job on the blocking pool; the views only read this.
 
+use std::collections::HashMap;
 use std::sync::mpsc;
 
 use poll_promise::Promise;
@@ -9,6 +10,7 @@ use poll_promise::Promise;
 use super::loadable::Loadable;
 use super::runner::TaskRunner;
 use crate::domain::AccountId;
+use crate::domain::snapshot::{AccountState, TodayUsage};
 use crate::domain::usage_log::{LogFilter, LogStats, UsageLog};
 use crate::engine::log_sync::{SyncEvent, SyncReport};
 use crate::store::{DailyRow, SeriesPoint, SharedStore, StackBy};
@@ -25,6 +27,14 @@ pub struct LogWindow {
     pub rows: Vec<UsageLog>,
     /// How many rows match the filter.
     pub total: usize,
+    /// Identity of this load (views cache what they derive from the rows by it).
+    pub seq: u64,
+}
+
+/// A number no earlier window load had.
+fn next_seq() -> u64 {
+    static SEQ: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
 }
 
 impl LogWindow {
@@ -83,6 +93,11 @@ pub struct UsageLogsState {
     pub exporting: bool,
     /// The sites' own billed sums for the filter's window, beside the local ones.
     pub site_stats: Loadable<Vec<crate::engine::log_sync::SiteStat>>,
+    /// Today's usage summed from synced rows: the local midnight it was computed for and
+    /// the sums of the accounts whose sync covers today (they replace the snapshot's).
+    pub today: Loadable<(i64, HashMap<AccountId, TodayUsage>)>,
+    /// First-sync history depth in days (the persisted setting; 0 = not loaded, default).
+    pub history_days: i64,
 }
 
 /// Jobs behind [`UsageLogsState`] that are not `Loadable`s.
@@ -102,6 +117,11 @@ fn locked<T>(
 }
 
 impl UsageLogsState {
+    /// The first-sync history depth to use.
+    pub fn history_days(&self) -> i64 {
+        if self.history_days > 0 { self.history_days } else { crate::engine::log_sync::DEFAULT_HISTORY_DAYS }
+    }
+
     /// Applies a new filter: row count + first window, statistics, names.
     pub(crate) fn query(&mut self, filter: LogFilter, runner: &TaskRunner, store: &SharedStore) {
         self.filter = Some(filter.clone());
@@ -109,13 +129,42 @@ impl UsageLogsState {
         self.window.start(runner.spawn_blocking(move || {
             locked(&s, |st| {
                 let total = st.count_usage_logs(&f)?;
-                Ok(LogWindow { offset: 0, rows: st.query_usage_logs(&f, WINDOW_ROWS, 0)?, total })
+                Ok(LogWindow { offset: 0, rows: st.query_usage_logs(&f, WINDOW_ROWS, 0)?, total, seq: next_seq() })
             })
         }));
         let (s, f) = (store.clone(), filter);
         self.stats.start(runner.spawn_blocking(move || locked(&s, |st| st.usage_log_stats(&f))));
         let s = store.clone();
         self.names.start(runner.spawn_blocking(move || locked(&s, |st| st.usage_log_names())));
+    }
+
+    /// Sums today's synced rows per account (for the Sites panel and account details).
+    pub(crate) fn load_today(&mut self, runner: &TaskRunner, store: &SharedStore) {
+        let s = store.clone();
+        self.today.start(runner.spawn_blocking(move || {
+            let (day_start, _) = crate::relay::snapshot::local_day_window();
+            locked(&s, |st| Ok((day_start, st.today_from_logs(day_start)?)))
+        }));
+    }
+
+    /// Today's local sums, when they were computed for the current day.
+    fn today_sums(&self) -> Option<&HashMap<AccountId, TodayUsage>> {
+        let (day, sums) = self.today.value()?;
+        (*day == crate::relay::snapshot::local_day_window().0).then_some(sums)
+    }
+
+    /// Puts today's local sums into the accounts' states (replacing the snapshot's figures).
+    pub(crate) fn overlay_today(&self, states: &mut HashMap<AccountId, AccountState>) {
+        if let Some(sums) = self.today_sums() {
+            crate::domain::usage_log::overlay_today_all(states, sums);
+        }
+    }
+
+    /// [`Self::overlay_today`] for one account's fresh state.
+    pub(crate) fn overlay_today_one(&self, id: AccountId, state: &mut AccountState) {
+        if let Some(sums) = self.today_sums() {
+            crate::domain::usage_log::overlay_today(state, sums.get(&id));
+        }
     }
 
     /// Loads the window starting at `offset` (keeps the known row count).
@@ -127,7 +176,9 @@ impl UsageLogsState {
         let total = self.window.value().map(|w| w.total).unwrap_or(0);
         let s = store.clone();
         self.window.start(runner.spawn_blocking(move || {
-            locked(&s, |st| Ok(LogWindow { offset, rows: st.query_usage_logs(&f, WINDOW_ROWS, offset)?, total }))
+            locked(&s, |st| {
+                Ok(LogWindow { offset, rows: st.query_usage_logs(&f, WINDOW_ROWS, offset)?, total, seq: next_seq() })
+            })
         }));
     }
 
@@ -250,4 +301,40 @@ pub fn write_csv(
     }
     w.flush().map_err(io)?;
     Ok(rows.len())
+}
+
+impl super::App {
+    /// Polls the Logs panel's jobs: a finished sync re-queries the panel and today's sums;
+    /// fresh sums go into the account states (the Sites panel's rows are rebuilt).
+    pub(super) fn poll_usage(&mut self, now: i64) {
+        if self.state.usage.poll(&mut self.log_jobs, now) {
+            self.state.usage.load_today(&self.runner, &self.store);
+            if let Some(f) = self.state.usage.filter.clone() {
+                self.pending.push(super::Command::QueryLogs(f));
+            }
+        }
+        if self.state.usage.today.poll(now) {
+            let mut states = std::mem::take(&mut self.state.states);
+            self.state.usage.overlay_today(&mut states);
+            self.state.states = states;
+            self.state.data_version += 1;
+        }
+    }
+
+    /// Changes the first-sync history depth (one of the choices) and saves it.
+    pub(super) fn set_log_history_days(&mut self, days: i64) {
+        use crate::engine::log_sync::{HISTORY_CHOICES, HISTORY_DAYS_KEY};
+        if !HISTORY_CHOICES.contains(&days) || self.state.usage.history_days == days {
+            return;
+        }
+        self.state.usage.history_days = days;
+        let store = self.store.clone();
+        self.settings_job.push(self.runner.spawn_blocking(move || {
+            store
+                .lock()
+                .map_err(|e| e.to_string())?
+                .set_setting(HISTORY_DAYS_KEY, &days.to_string())
+                .map_err(|e| e.to_string())
+        }));
+    }
 }

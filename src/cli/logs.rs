@@ -37,12 +37,17 @@ pub struct SyncArgs {
     /// Only these accounts (repeatable); default: every enabled account.
     #[arg(long = "account", value_name = "ID")]
     pub accounts: Vec<i64>,
-    /// History depth of a first sync, in days.
-    #[arg(long, default_value_t = crate::engine::log_sync::DEFAULT_HISTORY_DAYS)]
-    pub days: i64,
+    /// History depth of an account's first sync: 7, 30, 90 or 180 days. Saved as the
+    /// setting later first syncs use (also in the app); default: the saved setting (30).
+    #[arg(long, value_name = "N", value_parser = history_days_arg)]
+    pub days: Option<i64>,
     /// Print one JSON array of per-account reports.
     #[arg(long)]
     pub json: bool,
+}
+
+fn history_days_arg(s: &str) -> Result<i64, String> {
+    crate::engine::log_sync::parse_history_days(s).ok_or_else(|| "choose 7, 30, 90 or 180".to_string())
 }
 
 /// Filters and output of `logs`.
@@ -137,7 +142,14 @@ fn labels(store: &Store) -> anyhow::Result<HashMap<i64, (String, CurrencySetting
 }
 
 /// `apihub logs sync`.
-pub fn sync(store: Store, args: &SyncArgs, rt: &tokio::runtime::Handle) -> anyhow::Result<ExitCode> {
+pub fn sync(mut store: Store, args: &SyncArgs, rt: &tokio::runtime::Handle) -> anyhow::Result<ExitCode> {
+    let history_days = match args.days {
+        Some(d) => {
+            store.set_setting(crate::engine::log_sync::HISTORY_DAYS_KEY, &d.to_string())?;
+            d
+        }
+        None => crate::engine::log_sync::stored_history_days(&store),
+    };
     let all = store.list_accounts()?;
     let chosen: Vec<_> = if args.accounts.is_empty() {
         all.into_iter().filter(|a| !a.disabled).collect()
@@ -151,7 +163,7 @@ pub fn sync(store: Store, args: &SyncArgs, rt: &tokio::runtime::Handle) -> anyho
     let client = crate::relay::RelayClient::new(crate::relay::ClientConfig::default())?;
     let shared: SharedStore = Arc::new(std::sync::Mutex::new(store));
     let quiet = args.json;
-    let opts = SyncOptions { history_days: args.days, ..Default::default() };
+    let opts = SyncOptions { history_days, ..Default::default() };
     let reports = rt.block_on(sync_accounts(client, shared, chosen, opts, move |SyncEvent::AccountDone(r)| {
         if !quiet {
             let outcome = r.error.clone().or(r.partial.clone().map(|p| format!("partial: {p}")));

@@ -6,6 +6,17 @@ use serde::Serialize;
 use crate::domain::Account;
 use crate::domain::snapshot::AccountState;
 
+/// Today's figures from synced usage-log rows for the accounts whose log sync reached
+/// past local midnight (they replace the snapshot's estimate; others keep it).
+pub fn overlay_local_today(
+    store: &crate::store::Store,
+    states: &mut std::collections::HashMap<crate::domain::AccountId, AccountState>,
+) -> Result<(), crate::store::StoreError> {
+    let (day_start, _) = crate::relay::snapshot::local_day_window();
+    crate::domain::usage_log::overlay_today_all(states, &store.today_from_logs(day_start)?);
+    Ok(())
+}
+
 /// An amount in quota and in the site's currency.
 #[derive(Debug, Serialize, PartialEq)]
 pub struct AmountJson {

@@ -254,6 +254,27 @@ pub fn stats(rows: &[UsageLog], day_of: impl Fn(i64) -> String) -> LogStats {
     LogStats { totals, by_model, by_account, by_day: collect(by_day) }
 }
 
+/// Puts today's usage summed from synced log rows in place of the snapshot's figure
+/// (an account whose sync reached past local midnight has every row of today). An
+/// account without a snapshot keeps none: its currency is unknown.
+pub fn overlay_today(state: &mut super::snapshot::AccountState, local: Option<&super::snapshot::TodayUsage>) {
+    if let (Some(snap), Some(t)) = (state.snapshot.as_mut(), local) {
+        snap.today = super::snapshot::Part::complete(t.clone());
+    }
+}
+
+/// [`overlay_today`] over every account that has local sums.
+pub fn overlay_today_all(
+    states: &mut std::collections::HashMap<AccountId, super::snapshot::AccountState>,
+    local: &std::collections::HashMap<AccountId, super::snapshot::TodayUsage>,
+) {
+    for (id, t) in local {
+        if let Some(st) = states.get_mut(id) {
+            overlay_today(st, Some(t));
+        }
+    }
+}
+
 /// Column names of the CSV export.
 pub const CSV_HEADER: &str = "time,account,type,model,token_name,prompt_tokens,completion_tokens,quota,cost,currency,\
 duration_ms,stream,group,request_id,content";

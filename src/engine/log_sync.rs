@@ -22,6 +22,26 @@ use crate::store::{SharedStore, Store, StoreError, now_unix};
 pub const OVERLAP_SECS: i64 = 300;
 /// Default history depth of a first sync.
 pub const DEFAULT_HISTORY_DAYS: i64 = 30;
+/// The history depths a user can choose (done-hub never serves more than 180 days).
+pub const HISTORY_CHOICES: [i64; 4] = [7, 30, 90, 180];
+/// Settings key of the first-sync history depth (days).
+pub const HISTORY_DAYS_KEY: &str = "logs.history_days";
+
+/// Parses a history depth; only [`HISTORY_CHOICES`] are accepted.
+pub fn parse_history_days(s: &str) -> Option<i64> {
+    s.trim().parse::<i64>().ok().filter(|d| HISTORY_CHOICES.contains(d))
+}
+
+/// The stored first-sync history depth (default when unset or not a choice).
+pub fn stored_history_days(store: &Store) -> i64 {
+    store
+        .setting(HISTORY_DAYS_KEY)
+        .ok()
+        .flatten()
+        .as_deref()
+        .and_then(parse_history_days)
+        .unwrap_or(DEFAULT_HISTORY_DAYS)
+}
 
 /// How a sync runs.
 #[derive(Debug, Clone, PartialEq)]

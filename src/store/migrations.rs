@@ -114,6 +114,27 @@ pub(super) const MIGRATIONS: &[&str] = &[
         last_error      TEXT
     );
     "#,
+    // 5: daily rollup of billed usage-log rows per account, local day and model, kept in
+    //    step with `usage_logs` inside each insert's transaction. `usage_daily_zone` holds
+    //    the local time zone the days were cut in; a different zone (or none: rows from
+    //    before this migration) rebuilds the whole rollup on its next use.
+    r#"
+    CREATE TABLE usage_daily (
+        account_id         INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+        day                TEXT NOT NULL,
+        model              TEXT NOT NULL,
+        requests           INTEGER NOT NULL,
+        quota              INTEGER NOT NULL,
+        prompt_tokens      INTEGER NOT NULL,
+        completion_tokens  INTEGER NOT NULL,
+        PRIMARY KEY (account_id, day, model)
+    ) WITHOUT ROWID;
+    CREATE INDEX usage_daily_day ON usage_daily(day);
+    CREATE TABLE usage_daily_zone (
+        id    INTEGER PRIMARY KEY CHECK (id = 1),
+        zone  TEXT NOT NULL
+    );
+    "#,
 ];
 
 /// Highest schema version this build knows.

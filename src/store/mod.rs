@@ -12,6 +12,7 @@ mod migrations;
 pub mod paths;
 pub mod secrets;
 mod state;
+mod usage_daily;
 mod usage_logs;
 
 use std::path::{Path, PathBuf};

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use rusqlite::types::ToSql;
 use rusqlite::{OptionalExtension, Row, params};
 
-use super::{Store, StoreError, now_unix};
+use super::{Store, StoreError, now_unix, usage_daily};
 use crate::domain::AccountId;
 use crate::domain::usage_log::{Breakdown, LogFilter, LogKind, LogStats, LogTotals, UsageLog, sort_by_cost};
 
@@ -150,15 +150,18 @@ fn refs(args: &[Box<dyn ToSql>]) -> Vec<&dyn ToSql> {
 impl Store {
     /// Inserts rows, skipping those already stored (same account and content hash).
     /// Returns how many were new. One transaction.
+    /// The daily rollup is updated in the same transaction (the days the new rows fall on
+    /// are recomputed from the raw rows).
     pub fn insert_usage_logs(&mut self, rows: &[UsageLog]) -> Result<usize, StoreError> {
         let tx = self.conn.transaction()?;
         let mut added = 0;
+        let mut new_rows: Vec<&UsageLog> = Vec::new();
         {
             let mut stmt = tx.prepare_cached(&format!(
                 "INSERT OR IGNORE INTO usage_logs({COLUMNS}) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17)"
             ))?;
             for r in rows {
-                added += stmt.execute(params![
+                let n = stmt.execute(params![
                     r.account_id,
                     r.created_at,
                     r.kind.as_str(),
@@ -177,7 +180,14 @@ impl Store {
                     r.other,
                     r.content_hash,
                 ])?;
+                if n > 0 {
+                    new_rows.push(r);
+                }
+                added += n;
             }
+        }
+        if !new_rows.is_empty() && usage_daily::is_current(&tx)? {
+            usage_daily::update_days(&tx, &new_rows)?;
         }
         tx.commit()?;
         Ok(added)
@@ -216,16 +226,41 @@ impl Store {
         Ok(n.max(0) as usize)
     }
 
-    /// Totals and per-model / per-account / per-local-day breakdowns of billed rows,
-    /// from one scan grouped by (model, account, day) and folded here.
+    /// Totals and per-model / per-account / per-local-day breakdowns of billed rows:
+    /// from the daily rollup when the filter allows ([`Store::usage_log_stats_rollup`]),
+    /// else from the raw rows.
     pub fn usage_log_stats(&self, f: &LogFilter) -> Result<LogStats, StoreError> {
+        match self.usage_log_stats_rollup(f)? {
+            Some(st) => Ok(st),
+            None => self.usage_log_stats_raw(f),
+        }
+    }
+
+    /// Statistics from the daily rollup; `None` when the filter needs the raw rows (a
+    /// text or key filter, a type other than consume, a range not of whole local days).
+    pub fn usage_log_stats_rollup(&self, f: &LogFilter) -> Result<Option<LogStats>, StoreError> {
+        let Some((w, args)) = usage_daily::where_clause(&self.conn, f)? else { return Ok(None) };
+        usage_daily::ensure(&self.conn)?;
+        let sql = format!(
+            "SELECT model, account_id, day, requests, quota, prompt_tokens, completion_tokens FROM usage_daily {w}"
+        );
+        self.fold_stats(&sql, &args).map(Some)
+    }
+
+    /// Statistics from one scan of the raw rows grouped by (model, account, day).
+    pub fn usage_log_stats_raw(&self, f: &LogFilter) -> Result<LogStats, StoreError> {
         let (w, args) = where_clause(f, true);
         let sql = format!(
             "SELECT model, account_id, date(created_at, 'unixepoch', 'localtime'), {TOTALS} FROM usage_logs {w} \
              GROUP BY 1, 2, 3"
         );
-        let mut stmt = self.conn.prepare_cached(&sql)?;
-        let groups = stmt.query_map(refs(&args).as_slice(), |r| {
+        self.fold_stats(&sql, &args)
+    }
+
+    /// Folds (model, account, day, totals) groups into statistics.
+    fn fold_stats(&self, sql: &str, args: &[Box<dyn ToSql>]) -> Result<LogStats, StoreError> {
+        let mut stmt = self.conn.prepare_cached(sql)?;
+        let groups = stmt.query_map(refs(args).as_slice(), |r| {
             Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?, r.get::<_, String>(2)?, read_totals(r, 3)?))
         })?;
         let mut totals = LogTotals::default();
@@ -253,8 +288,25 @@ impl Store {
         Ok(LogStats { totals, by_model, by_account, by_day: collect(by_day) })
     }
 
-    /// Billed totals per local day and per account or model (for stacked charts).
+    /// Billed totals per local day and per account or model (for stacked charts); from
+    /// the daily rollup when the filter allows.
     pub fn usage_per_day(&self, f: &LogFilter, by: StackBy) -> Result<Vec<SeriesPoint>, StoreError> {
+        if let Some((w, args)) = usage_daily::where_clause(&self.conn, f)? {
+            usage_daily::ensure(&self.conn)?;
+            let series = match by {
+                StackBy::Account => "CAST(account_id AS TEXT)",
+                StackBy::Model => "model",
+            };
+            let sql = format!(
+                "SELECT day, {series}, SUM(requests), SUM(quota), SUM(prompt_tokens), SUM(completion_tokens) \
+                 FROM usage_daily {w} GROUP BY 1, 2 ORDER BY 1, 2"
+            );
+            let mut stmt = self.conn.prepare_cached(&sql)?;
+            let rows = stmt.query_map(refs(&args).as_slice(), |r| {
+                Ok(SeriesPoint { bucket: r.get(0)?, series: r.get(1)?, totals: read_totals(r, 2)? })
+            })?;
+            return Ok(rows.collect::<Result<Vec<_>, _>>()?);
+        }
         self.series(f, "date(created_at, 'unixepoch', 'localtime')", by)
     }
 
@@ -275,6 +327,34 @@ impl Store {
             Ok(SeriesPoint { bucket: r.get(0)?, series: r.get(1)?, totals: read_totals(r, 2)? })
         })?;
         Ok(rows.collect::<Result<Vec<_>, _>>()?)
+    }
+
+    /// Today's billed usage summed from synced rows (`day_start`: local midnight), for the
+    /// accounts whose last complete sync reached past `day_start` (so every row of today
+    /// is stored). Accounts not synced that far are absent.
+    pub fn today_from_logs(
+        &self,
+        day_start: i64,
+    ) -> Result<std::collections::HashMap<AccountId, crate::domain::snapshot::TodayUsage>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT s.account_id, COUNT(l.id), COALESCE(SUM(l.quota),0), COALESCE(SUM(l.prompt_tokens),0), \
+             COALESCE(SUM(l.completion_tokens),0) FROM usage_log_sync s \
+             LEFT JOIN usage_logs l ON l.account_id = s.account_id AND l.kind = 'consume' AND l.created_at >= ?1 \
+             WHERE s.synced_until >= ?1 GROUP BY s.account_id",
+        )?;
+        let rows = stmt.query_map([day_start], |r| {
+            let t = read_totals(r, 1)?;
+            Ok((
+                r.get::<_, i64>(0)?,
+                crate::domain::snapshot::TodayUsage {
+                    spend_quota: t.quota,
+                    prompt_tokens: Some(t.prompt_tokens),
+                    completion_tokens: Some(t.completion_tokens),
+                    requests: Some(t.requests),
+                },
+            ))
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
     }
 
     /// Distinct model and key names (for the filter pickers), sorted.
@@ -412,5 +492,98 @@ mod tests {
             (st.synced_until, st.last_complete, st.last_error.as_deref()),
             (Some(99), false, Some("rate limited"))
         );
+    }
+
+    fn local_midnight(day: chrono::NaiveDate) -> i64 {
+        day.and_hms_opt(0, 0, 0).unwrap().and_local_timezone(chrono::Local).earliest().unwrap().timestamp()
+    }
+
+    /// Rows over 12 local days, 3 accounts, 4 models, consume and top-up, every 37 min.
+    fn seeded(accounts: &[AccountId], start: i64, n: i64, tag: &str) -> Vec<UsageLog> {
+        (0..n)
+            .map(|i| UsageLog {
+                account_id: accounts[i as usize % accounts.len()],
+                created_at: start + i * 2_220,
+                kind: if i % 11 == 0 { LogKind::Topup } else { LogKind::Consume },
+                model: ["m1", "m2", "m3", ""][(i as usize / 2) % 4].into(),
+                token_name: format!("k{}", i % 3),
+                quota: 1_000 + (i * 37) % 900,
+                prompt_tokens: 10 + i % 50,
+                completion_tokens: 3 + i % 7,
+                content_hash: format!("{tag}{i}"),
+                ..Default::default()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_daily_rollup_equals_the_raw_sums_also_after_rows_join_an_existing_day() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = Store::open(dir.path()).unwrap().store;
+        let ids: Vec<AccountId> = ["https://a.example", "https://b.example", "https://c.example"]
+            .iter()
+            .map(|u| account(&mut s, u))
+            .collect();
+        let today = chrono::Local::now().date_naive();
+        let first = today - chrono::Days::new(12);
+        let start = local_midnight(first) + 60;
+        s.insert_usage_logs(&seeded(&ids, start, 400, "a")).unwrap();
+        let midnight = |days_ago: u64| local_midnight(today - chrono::Days::new(days_ago));
+        let filters = [
+            LogFilter::default(),
+            LogFilter { since: Some(midnight(6)), ..Default::default() },
+            LogFilter {
+                accounts: vec![ids[1]],
+                since: Some(midnight(9)),
+                until: Some(midnight(3) - 1),
+                ..Default::default()
+            },
+            LogFilter { accounts: vec![ids[0], ids[2]], model: Some("m2".into()), ..Default::default() },
+            LogFilter { kind: Some(LogKind::Consume), since: Some(midnight(11)), ..Default::default() },
+        ];
+        let check = |s: &Store, when: &str| {
+            for f in &filters {
+                let rolled =
+                    s.usage_log_stats_rollup(f).unwrap().unwrap_or_else(|| panic!("{when}: {f:?} uses the rollup"));
+                let raw = s.usage_log_stats_raw(f).unwrap();
+                assert!(raw.totals.requests > 0, "{when}: {f:?} selects rows");
+                assert_eq!(rolled, raw, "{when}: {f:?}");
+                assert_eq!(s.usage_log_stats(f).unwrap(), raw);
+                for by in [StackBy::Account, StackBy::Model] {
+                    let raw_days = s.series(f, "date(created_at, 'unixepoch', 'localtime')", by).unwrap();
+                    assert_eq!(s.usage_per_day(f, by).unwrap(), raw_days, "{when}: per day {f:?}");
+                }
+            }
+        };
+        check(&s, "first build");
+        let before = s.usage_log_stats_rollup(&LogFilter::default()).unwrap().unwrap();
+
+        // An incremental sync: new rows land on days that already have rows (and one
+        // repeats a stored row, which must not count twice).
+        let mut more = seeded(&ids, start + 1_111, 90, "b");
+        more.push(seeded(&ids, start, 1, "a").remove(0));
+        assert_eq!(s.insert_usage_logs(&more).unwrap(), 90);
+        check(&s, "after an incremental insert");
+        let after = s.usage_log_stats_rollup(&LogFilter::default()).unwrap().unwrap();
+        assert!(after.totals.requests > before.totals.requests);
+        let days: usize = s.conn.query_row("SELECT COUNT(DISTINCT day) FROM usage_daily", [], |r| r.get(0)).unwrap();
+        assert_eq!(days, before.by_day.len(), "the new rows joined existing days");
+
+        // A rollup cut in another zone is rebuilt whole on its next use.
+        s.conn.execute("UPDATE usage_daily_zone SET zone = 'elsewhere'", []).unwrap();
+        s.conn.execute("UPDATE usage_daily SET quota = quota + 1", []).unwrap();
+        s.insert_usage_logs(&seeded(&ids, start + 333, 20, "c")).unwrap();
+        check(&s, "after a zone change");
+
+        // Filters the rollup cannot answer exactly use the raw rows.
+        for f in [
+            LogFilter { text: Some("m1".into()), ..Default::default() },
+            LogFilter { token_name: Some("k1".into()), ..Default::default() },
+            LogFilter { since: Some(midnight(3) + 7), ..Default::default() },
+            LogFilter { until: Some(midnight(3)), ..Default::default() },
+            LogFilter { kind: Some(LogKind::Topup), ..Default::default() },
+        ] {
+            assert_eq!(s.usage_log_stats_rollup(&f).unwrap(), None, "{f:?}");
+        }
     }
 }

@@ -85,6 +85,7 @@ fn parse_date(s: &str) -> Option<chrono::NaiveDate> {
 }
 
 /// View state of the Logs panel.
+#[derive(Default)]
 pub struct LogsPanel {
     tab: Tab,
     view: UsageView,
@@ -98,27 +99,7 @@ pub struct LogsPanel {
     search: String,
     pub(crate) stack_by: StackBy,
     pub(crate) hour_days_ago: i64,
-    history_days: i64,
-}
-
-impl Default for LogsPanel {
-    fn default() -> Self {
-        LogsPanel {
-            tab: Tab::default(),
-            view: UsageView::default(),
-            range: Range::default(),
-            from_text: String::new(),
-            to_text: String::new(),
-            account: None,
-            kind: None,
-            model: None,
-            token: None,
-            search: String::new(),
-            stack_by: StackBy::default(),
-            hour_days_ago: 0,
-            history_days: crate::engine::log_sync::DEFAULT_HISTORY_DAYS,
-        }
-    }
+    cache: logs_table::RowsCache,
 }
 
 impl LogsPanel {
@@ -180,7 +161,7 @@ impl LogsPanel {
             return;
         }
         match self.view {
-            UsageView::Rows => logs_table::rows_ui(ui, state, cmds),
+            UsageView::Rows => logs_table::rows_ui(ui, state, &mut self.cache, cmds),
             UsageView::Stats => {
                 if let Some(model) = logs_table::stats_ui(ui, state, cmds) {
                     self.model = Some(model);
@@ -199,17 +180,14 @@ impl LogsPanel {
                 .on_hover_text(tr("logs.sync_hint"))
                 .clicked()
             {
-                cmds.push(Command::SyncLogs { accounts: Vec::new(), history_days: self.history_days });
+                cmds.push(Command::SyncLogs { accounts: Vec::new(), history_days: state.usage.history_days() });
             }
             if let Some(id) = self.account
                 && ui.add_enabled(!syncing, egui::Button::new(tr("logs.sync_account"))).clicked()
             {
-                cmds.push(Command::SyncLogs { accounts: vec![id], history_days: self.history_days });
+                cmds.push(Command::SyncLogs { accounts: vec![id], history_days: state.usage.history_days() });
             }
-            let l = ui.label(tr("logs.history_days"));
-            ui.add(egui::DragValue::new(&mut self.history_days).range(1..=365).suffix(tr("logs.days_suffix")))
-                .labelled_by(l.id)
-                .on_hover_text(tr("logs.history_days_hint"));
+            history_days_ui(ui, "logs_history_days", state, cmds);
             if let Some(p) = &state.usage.sync {
                 let fraction = if p.total == 0 { 0.0 } else { p.done as f32 / p.total as f32 };
                 let text = i18n::fill(
@@ -247,25 +225,33 @@ impl LogsPanel {
     }
 
     fn filter_bar_ui(&mut self, ui: &mut egui::Ui, state: &AppState) {
-        let labels = crate::app::usage_logs::account_labels(state);
-        let (models, tokens) = state.usage.names.value().cloned().unwrap_or_default();
+        let (ids, labels) = self.cache.sorted_labels(state);
+        let (models, tokens) = state.usage.names.value().map(|(m, t)| (m.as_slice(), t.as_slice())).unwrap_or_default();
         ui.horizontal_wrapped(|ui| {
-            let mut ids: Vec<(&AccountId, &String)> = labels.iter().map(|(id, l)| (id, &l.name)).collect();
-            ids.sort_by(|a, b| a.1.cmp(b.1).then(a.0.cmp(b.0)));
-            let shown = self.account.and_then(|id| labels.get(&id)).map(|l| l.name.clone());
-            egui::ComboBox::from_label(tr("logs.account"))
-                .selected_text(shown.unwrap_or_else(|| tr("logs.all_accounts").to_string()))
+            let shown = self.account.and_then(|id| labels.get(&id)).map(|l| l.name.as_str());
+            let l = ui.label(tr("logs.account"));
+            egui::ComboBox::from_id_salt("logs_account")
+                .selected_text(shown.unwrap_or_else(|| tr("logs.all_accounts")))
                 .show_ui(ui, |ui| {
                     ui.selectable_value(&mut self.account, None, tr("logs.all_accounts"));
-                    for (id, name) in ids {
-                        ui.selectable_value(&mut self.account, Some(*id), name.as_str());
+                    for id in ids {
+                        if let Some(l) = labels.get(id) {
+                            ui.selectable_value(&mut self.account, Some(*id), l.name.as_str());
+                        }
                     }
-                });
-            egui::ComboBox::from_label(tr("logs.range")).selected_text(tr(self.range.key())).show_ui(ui, |ui| {
-                for r in Range::ALL {
-                    ui.selectable_value(&mut self.range, r, tr(r.key()));
-                }
-            });
+                })
+                .response
+                .labelled_by(l.id);
+            let l = ui.label(tr("logs.range"));
+            egui::ComboBox::from_id_salt("logs_range")
+                .selected_text(tr(self.range.key()))
+                .show_ui(ui, |ui| {
+                    for r in Range::ALL {
+                        ui.selectable_value(&mut self.range, r, tr(r.key()));
+                    }
+                })
+                .response
+                .labelled_by(l.id);
             if self.range == Range::Custom {
                 for (key, text) in [("logs.from", &mut self.from_text), ("logs.to", &mut self.to_text)] {
                     let l = ui.label(tr(key));
@@ -274,16 +260,19 @@ impl LogsPanel {
                         .on_hover_text(tr("logs.date_hint"));
                 }
             }
-            egui::ComboBox::from_label(tr("logs.type"))
+            let l = ui.label(tr("logs.type"));
+            egui::ComboBox::from_id_salt("logs_type")
                 .selected_text(self.kind.map_or_else(|| tr("logs.all_types"), |k| tr(kind_key(k))))
                 .show_ui(ui, |ui| {
                     ui.selectable_value(&mut self.kind, None, tr("logs.all_types"));
                     for k in LogKind::ALL {
                         ui.selectable_value(&mut self.kind, Some(k), tr(kind_key(k)));
                     }
-                });
-            name_combo_ui(ui, "logs.model", "logs.all_models", &mut self.model, &models);
-            name_combo_ui(ui, "logs.token", "logs.all_tokens", &mut self.token, &tokens);
+                })
+                .response
+                .labelled_by(l.id);
+            name_combo_ui(ui, "logs.model", "logs.all_models", &mut self.model, models);
+            name_combo_ui(ui, "logs.token", "logs.all_tokens", &mut self.token, tokens);
             let l = ui.label(tr("logs.search"));
             ui.add(egui::TextEdit::singleline(&mut self.search).desired_width(160.0).hint_text(tr("logs.search_hint")))
                 .labelled_by(l.id)
@@ -295,16 +284,41 @@ impl LogsPanel {
     }
 }
 
+/// "First sync depth" label and its picker (7 / 30 / 90 / 180 days); pushes
+/// [`Command::SetLogHistoryDays`]. Used by the Logs panel and Settings.
+pub(crate) fn history_days_ui(ui: &mut egui::Ui, id: &str, state: &AppState, cmds: &mut Vec<Command>) {
+    let current = state.usage.history_days();
+    let days = |d: i64| format!("{d}{}", tr("logs.days_suffix"));
+    let l = ui.label(tr("logs.history_days"));
+    let mut picked = current;
+    egui::ComboBox::from_id_salt(id)
+        .selected_text(days(current))
+        .show_ui(ui, |ui| {
+            for d in crate::engine::log_sync::HISTORY_CHOICES {
+                ui.selectable_value(&mut picked, d, days(d));
+            }
+        })
+        .response
+        .labelled_by(l.id)
+        .on_hover_text(tr("logs.history_days_hint"));
+    if picked != current {
+        cmds.push(Command::SetLogHistoryDays(picked));
+    }
+}
+
 fn name_combo_ui(ui: &mut egui::Ui, label: &str, all: &str, value: &mut Option<String>, names: &[String]) {
-    egui::ComboBox::from_label(tr(label))
-        .selected_text(value.clone().unwrap_or_else(|| tr(all).to_string()))
+    let l = ui.label(tr(label));
+    egui::ComboBox::from_id_salt(label)
+        .selected_text(value.as_deref().unwrap_or_else(|| tr(all)))
         .width(150.0)
         .show_ui(ui, |ui| {
             ui.selectable_value(value, None, tr(all));
             for n in names {
                 ui.selectable_value(value, Some(n.clone()), n.as_str());
             }
-        });
+        })
+        .response
+        .labelled_by(l.id);
 }
 
 fn level_key(level: Level) -> &'static str {

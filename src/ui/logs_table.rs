@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use egui_extras::{Column, TableBuilder};
 
-use crate::app::usage_logs::{AccountLabel, WINDOW_ROWS, account_labels};
+use crate::app::usage_logs::{AccountLabel, LogWindow, WINDOW_ROWS, account_labels};
 use crate::app::{AppState, Command};
 use crate::domain::AccountId;
 use crate::domain::money::{CurrencySettings, real_cost};
@@ -40,55 +40,132 @@ pub fn totals_ui(ui: &mut egui::Ui, state: &AppState) {
     }
 }
 
-fn row_ui(row: &mut egui_extras::TableRow<'_, '_>, r: &UsageLog, label: Option<&AccountLabel>) {
-    let fallback = AccountLabel::default();
-    let l = label.unwrap_or(&fallback);
+/// One row's cells, formatted once per loaded window.
+struct RowText {
+    time: String,
+    account: String,
+    prompt: String,
+    completion: String,
+    cost: String,
+    real: String,
+    duration: String,
+}
+
+impl RowText {
+    fn new(r: &UsageLog, l: &AccountLabel) -> RowText {
+        RowText {
+            time: local_time(r.created_at),
+            account: l.name.clone(),
+            prompt: r.prompt_tokens.to_string(),
+            completion: r.completion_tokens.to_string(),
+            cost: l.currency.format_quota(r.quota),
+            real: real_cost(l.currency.quota_to_usd(r.quota), l.paid_per_usd)
+                .map(|v| format!("{v:.4}"))
+                .unwrap_or_else(|| "-".into()),
+            duration: r.duration_ms.map(|d| format!("{:.1} s", d as f64 / 1000.0)).unwrap_or_default(),
+        }
+    }
+}
+
+/// What the Logs panel derives from the app state once instead of every frame: account
+/// labels (per `data_version`) and the formatted cells of the loaded window (per window).
+#[derive(Default)]
+pub struct RowsCache {
+    labels_version: Option<u64>,
+    labels: HashMap<AccountId, AccountLabel>,
+    /// Account ids sorted by label (the account picker).
+    sorted: Vec<AccountId>,
+    rows_key: Option<(u64, u64, &'static str)>,
+    rows: Vec<RowText>,
+}
+
+impl RowsCache {
+    /// Labels of every account (rebuilt when accounts or states changed).
+    pub fn labels(&mut self, state: &AppState) -> &HashMap<AccountId, AccountLabel> {
+        self.update_labels(state);
+        &self.labels
+    }
+
+    /// Account ids sorted by label, and the labels.
+    pub fn sorted_labels(&mut self, state: &AppState) -> (&[AccountId], &HashMap<AccountId, AccountLabel>) {
+        self.update_labels(state);
+        (&self.sorted, &self.labels)
+    }
+
+    fn update_labels(&mut self, state: &AppState) {
+        if self.labels_version == Some(state.data_version) && state.accounts.value().is_some() {
+            return;
+        }
+        self.labels = account_labels(state);
+        let mut ids: Vec<AccountId> = self.labels.keys().copied().collect();
+        ids.sort_by(|a, b| self.labels[a].name.cmp(&self.labels[b].name).then(a.cmp(b)));
+        self.sorted = ids;
+        self.labels_version = Some(state.data_version);
+        self.rows_key = None;
+    }
+
+    fn update_rows(&mut self, state: &AppState, window: &LogWindow) {
+        self.update_labels(state);
+        let key = (window.seq, state.data_version, i18n::lang().code());
+        if self.rows_key == Some(key) {
+            return;
+        }
+        let fallback = AccountLabel::default();
+        self.rows =
+            window.rows.iter().map(|r| RowText::new(r, self.labels.get(&r.account_id).unwrap_or(&fallback))).collect();
+        self.rows_key = Some(key);
+    }
+}
+
+fn row_ui(row: &mut egui_extras::TableRow<'_, '_>, r: &UsageLog, t: &RowText) {
     row.col(|ui| {
-        ui.label(local_time(r.created_at));
+        ui.label(t.time.as_str());
     });
     row.col(|ui| {
-        ui.label(&l.name);
+        ui.label(t.account.as_str());
     });
     row.col(|ui| {
         ui.label(tr(kind_key(r.kind)));
     });
     row.col(|ui| {
-        let resp = ui.label(&r.model);
+        let resp = ui.label(r.model.as_str());
         if !r.content.is_empty() {
-            resp.on_hover_text(&r.content);
+            resp.on_hover_text(r.content.as_str());
         }
     });
     row.col(|ui| {
-        ui.label(&r.token_name);
+        ui.label(r.token_name.as_str());
     });
     row.col(|ui| {
-        ui.label(r.prompt_tokens.to_string());
+        ui.label(t.prompt.as_str());
     });
     row.col(|ui| {
-        ui.label(r.completion_tokens.to_string());
+        ui.label(t.completion.as_str());
     });
     row.col(|ui| {
-        ui.label(l.currency.format_quota(r.quota));
+        ui.label(t.cost.as_str());
     });
     row.col(|ui| {
-        let real = real_cost(l.currency.quota_to_usd(r.quota), l.paid_per_usd);
-        ui.label(real.map(|v| format!("{v:.4}")).unwrap_or_else(|| "-".into()));
+        ui.label(t.real.as_str());
     });
     row.col(|ui| {
-        ui.label(r.duration_ms.map(|d| format!("{:.1} s", d as f64 / 1000.0)).unwrap_or_default());
+        ui.label(t.duration.as_str());
     });
     row.col(|ui| {
         ui.label(if r.is_stream { tr("logs.stream.yes") } else { "" });
     });
     row.col(|ui| {
-        ui.label(&r.group);
+        ui.label(r.group.as_str());
     });
 }
 
 /// The rows table. Rows outside the loaded window ask for the window around them.
-pub fn rows_ui(ui: &mut egui::Ui, state: &AppState, cmds: &mut Vec<Command>) {
-    let labels: HashMap<AccountId, AccountLabel> = account_labels(state);
+pub fn rows_ui(ui: &mut egui::Ui, state: &AppState, cache: &mut RowsCache, cmds: &mut Vec<Command>) {
     let window = state.usage.window.value();
+    if let Some(w) = window {
+        cache.update_rows(state, w);
+    }
+    let cells = &cache.rows;
     let total = window.map(|w| w.total).unwrap_or(0);
     let mut missing: Option<usize> = None;
     let keys = [
@@ -126,8 +203,9 @@ pub fn rows_ui(ui: &mut egui::Ui, state: &AppState, cmds: &mut Vec<Command>) {
             .body(|body| {
                 body.rows(ROW_HEIGHT, total, |mut row| {
                     let i = row.index();
-                    match window.and_then(|w| w.get(i)) {
-                        Some(r) => row_ui(&mut row, r, labels.get(&r.account_id)),
+                    let hit = window.and_then(|w| Some((w.get(i)?, cells.get(i.checked_sub(w.offset)?)?)));
+                    match hit {
+                        Some((r, t)) => row_ui(&mut row, r, t),
                         None => {
                             missing.get_or_insert(i);
                             row.col(|ui| {

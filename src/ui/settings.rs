@@ -66,6 +66,9 @@ impl SettingsPanel {
                 });
             });
             section(ui, tr("checkin.auto_title"), |ui| crate::ui::checkin_view::auto_settings_ui(ui, state, cmds));
+            section(ui, tr("settings.logs"), |ui| {
+                ui.horizontal(|ui| crate::ui::logs::history_days_ui(ui, "settings_history_days", state, cmds));
+            });
             section(ui, tr("settings.backup"), |ui| {
                 let mut actions = Vec::new();
                 self.backup.ui(ui, &state.backup, &mut actions);
