@@ -114,6 +114,11 @@ pub(super) const MIGRATIONS: &[&str] = &[
         last_error      TEXT
     );
     "#,
+    // 6: per-account low-balance alert threshold and auto-refresh interval override.
+    r#"
+    ALTER TABLE accounts ADD COLUMN low_balance_threshold REAL;
+    ALTER TABLE accounts ADD COLUMN refresh_interval_mins INTEGER;
+    "#,
 ];
 
 /// Highest schema version this build knows.

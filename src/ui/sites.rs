@@ -106,7 +106,8 @@ impl SitesPanel {
         let fresh = self.cache.as_ref().is_some_and(|(v, q, _, _)| *v == state.data_version && *q == self.query);
         if !fresh {
             let accounts = state.accounts.value().map(Vec::as_slice).unwrap_or_default();
-            let rows = build_rows(accounts, &state.states, &self.query);
+            let now = crate::store::now_unix();
+            let rows = build_rows(accounts, &state.states, &self.query, &state.alerts, now);
             let sums = totals(&rows);
             self.cache = Some((state.data_version, self.query.clone(), rows, sums));
         }
@@ -127,6 +128,7 @@ impl SitesPanel {
                 (StatusFilter::Ok, "sites.filter.ok"),
                 (StatusFilter::Failing, "sites.filter.error"),
                 (StatusFilter::AuthNeeded, "sites.filter.auth"),
+                (StatusFilter::HasAlerts, "sites.filter.alerts"),
             ] {
                 ui.selectable_value(&mut self.query.status, f, tr(key));
             }
@@ -218,6 +220,7 @@ impl SitesPanel {
                                 r.site.clone()
                             };
                             ui.label(name).on_hover_text(&r.url);
+                            crate::ui::alerts_view::badge_ui(ui, &r.alerts);
                         });
                     });
                     row.col(|ui| {
@@ -304,6 +307,13 @@ fn totals_ui(ui: &mut egui::Ui, t: &Totals, state: &AppState, cmds: &mut Vec<Com
         ui.strong(format!("${:.2}", t.today_usd));
         ui.separator();
         ui.label(fill(tr("sites.totals.health"), &[("ok", &t.ok), ("failed", &t.failing)]));
+        if t.alerts > 0 {
+            ui.label(widgets::severity_text(
+                &fill(tr("sites.totals.alerts"), &[("n", &t.alerts)]),
+                crate::app::Severity::Warning,
+                ui,
+            ));
+        }
         ui.separator();
         let mut schedule = state.schedule;
         ui.checkbox(&mut schedule.enabled, tr("sites.auto"));
