@@ -135,3 +135,32 @@ fn the_badge_appears_after_setting_a_threshold_above_the_balance() {
     assert!(h.query_by_label("Richsite").is_none(), "filtered out");
     assert!(h.query_all_by_label("Lowsite").count() >= 1);
 }
+
+#[test]
+fn the_threshold_and_refresh_interval_survive_a_backup_and_restore() {
+    use apihub::backup::bundle::{SecretsMode, create_bundle};
+    use apihub::backup::{RestoreMode, restore_bundle};
+    let cfg = FakeConfig::new(Variant::NewApiClassic);
+    let src_dir = tempfile::tempdir().unwrap();
+    let mut src = Store::open(src_dir.path()).unwrap().store;
+    let a = src.upsert_account(&new_account("https://a.example", "A", &cfg, "1")).unwrap();
+    src.upsert_account(&new_account("https://b.example", "B", &cfg, "2")).unwrap();
+    let mut meta = AccountMeta::of(&src.account(a).unwrap());
+    meta.low_balance_threshold = Some(2.5);
+    meta.refresh_interval_mins = Some(90);
+    src.update_account_meta(a, &meta).unwrap();
+    src.set_setting("alerts.low_balance", "3").unwrap();
+    src.set_setting("alerts.notified", "[[1,\"failing\"]]").unwrap();
+    let bytes = create_bundle(&src, &SecretsMode::Passphrase("pw".into())).unwrap();
+
+    let dst_dir = tempfile::tempdir().unwrap();
+    let mut dst = Store::open(dst_dir.path()).unwrap().store;
+    restore_bundle(&mut dst, &bytes, Some("pw"), RestoreMode::Merge).unwrap();
+    let accounts = dst.list_accounts().unwrap();
+    let a = accounts.iter().find(|x| x.site.url == "https://a.example").unwrap();
+    assert_eq!((a.low_balance_threshold, a.refresh_interval_mins), (Some(2.5), Some(90)));
+    let b = accounts.iter().find(|x| x.site.url == "https://b.example").unwrap();
+    assert_eq!((b.low_balance_threshold, b.refresh_interval_mins), (None, None));
+    assert_eq!(dst.setting("alerts.low_balance").unwrap().as_deref(), Some("3"));
+    assert_eq!(dst.setting("alerts.notified").unwrap(), None, "what was notified stays on this machine");
+}

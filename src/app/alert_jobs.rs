@@ -164,4 +164,16 @@ mod tests {
         let json = serde_json::to_string(&seen.iter().collect::<Vec<_>>()).unwrap();
         assert_eq!(AlertJobs::from_setting(Some(&json)).notified, seen);
     }
+
+    /// Manual check (it would pop up a notification on a desktop): with no session bus
+    /// the notification fails quickly instead of hanging.
+    /// `DBUS_SESSION_BUS_ADDRESS=unix:path=/nonexistent cargo test --lib desktop -- --ignored`
+    #[test]
+    #[ignore]
+    fn desktop_notification_fails_fast_without_a_bus() {
+        let started = std::time::Instant::now();
+        let r = show_desktop("API Hub Desk", "test");
+        assert!(started.elapsed() < std::time::Duration::from_secs(10), "{r:?}");
+        eprintln!("show_desktop: {r:?} in {:?}", started.elapsed());
+    }
 }
