@@ -164,3 +164,47 @@ fn the_threshold_and_refresh_interval_survive_a_backup_and_restore() {
     assert_eq!(dst.setting("alerts.low_balance").unwrap().as_deref(), Some("3"));
     assert_eq!(dst.setting("alerts.notified").unwrap(), None, "what was notified stays on this machine");
 }
+
+/// Not a check: seeds `$APIHUB_SEED_DIR` with accounts whose cached state raises alerts,
+/// for looking at the table (`apihub --data-dir $APIHUB_SEED_DIR` under Xvfb).
+#[test]
+#[ignore]
+fn seed_a_store_for_screenshots() {
+    use apihub::domain::snapshot::{AccountState, ApiKey, ErrorInfo, Part, Snapshot, UserInfo};
+    let Ok(dir) = std::env::var("APIHUB_SEED_DIR") else { return };
+    let mut s = Store::open(std::path::Path::new(&dir)).unwrap().store;
+    s.set_setting("refresh.auto", "off").unwrap();
+    s.set_setting("alerts.low_balance", "1").unwrap();
+    let now = apihub::store::now_unix();
+    let cfg = FakeConfig::new(Variant::NewApiClassic);
+    let rows: [(&str, i64, u32, i64); 5] = [
+        ("公益站 Alpha", 250_000, 0, -1),
+        ("Beta Relay", 9_000_000, 0, now + 3 * 86_400),
+        ("Gamma", 5_000_000, 4, -1),
+        ("Delta 中转", 40_000_000, 0, -1),
+        ("Epsilon", 100_000, 5, now - 60),
+    ];
+    for (i, (name, quota, failures, expiry)) in rows.into_iter().enumerate() {
+        let id = s
+            .upsert_account(&new_account(&format!("https://s{i}.example"), name, &cfg, &format!("{}", i + 1)))
+            .unwrap();
+        let state = AccountState {
+            snapshot: Some(Snapshot {
+                fetched_at: now - 600,
+                user: Part::complete(UserInfo { quota, username: "alice".into(), ..Default::default() }),
+                keys: Part::complete(vec![ApiKey {
+                    name: "main".into(),
+                    status: 1,
+                    expired_time: expiry,
+                    ..Default::default()
+                }]),
+                ..Default::default()
+            }),
+            last_error: (failures > 0)
+                .then(|| ErrorInfo { kind: "unavailable".into(), message: "connection refused".into() }),
+            last_attempt_at: Some(now - 60),
+            consecutive_failures: failures,
+        };
+        s.save_account_state(id, &state, "2026-01-01").unwrap();
+    }
+}
