@@ -127,8 +127,15 @@ fn the_badge_appears_after_setting_a_threshold_above_the_balance() {
     let stored = t.harness.state().state().accounts.value().unwrap().iter().find(|a| a.site.name == "Lowsite").cloned();
     assert_eq!(stored.unwrap().low_balance_threshold, Some(100.0));
 
-    // The status filter keeps only accounts with alerts.
+    // The next refresh records the alert as notified (once; desktop notifications are off).
     let h = &mut t.harness;
+    h.get_by_label_contains("Refresh all").click();
+    let dir = t.dir.path().to_path_buf();
+    let notified = || Store::open(&dir).unwrap().store.setting("alerts.notified").unwrap().unwrap_or_default();
+    run_until(h, "alert remembered", |_| notified().contains("low_balance"));
+    assert_eq!(notified().matches("low_balance").count(), 1, "{}", notified());
+
+    // The status filter keeps only accounts with alerts.
     assert!(h.query_by_label("Richsite").is_some());
     h.get_by_label("Has alerts").click();
     h.run();

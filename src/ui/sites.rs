@@ -18,6 +18,8 @@ pub struct SitesPanel {
     detail: DetailView,
     selected: Option<crate::domain::AccountId>,
     cache: Option<(u64, RowQuery, Vec<SiteRow>, Totals)>,
+    /// When the cached rows were built (key-expiry alerts depend on the time).
+    built_at: i64,
 }
 
 const COLUMNS: [(&str, SortKey); 9] = [
@@ -103,10 +105,12 @@ impl SitesPanel {
     }
 
     fn refresh_cache(&mut self, state: &AppState) {
-        let fresh = self.cache.as_ref().is_some_and(|(v, q, _, _)| *v == state.data_version && *q == self.query);
+        let now = crate::store::now_unix();
+        let fresh = self.cache.as_ref().is_some_and(|(v, q, _, _)| *v == state.data_version && *q == self.query)
+            && now - self.built_at < 3600;
         if !fresh {
+            self.built_at = now;
             let accounts = state.accounts.value().map(Vec::as_slice).unwrap_or_default();
-            let now = crate::store::now_unix();
             let rows = build_rows(accounts, &state.states, &self.query, &state.alerts, now);
             let sums = totals(&rows);
             self.cache = Some((state.data_version, self.query.clone(), rows, sums));
