@@ -135,7 +135,16 @@ fn open_store(cli: &Cli) -> anyhow::Result<Store> {
 fn reports(store: &Store) -> anyhow::Result<Vec<AccountReport>> {
     let mut states = store.account_states()?;
     report::overlay_local_today(store, &mut states)?;
-    Ok(store.list_accounts()?.iter().map(|a| AccountReport::new(a, states.get(&a.id))).collect())
+    let alerts = crate::domain::alerts::AlertSettings::from_settings(|k| store.setting(k).ok().flatten());
+    let now = crate::store::now_unix();
+    Ok(store
+        .list_accounts()?
+        .iter()
+        .map(|a| {
+            let st = states.get(&a.id);
+            AccountReport::new(a, st).with_alerts(crate::domain::alerts::evaluate(a, st, &alerts, now))
+        })
+        .collect())
 }
 
 fn print_reports(rows: &[AccountReport], json: bool) -> anyhow::Result<()> {

@@ -41,6 +41,8 @@ async fn book_for(variant: Variant, kind: SiteKind) -> apihub::domain::pricing::
         paid_per_usd: None,
         disabled: false,
         notes: String::new(),
+        low_balance_threshold: None,
+        refresh_interval_mins: None,
     };
     let mut states = HashMap::new();
     states.insert(1, AccountState { snapshot: Some(snap), last_attempt_at: Some(1), ..Default::default() });

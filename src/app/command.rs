@@ -59,6 +59,8 @@ pub enum Command {
     },
     /// Change the auto-refresh schedule (persisted).
     SetSchedule(crate::engine::schedule::Schedule),
+    /// Change the global alert settings (persisted; badges recompute).
+    SetAlertSettings(crate::domain::alerts::AlertSettings),
     /// Stop the running refresh (accounts not yet started are skipped).
     CancelRefresh,
     /// Reload the account list from the store.

@@ -1,6 +1,7 @@
 //! The eframe application: state, commands, the task runner and job polling.
 
 pub mod action_jobs;
+mod alert_jobs;
 mod backup_jobs;
 pub mod command;
 pub mod loadable;
@@ -120,6 +121,7 @@ pub struct App {
     action_jobs: action_jobs::ActionJobs,
     backup: backup_jobs::BackupJobs,
     log_jobs: usage_logs::UsageLogJobs,
+    alert_jobs: alert_jobs::AlertJobs,
 }
 
 fn setting_or(store: &SharedStore, key: &str) -> Option<String> {
@@ -158,6 +160,10 @@ impl App {
             setting_or(&deps.store, "checkin.window_end").as_deref(),
         );
         state.usage.history_days = deps.store.lock().map_or(0, |s| crate::engine::log_sync::stored_history_days(&s));
+        state.alerts = crate::domain::alerts::AlertSettings::from_settings(|k| setting_or(&deps.store, k));
+        let alert_jobs = alert_jobs::AlertJobs::from_setting(
+            setting_or(&deps.store, crate::domain::alerts::keys::NOTIFIED).as_deref(),
+        );
         if let Some(q) = &deps.quarantined {
             state.notices.push(StatusLine {
                 text: i18n::fill(tr("notice.quarantined"), &[("path", &q.moved_to.display()), ("reason", &q.reason)]),
@@ -204,6 +210,7 @@ impl App {
             action_jobs: action_jobs::ActionJobs::default(),
             backup: backup_jobs::BackupJobs::default(),
             log_jobs: Default::default(),
+            alert_jobs,
         };
         app.apply_pending(&ctx);
         app
@@ -331,6 +338,7 @@ impl App {
                         .map_err(|e| e.to_string())
                 }));
             }
+            Command::SetAlertSettings(settings) => self.set_alert_settings(settings),
             Command::CancelRefresh => {
                 self.refresh_cancel.cancel();
                 if let Some(p) = &mut self.state.refresh {
@@ -566,6 +574,7 @@ impl App {
                 self.state.offline_until = None;
             }
             self.next_schedule_check = 0;
+            self.check_alerts(&ids);
             let text = i18n::fill(
                 tr("status.refresh_done"),
                 &[("ok", &s.ok), ("failed", &s.failed), ("cancelled", &s.cancelled)],
@@ -700,6 +709,7 @@ impl App {
             self.pending.extend([Command::ReloadAccounts, Command::AutoBackup]);
         }
         self.poll_backup_jobs();
+        self.poll_alert_jobs();
         self.settings_job.retain(|p| match p.ready() {
             None => true,
             Some(Ok(())) => false,

@@ -117,6 +117,8 @@ pub struct AppState {
     pub states: HashMap<AccountId, AccountState>,
     /// The auto-refresh schedule.
     pub schedule: crate::engine::schedule::Schedule,
+    /// Global alert settings (low balance, failing, key expiry, desktop notifications).
+    pub alerts: crate::domain::alerts::AlertSettings,
     /// Auto refresh is paused until then because the machine looked offline.
     pub offline_until: Option<i64>,
     /// When the scheduler will next refresh all accounts (None: auto refresh off).
@@ -166,6 +168,7 @@ impl AppState {
             data_version: 0,
             next_auto_refresh_at: None,
             schedule: Default::default(),
+            alerts: Default::default(),
             offline_until: None,
             activity: Loadable::default(),
             activity_level: Level::Info,

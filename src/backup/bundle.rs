@@ -31,7 +31,8 @@ pub const FORMAT: &str = "api-hub-desk-backup";
 /// The bundle version this build writes and the highest it reads.
 pub const VERSION: u64 = 1;
 /// Settings that describe backups and checks themselves; never exported, never restored.
-pub const VOLATILE_SETTING_PREFIXES: &[&str] = &["backup.local.last_", "backup.webdav.last_", "update.last_"];
+pub const VOLATILE_SETTING_PREFIXES: &[&str] =
+    &["backup.local.last_", "backup.webdav.last_", "update.last_", "alerts.notified"];
 
 const AAD: &[u8] = b"api-hub-desk-backup:1";
 const SECTIONS: [&str; 3] = ["sites", "accounts", "settings"];
@@ -95,6 +96,12 @@ pub struct BundleAccount {
     /// Skipped by refresh-all.
     #[serde(default)]
     pub disabled: bool,
+    /// Low-balance alert threshold in the site's currency, as a decimal string.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub low_balance_threshold: Option<String>,
+    /// Auto-refresh interval override in minutes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_interval_mins: Option<u32>,
     /// Position in the user's order.
     #[serde(default)]
     pub sort_order: i64,
@@ -214,6 +221,8 @@ pub(crate) fn sections_of(snap: &StoreSnapshot) -> (Vec<BundleSite>, Vec<BundleA
         notes: a.notes.clone(),
         paid_per_usd: a.paid_per_usd.map(|p| p.to_string()),
         disabled: a.disabled,
+        low_balance_threshold: a.low_balance_threshold.map(|p| p.to_string()),
+        refresh_interval_mins: a.refresh_interval_mins,
         sort_order: a.sort_order,
         created_at_unix: a.created_at_unix,
         updated_at_unix: a.updated_at_unix,
@@ -415,6 +424,8 @@ impl VerifiedBundle {
             paid_per_usd: a.paid_per_usd.as_deref().and_then(|p| p.parse().ok()),
             disabled: a.disabled,
             notes: a.notes.clone(),
+            low_balance_threshold: a.low_balance_threshold.as_deref().and_then(|p| p.parse().ok()),
+            refresh_interval_mins: a.refresh_interval_mins,
             sort_order: a.sort_order,
             created_at_unix: a.created_at_unix,
             updated_at_unix: a.updated_at_unix,

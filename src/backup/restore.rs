@@ -70,6 +70,8 @@ fn same_details(a: &AccountRow, b: &AccountRow) -> bool {
         && a.notes == b.notes
         && a.paid_per_usd == b.paid_per_usd
         && a.disabled == b.disabled
+        && a.low_balance_threshold == b.low_balance_threshold
+        && a.refresh_interval_mins == b.refresh_interval_mins
         && (b.credentials.is_none() || a.credentials == b.credentials)
 }
 

@@ -4,6 +4,7 @@
 use serde::Serialize;
 
 use crate::domain::Account;
+use crate::domain::alerts::Alert;
 use crate::domain::snapshot::AccountState;
 
 /// Today's figures from synced usage-log rows for the accounts whose log sync reached
@@ -15,6 +16,16 @@ pub fn overlay_local_today(
     let (day_start, _) = crate::relay::snapshot::local_day_window();
     crate::domain::usage_log::overlay_today_all(states, &store.today_from_logs(day_start)?);
     Ok(())
+}
+
+/// A triggered alert: `{"kind": "low_balance" | "failing" | "key_expiring", "message": …, …details}`.
+#[derive(Debug, Serialize, PartialEq)]
+pub struct AlertJson {
+    /// The alert with its kind and details.
+    #[serde(flatten)]
+    pub alert: Alert,
+    /// One English line.
+    pub message: String,
 }
 
 /// An amount in quota and in the site's currency.
@@ -94,6 +105,8 @@ pub struct AccountReport {
     pub fetched_at: Option<i64>,
     /// Skipped by refresh-all.
     pub disabled: bool,
+    /// Alerts this account triggers now (empty when none).
+    pub alerts: Vec<AlertJson>,
 }
 
 impl AccountReport {
@@ -137,7 +150,14 @@ impl AccountReport {
                 .map(|c| CheckinJson { supported: c.supported, checked_in_today: c.checked_in_today }),
             fetched_at: snap.map(|s| s.fetched_at),
             disabled: a.disabled,
+            alerts: Vec::new(),
         }
+    }
+
+    /// The report with these alerts.
+    pub fn with_alerts(mut self, alerts: Vec<Alert>) -> AccountReport {
+        self.alerts = alerts.into_iter().map(|alert| AlertJson { message: alert.message(), alert }).collect();
+        self
     }
 
     /// One line for humans.
@@ -154,9 +174,13 @@ impl AccountReport {
             (Some(s), None) => s.to_string(),
             (None, None) => "never refreshed".into(),
         };
-        format!(
+        let mut line = format!(
             "{:>4}  {:<10}  {:<24}  {:<16}  {:>16}  {:>10}  {status}",
             self.account_id, self.kind, self.site_name, self.username, balance, today
-        )
+        );
+        for a in &self.alerts {
+            line.push_str(&format!("\n      alert: {}", a.message));
+        }
+        line
     }
 }

@@ -114,6 +114,12 @@ pub struct Account {
     pub disabled: bool,
     /// Free-form notes.
     pub notes: String,
+    /// Low-balance alert threshold in the site's currency (None = the global default).
+    #[serde(default)]
+    pub low_balance_threshold: Option<f64>,
+    /// Auto-refresh interval in minutes for this account (None = the global one).
+    #[serde(default)]
+    pub refresh_interval_mins: Option<u32>,
 }
 
 /// What is needed to create (or update) an account.

@@ -1,6 +1,7 @@
 //! Plain data and pure logic. Knows nothing of HTTP, SQLite or egui.
 
 pub mod account;
+pub mod alerts;
 pub mod kind;
 pub mod money;
 pub mod pricing;

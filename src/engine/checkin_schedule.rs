@@ -184,6 +184,8 @@ mod tests {
             paid_per_usd: None,
             disabled: false,
             notes: String::new(),
+            low_balance_threshold: None,
+            refresh_interval_mins: None,
         }
     }
 

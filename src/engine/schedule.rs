@@ -54,9 +54,15 @@ pub fn jitter_secs(id: AccountId, interval_secs: i64) -> i64 {
     (z % spread as u64) as i64
 }
 
+/// The interval in force for an account: its own override, else the global one (both
+/// at least [`MIN_INTERVAL_MINS`]).
+pub fn interval_mins(account: &Account, schedule: &Schedule) -> u32 {
+    account.refresh_interval_mins.unwrap_or(schedule.interval_mins).max(MIN_INTERVAL_MINS)
+}
+
 /// When an account is next due (never refreshed: now).
 pub fn due_at(account: &Account, state: Option<&AccountState>, schedule: &Schedule, now: i64) -> i64 {
-    let interval_secs = i64::from(schedule.interval_mins.max(MIN_INTERVAL_MINS)) * 60;
+    let interval_secs = i64::from(interval_mins(account, schedule)) * 60;
     match state.and_then(|s| s.last_attempt_at) {
         None => now,
         Some(last) => last + interval_secs + jitter_secs(account.id, interval_secs),
@@ -116,6 +122,8 @@ mod tests {
             paid_per_usd: None,
             disabled,
             notes: String::new(),
+            low_balance_threshold: None,
+            refresh_interval_mins: None,
         }
     }
 
@@ -147,6 +155,28 @@ mod tests {
         assert!((0..180).contains(&j));
         assert_eq!(next, Some(10_000 + 1800 + j));
         assert!(due_accounts(&accounts, &states, &Schedule { enabled: false, ..s }, 10_060).0.is_empty());
+    }
+
+    #[test]
+    fn per_account_interval_overrides_the_global_one() {
+        let s = Schedule { enabled: true, interval_mins: 30 };
+        let mut a = acc(7, false);
+        let st = attempted(1_000, None);
+        assert_eq!(due_at(&a, Some(&st), &s, 1_000), 1_000 + 1800 + jitter_secs(7, 1800));
+        a.refresh_interval_mins = Some(120);
+        assert_eq!(due_at(&a, Some(&st), &s, 1_000), 1_000 + 7200 + jitter_secs(7, 7200));
+        // Below the floor: 5 minutes.
+        a.refresh_interval_mins = Some(1);
+        assert_eq!(interval_mins(&a, &s), 5);
+        assert_eq!(due_at(&a, Some(&st), &s, 1_000), 1_000 + 300 + jitter_secs(7, 300));
+        // A short override makes the account due while others wait for the global interval.
+        let mut states = HashMap::new();
+        states.insert(7, st.clone());
+        states.insert(8, st);
+        a.refresh_interval_mins = Some(10);
+        let (due, next) = due_accounts(&[a, acc(8, false)], &states, &s, 1_000 + 700);
+        assert_eq!(due, vec![7]);
+        assert_eq!(next, Some(1_000 + 1800 + jitter_secs(8, 1800)));
     }
 
     #[test]

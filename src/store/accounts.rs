@@ -35,6 +35,10 @@ pub struct AccountMeta {
     pub notes: String,
     /// Skipped by refresh-all and check-in-all.
     pub disabled: bool,
+    /// Low-balance alert threshold in the site's currency (None = the global default).
+    pub low_balance_threshold: Option<f64>,
+    /// Auto-refresh interval override in minutes (None = the global one).
+    pub refresh_interval_mins: Option<u32>,
 }
 
 impl AccountMeta {
@@ -45,12 +49,14 @@ impl AccountMeta {
             paid_per_usd: a.paid_per_usd,
             notes: a.notes.clone(),
             disabled: a.disabled,
+            low_balance_threshold: a.low_balance_threshold,
+            refresh_interval_mins: a.refresh_interval_mins,
         }
     }
 }
 
 const ACCOUNT_COLUMNS: &str = "a.id, a.user_id, a.username, a.auth_method, a.group_name, a.paid_per_usd,
-     a.disabled, a.notes, s.id, s.name, s.url, s.kind";
+     a.disabled, a.notes, s.id, s.name, s.url, s.kind, a.low_balance_threshold, a.refresh_interval_mins";
 
 fn row_to_account(r: &rusqlite::Row<'_>) -> rusqlite::Result<Account> {
     let auth: String = r.get(3)?;
@@ -64,6 +70,8 @@ fn row_to_account(r: &rusqlite::Row<'_>) -> rusqlite::Result<Account> {
         paid_per_usd: r.get(5)?,
         disabled: r.get::<_, i64>(6)? != 0,
         notes: r.get(7)?,
+        low_balance_threshold: r.get(12)?,
+        refresh_interval_mins: r.get::<_, Option<i64>>(13)?.and_then(|m| u32::try_from(m).ok()),
         site: Site {
             id: r.get(8)?,
             name: r.get(9)?,
@@ -152,9 +160,19 @@ impl Store {
     pub fn update_account_meta(&mut self, id: AccountId, meta: &AccountMeta) -> Result<(), StoreError> {
         let tx = self.conn.transaction()?;
         let n = tx.execute(
-            "UPDATE accounts SET group_name = ?2, paid_per_usd = ?3, notes = ?4, disabled = ?5, updated_at = ?6
+            "UPDATE accounts SET group_name = ?2, paid_per_usd = ?3, notes = ?4, disabled = ?5, updated_at = ?6,
+                low_balance_threshold = ?7, refresh_interval_mins = ?8
              WHERE id = ?1",
-            params![id, meta.group_name.trim(), meta.paid_per_usd, meta.notes, meta.disabled as i64, now_unix()],
+            params![
+                id,
+                meta.group_name.trim(),
+                meta.paid_per_usd,
+                meta.notes,
+                meta.disabled as i64,
+                now_unix(),
+                meta.low_balance_threshold,
+                meta.refresh_interval_mins
+            ],
         )?;
         tx.commit()?;
         if n == 0 {
@@ -219,6 +237,8 @@ mod tests {
         meta.disabled = true;
         meta.group_name = "work".into();
         meta.paid_per_usd = Some(0.5);
+        meta.low_balance_threshold = Some(1.25);
+        meta.refresh_interval_mins = Some(90);
         s.update_account_meta(a, &meta).unwrap();
         assert_eq!(AccountMeta::of(&s.account(a).unwrap()), meta);
         // Re-adding keeps the user's meta (only credentials and names change).

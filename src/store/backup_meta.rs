@@ -42,6 +42,10 @@ pub struct AccountRow {
     pub disabled: bool,
     /// Notes.
     pub notes: String,
+    /// Low-balance alert threshold in the site's currency.
+    pub low_balance_threshold: Option<f64>,
+    /// Auto-refresh interval override in minutes.
+    pub refresh_interval_mins: Option<u32>,
     /// Position in the user's order.
     pub sort_order: i64,
     /// When the row was created (unix seconds).
@@ -96,7 +100,8 @@ impl Store {
             .collect::<Result<_, _>>()?;
         let mut stmt = self.conn.prepare(
             "SELECT s.url, a.identity, a.user_id, a.username, a.auth_method, a.group_name, a.paid_per_usd,
-                    a.disabled, a.notes, a.sort_order, a.created_at, a.updated_at, a.secret
+                    a.disabled, a.notes, a.sort_order, a.created_at, a.updated_at, a.secret,
+                    a.low_balance_threshold, a.refresh_interval_mins
              FROM accounts a JOIN sites s ON s.id = a.site_id ORDER BY a.sort_order, a.id",
         )?;
         let rows = stmt
@@ -112,6 +117,8 @@ impl Store {
                         paid_per_usd: r.get(6)?,
                         disabled: r.get::<_, i64>(7)? != 0,
                         notes: r.get(8)?,
+                        low_balance_threshold: r.get(13)?,
+                        refresh_interval_mins: r.get::<_, Option<i64>>(14)?.and_then(|m| u32::try_from(m).ok()),
                         sort_order: r.get(9)?,
                         created_at_unix: r.get(10)?,
                         updated_at_unix: r.get(11)?,
@@ -199,14 +206,17 @@ impl Store {
             let secret = sealed.unwrap_or_else(|| empty_sealed.clone());
             tx.execute(
                 "INSERT INTO accounts(site_id, identity, user_id, username, auth_method, secret, group_name,
-                                      paid_per_usd, disabled, notes, sort_order, created_at, updated_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
+                                      paid_per_usd, disabled, notes, sort_order, created_at, updated_at,
+                                      low_balance_threshold, refresh_interval_mins)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?15, ?16)
                  ON CONFLICT(site_id, identity) DO UPDATE SET
                     user_id = excluded.user_id, username = excluded.username,
                     auth_method = excluded.auth_method,
                     secret = CASE WHEN ?14 THEN accounts.secret ELSE excluded.secret END,
                     group_name = excluded.group_name, paid_per_usd = excluded.paid_per_usd,
                     disabled = excluded.disabled, notes = excluded.notes,
+                    low_balance_threshold = excluded.low_balance_threshold,
+                    refresh_interval_mins = excluded.refresh_interval_mins,
                     updated_at = excluded.updated_at",
                 params![
                     site_id,
@@ -223,6 +233,8 @@ impl Store {
                     acc.created_at_unix,
                     acc.updated_at_unix,
                     keep_secret,
+                    acc.low_balance_threshold,
+                    acc.refresh_interval_mins,
                 ],
             )?;
         }

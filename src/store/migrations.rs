@@ -135,6 +135,11 @@ pub(super) const MIGRATIONS: &[&str] = &[
         zone  TEXT NOT NULL
     );
     "#,
+    // 6: per-account low-balance alert threshold and auto-refresh interval override.
+    r#"
+    ALTER TABLE accounts ADD COLUMN low_balance_threshold REAL;
+    ALTER TABLE accounts ADD COLUMN refresh_interval_mins INTEGER;
+    "#,
 ];
 
 /// Highest schema version this build knows.

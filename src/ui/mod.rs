@@ -1,6 +1,7 @@
 //! Views. They read `&AppState` and push `Command`s; they never do I/O.
 
 pub mod add_account;
+pub mod alerts_view;
 pub mod backup;
 pub mod checkin_view;
 pub mod fonts;

@@ -10,6 +10,7 @@ use crate::ui::theme::ThemePref;
 #[derive(Default)]
 pub struct SettingsPanel {
     backup: crate::ui::backup::BackupSection,
+    alerts: crate::ui::alerts_view::AlertsSection,
 }
 
 impl SettingsPanel {
@@ -69,6 +70,7 @@ impl SettingsPanel {
             section(ui, tr("settings.logs"), |ui| {
                 ui.horizontal(|ui| crate::ui::logs::history_days_ui(ui, "settings_history_days", state, cmds));
             });
+            section(ui, tr("settings.alerts"), |ui| self.alerts.ui(ui, state, cmds));
             section(ui, tr("settings.backup"), |ui| {
                 let mut actions = Vec::new();
                 self.backup.ui(ui, &state.backup, &mut actions);

@@ -20,6 +20,8 @@ pub struct SitesPanel {
     cache: Option<(u64, RowQuery, Vec<SiteRow>, Totals)>,
     /// The row an account is being dragged over (last frame), to highlight it.
     drop_target: Option<crate::domain::AccountId>,
+    /// When the cached rows were built (key-expiry alerts depend on the time).
+    built_at: i64,
 }
 
 /// Height of a table row.
@@ -115,10 +117,13 @@ impl SitesPanel {
     }
 
     fn refresh_cache(&mut self, state: &AppState) {
-        let fresh = self.cache.as_ref().is_some_and(|(v, q, _, _)| *v == state.data_version && *q == self.query);
+        let now = crate::store::now_unix();
+        let fresh = self.cache.as_ref().is_some_and(|(v, q, _, _)| *v == state.data_version && *q == self.query)
+            && now - self.built_at < 3600;
         if !fresh {
+            self.built_at = now;
             let accounts = state.accounts.value().map(Vec::as_slice).unwrap_or_default();
-            let rows = build_rows(accounts, &state.states, &self.query);
+            let rows = build_rows(accounts, &state.states, &self.query, &state.alerts, now);
             let sums = totals(&rows);
             self.cache = Some((state.data_version, self.query.clone(), rows, sums));
         }
@@ -139,6 +144,7 @@ impl SitesPanel {
                 (StatusFilter::Ok, "sites.filter.ok"),
                 (StatusFilter::Failing, "sites.filter.error"),
                 (StatusFilter::AuthNeeded, "sites.filter.auth"),
+                (StatusFilter::HasAlerts, "sites.filter.alerts"),
             ] {
                 ui.selectable_value(&mut self.query.status, f, tr(key));
             }
@@ -253,6 +259,7 @@ impl SitesPanel {
                             } else {
                                 r.site.clone()
                             };
+                            crate::ui::alerts_view::badge_ui(ui, &r.alerts);
                             ui.add(egui::Label::new(name).truncate()).on_hover_text(&r.url);
                         });
                     });
@@ -380,6 +387,13 @@ fn totals_ui(ui: &mut egui::Ui, t: &Totals, state: &AppState, cmds: &mut Vec<Com
         ui.strong(format!("${:.2}", t.today_usd));
         ui.separator();
         ui.label(fill(tr("sites.totals.health"), &[("ok", &t.ok), ("failed", &t.failing)]));
+        if t.alerts > 0 {
+            ui.label(widgets::severity_text(
+                &fill(tr("sites.totals.alerts"), &[("n", &t.alerts)]),
+                crate::app::Severity::Warning,
+                ui,
+            ));
+        }
         ui.separator();
         let mut schedule = state.schedule;
         ui.checkbox(&mut schedule.enabled, tr("sites.auto"));
@@ -433,6 +447,8 @@ mod tests {
             paid_per_usd: None,
             disabled: false,
             notes: String::new(),
+            low_balance_threshold: None,
+            refresh_interval_mins: None,
         }
     }
 

@@ -26,6 +26,8 @@ pub struct DetailView {
     form_for: Option<i64>,
     meta: AccountMeta,
     paid_text: String,
+    threshold_text: String,
+    interval_text: String,
     models_filter: String,
     confirm_delete: bool,
     keys: crate::ui::keys_view::KeysView,
@@ -63,6 +65,8 @@ impl DetailView {
                 form_for: Some(account.id),
                 meta: AccountMeta::of(account),
                 paid_text: account.paid_per_usd.map(|p| p.to_string()).unwrap_or_default(),
+                threshold_text: account.low_balance_threshold.map(|p| p.to_string()).unwrap_or_default(),
+                interval_text: account.refresh_interval_mins.map(|p| p.to_string()).unwrap_or_default(),
                 ..Default::default()
             };
         }
@@ -206,6 +210,22 @@ impl DetailView {
             let l = ui.label(tr("detail.paid"));
             ui.text_edit_singleline(&mut self.paid_text).labelled_by(l.id);
             ui.end_row();
+            let l = ui.label(tr("detail.low_balance"));
+            ui.add(
+                egui::TextEdit::singleline(&mut self.threshold_text)
+                    .hint_text(tr("detail.low_balance_hint"))
+                    .desired_width(120.0),
+            )
+            .labelled_by(l.id);
+            ui.end_row();
+            let l = ui.label(tr("detail.refresh_interval"));
+            ui.add(
+                egui::TextEdit::singleline(&mut self.interval_text)
+                    .hint_text(tr("detail.refresh_interval_hint"))
+                    .desired_width(120.0),
+            )
+            .labelled_by(l.id);
+            ui.end_row();
             let l = ui.label(tr("detail.notes"));
             ui.text_edit_multiline(&mut self.meta.notes).labelled_by(l.id);
             ui.end_row();
@@ -213,10 +233,21 @@ impl DetailView {
         ui.checkbox(&mut self.meta.disabled, tr("detail.disabled"));
         let paid = self.paid_text.trim().replace(',', ".");
         let paid_ok = paid.is_empty() || paid.parse::<f64>().is_ok_and(|p| p.is_finite() && p >= 0.0);
+        let threshold = crate::domain::alerts::parse_threshold(&self.threshold_text);
+        let threshold_ok = self.threshold_text.trim().is_empty() || threshold.is_some();
+        let interval = self.interval_text.trim().parse::<u32>().ok();
+        let interval_ok = self.interval_text.trim().is_empty()
+            || interval.is_some_and(|m| m >= crate::engine::schedule::MIN_INTERVAL_MINS);
+        if !threshold_ok || !interval_ok {
+            let key = if threshold_ok { "detail.refresh_interval_bad" } else { "alerts.bad_number" };
+            ui.colored_label(ui.visuals().error_fg_color, tr(key));
+        }
         ui.horizontal(|ui| {
-            if ui.add_enabled(paid_ok, egui::Button::new(tr("detail.save"))).clicked() {
+            if ui.add_enabled(paid_ok && threshold_ok && interval_ok, egui::Button::new(tr("detail.save"))).clicked() {
                 let mut meta = self.meta.clone();
                 meta.paid_per_usd = paid.parse().ok();
+                meta.low_balance_threshold = threshold;
+                meta.refresh_interval_mins = interval;
                 cmds.push(Command::UpdateAccountMeta { id: account.id, meta });
             }
             if ui.button(tr("detail.move_up")).clicked() {

@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 
+use crate::domain::alerts::{Alert, AlertSettings};
 use crate::domain::snapshot::AccountState;
 use crate::domain::{Account, AccountId};
 
@@ -31,6 +32,8 @@ pub enum StatusFilter {
     Failing,
     /// Needs signing in again.
     AuthNeeded,
+    /// Has triggered alerts.
+    HasAlerts,
 }
 
 /// Sortable columns.
@@ -119,6 +122,8 @@ pub struct SiteRow {
     pub error: Option<(String, String)>,
     /// Skipped by refresh-all.
     pub disabled: bool,
+    /// Triggered alerts (computed with the rows, never per frame).
+    pub alerts: Vec<Alert>,
 }
 
 /// Totals over the shown rows.
@@ -132,6 +137,8 @@ pub struct Totals {
     pub ok: usize,
     /// Accounts failing.
     pub failing: usize,
+    /// Alerts over the shown rows.
+    pub alerts: usize,
 }
 
 fn health(state: Option<&AccountState>) -> Health {
@@ -161,20 +168,31 @@ fn matches(a: &Account, st: Option<&AccountState>, needle: &str) -> bool {
             .is_some_and(|models| models.iter().any(|m| hit(m)))
 }
 
-/// Builds the rows for a query.
-pub fn build_rows(accounts: &[Account], states: &HashMap<AccountId, AccountState>, q: &RowQuery) -> Vec<SiteRow> {
+/// Builds the rows for a query, with each account's alerts at `now`.
+pub fn build_rows(
+    accounts: &[Account],
+    states: &HashMap<AccountId, AccountState>,
+    q: &RowQuery,
+    alerts: &AlertSettings,
+    now: i64,
+) -> Vec<SiteRow> {
     let needle = q.search.trim().to_lowercase();
     let mut rows: Vec<SiteRow> = accounts
         .iter()
         .filter(|a| q.show_disabled || !a.disabled)
         .filter(|a| q.group.as_ref().is_none_or(|g| &a.group_name == g))
         .filter(|a| matches(a, states.get(&a.id), &needle))
-        .map(|a| row(a, states.get(&a.id)))
+        .map(|a| {
+            let mut r = row(a, states.get(&a.id));
+            r.alerts = crate::domain::alerts::evaluate(a, states.get(&a.id), alerts, now);
+            r
+        })
         .filter(|r| match q.status {
             StatusFilter::All => true,
             StatusFilter::Ok => r.health == Health::Ok,
             StatusFilter::Failing => matches!(r.health, Health::Failing | Health::AuthNeeded),
             StatusFilter::AuthNeeded => r.health == Health::AuthNeeded,
+            StatusFilter::HasAlerts => !r.alerts.is_empty(),
         })
         .collect();
     let cmp_f = |a: Option<f64>, b: Option<f64>| a.unwrap_or(f64::MIN).total_cmp(&b.unwrap_or(f64::MIN));
@@ -232,6 +250,7 @@ fn row(a: &Account, st: Option<&AccountState>) -> SiteRow {
         health: health(st),
         error: st.and_then(|s| s.last_error.as_ref()).map(|e| (e.kind.clone(), e.message.clone())),
         disabled: a.disabled,
+        alerts: Vec::new(),
     }
 }
 
@@ -244,6 +263,7 @@ pub fn totals(rows: &[SiteRow]) -> Totals {
             *by_currency.entry(cur.clone()).or_default() += amount;
         }
         t.today_usd += r.today_usd.unwrap_or(0.0);
+        t.alerts += r.alerts.len();
         match r.health {
             Health::Ok => t.ok += 1,
             Health::Failing | Health::AuthNeeded => t.failing += 1,
@@ -272,6 +292,8 @@ mod tests {
             paid_per_usd: None,
             disabled: false,
             notes: String::new(),
+            low_balance_threshold: None,
+            refresh_interval_mins: None,
         }
     }
 
@@ -303,19 +325,21 @@ mod tests {
         states.insert(3, failing);
 
         let q = RowQuery { search: "GPT-4o".into(), ..Default::default() };
-        let ids: Vec<_> = build_rows(&accounts, &states, &q).iter().map(|r| r.id).collect();
+        let ids: Vec<_> =
+            build_rows(&accounts, &states, &q, &AlertSettings::default(), 0).iter().map(|r| r.id).collect();
         assert_eq!(ids, vec![1, 3], "model search");
 
         let q = RowQuery { sort: SortKey::Balance, descending: true, ..Default::default() };
-        let ids: Vec<_> = build_rows(&accounts, &states, &q).iter().map(|r| r.id).collect();
+        let ids: Vec<_> =
+            build_rows(&accounts, &states, &q, &AlertSettings::default(), 0).iter().map(|r| r.id).collect();
         assert_eq!(ids, vec![2, 3, 1]);
 
         let q = RowQuery { status: StatusFilter::AuthNeeded, ..Default::default() };
-        assert_eq!(build_rows(&accounts, &states, &q).len(), 1);
+        assert_eq!(build_rows(&accounts, &states, &q, &AlertSettings::default(), 0).len(), 1);
         let q = RowQuery { group: Some("work".into()), ..Default::default() };
-        assert_eq!(build_rows(&accounts, &states, &q).len(), 2);
+        assert_eq!(build_rows(&accounts, &states, &q, &AlertSettings::default(), 0).len(), 2);
 
-        let rows = build_rows(&accounts, &states, &RowQuery::default());
+        let rows = build_rows(&accounts, &states, &RowQuery::default(), &AlertSettings::default(), 0);
         let t = totals(&rows);
         assert_eq!(t.balance, vec![("CNY".to_string(), 73.0), ("USD".to_string(), 6.0)]);
         assert_eq!((t.ok, t.failing), (2, 1));
@@ -328,9 +352,33 @@ mod tests {
         a.paid_per_usd = Some(0.5);
         let mut states = HashMap::new();
         states.insert(1, ok(1_000_000, &[], false));
-        assert!(build_rows(std::slice::from_ref(&a), &states, &RowQuery::default()).is_empty());
+        assert!(
+            build_rows(std::slice::from_ref(&a), &states, &RowQuery::default(), &AlertSettings::default(), 0)
+                .is_empty()
+        );
         let q = RowQuery { show_disabled: true, ..Default::default() };
-        let rows = build_rows(&[a], &states, &q);
+        let rows = build_rows(&[a], &states, &q, &AlertSettings::default(), 0);
         assert_eq!(rows[0].balance.as_deref(), Some("$2.00 (≈1.00)"));
+    }
+
+    #[test]
+    fn alerts_are_computed_with_the_rows_filtered_and_counted() {
+        let mut low = acc(1, "alpha", "");
+        low.low_balance_threshold = Some(5.0);
+        let accounts = vec![low, acc(2, "beta", "")];
+        let mut states = HashMap::new();
+        states.insert(1, ok(1_000_000, &[], false)); // $2 < $5
+        states.insert(2, ok(1_000_000, &[], false));
+        let settings = AlertSettings::default();
+        let rows = build_rows(&accounts, &states, &RowQuery::default(), &settings, 0);
+        assert_eq!(rows[0].alerts.len(), 1);
+        assert!(rows[1].alerts.is_empty());
+        assert_eq!(totals(&rows).alerts, 1);
+        let q = RowQuery { status: StatusFilter::HasAlerts, ..Default::default() };
+        let ids: Vec<_> = build_rows(&accounts, &states, &q, &settings, 0).iter().map(|r| r.id).collect();
+        assert_eq!(ids, vec![1]);
+        // A global default catches the other account too.
+        let global = AlertSettings { low_balance: Some(3.0), ..Default::default() };
+        assert_eq!(build_rows(&accounts, &states, &q, &global, 0).len(), 2);
     }
 }

@@ -284,6 +284,8 @@ pub fn apply_import(store: &mut Store, plan: &ImportPlan) -> Result<ImportReport
             paid_per_usd: item.paid_per_usd.or(existing.and_then(|e| e.paid_per_usd)),
             disabled: item.disabled || existing.is_some_and(|e| e.disabled),
             notes: keep(&item.notes, existing.map(|e| e.notes.as_str())),
+            low_balance_threshold: existing.and_then(|e| e.low_balance_threshold),
+            refresh_interval_mins: existing.and_then(|e| e.refresh_interval_mins),
             sort_order: existing.map(|e| e.sort_order).unwrap_or_else(|| {
                 next_order += 1;
                 next_order - 1
