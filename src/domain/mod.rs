@@ -3,6 +3,7 @@
 pub mod account;
 pub mod kind;
 pub mod money;
+pub mod network;
 pub mod pricing;
 pub mod snapshot;
 pub mod usage_log;

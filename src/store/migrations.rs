@@ -114,6 +114,12 @@ pub(super) const MIGRATIONS: &[&str] = &[
         last_error      TEXT
     );
     "#,
+    // 5: a site's own network settings: proxy override (sealed: it may hold a password;
+    // '' = inherit the global proxy) and custom User-Agent ('' = none).
+    r#"
+    ALTER TABLE sites ADD COLUMN net_proxy TEXT NOT NULL DEFAULT '';
+    ALTER TABLE sites ADD COLUMN net_user_agent TEXT NOT NULL DEFAULT '';
+    "#,
 ];
 
 /// Highest schema version this build knows.
