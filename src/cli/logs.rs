@@ -148,7 +148,7 @@ pub fn sync(store: Store, args: &SyncArgs, rt: &tokio::runtime::Handle) -> anyho
         eprintln!("nothing to sync");
         return Ok(ExitCode::from(2));
     }
-    let client = crate::relay::RelayClient::new(crate::relay::ClientConfig::default())?;
+    let client = crate::engine::network::client_from_store(&store, crate::relay::ClientConfig::default())?;
     let shared: SharedStore = Arc::new(std::sync::Mutex::new(store));
     let quiet = args.json;
     let opts = SyncOptions { history_days: args.days, ..Default::default() };

@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod actions;
 pub mod log_sync;
 pub mod merge;
+pub mod network;
 pub mod refresh;
 mod relay_source;
 pub mod schedule;

@@ -110,6 +110,20 @@ impl Default for ClientConfig {
     }
 }
 
+impl ClientConfig {
+    /// This configuration with the user's global network settings applied.
+    pub fn with_network(self, n: &crate::domain::network::NetworkSettings) -> ClientConfig {
+        let ca = n.extra_ca_file.trim();
+        ClientConfig {
+            connect_timeout_secs: n.connect_timeout_secs.max(1),
+            request_timeout_secs: n.request_timeout_secs.max(1),
+            proxy: n.proxy.clone(),
+            extra_ca_file: (!ca.is_empty()).then(|| std::path::PathBuf::from(ca)),
+            ..self
+        }
+    }
+}
+
 /// The account to talk about: where, what kind, who, how it signs in.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AccountRef {
