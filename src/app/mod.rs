@@ -4,6 +4,7 @@ pub mod action_jobs;
 mod backup_jobs;
 pub mod command;
 pub mod loadable;
+pub mod network_jobs;
 pub mod runner;
 pub mod state;
 pub mod usage_logs;
@@ -120,6 +121,7 @@ pub struct App {
     action_jobs: action_jobs::ActionJobs,
     backup: backup_jobs::BackupJobs,
     log_jobs: usage_logs::UsageLogJobs,
+    net_jobs: network_jobs::NetworkJobs,
 }
 
 fn setting_or(store: &SharedStore, key: &str) -> Option<String> {
@@ -198,6 +200,7 @@ impl App {
             action_jobs: action_jobs::ActionJobs::default(),
             backup: backup_jobs::BackupJobs::default(),
             log_jobs: Default::default(),
+            net_jobs: Default::default(),
         };
         app.apply_pending(&ctx);
         app
@@ -342,7 +345,10 @@ impl App {
                     store.lock().map_err(|e| e.to_string())?.account_states().map_err(|e| e.to_string())
                 }));
                 self.reload_checkin_records();
+                self.reload_network();
             }
+            Command::SaveNetwork(n) => self.save_network(n),
+            Command::SaveSiteNetwork { site, site_url, net } => self.save_site_network(site, site_url, net),
             Command::ReloadActivity(level) => {
                 self.state.activity_level = level;
                 let store = self.store.clone();
@@ -615,6 +621,7 @@ impl App {
             };
         }
         self.poll_actions(ctx);
+        self.poll_network();
         if self.state.usage.poll(&mut self.log_jobs, now)
             && let Some(f) = self.state.usage.filter.clone()
         {

@@ -1,4 +1,4 @@
-//! 设置 Settings: language, theme, storage, fonts, about.
+//! 设置 Settings: language, theme, storage, fonts, network, backup, about.
 
 use crate::app::{AppState, Command};
 use crate::store::{DataDirSource, KeyLocation};
@@ -10,6 +10,7 @@ use crate::ui::theme::ThemePref;
 #[derive(Default)]
 pub struct SettingsPanel {
     backup: crate::ui::backup::BackupSection,
+    network: crate::ui::network_view::NetworkSection,
 }
 
 impl SettingsPanel {
@@ -65,6 +66,7 @@ impl SettingsPanel {
                     ui.end_row();
                 });
             });
+            section(ui, tr("settings.network"), |ui| self.network.ui(ui, state, cmds));
             section(ui, tr("settings.backup"), |ui| {
                 let mut actions = Vec::new();
                 self.backup.ui(ui, &state.backup, &mut actions);
