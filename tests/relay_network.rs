@@ -257,3 +257,77 @@ async fn log_requests_on_one_origin_are_spaced_and_other_paths_are_not() {
     let user = seen.iter().find(|s| s.path == "/api/user/self").unwrap().at;
     assert!(user - start < Duration::from_millis(150), "/api/user/self was not delayed: {:?}", user - start);
 }
+
+#[test]
+fn site_network_settings_survive_reopen_and_backup_round_trip() {
+    use apihub::backup::bundle::{SecretsMode, create_bundle};
+    use apihub::backup::{RestoreMode, restore_bundle};
+    use apihub::domain::NewAccount;
+    use apihub::domain::network::NetworkSettings;
+    use apihub::store::Store;
+
+    let acc = |url: &str| NewAccount {
+        site_url: url.into(),
+        site_name: url.into(),
+        kind: SiteKind::NewApi,
+        user_id: "1".into(),
+        username: "alice".into(),
+        auth: AuthMethod::AccessToken,
+        credentials: Credentials { access_token: Some("tok".into()), ..Default::default() },
+    };
+    let by_url = |s: &Store| {
+        let mut v: Vec<(String, SiteNetwork)> = s.site_networks().unwrap().into_iter().map(|(_, u, n)| (u, n)).collect();
+        v.sort_by(|a, b| a.0.cmp(&b.0));
+        v
+    };
+    let a_net = SiteNetwork {
+        proxy: SiteProxy::Url("socks5://bob:s3cret-proxy@127.0.0.1:1080".into()),
+        user_agent: Some("UA/site-a".into()),
+    };
+    let b_net = SiteNetwork { proxy: SiteProxy::Direct, user_agent: None };
+    let global = NetworkSettings {
+        proxy: ProxySetting::Url("http://corp:gl0bal-pass@10.0.0.1:3128".into()),
+        connect_timeout_secs: 4,
+        request_timeout_secs: 12,
+        extra_ca_file: "/etc/corp-ca.pem".into(),
+    };
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let mut s = Store::open(dir.path()).unwrap().store;
+        s.upsert_account(&acc("https://a.example")).unwrap();
+        s.upsert_account(&acc("https://b.example")).unwrap();
+        s.upsert_account(&acc("https://c.example")).unwrap();
+        s.set_site_network_by_url("https://a.example", &a_net).unwrap();
+        s.set_site_network_by_url("https://b.example", &b_net).unwrap();
+        s.set_network_settings(&global).unwrap();
+    }
+    let src = Store::open(dir.path()).unwrap().store;
+    let expected = vec![
+        ("https://a.example".to_string(), a_net.clone()),
+        ("https://b.example".to_string(), b_net.clone()),
+        ("https://c.example".to_string(), SiteNetwork::default()),
+    ];
+    assert_eq!(by_url(&src), expected, "survives reopening");
+    assert_eq!(src.network_settings().unwrap(), global);
+
+    // With secrets (passphrase): everything comes back; proxy passwords are encrypted.
+    let bytes = create_bundle(&src, &SecretsMode::Passphrase("pw".into())).unwrap();
+    let text = String::from_utf8(bytes.clone()).unwrap();
+    assert!(!text.contains("s3cret-proxy") && !text.contains("gl0bal-pass"), "proxy passwords are secrets");
+    assert!(text.contains("UA/site-a"));
+    let dst_dir = tempfile::tempdir().unwrap();
+    let mut dst = Store::open(dst_dir.path()).unwrap().store;
+    restore_bundle(&mut dst, &bytes, Some("pw"), RestoreMode::Merge).unwrap();
+    assert_eq!(by_url(&dst), expected, "restored from the bundle");
+    assert_eq!(dst.network_settings().unwrap(), global);
+
+    // Without secrets: the User-Agent comes back, the proxy override needs re-entry and a
+    // merge into a store that has one keeps it.
+    let bare = create_bundle(&src, &SecretsMode::Without).unwrap();
+    let d2 = tempfile::tempdir().unwrap();
+    let mut fresh = Store::open(d2.path()).unwrap().store;
+    restore_bundle(&mut fresh, &bare, None, RestoreMode::Merge).unwrap();
+    assert_eq!(by_url(&fresh)[0].1, SiteNetwork { proxy: SiteProxy::Inherit, user_agent: Some("UA/site-a".into()) });
+    restore_bundle(&mut dst, &bare, None, RestoreMode::Merge).unwrap();
+    assert_eq!(by_url(&dst), expected, "a merge without secrets keeps the stored proxies");
+}
