@@ -3,6 +3,8 @@
 //! an extra CA file for a self-signed HTTPS server, and `/api/log…` spacing.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod fake_relay;
+
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -11,7 +13,7 @@ use apihub::domain::{AuthMethod, Credentials, SiteKind};
 use apihub::relay::http::Request;
 use apihub::relay::{AccountRef, ClientConfig, OriginLimits, ProxySetting, RelayClient, RelayError};
 use axum::http::{HeaderMap, Uri};
-use axum::response::IntoResponse;
+use fake_relay::proxy::CountingProxy;
 
 /// One request as a fake saw it.
 #[derive(Debug, Clone)]
@@ -46,38 +48,6 @@ async fn fake_relay() -> (String, Log) {
     (url, log)
 }
 
-/// A counting HTTP proxy: receives absolute-form requests, records the target, and
-/// forwards them (with the client's User-Agent) directly to the target.
-async fn counting_proxy() -> (String, Arc<Mutex<Vec<String>>>) {
-    let seen: Arc<Mutex<Vec<String>>> = Arc::default();
-    let s = seen.clone();
-    let direct = reqwest::Client::builder().no_proxy().build().unwrap();
-    let app = axum::Router::new().fallback(move |uri: Uri, headers: HeaderMap| {
-        let s = s.clone();
-        let direct = direct.clone();
-        async move {
-            // Absolute form: the proxy sees the whole target URL.
-            assert!(uri.authority().is_some(), "a proxy receives absolute-form requests, got {uri}");
-            s.lock().unwrap().push(uri.to_string());
-            let mut rb = direct.get(uri.to_string());
-            for name in ["user-agent", "authorization", "cookie"] {
-                if let Some(v) = headers.get(name) {
-                    rb = rb.header(name, v.clone());
-                }
-            }
-            let r = rb.send().await.unwrap();
-            let status = r.status().as_u16();
-            let body = r.bytes().await.unwrap();
-            (axum::http::StatusCode::from_u16(status).unwrap(), [("content-type", "application/json")], body)
-                .into_response()
-        }
-    });
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    (url, seen)
-}
-
 fn config(proxy: ProxySetting) -> ClientConfig {
     ClientConfig {
         proxy,
@@ -92,13 +62,10 @@ async fn get(client: &RelayClient, url: String) -> Result<u16, RelayError> {
     client.send(&Request::get(url), "test").await.map(|r| r.status)
 }
 
-fn targets(seen: &Arc<Mutex<Vec<String>>>, base: &str) -> usize {
-    seen.lock().unwrap().iter().filter(|u| u.starts_with(base)).count()
-}
-
 #[tokio::test]
 async fn a_site_with_a_proxy_override_goes_through_it_and_others_stay_direct() {
-    let (proxy, seen) = counting_proxy().await;
+    let p = CountingProxy::start().await;
+    let proxy = p.url.clone();
     let (a, a_log) = fake_relay().await;
     let (b, b_log) = fake_relay().await;
     let client = RelayClient::new(config(ProxySetting::Direct)).unwrap();
@@ -107,8 +74,8 @@ async fn a_site_with_a_proxy_override_goes_through_it_and_others_stay_direct() {
         assert_eq!(get(&client, format!("{a}/api/status")).await.unwrap(), 200);
         assert_eq!(get(&client, format!("{b}/api/status")).await.unwrap(), 200);
     }
-    assert_eq!(targets(&seen, &a), 2, "site A's requests went through its proxy: {:?}", seen.lock().unwrap());
-    assert_eq!(targets(&seen, &b), 0, "site B stayed direct");
+    assert_eq!(p.count_to(&a), 2, "site A's requests went through its proxy: {:?}", p.seen());
+    assert_eq!(p.count_to(&b), 0, "site B stayed direct");
     assert_eq!(a_log.lock().unwrap().len(), 2);
     assert_eq!(b_log.lock().unwrap().len(), 2);
 
@@ -120,8 +87,8 @@ async fn a_site_with_a_proxy_override_goes_through_it_and_others_stay_direct() {
     ]);
     assert_eq!(get(&client, format!("{a}/api/status")).await.unwrap(), 200);
     assert_eq!(get(&client, format!("{b}/api/status")).await.unwrap(), 200);
-    assert_eq!(targets(&seen, &a), 3, "site A inherits the global proxy");
-    assert_eq!(targets(&seen, &b), 0, "\"no proxy\" on site B bypasses the global proxy");
+    assert_eq!(p.count_to(&a), 3, "site A inherits the global proxy");
+    assert_eq!(p.count_to(&b), 0, "\"no proxy\" on site B bypasses the global proxy");
     assert_eq!(b_log.lock().unwrap().len(), 3);
 
     // A site proxy that is not a URL fails that site's requests clearly, not others'.
@@ -276,7 +243,8 @@ fn site_network_settings_survive_reopen_and_backup_round_trip() {
         credentials: Credentials { access_token: Some("tok".into()), ..Default::default() },
     };
     let by_url = |s: &Store| {
-        let mut v: Vec<(String, SiteNetwork)> = s.site_networks().unwrap().into_iter().map(|(_, u, n)| (u, n)).collect();
+        let mut v: Vec<(String, SiteNetwork)> =
+            s.site_networks().unwrap().into_iter().map(|(_, u, n)| (u, n)).collect();
         v.sort_by(|a, b| a.0.cmp(&b.0));
         v
     };

@@ -12,11 +12,19 @@ pub enum NetworkError {
     #[error("{0}")]
     Store(#[from] StoreError),
     /// The settings do not make a working client (bad proxy URL, unreadable CA file).
-    #[error("{0}")]
+    #[error("{}", config_message(.0))]
     Relay(#[from] RelayError),
     /// A value is out of range or not a proxy URL.
     #[error("{0}")]
     Invalid(String),
+}
+
+/// A configuration error's own words (without "site unavailable").
+fn config_message(e: &RelayError) -> String {
+    match e {
+        RelayError::Unavailable { message } => message.clone(),
+        other => other.to_string(),
+    }
 }
 
 /// The saved global network settings, or `None` when the user never saved any (then a

@@ -18,7 +18,13 @@ enum Mode {
 }
 
 /// Radio buttons for the mode and the URL field; returns an error text for a bad URL.
-fn proxy_ui(ui: &mut egui::Ui, default_label: &str, mode: &mut Mode, url: &mut String) -> Option<String> {
+fn proxy_ui(
+    ui: &mut egui::Ui,
+    label: egui::Id,
+    default_label: &str,
+    mode: &mut Mode,
+    url: &mut String,
+) -> Option<String> {
     ui.horizontal_wrapped(|ui| {
         ui.radio_value(mode, Mode::Default, default_label);
         ui.radio_value(mode, Mode::None, tr("net.proxy.none"));
@@ -27,7 +33,7 @@ fn proxy_ui(ui: &mut egui::Ui, default_label: &str, mode: &mut Mode, url: &mut S
     if *mode != Mode::Url {
         return None;
     }
-    ui.add(egui::TextEdit::singleline(url).hint_text(tr("net.proxy.hint")).desired_width(320.0));
+    ui.add(egui::TextEdit::singleline(url).hint_text(tr("net.proxy.hint")).desired_width(320.0)).labelled_by(label);
     validate_proxy_url(url).err()
 }
 
@@ -69,14 +75,14 @@ impl NetworkSection {
         }
         let mut bad = None;
         egui::Grid::new("network").num_columns(2).spacing([16.0, 8.0]).show(ui, |ui| {
-            ui.label(tr("net.proxy"));
-            ui.vertical(|ui| bad = proxy_ui(ui, tr("net.proxy.system"), &mut self.mode, &mut self.url));
+            let l = ui.label(tr("net.proxy"));
+            ui.vertical(|ui| bad = proxy_ui(ui, l.id, tr("net.proxy.system"), &mut self.mode, &mut self.url));
             ui.end_row();
-            ui.label(tr("net.connect_timeout"));
-            ui.add(egui::DragValue::new(&mut self.connect).range(1..=600));
+            let l = ui.label(tr("net.connect_timeout"));
+            ui.add(egui::DragValue::new(&mut self.connect).range(1..=600)).labelled_by(l.id);
             ui.end_row();
-            ui.label(tr("net.request_timeout"));
-            ui.add(egui::DragValue::new(&mut self.request).range(1..=600));
+            let l = ui.label(tr("net.request_timeout"));
+            ui.add(egui::DragValue::new(&mut self.request).range(1..=600)).labelled_by(l.id);
             ui.end_row();
             let l = ui.label(tr("net.extra_ca"));
             ui.vertical(|ui| {
@@ -137,8 +143,8 @@ impl SiteNetworkForm {
         ui.weak(tr("net.site.shared"));
         let mut bad = None;
         egui::Grid::new("site_network").num_columns(2).spacing([12.0, 6.0]).show(ui, |ui| {
-            ui.label(tr("net.proxy"));
-            ui.vertical(|ui| bad = proxy_ui(ui, tr("net.proxy.inherit"), &mut self.mode, &mut self.url));
+            let l = ui.label(tr("net.proxy"));
+            ui.vertical(|ui| bad = proxy_ui(ui, l.id, tr("net.proxy.inherit"), &mut self.mode, &mut self.url));
             ui.end_row();
             let l = ui.label(tr("net.user_agent"));
             ui.vertical(|ui| {
