@@ -203,7 +203,7 @@ impl Inner {
     pub(crate) fn set_site_networks(&self, sites: Vec<(String, SiteNetwork)>) {
         let mut list: Vec<(String, SiteNetwork)> =
             sites.into_iter().filter(|(_, n)| !n.is_default()).map(|(u, n)| (normalise_base(&u), n)).collect();
-        list.sort_by(|a, b| b.0.len().cmp(&a.0.len()));
+        list.sort_by_key(|s| std::cmp::Reverse(s.0.len()));
         self.write().sites = list;
     }
 
@@ -213,7 +213,7 @@ impl Inner {
         g.sites.retain(|(u, _)| *u != base);
         if !net.is_default() {
             g.sites.push((base, net));
-            g.sites.sort_by(|a, b| b.0.len().cmp(&a.0.len()));
+            g.sites.sort_by_key(|s| std::cmp::Reverse(s.0.len()));
         }
     }
 
