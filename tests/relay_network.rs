@@ -299,3 +299,51 @@ fn site_network_settings_survive_reopen_and_backup_round_trip() {
     restore_bundle(&mut dst, &bare, None, RestoreMode::Merge).unwrap();
     assert_eq!(by_url(&dst), expected, "a merge without secrets keeps the stored proxies");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cli_accounts_add_with_a_site_proxy_uses_it_and_refresh_keeps_using_it() {
+    use fake_relay::{FakeConfig, FakeRelay, Variant};
+    let cfg = FakeConfig::new(Variant::NewApiClassic);
+    let fake = FakeRelay::start(cfg.clone()).await;
+    let proxy = CountingProxy::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let run = |args: Vec<String>| {
+        let d = dir.path().to_path_buf();
+        tokio::task::spawn_blocking(move || {
+            std::process::Command::new(env!("CARGO_BIN_EXE_apihub"))
+                .env("APIHUB_LOG", "off")
+                .arg("--data-dir")
+                .arg(d)
+                .args(args)
+                .output()
+                .unwrap()
+        })
+    };
+    let add = |proxy: &str| {
+        ["accounts", "add", "--url", &fake.url, "--kind", "new-api", "--token", &cfg.token, "--user-id", "42"]
+            .into_iter()
+            .chain(["--proxy", proxy, "--user-agent", "CLI-UA/1"])
+            .map(String::from)
+            .collect::<Vec<_>>()
+    };
+    let out = run(add("ftp://nope")).await.unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--proxy"), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(fake.requests(), 0, "nothing sent with a bad proxy");
+
+    let out = run(add(&proxy.url)).await.unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let after_add = proxy.count_to(&fake.url);
+    assert!(after_add > 0 && after_add == fake.requests(), "every request of the add went through the site's proxy");
+
+    let out = run(vec!["refresh".into(), "--json".into()]).await.unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v[0]["status"], "ok", "{v}");
+    assert!(proxy.count_to(&fake.url) > after_add, "a later refresh uses the stored site proxy");
+    assert_eq!(proxy.count_to(&fake.url), fake.requests());
+
+    let store = apihub::store::Store::open(dir.path()).unwrap().store;
+    let (_, _, net) = store.site_networks().unwrap().into_iter().next().unwrap();
+    assert_eq!(net, SiteNetwork { proxy: SiteProxy::Url(proxy.url.clone()), user_agent: Some("CLI-UA/1".into()) });
+}
