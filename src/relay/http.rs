@@ -69,6 +69,17 @@ fn load_roots(path: Option<&std::path::Path>) -> Result<Vec<reqwest::Certificate
     Ok(certs)
 }
 
+/// Mozilla's root certificates (webpki-root-certs), converted once.
+fn bundled_roots() -> &'static [reqwest::Certificate] {
+    static ROOTS: std::sync::OnceLock<Vec<reqwest::Certificate>> = std::sync::OnceLock::new();
+    ROOTS.get_or_init(|| {
+        webpki_root_certs::TLS_SERVER_ROOT_CERTS
+            .iter()
+            .filter_map(|c| reqwest::Certificate::from_der(c.as_ref()).ok())
+            .collect()
+    })
+}
+
 fn build_client(
     cfg: &ClientConfig,
     roots: &[reqwest::Certificate],
@@ -80,9 +91,9 @@ fn build_client(
         .redirect(reqwest::redirect::Policy::limited(5))
         .user_agent(key.user_agent.clone())
         .gzip(true);
-    if !roots.is_empty() {
-        b = b.tls_certs_merge(roots.iter().cloned());
-    }
+    // The platform's roots (rustls-platform-verifier), plus Mozilla's bundled roots and
+    // the user's extra CA file.
+    b = b.tls_certs_merge(bundled_roots().iter().cloned().chain(roots.iter().cloned()));
     b = match &key.proxy {
         ProxySetting::System => b,
         ProxySetting::Direct => b.no_proxy(),
@@ -351,4 +362,19 @@ pub fn transport_error(e: &reqwest::Error, what: &str) -> RelayError {
         format!("{what}: request failed{chain}")
     };
     RelayError::Unavailable { message }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_bundled_root_is_trusted_and_a_client_builds_with_them() {
+        assert!(bundled_roots().len() > 100);
+        assert_eq!(bundled_roots().len(), webpki_root_certs::TLS_SERVER_ROOT_CERTS.len());
+        let started = std::time::Instant::now();
+        let net = Net::build(ClientConfig::default()).unwrap();
+        eprintln!("client built in {:?}", started.elapsed());
+        assert_eq!(net.clients.len(), 1);
+    }
 }
