@@ -232,7 +232,7 @@ fn refresh(store: Store, args: &RefreshArgs, rt: &tokio::runtime::Handle) -> any
         return Ok(ExitCode::from(2));
     }
     let ids: Vec<i64> = chosen.iter().map(|a| a.id).collect();
-    let client = Arc::new(crate::relay::RelayClient::new(crate::relay::ClientConfig::default())?);
+    let client = Arc::new(crate::engine::network::client_from_store(&store, crate::relay::ClientConfig::default())?);
     let shared: SharedStore = Arc::new(std::sync::Mutex::new(store));
     let quiet = args.json;
     let summary = rt.block_on(crate::engine::refresh_accounts(

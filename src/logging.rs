@@ -89,6 +89,8 @@ pub fn redact(line: &str) -> String {
         let masked = if mask_next && !trimmed.is_empty() {
             mask_next = false;
             Some(mask_secret(trimmed))
+        } else if let Some(u) = url_without_password(trimmed) {
+            Some(u)
         } else if let Some((k, v)) = trimmed.split_once('=').or_else(|| trimmed.split_once(':'))
             && is_secret_name(k)
             && !v.is_empty()
@@ -113,6 +115,16 @@ pub fn redact(line: &str) -> String {
         }
     }
     out
+}
+
+/// `scheme://user:***@host…` for a URL carrying a password (proxy URLs), else `None`.
+fn url_without_password(w: &str) -> Option<String> {
+    let start = w.find("://")? + 3;
+    let rest = &w[start..];
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let at = rest[..end].rfind('@')?;
+    let colon = rest[..at].find(':')?;
+    Some(format!("{}{}:***{}", &w[..start], &rest[..colon], &rest[at..]))
 }
 
 fn is_secret_name(k: &str) -> bool {
@@ -149,6 +161,13 @@ fn looks_like_token(w: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn proxy_url_passwords_are_masked() {
+        let r = redact("network: proxy socks5://bob:s3cret@127.0.0.1:1080 failed");
+        assert!(!r.contains("s3cret") && r.contains("socks5://bob:***@127.0.0.1:1080"), "{r}");
+        assert_eq!(redact("see https://x.example/a@b"), "see https://x.example/a@b");
+    }
 
     #[test]
     fn secrets_are_redacted() {

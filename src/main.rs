@@ -52,11 +52,25 @@ fn run_gui(cli: &Cli, runtime: tokio::runtime::Handle, started: Instant) -> Exit
         Err(e) => log::warn!("app icon unreadable: {e}"),
     }
     let options = eframe::NativeOptions { viewport, ..Default::default() };
-    let client = match apihub::relay::RelayClient::new(apihub::relay::ClientConfig::default()) {
+    // The saved network settings (global proxy, timeouts, extra CA, sites' overrides); if
+    // they do not make a working client the defaults are used and the error is logged
+    // (Settings shows the saved values for fixing).
+    let configured = match store.lock() {
+        Ok(s) => apihub::engine::network::client_from_store(&s, apihub::relay::ClientConfig::default())
+            .map_err(|e| e.to_string()),
+        Err(_) => Err("store lock poisoned".to_string()),
+    };
+    let client = match configured {
         Ok(c) => c,
         Err(e) => {
-            eprintln!("error: cannot set up the HTTP client: {e}");
-            return ExitCode::from(1);
+            log::error!("network settings not applied: {e}");
+            match apihub::relay::RelayClient::new(apihub::relay::ClientConfig::default()) {
+                Ok(c) => c,
+                Err(e) => {
+                    eprintln!("error: cannot set up the HTTP client: {e}");
+                    return ExitCode::from(1);
+                }
+            }
         }
     };
     let deps = AppDeps {

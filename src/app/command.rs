@@ -126,4 +126,16 @@ pub enum Command {
     ExportLogsCsv,
     /// Ask the sites for their own billed sum of the filter's window (`/api/log/self/stat`).
     CompareSiteStats,
+    // --- Network settings (src/app/network_jobs.rs) ---
+    /// Check, apply and save the global network settings (proxy, timeouts, extra CA).
+    SaveNetwork(crate::domain::network::NetworkSettings),
+    /// Check, save and apply a site's own proxy override and User-Agent.
+    SaveSiteNetwork {
+        /// Which site.
+        site: crate::domain::SiteId,
+        /// Its base URL.
+        site_url: String,
+        /// The new settings.
+        net: crate::domain::network::SiteNetwork,
+    },
 }

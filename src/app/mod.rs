@@ -5,6 +5,7 @@ mod alert_jobs;
 mod backup_jobs;
 pub mod command;
 pub mod loadable;
+pub mod network_jobs;
 pub mod runner;
 pub mod state;
 pub mod usage_logs;
@@ -122,6 +123,7 @@ pub struct App {
     backup: backup_jobs::BackupJobs,
     log_jobs: usage_logs::UsageLogJobs,
     alert_jobs: alert_jobs::AlertJobs,
+    net_jobs: network_jobs::NetworkJobs,
 }
 
 fn setting_or(store: &SharedStore, key: &str) -> Option<String> {
@@ -211,6 +213,7 @@ impl App {
             backup: backup_jobs::BackupJobs::default(),
             log_jobs: Default::default(),
             alert_jobs,
+            net_jobs: Default::default(),
         };
         app.apply_pending(&ctx);
         app
@@ -357,7 +360,10 @@ impl App {
                 }));
                 self.reload_checkin_records();
                 self.state.usage.load_today(&self.runner, &self.store);
+                self.reload_network();
             }
+            Command::SaveNetwork(n) => self.save_network(n),
+            Command::SaveSiteNetwork { site, site_url, net } => self.save_site_network(site, site_url, net),
             Command::ReloadActivity(level) => {
                 self.state.activity_level = level;
                 let store = self.store.clone();
@@ -637,6 +643,7 @@ impl App {
         }
         self.poll_actions(ctx);
         self.poll_usage(now);
+        self.poll_network();
         if let Some(job) = &self.add_job
             && job.ready().is_some()
             && let Some(job) = self.add_job.take()

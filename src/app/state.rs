@@ -151,6 +151,8 @@ pub struct AppState {
     pub backup: crate::ui::backup::BackupView,
     /// Usage logs: filter, table window, statistics, charts, sync.
     pub usage: super::usage_logs::UsageLogsState,
+    /// Network settings (global and per site) and the last save results.
+    pub network: super::network_jobs::NetworkView,
 }
 
 impl AppState {
@@ -184,6 +186,7 @@ impl AppState {
                 ..Default::default()
             },
             usage: Default::default(),
+            network: Default::default(),
         }
     }
 }

@@ -67,6 +67,10 @@ pub struct BundleSite {
     pub name: String,
     /// Site kind identifier.
     pub kind: String,
+    /// The site's own User-Agent (its proxy override is with the secrets: the URL may
+    /// hold a password).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub user_agent: String,
 }
 
 /// An account in the bundle (no secrets).
@@ -144,6 +148,9 @@ pub struct SecretsPlain {
     pub accounts: Vec<AccountSecret>,
     /// Secret settings (e.g. the WebDAV password).
     pub settings: BTreeMap<String, String>,
+    /// Sites' own proxy overrides (site URL → `"none"` or a proxy URL).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub site_proxies: BTreeMap<String, String>,
 }
 
 impl std::fmt::Debug for SecretsPlain {
@@ -209,8 +216,12 @@ fn section_hash(v: &Value) -> Result<String, BackupError> {
 
 /// Builds the plain sections of a snapshot.
 pub(crate) fn sections_of(snap: &StoreSnapshot) -> (Vec<BundleSite>, Vec<BundleAccount>, BTreeMap<String, String>) {
-    let sites =
-        snap.sites.iter().map(|s| BundleSite { url: s.url.clone(), name: s.name.clone(), kind: s.kind.clone() });
+    let sites = snap.sites.iter().map(|s| BundleSite {
+        url: s.url.clone(),
+        name: s.name.clone(),
+        kind: s.kind.clone(),
+        user_agent: s.user_agent.clone(),
+    });
     let accounts = snap.accounts.iter().map(|a| BundleAccount {
         site_url: a.site_url.clone(),
         identity: a.identity.clone(),
@@ -247,6 +258,11 @@ pub(crate) fn secrets_of(snap: &StoreSnapshot) -> SecretsPlain {
             })
             .collect(),
         settings: snap.secret_settings.iter().filter(|(k, _)| !is_volatile_setting(k)).cloned().collect(),
+        site_proxies: snap
+            .sites
+            .iter()
+            .filter_map(|s| s.proxy.as_ref().filter(|p| !p.is_empty()).map(|p| (s.url.clone(), p.clone())))
+            .collect(),
     }
 }
 
@@ -412,8 +428,15 @@ impl VerifiedBundle {
 
     /// The bundle as store rows (credentials filled from `secrets` when given).
     pub(crate) fn rows(&self, secrets: Option<&SecretsPlain>) -> (Vec<SiteRow>, Vec<AccountRow>) {
-        let sites =
-            self.sites.iter().map(|s| SiteRow { url: s.url.clone(), name: s.name.clone(), kind: s.kind.clone() });
+        // With the secrets, a site absent from `site_proxies` inherits the global proxy;
+        // without them its stored override is kept.
+        let sites = self.sites.iter().map(|s| SiteRow {
+            url: s.url.clone(),
+            name: s.name.clone(),
+            kind: s.kind.clone(),
+            proxy: secrets.map(|x| x.site_proxies.get(&s.url).cloned().unwrap_or_default()),
+            user_agent: s.user_agent.clone(),
+        });
         let accounts = self.accounts.iter().map(|a| AccountRow {
             site_url: a.site_url.clone(),
             identity: a.identity.clone(),

@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use clap::Args;
 
 use crate::domain::account::normalize_site_url;
+use crate::domain::network::{SiteNetwork, SiteProxy, validate_proxy_url};
 use crate::domain::{AuthMethod, Credentials, NewAccount, SiteKind};
 use crate::relay::login::LoginStep;
 use crate::relay::{AccountRef, ClientConfig, RelayClient};
@@ -45,9 +46,14 @@ pub struct AddArgs {
     /// A browser cookie (`session=…; cf_clearance=…`).
     #[arg(long, conflicts_with = "api_key")]
     pub cookie: Option<String>,
-    /// The User-Agent the cookie's `cf_clearance` was issued to.
-    #[arg(long, requires = "cookie")]
+    /// With `--cookie`: the User-Agent its `cf_clearance` was issued to (sent with it).
+    /// Otherwise: the site's own User-Agent for every request.
+    #[arg(long)]
     pub user_agent: Option<String>,
+    /// The site's own proxy: `http://`, `https://` or `socks5://[user:pass@]host:port`,
+    /// or `none` to connect directly whatever the global proxy is.
+    #[arg(long, value_name = "URL|none")]
+    pub proxy: Option<String>,
     /// Only an OpenAI-style key (`sk-…`): balance from the billing endpoints.
     #[arg(long)]
     pub api_key: Option<String>,
@@ -150,9 +156,30 @@ async fn resolve_kind(client: &RelayClient, args: &AddArgs) -> anyhow::Result<Si
     }
 }
 
+/// The site's own network settings from `--proxy` and (without `--cookie`) `--user-agent`;
+/// `None` when neither was given (the stored ones are then kept).
+fn site_network(args: &AddArgs) -> anyhow::Result<Option<SiteNetwork>> {
+    let proxy = match args.proxy.as_deref().map(str::trim) {
+        None => SiteProxy::Inherit,
+        Some("none") => SiteProxy::Direct,
+        Some(u) => {
+            validate_proxy_url(u).map_err(|e| anyhow::anyhow!("--proxy: {e}"))?;
+            SiteProxy::Url(u.to_string())
+        }
+    };
+    let user_agent =
+        if args.cookie.is_some() { None } else { args.user_agent.clone().filter(|u| !u.trim().is_empty()) };
+    let net = SiteNetwork { proxy, user_agent };
+    Ok((!net.is_default()).then_some(net))
+}
+
 /// Runs `accounts add`.
 pub fn add(store: Store, args: &AddArgs, rt: &tokio::runtime::Handle) -> anyhow::Result<ExitCode> {
-    let client = RelayClient::new(ClientConfig::default())?;
+    let client = crate::engine::network::client_from_store(&store, ClientConfig::default())?;
+    let net = site_network(args)?;
+    if let Some(net) = &net {
+        client.set_site_network(&args.url, net.clone());
+    }
     let acc = rt.block_on(async {
         let kind = resolve_kind(&client, args).await?;
         let mut acc = if args.username.is_some() {
@@ -172,6 +199,10 @@ pub fn add(store: Store, args: &AddArgs, rt: &tokio::runtime::Handle) -> anyhow:
     })?;
     let shared = std::sync::Arc::new(std::sync::Mutex::new(store));
     let added = rt.block_on(crate::engine::add_account(&client, &shared, acc, !args.no_verify))?;
+    if let Some(net) = &net {
+        let mut s = shared.lock().map_err(|_| anyhow::anyhow!("store lock poisoned"))?;
+        s.set_site_network_by_url(&added.account.site_url, net)?;
+    }
     if added.state.is_some() {
         println!("account {}: {} on {}", added.id, added.summary(), added.account.site_url);
     } else {
@@ -205,5 +236,19 @@ mod tests {
         assert_eq!(acc.credentials.access_token.as_deref(), Some("t"));
         assert!(new_account(&parse(&["--url", "x.com", "--kind", "nope", "--api-key", "k"]).unwrap()).is_err());
         assert!(new_account(&parse(&["--url", "x.com"]).unwrap()).is_err());
+    }
+
+    #[test]
+    fn proxy_and_user_agent_make_the_site_network() {
+        let a = parse(&["--url", "x.com", "--api-key", "k", "--proxy", "none", "--user-agent", "UA/2"]).unwrap();
+        let net = site_network(&a).unwrap().unwrap();
+        assert_eq!(net.proxy, SiteProxy::Direct);
+        assert_eq!(net.user_agent.as_deref(), Some("UA/2"));
+        // With a cookie the User-Agent belongs to the cookie, not the site.
+        let a = parse(&["--url", "x.com", "--cookie", "c=1", "--user-agent", "UA/3"]).unwrap();
+        assert_eq!(site_network(&a).unwrap(), None);
+        assert_eq!(new_account(&a).unwrap().credentials.user_agent.as_deref(), Some("UA/3"));
+        let a = parse(&["--url", "x.com", "--api-key", "k", "--proxy", "ftp://p"]).unwrap();
+        assert!(site_network(&a).is_err());
     }
 }

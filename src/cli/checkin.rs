@@ -86,7 +86,7 @@ pub fn run(store: Store, args: &CheckinArgs, rt: &tokio::runtime::Handle) -> any
             })
             .collect()
     };
-    let client = crate::relay::RelayClient::new(crate::relay::ClientConfig::default())?;
+    let client = crate::engine::network::client_from_store(&store, crate::relay::ClientConfig::default())?;
     let shared: SharedStore = Arc::new(std::sync::Mutex::new(store));
     let summary =
         rt.block_on(checkin_all_opts(&client, &shared, chosen, crate::engine::DEFAULT_MAX_CONCURRENCY, args.force))?;

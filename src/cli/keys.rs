@@ -63,7 +63,7 @@ pub struct RedeemArgs {
 
 fn setup(store: Store, id: i64) -> anyhow::Result<(crate::relay::RelayClient, SharedStore, crate::domain::Account)> {
     let account = store.account(id).with_context(|| format!("no account with id {id}"))?;
-    let client = crate::relay::RelayClient::new(crate::relay::ClientConfig::default())?;
+    let client = crate::engine::network::client_from_store(&store, crate::relay::ClientConfig::default())?;
     Ok((client, Arc::new(std::sync::Mutex::new(store)), account))
 }
 

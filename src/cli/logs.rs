@@ -160,7 +160,7 @@ pub fn sync(mut store: Store, args: &SyncArgs, rt: &tokio::runtime::Handle) -> a
         eprintln!("nothing to sync");
         return Ok(ExitCode::from(2));
     }
-    let client = crate::relay::RelayClient::new(crate::relay::ClientConfig::default())?;
+    let client = crate::engine::network::client_from_store(&store, crate::relay::ClientConfig::default())?;
     let shared: SharedStore = Arc::new(std::sync::Mutex::new(store));
     let quiet = args.json;
     let opts = SyncOptions { history_days, ..Default::default() };

@@ -4,6 +4,7 @@ pub mod account;
 pub mod alerts;
 pub mod kind;
 pub mod money;
+pub mod network;
 pub mod pricing;
 pub mod snapshot;
 pub mod usage_log;

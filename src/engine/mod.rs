@@ -6,6 +6,7 @@ pub mod actions;
 pub mod checkin_schedule;
 pub mod log_sync;
 pub mod merge;
+pub mod network;
 pub mod refresh;
 mod relay_source;
 pub mod schedule;

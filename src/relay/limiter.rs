@@ -1,5 +1,6 @@
 //! Per-origin politeness: at most `max_in_flight` concurrent requests, a token bucket
-//! (`per_sec` sustained, `burst`), and a pause of the whole origin after a 429.
+//! (`per_sec` sustained, `burst`), a pause of the whole origin after a 429, and a least
+//! gap between two `/api/log…` requests (servers rate-limit those separately).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -22,6 +23,20 @@ struct Bucket {
     tokens: f64,
     last: Instant,
     paused_until: Option<Instant>,
+    /// Latest start reserved for a log request (reserved before a slot is taken, so
+    /// waiting log requests never hold the origin's slots).
+    log_reserved: Option<Instant>,
+    /// When the last log request was let through.
+    log_sent: Option<Instant>,
+}
+
+/// Whether a URL path is a log endpoint: `/api/log` or anything under `/api/log/`
+/// (also behind a base-path prefix).
+pub fn is_log_path(path: &str) -> bool {
+    path.match_indices("/api/log").any(|(i, m)| {
+        let rest = &path[i + m.len()..];
+        rest.is_empty() || rest.starts_with('/')
+    })
 }
 
 /// A granted request slot; the slot is released when this is dropped.
@@ -45,7 +60,13 @@ impl OriginLimiter {
         OriginLimiter {
             limits,
             slots: Arc::new(Semaphore::new(max)),
-            state: Mutex::new(Bucket { tokens: burst, last: Instant::now(), paused_until: None }),
+            state: Mutex::new(Bucket {
+                tokens: burst,
+                last: Instant::now(),
+                paused_until: None,
+                log_reserved: None,
+                log_sent: None,
+            }),
         }
     }
 
@@ -53,9 +74,36 @@ impl OriginLimiter {
         if self.limits.per_sec.is_finite() && self.limits.per_sec > 0.0 { self.limits.per_sec } else { 1.0 }
     }
 
+    fn lock(&self) -> std::sync::MutexGuard<'_, Bucket> {
+        match self.state.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        }
+    }
+
     /// Waits for a slot and a token. If the origin is paused (after a 429) for longer
     /// than `max_wait`, gives up at once with the time left instead of waiting.
     pub async fn acquire(&self, max_wait: Duration) -> Result<Permit, PausedFor> {
+        self.acquire_for("", max_wait).await
+    }
+
+    /// As [`OriginLimiter::acquire`] for a request to `path`: log paths
+    /// ([`is_log_path`]) are also kept `log_min_gap_ms` apart; other paths are not
+    /// delayed by them.
+    pub async fn acquire_for(&self, path: &str, max_wait: Duration) -> Result<Permit, PausedFor> {
+        let gap = Duration::from_millis(self.limits.log_min_gap_ms);
+        let is_log = !gap.is_zero() && is_log_path(path);
+        if is_log {
+            // Reserve a start time first, without holding a slot.
+            let start = {
+                let mut st = self.lock();
+                let now = Instant::now();
+                let start = st.log_reserved.map_or(now, |r| (r + gap).max(now));
+                st.log_reserved = Some(start);
+                start
+            };
+            tokio::time::sleep_until(start).await;
+        }
         let slot = match self.slots.clone().acquire_owned().await {
             Ok(s) => s,
             // The semaphore is never closed; treat it as "no limit" if it ever is.
@@ -63,10 +111,7 @@ impl OriginLimiter {
         };
         loop {
             let wait = {
-                let mut st = match self.state.lock() {
-                    Ok(g) => g,
-                    Err(p) => p.into_inner(),
-                };
+                let mut st = self.lock();
                 let now = Instant::now();
                 if let Some(until) = st.paused_until {
                     if until > now {
@@ -86,10 +131,16 @@ impl OriginLimiter {
                 let elapsed = now.saturating_duration_since(st.last).as_secs_f64();
                 st.tokens = (st.tokens + elapsed * self.rate()).min(burst);
                 st.last = now;
+                let log_wait = st.log_sent.filter(|_| is_log).map(|t| t + gap).filter(|t| *t > now);
                 match st.paused_until {
                     Some(until) if until > now => Some(until - now),
+                    // A log request that lost its reserved turn (slot or token waits).
+                    _ if log_wait.is_some() => log_wait.map(|t| t - now),
                     _ if st.tokens >= 1.0 => {
                         st.tokens -= 1.0;
+                        if is_log {
+                            st.log_sent = Some(now);
+                        }
                         None
                     }
                     _ => Some(Duration::from_secs_f64(((1.0 - st.tokens) / self.rate()).max(0.001))),
@@ -195,6 +246,20 @@ mod tests {
         l.pause(Some(120));
         let e = l.acquire(Duration::from_secs(30)).await.unwrap_err();
         assert_eq!(e.remaining_secs, 120);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn log_requests_are_spaced_and_other_paths_are_not() {
+        let l = OriginLimiter::new(OriginLimits { log_min_gap_ms: 200, ..limits(2, 1000.0, 100) });
+        let start = Instant::now();
+        drop(l.acquire_for("/api/log/self", Duration::from_secs(5)).await.unwrap());
+        drop(l.acquire_for("/api/user/self", Duration::from_secs(5)).await.unwrap());
+        assert_eq!(Instant::now(), start, "the first log request and other paths go at once");
+        drop(l.acquire_for("/api/log/self/stat", Duration::from_secs(5)).await.unwrap());
+        assert_eq!(Instant::now() - start, Duration::from_millis(200));
+        drop(l.acquire_for("/api/user/self", Duration::from_secs(5)).await.unwrap());
+        assert_eq!(Instant::now() - start, Duration::from_millis(200));
+        assert!(is_log_path("/api/log") && is_log_path("/relay/api/log/self") && !is_log_path("/api/logo"));
     }
 
     #[test]

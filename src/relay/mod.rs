@@ -43,17 +43,7 @@ pub use profile::Profile;
 
 use crate::domain::{AuthMethod, SiteKind};
 
-/// How requests reach the internet.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub enum ProxySetting {
-    /// Honour `HTTP(S)_PROXY` / `ALL_PROXY` / `NO_PROXY` (the default).
-    #[default]
-    System,
-    /// Never use a proxy.
-    Direct,
-    /// This proxy: `http://`, `https://` or `socks5://user:pass@host:port`.
-    Url(String),
-}
+pub use crate::domain::network::{ProxySetting, SiteNetwork, SiteProxy};
 
 /// Politeness limits applied to every origin separately.
 #[derive(Debug, Clone, PartialEq)]
@@ -68,11 +58,21 @@ pub struct OriginLimits {
     pub pause_on_429_secs: u64,
     /// Longest pause honoured (a larger `Retry-After` is capped).
     pub max_pause_secs: u64,
+    /// Least time between two `/api/log…` requests to the origin (servers rate-limit
+    /// their log endpoints separately); other paths are not delayed by it.
+    pub log_min_gap_ms: u64,
 }
 
 impl Default for OriginLimits {
     fn default() -> Self {
-        OriginLimits { max_in_flight: 2, per_sec: 1.0, burst: 4, pause_on_429_secs: 60, max_pause_secs: 600 }
+        OriginLimits {
+            max_in_flight: 2,
+            per_sec: 1.0,
+            burst: 4,
+            pause_on_429_secs: 60,
+            max_pause_secs: 600,
+            log_min_gap_ms: 220,
+        }
     }
 }
 
@@ -85,10 +85,13 @@ pub struct ClientConfig {
     pub request_timeout_secs: u64,
     /// Largest body read; larger replies are `Malformed("response too large")`.
     pub max_body_bytes: usize,
-    /// `User-Agent` (default `API-Hub-Desk/<version>`).
+    /// `User-Agent` (default `API-Hub-Desk/<version>`); a site's own or a cookie's wins.
     pub user_agent: Option<String>,
-    /// Proxy choice.
+    /// Proxy choice (a site may override it, see [`RelayClient::set_site_networks`]).
     pub proxy: ProxySetting,
+    /// A PEM file of extra root certificates (corporate or self-signed CAs), trusted
+    /// beside the platform's roots.
+    pub extra_ca_file: Option<std::path::PathBuf>,
     /// Per-origin limits.
     pub per_origin: OriginLimits,
 }
@@ -101,7 +104,22 @@ impl Default for ClientConfig {
             max_body_bytes: 16 * 1024 * 1024,
             user_agent: None,
             proxy: ProxySetting::System,
+            extra_ca_file: None,
             per_origin: OriginLimits::default(),
+        }
+    }
+}
+
+impl ClientConfig {
+    /// This configuration with the user's global network settings applied.
+    pub fn with_network(self, n: &crate::domain::network::NetworkSettings) -> ClientConfig {
+        let ca = n.extra_ca_file.trim();
+        ClientConfig {
+            connect_timeout_secs: n.connect_timeout_secs.max(1),
+            request_timeout_secs: n.request_timeout_secs.max(1),
+            proxy: n.proxy.clone(),
+            extra_ca_file: (!ca.is_empty()).then(|| std::path::PathBuf::from(ca)),
+            ..self
         }
     }
 }
@@ -119,27 +137,71 @@ pub struct AccountRef {
     pub auth: AuthMethod,
 }
 
-/// The relay client: cheap to clone (an `Arc` inside), shared by every job.
+/// The relay client: cheap to clone (an `Arc` inside), shared by every job. Every clone
+/// sees [`RelayClient::reconfigure`] and the per-site network settings.
 #[derive(Clone, Debug)]
 pub struct RelayClient {
     pub(crate) inner: Arc<http::Inner>,
 }
 
 impl RelayClient {
-    /// Builds the client (rustls, timeouts, proxy, user agent, ≤ 5 redirects).
+    /// Builds the client (rustls, timeouts, proxy, user agent, ≤ 5 redirects). A bad
+    /// proxy URL or an unreadable extra CA file is an error here, not later.
     pub fn new(cfg: ClientConfig) -> Result<RelayClient, RelayError> {
         Ok(RelayClient { inner: Arc::new(http::Inner::new(cfg)?) })
     }
 
     /// The configuration in force.
-    pub fn config(&self) -> &ClientConfig {
-        &self.inner.cfg
+    pub fn config(&self) -> ClientConfig {
+        self.inner.config()
+    }
+
+    /// Replaces the global configuration (proxy, timeouts, user agent, extra CA) for
+    /// every clone. On error nothing changes. Per-origin limiters are kept.
+    pub fn reconfigure(&self, cfg: ClientConfig) -> Result<(), RelayError> {
+        self.inner.reconfigure(cfg)
+    }
+
+    /// Replaces every site's own network settings (by site base URL).
+    pub fn set_site_networks(&self, sites: impl IntoIterator<Item = (String, SiteNetwork)>) {
+        self.inner.set_site_networks(sites.into_iter().collect());
+    }
+
+    /// Sets (or with the default value, clears) one site's own network settings.
+    pub fn set_site_network(&self, site_url: &str, net: SiteNetwork) {
+        self.inner.set_site_network(site_url, net);
+    }
+
+    /// Sends one request as every relay call does (the site's client, the origin's
+    /// limiter, the body cap), without classifying the reply.
+    pub async fn send(&self, req: &http::Request, what: &str) -> Result<http::RawReply, RelayError> {
+        self.inner.send(req, what).await
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_malformed_ca_file_is_a_clear_error() {
+        let dir = std::env::temp_dir().join(format!("apihub-ca-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let f = dir.join("bad.pem");
+        std::fs::write(&f, "-----BEGIN CERTIFICATE-----\nnot base64 at all!\n-----END CERTIFICATE-----\n").unwrap();
+        let e =
+            RelayClient::new(ClientConfig { extra_ca_file: Some(f.clone()), ..ClientConfig::default() }).unwrap_err();
+        assert!(e.to_string().contains("CA certificate"), "{e}");
+        std::fs::write(&f, "hello").unwrap();
+        let e =
+            RelayClient::new(ClientConfig { extra_ca_file: Some(f.clone()), ..ClientConfig::default() }).unwrap_err();
+        assert!(e.to_string().contains("no certificate"), "{e}");
+        let e =
+            RelayClient::new(ClientConfig { extra_ca_file: Some(dir.join("missing.pem")), ..ClientConfig::default() })
+                .unwrap_err();
+        assert!(e.to_string().contains("CA certificate"), "{e}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 
     #[test]
     fn proxy_settings_build_or_fail_clearly() {

@@ -124,6 +124,13 @@ pub(crate) fn auth_headers(
             }
         }
     }
+    // A cf_clearance cookie only works with the browser User-Agent it was issued to; it
+    // wins over the site's and the global User-Agent.
+    if h.iter().any(|(k, _)| k == "Cookie")
+        && let Some(ua) = nonempty(&creds.user_agent)
+    {
+        h.push(("User-Agent".into(), ua));
+    }
     let uid = account.user_id.trim();
     if !uid.is_empty() {
         for name in profile.user_id_headers {
@@ -413,6 +420,27 @@ mod tests {
             headers(SiteKind::NewApi, AuthMethod::ApiKey),
             vec![("Authorization".into(), "Bearer sk-abc".into())]
         );
+    }
+
+    #[test]
+    fn a_cookie_carries_its_own_user_agent() {
+        let acc = AccountRef {
+            site_url: "https://x".into(),
+            kind: SiteKind::NewApi,
+            user_id: "1".into(),
+            auth: AuthMethod::Cookie,
+        };
+        let creds = Credentials {
+            cookie: Some("cf_clearance=x".into()),
+            user_agent: Some("Browser/1".into()),
+            ..Default::default()
+        };
+        let h = auth_headers(&acc, &creds, &Profile::for_kind(SiteKind::NewApi)).unwrap();
+        assert!(h.contains(&("User-Agent".to_string(), "Browser/1".to_string())));
+        let token = AccountRef { auth: AuthMethod::AccessToken, ..acc };
+        let creds = Credentials { access_token: Some("t".into()), ..creds };
+        let h = auth_headers(&token, &creds, &Profile::for_kind(SiteKind::NewApi)).unwrap();
+        assert!(!h.iter().any(|(k, _)| k == "User-Agent"), "no cookie sent, no cookie UA");
     }
 
     #[test]

@@ -19,6 +19,11 @@ pub struct SiteRow {
     pub name: String,
     /// Site kind identifier (`SiteKind::as_str`).
     pub kind: String,
+    /// The site's own proxy override in stored form (`""` inherit, `"none"`, or a URL);
+    /// `None` when unknown (a restore then keeps the stored one).
+    pub proxy: Option<String>,
+    /// The site's own User-Agent (`""` = none).
+    pub user_agent: String,
 }
 
 /// An account row as backups see it, with its credentials when they could be read.
@@ -94,10 +99,20 @@ impl Store {
     /// Reads every site, account (with decrypted credentials) and setting.
     pub fn snapshot(&self) -> Result<StoreSnapshot, StoreError> {
         let mut out = StoreSnapshot::default();
-        let mut stmt = self.conn.prepare("SELECT url, name, kind FROM sites ORDER BY url")?;
-        out.sites = stmt
-            .query_map([], |r| Ok(SiteRow { url: r.get(0)?, name: r.get(1)?, kind: r.get(2)? }))?
-            .collect::<Result<_, _>>()?;
+        let mut stmt =
+            self.conn.prepare("SELECT url, name, kind, net_proxy, net_user_agent FROM sites ORDER BY url")?;
+        let sites = stmt
+            .query_map([], |r| {
+                Ok((
+                    SiteRow { url: r.get(0)?, name: r.get(1)?, kind: r.get(2)?, proxy: None, user_agent: r.get(4)? },
+                    r.get::<_, String>(3)?,
+                ))
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        out.sites = sites
+            .into_iter()
+            .map(|(row, sealed)| SiteRow { proxy: Some(self.open_site_proxy(&sealed).to_stored()), ..row })
+            .collect();
         let mut stmt = self.conn.prepare(
             "SELECT s.url, a.identity, a.user_id, a.username, a.auth_method, a.group_name, a.paid_per_usd,
                     a.disabled, a.notes, a.sort_order, a.created_at, a.updated_at, a.secret,
@@ -171,6 +186,13 @@ impl Store {
                 None => None,
             });
         }
+        let mut sealed_proxies = Vec::with_capacity(rows.sites.len());
+        for site in &rows.sites {
+            sealed_proxies.push(match &site.proxy {
+                Some(p) => Some(self.seal_site_proxy(&crate::domain::network::SiteProxy::from_stored(p))?),
+                None => None,
+            });
+        }
         let mut sealed_settings = Vec::with_capacity(rows.secret_settings.len());
         for (k, v) in &rows.secret_settings {
             sealed_settings.push((k.clone(), self.secrets.seal(v.as_bytes())?));
@@ -181,12 +203,16 @@ impl Store {
             tx.execute("DELETE FROM accounts", [])?;
             tx.execute("DELETE FROM sites", [])?;
         }
-        for s in &rows.sites {
+        for (s, proxy) in rows.sites.iter().zip(sealed_proxies) {
+            let keep_proxy = proxy.is_none();
             tx.execute(
-                "INSERT INTO sites(name, url, kind, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?4)
+                "INSERT INTO sites(name, url, kind, created_at, updated_at, net_proxy, net_user_agent)
+                 VALUES (?1, ?2, ?3, ?4, ?4, ?5, ?6)
                  ON CONFLICT(url) DO UPDATE SET name = excluded.name, kind = excluded.kind,
-                    updated_at = excluded.updated_at",
-                params![s.name, s.url, s.kind, now],
+                    updated_at = excluded.updated_at,
+                    net_proxy = CASE WHEN ?7 THEN sites.net_proxy ELSE excluded.net_proxy END,
+                    net_user_agent = excluded.net_user_agent",
+                params![s.name, s.url, s.kind, now, proxy.unwrap_or_default(), s.user_agent.trim(), keep_proxy],
             )?;
         }
         for (acc, sealed) in rows.accounts.iter().zip(sealed_creds) {

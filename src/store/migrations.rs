@@ -140,6 +140,12 @@ pub(super) const MIGRATIONS: &[&str] = &[
     ALTER TABLE accounts ADD COLUMN low_balance_threshold REAL;
     ALTER TABLE accounts ADD COLUMN refresh_interval_mins INTEGER;
     "#,
+    // 7: a site's own network settings: proxy override (sealed: it may hold a password;
+    // '' = inherit the global proxy) and custom User-Agent ('' = none).
+    r#"
+    ALTER TABLE sites ADD COLUMN net_proxy TEXT NOT NULL DEFAULT '';
+    ALTER TABLE sites ADD COLUMN net_user_agent TEXT NOT NULL DEFAULT '';
+    "#,
 ];
 
 /// Highest schema version this build knows.

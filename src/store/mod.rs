@@ -9,6 +9,7 @@ mod activity;
 mod backup_meta;
 mod checkin;
 mod migrations;
+mod network;
 pub mod paths;
 pub mod secrets;
 mod state;

@@ -10,6 +10,7 @@ pub mod keys_view;
 pub mod logs;
 pub mod logs_charts;
 pub mod logs_table;
+pub mod network_view;
 pub mod pricing;
 pub mod settings;
 pub mod sites;

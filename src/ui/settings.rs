@@ -1,4 +1,4 @@
-//! 设置 Settings: language, theme, storage, fonts, about.
+//! 设置 Settings: language, theme, storage, fonts, network, backup, about.
 
 use crate::app::{AppState, Command};
 use crate::store::{DataDirSource, KeyLocation};
@@ -11,6 +11,7 @@ use crate::ui::theme::ThemePref;
 pub struct SettingsPanel {
     backup: crate::ui::backup::BackupSection,
     alerts: crate::ui::alerts_view::AlertsSection,
+    network: crate::ui::network_view::NetworkSection,
 }
 
 impl SettingsPanel {
@@ -71,6 +72,7 @@ impl SettingsPanel {
                 ui.horizontal(|ui| crate::ui::logs::history_days_ui(ui, "settings_history_days", state, cmds));
             });
             section(ui, tr("settings.alerts"), |ui| self.alerts.ui(ui, state, cmds));
+            section(ui, tr("settings.network"), |ui| self.network.ui(ui, state, cmds));
             section(ui, tr("settings.backup"), |ui| {
                 let mut actions = Vec::new();
                 self.backup.ui(ui, &state.backup, &mut actions);

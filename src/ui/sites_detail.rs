@@ -1,5 +1,6 @@
 //! The selected account's details: user, today, keys, models, groups, notice, and the
-//! account's own settings (group, paid ratio, notes, disabled), order and deletion.
+//! account's own settings (group, paid ratio, notes, disabled), its site's network
+//! settings, order and deletion.
 
 use crate::app::{AppState, Command};
 use crate::domain::Account;
@@ -32,6 +33,7 @@ pub struct DetailView {
     confirm_delete: bool,
     keys: crate::ui::keys_view::KeysView,
     redeem_code: String,
+    site_net: crate::ui::network_view::SiteNetworkForm,
 }
 
 /// A note under a part: partial, unsupported or failed.
@@ -257,6 +259,8 @@ impl DetailView {
                 cmds.push(Command::MoveAccount { id: account.id, delta: 1 });
             }
         });
+        ui.add_space(8.0);
+        self.site_net.ui(ui, account, app, cmds);
         ui.add_space(8.0);
         if self.confirm_delete {
             let who = if account.username.is_empty() { &account.user_id } else { &account.username };

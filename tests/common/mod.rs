@@ -78,7 +78,14 @@ pub fn fast_relay() -> RelayClient {
     RelayClient::new(ClientConfig {
         connect_timeout_secs: 2,
         request_timeout_secs: 5,
-        per_origin: OriginLimits { max_in_flight: 2, per_sec: 1000.0, burst: 100, ..OriginLimits::default() },
+        // Log requests spaced 20 ms (not 220 ms): test speed, same code path.
+        per_origin: OriginLimits {
+            max_in_flight: 2,
+            per_sec: 1000.0,
+            burst: 100,
+            log_min_gap_ms: 20,
+            ..OriginLimits::default()
+        },
         proxy: apihub::relay::ProxySetting::Direct,
         ..ClientConfig::default()
     })

@@ -9,6 +9,7 @@ pub mod keyops;
 mod lists;
 pub mod login;
 mod native;
+pub mod proxy;
 mod reveal;
 
 use std::collections::HashMap;

@@ -272,7 +272,13 @@ pub fn apply_import(store: &mut Store, plan: &ImportPlan) -> Result<ImportReport
         };
         if site_urls.insert(url.clone()) {
             let name = if acc.site_name.trim().is_empty() { url.clone() } else { acc.site_name.clone() };
-            rows.sites.push(SiteRow { url: url.clone(), name, kind: acc.kind.as_str().to_string() });
+            rows.sites.push(SiteRow {
+                url: url.clone(),
+                name,
+                kind: acc.kind.as_str().to_string(),
+                proxy: None,
+                user_agent: String::new(),
+            });
         }
         rows.accounts.push(AccountRow {
             site_url: url,
