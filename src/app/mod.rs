@@ -6,6 +6,7 @@ pub mod command;
 pub mod loadable;
 pub mod runner;
 pub mod state;
+pub mod try_jobs;
 pub mod usage_logs;
 
 use std::path::PathBuf;
@@ -120,6 +121,7 @@ pub struct App {
     action_jobs: action_jobs::ActionJobs,
     backup: backup_jobs::BackupJobs,
     log_jobs: usage_logs::UsageLogJobs,
+    try_jobs: try_jobs::TryJobs,
 }
 
 fn setting_or(store: &SharedStore, key: &str) -> Option<String> {
@@ -176,7 +178,12 @@ impl App {
         let mut app = App {
             state,
             panels: Panels::default(),
-            pending: vec![Command::ReloadAccounts, Command::ReloadActivity(Level::Info), Command::ReloadBackups],
+            pending: vec![
+                Command::ReloadAccounts,
+                Command::ReloadActivity(Level::Info),
+                Command::ReloadBackups,
+                Command::ReloadVerified,
+            ],
             runner,
             store: deps.store,
             font_job,
@@ -198,6 +205,7 @@ impl App {
             action_jobs: action_jobs::ActionJobs::default(),
             backup: backup_jobs::BackupJobs::default(),
             log_jobs: Default::default(),
+            try_jobs: Default::default(),
         };
         app.apply_pending(&ctx);
         app
@@ -363,6 +371,7 @@ impl App {
             }
             Command::Backup(action) => self.backup_action(action, ctx),
             Command::ReloadBackups => self.reload_backups(),
+            cmd @ (Command::TryModel { .. } | Command::ReloadVerified) => self.apply_try(cmd),
             Command::AutoBackup => self.auto_backup(),
             Command::QueryLogs(filter) => self.state.usage.query(filter, &self.runner, &self.store),
             Command::LoadLogWindow(offset) => self.state.usage.load_window(offset, &self.runner, &self.store),
@@ -615,6 +624,7 @@ impl App {
             };
         }
         self.poll_actions(ctx);
+        self.poll_tries();
         if self.state.usage.poll(&mut self.log_jobs, now)
             && let Some(f) = self.state.usage.filter.clone()
         {

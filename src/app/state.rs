@@ -149,6 +149,8 @@ pub struct AppState {
     pub backup: crate::ui::backup::BackupView,
     /// Usage logs: filter, table window, statistics, charts, sync.
     pub usage: super::usage_logs::UsageLogsState,
+    /// "Try a model": stored last verifications and the window's run.
+    pub tries: super::try_jobs::TryState,
 }
 
 impl AppState {
@@ -181,6 +183,7 @@ impl AppState {
                 ..Default::default()
             },
             usage: Default::default(),
+            tries: Default::default(),
         }
     }
 }
