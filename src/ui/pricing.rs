@@ -11,6 +11,8 @@
 mod detail;
 #[path = "pricing_table.rs"]
 mod table;
+#[path = "pricing_try.rs"]
+pub mod try_ui;
 
 use crate::app::{AppState, Command};
 use crate::domain::pricing::compare::model_offers;
@@ -51,6 +53,8 @@ pub struct PricingPanel {
     offers: Option<(Selection, u64, Vec<CompareRow>)>,
     /// How many times the comparison was rebuilt (tests and the bench read it).
     builds: u64,
+    /// The open "Try a model" window.
+    try_dialog: Option<try_ui::TryDialog>,
 }
 
 impl PricingPanel {
@@ -77,9 +81,18 @@ impl PricingPanel {
                 self.offers = Some((sel.clone(), self.builds, model_offers(book, &sel.model, &self.opts)));
             }
             let offers = self.offers.as_ref().map(|o| o.2.as_slice()).unwrap_or_default();
-            if !detail::detail_panel_ui(ui, book, &sel, &self.opts, offers) {
+            let out = detail::detail_panel_ui(ui, book, &sel, &self.opts, offers, &state.tries);
+            if out.closed {
                 self.selected = None;
             }
+            if let Some(a) = out.try_account.and_then(|i| book.accounts.get(i)) {
+                self.try_dialog = Some(try_ui::TryDialog::new(a.account_id, table::account_text(a), &sel.model));
+            }
+        }
+        if let Some(d) = &mut self.try_dialog
+            && !try_ui::try_window_ui(ui.ctx(), d, state, cmds)
+        {
+            self.try_dialog = None;
         }
         status_ui(ui, book, state, cmds);
         self.toolbar_ui(ui, book);
