@@ -113,7 +113,8 @@ impl App {
                     }
                 }
                 TryDone::Verified(Ok(rows)) => {
-                    self.state.tries.verified = rows.into_iter().map(|v| ((v.account_id, v.model.clone()), v)).collect();
+                    self.state.tries.verified =
+                        rows.into_iter().map(|v| ((v.account_id, v.model.clone()), v)).collect();
                 }
                 TryDone::Verified(Err(e)) => log::error!("stored model tries unreadable: {e}"),
             }

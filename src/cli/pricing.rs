@@ -162,7 +162,15 @@ pub fn pricing(store: Store, args: &PricingArgs) -> anyhow::Result<ExitCode> {
     let paid = currency_symbol(&book.paid_currency).to_string();
     println!(
         "{:>4}  {:<28}  {:<28}  {:<10}  {:>11}  {:>11}  {:>11}  {:>11}  {:>11}  verified",
-        "#", "model", "site · account", "group", "in /1M", "out /1M", "per call", preset.as_str(), "real cost"
+        "#",
+        "model",
+        "site · account",
+        "group",
+        "in /1M",
+        "out /1M",
+        "per call",
+        preset.as_str(),
+        "real cost"
     );
     for r in &rows {
         let who = if r.account.is_empty() { r.site.clone() } else { format!("{} · {}", r.site, r.account) };
@@ -185,7 +193,11 @@ pub fn pricing(store: Store, args: &PricingArgs) -> anyhow::Result<ExitCode> {
             money(r.real_cost, &paid),
         );
     }
-    println!("{} rows · {} models · * cheapest per model · prices per 1M tokens unless per call", rows.len(), c.model_count);
+    println!(
+        "{} rows · {} models · * cheapest per model · prices per 1M tokens unless per call",
+        rows.len(),
+        c.model_count
+    );
     Ok(ExitCode::SUCCESS)
 }
 

@@ -120,7 +120,8 @@ fn form_ui(ui: &mut egui::Ui, d: &mut TryDialog, state: &AppState, cmds: &mut Ve
     let running = state.tries.is_running(d.account, &d.model);
     egui::Grid::new("pricing_try_form").num_columns(2).spacing([12.0, 6.0]).show(ui, |ui| {
         let label = ui.label(tr("pricing.try.key"));
-        let mut options: Vec<(KeyChoice, String, bool)> = vec![(KeyChoice::Auto, tr("pricing.try.key_auto").into(), false)];
+        let mut options: Vec<(KeyChoice, String, bool)> =
+            vec![(KeyChoice::Auto, tr("pricing.try.key_auto").into(), false)];
         if key_only {
             options.push((KeyChoice::AccountKey, tr("pricing.try.key_account").into(), false));
         }

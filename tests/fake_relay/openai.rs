@@ -10,9 +10,9 @@ use std::convert::Infallible;
 use std::time::Duration;
 
 use axum::body::{Body, Bytes};
-use futures_util::StreamExt;
 use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
+use futures_util::StreamExt;
 use serde_json::{Value, json};
 
 use super::{FakeConfig, FakeState, Variant, key_of};
@@ -29,7 +29,14 @@ fn key_ok(cfg: &FakeConfig, headers: &HeaderMap) -> bool {
 }
 
 /// Handles the routes; `None` for every other request.
-pub fn handle(st: &FakeState, cfg: &FakeConfig, method: &Method, path: &str, headers: &HeaderMap, body: &[u8]) -> Option<Response> {
+pub fn handle(
+    st: &FakeState,
+    cfg: &FakeConfig,
+    method: &Method,
+    path: &str,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Option<Response> {
     if method != Method::POST || !matches!(path, "/v1/chat/completions" | "/v1/embeddings") {
         return None;
     }
@@ -40,10 +47,20 @@ pub fn handle(st: &FakeState, cfg: &FakeConfig, method: &Method, path: &str, hea
     if !key_ok(cfg, headers) {
         let msg = if new_family { "无效的令牌 (request id: fake)" } else { "Incorrect API key provided" };
         let code = if new_family { Value::Null } else { json!("invalid_api_key") };
-        return Some(error(StatusCode::UNAUTHORIZED, msg, if new_family { err_type } else { "invalid_request_error" }, code));
+        return Some(error(
+            StatusCode::UNAUTHORIZED,
+            msg,
+            if new_family { err_type } else { "invalid_request_error" },
+            code,
+        ));
     }
     if cfg.chat_rate_limited {
-        return Some(error(StatusCode::TOO_MANY_REQUESTS, "当前分组上游负载已饱和，请稍后再试", err_type, json!("rate_limit_exceeded")));
+        return Some(error(
+            StatusCode::TOO_MANY_REQUESTS,
+            "当前分组上游负载已饱和，请稍后再试",
+            err_type,
+            json!("rate_limit_exceeded"),
+        ));
     }
     let model = req.get("model").and_then(Value::as_str).unwrap_or_default().to_string();
     if !cfg.models.contains(&model) {
