@@ -43,7 +43,7 @@ impl TryState {
 }
 
 pub(crate) enum TryDone {
-    Run { account: AccountId, model: String, result: Result<TryReport, String> },
+    Run { account: AccountId, model: String, result: Box<Result<TryReport, String>> },
     Verified(Result<Vec<LastVerified>, String>),
 }
 
@@ -71,7 +71,7 @@ impl App {
                 let m = model.clone();
                 let job = async move {
                     let result = try_model(&relay, &store, &acc, key, req).await.map_err(|e| e.to_string());
-                    TryDone::Run { account, model: m, result }
+                    TryDone::Run { account, model: m, result: Box::new(result) }
                 };
                 if let Some(p) = self.runner.spawn_keyed(format!("try:{account}"), job) {
                     self.try_jobs.jobs.push(p);
@@ -101,6 +101,7 @@ impl App {
             }
             match self.try_jobs.jobs.swap_remove(i).block_and_take() {
                 TryDone::Run { account, model, result } => {
+                    let result = *result;
                     if let Ok(r) = &result {
                         self.state.tries.verified.insert((account, model.clone()), r.verified.clone());
                     }
