@@ -55,6 +55,8 @@ pub struct PricingPanel {
     builds: u64,
     /// The open "Try a model" window.
     try_dialog: Option<try_ui::TryDialog>,
+    /// Formatted cells of the rows seen since the last rebuild.
+    texts: table::RowTextCache,
 }
 
 impl PricingPanel {
@@ -116,7 +118,7 @@ impl PricingPanel {
             return;
         }
         let Some((_, comparison)) = &self.cache else { return };
-        let out = table::table_ui(ui, book, comparison, &self.opts, self.selected.as_ref());
+        let out = table::table_ui(ui, book, comparison, &self.opts, self.selected.as_ref(), &mut self.texts);
         if let Some(sort) = out.sort {
             if self.opts.sort == sort {
                 self.opts.descending = !self.opts.descending;
@@ -152,6 +154,7 @@ impl PricingPanel {
         let key = CacheKey { book_addr, fetched_at, row_count, opts: self.opts.clone() };
         let comparison = build_comparison(book, &self.opts);
         self.builds += 1;
+        self.texts.clear();
         // A selection from an older book is kept only if it still points at the same model.
         if let Some(sel) = &self.selected {
             let still =
@@ -177,12 +180,8 @@ impl PricingPanel {
                     .desired_width(180.0),
             )
             .labelled_by(label.id);
-            let any = || (None, tr("pricing.filter.any").to_string());
-            let named = |v: &[String]| {
-                std::iter::once(any()).chain(v.iter().map(|o| (Some(o.clone()), o.clone()))).collect::<Vec<_>>()
-            };
-            combo_ui(ui, "pricing.filter.vendor", &mut f.vendor, &named(vendors));
-            combo_ui(ui, "pricing.filter.site", &mut f.site, &named(sites));
+            name_combo_ui(ui, "pricing.filter.vendor", &mut f.vendor, vendors);
+            name_combo_ui(ui, "pricing.filter.site", &mut f.site, sites);
             let billing = [
                 (None, tr("pricing.filter.any").to_string()),
                 (Some(BillingType::PerToken), tr("pricing.billing.per_token").to_string()),
@@ -240,6 +239,25 @@ fn combo_ui<T: PartialEq + Clone>(ui: &mut egui::Ui, label_key: &'static str, va
         .show_ui(ui, |ui| {
             for (v, text) in options {
                 ui.selectable_value(value, v.clone(), text);
+            }
+        })
+        .response
+        .labelled_by(label.id);
+}
+
+/// A labelled combo box over names plus "any"; the list is only walked while it is open
+/// (no per-frame copies of the site and vendor names).
+fn name_combo_ui(ui: &mut egui::Ui, label_key: &'static str, value: &mut Option<String>, names: &[String]) {
+    let label = ui.label(tr(label_key));
+    let any = tr("pricing.filter.any");
+    egui::ComboBox::from_id_salt(label_key)
+        .selected_text(value.as_deref().unwrap_or(any))
+        .show_ui(ui, |ui| {
+            ui.selectable_value(value, None, any);
+            for n in names {
+                if ui.selectable_label(value.as_deref() == Some(n.as_str()), n.as_str()).clicked() {
+                    *value = Some(n.clone());
+                }
             }
         })
         .response

@@ -31,6 +31,57 @@ pub struct TableOutput {
 
 const ROW_HEIGHT: f32 = 22.0;
 
+/// The formatted cells of one comparison row: made the first time the row is visible,
+/// kept until the comparison is rebuilt (a frame only formats rows it has not seen).
+#[derive(Debug, Clone)]
+pub struct RowText {
+    account: String,
+    /// Input, output, cache read, per call.
+    prices: [String; 4],
+    real: String,
+    effective: String,
+}
+
+/// Formatted rows by index into the comparison; cleared on every rebuild and language change.
+#[derive(Debug, Default)]
+pub struct RowTextCache {
+    rows: std::collections::HashMap<usize, RowText>,
+    lang: Option<crate::ui::i18n::Lang>,
+}
+
+impl RowTextCache {
+    /// Forgets every formatted row (the comparison changed).
+    pub fn clear(&mut self) {
+        self.rows.clear();
+    }
+
+    fn get(&mut self, index: usize, r: &CompareRow, book: &PricingBook, opts: &CompareOptions) -> &RowText {
+        let lang = crate::ui::i18n::lang();
+        // Bounded: a long scroll through 100,000 rows does not keep them all.
+        if self.lang != Some(lang) || self.rows.len() > 4_096 {
+            self.rows.clear();
+            self.lang = Some(lang);
+        }
+        self.rows.entry(index).or_insert_with(|| {
+            let account = &book.accounts[r.account];
+            let p = &account.rows[r.row];
+            let paid = book.paid_currency.as_str();
+            let price = |usd| price_text(usd, opts.unit, account, paid);
+            RowText {
+                account: account_text(account),
+                prices: [
+                    price(p.input_usd_per_1m),
+                    price(p.output_usd_per_1m),
+                    price(p.cache_read_usd_per_1m),
+                    price(p.usd_per_call),
+                ],
+                real: real_text(r, p, book),
+                effective: effective_text(r, p, opts, book),
+            }
+        })
+    }
+}
+
 /// Columns: (sort column, translation key, hover hint key).
 const COLUMNS: [(SortColumn, &str, &str); 9] = [
     (SortColumn::Model, "pricing.col.model", "pricing.col.model_hint"),
@@ -95,12 +146,13 @@ pub fn table_ui(
     comparison: &Comparison,
     opts: &CompareOptions,
     selected: Option<&Selection>,
+    texts: &mut RowTextCache,
 ) -> TableOutput {
     let mut out = TableOutput::default();
     // On a narrow window scroll sideways rather than squeeze the prices.
     egui::ScrollArea::horizontal()
         .id_salt("pricing_table_h")
-        .show(ui, |ui| table_inner_ui(ui, book, comparison, opts, selected, &mut out));
+        .show(ui, |ui| table_inner_ui(ui, book, comparison, opts, selected, texts, &mut out));
     out
 }
 
@@ -110,6 +162,7 @@ fn table_inner_ui(
     comparison: &Comparison,
     opts: &CompareOptions,
     selected: Option<&Selection>,
+    texts: &mut RowTextCache,
     out: &mut TableOutput,
 ) {
     let price_col = || Column::initial(88.0).at_least(60.0).clip(true).resizable(true);
@@ -141,19 +194,18 @@ fn table_inner_ui(
         })
         .body(|body| {
             body.rows(ROW_HEIGHT, comparison.rows.len(), |mut row| {
-                let r = &comparison.rows[row.index()];
-                let account = &book.accounts[r.account];
-                let p = &account.rows[r.row];
+                let index = row.index();
+                let r = &comparison.rows[index];
+                let p = &book.accounts[r.account].rows[r.row];
+                let text = texts.get(index, r, book, opts);
                 let is_selected = selected.is_some_and(|s| s.account == r.account && s.row == r.row);
                 row.set_selected(is_selected);
-                let unit = opts.unit;
-                let paid = book.paid_currency.as_str();
                 let mut clicked = false;
                 row.col(|ui| {
-                    ui.label(&p.model);
+                    ui.label(p.model.as_str());
                 });
                 row.col(|ui| {
-                    ui.label(account_text(account));
+                    ui.label(text.account.as_str());
                 });
                 row.col(|ui| {
                     match &p.group {
@@ -161,16 +213,16 @@ fn table_inner_ui(
                         None => ui.weak(tr("pricing.no_group")),
                     };
                 });
-                for usd in [p.input_usd_per_1m, p.output_usd_per_1m, p.cache_read_usd_per_1m, p.usd_per_call] {
+                for price in &text.prices {
                     row.col(|ui| {
-                        ui.label(price_text(usd, unit, account, paid));
+                        ui.label(price.as_str());
                     });
                 }
                 row.col(|ui| {
-                    ui.label(real_text(r, p, book));
+                    ui.label(text.real.as_str());
                 });
                 row.col(|ui| {
-                    let mut text = egui::RichText::new(effective_text(r, p, opts, book));
+                    let mut text = egui::RichText::new(text.effective.as_str());
                     if r.cheapest {
                         text = text.strong().color(cheapest_color(ui));
                     }
