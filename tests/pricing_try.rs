@@ -224,11 +224,18 @@ async fn cli_pricing_ranks_the_cheapest_first_and_try_stores_last_verified() {
     // one-hub: every model input 1.5, output 7.5 → $3 in, $15 out, chat $4.80.
     let mut o = FakeConfig::new(Variant::OneHub);
     o.models = vec!["gpt-4o-mini".into(), "gpt-4-turbo".into(), "deepseek-chat".into()];
+    // Few pages: the CLI keeps the real politeness limits (about 1 request a second per site).
+    o.key_count = 2;
+    (n.logs, o.logs) = (Vec::new(), Vec::new());
     let (new_api, one_hub) = (FakeRelay::start(n.clone()).await, FakeRelay::start(o.clone()).await);
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     for (url, kind, token) in [(&new_api.url, "new-api", &n.token), (&one_hub.url, "one-hub", &o.token)] {
-        let out = run(d, &["accounts", "add", "--url", url, "--kind", kind, "--token", token, "--user-id", "42"]).await;
+        let out = run(
+            d,
+            &["accounts", "add", "--no-verify", "--url", url, "--kind", kind, "--token", token, "--user-id", "42"],
+        )
+        .await;
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     }
     let refreshed = run_json(d, &["refresh", "--json"]).await;
@@ -256,6 +263,14 @@ async fn cli_pricing_ranks_the_cheapest_first_and_try_stores_last_verified() {
     let v = run_json(d, &["pricing", "--json", "--model", "gpt-4o-mini", "--preset", "coding-agent"]).await;
     assert!((v[1]["effective_usd"].as_f64().unwrap() - 24.312).abs() < 1e-9, "{v}");
     assert!(!run(d, &["pricing", "--preset", "nope"]).await.status.success());
+    // The table: ranked lines, the cheapest marked.
+    let out = run(d, &["pricing", "--model", "gpt-4o-mini"]).await;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(lines[1].contains("One Hub") && lines[1].contains("$4.80") && lines[1].contains("1*"), "{text}");
+    assert!(lines[2].contains("New API") && lines[2].contains("vip") && lines[2].contains("$27.60"), "{text}");
+    let out = run(d, &["pricing", "--model", "nothing-like-this"]).await;
+    assert!(String::from_utf8_lossy(&out.stdout).contains("no prices match"));
 
     // `apihub try` on the new-api account, then the row shows it as verified.
     let new_api_id = rows[2]["account_id"].as_i64().unwrap().to_string();

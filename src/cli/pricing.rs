@@ -156,7 +156,11 @@ pub fn pricing(store: Store, args: &PricingArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     if rows.is_empty() {
-        println!("no prices stored{}: run `apihub refresh` first", if c.rows.is_empty() { "" } else { " match" });
+        if book.row_count() == 0 {
+            println!("no prices stored: run `apihub refresh` first");
+        } else {
+            println!("no prices match {:?}", opts.filter.model_pattern);
+        }
         return Ok(ExitCode::SUCCESS);
     }
     let paid = currency_symbol(&book.paid_currency).to_string();
