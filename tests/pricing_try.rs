@@ -114,6 +114,18 @@ async fn a_masked_key_is_revealed_before_the_try() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_reply_so_far_is_reported_as_it_streams() {
+    let cfg = FakeConfig::new(Variant::NewApiClassic);
+    let fake = FakeRelay::start(cfg.clone()).await;
+    let seen = std::sync::Mutex::new(Vec::new());
+    let on_text = |t: &str| seen.lock().unwrap().push(t.to_string());
+    let out =
+        client(5).try_model_live(&fake.url, &cfg.sk_key, &request("gpt-4o-mini", "hi", 4), &on_text).await.unwrap();
+    assert_eq!(out.reply, "Hi there!");
+    assert_eq!(*seen.lock().unwrap(), ["Hi", "Hi there", "Hi there!"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_embedding_model_reports_its_dimensions() {
     let mut cfg = FakeConfig::new(Variant::NewApiClassic);
     cfg.models.push("text-embedding-3-small".into());
@@ -311,7 +323,8 @@ async fn cli_pricing_ranks_the_cheapest_first_and_try_stores_last_verified() {
 fn the_try_window_shows_the_reply() {
     let _l = common::ui_lock();
     let rt = tokio::runtime::Runtime::new().unwrap();
-    let fake = rt.block_on(FakeRelay::start(FakeConfig { key_count: 2, ..FakeConfig::new(Variant::NewApiClassic) }));
+    let cfg = FakeConfig { key_count: 2, chunk_delay_ms: 120, ..FakeConfig::new(Variant::NewApiClassic) };
+    let fake = rt.block_on(FakeRelay::start(cfg));
     let dir = tempfile::tempdir().unwrap();
     rt.block_on(async {
         let (store, _) = account_on(&fake, SiteKind::NewApi, dir.path()).await;
@@ -335,8 +348,16 @@ fn the_try_window_shows_the_reply() {
     h.get_by_label("Prompt").type_text(" please");
     h.run();
     h.get_by_label("Send").click();
-    common::run_until(h, "the reply", |h| h.query_by_label("Hi there!").is_some());
-    assert!(h.query_by_label("✓ Works").is_some());
+    // Live: the first piece shows while the stream is still running (a spinner keeps repainting:
+    // step by hand instead of running to a settled frame).
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !(h.query_by_label("Hi").is_some() && h.query_by_label("✓ Works").is_none()) {
+        assert!(Instant::now() < deadline, "no partial reply");
+        h.step();
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    common::run_until(h, "the result", |h| h.query_by_label("✓ Works").is_some());
+    assert!(h.query_by_label("Hi there!").is_some(), "the whole reply");
     assert!(h.query_by_label_contains("First token").is_some());
     assert!(h.query_by_label_contains("ms · just now").is_some(), "the detail shows it as verified");
     assert_eq!(fake.bodies().last().unwrap().1["messages"][0]["content"], "Say hi please");

@@ -371,7 +371,7 @@ impl App {
             }
             Command::Backup(action) => self.backup_action(action, ctx),
             Command::ReloadBackups => self.reload_backups(),
-            cmd @ (Command::TryModel { .. } | Command::ReloadVerified) => self.apply_try(cmd),
+            cmd @ (Command::TryModel { .. } | Command::ReloadVerified) => self.apply_try(cmd, ctx),
             Command::AutoBackup => self.auto_backup(),
             Command::QueryLogs(filter) => self.state.usage.query(filter, &self.runner, &self.store),
             Command::LoadLogWindow(offset) => self.state.usage.load_window(offset, &self.runner, &self.store),

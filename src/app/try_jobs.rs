@@ -2,16 +2,18 @@
 //! time) through the `TaskRunner`; `Command::ReloadVerified` reads every stored "last
 //! verified" result. Results land in [`TryState`], which the Pricing panel reads.
 
+use std::sync::{Arc, Mutex};
+
 use poll_promise::Promise;
 
 use super::{App, Command};
 use crate::domain::AccountId;
 use crate::domain::pricing::{LastVerified, VerifiedMap};
-use crate::engine::try_model::{TryReport, try_model};
+use crate::engine::try_model::{TryReport, try_model_live};
 use crate::relay::try_model::TryRequest;
 
-/// The last try started from the window: which one, and how it ended.
-#[derive(Debug, Clone, PartialEq)]
+/// The last try started from the window: which one, the reply so far, and how it ended.
+#[derive(Debug, Clone)]
 pub struct TryRun {
     /// Which account.
     pub account: AccountId,
@@ -19,6 +21,15 @@ pub struct TryRun {
     pub model: String,
     /// `None` while running; `Err` when nothing could be sent (no key, reveal refused).
     pub result: Option<Result<TryReport, String>>,
+    /// The streamed reply so far (written by the job, read by the window while it runs).
+    pub partial: Arc<Mutex<String>>,
+}
+
+impl TryRun {
+    /// The streamed reply so far.
+    pub fn partial_text(&self) -> String {
+        self.partial.lock().map(|p| p.clone()).unwrap_or_default()
+    }
 }
 
 /// What the views read about tries.
@@ -55,7 +66,7 @@ pub(crate) struct TryJobs {
 
 impl App {
     /// Applies `TryModel` and `ReloadVerified`.
-    pub(crate) fn apply_try(&mut self, cmd: Command) {
+    pub(crate) fn apply_try(&mut self, cmd: Command, ctx: &egui::Context) {
         match cmd {
             Command::TryModel { account, model, key, prompt, max_tokens, kind } => {
                 let Some(acc) = self.state.accounts.value().and_then(|a| a.iter().find(|a| a.id == account).cloned())
@@ -69,13 +80,22 @@ impl App {
                 req.max_tokens = max_tokens.max(1);
                 req.kind = kind;
                 let m = model.clone();
+                let partial = Arc::new(Mutex::new(String::new()));
+                let (sink, repaint) = (partial.clone(), ctx.clone());
                 let job = async move {
-                    let result = try_model(&relay, &store, &acc, key, req).await.map_err(|e| e.to_string());
+                    let on_text = move |text: &str| {
+                        if let Ok(mut p) = sink.lock() {
+                            text.clone_into(&mut p);
+                        }
+                        repaint.request_repaint();
+                    };
+                    let result =
+                        try_model_live(&relay, &store, &acc, key, req, &on_text).await.map_err(|e| e.to_string());
                     TryDone::Run { account, model: m, result: Box::new(result) }
                 };
                 if let Some(p) = self.runner.spawn_keyed(format!("try:{account}"), job) {
                     self.try_jobs.jobs.push(p);
-                    self.state.tries.run = Some(TryRun { account, model, result: None });
+                    self.state.tries.run = Some(TryRun { account, model, result: None, partial });
                 }
             }
             Command::ReloadVerified => {
@@ -108,9 +128,11 @@ impl App {
                     if let Err(e) = &result {
                         log::warn!("try of {model} not sent: {e}");
                     }
-                    let run = &mut self.state.tries.run;
-                    if run.as_ref().is_none_or(|r| r.account == account && r.model == model) {
-                        *run = Some(TryRun { account, model, result: Some(result) });
+                    if let Some(run) = &mut self.state.tries.run
+                        && run.account == account
+                        && run.model == model
+                    {
+                        run.result = Some(result);
                     }
                 }
                 TryDone::Verified(Ok(rows)) => {

@@ -126,8 +126,20 @@ pub async fn try_model(
     key: KeyChoice,
     req: TryRequest,
 ) -> Result<TryReport, ActionError> {
+    try_model_live(relay, store, account, key, req, &|_| {}).await
+}
+
+/// [`try_model`], calling `on_text` with the streamed reply so far as it arrives.
+pub async fn try_model_live(
+    relay: &RelayClient,
+    store: &SharedStore,
+    account: &Account,
+    key: KeyChoice,
+    req: TryRequest,
+    on_text: &(dyn Fn(&str) + Send + Sync),
+) -> Result<TryReport, ActionError> {
     let (key_name, full) = pick_key(relay, store, account, key, &req.model).await?;
-    let result = relay.try_model(&account.site.url, &full, &req).await;
+    let result = relay.try_model_live(&account.site.url, &full, &req, on_text).await;
     match &result {
         Ok(o) => log::info!("tried {} on {}: ok in {} ms", req.model, account.site.url, o.total_ms),
         Err(e) => log::warn!("tried {} on {}: {e}", req.model, account.site.url),

@@ -399,6 +399,17 @@ fn ms(d: Duration) -> u64 {
 impl RelayClient {
     /// Sends one try with `key` to the site at `base_url` (see the module doc).
     pub async fn try_model(&self, base_url: &str, key: &str, req: &TryRequest) -> Result<TryOutcome, TryError> {
+        self.try_model_live(base_url, key, req, &|_| {}).await
+    }
+
+    /// [`RelayClient::try_model`], calling `on_text` with the reply so far whenever a streamed chunk adds text.
+    pub async fn try_model_live(
+        &self,
+        base_url: &str,
+        key: &str,
+        req: &TryRequest,
+        on_text: &(dyn Fn(&str) + Send + Sync),
+    ) -> Result<TryOutcome, TryError> {
         let inner = &self.inner;
         let url = format!("{}{}", base_url.trim_end_matches('/'), req.path());
         let origin = origin_of(&url).ok_or_else(|| TryError {
@@ -457,7 +468,11 @@ impl RelayClient {
                             code: None,
                         });
                     }
+                    let before = sse.reply.len();
                     sse.feed(&chunk, start.elapsed())?;
+                    if sse.reply.len() != before {
+                        on_text(&sse.reply);
+                    }
                     if sse.done {
                         break;
                     }

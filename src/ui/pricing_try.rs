@@ -183,7 +183,15 @@ fn form_ui(ui: &mut egui::Ui, d: &mut TryDialog, state: &AppState, cmds: &mut Ve
     let Some(run) = state.tries.run.as_ref().filter(|r| r.account == d.account && r.model == d.model) else {
         return;
     };
-    let Some(result) = &run.result else { return };
+    let Some(result) = &run.result else {
+        // Running: the reply as it streams in.
+        let partial = run.partial_text();
+        if !partial.is_empty() {
+            ui.separator();
+            ui.add(egui::Label::new(partial).wrap());
+        }
+        return;
+    };
     ui.separator();
     match result {
         Err(e) => {
