@@ -157,6 +157,12 @@ fn form_ui(ui: &mut egui::Ui, d: &mut TryDialog, state: &AppState, cmds: &mut Ve
         let label = ui.label(tr(prompt_key));
         ui.add(egui::TextEdit::singleline(&mut d.prompt).desired_width(300.0)).labelled_by(label.id);
         ui.end_row();
+        ui.label("");
+        let mut embedding = d.kind == TryKind::Embedding;
+        if ui.checkbox(&mut embedding, tr("pricing.try.as_embedding")).changed() {
+            d.kind = if embedding { TryKind::Embedding } else { TryKind::Chat };
+        }
+        ui.end_row();
         if d.kind == TryKind::Chat {
             let label = ui.label(tr("pricing.try.max_tokens"));
             ui.add(egui::DragValue::new(&mut d.max_tokens).range(1..=MAX_TOKENS_LIMIT)).labelled_by(label.id);
