@@ -172,3 +172,20 @@ pub async fn try_model_live(
         verified,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(id: i64, status: i64, models: &str) -> ApiKey {
+        ApiKey { id, status, models: models.into(), ..ApiKey::default() }
+    }
+
+    #[test]
+    fn only_enabled_keys_allowed_the_model_are_picked() {
+        let keys = [key(1, 2, ""), key(2, 1, "claude-3-opus, gpt-4o"), key(3, 1, ""), key(4, 1, "gpt-4o\nx")];
+        let ids = |m: &str| usable_keys(&keys, m).iter().map(|k| k.id).collect::<Vec<_>>();
+        assert_eq!(ids("gpt-4o"), [2, 3, 4], "disabled key 1 skipped; limits listing the model kept");
+        assert_eq!(ids("deepseek-chat"), [3], "limited keys without the model skipped");
+    }
+}

@@ -45,10 +45,10 @@ pub enum TryKind {
 }
 
 impl TryKind {
-    /// Embeddings for models whose name says so (`text-embedding-3-small`, `bge-m3-embedding`, `…-embed-…`).
+    /// Embeddings for models whose name says so (`text-embedding-3-small`, `nomic-embed-text`, `embed-english-v3.0`).
     pub fn for_model(model: &str) -> TryKind {
         let m = model.to_ascii_lowercase();
-        if m.contains("embedding") || m.contains("-embed") || m.starts_with("embed") || m.starts_with("bge-") {
+        if m.contains("embedding") || m.contains("-embed") || m.starts_with("embed") {
             TryKind::Embedding
         } else {
             TryKind::Chat
@@ -654,6 +654,8 @@ mod tests {
         r.max_tokens = 1_000_000;
         assert_eq!(r.body()["max_tokens"], MAX_TOKENS_LIMIT);
         assert_eq!(TryRequest::new("text-embedding-3-small").kind, TryKind::Embedding);
+        assert_eq!(TryKind::for_model("nomic-embed-text"), TryKind::Embedding);
+        assert_eq!(TryKind::for_model("deepseek-chat"), TryKind::Chat);
         assert!(TryRequest::new("text-embedding-3-small").body().get("max_tokens").is_none());
     }
 }
