@@ -340,6 +340,7 @@ fn the_try_window_shows_the_reply() {
     h.run();
     assert!(h.query_by_label("Every account offering gpt-4o-mini").is_some(), "the detail opened");
     assert!(h.query_by_label("Not tried").is_some(), "no try yet");
+    assert!(h.query_by_label("✓").is_none());
     h.get_by_label("Try").click();
     h.run();
     assert!(h.query_by_label("Try a model").is_some(), "the window opened");
@@ -360,5 +361,6 @@ fn the_try_window_shows_the_reply() {
     assert!(h.query_by_label("Hi there!").is_some(), "the whole reply");
     assert!(h.query_by_label_contains("First token").is_some());
     assert!(h.query_by_label_contains("ms · just now").is_some(), "the detail shows it as verified");
+    assert!(h.query_by_label("✓").is_some(), "the table marks the price as verified");
     assert_eq!(fake.bodies().last().unwrap().1["messages"][0]["content"], "Say hi please");
 }

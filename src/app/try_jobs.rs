@@ -44,7 +44,7 @@ pub struct TryState {
 impl TryState {
     /// The stored result of `model` on `account`.
     pub fn verified(&self, account: AccountId, model: &str) -> Option<&LastVerified> {
-        self.verified.get(&(account, model.to_string()))
+        self.verified.get(account, model)
     }
 
     /// Whether a try of `model` on `account` is running.
@@ -123,7 +123,7 @@ impl App {
                 TryDone::Run { account, model, result } => {
                     let result = *result;
                     if let Ok(r) = &result {
-                        self.state.tries.verified.insert((account, model.clone()), r.verified.clone());
+                        self.state.tries.verified.insert(r.verified.clone());
                     }
                     if let Err(e) = &result {
                         log::warn!("try of {model} not sent: {e}");
@@ -136,8 +136,7 @@ impl App {
                     }
                 }
                 TryDone::Verified(Ok(rows)) => {
-                    self.state.tries.verified =
-                        rows.into_iter().map(|v| ((v.account_id, v.model.clone()), v)).collect();
+                    self.state.tries.verified = rows.into_iter().collect();
                 }
                 TryDone::Verified(Err(e)) => log::error!("stored model tries unreadable: {e}"),
             }

@@ -110,7 +110,7 @@ pub fn pricing(store: Store, args: &PricingArgs) -> anyhow::Result<ExitCode> {
         .with_context(|| format!("unknown preset {:?}: use chat or coding-agent", args.preset))?;
     let accounts = store.list_accounts()?;
     let states = store.account_states()?;
-    let verified: VerifiedMap = store.trials()?.into_iter().map(|v| ((v.account_id, v.model.clone()), v)).collect();
+    let verified: VerifiedMap = store.trials()?.into_iter().collect();
     let book = book_from(&accounts, &states);
     let opts = CompareOptions {
         filter: RowFilter {
@@ -147,7 +147,7 @@ pub fn pricing(store: Store, args: &PricingArgs) -> anyhow::Result<ExitCode> {
                 real_cost: r.effective_real,
                 paid_currency: book.paid_currency.clone(),
                 cheapest: r.cheapest,
-                verified: verified.get(&(a.account_id, p.model.clone())).cloned(),
+                verified: verified.get(a.account_id, &p.model).cloned(),
             }
         })
         .collect();

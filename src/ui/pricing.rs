@@ -118,7 +118,9 @@ impl PricingPanel {
             return;
         }
         let Some((_, comparison)) = &self.cache else { return };
-        let out = table::table_ui(ui, book, comparison, &self.opts, self.selected.as_ref(), &mut self.texts);
+        let view =
+            table::TableView { opts: &self.opts, selected: self.selected.as_ref(), verified: &state.tries.verified };
+        let out = table::table_ui(ui, book, comparison, &view, &mut self.texts);
         if let Some(sort) = out.sort {
             if self.opts.sort == sort {
                 self.opts.descending = !self.opts.descending;

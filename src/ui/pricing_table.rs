@@ -5,7 +5,7 @@ use egui_extras::{Column, TableBuilder};
 use crate::domain::pricing::compare::{format_amount, in_unit};
 use crate::domain::pricing::{
     AccountPricing, BillingType, CompareOptions, CompareRow, Comparison, PriceRow, PriceUnit, PricingBook, SortColumn,
-    currency_symbol,
+    VerifiedMap, currency_symbol,
 };
 use crate::ui::i18n::tr;
 
@@ -139,20 +139,29 @@ pub fn cheapest_color(ui: &egui::Ui) -> egui::Color32 {
     }
 }
 
+/// What the table shows besides the rows.
+pub struct TableView<'a> {
+    /// Filter, unit, weights and sort.
+    pub opts: &'a CompareOptions,
+    /// The selected row.
+    pub selected: Option<&'a Selection>,
+    /// Last tries, marked beside the effective price.
+    pub verified: &'a VerifiedMap,
+}
+
 /// Draws the table over the precomputed comparison (only visible rows are laid out).
 pub fn table_ui(
     ui: &mut egui::Ui,
     book: &PricingBook,
     comparison: &Comparison,
-    opts: &CompareOptions,
-    selected: Option<&Selection>,
+    view: &TableView<'_>,
     texts: &mut RowTextCache,
 ) -> TableOutput {
     let mut out = TableOutput::default();
     // On a narrow window scroll sideways rather than squeeze the prices.
     egui::ScrollArea::horizontal()
         .id_salt("pricing_table_h")
-        .show(ui, |ui| table_inner_ui(ui, book, comparison, opts, selected, texts, &mut out));
+        .show(ui, |ui| table_inner_ui(ui, book, comparison, view, texts, &mut out));
     out
 }
 
@@ -160,11 +169,12 @@ fn table_inner_ui(
     ui: &mut egui::Ui,
     book: &PricingBook,
     comparison: &Comparison,
-    opts: &CompareOptions,
-    selected: Option<&Selection>,
+    view: &TableView<'_>,
     texts: &mut RowTextCache,
     out: &mut TableOutput,
 ) {
+    let (opts, selected) = (view.opts, view.selected);
+    let now = crate::store::now_unix();
     let price_col = || Column::initial(88.0).at_least(60.0).clip(true).resizable(true);
     TableBuilder::new(ui)
         .id_salt("pricing_table")
@@ -232,6 +242,13 @@ fn table_inner_ui(
                         tr("pricing.show_formula")
                     });
                     clicked |= resp.clicked();
+                    if let Some(v) = view.verified.get(book.accounts[r.account].account_id, &p.model) {
+                        let (mark, color) =
+                            if v.ok { ("✓", cheapest_color(ui)) } else { ("×", ui.visuals().error_fg_color) };
+                        ui.colored_label(color, mark).on_hover_ui(|ui| {
+                            super::try_ui::verified_ui(ui, Some(v), now);
+                        });
+                    }
                 });
                 if clicked || row.response().clicked() {
                     out.select = Some(Selection { account: r.account, row: r.row, model: p.model.clone() });

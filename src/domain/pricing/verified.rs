@@ -27,8 +27,31 @@ pub struct LastVerified {
     pub at: i64,
 }
 
-/// Every stored try, by account and model.
-pub type VerifiedMap = HashMap<(AccountId, String), LastVerified>;
+/// Every stored try, by account then model (looked up by `&str`, no allocation per lookup).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct VerifiedMap(HashMap<AccountId, HashMap<String, LastVerified>>);
+
+impl VerifiedMap {
+    /// The last try of `model` on `account`.
+    pub fn get(&self, account: AccountId, model: &str) -> Option<&LastVerified> {
+        self.0.get(&account)?.get(model)
+    }
+
+    /// Records a try (replacing the previous one of the same account and model).
+    pub fn insert(&mut self, v: LastVerified) {
+        self.0.entry(v.account_id).or_default().insert(v.model.clone(), v);
+    }
+}
+
+impl FromIterator<LastVerified> for VerifiedMap {
+    fn from_iter<I: IntoIterator<Item = LastVerified>>(iter: I) -> Self {
+        let mut m = VerifiedMap::default();
+        for v in iter {
+            m.insert(v);
+        }
+        m
+    }
+}
 
 /// Seconds as "1.2 s" (or "850 ms" under a second).
 pub fn latency_text(ms: u64) -> String {
