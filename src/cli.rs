@@ -5,6 +5,7 @@ mod backup;
 pub mod checkin;
 pub mod keys;
 pub mod logs;
+pub mod pricing;
 pub mod report;
 mod webdav;
 
@@ -75,6 +76,10 @@ pub enum Cmd {
     Logs(logs::LogsArgs),
     /// Spend, tokens and requests from the stored usage logs.
     Stats(logs::StatsArgs),
+    /// Ranked model prices from the stored pricing (no network).
+    Pricing(pricing::PricingArgs),
+    /// Send one minimal request to a model with one of an account's keys (latency, reply, errors).
+    Try(pricing::TryArgs),
 }
 
 /// `apihub accounts …`
@@ -212,6 +217,8 @@ fn run_inner(cli: &Cli, cmd: &Cmd, rt: &tokio::runtime::Handle) -> anyhow::Resul
             None => logs::query(open_store(cli)?, &args.query),
         },
         Cmd::Stats(args) => logs::stats(open_store(cli)?, args),
+        Cmd::Pricing(args) => pricing::pricing(open_store(cli)?, args),
+        Cmd::Try(args) => pricing::try_cmd(open_store(cli)?, args, rt),
     }
 }
 

@@ -138,4 +138,22 @@ pub enum Command {
         /// The new settings.
         net: crate::domain::network::SiteNetwork,
     },
+    // --- Try a model (jobs in `app/try_jobs.rs`) ---
+    /// Send one minimal request to a model with one of the account's keys; store the result.
+    TryModel {
+        /// Which account.
+        account: crate::domain::AccountId,
+        /// The exact model name.
+        model: String,
+        /// Which key.
+        key: crate::engine::try_model::KeyChoice,
+        /// The one-line prompt (input for embeddings).
+        prompt: String,
+        /// Most tokens of the reply.
+        max_tokens: u32,
+        /// Chat or embeddings.
+        kind: crate::relay::try_model::TryKind,
+    },
+    /// Reload every stored "last verified" result.
+    ReloadVerified,
 }

@@ -8,6 +8,7 @@ pub mod loadable;
 pub mod network_jobs;
 pub mod runner;
 pub mod state;
+pub mod try_jobs;
 pub mod usage_logs;
 
 use std::path::PathBuf;
@@ -124,6 +125,7 @@ pub struct App {
     log_jobs: usage_logs::UsageLogJobs,
     alert_jobs: alert_jobs::AlertJobs,
     net_jobs: network_jobs::NetworkJobs,
+    try_jobs: try_jobs::TryJobs,
 }
 
 fn setting_or(store: &SharedStore, key: &str) -> Option<String> {
@@ -190,7 +192,12 @@ impl App {
         let mut app = App {
             state,
             panels: Panels::default(),
-            pending: vec![Command::ReloadAccounts, Command::ReloadActivity(Level::Info), Command::ReloadBackups],
+            pending: vec![
+                Command::ReloadAccounts,
+                Command::ReloadActivity(Level::Info),
+                Command::ReloadBackups,
+                Command::ReloadVerified,
+            ],
             runner,
             store: deps.store,
             font_job,
@@ -214,6 +221,7 @@ impl App {
             log_jobs: Default::default(),
             alert_jobs,
             net_jobs: Default::default(),
+            try_jobs: Default::default(),
         };
         app.apply_pending(&ctx);
         app
@@ -386,6 +394,7 @@ impl App {
             }
             Command::Backup(action) => self.backup_action(action, ctx),
             Command::ReloadBackups => self.reload_backups(),
+            cmd @ (Command::TryModel { .. } | Command::ReloadVerified) => self.apply_try(cmd, ctx),
             Command::AutoBackup => self.auto_backup(),
             Command::QueryLogs(filter) => self.state.usage.query(filter, &self.runner, &self.store),
             Command::LoadLogWindow(offset) => self.state.usage.load_window(offset, &self.runner, &self.store),
@@ -644,6 +653,7 @@ impl App {
         self.poll_actions(ctx);
         self.poll_usage(now);
         self.poll_network();
+        self.poll_tries();
         if let Some(job) = &self.add_job
             && job.ready().is_some()
             && let Some(job) = self.add_job.take()

@@ -153,6 +153,8 @@ pub struct AppState {
     pub usage: super::usage_logs::UsageLogsState,
     /// Network settings (global and per site) and the last save results.
     pub network: super::network_jobs::NetworkView,
+    /// "Try a model": stored last verifications and the window's run.
+    pub tries: super::try_jobs::TryState,
 }
 
 impl AppState {
@@ -187,6 +189,7 @@ impl AppState {
             },
             usage: Default::default(),
             network: Default::default(),
+            tries: Default::default(),
         }
     }
 }

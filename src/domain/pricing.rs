@@ -18,6 +18,7 @@
 mod book;
 pub mod compare;
 pub mod parse;
+mod verified;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -32,6 +33,7 @@ pub use compare::{
     build_comparison, effective_usd, explain, wildcard_match,
 };
 pub use parse::{PricingParseError, parse_new_api_pricing, parse_one_hub_pricing, parse_user_groups};
+pub use verified::{LastVerified, VerifiedMap, latency_text};
 
 /// Tokens in the "per 1M tokens" unit every price is shown in.
 pub const TOKENS_PER_MILLION: f64 = 1_000_000.0;

@@ -10,6 +10,7 @@ pub mod network;
 pub mod refresh;
 mod relay_source;
 pub mod schedule;
+pub mod try_model;
 
 pub use accounts::{AddError, Added, PasswordOutcome, PasswordSignIn, add_account, add_with_password, finish_2fa};
 pub use merge::merge;

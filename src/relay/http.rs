@@ -44,10 +44,11 @@ struct ClientKey {
 }
 
 /// What one request is sent with.
-struct Route {
-    client: reqwest::Client,
-    max_body_bytes: usize,
-    request_timeout_secs: u64,
+/// The client and limits to use for one URL (its site's proxy and User-Agent).
+pub(crate) struct Route {
+    pub(crate) client: reqwest::Client,
+    pub(crate) max_body_bytes: usize,
+    pub(crate) request_timeout_secs: u64,
 }
 
 fn default_user_agent() -> String {
@@ -229,7 +230,7 @@ impl Inner {
     }
 
     /// The client (built once per key and kept) and limits for a URL.
-    fn route(&self, url: &str) -> Result<Route, RelayError> {
+    pub(crate) fn route(&self, url: &str) -> Result<Route, RelayError> {
         {
             let net = self.read();
             let key = net.key_for(url);

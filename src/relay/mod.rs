@@ -19,6 +19,7 @@
 //! | `checkin.rs` | performing check-in |
 //! | `keys.rs` | key list/create/edit/enable/delete; revealing masked new-api keys (explicit, critical-limited) |
 //! | `redeem.rs` | redeeming a code (int vs Veloera object; never retried) |
+//! | `try_model.rs` | "try a model": streamed chat / embeddings with one key, TTFT and total time, OpenAI error bodies classified |
 
 pub mod checkin;
 pub mod detect;
@@ -35,6 +36,7 @@ pub mod pricing;
 pub mod profile;
 pub mod redeem;
 pub mod snapshot;
+pub mod try_model;
 
 use std::sync::Arc;
 

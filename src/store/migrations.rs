@@ -146,6 +146,21 @@ pub(super) const MIGRATIONS: &[&str] = &[
     ALTER TABLE sites ADD COLUMN net_proxy TEXT NOT NULL DEFAULT '';
     ALTER TABLE sites ADD COLUMN net_user_agent TEXT NOT NULL DEFAULT '';
     "#,
+    // 8: "try a model" results: the last verification of each model on each account
+    //    (ok or the error class and message, time to first token, total time).
+    r#"
+    CREATE TABLE model_trials (
+        account_id  INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+        model       TEXT NOT NULL,
+        ok          INTEGER NOT NULL,
+        error_kind  TEXT,
+        message     TEXT NOT NULL DEFAULT '',
+        ttft_ms     INTEGER,
+        total_ms    INTEGER,
+        at          INTEGER NOT NULL,
+        PRIMARY KEY (account_id, model)
+    );
+    "#,
 ];
 
 /// Highest schema version this build knows.

@@ -9,6 +9,7 @@ mod activity;
 mod backup_meta;
 mod checkin;
 mod migrations;
+mod model_trials;
 mod network;
 pub mod paths;
 pub mod secrets;

@@ -11,6 +11,8 @@
 mod detail;
 #[path = "pricing_table.rs"]
 mod table;
+#[path = "pricing_try.rs"]
+pub mod try_ui;
 
 use crate::app::{AppState, Command};
 use crate::domain::pricing::compare::model_offers;
@@ -51,6 +53,10 @@ pub struct PricingPanel {
     offers: Option<(Selection, u64, Vec<CompareRow>)>,
     /// How many times the comparison was rebuilt (tests and the bench read it).
     builds: u64,
+    /// The open "Try a model" window.
+    try_dialog: Option<try_ui::TryDialog>,
+    /// Formatted cells of the rows seen since the last rebuild.
+    texts: table::RowTextCache,
 }
 
 impl PricingPanel {
@@ -77,9 +83,18 @@ impl PricingPanel {
                 self.offers = Some((sel.clone(), self.builds, model_offers(book, &sel.model, &self.opts)));
             }
             let offers = self.offers.as_ref().map(|o| o.2.as_slice()).unwrap_or_default();
-            if !detail::detail_panel_ui(ui, book, &sel, &self.opts, offers) {
+            let out = detail::detail_panel_ui(ui, book, &sel, &self.opts, offers, &state.tries);
+            if out.closed {
                 self.selected = None;
             }
+            if let Some(a) = out.try_account.and_then(|i| book.accounts.get(i)) {
+                self.try_dialog = Some(try_ui::TryDialog::new(a.account_id, table::account_text(a), &sel.model));
+            }
+        }
+        if let Some(d) = &mut self.try_dialog
+            && !try_ui::try_window_ui(ui.ctx(), d, state, cmds)
+        {
+            self.try_dialog = None;
         }
         status_ui(ui, book, state, cmds);
         self.toolbar_ui(ui, book);
@@ -103,7 +118,9 @@ impl PricingPanel {
             return;
         }
         let Some((_, comparison)) = &self.cache else { return };
-        let out = table::table_ui(ui, book, comparison, &self.opts, self.selected.as_ref());
+        let view =
+            table::TableView { opts: &self.opts, selected: self.selected.as_ref(), verified: &state.tries.verified };
+        let out = table::table_ui(ui, book, comparison, &view, &mut self.texts);
         if let Some(sort) = out.sort {
             if self.opts.sort == sort {
                 self.opts.descending = !self.opts.descending;
@@ -139,6 +156,7 @@ impl PricingPanel {
         let key = CacheKey { book_addr, fetched_at, row_count, opts: self.opts.clone() };
         let comparison = build_comparison(book, &self.opts);
         self.builds += 1;
+        self.texts.clear();
         // A selection from an older book is kept only if it still points at the same model.
         if let Some(sel) = &self.selected {
             let still =
@@ -164,12 +182,8 @@ impl PricingPanel {
                     .desired_width(180.0),
             )
             .labelled_by(label.id);
-            let any = || (None, tr("pricing.filter.any").to_string());
-            let named = |v: &[String]| {
-                std::iter::once(any()).chain(v.iter().map(|o| (Some(o.clone()), o.clone()))).collect::<Vec<_>>()
-            };
-            combo_ui(ui, "pricing.filter.vendor", &mut f.vendor, &named(vendors));
-            combo_ui(ui, "pricing.filter.site", &mut f.site, &named(sites));
+            name_combo_ui(ui, "pricing.filter.vendor", &mut f.vendor, vendors);
+            name_combo_ui(ui, "pricing.filter.site", &mut f.site, sites);
             let billing = [
                 (None, tr("pricing.filter.any").to_string()),
                 (Some(BillingType::PerToken), tr("pricing.billing.per_token").to_string()),
@@ -227,6 +241,25 @@ fn combo_ui<T: PartialEq + Clone>(ui: &mut egui::Ui, label_key: &'static str, va
         .show_ui(ui, |ui| {
             for (v, text) in options {
                 ui.selectable_value(value, v.clone(), text);
+            }
+        })
+        .response
+        .labelled_by(label.id);
+}
+
+/// A labelled combo box over names plus "any"; the list is only walked while it is open
+/// (no per-frame copies of the site and vendor names).
+fn name_combo_ui(ui: &mut egui::Ui, label_key: &'static str, value: &mut Option<String>, names: &[String]) {
+    let label = ui.label(tr(label_key));
+    let any = tr("pricing.filter.any");
+    egui::ComboBox::from_id_salt(label_key)
+        .selected_text(value.as_deref().unwrap_or(any))
+        .show_ui(ui, |ui| {
+            ui.selectable_value(value, None, any);
+            for n in names {
+                if ui.selectable_label(value.as_deref() == Some(n.as_str()), n.as_str()).clicked() {
+                    *value = Some(n.clone());
+                }
             }
         })
         .response

@@ -2,28 +2,46 @@
 //! offering the model, with its balance and last refresh state.
 
 use super::table::{Selection, account_text, cheapest_color, effective_text, price_text};
+use super::try_ui::verified_ui;
+use crate::app::try_jobs::TryState;
 use crate::domain::pricing::{CompareOptions, CompareRow, PriceUnit, PricingBook, RefreshState, explain};
 use crate::ui::i18n::{fill, tr};
 use crate::ui::widgets;
 
-/// Draws the side panel; returns false when the user closed it.
+/// What the user did in the detail panel.
+#[derive(Debug, Default)]
+pub struct DetailOutput {
+    /// The panel was closed.
+    pub closed: bool,
+    /// "Try" was clicked on this account (index into `book.accounts`).
+    pub try_account: Option<usize>,
+}
+
+/// Draws the side panel.
 pub fn detail_panel_ui(
     ui: &mut egui::Ui,
     book: &PricingBook,
     sel: &Selection,
     opts: &CompareOptions,
     offers: &[CompareRow],
-) -> bool {
-    let Some(account) = book.accounts.get(sel.account) else { return false };
-    let Some(row) = account.rows.get(sel.row) else { return false };
-    let mut keep = true;
+    tries: &TryState,
+) -> DetailOutput {
+    let mut out = DetailOutput::default();
+    let Some(account) = book.accounts.get(sel.account) else {
+        out.closed = true;
+        return out;
+    };
+    let Some(row) = account.rows.get(sel.row) else {
+        out.closed = true;
+        return out;
+    };
     egui::Panel::bottom("pricing_detail").resizable(true).default_size(250.0).show(ui, |ui| {
         ui.add_space(4.0);
         ui.horizontal(|ui| {
             ui.heading(&row.model);
             ui.label(account_text(account));
             if ui.button(tr("pricing.close")).clicked() {
-                keep = false;
+                out.closed = true;
             }
         });
         egui::ScrollArea::vertical().id_salt("pricing_detail_scroll").show(ui, |ui| {
@@ -44,29 +62,39 @@ pub fn detail_panel_ui(
                 ui.separator();
                 ui.vertical(|ui| {
                     ui.strong(fill(tr("pricing.detail.title"), &[("model", &row.model)]));
-                    offers_ui(ui, book, opts, offers, sel);
+                    out.try_account = offers_ui(ui, book, opts, offers, sel, tries);
                 });
             });
         });
     });
-    keep
+    out
 }
 
-fn offers_ui(ui: &mut egui::Ui, book: &PricingBook, opts: &CompareOptions, offers: &[CompareRow], sel: &Selection) {
+fn offers_ui(
+    ui: &mut egui::Ui,
+    book: &PricingBook,
+    opts: &CompareOptions,
+    offers: &[CompareRow],
+    sel: &Selection,
+    tries: &TryState,
+) -> Option<usize> {
+    let mut try_account = None;
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)
         .unwrap_or_default();
-    egui::Grid::new("pricing_offers").num_columns(5).striped(true).show(ui, |ui| {
+    egui::Grid::new("pricing_offers").num_columns(7).striped(true).show(ui, |ui| {
         for key in [
             "pricing.detail.account",
             "pricing.col.group",
             "pricing.col.effective",
+            "pricing.detail.verified",
             "pricing.detail.balance",
             "pricing.detail.state",
         ] {
             ui.strong(tr(key));
         }
+        ui.label("");
         ui.end_row();
         for r in offers {
             let a = &book.accounts[r.account];
@@ -85,6 +113,7 @@ fn offers_ui(ui: &mut egui::Ui, book: &PricingBook, opts: &CompareOptions, offer
                 price = price.strong().color(cheapest_color(ui));
             }
             ui.label(price);
+            verified_ui(ui, tries.verified(a.account_id, &p.model), now);
             // A balance is money on the site: shown in USD or the site's currency, never re-priced.
             let balance_unit = if opts.unit == PriceUnit::RealCost { PriceUnit::SiteCurrency } else { opts.unit };
             ui.label(price_text(a.balance_usd, balance_unit, a, &book.paid_currency));
@@ -97,7 +126,13 @@ fn offers_ui(ui: &mut egui::Ui, book: &PricingBook, opts: &CompareOptions, offer
                     fill(tr("pricing.state.error"), &[("error", e), ("age", &age)]),
                 ),
             };
+            let running = tries.is_running(a.account_id, &p.model);
+            let button = ui.add_enabled(!running, egui::Button::new(tr("pricing.try.button")).small());
+            if button.on_hover_text(tr("pricing.try.button_hint")).clicked() {
+                try_account = Some(r.account);
+            }
             ui.end_row();
         }
     });
+    try_account
 }

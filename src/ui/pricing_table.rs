@@ -5,7 +5,7 @@ use egui_extras::{Column, TableBuilder};
 use crate::domain::pricing::compare::{format_amount, in_unit};
 use crate::domain::pricing::{
     AccountPricing, BillingType, CompareOptions, CompareRow, Comparison, PriceRow, PriceUnit, PricingBook, SortColumn,
-    currency_symbol,
+    VerifiedMap, currency_symbol,
 };
 use crate::ui::i18n::tr;
 
@@ -30,6 +30,57 @@ pub struct TableOutput {
 }
 
 const ROW_HEIGHT: f32 = 22.0;
+
+/// The formatted cells of one comparison row: made the first time the row is visible,
+/// kept until the comparison is rebuilt (a frame only formats rows it has not seen).
+#[derive(Debug, Clone)]
+pub struct RowText {
+    account: String,
+    /// Input, output, cache read, per call.
+    prices: [String; 4],
+    real: String,
+    effective: String,
+}
+
+/// Formatted rows by index into the comparison; cleared on every rebuild and language change.
+#[derive(Debug, Default)]
+pub struct RowTextCache {
+    rows: std::collections::HashMap<usize, RowText>,
+    lang: Option<crate::ui::i18n::Lang>,
+}
+
+impl RowTextCache {
+    /// Forgets every formatted row (the comparison changed).
+    pub fn clear(&mut self) {
+        self.rows.clear();
+    }
+
+    fn get(&mut self, index: usize, r: &CompareRow, book: &PricingBook, opts: &CompareOptions) -> &RowText {
+        let lang = crate::ui::i18n::lang();
+        // Bounded: a long scroll through 100,000 rows does not keep them all.
+        if self.lang != Some(lang) || self.rows.len() > 4_096 {
+            self.rows.clear();
+            self.lang = Some(lang);
+        }
+        self.rows.entry(index).or_insert_with(|| {
+            let account = &book.accounts[r.account];
+            let p = &account.rows[r.row];
+            let paid = book.paid_currency.as_str();
+            let price = |usd| price_text(usd, opts.unit, account, paid);
+            RowText {
+                account: account_text(account),
+                prices: [
+                    price(p.input_usd_per_1m),
+                    price(p.output_usd_per_1m),
+                    price(p.cache_read_usd_per_1m),
+                    price(p.usd_per_call),
+                ],
+                real: real_text(r, p, book),
+                effective: effective_text(r, p, opts, book),
+            }
+        })
+    }
+}
 
 /// Columns: (sort column, translation key, hover hint key).
 const COLUMNS: [(SortColumn, &str, &str); 9] = [
@@ -88,19 +139,29 @@ pub fn cheapest_color(ui: &egui::Ui) -> egui::Color32 {
     }
 }
 
+/// What the table shows besides the rows.
+pub struct TableView<'a> {
+    /// Filter, unit, weights and sort.
+    pub opts: &'a CompareOptions,
+    /// The selected row.
+    pub selected: Option<&'a Selection>,
+    /// Last tries, marked beside the effective price.
+    pub verified: &'a VerifiedMap,
+}
+
 /// Draws the table over the precomputed comparison (only visible rows are laid out).
 pub fn table_ui(
     ui: &mut egui::Ui,
     book: &PricingBook,
     comparison: &Comparison,
-    opts: &CompareOptions,
-    selected: Option<&Selection>,
+    view: &TableView<'_>,
+    texts: &mut RowTextCache,
 ) -> TableOutput {
     let mut out = TableOutput::default();
     // On a narrow window scroll sideways rather than squeeze the prices.
     egui::ScrollArea::horizontal()
         .id_salt("pricing_table_h")
-        .show(ui, |ui| table_inner_ui(ui, book, comparison, opts, selected, &mut out));
+        .show(ui, |ui| table_inner_ui(ui, book, comparison, view, texts, &mut out));
     out
 }
 
@@ -108,10 +169,12 @@ fn table_inner_ui(
     ui: &mut egui::Ui,
     book: &PricingBook,
     comparison: &Comparison,
-    opts: &CompareOptions,
-    selected: Option<&Selection>,
+    view: &TableView<'_>,
+    texts: &mut RowTextCache,
     out: &mut TableOutput,
 ) {
+    let (opts, selected) = (view.opts, view.selected);
+    let now = crate::store::now_unix();
     let price_col = || Column::initial(88.0).at_least(60.0).clip(true).resizable(true);
     TableBuilder::new(ui)
         .id_salt("pricing_table")
@@ -141,19 +204,18 @@ fn table_inner_ui(
         })
         .body(|body| {
             body.rows(ROW_HEIGHT, comparison.rows.len(), |mut row| {
-                let r = &comparison.rows[row.index()];
-                let account = &book.accounts[r.account];
-                let p = &account.rows[r.row];
+                let index = row.index();
+                let r = &comparison.rows[index];
+                let p = &book.accounts[r.account].rows[r.row];
+                let text = texts.get(index, r, book, opts);
                 let is_selected = selected.is_some_and(|s| s.account == r.account && s.row == r.row);
                 row.set_selected(is_selected);
-                let unit = opts.unit;
-                let paid = book.paid_currency.as_str();
                 let mut clicked = false;
                 row.col(|ui| {
-                    ui.label(&p.model);
+                    ui.label(p.model.as_str());
                 });
                 row.col(|ui| {
-                    ui.label(account_text(account));
+                    ui.label(text.account.as_str());
                 });
                 row.col(|ui| {
                     match &p.group {
@@ -161,16 +223,16 @@ fn table_inner_ui(
                         None => ui.weak(tr("pricing.no_group")),
                     };
                 });
-                for usd in [p.input_usd_per_1m, p.output_usd_per_1m, p.cache_read_usd_per_1m, p.usd_per_call] {
+                for price in &text.prices {
                     row.col(|ui| {
-                        ui.label(price_text(usd, unit, account, paid));
+                        ui.label(price.as_str());
                     });
                 }
                 row.col(|ui| {
-                    ui.label(real_text(r, p, book));
+                    ui.label(text.real.as_str());
                 });
                 row.col(|ui| {
-                    let mut text = egui::RichText::new(effective_text(r, p, opts, book));
+                    let mut text = egui::RichText::new(text.effective.as_str());
                     if r.cheapest {
                         text = text.strong().color(cheapest_color(ui));
                     }
@@ -180,6 +242,13 @@ fn table_inner_ui(
                         tr("pricing.show_formula")
                     });
                     clicked |= resp.clicked();
+                    if let Some(v) = view.verified.get(book.accounts[r.account].account_id, &p.model) {
+                        let (mark, color) =
+                            if v.ok { ("✓", cheapest_color(ui)) } else { ("×", ui.visuals().error_fg_color) };
+                        ui.colored_label(color, mark).on_hover_ui(|ui| {
+                            super::try_ui::verified_ui(ui, Some(v), now);
+                        });
+                    }
                 });
                 if clicked || row.response().clicked() {
                     out.select = Some(Selection { account: r.account, row: r.row, model: p.model.clone() });

@@ -9,6 +9,7 @@ pub mod keyops;
 mod lists;
 pub mod login;
 mod native;
+pub mod openai;
 pub mod proxy;
 mod reveal;
 
@@ -101,6 +102,14 @@ pub struct FakeConfig {
     pub edits: keyops::TokenEdits,
     /// Redemption codes still valid, with the quota each adds.
     pub redeem_codes: Vec<(String, i64)>,
+    /// `/v1/chat/completions`: the streamed reply, one chunk per piece.
+    pub chat_reply: Vec<String>,
+    /// Delay before each streamed chunk.
+    pub chunk_delay_ms: u64,
+    /// `/v1/*` answers 429 with new-api's "upstream saturated" body.
+    pub chat_rate_limited: bool,
+    /// Length of the vectors `/v1/embeddings` returns.
+    pub embedding_dims: usize,
 }
 
 impl FakeConfig {
@@ -131,6 +140,10 @@ impl FakeConfig {
             batch_reveal: true,
             edits: keyops::TokenEdits::default(),
             redeem_codes: Vec::new(),
+            chat_reply: vec!["Hi".into(), " there".into(), "!".into()],
+            chunk_delay_ms: 15,
+            chat_rate_limited: false,
+            embedding_dims: 8,
         }
     }
 
@@ -206,6 +219,8 @@ pub struct FakeState {
     pub in_flight: AtomicUsize,
     pub max_in_flight: AtomicUsize,
     pub paths: Mutex<Vec<String>>,
+    /// `/v1/*` POST bodies seen: (path, JSON).
+    pub bodies: Mutex<Vec<(String, Value)>>,
 }
 
 /// A running fake relay.
@@ -228,6 +243,7 @@ impl FakeRelay {
             in_flight: AtomicUsize::new(0),
             max_in_flight: AtomicUsize::new(0),
             paths: Mutex::new(Vec::new()),
+            bodies: Mutex::new(Vec::new()),
         });
         let app = axum::Router::new().fallback(handle).with_state(state.clone());
         let listener = tokio::net::TcpListener::bind(addr).await.unwrap();
@@ -247,6 +263,10 @@ impl FakeRelay {
     /// Paths (with query) seen, in order.
     pub fn paths(&self) -> Vec<String> {
         self.state.paths.lock().unwrap().clone()
+    }
+    /// `/v1/*` request bodies seen, in order.
+    pub fn bodies(&self) -> Vec<(String, Value)> {
+        self.state.bodies.lock().unwrap().clone()
     }
     pub fn cfg(&self) -> FakeConfig {
         self.state.cfg.lock().unwrap().clone()
@@ -317,7 +337,9 @@ async fn handle(
     match cfg.variant {
         Variant::Sub2api => native::sub2api(&cfg, &method, &uri, &headers),
         Variant::VoapiV2 => native::voapi_v2(&cfg, &method, &uri, &headers),
-        _ => match login::handle(&cfg, &method, uri.path(), &headers, &body) {
+        _ => match openai::handle(&st, &cfg, &method, uri.path(), &headers, &body)
+            .or_else(|| login::handle(&cfg, &method, uri.path(), &headers, &body))
+        {
             Some(r) => r,
             None => match checkin::handle(&st, &cfg, &method, uri.path(), &headers) {
                 Some(r) => r,
