@@ -223,13 +223,15 @@ fn table_inner_ui(
                         None => ui.weak(tr("pricing.no_group")),
                     };
                 });
+                // Prices right-aligned, so their digits line up.
+                let right = egui::Layout::right_to_left(egui::Align::Center);
                 for price in &text.prices {
                     row.col(|ui| {
-                        ui.label(price.as_str());
+                        ui.with_layout(right, |ui| ui.label(price.as_str()));
                     });
                 }
                 row.col(|ui| {
-                    ui.label(text.real.as_str());
+                    ui.with_layout(right, |ui| ui.label(text.real.as_str()));
                 });
                 row.col(|ui| {
                     let mut text = egui::RichText::new(text.effective.as_str());

@@ -327,11 +327,16 @@ pub fn build_comparison(book: &PricingBook, opts: &CompareOptions) -> Comparison
 fn sort_rows(book: &PricingBook, rows: &mut Vec<CompareRow>, opts: &CompareOptions) {
     use std::cmp::Ordering;
     // Keys computed once per row, not once per comparison.
-    let mut keyed: Vec<(Option<f64>, [&str; 4], CompareRow)> = rows
+    // An effective price is per 1M tokens or per call: ranking the two in one run would
+    // put every per-call price (cents) before any token price. Token prices come first,
+    // then per-call prices, each run sorted on its own.
+    let mixed_units = matches!(opts.sort, SortColumn::Effective | SortColumn::RealCost);
+    let mut keyed: Vec<(bool, Option<f64>, [&str; 4], CompareRow)> = rows
         .drain(..)
         .map(|r| {
             let a = &book.accounts[r.account];
             let p = &a.rows[r.row];
+            let per_call = mixed_units && p.usd_per_call.is_some() && p.input_usd_per_1m.is_none();
             let num = match opts.sort {
                 SortColumn::Input => ranked(p.input_usd_per_1m, opts.unit, a),
                 SortColumn::Output => ranked(p.output_usd_per_1m, opts.unit, a),
@@ -343,11 +348,11 @@ fn sort_rows(book: &PricingBook, rows: &mut Vec<CompareRow>, opts: &CompareOptio
             };
             let names =
                 [p.model.as_str(), a.site_name.as_str(), a.account_label.as_str(), p.group.as_deref().unwrap_or("")];
-            (num, names, r)
+            (per_call, num, names, r)
         })
         .collect();
     let dir = |o: Ordering| if opts.descending { o.reverse() } else { o };
-    keyed.sort_by(|(xn, x, xr), (yn, y, yr)| {
+    keyed.sort_by(|(xc, xn, x, xr), (yc, yn, y, yr)| {
         let primary = match opts.sort {
             SortColumn::Model => dir(x[0].cmp(y[0])),
             SortColumn::Site => dir(x[1].cmp(y[1])),
@@ -359,9 +364,9 @@ fn sort_rows(book: &PricingBook, rows: &mut Vec<CompareRow>, opts: &CompareOptio
                 (None, None) => Ordering::Equal,
             },
         };
-        primary.then_with(|| x.cmp(y)).then_with(|| xr.account.cmp(&yr.account))
+        xc.cmp(yc).then(primary).then_with(|| x.cmp(y)).then_with(|| xr.account.cmp(&yr.account))
     });
-    rows.extend(keyed.into_iter().map(|(_, _, r)| r));
+    rows.extend(keyed.into_iter().map(|(_, _, _, r)| r));
 }
 
 /// One line of a formula: a translation key for its label and the arithmetic.

@@ -399,3 +399,26 @@ fn model_offers_lists_every_account_cheapest_first() {
     assert_eq!(mystery.len(), 2);
     assert!(mystery.iter().all(|r| !r.cheapest && r.effective_usd.is_none()));
 }
+
+#[test]
+fn per_call_prices_rank_after_token_prices_not_among_them() {
+    // A per-call price of $0.002 is not "cheaper" than $2.5 per 1M tokens.
+    let body = json!({"success":true,
+        "data":[{"model_name":"gpt-4o","quota_type":0,"model_ratio":1.25,"completion_ratio":4,"enable_groups":["default"]},
+                {"model_name":"mj-imagine","quota_type":1,"model_price":0.002,"enable_groups":["default"]},
+                {"model_name":"gpt-4o-mini","quota_type":0,"model_ratio":0.075,"completion_ratio":4,"enable_groups":["default"]},
+                {"model_name":"dall-e-3","quota_type":1,"model_price":0.04,"enable_groups":["default"]}],
+        "group_ratio":{"default":1}});
+    let book = PricingBook {
+        accounts: vec![account(normalise(&parse_new_api_pricing(&body).unwrap(), QPU), Some(7.0))],
+        ..Default::default()
+    };
+    for sort in [SortColumn::Effective, SortColumn::RealCost] {
+        let c = build_comparison(&book, &CompareOptions { sort, ..Default::default() });
+        let models: Vec<_> = c.rows.iter().map(|r| book.accounts[r.account].rows[r.row].model.as_str()).collect();
+        assert_eq!(models, ["gpt-4o-mini", "gpt-4o", "mj-imagine", "dall-e-3"], "{sort:?}");
+    }
+    // Sorting by the per-call column alone ranks by that price.
+    let c = build_comparison(&book, &CompareOptions { sort: SortColumn::PerCall, ..Default::default() });
+    assert_eq!(book.accounts[c.rows[0].account].rows[c.rows[0].row].model, "mj-imagine");
+}
