@@ -179,6 +179,7 @@ fn table_inner_ui(
     TableBuilder::new(ui)
         .id_salt("pricing_table")
         .striped(true)
+        .cell_layout(egui::Layout::left_to_right(egui::Align::Center))
         .sense(egui::Sense::click())
         .column(Column::initial(200.0).at_least(100.0).clip(true).resizable(true))
         .column(Column::initial(150.0).at_least(80.0).clip(true).resizable(true))
