@@ -180,6 +180,8 @@ impl SitesPanel {
         // A wide table must not reach under the detail panel: it would take its clicks.
         let clip = ui.clip_rect().intersect(ui.available_rect_before_wrap());
         ui.set_clip_rect(clip);
+        // Text in the rows is not selectable: a click anywhere on a row selects the row.
+        ui.style_mut().interaction.selectable_labels = false;
         let mut table = TableBuilder::new(ui)
             .striped(true)
             .resizable(true)
