@@ -290,6 +290,41 @@ mod tests {
     }
 
     #[test]
+    fn sub2api_rows_normalise_from_rfc3339_and_usd() {
+        let v = json!({"id": 9, "request_id": "r-9", "model": " claude-sonnet ", "input_tokens": 120,
+            "output_tokens": 30, "cache_read_tokens": 5, "total_cost": 0.0025, "actual_cost": 0.002,
+            "rate_multiplier": 0.8, "stream": false, "request_type": "sync", "duration_ms": 2100,
+            "created_at": "2026-01-02T03:04:05.123+08:00", "api_key_id": 3, "api_key": {"id": 3, "name": "cc"},
+            "group": {"id": 1, "name": "vip"}, "first_token_ms": null});
+        let r = normalise_row(SiteKind::Sub2api, &v).unwrap();
+        assert_eq!(r.created_at, 1_767_294_245, "2026-01-01T19:04:05Z");
+        assert_eq!((r.kind, r.quota, r.model.as_str()), (LogKind::Consume, 1000, "claude-sonnet"));
+        assert_eq!((r.prompt_tokens, r.completion_tokens, r.duration_ms), (120, 30, Some(2100)));
+        assert_eq!((r.token_name.as_str(), r.group.as_str(), r.is_stream), ("cc", "vip", false));
+        assert!(r.other.contains("\"cache_read_tokens\":5") && !r.other.contains("first_token_ms"), "{}", r.other);
+        let mut other_req = v.clone();
+        other_req["request_id"] = json!("r-10");
+        assert_ne!(normalise_row(SiteKind::Sub2api, &other_req).unwrap().content_hash, r.content_hash);
+        let bare = json!({"created_at": "2026-01-02T00:00:00Z", "api_key_id": 4, "request_type": "stream"});
+        let b = normalise_row(SiteKind::Sub2api, &bare).unwrap();
+        assert_eq!((b.token_name.as_str(), b.quota, b.is_stream), ("#4", 0, true));
+        assert!(normalise_row(SiteKind::Sub2api, &json!({"created_at": "yesterday"})).is_none());
+        assert!(normalise_row(SiteKind::Sub2api, &json!([1])).is_none());
+    }
+
+    #[test]
+    fn sub2api_pages_ask_whole_days_around_the_window() {
+        assert!(supports_logs(SiteKind::Sub2api) && !supports_logs(SiteKind::VoapiV2));
+        // 2026-01-02T00:00:10Z .. 2026-01-05T12:00:00Z
+        let p = log_page_path(&Profile::for_kind(SiteKind::Sub2api), 2, 1_767_312_010, 1_767_614_400);
+        assert_eq!(
+            p,
+            "/api/v1/usage?page=2&page_size=100&start_date=2026-01-01&end_date=2026-01-06&timezone=UTC\
+             &sort_by=created_at&sort_order=desc"
+        );
+    }
+
+    #[test]
     fn page_paths_follow_the_profile() {
         let p = log_page_path(&Profile::for_kind(SiteKind::DoneHub), 1, 10, 20);
         assert_eq!(p, "/api/log/self?page=1&size=100&log_type=0&start_timestamp=10&end_timestamp=20");
