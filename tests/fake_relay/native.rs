@@ -110,7 +110,7 @@ fn bound(q: &std::collections::HashMap<String, String>, k: &str, end: bool) -> R
 pub fn sub2api_usage_json(cfg: &FakeConfig, i: usize, r: &LogRow) -> Value {
     let actual = r.quota as f64 / 500_000.0;
     let created = chrono::DateTime::from_timestamp(r.created_at, 0).unwrap().to_rfc3339();
-    let stream = i % 2 == 0;
+    let stream = i.is_multiple_of(2);
     json!({"id": i + 1, "user_id": cfg.user_id, "api_key_id": i % 3 + 1, "account_id": 7,
         "request_id": format!("req-{i:06}"), "model": r.model_name, "group_id": 1, "subscription_id": null,
         "input_tokens": r.prompt_tokens, "output_tokens": r.completion_tokens,
