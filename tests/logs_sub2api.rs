@@ -184,3 +184,20 @@ async fn an_expired_token_is_an_auth_error_and_stored_rows_stay() {
     assert!(matches!(&e, LogSyncError::Relay(r) if r.kind() == "auth"), "{e}");
     assert_eq!(count(&store, &LogFilter::default()), stored);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rate_limited_sync_keeps_its_page_and_the_next_one_fills_the_gap() {
+    let mut cfg = FakeConfig::new(Variant::Sub2api);
+    cfg.rate_limit_after = Some(1); // page 1 answers, page 2 is a 429
+    let (fake, _dir, store, acc) = setup(cfg).await;
+    let r = sync_account(&common::fast_relay(), &store, &acc, &SyncOptions::default()).await.unwrap();
+    assert!(r.partial.as_deref().is_some_and(|p| p.contains("rate")), "{r:?}");
+    assert_eq!(count(&store, &LogFilter::default()), 100, "the first page is kept");
+    let st = store.lock().unwrap().log_sync_state(acc.id).unwrap();
+    assert_eq!((st.synced_until, st.last_complete), (None, false));
+
+    fake.state.cfg.lock().unwrap().rate_limit_after = None;
+    let r = sync_account(&common::fast_relay(), &store, &acc, &SyncOptions::default()).await.unwrap();
+    assert_eq!(r.partial, None, "{r:?}");
+    assert_eq!(count(&store, &LogFilter::default()), consume(&fake.cfg()).len(), "gap filled, no duplicates");
+}
