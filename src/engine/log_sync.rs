@@ -1,5 +1,6 @@
-//! Incremental usage-log sync: for each account, fetch `/api/log/self` pages newest
-//! first within `[start, now]` and store the rows deduplicated by content hash.
+//! Incremental usage-log sync: for each account, fetch log pages newest first within
+//! `[start, now]` (`/api/log/self`, sub2api `/api/v1/usage`; one loop for both) and store
+//! the rows deduplicated by content hash.
 //!
 //! - First sync: `start = now − history depth` (default 30 days).
 //! - Later syncs: `start = end of the last complete window − overlap`, so rows written
@@ -9,6 +10,8 @@
 //! - A partial sync (rate limit, failure, page cap) keeps what it fetched but does not
 //!   move the window end, so the next sync covers the gap.
 //! - done-hub rejects windows over 180 days: the start is clamped.
+//! - sub2api windows are whole days: rows older than `start` are dropped, and paging
+//!   stops at the first page that reaches them.
 //! - On a 429 the sync stops at once (the client's per-origin limiter paces the rest).
 
 use std::collections::HashMap;
@@ -164,6 +167,10 @@ pub async fn sync_account(
             break;
         }
         let mut rows: Vec<_> = p.items.iter().filter_map(|v| normalise_row(kind, v)).collect();
+        // Rows come newest first; one older than the window means the window is done
+        // (sub2api's whole-day windows reach past `start`; the rest filter on the site).
+        let reached_start = rows.iter().any(|r| r.created_at < start);
+        rows.retain(|r| r.created_at >= start);
         let sig: Vec<String> = rows.iter().map(|r| r.content_hash.clone()).collect();
         if prev_sig.as_ref() == Some(&sig) {
             break; // the same page again (new-api maps p=0 and p=1 alike)
@@ -184,6 +191,9 @@ pub async fn sync_account(
         report.inserted += inserted;
         if inserted == 0 && may_stop_at_known {
             break; // reached rows already stored
+        }
+        if reached_start {
+            break;
         }
         if p.total.is_some_and(|t| report.fetched as u64 >= t) || n < spec.page_size as usize {
             break;
