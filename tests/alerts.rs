@@ -11,7 +11,7 @@ use std::process::Command;
 
 use apihub::domain::{AuthMethod, Credentials, NewAccount, SiteKind};
 use apihub::store::{AccountMeta, Store};
-use common::{app_with, run_until, ui_lock};
+use common::{app_with, click_row, run_until, ui_lock};
 use egui_kittest::kittest::Queryable;
 use fake_relay::{FakeConfig, FakeRelay, Variant};
 use serde_json::Value;
@@ -101,17 +101,7 @@ fn the_badge_appears_after_setting_a_threshold_above_the_balance() {
     assert!(h.query_by_label("⚠").is_none(), "no threshold yet: no badge");
 
     // Open the account's settings and type a threshold above its $7.30.
-    let r = h.get_by_label("Lowsite").rect();
-    let pos = egui::pos2(r.right() + 30.0, r.center().y);
-    h.event(egui::Event::PointerMoved(pos));
-    for pressed in [true, false] {
-        h.event(egui::Event::PointerButton {
-            pos,
-            button: egui::PointerButton::Primary,
-            pressed,
-            modifiers: egui::Modifiers::NONE,
-        });
-    }
+    click_row(h, "Lowsite");
     run_until(h, "detail open", |h| h.query_by_label("Low-balance alert below").is_some());
     h.get_by_label("Low-balance alert below").scroll_to_me();
     h.run();

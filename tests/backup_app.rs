@@ -16,7 +16,7 @@ use axum::extract::{Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
-use common::{app_with, run_until, ui_lock};
+use common::{app_with, run_until, type_into, ui_lock};
 use dav_server::DavHandler;
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
@@ -40,13 +40,6 @@ fn open_settings(h: &mut Harness<'static, App>) {
     h.get_all_by_label("Settings").next().unwrap().click();
     h.run();
     assert!(h.query_by_label("Backup & updates").is_some(), "the section is in Settings");
-}
-
-fn type_into(h: &mut Harness<'static, App>, label: &str, text: &str) {
-    h.get_by_label(label).click();
-    h.run();
-    h.get_by_label(label).type_text(text);
-    h.run();
 }
 
 /// Clicks a button that starts a job: step, since a spinner keeps repainting.

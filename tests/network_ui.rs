@@ -8,34 +8,12 @@ mod fake_relay;
 
 use apihub::domain::network::{ProxySetting, SiteProxy};
 use apihub::domain::{AuthMethod, Credentials, NewAccount, SiteKind};
-use common::{app_with, run_until, ui_lock};
+use common::{app_with, click_row, run_until, type_into, ui_lock};
 use egui_kittest::kittest::Queryable;
 use fake_relay::proxy::CountingProxy;
 use fake_relay::{FakeConfig, FakeRelay, Variant};
 
 type H = egui_kittest::Harness<'static, apihub::app::App>;
-
-fn type_into(h: &mut H, label: &str, text: &str) {
-    h.get_by_label(label).click();
-    h.run();
-    h.get_by_label(label).type_text(text);
-    h.run();
-}
-
-/// Clicks a table row beside its site-name label (labels take their own clicks).
-fn click_row(h: &H, site: &str) {
-    let r = h.get_by_label(site).rect();
-    let pos = egui::pos2(r.right() + 30.0, r.center().y);
-    h.event(egui::Event::PointerMoved(pos));
-    for pressed in [true, false] {
-        h.event(egui::Event::PointerButton {
-            pos,
-            button: egui::PointerButton::Primary,
-            pressed,
-            modifiers: egui::Modifiers::NONE,
-        });
-    }
-}
 
 /// Clicks "Refresh all" and waits until a refresh that reached the fake has finished.
 fn refresh_all(h: &mut H, fake: &FakeRelay) {

@@ -7,7 +7,7 @@ mod common;
 mod fake_relay;
 
 use apihub::domain::{AuthMethod, Credentials, NewAccount, SiteKind};
-use common::{app_with, run_until, ui_lock};
+use common::{app_with, click_row, run_until, type_into, ui_lock};
 use egui_kittest::kittest::Queryable;
 use fake_relay::{FakeConfig, FakeRelay, Variant};
 use serde_json::json;
@@ -23,28 +23,6 @@ fn seed(s: &mut apihub::store::Store, url: &str, name: &str, kind: SiteKind, cfg
         credentials: Credentials { access_token: Some(cfg.token.clone()), ..Default::default() },
     })
     .unwrap();
-}
-
-/// Clicks a table row beside its site-name label (labels take their own clicks).
-fn click_row(h: &egui_kittest::Harness<'static, apihub::app::App>, site: &str) {
-    let r = h.get_by_label(site).rect();
-    let pos = egui::pos2(r.right() + 30.0, r.center().y);
-    h.event(egui::Event::PointerMoved(pos));
-    for pressed in [true, false] {
-        h.event(egui::Event::PointerButton {
-            pos,
-            button: egui::PointerButton::Primary,
-            pressed,
-            modifiers: egui::Modifiers::NONE,
-        });
-    }
-}
-
-fn type_into(h: &mut egui_kittest::Harness<'static, apihub::app::App>, label: &str, text: &str) {
-    h.get_by_label(label).click();
-    h.run();
-    h.get_by_label(label).type_text(text);
-    h.run();
 }
 
 #[test]

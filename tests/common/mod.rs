@@ -9,6 +9,7 @@ use apihub::app::{App, AppDeps, FontSetup};
 use apihub::relay::{ClientConfig, OriginLimits, RelayClient};
 use apihub::store::{DataDirSource, Store};
 use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable;
 
 /// The UI language is process-global: UI tests take this lock.
 pub fn ui_lock() -> MutexGuard<'static, ()> {
@@ -90,4 +91,27 @@ pub fn fast_relay() -> RelayClient {
         ..ClientConfig::default()
     })
     .unwrap()
+}
+
+/// Clicks a table row beside its site-name label.
+pub fn click_row(h: &Harness<'static, App>, site: &str) {
+    let r = h.get_by_label(site).rect();
+    let pos = egui::pos2(r.right() + 30.0, r.center().y);
+    h.event(egui::Event::PointerMoved(pos));
+    for pressed in [true, false] {
+        h.event(egui::Event::PointerButton {
+            pos,
+            button: egui::PointerButton::Primary,
+            pressed,
+            modifiers: egui::Modifiers::NONE,
+        });
+    }
+}
+
+/// Focuses the text field labelled `label` and types `text` (appended to what is there).
+pub fn type_into(h: &mut Harness<'static, App>, label: &str, text: &str) {
+    h.get_by_label(label).click();
+    h.run();
+    h.get_by_label(label).type_text(text);
+    h.run();
 }
