@@ -31,8 +31,12 @@ fn severity(level: AlertLevel) -> Severity {
 pub fn badge_ui(ui: &mut egui::Ui, alerts: &[Alert]) {
     let Some(worst) = alerts.iter().map(Alert::level).max() else { return };
     let text = if alerts.len() > 1 { format!("⚠{}", alerts.len()) } else { "⚠".to_string() };
-    let tip = alerts.iter().map(|a| format!("• {}", alert_text(a))).collect::<Vec<_>>().join("\n");
-    ui.label(crate::ui::widgets::severity_text(&text, severity(worst), ui)).on_hover_text(tip);
+    // The tooltip's lines are made only while it shows.
+    ui.label(crate::ui::widgets::severity_text(&text, severity(worst), ui)).on_hover_ui(|ui| {
+        for a in alerts {
+            ui.label(format!("• {}", alert_text(a)));
+        }
+    });
 }
 
 /// The alert settings section's edit buffers.

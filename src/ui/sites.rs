@@ -22,6 +22,42 @@ pub struct SitesPanel {
     drop_target: Option<crate::domain::AccountId>,
     /// When the cached rows were built (key-expiry alerts depend on the time).
     built_at: i64,
+    /// Cell texts of the cached rows (same order), in the language they were made in.
+    texts: Vec<RowTexts>,
+    texts_lang: Option<crate::ui::i18n::Lang>,
+    /// The user groups of all accounts, sorted (for the group filter).
+    groups: Vec<String>,
+    /// Account id → its index in `state.accounts`.
+    index: std::collections::HashMap<crate::domain::AccountId, usize>,
+}
+
+/// A row's formatted cells, made when the rows are rebuilt, never per frame.
+struct RowTexts {
+    name: String,
+    requests: String,
+    tokens: String,
+    keys: String,
+    models: String,
+    /// "Title: message" of the last error.
+    error: String,
+}
+
+impl RowTexts {
+    fn of(r: &SiteRow) -> RowTexts {
+        let num = |n: Option<i64>| n.map(|n| n.to_string()).unwrap_or_default();
+        RowTexts {
+            name: if r.disabled { format!("{} ({})", r.site, tr("sites.disabled")) } else { r.site.clone() },
+            requests: num(r.requests),
+            tokens: r.tokens.map(widgets::compact_count).unwrap_or_default(),
+            keys: num(r.keys.map(|k| k as i64)),
+            models: num(r.models.map(|m| m as i64)),
+            error: r
+                .error
+                .as_ref()
+                .map(|(kind, message)| format!("{}: {message}", tr(&format!("error.{kind}"))))
+                .unwrap_or_default(),
+        }
+    }
 }
 
 /// Height of a table row.
@@ -92,7 +128,7 @@ impl SitesPanel {
         self.refresh_cache(state);
         let Some(cache) = self.cache.take() else { return };
         totals_ui(ui, &cache.3, state, cmds);
-        self.toolbar_ui(ui, state);
+        self.toolbar_ui(ui);
         ui.separator();
         if let Some(id) = self.selected
             && let Some(account) = accounts.iter().find(|a| a.id == id)
@@ -126,10 +162,24 @@ impl SitesPanel {
             let rows = build_rows(accounts, &state.states, &self.query, &state.alerts, now);
             let sums = totals(&rows);
             self.cache = Some((state.data_version, self.query.clone(), rows, sums));
+            self.texts_lang = None;
+            self.index = accounts.iter().enumerate().map(|(i, a)| (a.id, i)).collect();
+            let mut groups: Vec<String> =
+                accounts.iter().map(|a| a.group_name.clone()).filter(|g| !g.is_empty()).collect();
+            groups.sort();
+            groups.dedup();
+            self.groups = groups;
+        }
+        let lang = crate::ui::i18n::lang();
+        if self.texts_lang != Some(lang)
+            && let Some((_, _, rows, _)) = &self.cache
+        {
+            self.texts = rows.iter().map(RowTexts::of).collect();
+            self.texts_lang = Some(lang);
         }
     }
 
-    fn toolbar_ui(&mut self, ui: &mut egui::Ui, state: &AppState) {
+    fn toolbar_ui(&mut self, ui: &mut egui::Ui) {
         ui.horizontal_wrapped(|ui| {
             let label = ui.label(tr("common.search"));
             ui.add(
@@ -149,13 +199,7 @@ impl SitesPanel {
                 ui.selectable_value(&mut self.query.status, f, tr(key));
             }
             ui.separator();
-            let mut groups: Vec<String> = state
-                .accounts
-                .value()
-                .map(|a| a.iter().map(|a| a.group_name.clone()).filter(|g| !g.is_empty()).collect())
-                .unwrap_or_default();
-            groups.sort();
-            groups.dedup();
+            let groups = &self.groups;
             if !groups.is_empty() {
                 let label = ui.label(tr("sites.filter.group"));
                 let current = self.query.group.clone().unwrap_or_else(|| tr("sites.filter.all_groups").to_string());
@@ -164,7 +208,7 @@ impl SitesPanel {
                     .show_ui(ui, |ui| {
                         ui.selectable_value(&mut self.query.group, None, tr("sites.filter.all_groups"));
                         for g in groups {
-                            ui.selectable_value(&mut self.query.group, Some(g.clone()), g);
+                            ui.selectable_value(&mut self.query.group, Some(g.clone()), g.as_str());
                         }
                     })
                     .response
@@ -237,6 +281,7 @@ impl SitesPanel {
             .body(|body| {
                 body.rows(ROW_HEIGHT, rows.len(), |mut row| {
                     let r = &rows[row.index()];
+                    let Some(t) = self.texts.get(row.index()) else { return };
                     row.set_selected(self.selected == Some(r.id));
                     row.set_hovered(hovered_drop == Some(r.id));
                     row.col(|ui| {
@@ -256,13 +301,8 @@ impl SitesPanel {
                         };
                         ui.horizontal(|ui| {
                             ui.label(egui::RichText::new("●").color(color));
-                            let name = if r.disabled {
-                                format!("{} ({})", r.site, tr("sites.disabled"))
-                            } else {
-                                r.site.clone()
-                            };
                             crate::ui::alerts_view::badge_ui(ui, &r.alerts);
-                            ui.add(egui::Label::new(name).truncate()).on_hover_text(&r.url);
+                            ui.add(egui::Label::new(&t.name).truncate()).on_hover_text(&r.url);
                         });
                     });
                     row.col(|ui| {
@@ -277,29 +317,25 @@ impl SitesPanel {
                         }
                     });
                     row.col(|ui| {
-                        if let Some(t) = &r.today {
-                            number_cell(ui, t);
+                        if let Some(today) = &r.today {
+                            number_cell(ui, today);
                         }
                     });
                     row.col(|ui| {
-                        if let Some(n) = r.requests {
-                            number_cell(ui, &n.to_string());
-                        }
+                        number_cell(ui, &t.requests);
                     });
                     row.col(|ui| {
                         if let Some(n) = r.tokens {
-                            number_cell(ui, &widgets::compact_count(n)).on_hover_text(n.to_string());
+                            number_cell(ui, &t.tokens).on_hover_ui(|ui| {
+                                ui.label(n.to_string());
+                            });
                         }
                     });
                     row.col(|ui| {
-                        if let Some(k) = r.keys {
-                            number_cell(ui, &k.to_string());
-                        }
+                        number_cell(ui, &t.keys);
                     });
                     row.col(|ui| {
-                        if let Some(m) = r.models {
-                            number_cell(ui, &m.to_string());
-                        }
+                        number_cell(ui, &t.models);
                     });
                     row.col(|ui| {
                         match r.updated_at {
@@ -308,7 +344,7 @@ impl SitesPanel {
                         };
                     });
                     row.col(|ui| {
-                        if let Some(a) = accounts.iter().find(|a| a.id == r.id)
+                        if let Some(a) = self.index.get(&r.id).and_then(|i| accounts.get(*i))
                             && let Some(text) = crate::ui::checkin_view::today_text(a, state.states.get(&r.id), state)
                         {
                             ui.label(text);
@@ -323,10 +359,8 @@ impl SitesPanel {
                             cmds.push(Command::RefreshAccounts(vec![r.id]));
                         }
                         match &r.error {
-                            Some((kind, message)) => {
-                                let title = tr(&format!("error.{kind}")).to_string();
-                                let text = egui::RichText::new(format!("{title}: {message}"))
-                                    .color(ui.visuals().error_fg_color);
+                            Some((_, message)) => {
+                                let text = egui::RichText::new(&t.error).color(ui.visuals().error_fg_color);
                                 ui.add(egui::Label::new(text).truncate()).on_hover_text(message);
                             }
                             None if r.health == Health::Ok => {
