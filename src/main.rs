@@ -12,6 +12,11 @@ fn main() -> ExitCode {
     let started = Instant::now();
     let cli = Cli::parse();
     apihub::logging::init(cli.verbose);
+    // Hundreds of sites refreshed at once need more sockets than macOS's default 256.
+    match rlimit::increase_nofile_limit(8192) {
+        Ok(n) => log::debug!("open-files limit: {n}"),
+        Err(e) => log::debug!("open-files limit unchanged: {e}"),
+    }
     let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().worker_threads(2).build() {
         Ok(rt) => rt,
         Err(e) => {

@@ -14,9 +14,12 @@ use crate::domain::{Account, AccountId, Credentials};
 use crate::store::SharedStore;
 
 /// Default global limit on accounts refreshed at once. High on purpose: the relay
-/// client's per-origin limiter is what keeps each site's budget; this only bounds
-/// sockets and memory.
-pub const DEFAULT_MAX_CONCURRENCY: usize = 256;
+/// client's per-origin limiter is what keeps each site's budget (an account spends most
+/// of its refresh waiting for its site's ~1 request/s), this only bounds sockets and
+/// memory. Above the 300 accounts our heaviest users hold, so "refresh all" takes about
+/// as long as the slowest site, not twice that (`benches/refresh_all.rs`). The process
+/// raises its open-files limit at start for the sockets this needs.
+pub const DEFAULT_MAX_CONCURRENCY: usize = 512;
 
 /// Where snapshots come from (the relay client in the app; fakes in unit tests).
 pub trait SnapshotSource: Send + Sync + 'static {
