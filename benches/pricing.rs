@@ -6,7 +6,12 @@
 //!
 //!     cargo bench --bench pricing
 
+#[path = "common/frames.rs"]
+mod frames;
+
 use std::time::{Duration, Instant};
+
+use frames::report;
 
 use apihub::app::{AppState, Command, EnvInfo, Loadable};
 use apihub::domain::SiteKind;
@@ -22,6 +27,11 @@ use apihub::ui::theme::ThemePref;
 
 const MODELS: usize = 2_000;
 const ACCOUNTS: usize = 50;
+fn frame(ctx: &egui::Context, panel: &mut PricingPanel, st: &AppState, n: usize, events: Vec<egui::Event>) -> Duration {
+    let mut cmds: Vec<Command> = Vec::new();
+    frames::timed(ctx, n, events, |ui| panel.ui(ui, st, &mut cmds))
+}
+
 const WARMUP_FRAMES: usize = 20;
 const FRAMES: usize = 120;
 
@@ -85,45 +95,6 @@ fn state(book: PricingBook) -> AppState {
     s
 }
 
-fn input(frame: usize, events: Vec<egui::Event>) -> egui::RawInput {
-    egui::RawInput {
-        screen_rect: Some(egui::Rect::from_min_size(egui::Pos2::ZERO, egui::vec2(1280.0, 800.0))),
-        time: Some(frame as f64 / 60.0),
-        events,
-        ..Default::default()
-    }
-}
-
-fn frame(ctx: &egui::Context, panel: &mut PricingPanel, st: &AppState, n: usize, events: Vec<egui::Event>) -> Duration {
-    let mut cmds: Vec<Command> = Vec::new();
-    let t = Instant::now();
-    let mut out = ctx.run_ui(input(n, events), |ui| {
-        egui::CentralPanel::default().show(ui, |ui| panel.ui(ui, st, &mut cmds));
-    });
-    // What a real frame also does on the CPU before the GPU upload.
-    let primitives = ctx.tessellate(std::mem::take(&mut out.shapes), out.pixels_per_point);
-    let elapsed = t.elapsed();
-    std::hint::black_box(primitives);
-    out.textures_delta.clear();
-    elapsed
-}
-
-fn report(name: &str, mut times: Vec<Duration>) {
-    times.sort();
-    let ms = |d: Duration| d.as_secs_f64() * 1e3;
-    let mean = times.iter().map(|d| ms(*d)).sum::<f64>() / times.len() as f64;
-    let p95 = times[(times.len() * 95 / 100).min(times.len() - 1)];
-    let max = times[times.len() - 1];
-    // The minimum is the figure least disturbed by other work on a busy machine.
-    println!(
-        "{name:<34} mean {mean:6.3} ms   min {:6.3} ms   p95 {:6.3} ms   max {:6.3} ms   ({} frames)",
-        ms(times[0]),
-        ms(p95),
-        ms(max),
-        times.len()
-    );
-}
-
 fn main() {
     set_lang(Lang::En);
     let t = Instant::now();
@@ -165,16 +136,7 @@ fn main() {
     let scrolling: Vec<_> = (0..FRAMES)
         .map(|_| {
             n += 1;
-            let ev = vec![
-                egui::Event::PointerMoved(over),
-                egui::Event::MouseWheel {
-                    unit: egui::MouseWheelUnit::Point,
-                    delta: egui::vec2(0.0, -120.0),
-                    phase: egui::TouchPhase::Move,
-                    modifiers: egui::Modifiers::NONE,
-                    source: egui::MouseWheelSource::Unknown,
-                },
-            ];
+            let ev = frames::wheel(over, -120.0);
             frame(&ctx, &mut panel, &st, n, ev)
         })
         .collect();

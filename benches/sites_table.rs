@@ -1,8 +1,8 @@
 //! Sites table figures: N accounts (default 1,000) of mixed kinds, currencies, states and
 //! errors (the demo data of `examples/demo_data.rs`), drawn by the real Sites panel in a
 //! bare `egui::Context` at 1280×800 (a frame = `run_ui` + tessellation). Prints the mean /
-//! p95 / max CPU time per steady frame after warm-up (goal: ≤ 2 ms), while scrolling, and
-//! with a model search typed in. Asserts nothing.
+//! min / p95 / max CPU time per steady frame after warm-up (goal: ≤ 2 ms) and while
+//! scrolling. Asserts nothing.
 //!
 //!     cargo bench --bench sites_table -- [N]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -10,7 +10,12 @@
 #[path = "../examples/demo_data.rs"]
 mod demo_data;
 
-use std::time::{Duration, Instant};
+#[path = "common/frames.rs"]
+mod frames;
+
+use std::time::Duration;
+
+use frames::report;
 
 use apihub::app::{AppState, Command, EnvInfo, Loadable};
 use apihub::store::{DataDirSource, KeyLocation, Store};
@@ -18,43 +23,13 @@ use apihub::ui::i18n::{Lang, set_lang};
 use apihub::ui::sites::SitesPanel;
 use apihub::ui::theme::ThemePref;
 
-const WARMUP_FRAMES: usize = 20;
-const FRAMES: usize = 120;
-
-fn input(frame: usize, events: Vec<egui::Event>) -> egui::RawInput {
-    egui::RawInput {
-        screen_rect: Some(egui::Rect::from_min_size(egui::Pos2::ZERO, egui::vec2(1280.0, 800.0))),
-        time: Some(frame as f64 / 60.0),
-        events,
-        ..Default::default()
-    }
-}
-
 fn frame(ctx: &egui::Context, panel: &mut SitesPanel, st: &AppState, n: usize, events: Vec<egui::Event>) -> Duration {
     let mut cmds: Vec<Command> = Vec::new();
-    let t = Instant::now();
-    let mut out = ctx.run_ui(input(n, events), |ui| {
-        egui::CentralPanel::default().show(ui, |ui| panel.ui(ui, st, &mut cmds));
-    });
-    let primitives = ctx.tessellate(std::mem::take(&mut out.shapes), out.pixels_per_point);
-    let elapsed = t.elapsed();
-    std::hint::black_box(primitives);
-    elapsed
+    frames::timed(ctx, n, events, |ui| panel.ui(ui, st, &mut cmds))
 }
 
-fn report(name: &str, mut times: Vec<Duration>) {
-    times.sort();
-    let ms = |d: Duration| d.as_secs_f64() * 1e3;
-    let mean = times.iter().map(|d| ms(*d)).sum::<f64>() / times.len() as f64;
-    let p95 = times[(times.len() * 95 / 100).min(times.len() - 1)];
-    let max = times[times.len() - 1];
-    println!(
-        "{name:<34} mean {mean:6.3} ms   p95 {:6.3} ms   max {:6.3} ms   ({} frames)",
-        ms(p95),
-        ms(max),
-        times.len()
-    );
-}
+const WARMUP_FRAMES: usize = 20;
+const FRAMES: usize = 120;
 
 fn main() {
     let n: usize = std::env::args().skip(1).find_map(|a| a.parse().ok()).unwrap_or(1000);
@@ -97,16 +72,7 @@ fn main() {
     let scrolling: Vec<_> = (0..FRAMES)
         .map(|_| {
             i += 1;
-            let ev = vec![
-                egui::Event::PointerMoved(over),
-                egui::Event::MouseWheel {
-                    unit: egui::MouseWheelUnit::Point,
-                    delta: egui::vec2(0.0, -90.0),
-                    phase: egui::TouchPhase::Move,
-                    modifiers: egui::Modifiers::NONE,
-                    source: egui::MouseWheelSource::Unknown,
-                },
-            ];
+            let ev = frames::wheel(over, -90.0);
             frame(&ctx, &mut panel, &st, i, ev)
         })
         .collect();

@@ -1,0 +1,59 @@
+//! Frame timing shared by the UI benches: a frame is `run_ui` + tessellation in a bare
+//! `egui::Context` at 1280×800, timed on the CPU.
+
+use std::time::{Duration, Instant};
+
+fn input(frame: usize, events: Vec<egui::Event>) -> egui::RawInput {
+    egui::RawInput {
+        screen_rect: Some(egui::Rect::from_min_size(egui::Pos2::ZERO, egui::vec2(1280.0, 800.0))),
+        time: Some(frame as f64 / 60.0),
+        events,
+        ..Default::default()
+    }
+}
+
+/// Runs and times one frame that draws `draw` in a central panel.
+pub fn timed(ctx: &egui::Context, n: usize, events: Vec<egui::Event>, draw: impl FnMut(&mut egui::Ui)) -> Duration {
+    let mut draw = draw;
+    let t = Instant::now();
+    let mut out = ctx.run_ui(input(n, events), |ui| {
+        egui::CentralPanel::default().show(ui, |ui| draw(ui));
+    });
+    // What a real frame also does on the CPU before the GPU upload.
+    let primitives = ctx.tessellate(std::mem::take(&mut out.shapes), out.pixels_per_point);
+    let elapsed = t.elapsed();
+    std::hint::black_box(primitives);
+    out.textures_delta.clear();
+    elapsed
+}
+
+/// The events of one mouse-wheel step of `dy` points over `over`.
+pub fn wheel(over: egui::Pos2, dy: f32) -> Vec<egui::Event> {
+    vec![
+        egui::Event::PointerMoved(over),
+        egui::Event::MouseWheel {
+            unit: egui::MouseWheelUnit::Point,
+            delta: egui::vec2(0.0, dy),
+            phase: egui::TouchPhase::Move,
+            modifiers: egui::Modifiers::NONE,
+            source: egui::MouseWheelSource::Unknown,
+        },
+    ]
+}
+
+/// Prints mean / min / p95 / max of frame times.
+pub fn report(name: &str, mut times: Vec<Duration>) {
+    times.sort();
+    let ms = |d: Duration| d.as_secs_f64() * 1e3;
+    let mean = times.iter().map(|d| ms(*d)).sum::<f64>() / times.len() as f64;
+    let p95 = times[(times.len() * 95 / 100).min(times.len() - 1)];
+    let max = times[times.len() - 1];
+    // The minimum is the figure least disturbed by other work on a busy machine.
+    println!(
+        "{name:<34} mean {mean:6.3} ms   min {:6.3} ms   p95 {:6.3} ms   max {:6.3} ms   ({} frames)",
+        ms(times[0]),
+        ms(p95),
+        ms(max),
+        times.len()
+    );
+}
