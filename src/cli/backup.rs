@@ -67,6 +67,31 @@ pub enum BackupCmd {
     Restore(ImportArgs),
 }
 
+/// Prints a backup listing, local or remote — `(name, path, modified unix, size)` rows —
+/// as a JSON array, or as "date  size  name" lines (`empty` when there are none).
+pub(super) fn print_backups(rows: &[(&str, String, i64, u64)], json: bool, empty: &str) -> anyhow::Result<()> {
+    if json {
+        let rows: Vec<_> = rows
+            .iter()
+            .map(|(name, path, modified, size)| {
+                serde_json::json!({"name": name, "path": path, "modified_at_unix": modified, "size_bytes": size})
+            })
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&rows)?);
+    } else if rows.is_empty() {
+        println!("{empty}");
+    } else {
+        for (name, _, modified, size) in rows {
+            let date = chrono::DateTime::from_timestamp(*modified, 0)
+                .filter(|_| *modified > 0)
+                .map(|t| t.with_timezone(&chrono::Local).format("%Y-%m-%d %H:%M").to_string())
+                .unwrap_or_else(|| "-".into());
+            println!("{date:<16}  {size:>10}  {name}");
+        }
+    }
+    Ok(())
+}
+
 /// `apihub export`.
 #[derive(Debug, Args)]
 pub struct ExportArgs {
@@ -193,25 +218,11 @@ fn write_bundle(bytes: &[u8], out: &Path) -> anyhow::Result<()> {
 fn list(cli: &Cli, json: bool) -> anyhow::Result<ExitCode> {
     let store = open_store(cli)?;
     let backups = LocalBackups::for_data_dir(&store.data_dir()).list()?;
-    if json {
-        let rows: Vec<_> = backups
-            .iter()
-            .map(|b| {
-                serde_json::json!({"name": b.name, "path": b.path, "modified_at_unix": b.modified_at_unix,
-                    "size_bytes": b.size_bytes})
-            })
-            .collect();
-        println!("{}", serde_json::to_string_pretty(&rows)?);
-    } else if backups.is_empty() {
-        println!("no local backups");
-    } else {
-        for b in &backups {
-            let date = chrono::DateTime::from_timestamp(b.modified_at_unix, 0)
-                .map(|t| t.with_timezone(&chrono::Local).format("%Y-%m-%d %H:%M").to_string())
-                .unwrap_or_default();
-            println!("{date}  {:>10}  {}", b.size_bytes, b.name);
-        }
-    }
+    let rows: Vec<_> = backups
+        .iter()
+        .map(|b| (b.name.as_str(), b.path.display().to_string(), b.modified_at_unix, b.size_bytes))
+        .collect();
+    print_backups(&rows, json, "no local backups")?;
     Ok(ExitCode::SUCCESS)
 }
 

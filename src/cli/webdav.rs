@@ -102,22 +102,9 @@ pub fn run(cli: &Cli, cmd: &WebDavCmd, rt: &tokio::runtime::Handle) -> anyhow::R
         }
         WebDavCmd::List { json } => {
             let list = rt.block_on(WebDav::new(&saved(cli)?)?.list())?;
-            if *json {
-                let rows: Vec<_> = list
-                    .iter()
-                    .map(|b| {
-                        serde_json::json!({"name": b.name, "path": b.path, "modified_at_unix": b.modified_at_unix,
-                            "size_bytes": b.size_bytes})
-                    })
-                    .collect();
-                println!("{}", serde_json::to_string_pretty(&rows)?);
-            } else if list.is_empty() {
-                println!("no remote backups");
-            } else {
-                for b in &list {
-                    println!("{:>10}  {}", b.size_bytes, b.name);
-                }
-            }
+            let rows: Vec<_> =
+                list.iter().map(|b| (b.name.as_str(), b.path.clone(), b.modified_at_unix, b.size_bytes)).collect();
+            super::backup::print_backups(&rows, *json, "no remote backups")?;
         }
         WebDavCmd::Upload(secrets) => {
             let mode = secrets_mode(secrets)?;
