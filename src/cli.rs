@@ -7,6 +7,7 @@ pub mod keys;
 pub mod logs;
 pub mod pricing;
 pub mod report;
+pub mod use_cmd;
 mod webdav;
 
 use std::path::PathBuf;
@@ -80,6 +81,9 @@ pub enum Cmd {
     Pricing(pricing::PricingArgs),
     /// Send one minimal request to a model with one of an account's keys (latency, reply, errors).
     Try(pricing::TryArgs),
+    /// Put a key into a tool (Claude Code, Codex, OpenCode, Gemini CLI, Cherry Studio,
+    /// CC Switch, a New API channel) or print it as env / curl / python; `use undo` restores.
+    Use(Box<use_cmd::UseArgs>),
 }
 
 /// `apihub accounts …`
@@ -219,6 +223,7 @@ fn run_inner(cli: &Cli, cmd: &Cmd, rt: &tokio::runtime::Handle) -> anyhow::Resul
         Cmd::Stats(args) => logs::stats(open_store(cli)?, args),
         Cmd::Pricing(args) => pricing::pricing(open_store(cli)?, args),
         Cmd::Try(args) => pricing::try_cmd(open_store(cli)?, args, rt),
+        Cmd::Use(args) => use_cmd::run(cli, args, rt),
     }
 }
 
