@@ -6,6 +6,8 @@
 //! friends, on the child process.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -480,24 +482,10 @@ mod snippets {
 mod model_check {
     use apihub::domain::pricing::{Billing, ModelOffer, SitePricing};
     use apihub::domain::snapshot::{AccountState, ApiKey, Part, Snapshot, UserInfo};
-    use apihub::domain::{Account, AuthMethod, Site, SiteKind};
     use apihub::exports::source::model_warnings;
 
     #[test]
     fn a_key_that_cannot_use_the_model_is_named() {
-        let account = Account {
-            id: 1,
-            site: Site { id: 1, name: "R".into(), url: "https://r.example".into(), kind: SiteKind::NewApi },
-            user_id: "1".into(),
-            username: "a".into(),
-            auth: AuthMethod::AccessToken,
-            group_name: String::new(),
-            paid_per_usd: None,
-            disabled: false,
-            notes: String::new(),
-            low_balance_threshold: None,
-            refresh_interval_mins: None,
-        };
         let offer = |m: &str, g: &[&str]| ModelOffer {
             model: m.into(),
             vendor: None,
@@ -517,18 +505,18 @@ mod model_check {
             ..Default::default()
         };
         let key = ApiKey { name: "k".into(), status: 1, ..Default::default() };
-        assert!(model_warnings(&account, &state, Some(&key), "gpt-4o").is_empty());
-        let w = model_warnings(&account, &state, Some(&key), "claude-x");
+        assert!(model_warnings("R", &state, Some(&key), "gpt-4o").is_empty());
+        let w = model_warnings("R", &state, Some(&key), "claude-x");
         assert_eq!(w, ["claude-x is not enabled in group default (only in vip)"]);
         let limited = ApiKey { models: "gpt-4o".into(), ..key.clone() };
-        let w = model_warnings(&account, &state, Some(&limited), "claude-x");
+        let w = model_warnings("R", &state, Some(&limited), "claude-x");
         assert!(w[0].contains("limited to gpt-4o"), "{w:?}");
-        let w = model_warnings(&account, &state, Some(&key), "o9");
+        let w = model_warnings("R", &state, Some(&key), "o9");
         assert!(w[0].contains("does not list o9"), "{w:?}");
         let vip = ApiKey { group: "vip".into(), ..key.clone() };
-        assert!(model_warnings(&account, &state, Some(&vip), "claude-x").is_empty(), "the key's own group counts");
+        assert!(model_warnings("R", &state, Some(&vip), "claude-x").is_empty(), "the key's own group counts");
         let off = ApiKey { status: 2, ..key };
-        assert_eq!(model_warnings(&account, &state, Some(&off), "gpt-4o"), ["key k is disabled"]);
+        assert_eq!(model_warnings("R", &state, Some(&off), "gpt-4o"), ["key k is disabled"]);
     }
 }
 
@@ -537,7 +525,7 @@ mod channel {
 
     use apihub::domain::{AuthMethod, Credentials, SiteKind};
     use apihub::exports::channel::{ChannelOptions, ChannelOutcome, import};
-    use apihub::relay::{AccountRef, ClientConfig, OriginLimits, ProxySetting, RelayClient};
+    use apihub::relay::AccountRef;
     use axum::Json;
     use axum::extract::State;
     use axum::http::{HeaderMap, StatusCode};
@@ -639,15 +627,6 @@ mod channel {
         (url, state)
     }
 
-    fn client() -> RelayClient {
-        RelayClient::new(ClientConfig {
-            proxy: ProxySetting::Direct,
-            per_origin: OriginLimits { per_sec: 1000.0, burst: 100, ..OriginLimits::default() },
-            ..ClientConfig::default()
-        })
-        .unwrap()
-    }
-
     fn admin(url: &str, kind: SiteKind) -> (AccountRef, Credentials) {
         (
             AccountRef { site_url: url.into(), kind, user_id: "1".into(), auth: AuthMethod::AccessToken },
@@ -660,7 +639,7 @@ mod channel {
         for (one_api, kind) in [(false, SiteKind::NewApi), (true, SiteKind::OneApi)] {
             let (url, state) = start(one_api).await;
             let (a, c) = admin(&url, kind);
-            let relay = client();
+            let relay = crate::common::fast_relay();
             let mut s = source();
             let first = import(&relay, &a, &c, &s, &ChannelOptions::default(), false).await.unwrap();
             assert!(matches!(first, ChannelOutcome::Created { .. }), "{first:?}");
@@ -686,7 +665,7 @@ mod channel {
     async fn another_key_gets_its_own_channel_and_a_dry_run_sends_nothing() {
         let (url, state) = start(false).await;
         let (a, c) = admin(&url, SiteKind::NewApi);
-        let relay = client();
+        let relay = crate::common::fast_relay();
         import(&relay, &a, &c, &source(), &ChannelOptions::default(), false).await.unwrap();
         let mut other = source();
         other.key = "sk-another-key-000000000000".into();

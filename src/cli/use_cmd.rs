@@ -24,7 +24,7 @@ pub struct UseArgs {
     pub action: Option<UseAction>,
     /// Where to put the key.
     #[arg(value_enum, value_name = "TARGET")]
-    pub target: Option<TargetArg>,
+    pub target: Option<Target>,
     /// The account whose key to use (see `accounts list`).
     #[arg(long = "account", value_name = "ID", conflicts_with = "gateway")]
     pub account: Option<i64>,
@@ -42,15 +42,15 @@ pub struct UseArgs {
     #[arg(long)]
     pub dry_run: bool,
     /// File targets: the user's config (default) or the current project's.
-    #[arg(long, value_enum, default_value_t = ScopeArg::User)]
-    pub scope: ScopeArg,
+    #[arg(long, value_enum, default_value = "user")]
+    pub scope: Scope,
     /// The protocol to use the key with (default: Anthropic for Claude models on sites that
     /// serve /v1/messages, else OpenAI-compatible).
     #[arg(long, value_enum)]
-    pub protocol: Option<ProtocolArg>,
+    pub protocol: Option<Protocol>,
     /// cc-switch: the app to import into.
     #[arg(long, value_enum)]
-    pub app: Option<AppArg>,
+    pub app: Option<links::CcApp>,
     /// new-api-channel: the relay's URL (with --admin-token or --admin-token-env).
     #[arg(long, value_name = "URL", conflicts_with = "admin_account")]
     pub admin_url: Option<String>,
@@ -74,7 +74,7 @@ pub struct UseArgs {
     pub channel_group: String,
     /// env: the shell syntax (default: PowerShell on Windows, else POSIX).
     #[arg(long, value_enum)]
-    pub shell: Option<ShellArg>,
+    pub shell: Option<snippets::Shell>,
 }
 
 /// `apihub use undo`.
@@ -84,113 +84,67 @@ pub enum UseAction {
     Undo {
         /// Only the last write of this target.
         #[arg(value_enum)]
-        target: Option<TargetArg>,
+        target: Option<Target>,
         /// Show the diff of the undo and change nothing.
         #[arg(long)]
         dry_run: bool,
     },
 }
 
-/// Target names on the command line.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum TargetArg {
-    /// Claude Code settings.json env block.
-    ClaudeCode,
-    /// Codex config.toml provider.
-    Codex,
-    /// OpenCode opencode.json provider + auth.json.
-    #[value(name = "opencode")]
-    OpenCode,
-    /// Gemini CLI .env + settings.json.
-    GeminiCli,
-    /// Cherry Studio deep link.
-    CherryStudio,
-    /// CC Switch deep link (--app).
-    CcSwitch,
-    /// A channel on a New API / one-api / done-hub you administer.
-    NewApiChannel,
-    /// Environment variables.
-    Env,
-    /// A curl line.
-    Curl,
-    /// A Python SDK snippet.
-    Python,
-}
+// Targets and CC Switch apps are clap values through their own names (`as_str`).
+impl ValueEnum for Target {
+    fn value_variants<'a>() -> &'a [Self] {
+        &Target::ALL
+    }
 
-impl TargetArg {
-    fn target(self) -> Target {
-        match self {
-            TargetArg::ClaudeCode => Target::ClaudeCode,
-            TargetArg::Codex => Target::Codex,
-            TargetArg::OpenCode => Target::OpenCode,
-            TargetArg::GeminiCli => Target::GeminiCli,
-            TargetArg::CherryStudio => Target::CherryStudio,
-            TargetArg::CcSwitch => Target::CcSwitch,
-            TargetArg::NewApiChannel => Target::NewApiChannel,
-            TargetArg::Env => Target::Env,
-            TargetArg::Curl => Target::Curl,
-            TargetArg::Python => Target::Python,
-        }
+    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+        Some(clap::builder::PossibleValue::new(self.as_str()).help(self.describe()))
     }
 }
 
-/// `--scope`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ScopeArg {
-    /// The user's config folder.
-    User,
-    /// The current directory's project config.
-    Project,
+impl ValueEnum for Protocol {
+    fn value_variants<'a>() -> &'a [Self] {
+        &[Protocol::OpenAi, Protocol::Anthropic, Protocol::Gemini]
+    }
+
+    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+        Some(clap::builder::PossibleValue::new(self.as_str()))
+    }
 }
 
-/// `--protocol`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ProtocolArg {
-    /// OpenAI-compatible.
-    Openai,
-    /// Anthropic Messages.
-    Anthropic,
-    /// Gemini native.
-    Gemini,
+impl ValueEnum for Scope {
+    fn value_variants<'a>() -> &'a [Self] {
+        &[Scope::User, Scope::Project]
+    }
+
+    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+        Some(clap::builder::PossibleValue::new(match self {
+            Scope::User => "user",
+            Scope::Project => "project",
+        }))
+    }
 }
 
-/// `--app` (CC Switch's apps).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum AppArg {
-    /// Claude Code.
-    Claude,
-    /// Codex.
-    Codex,
-    /// Gemini CLI.
-    Gemini,
-    /// Grok Build.
-    Grokbuild,
-    /// OpenCode.
-    Opencode,
-    /// OpenClaw.
-    Openclaw,
-    /// Hermes.
-    Hermes,
+impl ValueEnum for snippets::Shell {
+    fn value_variants<'a>() -> &'a [Self] {
+        &[snippets::Shell::Posix, snippets::Shell::PowerShell]
+    }
+
+    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+        Some(clap::builder::PossibleValue::new(match self {
+            snippets::Shell::Posix => "posix",
+            snippets::Shell::PowerShell => "powershell",
+        }))
+    }
 }
 
-/// `--shell`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ShellArg {
-    /// sh, bash, zsh.
-    Posix,
-    /// PowerShell.
-    Powershell,
-}
+impl ValueEnum for links::CcApp {
+    fn value_variants<'a>() -> &'a [Self] {
+        &links::CcApp::ALL
+    }
 
-fn app_of(a: AppArg) -> links::CcApp {
-    match a {
-        AppArg::Claude => links::CcApp::Claude,
-        AppArg::Codex => links::CcApp::Codex,
-        AppArg::Gemini => links::CcApp::Gemini,
-        AppArg::Grokbuild => links::CcApp::GrokBuild,
-        AppArg::Opencode => links::CcApp::OpenCode,
-        AppArg::Openclaw => links::CcApp::OpenClaw,
-        AppArg::Hermes => links::CcApp::Hermes,
+    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+        Some(clap::builder::PossibleValue::new(self.as_str()))
     }
 }
 
@@ -203,20 +157,16 @@ pub fn journal_path(cli: &Cli) -> PathBuf {
 /// Runs `apihub use …`.
 pub fn run(cli: &Cli, args: &UseArgs, rt: &tokio::runtime::Handle) -> anyhow::Result<ExitCode> {
     if let Some(UseAction::Undo { target, dry_run }) = &args.action {
-        return undo(cli, target.map(TargetArg::target), *dry_run);
+        return undo(cli, *target, *dry_run);
     }
-    let Some(target) = args.target.map(TargetArg::target) else {
+    let Some(target) = args.target else {
         bail!("name a target: apihub use TARGET --account ID (targets: {})", target_names());
     };
     check_flags(target, args)?;
     let store = super::open_store(cli)?;
     let client = Arc::new(crate::engine::network::client_from_store(&store, crate::relay::ClientConfig::default())?);
     let shared: SharedStore = Arc::new(std::sync::Mutex::new(store));
-    let protocol = args.protocol.map(|p| match p {
-        ProtocolArg::Openai => Protocol::OpenAi,
-        ProtocolArg::Anthropic => Protocol::Anthropic,
-        ProtocolArg::Gemini => Protocol::Gemini,
-    });
+    let protocol = args.protocol;
     let source = if args.gateway {
         gateway_source(&shared, protocol)?
     } else {
@@ -242,16 +192,12 @@ pub fn run(cli: &Cli, args: &UseArgs, rt: &tokio::runtime::Handle) -> anyhow::Re
         }
         Target::CherryStudio => link(&links::cherry_studio(&source), "Cherry Studio", args.dry_run),
         Target::CcSwitch => {
-            let app = args.app.map(app_of).context("cc-switch: --app is required")?;
+            let app = args.app.context("cc-switch: --app is required")?;
             link(&links::cc_switch(&source, app, args.model.as_deref()), "CC Switch", args.dry_run)
         }
         Target::NewApiChannel => import_channel(&client, &shared, &source, args, rt),
         Target::Env => {
-            let shell = match args.shell {
-                Some(ShellArg::Posix) => snippets::Shell::Posix,
-                Some(ShellArg::Powershell) => snippets::Shell::PowerShell,
-                None => snippets::Shell::native(),
-            };
+            let shell = args.shell.unwrap_or_else(snippets::Shell::native);
             print!("{}", snippets::env(&source, args.model.as_deref(), shell));
             Ok(ExitCode::SUCCESS)
         }
@@ -286,7 +232,7 @@ fn check_flags(target: Target, args: &UseArgs) -> anyhow::Result<()> {
     if target == Target::NewApiChannel && !admin {
         bail!("new-api-channel: say where: --admin-url URL --admin-token-env VAR, or --admin-account ID");
     }
-    if args.scope == ScopeArg::Project && !target.writes_files() {
+    if args.scope == Scope::Project && !target.writes_files() {
         bail!("{target}: --scope is for file targets (claude-code, codex, opencode, gemini-cli)");
     }
     Ok(())
@@ -304,13 +250,7 @@ fn gateway_source(_store: &SharedStore, _protocol: Option<Protocol>) -> anyhow::
 
 fn write_files(cli: &Cli, target: Target, source: &Source, args: &UseArgs) -> anyhow::Result<ExitCode> {
     let homes = Homes::from_env()?;
-    let opts = Options {
-        model: args.model.clone(),
-        scope: match args.scope {
-            ScopeArg::User => Scope::User,
-            ScopeArg::Project => Scope::Project,
-        },
-    };
+    let opts = Options { model: args.model.clone(), scope: args.scope };
     let preview = exports::plan(target, source, &opts, &homes)?;
     for n in &preview.notes {
         eprintln!("note: {}", preview.mask(n));

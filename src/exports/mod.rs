@@ -185,6 +185,22 @@ impl Target {
         Target::ALL.into_iter().find(|t| t.as_str() == s.trim())
     }
 
+    /// One line saying what the target does (CLI help).
+    pub fn describe(self) -> &'static str {
+        match self {
+            Target::ClaudeCode => "Claude Code settings.json env block",
+            Target::Codex => "Codex config.toml provider",
+            Target::OpenCode => "OpenCode opencode.json provider + auth.json",
+            Target::GeminiCli => "Gemini CLI .env + settings.json",
+            Target::CherryStudio => "Cherry Studio deep link",
+            Target::CcSwitch => "CC Switch deep link (--app)",
+            Target::NewApiChannel => "a channel on a New API / one-api / done-hub you administer",
+            Target::Env => "environment variables",
+            Target::Curl => "a curl line",
+            Target::Python => "a Python SDK snippet",
+        }
+    }
+
     /// Whether the target writes files (previewed, backed up, undoable).
     pub fn writes_files(self) -> bool {
         matches!(self, Target::ClaudeCode | Target::Codex | Target::OpenCode | Target::GeminiCli)

@@ -56,8 +56,8 @@ fn status_word(status: i64) -> &'static str {
 }
 
 /// Why `key` (None: the account's own key) may not be able to use `model` on this
-/// account: disabled, the key's model limit, the site's model list, the model's groups.
-pub fn model_warnings(account: &Account, state: &AccountState, key: Option<&ApiKey>, model: &str) -> Vec<String> {
+/// account (its site named `site_name`): disabled, the key's model limit, the site's model list, the model's groups.
+pub fn model_warnings(site_name: &str, state: &AccountState, key: Option<&ApiKey>, model: &str) -> Vec<String> {
     let mut out = Vec::new();
     let snap = state.snapshot.as_ref();
     if let Some(k) = key {
@@ -75,7 +75,7 @@ pub fn model_warnings(account: &Account, state: &AccountState, key: Option<&ApiK
     if let Some(models) = listed
         && !models.iter().any(|m| m == model)
     {
-        out.push(format!("{} does not list {model} among its {} models", account.site.name, models.len()));
+        out.push(format!("{site_name} does not list {model} among its {} models", models.len()));
     }
     let pricing = snap.and_then(|s| s.pricing.value.as_ref());
     let offer = pricing.and_then(|p| p.models.iter().find(|o| o.model == model));
@@ -134,7 +134,7 @@ pub async fn account_source(
         group,
         provider_id: "apihub".into(),
     };
-    let warnings = model.map(|m| model_warnings(&account, &state, meta.as_ref(), m)).unwrap_or_default();
+    let warnings = model.map(|m| model_warnings(&account.site.name, &state, meta.as_ref(), m)).unwrap_or_default();
     Ok(Resolved { source, account, warnings })
 }
 
