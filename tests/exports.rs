@@ -809,6 +809,32 @@ mod cli {
     }
 
     #[test]
+    fn each_tools_environment_variable_moves_its_files() {
+        let data = data_dir();
+        let home = tempfile::tempdir().unwrap();
+        let moved = tempfile::tempdir().unwrap();
+        let m = moved.path();
+        let cases: [(&str, &str, &str); 3] = [
+            ("codex", "CODEX_HOME", "codex/config.toml"),
+            ("gemini-cli", "GEMINI_CLI_HOME", "gemini/.gemini/.env"),
+            ("opencode", "XDG_CONFIG_HOME", "xdg/opencode/opencode.json"),
+        ];
+        for (target, var, file) in cases {
+            let dir = m.join(file.split('/').next().unwrap());
+            let out = apihub(data.path(), home.path())
+                .env(var, &dir)
+                .env("XDG_DATA_HOME", m.join("xdg-data"))
+                .args([target, "--account", "1"])
+                .output()
+                .unwrap();
+            assert!(out.status.success(), "{target}: {}", String::from_utf8_lossy(&out.stderr));
+            assert!(m.join(file).is_file(), "{target}: {var} honoured");
+        }
+        assert!(m.join("xdg-data/opencode/auth.json").is_file(), "XDG_DATA_HOME honoured");
+        assert!(tree(home.path()).is_empty(), "nothing under HOME");
+    }
+
+    #[test]
     fn snippets_links_and_the_model_check_on_the_command_line() {
         let data = data_dir();
         let home = tempfile::tempdir().unwrap();

@@ -106,6 +106,39 @@ impl Preview {
         self.mask(&out)
     }
 
+    /// One file's change as side-by-side rows (the GUI's diff dialog), secrets masked: equal
+    /// lines on both sides, a removed run beside the added run that replaces it.
+    pub fn side_by_side(&self, change: &FileChange) -> Vec<DiffRow> {
+        let old = self.mask(&String::from_utf8_lossy(change.before.as_deref().unwrap_or_default()));
+        let new = self.mask(&String::from_utf8_lossy(change.after.as_deref().unwrap_or_default()));
+        let diff = similar::TextDiff::from_lines(&old, &new);
+        let mut rows = Vec::new();
+        let (mut removed, mut added): (Vec<(usize, String)>, Vec<(usize, String)>) = (Vec::new(), Vec::new());
+        let flush = |rows: &mut Vec<DiffRow>, removed: &mut Vec<(usize, String)>, added: &mut Vec<(usize, String)>| {
+            let n = removed.len().max(added.len());
+            let (mut r, mut a) = (removed.drain(..), added.drain(..));
+            for _ in 0..n {
+                rows.push(DiffRow { old: r.next(), new: a.next() });
+            }
+        };
+        for c in diff.iter_all_changes() {
+            let text = c.value().trim_end_matches(['\n', '\r']).to_string();
+            match c.tag() {
+                similar::ChangeTag::Equal => {
+                    flush(&mut rows, &mut removed, &mut added);
+                    rows.push(DiffRow {
+                        old: c.old_index().map(|i| (i + 1, text.clone())),
+                        new: c.new_index().map(|i| (i + 1, text)),
+                    });
+                }
+                similar::ChangeTag::Delete => removed.push((c.old_index().unwrap_or_default() + 1, text)),
+                similar::ChangeTag::Insert => added.push((c.new_index().unwrap_or_default() + 1, text)),
+            }
+        }
+        flush(&mut rows, &mut removed, &mut added);
+        rows
+    }
+
     /// `text` with every secret of this preview masked (`sk-abc…xyz`).
     pub fn mask(&self, text: &str) -> String {
         let mut secrets: Vec<&String> = self.secrets.iter().filter(|s| s.len() >= 8).collect();
@@ -122,6 +155,23 @@ impl Preview {
         let before = read_file(path, anchor)?;
         self.changes.push(FileChange { path: path.into(), anchor: anchor.into(), before, after: Some(after) });
         Ok(())
+    }
+}
+
+/// One row of a side-by-side diff: `(line number, text)` on each side; a side is None
+/// where the other side's line was added or removed. Equal rows have the same text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DiffRow {
+    /// The line before (1-based number, text).
+    pub old: Option<(usize, String)>,
+    /// The line after.
+    pub new: Option<(usize, String)>,
+}
+
+impl DiffRow {
+    /// Whether both sides hold the same line.
+    pub fn is_equal(&self) -> bool {
+        matches!((&self.old, &self.new), (Some((_, a)), Some((_, b))) if a == b)
     }
 }
 
@@ -518,5 +568,26 @@ mod tests {
         assert!(d.contains("+++ /x/a.json"), "{d}");
         assert!(!d.contains("0123456789abcdef"), "{d}");
         assert!(d.contains("sk-012…def"), "{d}");
+    }
+
+    #[test]
+    fn side_by_side_pairs_replaced_lines() {
+        let mut p = Preview::new("t");
+        let c = FileChange {
+            path: "/x/a".into(),
+            anchor: "/x".into(),
+            before: Some(b"a\nb\nc\n".to_vec()),
+            after: Some(b"a\nB\nB2\nc\n".to_vec()),
+        };
+        p.changes.push(c.clone());
+        let rows = p.side_by_side(&c);
+        let show: Vec<(Option<usize>, Option<usize>, bool)> =
+            rows.iter().map(|r| (r.old.as_ref().map(|o| o.0), r.new.as_ref().map(|n| n.0), r.is_equal())).collect();
+        assert_eq!(
+            show,
+            [(Some(1), Some(1), true), (Some(2), Some(2), false), (None, Some(3), false), (Some(3), Some(4), true)]
+        );
+        assert_eq!(rows[1].old.as_ref().map(|o| o.1.as_str()), Some("b"));
+        assert_eq!(rows[1].new.as_ref().map(|n| n.1.as_str()), Some("B"));
     }
 }
