@@ -113,8 +113,8 @@ impl Preview {
         let new = self.mask(&String::from_utf8_lossy(change.after.as_deref().unwrap_or_default()));
         let diff = similar::TextDiff::from_lines(&old, &new);
         let mut rows = Vec::new();
-        let (mut removed, mut added): (Vec<(usize, String)>, Vec<(usize, String)>) = (Vec::new(), Vec::new());
-        let flush = |rows: &mut Vec<DiffRow>, removed: &mut Vec<(usize, String)>, added: &mut Vec<(usize, String)>| {
+        let (mut removed, mut added): (Vec<NumberedLine>, Vec<NumberedLine>) = (Vec::new(), Vec::new());
+        let flush = |rows: &mut Vec<DiffRow>, removed: &mut Vec<NumberedLine>, added: &mut Vec<NumberedLine>| {
             let n = removed.len().max(added.len());
             let (mut r, mut a) = (removed.drain(..), added.drain(..));
             for _ in 0..n {
@@ -158,14 +158,17 @@ impl Preview {
     }
 }
 
+/// A line with its 1-based number.
+pub type NumberedLine = (usize, String);
+
 /// One row of a side-by-side diff: `(line number, text)` on each side; a side is None
 /// where the other side's line was added or removed. Equal rows have the same text.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DiffRow {
     /// The line before (1-based number, text).
-    pub old: Option<(usize, String)>,
+    pub old: Option<NumberedLine>,
     /// The line after.
-    pub new: Option<(usize, String)>,
+    pub new: Option<NumberedLine>,
 }
 
 impl DiffRow {
