@@ -534,23 +534,34 @@ mod channel {
 
     use super::*;
 
-    /// A fake admin API: new-api shapes (`mode` wrapper, `data.items`, keys hidden in
-    /// lists, `status` refused in updates) or one-api shapes (bare channel, bare array).
+    /// Which server's shapes the fake admin API speaks.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+    pub enum Flavor {
+        /// `mode` wrapper, `GET /api/channel/search` → `data.items`, `New-Api-User` required.
+        #[default]
+        NewApi,
+        /// The channel itself, search → a bare array.
+        OneApi,
+        /// The channel itself, no search: `GET /api/channel/?name=` → `{data, total_count}`.
+        DoneHub,
+    }
+
+    /// A fake admin API: keys hidden in lists, `status` refused in updates.
     #[derive(Default)]
     pub struct Admin {
         pub channels: Vec<Value>,
         pub creates: usize,
         pub updates: usize,
-        pub one_api: bool,
+        pub flavor: Flavor,
     }
 
     type Shared = Arc<Mutex<Admin>>;
 
     /// The admin token; new-api also wants the admin's id in `New-Api-User`.
-    fn authorised(h: &HeaderMap, one_api: bool) -> bool {
+    fn authorised(h: &HeaderMap, flavor: Flavor) -> bool {
         let auth = h.get("authorization").and_then(|v| v.to_str().ok()).unwrap_or_default();
         auth.trim_start_matches("Bearer ") == "admintoken"
-            && (one_api || h.get("new-api-user").and_then(|v| v.to_str().ok()) == Some("1"))
+            && (flavor != Flavor::NewApi || h.get("new-api-user").and_then(|v| v.to_str().ok()) == Some("1"))
     }
 
     async fn search(
@@ -558,13 +569,17 @@ mod channel {
         h: HeaderMap,
         q: axum::extract::Query<Vec<(String, String)>>,
     ) -> (StatusCode, Json<Value>) {
-        if !authorised(&h, s.lock().unwrap().one_api) {
+        if !authorised(&h, s.lock().unwrap().flavor) {
             return (
                 StatusCode::UNAUTHORIZED,
                 Json(json!({"success": false, "message": "无权进行此操作，access token 无效"})),
             );
         }
-        let kw = q.0.iter().find(|(k, _)| k == "keyword").map(|(_, v)| v.clone()).unwrap_or_default();
+        let s_flavor = s.lock().unwrap().flavor;
+        let param = if s_flavor == Flavor::DoneHub { "name" } else { "keyword" };
+        let Some(kw) = q.0.iter().find(|(k, _)| k == param).map(|(_, v)| v.clone()) else {
+            return (StatusCode::NOT_FOUND, Json(json!({"success": false, "message": "Invalid URL"})));
+        };
         let s = s.lock().unwrap();
         let hits: Vec<Value> = s
             .channels
@@ -576,7 +591,11 @@ mod channel {
                 c
             })
             .collect();
-        let data = if s.one_api { json!(hits) } else { json!({"items": hits, "total": hits.len(), "type_counts": {}}) };
+        let data = match s.flavor {
+            Flavor::OneApi => json!(hits),
+            Flavor::NewApi => json!({"items": hits, "total": hits.len(), "type_counts": {}}),
+            Flavor::DoneHub => json!({"data": hits, "page": 1, "size": 100, "total_count": hits.len()}),
+        };
         (StatusCode::OK, Json(json!({"success": true, "message": "", "data": data})))
     }
 
@@ -587,14 +606,13 @@ mod channel {
         Json(body): Json<Value>,
     ) -> (StatusCode, Json<Value>) {
         let mut s = s.lock().unwrap();
-        if !authorised(&h, s.one_api) {
+        if !authorised(&h, s.flavor) {
             return (StatusCode::UNAUTHORIZED, Json(json!({"success": false, "message": "unauthorised"})));
         }
         if method == axum::http::Method::POST {
-            if !s.one_api {
-                assert_eq!(body["mode"], "single");
-            }
-            let mut ch = if s.one_api { body } else { body["channel"].clone() };
+            let wrapped = s.flavor == Flavor::NewApi;
+            assert_eq!(body.get("mode").is_some(), wrapped, "{:?}: {body}", s.flavor);
+            let mut ch = if wrapped { body["channel"].clone() } else { body };
             let id = s.channels.len() as i64 + 1;
             ch["id"] = json!(id);
             s.channels.push(ch);
@@ -615,11 +633,11 @@ mod channel {
         (StatusCode::OK, Json(json!({"success": true, "message": ""})))
     }
 
-    pub async fn start(one_api: bool) -> (String, Shared) {
-        let state: Shared = Arc::new(Mutex::new(Admin { one_api, ..Admin::default() }));
+    pub async fn start(flavor: Flavor) -> (String, Shared) {
+        let state: Shared = Arc::new(Mutex::new(Admin { flavor, ..Admin::default() }));
         let app = axum::Router::new()
             .route("/api/channel/search", get(search))
-            .route("/api/channel/", axum::routing::post(write).put(write))
+            .route("/api/channel/", get(search).post(write).put(write))
             .with_state(state.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
@@ -636,8 +654,12 @@ mod channel {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn import_creates_once_and_updates_on_the_second_run() {
-        for (one_api, kind) in [(false, SiteKind::NewApi), (true, SiteKind::OneApi)] {
-            let (url, state) = start(one_api).await;
+        for (flavor, kind) in [
+            (Flavor::NewApi, SiteKind::NewApi),
+            (Flavor::OneApi, SiteKind::OneApi),
+            (Flavor::DoneHub, SiteKind::DoneHub),
+        ] {
+            let (url, state) = start(flavor).await;
             let (a, c) = admin(&url, kind);
             let relay = crate::common::fast_relay();
             let mut s = source();
@@ -647,7 +669,7 @@ mod channel {
             let second = import(&relay, &a, &c, &s, &ChannelOptions::default(), false).await.unwrap();
             assert!(matches!(second, ChannelOutcome::Updated { id: 1, .. }), "{second:?}");
             let st = state.lock().unwrap();
-            assert_eq!((st.channels.len(), st.creates, st.updates), (1, 1, 1), "one_api={one_api}");
+            assert_eq!((st.channels.len(), st.creates, st.updates), (1, 1, 1), "{flavor:?}");
             let ch = &st.channels[0];
             assert_eq!(ch["key"], KEY);
             assert_eq!(ch["base_url"], "https://relay.example");
@@ -663,7 +685,7 @@ mod channel {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn another_key_gets_its_own_channel_and_a_dry_run_sends_nothing() {
-        let (url, state) = start(false).await;
+        let (url, state) = start(Flavor::NewApi).await;
         let (a, c) = admin(&url, SiteKind::NewApi);
         let relay = crate::common::fast_relay();
         import(&relay, &a, &c, &source(), &ChannelOptions::default(), false).await.unwrap();
@@ -908,7 +930,7 @@ mod cli {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn channel_import_from_the_command_line_creates_then_updates() {
-        let (url, state) = super::channel::start(false).await;
+        let (url, state) = super::channel::start(super::channel::Flavor::NewApi).await;
         let data = data_dir();
         let home = tempfile::tempdir().unwrap();
         for _ in 0..2 {
