@@ -149,13 +149,6 @@ impl Preview {
         }
         out
     }
-
-    /// Adds a file: reads it now (symlinks refused) and records what it should become.
-    pub fn add(&mut self, path: &Path, anchor: &Path, after: Vec<u8>) -> Result<(), ExportError> {
-        let before = read_file(path, anchor)?;
-        self.changes.push(FileChange { path: path.into(), anchor: anchor.into(), before, after: Some(after) });
-        Ok(())
-    }
 }
 
 /// A line with its 1-based number.
