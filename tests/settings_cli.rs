@@ -8,8 +8,6 @@ mod fake_relay;
 
 use std::process::{Command, Output};
 
-use apihub::domain::network::{NetworkSettings, ProxySetting};
-use apihub::store::Store;
 use fake_relay::proxy::CountingProxy;
 use fake_relay::{FakeConfig, FakeRelay, Variant};
 use serde_json::Value;
@@ -41,12 +39,6 @@ async fn run_json(dir: &std::path::Path, args: &[&str]) -> Value {
     let out = run(dir, args).await;
     assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
     serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)))
-}
-
-fn save_proxy(dir: &std::path::Path, proxy: &str) {
-    let mut store = Store::open(dir).unwrap().store;
-    let n = NetworkSettings { proxy: ProxySetting::Url(proxy.into()), ..NetworkSettings::default() };
-    store.set_network_settings(&n).unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -83,7 +75,9 @@ async fn detect_and_try_use_the_saved_proxy_like_refresh() {
     )
     .await;
     assert!(added.status.success(), "{}", String::from_utf8_lossy(&added.stderr));
-    save_proxy(d, &proxy.url);
+    let set = run(d, &["settings", "set", "network.proxy", &proxy.url]).await;
+    assert!(set.status.success(), "{}", String::from_utf8_lossy(&set.stderr));
+    assert_eq!(String::from_utf8_lossy(&run(d, &["settings", "get", "network.proxy"]).await.stdout).trim(), proxy.url);
 
     // Refresh goes through the saved proxy (it always did).
     let v = run_json(d, &["refresh", "--json"]).await;
@@ -112,4 +106,57 @@ async fn detect_and_try_use_the_saved_proxy_like_refresh() {
 async fn v_account_id(d: &std::path::Path) -> String {
     let v = run_json(d, &["accounts", "list", "--json"]).await;
     v[0]["account_id"].as_i64().unwrap().to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn settings_list_get_set_unset_with_clear_errors_and_older_rows_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    // A data dir as an older version left it: string rows under the old names.
+    {
+        let mut s = apihub::store::Store::open(d).unwrap().store;
+        s.set_setting("refresh.interval_mins", "45").unwrap();
+        s.set_setting("refresh.auto", "off").unwrap();
+        s.set_secret_setting("net.proxy", "http://bob:s3cret@proxy.example:3128").unwrap();
+        s.set_setting("ui.theme", "purple").unwrap();
+    }
+    let all = run_json(d, &["settings", "list", "--json"]).await;
+    assert_eq!(all["refresh.interval_minutes"], "45");
+    assert_eq!(all["refresh.auto"], "false");
+    assert_eq!(all["ui.theme"], "system", "a bad stored value reads as the default");
+    assert_eq!(all["network.proxy"], "http://bob:***@proxy.example:3128/", "the password never printed");
+    assert_eq!(all["logs.history_days"], "30");
+    let text = run(d, &["settings", "list"]).await;
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(text.lines().any(|l| l == "refresh.interval_minutes = 45"), "{text}");
+    assert!(!text.contains("s3cret"), "{text}");
+
+    let out = run(d, &["settings", "set", "refresh.interval_minutes", "15"]).await;
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "refresh.interval_minutes = 15");
+    let get = run(d, &["settings", "get", "refresh.interval_minutes"]).await;
+    assert_eq!(String::from_utf8_lossy(&get.stdout).trim(), "15");
+
+    // A bad key lists the valid ones; a bad value says what the setting takes. Nothing saved.
+    let bad = run(d, &["settings", "set", "refresh.every", "15"]).await;
+    assert_eq!(bad.status.code(), Some(1));
+    let e = String::from_utf8_lossy(&bad.stderr);
+    assert!(
+        e.contains("unknown setting") && e.contains("refresh.interval_minutes") && e.contains("network.proxy"),
+        "{e}"
+    );
+    let bad = run(d, &["settings", "set", "logs.history_days", "12"]).await;
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("7, 30, 90 or 180"));
+    let bad = run(d, &["settings", "set", "ui.theme", "purple"]).await;
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("`dark`"));
+    assert!(!run(d, &["settings", "get", "nope"]).await.status.success());
+
+    let out = run(d, &["settings", "unset", "refresh.interval_minutes"]).await;
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "refresh.interval_minutes = 30");
+    // The app reads the same rows.
+    let s = apihub::store::Store::open(d).unwrap().store;
+    let loaded = s.load_settings().unwrap().settings;
+    assert_eq!(loaded.refresh.interval_mins, 30);
+    assert!(!loaded.refresh.enabled);
 }

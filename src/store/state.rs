@@ -5,9 +5,10 @@ use std::collections::HashMap;
 
 use rusqlite::{OptionalExtension, params};
 
-use super::{Store, StoreError, now_unix};
+use super::{Store, StoreError};
 use crate::domain::AccountId;
 use crate::domain::snapshot::AccountState;
+use crate::domain::time::now_unix;
 
 /// One day of an account's history.
 #[derive(Debug, Clone, PartialEq)]
