@@ -164,8 +164,8 @@ pub fn run(cli: &Cli, args: &UseArgs, rt: &tokio::runtime::Handle) -> anyhow::Re
     };
     check_flags(target, args)?;
     let store = super::open_store(cli)?;
-    let client = Arc::new(crate::engine::network::client_from_store(&store, crate::relay::ClientConfig::default())?);
-    let shared: SharedStore = Arc::new(std::sync::Mutex::new(store));
+    let client = Arc::new(super::relay_client(&store)?);
+    let shared = SharedStore::new(store);
     let protocol = args.protocol;
     let source = if args.gateway {
         gateway_source(&shared, protocol)?

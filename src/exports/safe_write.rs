@@ -246,7 +246,7 @@ pub fn apply(preview: &Preview, journal: Option<&Path>) -> Result<Applied, Expor
             return Err(ExportError::Changed { path: c.path.clone() });
         }
     }
-    let stamp = chrono::Utc::now().timestamp_millis();
+    let stamp = crate::domain::time::utc_now().timestamp_millis();
     let mut done: Vec<(Written, &FileChange)> = Vec::new();
     for c in preview.changes.iter().filter(|c| c.is_change()) {
         match write_one(c, stamp) {
@@ -452,7 +452,8 @@ fn record(journal: &Path, preview: &Preview, files: &[Written]) -> Result<(), Ex
         Ok(j) => j,
         Err(ExportError::Parse { .. }) => {
             // A damaged journal is moved aside, never silently dropped.
-            let aside = journal.with_extension(format!("json.corrupt-{}", chrono::Utc::now().timestamp_millis()));
+            let aside =
+                journal.with_extension(format!("json.corrupt-{}", crate::domain::time::utc_now().timestamp_millis()));
             std::fs::rename(journal, &aside).map_err(|e| ExportError::io("move aside", journal, e))?;
             log::warn!("export journal was damaged; moved to {}", aside.display());
             Journal { version: 1, entries: Vec::new() }
@@ -466,11 +467,11 @@ fn record(journal: &Path, preview: &Preview, files: &[Written]) -> Result<(), Ex
             let entry = JournalEntry {
                 id: format!(
                     "{}-{}",
-                    chrono::Utc::now().timestamp_millis(),
+                    crate::domain::time::utc_now().timestamp_millis(),
                     TMP_COUNTER.fetch_add(1, Ordering::Relaxed)
                 ),
                 target: preview.target.clone(),
-                at_unix: chrono::Utc::now().timestamp(),
+                at_unix: crate::domain::time::now_unix(),
                 files: files
                     .iter()
                     .zip(changes)

@@ -100,19 +100,15 @@ pub async fn account_source(
     model: Option<&str>,
     protocol: Option<Protocol>,
 ) -> Result<Resolved, ExportError> {
-    let shared = store.clone();
-    let (account, state) = tokio::task::spawn_blocking(move || {
-        let s = shared.lock().map_err(|_| ExportError::Invalid("store lock poisoned".into()))?;
-        let account = s.account(account_id).map_err(|e| match e {
-            crate::store::StoreError::NotFound(_) => ExportError::Invalid(format!("no account with id {account_id}")),
-            other => ExportError::Invalid(format!("account {account_id}: {other}")),
-        })?;
-        let state =
-            s.account_state(account_id).map_err(|e| ExportError::Invalid(format!("account {account_id}: {e}")))?;
-        Ok::<_, ExportError>((account, state))
-    })
-    .await
-    .map_err(|e| ExportError::Invalid(e.to_string()))??;
+    let (account, state) = store
+        .run(move |s| Ok((s.account(account_id), s.account_state(account_id))))
+        .await
+        .map_err(|e| ExportError::Invalid(format!("account {account_id}: {e}")))?;
+    let account = account.map_err(|e| match e {
+        crate::store::StoreError::NotFound(_) => ExportError::Invalid(format!("no account with id {account_id}")),
+        other => ExportError::Invalid(format!("account {account_id}: {other}")),
+    })?;
+    let state = state.map_err(|e| ExportError::Invalid(format!("account {account_id}: {e}")))?;
     let choice = key_id.map_or(KeyChoice::Auto, KeyChoice::Id);
     let ResolvedKey { name: key_name, key, meta } = resolve_key(relay, store, &account, choice, model)
         .await

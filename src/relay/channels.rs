@@ -10,9 +10,9 @@
 use reqwest::Method;
 use serde_json::{Value, json};
 
+use super::ctx::Ctx;
 use super::lists::parse_page;
 use super::profile::Protocol;
-use super::snapshot::Ctx;
 use super::{AccountRef, RelayClient, RelayError};
 use crate::domain::{Credentials, SiteKind};
 

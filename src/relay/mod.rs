@@ -24,6 +24,7 @@
 
 pub mod channels;
 pub mod checkin;
+pub(crate) mod ctx;
 pub mod detect;
 pub mod error;
 pub mod http;
