@@ -953,3 +953,28 @@ mod cli {
         assert_eq!((st.channels.len(), st.creates, st.updates), (1, 1, 1));
     }
 }
+
+mod gui {
+    use apihub::ui::diff_view::side_by_side_ui;
+    use egui_kittest::Harness;
+    use egui_kittest::kittest::Queryable;
+
+    use super::*;
+
+    #[test]
+    fn the_diff_dialog_shows_both_sides_with_the_key_masked() {
+        let home = tempfile::tempdir().unwrap();
+        let homes = Homes::under(home.path());
+        let f = home.path().join(".claude/settings.json");
+        std::fs::create_dir_all(f.parent().unwrap()).unwrap();
+        std::fs::write(&f, "{\n  \"theme\": \"dark\"\n}\n").unwrap();
+        let p = plan(Target::ClaudeCode, &source(), &Options::default(), &homes).unwrap();
+        let rows = p.side_by_side(&p.changes[0]);
+        let harness = Harness::new_ui(|ui| side_by_side_ui(ui, "diff", &rows, 400.0));
+        harness.get_by_label("  \"theme\": \"dark\"");
+        harness.get_by_label("  \"theme\": \"dark\",");
+        harness.get_by_label("    \"ANTHROPIC_AUTH_TOKEN\": \"sk-tes…def\"");
+        assert_eq!(rows.len(), 7, "{rows:?}");
+        assert!(harness.query_by_label_contains("0123456789abcdef").is_none(), "the key never reaches the screen");
+    }
+}
