@@ -1,0 +1,398 @@
+//! Issue 13, "never lose the user's data": a damaged store or key file, backups that
+//! survive, honest exit codes, input validation, secrets off the command line. Most
+//! tests run the real `apihub` binary on a data dir, as a user would.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod fake_relay;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use apihub::domain::{AuthMethod, Credentials, NewAccount, SiteKind};
+use apihub::store::Store;
+
+/// Exit code of a damaged data file (README, `--help`).
+const EXIT_DAMAGED: i32 = 3;
+/// Exit code of a missing, damaged or wrong key.
+const EXIT_KEY: i32 = 4;
+
+fn apihub(dir: &Path) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_apihub"));
+    c.env("APIHUB_LOG", "off").env("NO_PROXY", "127.0.0.1").env_remove("APIHUB_RELEASES_URL");
+    c.arg("--data-dir").arg(dir);
+    c
+}
+
+fn run(dir: &Path, args: &[&str]) -> Output {
+    apihub(dir).args(args).output().unwrap()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).to_string()
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).to_string()
+}
+
+fn ok(o: Output) -> String {
+    assert!(o.status.success(), "exit {:?}; stderr: {}", o.status.code(), stderr(&o));
+    stdout(&o)
+}
+
+fn account(i: usize) -> NewAccount {
+    NewAccount {
+        site_url: format!("https://site{i}.example"),
+        site_name: format!("Site {i}"),
+        kind: SiteKind::NewApi,
+        user_id: (100 + i).to_string(),
+        username: format!("user{i}"),
+        auth: AuthMethod::AccessToken,
+        credentials: Credentials { access_token: Some(format!("token-{i}")), ..Default::default() },
+    }
+}
+
+/// A data dir holding `n` accounts with credentials.
+fn seeded(n: usize) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = Store::open(dir.path()).unwrap().store;
+    for i in 0..n {
+        s.upsert_account(&account(i)).unwrap();
+    }
+    dir
+}
+
+fn backups(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir.join("backups"))
+        .map(|r| r.filter_map(Result::ok).map(|e| e.file_name().to_string_lossy().to_string()).collect())
+        .unwrap_or_default();
+    v.sort();
+    v
+}
+
+fn account_count(dir: &Path) -> usize {
+    Store::open(dir).unwrap().store.list_accounts().unwrap().len()
+}
+
+fn remove_side_files(db: &Path) {
+    for s in ["-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{s}", db.display()));
+    }
+}
+
+/// The command after "restore it with: " in a damaged-store message.
+fn restore_command(line: &str) -> Vec<String> {
+    let cmd = line.split("restore it with: ").nth(1).unwrap_or_else(|| panic!("no restore command in: {line}"));
+    let cmd = cmd.lines().next().unwrap().trim();
+    shell_words(cmd)
+}
+
+/// Splits a command line the way a POSIX shell would for plain and single-quoted words.
+fn shell_words(s: &str) -> Vec<String> {
+    let (mut out, mut cur, mut quoted, mut any) = (Vec::new(), String::new(), false, false);
+    for c in s.chars() {
+        match c {
+            '\'' => {
+                quoted = !quoted;
+                any = true;
+            }
+            ' ' if !quoted => {
+                if any {
+                    out.push(std::mem::take(&mut cur));
+                    any = false;
+                }
+            }
+            c => {
+                cur.push(c);
+                any = true;
+            }
+        }
+    }
+    if any {
+        out.push(cur);
+    }
+    out
+}
+
+/// Finding 1: a 0-byte data file is damage, not a new empty store; the good backup
+/// beside it is named with the exact command that restores it.
+#[test]
+fn an_empty_data_file_is_reported_with_the_backup_and_the_restore_command() {
+    let dir = seeded(3);
+    ok(run(dir.path(), &["backup", "create", "--without-secrets"]));
+    let good = backups(dir.path());
+    assert_eq!(good.len(), 1);
+    let db = dir.path().join("apihub.db");
+    std::fs::write(&db, b"").unwrap();
+    remove_side_files(&db);
+
+    let out = run(dir.path(), &["accounts", "list"]);
+    assert_eq!(out.status.code(), Some(EXIT_DAMAGED), "stderr: {}", stderr(&out));
+    assert!(!stdout(&out).contains("no accounts"), "an empty store was shown: {}", stdout(&out));
+    let err = stderr(&out);
+    assert_eq!(err.trim().lines().count(), 1, "one line: {err}");
+    assert!(err.contains(&db.display().to_string()), "names the file: {err}");
+    assert!(err.contains(&good[0]), "names the good backup: {err}");
+    assert_eq!(std::fs::metadata(&db).unwrap().len(), 0, "the damaged file is left as it was");
+
+    // The printed command restores it.
+    let cmd = restore_command(&err);
+    assert_eq!(cmd[0], "apihub");
+    let said =
+        ok(Command::new(env!("CARGO_BIN_EXE_apihub")).env("APIHUB_LOG", "off").args(&cmd[1..]).output().unwrap());
+    assert!(said.contains("3 accounts"), "{said}");
+    assert_eq!(account_count(dir.path()), 3);
+}
+
+/// Finding 2: a damaged file is not replaced by an empty store, and later backups do
+/// not evict the only good backup.
+#[test]
+fn a_damaged_data_file_keeps_failing_and_the_good_backup_survives() {
+    let dir = seeded(30);
+    ok(run(dir.path(), &["backup", "create", "--without-secrets"]));
+    let good = backups(dir.path());
+    let db = dir.path().join("apihub.db");
+    let f = std::fs::OpenOptions::new().write(true).open(&db).unwrap();
+    f.set_len(8192).unwrap();
+    drop(f);
+    remove_side_files(&db);
+    for _ in 0..12 {
+        let out = run(dir.path(), &["backup", "create", "--without-secrets"]);
+        assert_eq!(out.status.code(), Some(EXIT_DAMAGED), "stderr: {}", stderr(&out));
+    }
+    let now = backups(dir.path());
+    assert!(now.contains(&good[0]), "the good backup was evicted: {now:?}");
+    assert_eq!(std::fs::metadata(&db).unwrap().len(), 8192, "the damaged file is untouched");
+    let out = run(dir.path(), &["accounts", "list"]);
+    let err = stderr(&out);
+    assert!(err.contains("copy is kept at"), "{err}");
+    let kept: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_name().to_string_lossy().starts_with("apihub.db.damaged-"))
+        .collect();
+    assert_eq!(kept.len(), 1, "one kept copy however often it is opened");
+}
+
+/// Finding 3 (and "a wrong key never leads to a new key being written"): a missing or
+/// replaced key file stops every command with a distinct code; no new key is made; the
+/// old key put back makes everything work again.
+#[test]
+fn a_missing_or_wrong_key_stops_commands_and_no_new_key_is_written() {
+    let dir = seeded(2);
+    let key = dir.path().join("secret.key");
+    let old = std::fs::read(&key).unwrap();
+    std::fs::remove_file(&key).unwrap();
+    for args in [&["refresh", "--json"][..], &["backup", "create", "--without-secrets"], &["accounts", "list"]] {
+        let out = run(dir.path(), args);
+        assert_eq!(out.status.code(), Some(EXIT_KEY), "{args:?}: {}", stderr(&out));
+        let err = stderr(&out);
+        assert!(err.contains(&key.display().to_string()) && err.contains("missing"), "{err}");
+        assert!(!key.exists(), "{args:?} wrote a new key over a store with encrypted secrets");
+    }
+    assert!(backups(dir.path()).is_empty(), "no backup without credentials was written");
+
+    std::fs::write(&key, [7u8; 32]).unwrap();
+    let out = run(dir.path(), &["refresh", "--json"]);
+    assert_eq!(out.status.code(), Some(EXIT_KEY), "{}", stderr(&out));
+    assert!(stderr(&out).contains("does not match"), "{}", stderr(&out));
+    assert_eq!(std::fs::read(&key).unwrap(), [7u8; 32], "the wrong key file is left alone");
+
+    std::fs::write(&key, &old).unwrap();
+    assert!(ok(run(dir.path(), &["accounts", "list"])).contains("user1"));
+}
+
+/// Finding 5: a file where the data folder should be, a folder where the key file
+/// should be, a missing data dir for a read-only command: one line naming the path.
+#[test]
+fn wrong_kinds_of_paths_are_named_in_one_line() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("afile");
+    std::fs::write(&file, "x").unwrap();
+    let out = run(&file, &["accounts", "list"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(err.contains(&file.display().to_string()) && err.contains("is a file, not a folder"), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+
+    let dir = seeded(1);
+    let key = dir.path().join("secret.key");
+    std::fs::remove_file(&key).unwrap();
+    std::fs::create_dir(&key).unwrap();
+    let out = run(dir.path(), &["accounts", "list"]);
+    assert_ne!(out.status.code(), Some(0));
+    let err = stderr(&out);
+    assert!(err.contains(&key.display().to_string()) && err.contains("is a folder"), "{err}");
+
+    let missing = tmp.path().join("nothing-here");
+    let out = run(&missing, &["accounts", "list"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains(&format!("no data dir at {}", missing.display())), "{}", stderr(&out));
+    assert!(!missing.exists(), "a read-only command created the data dir");
+    let out = run(&missing, &["accounts", "add", "--url", "https://a.example", "--api-key", "sk-abc", "--no-verify"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains(&format!("created data dir {}", missing.display())), "{}", stderr(&out));
+}
+
+/// Finding 5: a data dir the user cannot write to is named with the cause.
+#[cfg(unix)]
+#[test]
+fn a_read_only_data_dir_is_named_with_the_cause() {
+    use std::os::unix::fs::PermissionsExt;
+    use std::os::unix::process::CommandExt;
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let dir = tmp.path().join("data");
+    std::fs::create_dir(&dir).unwrap();
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o555)).unwrap();
+    let mut cmd = apihub(&dir);
+    cmd.args(["accounts", "add", "--url", "https://a.example", "--api-key", "sk-abc", "--no-verify"]);
+    // Root ignores permission bits: run as nobody then.
+    if unsafe { libc::geteuid() } == 0 {
+        cmd.uid(65534).gid(65534);
+    }
+    let out = cmd.output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains(&dir.display().to_string()) && err.contains("read-only"), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+}
+
+/// Finding 6: a wrong type in an imported record skips it, counted with the reason.
+#[test]
+fn an_imported_record_with_a_number_for_its_url_is_skipped_and_counted() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("aah.json");
+    std::fs::write(
+        &file,
+        serde_json::json!({"version": "2.0", "accounts": {"accounts": [
+            {"id": "a1", "site_url": 12345, "site_name": "bogus", "site_type": "new-api",
+             "account_info": {"id": 1, "access_token": "tok", "username": "u"}},
+            {"id": "a2", "site_url": "https://good.example", "site_name": "good", "site_type": "new-api",
+             "account_info": {"id": 2, "access_token": "tok2", "username": "v"}}]}})
+        .to_string(),
+    )
+    .unwrap();
+    let data = dir.path().join("data");
+    let said = ok(run(&data, &["import", file.to_str().unwrap()]));
+    assert!(said.contains("1 records skipped"), "{said}");
+    assert!(said.contains("site_url"), "the reason names the field: {said}");
+    let s = Store::open(&data).unwrap().store;
+    let urls: Vec<String> = s.list_accounts().unwrap().into_iter().map(|a| a.site.url).collect();
+    assert_eq!(urls, ["https://good.example"]);
+}
+
+/// Re-importing an identical file changes nothing and says "unchanged".
+#[test]
+fn re_importing_an_identical_file_reports_unchanged() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/import/aah-v2.json");
+    let first = ok(run(dir.path(), &["import", file.to_str().unwrap()]));
+    assert!(first.contains("2 added"), "{first}");
+    let before = backups(dir.path());
+    let second = ok(run(dir.path(), &["import", file.to_str().unwrap()]));
+    assert!(second.contains("0 added, 0 updated, 2 unchanged"), "{second}");
+    assert_eq!(backups(dir.path()), before, "nothing written, so no safety copy either");
+}
+
+/// Finding 7: `accounts add` refuses what is not a usable site URL or token.
+#[test]
+fn accounts_add_refuses_bad_urls_and_empty_tokens() {
+    let dir = tempfile::tempdir().unwrap();
+    let long = format!("https://{}.example", "a".repeat(10_000));
+    let cases: Vec<Vec<&str>> = vec![
+        vec!["--url", "ftp://files.example", "--api-key", "sk-1"],
+        vec!["--url", &long, "--api-key", "sk-1"],
+        vec!["--url", "https://x.example/%00", "--api-key", "sk-1"],
+        vec!["--url", "https://x.example/a\tb", "--api-key", "sk-1"],
+        vec!["--url", "http://user:pw@host.example", "--api-key", "sk-1"],
+        vec!["--url", "https://e.example", "--token", "", "--user-id", "1"],
+        vec!["--url", "https://e.example", "--token", "a b", "--user-id", "1"],
+        vec!["--url", "https://e.example", "--api-key", "  "],
+    ];
+    for case in cases {
+        let mut args = vec!["accounts", "add", "--no-verify", "--kind", "new-api"];
+        args.extend(case.iter().copied());
+        let out = run(dir.path(), &args);
+        assert_eq!(out.status.code(), Some(1), "{case:?} accepted: {}", stdout(&out));
+        assert_eq!(stderr(&out).trim().lines().count(), 1, "{}", stderr(&out));
+        assert!(!stderr(&out).contains("pw@"), "the password is not echoed: {}", stderr(&out));
+    }
+    assert_eq!(account_count(dir.path()), 0);
+}
+
+/// Finding 8: secrets from an environment variable or stdin instead of the command line.
+#[test]
+fn secrets_come_from_the_environment_or_stdin() {
+    let dir = tempfile::tempdir().unwrap();
+    ok(apihub(dir.path())
+        .env("MY_TOKEN", "env-token-123")
+        .args(["accounts", "add", "--no-verify", "--kind", "new-api", "--url", "https://a.example"])
+        .args(["--token-env", "MY_TOKEN", "--user-id", "7"])
+        .output()
+        .unwrap());
+    let mut child = apihub(dir.path())
+        .args(["accounts", "add", "--no-verify", "--kind", "new-api", "--url", "https://b.example"])
+        .args(["--api-key", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child.stdin.take().unwrap().write_all(b"sk-from-stdin\n").unwrap();
+    ok(child.wait_with_output().unwrap());
+    let out = apihub(dir.path())
+        .args(["accounts", "add", "--no-verify", "--url", "https://c.example", "--cookie-env", "UNSET_VAR_X"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("UNSET_VAR_X"), "{}", stderr(&out));
+
+    let s = Store::open(dir.path()).unwrap().store;
+    let accs = s.list_accounts().unwrap();
+    assert_eq!(accs.len(), 2);
+    let creds: Vec<Credentials> = accs.iter().map(|a| s.credentials(a.id).unwrap()).collect();
+    assert_eq!(creds[0].access_token.as_deref(), Some("env-token-123"));
+    assert_eq!(creds[1].api_key.as_deref(), Some("sk-from-stdin"));
+}
+
+/// Finding 8: `keys list --json` masks keys like the table does, unless `--reveal`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keys_list_json_masks_keys_unless_reveal() {
+    use fake_relay::{FakeConfig, FakeRelay, Variant};
+    let cfg = FakeConfig::new(Variant::NewApiClassic);
+    let fake = FakeRelay::start(cfg.clone()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let id = Store::open(dir.path())
+        .unwrap()
+        .store
+        .upsert_account(&NewAccount {
+            site_url: fake.url.clone(),
+            site_name: "fake".into(),
+            kind: SiteKind::NewApi,
+            user_id: cfg.user_id.to_string(),
+            username: "alice".into(),
+            auth: AuthMethod::AccessToken,
+            credentials: Credentials { access_token: Some(cfg.token.clone()), ..Default::default() },
+        })
+        .unwrap()
+        .to_string();
+    let d: PathBuf = dir.path().to_path_buf();
+    let (masked, revealed) = tokio::task::spawn_blocking(move || {
+        let json = |extra: &[&str]| -> serde_json::Value {
+            let mut args = vec!["keys", "list", "--account", id.as_str(), "--json"];
+            args.extend_from_slice(extra);
+            serde_json::from_str(&ok(run(&d, &args))).unwrap()
+        };
+        (json(&[]), json(&["--reveal"]))
+    })
+    .await
+    .unwrap();
+    let first = |v: &serde_json::Value| v[0]["key"].as_str().unwrap().to_string();
+    let full = first(&revealed);
+    assert!(full.len() > 40, "--reveal prints the full key: {full}");
+    let m = first(&masked);
+    assert_ne!(m, full);
+    assert!(m.len() < 20 && !full.contains(&m), "masked: {m}");
+}
