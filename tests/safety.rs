@@ -396,3 +396,216 @@ async fn keys_list_json_masks_keys_unless_reveal() {
     assert_ne!(m, full);
     assert!(m.len() < 20 && !full.contains(&m), "masked: {m}");
 }
+
+/// Salvage: a page of the usage log destroyed in the middle of the file; every account
+/// and all other usage rows come back, and the figures say what was lost.
+#[test]
+fn salvage_recovers_the_rows_on_readable_pages_and_says_what_was_lost() {
+    use apihub::domain::usage_log::{LogKind, UsageLog};
+    let dir = seeded(20);
+    {
+        let mut s = Store::open(dir.path()).unwrap().store;
+        let first = s.list_accounts().unwrap()[0].id;
+        let rows: Vec<UsageLog> = (0..3000i64)
+            .map(|i| UsageLog {
+                account_id: first,
+                created_at: 1_700_000_000 + i,
+                kind: LogKind::Consume,
+                raw_type: 2,
+                model: "gpt-4o".into(),
+                content: format!("request {i} with a little text to fill the pages"),
+                content_hash: format!("h{i}"),
+                ..Default::default()
+            })
+            .collect();
+        s.insert_usage_logs(&rows).unwrap();
+    }
+    let db = dir.path().join("apihub.db");
+    let leaves: Vec<i64> = {
+        let c = rusqlite::Connection::open(&db).unwrap();
+        let mut st = c
+            .prepare("SELECT pageno FROM dbstat WHERE name = 'usage_logs' AND pagetype = 'leaf' ORDER BY pageno")
+            .unwrap();
+        st.query_map([], |r| r.get(0)).unwrap().collect::<Result<_, _>>().unwrap()
+    };
+    assert!(leaves.len() > 10, "{} leaves", leaves.len());
+    let page = leaves[leaves.len() / 2];
+    let mut bytes = std::fs::read(&db).unwrap();
+    let at = (page as usize - 1) * 4096;
+    bytes[at..at + 4096].fill(0xA5);
+    std::fs::write(&db, &bytes).unwrap();
+    remove_side_files(&db);
+
+    let out = run(dir.path(), &["accounts", "list"]);
+    assert_eq!(out.status.code(), Some(EXIT_DAMAGED), "{}", stderr(&out));
+    let said = ok(run(dir.path(), &["recover", "salvage"]));
+    assert!(said.contains("salvaged 20 of 20 accounts"), "{said}");
+    let logs_line = said.lines().find(|l| l.trim_start().starts_with("usage_logs:")).unwrap();
+    let got: u64 = logs_line.split(':').nth(1).unwrap().split_whitespace().next().unwrap().parse().unwrap();
+    assert!((2800..3000).contains(&got), "one page lost, the rest kept: {logs_line}");
+    assert!(said.contains("copy is kept at"), "{said}");
+
+    let s = Store::open(dir.path()).unwrap().store;
+    let accs = s.list_accounts().unwrap();
+    assert_eq!(accs.len(), 20);
+    assert_eq!(s.credentials(accs[3].id).unwrap().access_token.as_deref(), Some("token-3"), "same key, same secrets");
+}
+
+/// A salvage that can read no account leaves the damaged file as it was.
+#[test]
+fn a_salvage_that_finds_nothing_changes_nothing() {
+    let dir = seeded(5);
+    let db = dir.path().join("apihub.db");
+    std::fs::write(&db, b"this is not a database, just some bytes".repeat(200)).unwrap();
+    remove_side_files(&db);
+    let out = run(dir.path(), &["recover", "salvage"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("nothing could be salvaged"), "{}", stderr(&out));
+    assert_eq!(run(dir.path(), &["accounts", "list"]).status.code(), Some(EXIT_DAMAGED), "still reported damaged");
+    // Starting empty needs a confirmation, then works; the copy stays.
+    assert_eq!(run(dir.path(), &["recover", "start-empty"]).status.code(), Some(1));
+    ok(run(dir.path(), &["recover", "start-empty", "--yes"]));
+    assert!(ok(run(dir.path(), &["accounts", "list"])).contains("no accounts"));
+}
+
+/// Retention counts each kind apart and never drops the last good backup.
+#[test]
+fn retention_with_mixed_kinds_never_drops_the_last_good_backup() {
+    use apihub::backup::bundle::{SecretsMode, create_bundle};
+    use apihub::backup::local::{LocalBackups, StoreFacts, back_up_now, backup_file_name};
+    let dir = seeded(5);
+    let backups_dir = LocalBackups::for_data_dir(dir.path());
+    let mut s = Store::open(dir.path()).unwrap().store;
+    let good = back_up_now(&s, &SecretsMode::Without, 2).unwrap();
+    // The user removes three accounts; later manual backups hold two.
+    for a in s.list_accounts().unwrap().into_iter().take(3) {
+        s.remove_account(a.id).unwrap();
+    }
+    let t0 = chrono::Utc::now();
+    let write = |prefix: &str, i: i64, s: &Store| {
+        let bytes = create_bundle(s, &SecretsMode::Without).unwrap();
+        backups_dir.write(&backup_file_name(prefix, t0 + chrono::Duration::seconds(i)), &bytes).unwrap();
+    };
+    for i in 0..5 {
+        write("apihub-backup", i, &s);
+        write("apihub-auto", i, &s);
+        backups_dir.prune(2, &StoreFacts::of(&s).unwrap()).unwrap();
+    }
+    let names: Vec<String> = backups_dir.list().unwrap().into_iter().map(|b| b.name).collect();
+    assert!(names.contains(&good.name), "the newest backup with more accounts than the store stays: {names:?}");
+    assert_eq!(names.iter().filter(|n| n.starts_with("apihub-auto")).count(), 2, "{names:?}");
+    assert_eq!(names.iter().filter(|n| n.starts_with("apihub-backup")).count(), 3, "2 kept + the protected one");
+
+    // Now the store is emptied: its backups never evict a non-empty one.
+    for a in s.list_accounts().unwrap() {
+        s.remove_account(a.id).unwrap();
+    }
+    for i in 10..20 {
+        write("apihub-backup", i, &s);
+        write("safety-before-restore", i, &s);
+        backups_dir.prune(2, &StoreFacts::of(&s).unwrap()).unwrap();
+    }
+    let names: Vec<String> = backups_dir.list().unwrap().into_iter().map(|b| b.name).collect();
+    assert!(names.contains(&good.name), "{names:?}");
+    let non_empty = names
+        .iter()
+        .filter(|n| {
+            let b = backups_dir.read(n).unwrap();
+            apihub::backup::read_bundle(&b).unwrap().info.account_count > 0
+        })
+        .count();
+    assert_eq!(non_empty, 1 + 2 + 2, "no non-empty backup was evicted: {names:?}");
+    assert_eq!(names.iter().filter(|n| n.starts_with("safety-")).count(), 2);
+
+    // With the credentials unreadable, the newest backup that has them stays too.
+    let with_secrets = back_up_now(&s, &SecretsMode::LocalKey, 2).unwrap();
+    let facts = StoreFacts { accounts: 0, credentials_readable: false };
+    backups_dir.prune(1, &facts).unwrap();
+    let names: Vec<String> = backups_dir.list().unwrap().into_iter().map(|b| b.name).collect();
+    assert!(names.contains(&good.name), "{names:?}");
+    let _ = with_secrets;
+}
+
+/// Backups, exports and the data files are readable only by their owner.
+#[cfg(unix)]
+#[test]
+fn backups_exports_and_data_files_are_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = seeded(1);
+    ok(run(dir.path(), &["backup", "create", "--without-secrets"]));
+    let out = dir.path().join("export.json");
+    ok(run(dir.path(), &["export", out.to_str().unwrap(), "--without-secrets"]));
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    let backup = dir.path().join("backups").join(&backups(dir.path())[0]);
+    for p in [backup.as_path(), out.as_path(), &dir.path().join("apihub.db"), &dir.path().join("secret.key")] {
+        assert_eq!(mode(p), 0o600, "{}", p.display());
+    }
+    assert_eq!(mode(&dir.path().join("backups")), 0o700);
+}
+
+/// "A wrong key never leads to a new key being written", and after a credential reset
+/// each account says "sign-in needed" (an `auth` error, never `null`).
+#[test]
+fn a_credential_reset_keeps_accounts_and_flags_each_as_sign_in_needed() {
+    let dir = seeded(3);
+    let key = dir.path().join("secret.key");
+    std::fs::remove_file(&key).unwrap();
+    let out = run(dir.path(), &["recover", "reset-credentials"]);
+    assert_eq!(out.status.code(), Some(1), "needs --yes");
+    assert!(!key.exists());
+    let said = ok(run(dir.path(), &["recover", "reset-credentials", "--yes"]));
+    assert!(said.contains("3 accounts kept"), "{said}");
+    assert!(key.exists(), "a new key, made on purpose");
+    let v: serde_json::Value = serde_json::from_str(&ok(run(dir.path(), &["accounts", "list", "--json"]))).unwrap();
+    let rows = v.as_array().unwrap();
+    assert_eq!(rows.len(), 3);
+    for r in rows {
+        assert_eq!(r["status"], "error", "{r}");
+        assert_eq!(r["error"]["kind"], "auth", "{r}");
+        assert!(r["error"]["message"].as_str().unwrap().contains("sign-in needed"), "{r}");
+    }
+}
+
+/// After a lost key: a located key file is checked before it is used, and a passphrase
+/// backup brings the credentials back.
+#[test]
+fn a_lost_key_is_located_or_the_credentials_come_back_from_a_passphrase_backup() {
+    let dir = seeded(2);
+    let key = dir.path().join("secret.key");
+    ok(apihub(dir.path()).env("PW", "hunter2").args(["backup", "create", "--passphrase-env", "PW"]).output().unwrap());
+    let found = dir.path().join("found.key");
+    std::fs::rename(&key, &found).unwrap();
+    let wrong = dir.path().join("wrong.key");
+    std::fs::write(&wrong, [9u8; 32]).unwrap();
+    let out = run(dir.path(), &["recover", "locate-key", wrong.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("not the one this data was encrypted with"), "{}", stderr(&out));
+    assert!(!key.exists(), "a wrong key is not put in place");
+
+    // The message names the passphrase backup and its command.
+    let err = stderr(&run(dir.path(), &["accounts", "list"]));
+    assert!(err.contains("recover restore") && err.contains("--passphrase-env"), "{err}");
+    let backup = dir.path().join("backups").join(&backups(dir.path())[0]);
+    let said = ok(apihub(dir.path())
+        .env("PW", "hunter2")
+        .args(["recover", "restore", backup.to_str().unwrap(), "--passphrase-env", "PW"])
+        .output()
+        .unwrap());
+    assert!(said.contains("credentials restored"), "{said}");
+    let s = Store::open(dir.path()).unwrap().store;
+    let accs = s.list_accounts().unwrap();
+    assert_eq!(s.credentials(accs[1].id).unwrap().access_token.as_deref(), Some("token-1"));
+    drop(s);
+
+    // The old key no longer fits (a new one was made by the reset); locating it is refused.
+    let out = run(dir.path(), &["recover", "locate-key", found.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1), "nothing to recover: {}", stderr(&out));
+
+    // A fresh case: the old key located puts everything back.
+    let dir = seeded(2);
+    let key = dir.path().join("secret.key");
+    let found = dir.path().join("found.key");
+    std::fs::rename(&key, &found).unwrap();
+    ok(run(dir.path(), &["recover", "locate-key", found.to_str().unwrap()]));
+    assert!(ok(run(dir.path(), &["accounts", "list"])).contains("user1"));
+}

@@ -168,7 +168,8 @@ impl App {
                 self.backup_job(tr("backup.progress.saving"), Area::Local, move || {
                     let mut s = locked(&store)?;
                     s.set_setting(local::KEEP_SETTING, &n.to_string()).map_err(|e| e.to_string())?;
-                    LocalBackups::for_data_dir(&s.data_dir()).prune(n).map_err(|e| e.to_string())?;
+                    let facts = local::StoreFacts::of(&s).map_err(|e| e.to_string())?;
+                    LocalBackups::for_data_dir(&s.data_dir()).prune(n, &facts).map_err(|e| e.to_string())?;
                     Ok(Done::LocalList(local_list(&s)?, None))
                 })
             }

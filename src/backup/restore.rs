@@ -103,7 +103,14 @@ fn plan(
             (None, _) => p.added.push(aref(&acc)),
             (Some(old), _) if same_details(old, &acc) => p.unchanged.push(aref(&acc)),
             (Some(old), RestoreMode::Merge) if old.updated_at_unix > acc.updated_at_unix => {
-                p.kept_newer_local.push(aref(&acc));
+                // Newer here, but without credentials (e.g. reset after a lost key):
+                // keep its details and take the backup's credentials.
+                if !has_credentials(old) && has_credentials(&acc) {
+                    p.updated.push(aref(&acc));
+                    rows.accounts.push(AccountRow { credentials: acc.credentials, ..old.clone() });
+                } else {
+                    p.kept_newer_local.push(aref(&acc));
+                }
                 continue;
             }
             (Some(_), _) => p.updated.push(aref(&acc)),
@@ -149,6 +156,18 @@ fn plan(
     p.needs_credentials.sort();
     p.settings_changed.sort();
     Ok((p, rows))
+}
+
+/// Restores a verified bundle into a store being built during a recovery: replaces
+/// whatever is there, without a safety copy (the store was just made empty).
+pub(crate) fn restore_into_new(
+    store: &mut Store,
+    bundle: &VerifiedBundle,
+    secrets: Option<&super::bundle::SecretsPlain>,
+) -> Result<RestorePreview, BackupError> {
+    let (preview, rows) = plan(store, bundle, secrets, RestoreMode::Replace)?;
+    store.apply_restore(&rows)?;
+    Ok(preview)
 }
 
 /// Verifies a bundle (format, version, checksums, passphrase) and says what a restore

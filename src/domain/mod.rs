@@ -8,6 +8,7 @@ pub mod network;
 pub mod pricing;
 pub mod snapshot;
 pub mod usage_log;
+pub mod validate;
 
 pub use account::{Account, AccountId, AuthMethod, Credentials, NewAccount, Site, SiteId};
 pub use kind::SiteKind;

@@ -162,9 +162,26 @@ pub async fn refresh_one<S: SnapshotSource>(
     account: &Account,
 ) -> Result<AccountState, String> {
     let id = account.id;
-    let (creds, previous) = with_store(store, move |s| Ok((s.credentials(id)?, s.account_state(id)?))).await?;
+    let (creds, previous) = with_store(store, move |s| Ok((s.credentials(id), s.account_state(id)?))).await?;
     let started = crate::store::now_unix();
-    let outcome = source.fetch(account, &creds).await;
+    // Credentials that cannot be read or are not there are an `auth` failure of this
+    // account (never a silent "no status"); the site is not asked.
+    let unusable = |message: String| Err(ErrorInfo { kind: "auth".into(), message });
+    // An account flagged "sign-in needed" (credentials reset) stays so until credentials
+    // are entered again.
+    let flagged = previous
+        .last_error
+        .as_ref()
+        .filter(|e| e.kind == "auth" && e.message.starts_with("sign-in needed"))
+        .map(|e| e.message.clone());
+    let outcome = match creds {
+        Ok(c) if c == Credentials::default() && flagged.is_some() => unusable(flagged.unwrap_or_default()),
+        Ok(c) => source.fetch(account, &c).await,
+        Err(crate::store::StoreError::Secret(e)) => {
+            unusable(format!("sign-in needed: the stored credentials cannot be decrypted ({e})"))
+        }
+        Err(e) => return Err(e.to_string()),
+    };
     if let Err(e) = &outcome {
         log::warn!("refresh of {} ({}) failed: {} — {}", account.site.name, account.site.url, e.kind, e.message);
     }

@@ -199,6 +199,13 @@ impl Store {
         Ok(())
     }
 
+    /// Accounts whose stored credentials cannot be decrypted with the key in use.
+    pub fn unreadable_credentials(&self) -> Result<usize, StoreError> {
+        let mut stmt = self.conn.prepare("SELECT secret FROM accounts")?;
+        let sealed = stmt.query_map([], |r| r.get::<_, String>(0))?.collect::<Result<Vec<_>, _>>()?;
+        Ok(sealed.iter().filter(|s| self.secrets.open_sealed(s).is_err()).count())
+    }
+
     /// Number of accounts.
     pub fn account_count(&self) -> Result<i64, StoreError> {
         Ok(self.conn.query_row("SELECT COUNT(*) FROM accounts", [], |r| r.get(0))?)
