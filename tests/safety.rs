@@ -3,6 +3,7 @@
 //! tests run the real `apihub` binary on a data dir, as a user would.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
 mod fake_relay;
 
 use std::path::{Path, PathBuf};
@@ -608,4 +609,230 @@ fn a_lost_key_is_located_or_the_credentials_come_back_from_a_passphrase_backup()
     std::fs::rename(&key, &found).unwrap();
     ok(run(dir.path(), &["recover", "locate-key", found.to_str().unwrap()]));
     assert!(ok(run(dir.path(), &["accounts", "list"])).contains("user1"));
+}
+
+/// The recovery window (egui_kittest): it renders for a damaged file and for a lost or
+/// damaged key, and each button does what it says.
+mod recovery_window {
+    use std::path::Path;
+    use std::sync::{Arc, Mutex};
+    use std::time::{Duration, Instant};
+
+    use apihub::app::recovery::{Problem, RecoveryApp, RecoveryOutcome};
+    use apihub::store::Store;
+    use apihub::ui::i18n::Lang;
+    use egui_kittest::Harness;
+    use egui_kittest::kittest::Queryable;
+
+    use super::{remove_side_files, seeded};
+
+    /// The UI language is process-global.
+    fn lock() -> std::sync::MutexGuard<'static, ()> {
+        static LOCK: Mutex<()> = Mutex::new(());
+        LOCK.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    struct Window {
+        h: Harness<'static, RecoveryApp>,
+        outcome: Arc<Mutex<Option<RecoveryOutcome>>>,
+        _rt: tokio::runtime::Runtime,
+    }
+
+    /// The window for whatever stops `dir` from opening.
+    fn open(dir: &Path) -> Window {
+        let err = Store::open(dir).expect_err("the store must not open");
+        let problem = Problem::of(&err).expect("a problem the window handles");
+        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+        let outcome = Arc::new(Mutex::new(None));
+        let (out, handle, dir) = (outcome.clone(), rt.handle().clone(), dir.to_path_buf());
+        let mut h = Harness::builder()
+            .with_size(egui::vec2(900.0, 900.0))
+            .with_max_steps(64)
+            .with_context_setup(|ctx| {
+                apihub::ui::fonts::install_blocking(ctx);
+            })
+            .build_eframe(move |cc| RecoveryApp::new(&cc.egui_ctx, handle, dir, problem, Lang::En, false, out));
+        until(&mut h, "backups read", |a| a.state().backups.is_some());
+        Window { h, outcome, _rt: rt }
+    }
+
+    fn until(h: &mut Harness<'static, RecoveryApp>, what: &str, done: impl Fn(&RecoveryApp) -> bool) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            h.step();
+            if done(h.state()) {
+                h.run();
+                return;
+            }
+            assert!(Instant::now() < deadline, "timed out waiting for: {what}");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// Clicks an action's button and waits for its job (a spinner shows meanwhile).
+    fn act(w: &mut Window, button: &str) {
+        w.h.get_by_label(button).click();
+        w.h.step();
+        finished(w);
+    }
+
+    fn finished(w: &mut Window) {
+        until(&mut w.h, "the action finished", |a| a.state().done.is_some() || a.state().error.is_some());
+        assert!(w.h.state().state().error.is_none(), "{:?}", w.h.state().state().error);
+    }
+
+    fn damaged(n: usize) -> tempfile::TempDir {
+        let dir = seeded(n);
+        super::ok(super::run(dir.path(), &["backup", "create", "--without-secrets"]));
+        let db = dir.path().join("apihub.db");
+        std::fs::write(&db, b"").unwrap();
+        remove_side_files(&db);
+        dir
+    }
+
+    #[test]
+    fn a_damaged_file_offers_the_newest_backup_and_restoring_it_opens_the_app() {
+        let _l = lock();
+        let dir = damaged(3);
+        let mut w = open(dir.path());
+        w.h.get_by_label("The data file is damaged");
+        assert!(w.h.query_by_label_contains("3 accounts · without credentials").is_some());
+        act(&mut w, "Restore this backup");
+        // A backup without credentials: the summary says they must be entered again.
+        w.h.get_by_label_contains(
+            "Restored 3 accounts from the backup; 3 of them need their credentials entered again",
+        );
+        assert!(w.h.query_by_label_contains("The damaged file's copy stays at").is_some());
+        w.h.get_by_label("Open API Hub Desk").click();
+        w.h.run();
+        let outcome = w.outcome.lock().unwrap().clone();
+        let Some(RecoveryOutcome::Continue(Some(notice))) = outcome else { panic!("{outcome:?}") };
+        assert!(notice.moved_to.exists(), "the notice names the kept copy");
+        drop(w);
+
+        // The app then opens on the restored store and tells once what happened.
+        let (store, _) = Store::open_shared(dir.path()).unwrap();
+        store.lock().unwrap().set_setting("refresh.auto", "off").unwrap();
+        store.lock().unwrap().set_setting("update.check_on_start", "false").unwrap();
+        store.lock().unwrap().set_setting("ui.lang", "en").unwrap();
+        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+        let deps = apihub::app::AppDeps {
+            relay: super::common::fast_relay(),
+            store,
+            data_dir: dir.path().to_path_buf(),
+            data_dir_source: apihub::store::DataDirSource::CommandLine,
+            quarantined: Some(notice),
+            runtime: rt.handle().clone(),
+            fonts: apihub::app::FontSetup::Preinstalled(apihub::ui::fonts::FontStatus::Loading),
+            bench_startup: None,
+        };
+        let mut app = Harness::builder()
+            .with_size(egui::vec2(1100.0, 700.0))
+            .with_max_steps(64)
+            .with_context_setup(|ctx| {
+                apihub::ui::fonts::install_blocking(ctx);
+            })
+            .build_eframe(move |cc| apihub::app::App::new(cc, deps));
+        super::common::run_until(&mut app, "accounts loaded", |h| h.state().state().accounts.value().is_some());
+        assert!(
+            app.query_by_label_contains("The data file was damaged. Restored 3 accounts from the backup").is_some()
+        );
+        assert_eq!(app.state().state().accounts.value().map(Vec::len), Some(3));
+    }
+
+    #[test]
+    fn salvage_and_start_empty_do_what_they_say() {
+        let _l = lock();
+        // Salvage: the last page overwritten; the accounts (on earlier pages) come back.
+        let dir = seeded(4);
+        let db = dir.path().join("apihub.db");
+        let mut bytes = std::fs::read(&db).unwrap();
+        let len = bytes.len();
+        bytes[len - 4096..].fill(0x5A);
+        std::fs::write(&db, &bytes).unwrap();
+        remove_side_files(&db);
+        let mut w = open(dir.path());
+        act(&mut w, "Salvage");
+        assert!(w.h.query_by_label_contains("Salvaged").is_some());
+        assert!(w.h.query_by_label("accounts").is_some(), "the figures name each table");
+        w.h.get_by_label("Open API Hub Desk").click();
+        w.h.run();
+        assert!(matches!(*w.outcome.lock().unwrap(), Some(RecoveryOutcome::Continue(_))));
+        assert!(Store::open(dir.path()).is_ok());
+
+        // Start empty needs the box ticked first.
+        let dir = damaged(2);
+        let mut w = open(dir.path());
+        w.h.get_by_label("Start empty").click();
+        w.h.run();
+        assert!(w.h.state().state().done.is_none(), "disabled until confirmed");
+        w.h.get_by_label("I understand: the accounts in the damaged file will not be there").click();
+        w.h.run();
+        act(&mut w, "Start empty");
+        w.h.get_by_label("Started with an empty data file.");
+        assert_eq!(Store::open(dir.path()).unwrap().store.account_count().unwrap(), 0);
+    }
+
+    /// Finding 4: a damaged key file opens this window (not a message on stderr).
+    #[test]
+    fn a_damaged_key_file_opens_the_key_screen_and_the_located_key_is_used() {
+        let _l = lock();
+        let dir = seeded(2);
+        let key = dir.path().join("secret.key");
+        let found = dir.path().join("copy-of-secret.key");
+        std::fs::copy(&key, &found).unwrap();
+        std::fs::write(&key, b"abc").unwrap();
+        let mut w = open(dir.path());
+        w.h.get_by_label("The encryption key is damaged");
+        w.h.get_by_label("Key file").click();
+        w.h.run();
+        w.h.get_by_label("Key file").type_text(found.to_str().unwrap());
+        w.h.run();
+        act(&mut w, "Use this key");
+        w.h.get_by_label("The key fits: the credentials can be read again.");
+        let s = Store::open(dir.path()).unwrap().store;
+        let a = s.list_accounts().unwrap();
+        assert_eq!(s.credentials(a[0].id).unwrap().access_token.as_deref(), Some("token-0"));
+    }
+
+    #[test]
+    fn a_missing_key_restores_credentials_from_a_passphrase_backup_or_resets_them() {
+        let _l = lock();
+        let dir = seeded(2);
+        super::ok(
+            super::apihub(dir.path())
+                .env("PW", "open sesame")
+                .args(["backup", "create", "--passphrase-env", "PW"])
+                .output()
+                .unwrap(),
+        );
+        std::fs::remove_file(dir.path().join("secret.key")).unwrap();
+        let mut w = open(dir.path());
+        w.h.get_by_label("The encryption key is missing");
+        w.h.get_by_label("Backup passphrase").click();
+        w.h.run();
+        w.h.get_by_label("Backup passphrase").type_text("open sesame");
+        w.h.run();
+        act(&mut w, "Restore credentials");
+        let s = Store::open(dir.path()).unwrap().store;
+        let a = s.list_accounts().unwrap();
+        assert_eq!(s.credentials(a[1].id).unwrap().access_token.as_deref(), Some("token-1"));
+        drop(s);
+
+        // Reset, after ticking the box; Quit leaves without an outcome to continue.
+        let dir = seeded(2);
+        std::fs::remove_file(dir.path().join("secret.key")).unwrap();
+        let mut w = open(dir.path());
+        w.h.get_by_label("I understand: the stored credentials are cleared").click();
+        w.h.run();
+        act(&mut w, "Reset credentials");
+        assert!(w.h.query_by_label_contains("2 accounts kept").is_some());
+        let dir2 = seeded(1);
+        std::fs::remove_file(dir2.path().join("secret.key")).unwrap();
+        let mut q = open(dir2.path());
+        q.h.get_by_label("Quit").click();
+        q.h.run();
+        assert_eq!(*q.outcome.lock().unwrap(), Some(RecoveryOutcome::Quit));
+        assert!(!dir2.path().join("secret.key").exists(), "quitting changed nothing");
+    }
 }

@@ -6,6 +6,7 @@ mod backup_jobs;
 pub mod command;
 pub mod loadable;
 pub mod network_jobs;
+pub mod recovery;
 pub mod runner;
 pub mod state;
 pub mod try_jobs;

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use super::BackupError;
 use super::bundle::{BundleInfo, read_bundle};
 use super::local::{LocalBackupInfo, LocalBackups};
-use super::restore::{RestoreMode, restore_bundle, restore_into_new};
+use super::restore::{RestoreMode, restore_into_new, restore_unlocked};
 use crate::store::recover::{self as store_recover, ResetReport};
 use crate::store::salvage::{SalvageReport, salvage_into};
 use crate::store::{DB_FILE, Store, health};
@@ -65,6 +65,8 @@ pub struct Recovered {
     pub salvage: Option<SalvageReport>,
     /// What a credential reset cleared.
     pub reset: Option<ResetReport>,
+    /// Accounts whose credentials must be entered again (the backup had none for them).
+    pub needs_credentials: usize,
 }
 
 fn remove_building(store: Store) {
@@ -98,7 +100,8 @@ pub fn restore_damaged(data_dir: &Path, bytes: &[u8], passphrase: Option<&str>) 
     };
     let summary = format!("restored {accounts} accounts from the backup of {}{creds}", bundle.info.created_at);
     log::warn!("{summary}");
-    Ok(Recovered { kept_copy, accounts, summary, salvage: None, reset: None })
+    let needs_credentials = preview.needs_credentials.len();
+    Ok(Recovered { kept_copy, accounts, summary, salvage: None, reset: None, needs_credentials })
 }
 
 /// Copies the readable rows of a damaged data file into a new one and puts that in
@@ -138,7 +141,7 @@ pub fn salvage_damaged(data_dir: &Path) -> Result<Recovered, BackupError> {
     let of = of.map(|n| format!(" of {n}")).unwrap_or_default();
     let summary = format!("salvaged {got}{of} accounts from the damaged file: {}", report.summary());
     log::warn!("{summary}");
-    Ok(Recovered { kept_copy: Some(kept), accounts, summary, salvage: Some(report), reset: None })
+    Ok(Recovered { kept_copy: Some(kept), accounts, summary, salvage: Some(report), reset: None, needs_credentials: 0 })
 }
 
 /// Starts an empty data file on purpose; the damaged one's copy is kept.
@@ -146,7 +149,7 @@ pub fn start_empty(data_dir: &Path) -> Result<Recovered, BackupError> {
     let kept_copy = store_recover::start_empty(data_dir)?;
     let summary = "started with an empty data file".to_string();
     log::warn!("{summary}");
-    Ok(Recovered { kept_copy, accounts: 0, summary, salvage: None, reset: None })
+    Ok(Recovered { kept_copy, accounts: 0, summary, salvage: None, reset: None, needs_credentials: 0 })
 }
 
 /// After a lost key: checks the passphrase backup first, then resets the credentials
@@ -158,14 +161,14 @@ pub fn restore_after_key_loss(
     passphrase: Option<&str>,
 ) -> Result<Recovered, BackupError> {
     let bundle = read_bundle(bytes)?;
-    if bundle.unlock_passphrase(passphrase)?.is_none() {
+    let Some(secrets) = bundle.unlock_passphrase(passphrase)? else {
         return Err(BackupError::InvalidConfig(
             "this backup holds no credentials: choose one made with a passphrase, or reset the credentials".into(),
         ));
-    }
+    };
     let reset = store_recover::reset_credentials(data_dir)?;
     let mut store = Store::open(data_dir)?.store;
-    let report = restore_bundle(&mut store, bytes, passphrase, RestoreMode::Merge)?;
+    let report = restore_unlocked(&mut store, &bundle, Some(&secrets), RestoreMode::Merge)?;
     let accounts = store.account_count()?.max(0) as usize;
     let missing = report.preview.needs_credentials.len();
     let summary = format!(
@@ -175,7 +178,7 @@ pub fn restore_after_key_loss(
         report.preview.updated.len()
     );
     log::warn!("{summary}");
-    Ok(Recovered { kept_copy: None, accounts, summary, salvage: None, reset: Some(reset) })
+    Ok(Recovered { kept_copy: None, accounts, summary, salvage: None, reset: Some(reset), needs_credentials: missing })
 }
 
 /// Resets the credentials on purpose after a lost key (see
@@ -191,7 +194,15 @@ pub fn reset_credentials(data_dir: &Path) -> Result<Recovered, BackupError> {
             format!("; cleared {}", reset.settings_cleared.join(", "))
         }
     );
-    Ok(Recovered { kept_copy: None, accounts: reset.accounts, summary, salvage: None, reset: Some(reset) })
+    let needs_credentials = reset.accounts;
+    Ok(Recovered {
+        kept_copy: None,
+        accounts: reset.accounts,
+        summary,
+        salvage: None,
+        reset: Some(reset),
+        needs_credentials,
+    })
 }
 
 /// Puts a located key in place after checking it fits the data.
@@ -205,5 +216,6 @@ pub fn locate_key(data_dir: &Path, key_file: &Path) -> Result<Recovered, BackupE
         summary: format!("the key from {} opens the data again", key_file.display()),
         salvage: None,
         reset: None,
+        needs_credentials: 0,
     })
 }

@@ -194,7 +194,17 @@ pub fn restore_bundle(
 ) -> Result<RestoreReport, BackupError> {
     let bundle = read_bundle(bytes)?;
     let secrets = bundle.unlock(store, passphrase)?;
-    let (preview, rows) = plan(store, &bundle, secrets.as_ref(), mode)?;
+    restore_unlocked(store, &bundle, secrets.as_ref(), mode)
+}
+
+/// [`restore_bundle`] of a bundle already verified and unlocked.
+pub(crate) fn restore_unlocked(
+    store: &mut Store,
+    bundle: &VerifiedBundle,
+    secrets: Option<&super::bundle::SecretsPlain>,
+    mode: RestoreMode,
+) -> Result<RestoreReport, BackupError> {
+    let (preview, rows) = plan(store, bundle, secrets, mode)?;
     let safety = safety_backup(store)?;
     store.apply_restore(&rows)?;
     log::info!(
