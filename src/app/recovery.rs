@@ -364,19 +364,7 @@ impl RecoveryApp {
 fn read_backup(path: &std::path::Path) -> Result<GoodBackup, String> {
     let bytes = std::fs::read(path).map_err(|e| e.to_string())?;
     let v = crate::backup::read_bundle(&bytes).map_err(|e| e.to_string())?;
-    let meta = std::fs::metadata(path).map_err(|e| e.to_string())?;
-    let modified_at_unix = meta
-        .modified()
-        .ok()
-        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or_default();
-    let info = crate::backup::local::LocalBackupInfo {
-        name: path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default(),
-        path: path.to_path_buf(),
-        modified_at_unix,
-        size_bytes: meta.len(),
-    };
+    let info = crate::backup::local::LocalBackupInfo::of(path).map_err(|e| e.to_string())?;
     Ok(GoodBackup { info, bundle: v.info })
 }
 

@@ -35,6 +35,21 @@ pub struct LocalBackupInfo {
     pub size_bytes: u64,
 }
 
+impl LocalBackupInfo {
+    /// The facts of a backup file anywhere (name, size, modification time).
+    pub fn of(path: &Path) -> Result<LocalBackupInfo, BackupError> {
+        let meta = std::fs::metadata(path)?;
+        let modified_at_unix = meta
+            .modified()
+            .ok()
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .map(|d| d.as_secs() as i64)
+            .unwrap_or_default();
+        let name = path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+        Ok(LocalBackupInfo { name, path: path.to_path_buf(), modified_at_unix, size_bytes: meta.len() })
+    }
+}
+
 /// What an automatic backup did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AutoBackupOutcome {
@@ -200,15 +215,7 @@ impl LocalBackups {
     }
 
     fn info(&self, name: &str) -> Result<LocalBackupInfo, BackupError> {
-        let path = self.dir.join(name);
-        let meta = std::fs::metadata(&path)?;
-        let modified_at_unix = meta
-            .modified()
-            .ok()
-            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-            .map(|d| d.as_secs() as i64)
-            .unwrap_or_default();
-        Ok(LocalBackupInfo { name: name.to_string(), path, modified_at_unix, size_bytes: meta.len() })
+        LocalBackupInfo::of(&self.dir.join(name))
     }
 
     /// Every backup, newest first. A missing folder is an empty list.

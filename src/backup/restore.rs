@@ -62,7 +62,9 @@ fn aref(a: &AccountRow) -> AccountRef {
     AccountRef { site_url: a.site_url.clone(), identity: a.identity.clone(), username: a.username.clone() }
 }
 
-fn same_details(a: &AccountRow, b: &AccountRow) -> bool {
+/// True when restoring `b` over `a` changes nothing the user sees (credentials only when
+/// `b` carries them).
+pub(crate) fn same_details(a: &AccountRow, b: &AccountRow) -> bool {
     a.user_id == b.user_id
         && a.username == b.username
         && a.auth == b.auth

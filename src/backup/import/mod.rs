@@ -328,7 +328,7 @@ pub fn apply_import(store: &mut Store, plan: &ImportPlan) -> Result<ImportReport
         let same_site = snap.sites.iter().any(|s| s.url == site.url && s.name == site.name && s.kind == site.kind);
         if let Some(old) = existing
             && same_site
-            && same_account(old, &row)
+            && super::restore::same_details(old, &row)
         {
             report.unchanged += 1;
             continue;
@@ -359,18 +359,6 @@ pub fn apply_import(store: &mut Store, plan: &ImportPlan) -> Result<ImportReport
         report.skipped.len()
     );
     Ok(report)
-}
-
-/// True when importing `new` over `old` would change nothing the user sees.
-fn same_account(old: &AccountRow, new: &AccountRow) -> bool {
-    old.user_id == new.user_id
-        && old.username == new.username
-        && old.auth == new.auth
-        && old.group_name == new.group_name
-        && old.paid_per_usd == new.paid_per_usd
-        && old.disabled == new.disabled
-        && old.notes == new.notes
-        && old.credentials == new.credentials
 }
 
 fn fill_missing(mut new: Credentials, old: &Credentials) -> Credentials {
