@@ -153,3 +153,17 @@ fn activity_log_round_trips_with_level_filter() {
     assert_eq!(errors.len(), 1);
     assert_eq!(errors[0].message, "b");
 }
+
+#[test]
+fn data_version_moves_when_another_process_writes_not_for_our_own_writes() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut app = Store::open(dir.path()).unwrap().store;
+    let v0 = app.data_version().unwrap();
+    app.upsert_account(&account("1", "tok-a")).unwrap();
+    assert_eq!(app.data_version().unwrap(), v0, "our own write");
+    let mut cli = Store::open(dir.path()).unwrap().store;
+    cli.upsert_account(&account("2", "tok-b")).unwrap();
+    let v1 = app.data_version().unwrap();
+    assert_ne!(v1, v0, "another connection's commit is seen");
+    assert_eq!(app.data_version().unwrap(), v1, "stable until the next outside write");
+}

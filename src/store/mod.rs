@@ -165,6 +165,13 @@ impl Store {
         self.secrets.location()
     }
 
+    /// SQLite's `PRAGMA data_version`: changes when another connection (another
+    /// process: the CLI, cron) commits to the file; this connection's own writes leave
+    /// it as it is. Cheap (no disk read): the app polls it to follow the store.
+    pub fn data_version(&self) -> Result<i64, StoreError> {
+        Ok(self.conn.query_row("PRAGMA data_version", [], |r| r.get(0))?)
+    }
+
     /// Current schema version.
     pub fn schema_version(&self) -> Result<i64, StoreError> {
         Ok(self.conn.query_row("PRAGMA user_version", [], |r| r.get(0))?)
