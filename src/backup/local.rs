@@ -192,7 +192,8 @@ impl LocalBackups {
     /// name gets a numeric suffix instead of being overwritten.
     pub fn write(&self, name: &str, bytes: &[u8]) -> Result<LocalBackupInfo, BackupError> {
         check_name(name)?;
-        create_private_dir(&self.dir)?;
+        let named = |p: &Path, e: std::io::Error| BackupError::Store(crate::store::health::describe_io(p, &e));
+        create_private_dir(&self.dir).map_err(|e| named(&self.dir, e))?;
         let stem = name.trim_end_matches(".json");
         let mut final_name = name.to_string();
         let mut n = 2;
@@ -209,7 +210,8 @@ impl LocalBackups {
         })();
         if let Err(e) = result {
             let _ = std::fs::remove_file(&tmp);
-            return Err(e.into());
+            // "…/backups is read-only", "…/backups cannot be written: the disk is full".
+            return Err(named(&self.dir, e));
         }
         self.info(&final_name)
     }
@@ -403,5 +405,29 @@ mod tests {
         let (na, nb) = (backup_file_name("apihub-backup", a), backup_file_name("apihub-backup", b));
         assert_eq!(na, "apihub-backup-20270115-080000-000.json");
         assert!(nb > na);
+    }
+
+    #[test]
+    fn no_automatic_backup_while_credentials_cannot_be_read() {
+        use crate::domain::{AuthMethod, Credentials, NewAccount, SiteKind};
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(dir.path()).unwrap().store;
+        let id = store
+            .upsert_account(&NewAccount {
+                site_url: "https://a.example".into(),
+                site_name: "A".into(),
+                kind: SiteKind::NewApi,
+                user_id: "1".into(),
+                username: "u".into(),
+                auth: AuthMethod::AccessToken,
+                credentials: Credentials { access_token: Some("t".into()), ..Default::default() },
+            })
+            .unwrap();
+        store.damage_credentials_for_test(id);
+        assert_eq!(
+            auto_backup(&mut store, 1_800_000_000, 10).unwrap(),
+            AutoBackupOutcome::SecretsUnreadable { accounts: 1 }
+        );
+        assert!(LocalBackups::for_data_dir(dir.path()).list().unwrap().is_empty());
     }
 }

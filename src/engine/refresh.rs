@@ -301,4 +301,26 @@ mod tests {
         assert_eq!(failed.snapshot, ok.snapshot, "last good data stays");
         assert_eq!(failed.consecutive_failures, 1);
     }
+
+    #[tokio::test]
+    async fn credentials_that_cannot_be_decrypted_are_an_auth_error_and_the_site_is_not_asked() {
+        let (_dir, store, accounts) = seed(2);
+        let id = accounts[1].id;
+        store.lock().unwrap().damage_credentials_for_test(id);
+        let fake = Arc::new(Fake { in_flight: AtomicUsize::new(0), max_seen: AtomicUsize::new(0) });
+        let events = Arc::new(Mutex::new(Vec::new()));
+        let ev = events.clone();
+        let summary = refresh_accounts(fake.clone(), store.clone(), accounts, 2, CancelFlag::default(), move |e| {
+            ev.lock().unwrap().push(e)
+        })
+        .await;
+        assert_eq!((summary.ok, summary.failed), (1, 1));
+        let state = store.lock().unwrap().account_state(id).unwrap();
+        let err = state.last_error.expect("an error, never a silent null");
+        assert_eq!(err.kind, "auth");
+        assert!(err.message.contains("cannot be decrypted"), "{}", err.message);
+        assert_eq!(fake.max_seen.load(Ordering::SeqCst), 1, "only the readable account asked its site");
+        let done = events.lock().unwrap().iter().filter(|e| matches!(e, RefreshEvent::AccountDone { .. })).count();
+        assert_eq!(done, 2, "both accounts report an outcome");
+    }
 }

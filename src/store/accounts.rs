@@ -206,6 +206,13 @@ impl Store {
         Ok(sealed.iter().filter(|s| self.secrets.open_sealed(s).is_err()).count())
     }
 
+    /// Test helper: replaces an account's sealed credentials with bytes no key opens.
+    #[cfg(test)]
+    pub(crate) fn damage_credentials_for_test(&mut self, id: AccountId) {
+        let n = self.conn.execute("UPDATE accounts SET secret = 'v1:AAAAAAAAAAAAAAAAAAAAAAAAAAAA' WHERE id = ?1", [id]);
+        assert_eq!(n.ok(), Some(1));
+    }
+
     /// Number of accounts.
     pub fn account_count(&self) -> Result<i64, StoreError> {
         Ok(self.conn.query_row("SELECT COUNT(*) FROM accounts", [], |r| r.get(0))?)
