@@ -5,11 +5,10 @@ use std::time::Instant;
 
 use std::sync::{Arc, Mutex};
 
-use apihub::app::recovery::{Problem, RecoveryApp, RecoveryOutcome};
+use apihub::app::recovery::{Problem, RecoveryApp, RecoveryDeps, RecoveryOutcome};
 use apihub::app::{App, AppDeps, FontSetup};
 use apihub::cli::Cli;
 use apihub::store::{Quarantined, Store, resolve_data_dir};
-use apihub::ui::i18n::Lang;
 use clap::Parser;
 
 fn main() -> ExitCode {
@@ -66,7 +65,18 @@ fn run_recovery(
         "API Hub Desk",
         window_options([860.0, 720.0], [560.0, 420.0]),
         Box::new(move |cc| {
-            Ok(Box::new(RecoveryApp::new(&cc.egui_ctx, runtime, dir, problem, Lang::system(), true, out)))
+            Ok(Box::new(RecoveryApp::new(
+                &cc.egui_ctx,
+                RecoveryDeps {
+                    runtime,
+                    data_dir: dir,
+                    problem,
+                    lang: apihub::app::i18n::system_lang(),
+                    background_fonts: true,
+                    view: apihub::ui::recovery::recovery_ui,
+                    outcome: out,
+                },
+            )))
         }),
     );
     if let Err(e) = run {
@@ -140,7 +150,11 @@ fn run_gui(cli: &Cli, runtime: tokio::runtime::Handle, started: Instant) -> Exit
             }
         }
     };
+    // Settings are read once, before the window opens (not on the UI thread).
+    let settings = apihub::app::load_settings(&store);
     let deps = AppDeps {
+        view: Box::new(apihub::ui::Panels::default()),
+        settings,
         store,
         data_dir,
         data_dir_source: source,

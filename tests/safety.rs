@@ -618,9 +618,9 @@ mod recovery_window {
     use std::sync::{Arc, Mutex};
     use std::time::{Duration, Instant};
 
-    use apihub::app::recovery::{Problem, RecoveryApp, RecoveryOutcome};
+    use apihub::app::recovery::{Problem, RecoveryApp, RecoveryDeps, RecoveryOutcome};
+    use apihub::domain::settings::Lang;
     use apihub::store::Store;
-    use apihub::ui::i18n::Lang;
     use egui_kittest::Harness;
     use egui_kittest::kittest::Queryable;
 
@@ -649,9 +649,22 @@ mod recovery_window {
             .with_size(egui::vec2(900.0, 900.0))
             .with_max_steps(64)
             .with_context_setup(|ctx| {
-                apihub::ui::fonts::install_blocking(ctx);
+                apihub::app::fonts::install_blocking(ctx);
             })
-            .build_eframe(move |cc| RecoveryApp::new(&cc.egui_ctx, handle, dir, problem, Lang::En, false, out));
+            .build_eframe(move |cc| {
+                RecoveryApp::new(
+                    &cc.egui_ctx,
+                    RecoveryDeps {
+                        runtime: handle,
+                        data_dir: dir,
+                        problem,
+                        lang: Lang::En,
+                        background_fonts: false,
+                        view: apihub::ui::recovery::recovery_ui,
+                        outcome: out,
+                    },
+                )
+            });
         until(&mut h, "backups read", |a| a.state().backups.is_some());
         Window { h, outcome, _rt: rt }
     }
@@ -717,20 +730,22 @@ mod recovery_window {
         store.lock().unwrap().set_setting("ui.lang", "en").unwrap();
         let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
         let deps = apihub::app::AppDeps {
+            view: Box::new(apihub::ui::Panels::default()),
+            settings: apihub::app::load_settings(&store),
             relay: super::common::fast_relay(),
             store,
             data_dir: dir.path().to_path_buf(),
             data_dir_source: apihub::store::DataDirSource::CommandLine,
             quarantined: Some(notice),
             runtime: rt.handle().clone(),
-            fonts: apihub::app::FontSetup::Preinstalled(apihub::ui::fonts::FontStatus::Loading),
+            fonts: apihub::app::FontSetup::Preinstalled(apihub::app::fonts::FontStatus::Loading),
             bench_startup: None,
         };
         let mut app = Harness::builder()
             .with_size(egui::vec2(1100.0, 700.0))
             .with_max_steps(64)
             .with_context_setup(|ctx| {
-                apihub::ui::fonts::install_blocking(ctx);
+                apihub::app::fonts::install_blocking(ctx);
             })
             .build_eframe(move |cc| apihub::app::App::new(cc, deps));
         super::common::run_until(&mut app, "accounts loaded", |h| h.state().state().accounts.value().is_some());

@@ -1,7 +1,7 @@
 //! The recovery window: runs instead of the main app when the data file is damaged or
 //! the key does not open the stored secrets. A small eframe app of its own (the normal
-//! `App` needs an open store): its state, its commands, its jobs; `ui::recovery` draws
-//! it. Every action is the same code as `apihub recover …` (`backup::recover`).
+//! `App` needs an open store): its state, its commands, its jobs; the view that draws it
+//! (`ui::recovery::recovery_ui`) is handed in by `main`, as the app's `View` is. Every action is the same code as `apihub recover …` (`backup::recover`).
 //!
 //! When the user has restored, salvaged, started empty, located the key or reset the
 //! credentials, "Open API Hub Desk" closes this window and `main` opens the normal app
@@ -13,10 +13,11 @@ use std::sync::{Arc, Mutex};
 use poll_promise::Promise;
 
 use super::runner::TaskRunner;
+use crate::app::fonts::CjkFace;
+use crate::app::i18n::{self, fill, tr};
 use crate::backup::recover::{self, GoodBackup, Recovered};
+use crate::domain::settings::Lang;
 use crate::store::{DamagedStore, KeyProblem, Quarantined, StoreError};
-use crate::ui::fonts::CjkFace;
-use crate::ui::i18n::{self, Lang, fill, tr};
 
 /// What stops the store from opening.
 #[derive(Debug, Clone, PartialEq)]
@@ -149,12 +150,15 @@ impl RecoveryState {
 }
 
 type Job = Promise<Result<Recovered, String>>;
+/// Draws the recovery window from its state, pushing what the user asks for.
+pub type RecoveryView = fn(&mut egui::Ui, &RecoveryState, &mut Vec<RecoveryCommand>);
 /// A backup file picked by hand: its path and what reading it gave.
 type PickedBackup = Option<(PathBuf, Result<GoodBackup, String>)>;
 
 /// The recovery window.
 pub struct RecoveryApp {
     state: RecoveryState,
+    view: RecoveryView,
     runner: TaskRunner,
     pending: Vec<RecoveryCommand>,
     backups_job: Option<Promise<Vec<GoodBackup>>>,
@@ -165,29 +169,38 @@ pub struct RecoveryApp {
     outcome: Arc<Mutex<Option<RecoveryOutcome>>>,
 }
 
+/// What the recovery window needs from `main` (or a test).
+pub struct RecoveryDeps {
+    /// The tokio runtime its jobs run on.
+    pub runtime: tokio::runtime::Handle,
+    /// The data dir.
+    pub data_dir: PathBuf,
+    /// What stops the store from opening.
+    pub problem: Problem,
+    /// The language (the store's setting cannot be read yet: `main` passes the system's).
+    pub lang: Lang,
+    /// Look up the system's Chinese face off the UI thread (tests install fonts).
+    pub background_fonts: bool,
+    /// The view that draws it (`ui::recovery::recovery_ui`).
+    pub view: RecoveryView,
+    /// Receives how the window ended.
+    pub outcome: Arc<Mutex<Option<RecoveryOutcome>>>,
+}
+
 impl RecoveryApp {
-    /// Builds the window in `lang` (the store's language setting cannot be read yet:
-    /// `main` passes the system's). `outcome` receives how it ended.
-    /// `background_fonts`: look up the system's Chinese face off the UI thread (tests
-    /// install fonts themselves).
-    pub fn new(
-        ctx: &egui::Context,
-        runtime: tokio::runtime::Handle,
-        data_dir: PathBuf,
-        problem: Problem,
-        lang: Lang,
-        background_fonts: bool,
-        outcome: Arc<Mutex<Option<RecoveryOutcome>>>,
-    ) -> Self {
+    /// Builds the window.
+    pub fn new(ctx: &egui::Context, deps: RecoveryDeps) -> Self {
+        let RecoveryDeps { runtime, data_dir, problem, lang, background_fonts, view, outcome } = deps;
         i18n::set_lang(lang);
         let runner = TaskRunner::new(runtime, ctx.clone());
         let font_job = background_fonts.then(|| {
-            ctx.set_fonts(crate::ui::fonts::definitions(None));
-            runner.spawn_blocking(crate::ui::fonts::locate_and_map)
+            ctx.set_fonts(crate::app::fonts::definitions(None));
+            runner.spawn_blocking(crate::app::fonts::locate_and_map)
         });
         let dir = data_dir.clone();
         let backups_job = Some(runner.spawn_blocking(move || recover::good_backups(&dir)));
         RecoveryApp {
+            view,
             state: RecoveryState {
                 data_dir,
                 problem,
@@ -373,7 +386,7 @@ impl eframe::App for RecoveryApp {
         if let Some(p) = self.font_job.take_if(|p| p.ready().is_some())
             && let Ok(Some((face, data))) = p.try_take()
         {
-            ctx.set_fonts(crate::ui::fonts::definitions(Some((&face, data))));
+            ctx.set_fonts(crate::app::fonts::definitions(Some((&face, data))));
         }
         self.poll();
         for cmd in std::mem::take(&mut self.pending) {
@@ -389,7 +402,7 @@ impl eframe::App for RecoveryApp {
 
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
         let mut cmds = Vec::new();
-        crate::ui::recovery::recovery_ui(ui, &self.state, &mut cmds);
+        (self.view)(ui, &self.state, &mut cmds);
         if !cmds.is_empty() {
             self.pending.extend(cmds);
             ui.ctx().request_repaint();

@@ -11,10 +11,8 @@ use crate::store::Store;
 
 /// Folder name inside the data dir.
 pub const BACKUP_DIR: &str = "backups";
-/// Backups kept by default.
-pub const DEFAULT_KEEP: usize = 10;
-/// Setting: how many local backups to keep.
-pub const KEEP_SETTING: &str = "backup.local.keep";
+/// Backups kept by default (the `backup.local.keep` setting's default).
+pub use crate::domain::settings::DEFAULT_LOCAL_KEEP as DEFAULT_KEEP;
 /// At most one automatic backup per this many seconds.
 pub const AUTO_MIN_INTERVAL_SECS: i64 = 600;
 /// Setting: content hash of the last automatic backup.
@@ -327,16 +325,16 @@ pub(crate) fn private_file(path: &Path) -> std::io::Result<std::fs::File> {
     o.open(path)
 }
 
-/// The number of backups of each kind to keep (setting, default [`DEFAULT_KEEP`]).
+/// The number of backups of each kind to keep (`backup.local.keep`).
 pub fn keep_of(store: &Store) -> usize {
-    store.setting(KEEP_SETTING).ok().flatten().and_then(|v| v.parse().ok()).unwrap_or(DEFAULT_KEEP).max(1)
+    store.load_settings().map(|l| l.settings.backup.local.keep).unwrap_or(DEFAULT_KEEP).max(1)
 }
 
 /// "Back up now": writes a bundle into the store's backups folder and keeps the newest `keep`.
 pub fn back_up_now(store: &Store, mode: &SecretsMode, keep: usize) -> Result<LocalBackupInfo, BackupError> {
     let bytes = bundle::create_bundle(store, mode)?;
     let backups = LocalBackups::for_data_dir(&store.data_dir());
-    let info = backups.write(&backup_file_name(MANUAL_PREFIX, chrono::Utc::now()), &bytes)?;
+    let info = backups.write(&backup_file_name(MANUAL_PREFIX, crate::domain::time::utc_now()), &bytes)?;
     backups.prune(keep, &StoreFacts::of(store)?)?;
     Ok(info)
 }
@@ -345,7 +343,7 @@ pub fn back_up_now(store: &Store, mode: &SecretsMode, keep: usize) -> Result<Loc
 pub fn safety_backup(store: &Store) -> Result<LocalBackupInfo, BackupError> {
     let bytes = bundle::create_bundle(store, &SecretsMode::LocalKey)?;
     let backups = LocalBackups::for_data_dir(&store.data_dir());
-    let info = backups.write(&backup_file_name("safety-before-restore", chrono::Utc::now()), &bytes)?;
+    let info = backups.write(&backup_file_name("safety-before-restore", crate::domain::time::utc_now()), &bytes)?;
     backups.prune(keep_of(store), &StoreFacts::of(store)?)?;
     Ok(info)
 }
@@ -371,7 +369,7 @@ pub fn auto_backup(store: &mut Store, now_unix: i64, keep: usize) -> Result<Auto
     }
     let bytes = bundle::bundle_from_snapshot(store, &snap, &SecretsMode::LocalKey)?;
     let backups = LocalBackups::for_data_dir(&store.data_dir());
-    let info = backups.write(&backup_file_name(AUTO_PREFIX, chrono::Utc::now()), &bytes)?;
+    let info = backups.write(&backup_file_name(AUTO_PREFIX, crate::domain::time::utc_now()), &bytes)?;
     backups.prune(keep, &StoreFacts::of(store)?)?;
     store.set_setting(LAST_HASH_SETTING, &hash)?;
     store.set_setting(LAST_AT_SETTING, &now_unix.to_string())?;

@@ -33,8 +33,8 @@ impl GoodBackup {
 
     /// "2026-12-06 15:53, 30 accounts" (local time of the file).
     pub fn describe(&self) -> String {
-        let date = chrono::DateTime::from_timestamp(self.info.modified_at_unix, 0)
-            .map(|t| t.with_timezone(&chrono::Local).format("%Y-%m-%d %H:%M").to_string())
+        let date = Some(crate::domain::time::local_text(self.info.modified_at_unix, "%Y-%m-%d %H:%M"))
+            .filter(|d| !d.is_empty())
             .unwrap_or_else(|| self.bundle.created_at.clone());
         format!("{date}, {} accounts", self.bundle.account_count)
     }

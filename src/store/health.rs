@@ -290,7 +290,7 @@ pub fn keep_copy(path: &Path) -> Result<PathBuf, StoreError> {
             return Ok(same);
         }
     }
-    let stamp = chrono::Local::now().format("%Y%m%d-%H%M%S");
+    let stamp = crate::domain::time::local_now().format("%Y%m%d-%H%M%S");
     let mut copy = dir.join(format!("{prefix}{stamp}"));
     let mut n = 2;
     while copy.exists() {

@@ -8,9 +8,10 @@ use std::path::{Path, PathBuf};
 use rusqlite::params;
 
 use super::secrets;
-use super::{DB_FILE, Store, StoreError, health, now_unix};
+use super::{DB_FILE, Store, StoreError, health};
 use crate::domain::Credentials;
 use crate::domain::snapshot::{AccountState, ErrorInfo};
+use crate::domain::time::now_unix;
 
 /// Name of the data file being built during a recovery (beside the real one).
 const BUILDING: &str = "apihub.db.recovering";

@@ -38,7 +38,7 @@ pub const KEY_FILE: &str = "secret.key";
 /// Setting holding the key check value: a constant sealed with the key, so a wrong key
 /// is found before anything is written. Never exported (see
 /// `backup::bundle::VOLATILE_SETTING_PREFIXES`).
-pub const KEY_CHECK_SETTING: &str = "store.key_check";
+pub const KEY_CHECK_SETTING: &str = crate::domain::settings::bookkeeping::STORE_KEY_CHECK;
 const KEY_CHECK_PLAIN: &[u8] = b"api-hub-desk key check v1";
 
 /// What is wrong with the key.
@@ -151,7 +151,7 @@ impl KeyVault for KeyFileVault {
 
     fn replace(&self, key: &[u8]) -> Result<(), StoreError> {
         if self.path.exists() {
-            let stamp = chrono::Local::now().format("%Y%m%d-%H%M%S");
+            let stamp = crate::domain::time::local_now().format("%Y%m%d-%H%M%S");
             let aside = PathBuf::from(format!("{}.replaced-{stamp}", self.path.display()));
             std::fs::rename(&self.path, &aside).map_err(|e| super::health::describe_io(&self.path, &e))?;
             log::info!("the previous key file was kept as {}", aside.display());

@@ -2,10 +2,10 @@
 //! (restore the newest good backup, salvage, start empty) or a lost or wrong key (locate
 //! the key file, restore the credentials from a passphrase backup, reset them).
 
+use crate::app::i18n::{fill, tr};
 use crate::app::recovery::{Problem, RecoveryAction, RecoveryCommand, RecoveryState};
 use crate::backup::recover::GoodBackup;
 use crate::store::{KeyLocation, KeyProblemKind};
-use crate::ui::i18n::{fill, tr};
 
 /// Draws the recovery window; pushes what the user asks for.
 pub fn recovery_ui(ui: &mut egui::Ui, state: &RecoveryState, cmds: &mut Vec<RecoveryCommand>) {
@@ -98,8 +98,8 @@ fn secrets_text(b: &GoodBackup) -> &'static str {
 }
 
 fn backup_line(b: &GoodBackup) -> String {
-    let date = chrono::DateTime::from_timestamp(b.info.modified_at_unix, 0)
-        .map(|t| t.with_timezone(&chrono::Local).format("%Y-%m-%d %H:%M").to_string())
+    let date = Some(crate::domain::time::local_text(b.info.modified_at_unix, "%Y-%m-%d %H:%M"))
+        .filter(|d| !d.is_empty())
         .unwrap_or_else(|| b.bundle.created_at.clone());
     fill(
         tr("recovery.backup.item"),
