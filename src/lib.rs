@@ -10,6 +10,7 @@ pub mod engine;
 pub mod logging;
 pub mod relay;
 pub mod store;
+pub mod tls;
 pub mod ui;
 pub mod update;
 

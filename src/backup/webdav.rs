@@ -195,7 +195,7 @@ impl WebDav {
         if !matches!(parsed.scheme(), "http" | "https") {
             return Err(BackupError::InvalidConfig("server URL must start with http:// or https://".into()));
         }
-        let http = reqwest::Client::builder()
+        let http = crate::tls::client_builder()
             .connect_timeout(std::time::Duration::from_secs(10))
             .timeout(std::time::Duration::from_secs(60))
             .user_agent(concat!("api-hub-desk/", env!("CARGO_PKG_VERSION")))
