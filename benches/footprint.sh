@@ -18,13 +18,16 @@ cd "$(dirname "$0")/.."
 export CARGO_PROFILE_RELEASE_STRIP=false
 SETTLE_SECS=${SETTLE_SECS:-10}
 
-echo "building apihub (release) and the demo seeder..." >&2
-cargo build --release --bin apihub >&2
-cargo build --example demo_data >&2
-echo "building the floor (release, its own workspace)..." >&2
-cp Cargo.lock benches/floor/Cargo.lock
-# The shared target dir reuses the eframe dependencies already built for the app.
-cargo build --release --manifest-path benches/floor/Cargo.toml --target-dir target >&2
+if [ -z "${FOOTPRINT_NO_BUILD:-}" ]; then # set it to measure what is built already
+    echo "building apihub (release) and the demo seeder..." >&2
+    cargo build --release --bin apihub >&2
+    cargo build --example demo_data >&2
+    echo "building the floor (release, its own workspace)..." >&2
+    cp Cargo.lock benches/floor/Cargo.lock
+    # The shared target dir reuses what the app's build has in common with it.
+    cargo build --release --manifest-path benches/floor/Cargo.toml --target-dir target >&2
+fi
+APP_BIN=${APP_BIN:-target/release/apihub}
 
 tmp=$(mktemp -d)
 xvfb_pid=""
@@ -34,7 +37,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-strip -o "$tmp/apihub" target/release/apihub
+strip -o "$tmp/apihub" "$APP_BIN"
 strip -o "$tmp/floor" target/release/apihub-floor
 mb() { awk -v b="$1" 'BEGIN { printf "%.1f", b / 1048576 }'; }
 app_size=$(stat -c %s "$tmp/apihub")

@@ -69,11 +69,7 @@ async fn run(n: usize, origins: usize, latency_ms: u64) {
     let (all, summary) = timed(&store, accounts).await;
     let requests: usize = fakes.iter().map(FakeRelay::requests).sum::<usize>() - before;
     println!("accounts={n} origins={origins} latency_ms={latency_ms}");
-    println!(
-        "busiest_origin_alone_ms={} accounts={} requests={alone_requests}",
-        alone.as_millis(),
-        busiest.len()
-    );
+    println!("busiest_origin_alone_ms={} accounts={} requests={alone_requests}", alone.as_millis(), busiest.len());
     println!("all_accounts_ms={} requests={requests} ok={} failed={}", all.as_millis(), summary.ok, summary.failed);
     println!("ratio_all_to_busiest_origin={:.2} (goal <= 1.20)", all.as_secs_f64() / alone.as_secs_f64());
     println!("peak_rss_mb={:.1} (this process: fakes + client + store)", peak_rss_kb() as f64 / 1024.0);
@@ -99,6 +95,8 @@ async fn timed(store: &SharedStore, accounts: Vec<Account>) -> (std::time::Durat
 fn peak_rss_kb() -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| l.split_whitespace().nth(1)?.parse().ok()))
+        .and_then(|s| {
+            s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        })
         .unwrap_or(0)
 }

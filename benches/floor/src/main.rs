@@ -11,7 +11,7 @@ struct Floor;
 
 impl eframe::App for Floor {
     fn ui(&mut self, ui: &mut eframe::egui::Ui, _frame: &mut eframe::Frame) {
-        eframe::egui::CentralPanel::default().show_inside(ui, |ui| {
+        eframe::egui::CentralPanel::default().show(ui, |ui| {
             ui.heading("Hello");
             ui.label("The floor: eframe with the same features and release profile.");
         });
