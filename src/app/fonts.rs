@@ -149,7 +149,7 @@ impl CjkFace {
 }
 
 fn builtin_family() -> String {
-    crate::ui::i18n::tr("settings.font.builtin").to_string()
+    crate::app::i18n::tr("settings.font.builtin").to_string()
 }
 
 /// Inflates the built-in common-characters subset (the slow part, ~10 ms: call it off
@@ -159,7 +159,7 @@ pub fn builtin_face() -> Option<(CjkFace, egui::FontData)> {
         Ok(bytes) => {
             // Settings shows "{family} ({path})": the path line carries the hint on
             // installing a system face for full coverage.
-            let hint = crate::ui::i18n::tr("settings.font.builtin_hint");
+            let hint = crate::app::i18n::tr("settings.font.builtin_hint");
             let face = CjkFace { path: PathBuf::from(hint), index: 0, family: builtin_family() };
             Some((face, egui::FontData::from_owned(bytes)))
         }
