@@ -197,6 +197,19 @@ impl Reporter {
         self.ctx.request_repaint();
     }
 
+    /// Sends the job's last message (`Lost` if it panicked), then releases its names.
+    fn finish<M: Into<JobMsg>>(&self, outcome: std::thread::Result<M>, names: Finish) {
+        let msg = match outcome {
+            Ok(m) => m.into(),
+            Err(_) => {
+                log::error!("job {} stopped unexpectedly", self.key);
+                JobMsg::Lost(self.key.clone())
+            }
+        };
+        self.send(msg);
+        drop(names);
+    }
+
     /// The job's name.
     pub fn key_name(&self) -> &str {
         &self.key
@@ -296,15 +309,8 @@ impl Jobs {
         let (reporter, finish) = self.admit(&spec)?;
         let fut = job(reporter.clone());
         self.handle.spawn(async move {
-            let msg = match AssertUnwindSafe(fut).catch_unwind().await {
-                Ok(m) => m.into(),
-                Err(_) => {
-                    log::error!("job {} stopped unexpectedly", reporter.key);
-                    JobMsg::Lost(reporter.key.clone())
-                }
-            };
-            reporter.send(msg);
-            drop(finish);
+            let outcome = AssertUnwindSafe(fut).catch_unwind().await;
+            reporter.finish(outcome, finish);
         });
         Ok(())
     }
@@ -317,15 +323,8 @@ impl Jobs {
     ) -> Result<(), AlreadyRunning> {
         let (reporter, finish) = self.admit(&spec)?;
         self.handle.spawn_blocking(move || {
-            let msg = match std::panic::catch_unwind(AssertUnwindSafe(|| job(&reporter))) {
-                Ok(m) => m.into(),
-                Err(_) => {
-                    log::error!("job {} stopped unexpectedly", reporter.key);
-                    JobMsg::Lost(reporter.key.clone())
-                }
-            };
-            reporter.send(msg);
-            drop(finish);
+            let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| job(&reporter)));
+            reporter.finish(outcome, finish);
         });
         Ok(())
     }

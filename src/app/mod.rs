@@ -137,6 +137,41 @@ struct Services {
     saver: SettingsSaver,
 }
 
+/// The state split for one controller call: every controller, and a [`Cx`] over the rest.
+struct Split<'a> {
+    cx: Cx<'a>,
+    shell: &'a mut shell::Shell,
+    sites: &'a mut sites::Sites,
+    keys: &'a mut keys::Keys,
+    checkin: &'a mut checkin::Checkin,
+    pricing: &'a mut pricing::Pricing,
+    logs: &'a mut logs::Logs,
+    backup: &'a mut backup::Backup,
+    update: &'a mut update::Update,
+    network: &'a mut network::Network,
+    alerts: &'a mut alerts::Alerts,
+}
+
+fn split<'a>(
+    state: &'a mut AppState,
+    s: &'a mut Services,
+    out: &'a mut Vec<Command>,
+    egui: &'a egui::Context,
+) -> Split<'a> {
+    let AppState { settings, shell, sites, keys, checkin, pricing, logs, backup, update, network, alerts } = state;
+    let cx = Cx {
+        store: &s.store,
+        relay: &s.relay,
+        refresher: &s.refresher,
+        jobs: &mut s.jobs,
+        settings,
+        saver: &mut s.saver,
+        out,
+        egui,
+    };
+    Split { cx, shell, sites, keys, checkin, pricing, logs, backup, update, network, alerts }
+}
+
 /// The application.
 pub struct App {
     /// The settings and every controller (what views read).
@@ -233,50 +268,29 @@ impl App {
 
     /// Routes one command to its controller. Every state change passes here.
     fn apply(&mut self, cmd: Command, ctx: &egui::Context) {
-        let AppState { settings, shell, sites, keys, checkin, pricing, logs, backup, update, network, alerts } =
-            &mut self.state;
-        let s = &mut self.services;
-        let mut cx = Cx {
-            store: &s.store,
-            relay: &s.relay,
-            refresher: &s.refresher,
-            jobs: &mut s.jobs,
-            settings,
-            saver: &mut s.saver,
-            out: &mut self.pending,
-            egui: ctx,
-        };
+        let Split { mut cx, shell, sites, keys, checkin, pricing, logs, backup, update, network, alerts } =
+            split(&mut self.state, &mut self.services, &mut self.pending, ctx);
+        let cx = &mut cx;
         match cmd {
-            Command::Shell(c) => shell.apply(c, &mut cx),
-            Command::Sites(c) => sites.apply(c, &mut cx),
-            Command::Keys(c) => keys.apply(c, &mut cx, sites),
-            Command::Checkin(c) => checkin.apply(c, &mut cx, sites),
-            Command::Pricing(c) => pricing.apply(c, &mut cx, sites),
-            Command::Logs(c) => logs.apply(c, &mut cx, sites),
-            Command::Backup(c) => backup.apply(c, &mut cx),
-            Command::Update(c) => update.apply(c, &mut cx),
-            Command::Network(c) => network.apply(c, &mut cx),
-            Command::Alerts(c) => alerts.apply(c, &mut cx, sites),
-            Command::ReloadSettings => s.saver.reload(&mut s.jobs, &s.store),
+            Command::Shell(c) => shell.apply(c, cx),
+            Command::Sites(c) => sites.apply(c, cx),
+            Command::Keys(c) => keys.apply(c, cx, sites),
+            Command::Checkin(c) => checkin.apply(c, cx, sites),
+            Command::Pricing(c) => pricing.apply(c, cx, sites),
+            Command::Logs(c) => logs.apply(c, cx, sites),
+            Command::Backup(c) => backup.apply(c, cx),
+            Command::Update(c) => update.apply(c, cx),
+            Command::Network(c) => network.apply(c, cx),
+            Command::Alerts(c) => alerts.apply(c, cx, sites),
+            Command::ReloadSettings => cx.saver.reload(cx.jobs, cx.store),
         }
     }
 
     /// Lands every job message that arrived, each with its controller.
     fn dispatch_jobs(&mut self, ctx: &egui::Context) {
         for msg in self.services.jobs.poll() {
-            let AppState { settings, shell, sites, keys, checkin, pricing, logs, backup, update, network, alerts } =
-                &mut self.state;
-            let s = &mut self.services;
-            let mut cx = Cx {
-                store: &s.store,
-                relay: &s.relay,
-                refresher: &s.refresher,
-                jobs: &mut s.jobs,
-                settings,
-                saver: &mut s.saver,
-                out: &mut self.pending,
-                egui: ctx,
-            };
+            let Split { mut cx, shell, sites, keys, checkin, pricing, logs, backup, update, network, alerts } =
+                split(&mut self.state, &mut self.services, &mut self.pending, ctx);
             match msg {
                 JobMsg::Shell(m) => shell.on_job(m, &mut cx),
                 JobMsg::Settings(SettingsMsg::Saved(r)) => {
@@ -320,18 +334,8 @@ impl App {
     /// The controllers' timed work: automatic refresh, daily check-in, the pricing
     /// book, the activity log.
     fn tick(&mut self, ctx: &egui::Context) {
-        let AppState { settings, sites, checkin, pricing, logs, .. } = &mut self.state;
-        let s = &mut self.services;
-        let mut cx = Cx {
-            store: &s.store,
-            relay: &s.relay,
-            refresher: &s.refresher,
-            jobs: &mut s.jobs,
-            settings,
-            saver: &mut s.saver,
-            out: &mut self.pending,
-            egui: ctx,
-        };
+        let Split { mut cx, sites, checkin, pricing, logs, .. } =
+            split(&mut self.state, &mut self.services, &mut self.pending, ctx);
         sites.tick(&mut cx);
         checkin.tick(&mut cx, sites);
         pricing.tick(&mut cx, sites);

@@ -466,9 +466,11 @@ impl Sites {
         if now < self.next_schedule_check || self.loading() {
             return;
         }
+        // Accounts not loaded yet: look again next frame, not 15 s later (a start-up
+        // refresh of due accounts must not wait for the second check).
+        let Some(accounts) = self.accounts.value() else { return };
         self.next_schedule_check = now + 15;
         cx.egui.request_repaint_after(std::time::Duration::from_secs(15));
-        let Some(accounts) = self.accounts.value() else { return };
         let schedule = cx.settings.refresh;
         let (due, next) = crate::engine::schedule::due_accounts(accounts, &self.states, &schedule, now);
         let paused = self.offline_until.is_some_and(|t| t > now);
