@@ -13,6 +13,7 @@ use super::sites::Sites;
 use super::state::Severity;
 use crate::domain::AccountId;
 use crate::domain::alerts::{self, Alert, AlertSettings};
+use crate::domain::money::amount_text;
 use crate::domain::settings::bookkeeping;
 
 /// Commands of the alerts.
@@ -69,7 +70,7 @@ pub fn alert_text(alert: &Alert) -> String {
     match alert {
         Alert::LowBalance { balance, threshold, currency } => fill(
             tr("alerts.low_balance"),
-            &[("balance", &format!("{balance:.2}")), ("threshold", &format!("{threshold:.2}")), ("cur", currency)],
+            &[("balance", &amount_text(*balance)), ("threshold", &amount_text(*threshold)), ("cur", currency)],
         ),
         Alert::Failing { count } => fill(tr("alerts.failing"), &[("n", count)]),
         Alert::KeyExpiring { key_name, days, .. } if *days < 0 => fill(tr("alerts.key_expired"), &[("name", key_name)]),

@@ -324,7 +324,8 @@ impl Backup {
                 cx.change_settings(|s| s.backup.local.keep = n);
                 self.blocking(cx, "prune", tr("backup.progress.saving"), Area::Local, move || {
                     let s = locked(&store)?;
-                    LocalBackups::for_data_dir(&s.data_dir()).prune(n).map_err(|e| e.to_string())?;
+                    let facts = local::StoreFacts::of(&s).map_err(|e| e.to_string())?;
+                    LocalBackups::for_data_dir(&s.data_dir()).prune(n, &facts).map_err(|e| e.to_string())?;
                     Ok(Done::LocalList(local_list(&s)?, None))
                 })
             }

@@ -333,7 +333,10 @@ mod tests {
             site_name: "s".into(),
             account: "a".into(),
             site_url: "u".into(),
-            status: CheckinStatus::Done { reward_quota: Some(5), reward_text: Some("$0.01".into()) },
+            status: CheckinStatus::Done {
+                reward: Some(crate::domain::money::Amount::Quota(5)),
+                reward_text: Some("$0.01".into()),
+            },
         };
         rig.with(|cx| c.on_job(CheckinMsg::One { id: 3, result: Ok((entry.clone(), None)) }, cx));
         assert!(c.busy.is_empty());
@@ -347,7 +350,7 @@ mod tests {
         let rec = CheckinRecord {
             day: "2026-01-01".into(),
             outcome: CheckinRecordOutcome::Manual,
-            reward_quota: None,
+            reward: None,
             message: String::new(),
             updated_at: 0,
         };

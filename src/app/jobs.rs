@@ -53,6 +53,19 @@ pub enum JobMsg {
     Lost(String),
 }
 
+/// A registry's message type: what a job that panicked ends with. The app's registry
+/// carries [`JobMsg`]; a small window of its own (the recovery window) has its own.
+pub trait JobMessage: Send + 'static {
+    /// The message of a job that ended without its result.
+    fn lost(key: String) -> Self;
+}
+
+impl JobMessage for JobMsg {
+    fn lost(key: String) -> Self {
+        JobMsg::Lost(key)
+    }
+}
+
 /// Why a job did not start.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("already running: {0}")]
@@ -170,40 +183,51 @@ impl Holds {
 }
 
 /// One message from a job.
-struct Event {
+struct Event<M> {
     key: String,
     generation: u64,
-    msg: JobMsg,
+    msg: M,
 }
 
 /// What a job gets to report progress and release claims early.
-#[derive(Clone)]
-pub struct Reporter {
+pub struct Reporter<M = JobMsg> {
     key: String,
     generation: u64,
-    tx: mpsc::Sender<Event>,
+    tx: mpsc::Sender<Event<M>>,
     ctx: egui::Context,
     holds: Holds,
 }
 
-impl Reporter {
+impl<M> Clone for Reporter<M> {
+    fn clone(&self) -> Self {
+        Reporter {
+            key: self.key.clone(),
+            generation: self.generation,
+            tx: self.tx.clone(),
+            ctx: self.ctx.clone(),
+            holds: self.holds.clone(),
+        }
+    }
+}
+
+impl<M: JobMessage> Reporter<M> {
     /// Sends a progress message (handled like the result, in order).
-    pub fn progress(&self, msg: impl Into<JobMsg>) {
+    pub fn progress(&self, msg: impl Into<M>) {
         self.send(msg.into());
     }
 
-    fn send(&self, msg: JobMsg) {
+    fn send(&self, msg: M) {
         let _ = self.tx.send(Event { key: self.key.clone(), generation: self.generation, msg });
         self.ctx.request_repaint();
     }
 
     /// Sends the job's last message (`Lost` if it panicked), then releases its names.
-    fn finish<M: Into<JobMsg>>(&self, outcome: std::thread::Result<M>, names: Finish) {
+    fn finish<T: Into<M>>(&self, outcome: std::thread::Result<T>, names: Finish) {
         let msg = match outcome {
             Ok(m) => m.into(),
             Err(_) => {
                 log::error!("job {} stopped unexpectedly", self.key);
-                JobMsg::Lost(self.key.clone())
+                M::lost(self.key.clone())
             }
         };
         self.send(msg);
@@ -242,21 +266,21 @@ impl Drop for Finish {
 }
 
 /// The registry: owns the tokio handle and the egui context (see "Threading contract").
-pub struct Jobs {
+pub struct Jobs<M = JobMsg> {
     handle: tokio::runtime::Handle,
     ctx: egui::Context,
     holds: Holds,
-    tx: mpsc::Sender<Event>,
-    rx: mpsc::Receiver<Event>,
+    tx: mpsc::Sender<Event<M>>,
+    rx: mpsc::Receiver<Event<M>>,
     /// The newest generation started, per latest-wins name: older ones' messages are
     /// dropped (a handful of names, kept for the app's life).
     current: HashMap<String, u64>,
     next_generation: u64,
 }
 
-impl Jobs {
+impl<M: JobMessage> Jobs<M> {
     /// A registry on a runtime handle, repainting `ctx` when a job reports.
-    pub fn new(handle: tokio::runtime::Handle, ctx: egui::Context) -> Jobs {
+    pub fn new(handle: tokio::runtime::Handle, ctx: egui::Context) -> Jobs<M> {
         let (tx, rx) = mpsc::channel();
         Jobs { handle, ctx, holds: Holds::default(), tx, rx, current: HashMap::new(), next_generation: 0 }
     }
@@ -278,7 +302,7 @@ impl Jobs {
     }
 
     /// Takes the job's names, or says which one is held.
-    fn admit(&mut self, spec: &Spec) -> Result<(Reporter, Finish), AlreadyRunning> {
+    fn admit(&mut self, spec: &Spec) -> Result<(Reporter<M>, Finish), AlreadyRunning> {
         // Even generations are the registry's; waiting holders use odd ones.
         self.next_generation += 2;
         let generation = self.next_generation;
@@ -301,10 +325,10 @@ impl Jobs {
     }
 
     /// Starts an async job: `job` gets a [`Reporter`] and returns the future to run.
-    pub fn start<M, F>(&mut self, spec: Spec, job: impl FnOnce(Reporter) -> F) -> Result<(), AlreadyRunning>
+    pub fn start<T, F>(&mut self, spec: Spec, job: impl FnOnce(Reporter<M>) -> F) -> Result<(), AlreadyRunning>
     where
-        M: Into<JobMsg>,
-        F: Future<Output = M> + Send + 'static,
+        T: Into<M>,
+        F: Future<Output = T> + Send + 'static,
     {
         let (reporter, finish) = self.admit(&spec)?;
         let fut = job(reporter.clone());
@@ -316,10 +340,10 @@ impl Jobs {
     }
 
     /// Starts blocking work (SQLite, files, hashing) on tokio's blocking pool.
-    pub fn start_blocking<M: Into<JobMsg>>(
+    pub fn start_blocking<T: Into<M>>(
         &mut self,
         spec: Spec,
-        job: impl FnOnce(&Reporter) -> M + Send + 'static,
+        job: impl FnOnce(&Reporter<M>) -> T + Send + 'static,
     ) -> Result<(), AlreadyRunning> {
         let (reporter, finish) = self.admit(&spec)?;
         self.handle.spawn_blocking(move || {
@@ -330,7 +354,7 @@ impl Jobs {
     }
 
     /// Every message that arrived, in order (superseded reloads' messages dropped).
-    pub fn poll(&mut self) -> Vec<JobMsg> {
+    pub fn poll(&mut self) -> Vec<M> {
         let mut out = Vec::new();
         while let Ok(ev) = self.rx.try_recv() {
             if self.current.get(&ev.key).is_some_and(|g| ev.generation < *g) {

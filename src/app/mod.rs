@@ -24,6 +24,7 @@ pub mod loadable;
 pub mod logs;
 pub mod network;
 pub mod pricing;
+pub mod recovery;
 pub mod settings;
 pub mod shell;
 pub mod sites;
