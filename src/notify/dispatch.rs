@@ -147,7 +147,17 @@ pub async fn deliver_due(
     client: &RelayClient,
     opts: &DispatchOptions,
 ) -> Result<Delivered, StoreError> {
-    let now = crate::domain::time::now_unix();
+    deliver_due_at(store, client, opts, crate::domain::time::now_unix()).await
+}
+
+/// [`deliver_due`] as if it were `now` (quiet hours and what is due are judged at
+/// `now`; results are stamped with the real clock). Tests step time with it.
+pub async fn deliver_due_at(
+    store: &SharedStore,
+    client: &RelayClient,
+    opts: &DispatchOptions,
+    now: i64,
+) -> Result<Delivered, StoreError> {
     if !opts.ignore_quiet
         && let Some(local) = crate::domain::time::local_at(now)
         && opts.notify.quiet_until(local).is_some()

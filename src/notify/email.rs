@@ -143,7 +143,7 @@ mod tests {
             "{raw}"
         );
         assert!(raw.contains("To: a@example.com, b@example.com"), "{raw}");
-        assert!(raw.contains("Subject: =?utf-8?"), "an encoded UTF-8 subject: {raw}");
+        assert!(raw.contains("Subject: =?utf-8?b?"), "an encoded UTF-8 subject: {raw}");
         assert!(raw.contains("Content-Type: text/plain; charset=utf-8"), "{raw}");
         let bad = ChannelConfig { to: "not an address".into(), ..cfg };
         assert!(build_message(&bad, &m).unwrap_err().0.contains("recipient"));

@@ -25,7 +25,7 @@ pub mod summary;
 use std::time::Duration;
 
 pub use channels::SendError;
-pub use dispatch::{Delivered, DispatchOptions, deliver_due, deliver_pending, language};
+pub use dispatch::{Delivered, DispatchOptions, deliver_due, deliver_due_at, deliver_pending, language};
 
 use crate::domain::notify::{Condition, Event, Message, render};
 use crate::relay::RelayClient;
