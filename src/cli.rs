@@ -7,6 +7,7 @@ pub mod keys;
 pub mod logs;
 pub mod notify;
 pub mod pricing;
+pub mod recover;
 pub mod report;
 mod settings;
 pub mod use_cmd;
@@ -26,7 +27,7 @@ use report::AccountReport;
 
 /// API Hub Desk: manage accounts on One API-family relay sites.
 #[derive(Debug, Parser)]
-#[command(name = "apihub", version = crate::LONG_VERSION, about)]
+#[command(name = "apihub", version = crate::LONG_VERSION, about, after_help = recover::EXIT_CODES_HELP)]
 pub struct Cli {
     /// Keep all data in DIR instead of the default location.
     #[arg(long, global = true, value_name = "DIR")]
@@ -87,6 +88,10 @@ pub enum Cmd {
     /// Put a key into a tool (Claude Code, Codex, OpenCode, Gemini CLI, Cherry Studio,
     /// CC Switch, a New API channel) or print it as env / curl / python; `use undo` restores.
     Use(Box<use_cmd::UseArgs>),
+    /// A damaged data file or a lost key: restore a backup, salvage, start empty, put
+    /// the old key back, or reset the credentials.
+    #[command(subcommand, after_help = recover::EXIT_CODES_HELP)]
+    Recover(recover::RecoverCmd),
     /// Settings: `list [--json]`, `get KEY`, `set KEY VALUE`, `unset KEY` (dotted keys).
     #[command(subcommand)]
     Settings(settings::SettingsCmd),
@@ -134,26 +139,70 @@ pub struct RefreshArgs {
     pub json: bool,
 }
 
-/// Runs a subcommand. Errors print one line and exit with status 1.
+/// Runs a subcommand. Errors print one line and exit with status 1, or
+/// [`recover::EXIT_DAMAGED`] / [`recover::EXIT_KEY`] when the store cannot be opened.
 pub fn run(cli: &Cli, cmd: &Cmd, rt: &tokio::runtime::Handle) -> ExitCode {
     let result = run_inner(cli, cmd, rt);
     flush_activity(cli);
     match result {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e:#}");
-            ExitCode::from(1)
+            let (code, line) = recover::failure(cli, &e);
+            eprintln!("error: {line}");
+            ExitCode::from(code)
         }
     }
 }
 
+/// A secret given as `--flag VALUE`, `--flag -` (one line of stdin) or `--flag-env VAR`.
+/// Only one secret may come from stdin.
+pub(crate) fn secret_input(
+    flag: &'static str,
+    value: Option<&str>,
+    env: Option<&str>,
+    stdin_used: &mut Option<&'static str>,
+) -> anyhow::Result<Option<String>> {
+    if let Some(var) = env {
+        let v = std::env::var(var)
+            .map_err(|_| anyhow::anyhow!("environment variable {var} (for {flag}-env) is not set"))?;
+        return Ok(Some(v));
+    }
+    match value {
+        Some("-") => {
+            if let Some(other) = stdin_used {
+                anyhow::bail!("{other} and {flag} both read stdin: only one secret can come from stdin");
+            }
+            *stdin_used = Some(flag);
+            let mut line = String::new();
+            std::io::stdin().read_line(&mut line).map_err(|e| anyhow::anyhow!("{flag}: cannot read stdin: {e}"))?;
+            Ok(Some(line.trim_end_matches(['\n', '\r']).to_string()))
+        }
+        other => Ok(other.map(str::to_string)),
+    }
+}
+
+/// Opens the store for a command that only reads (or changes what is there): a data dir
+/// that does not exist is an error, never created.
 fn open_store(cli: &Cli) -> anyhow::Result<Store> {
     let (dir, _) = resolve_data_dir(cli.data_dir.as_deref());
-    let opened = Store::open(&dir)?;
-    if let Some(q) = &opened.quarantined {
-        eprintln!("warning: the database was damaged ({}); moved to {}", q.reason, q.moved_to.display());
+    if !dir.exists() {
+        anyhow::bail!(
+            "no data dir at {}: nothing is stored there yet (`apihub accounts add` or `apihub import` create it)",
+            dir.display()
+        );
     }
-    Ok(opened.store)
+    Ok(Store::open(&dir)?.store)
+}
+
+/// Opens the store for a command that adds data, creating the data dir (and saying so).
+fn open_store_creating(cli: &Cli) -> anyhow::Result<Store> {
+    let (dir, _) = resolve_data_dir(cli.data_dir.as_deref());
+    let missing = !dir.exists();
+    let store = Store::open(&dir)?.store;
+    if missing {
+        eprintln!("created data dir {}", dir.display());
+    }
+    Ok(store)
 }
 
 /// The relay client every command uses: the saved network settings (proxy, timeouts,
@@ -200,7 +249,7 @@ fn run_inner(cli: &Cli, cmd: &Cmd, rt: &tokio::runtime::Handle) -> anyhow::Resul
             print_reports(&reports(&open_store(cli)?)?, args.json)?;
             Ok(ExitCode::SUCCESS)
         }
-        Cmd::Accounts(AccountsCmd::Add(args)) => accounts::add(open_store(cli)?, args, rt),
+        Cmd::Accounts(AccountsCmd::Add(args)) => accounts::add(open_store_creating(cli)?, args, rt),
         Cmd::Accounts(AccountsCmd::Remove { id }) => {
             let mut store = open_store(cli)?;
             if store.remove_account(*id)? {
@@ -245,6 +294,7 @@ fn run_inner(cli: &Cli, cmd: &Cmd, rt: &tokio::runtime::Handle) -> anyhow::Resul
         Cmd::Pricing(args) => pricing::pricing(open_store(cli)?, args),
         Cmd::Try(args) => pricing::try_cmd(open_store(cli)?, args, rt),
         Cmd::Use(args) => use_cmd::run(cli, args, rt),
+        Cmd::Recover(cmd) => recover::run(cli, cmd),
         Cmd::Settings(cmd) => settings::run(open_store(cli)?, cmd),
         Cmd::Notify(cmd) => notify::run(open_store(cli)?, cmd, rt),
         Cmd::Summary(args) => notify::summary(open_store(cli)?, args, rt),
@@ -313,6 +363,10 @@ fn flush_activity(cli: &Cli) {
         return;
     }
     let (dir, _) = resolve_data_dir(cli.data_dir.as_deref());
+    // Never creates a data dir or data file, and never touches one that does not open.
+    if !dir.join(crate::store::DB_FILE).is_file() {
+        return;
+    }
     if let Ok(mut opened) = Store::open(&dir)
         && let Err(e) = opened.store.append_activity(&entries)
     {

@@ -93,20 +93,6 @@ fn stored_accounts_appear_in_the_sites_table_and_search_filters_them() {
 }
 
 #[test]
-fn a_quarantined_database_is_reported_on_start() {
-    let _l = ui_lock();
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("apihub.db"), b"garbage".repeat(1000)).unwrap();
-    let mut t = common::app_in(dir, |s| s.set_setting("ui.lang", "en").unwrap());
-    let h = &mut t.harness;
-    run_until(h, "accounts loaded", |h| h.state().state().accounts.value().is_some());
-    assert!(h.query_by_label_contains("The database was damaged").is_some());
-    h.get_by_label("Dismiss").click();
-    h.run();
-    assert!(h.query_by_label_contains("The database was damaged").is_none());
-}
-
-#[test]
 fn refresh_all_updates_rows_and_reports_failures() {
     use apihub::domain::{AuthMethod, Credentials, NewAccount, SiteKind};
     let _l = ui_lock();

@@ -325,7 +325,8 @@ impl App {
                 self.change_settings(|s| s.backup.local.keep = n);
                 self.backup_job(tr("backup.progress.saving"), Area::Local, move || {
                     let s = locked(&store)?;
-                    LocalBackups::for_data_dir(&s.data_dir()).prune(n).map_err(|e| e.to_string())?;
+                    let facts = local::StoreFacts::of(&s).map_err(|e| e.to_string())?;
+                    LocalBackups::for_data_dir(&s.data_dir()).prune(n, &facts).map_err(|e| e.to_string())?;
                     Ok(Done::LocalList(local_list(&s)?, None))
                 })
             }

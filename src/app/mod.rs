@@ -8,6 +8,7 @@ pub mod fonts;
 pub mod i18n;
 pub mod loadable;
 pub mod network_jobs;
+pub mod recovery;
 pub mod runner;
 pub mod settings;
 pub mod state;

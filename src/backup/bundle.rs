@@ -33,7 +33,7 @@ pub const FORMAT: &str = "api-hub-desk-backup";
 pub const VERSION: u64 = 1;
 /// Settings that describe backups and checks themselves; never exported, never restored.
 pub const VOLATILE_SETTING_PREFIXES: &[&str] =
-    &["backup.local.last_", "backup.webdav.last_", "update.last_", "alerts.notified"];
+    &["backup.local.last_", "backup.webdav.last_", "update.last_", "alerts.notified", "store.key_check"];
 
 const AAD: &[u8] = b"api-hub-desk-backup:1";
 const SECTIONS: [&str; 3] = ["sites", "accounts", "settings"];
@@ -408,6 +408,20 @@ impl VerifiedBundle {
     /// Opens the secrets. `Ok(None)` when the bundle has none. A passphrase bundle
     /// needs `passphrase`; a wrong one is [`BackupError::WrongPassphrase`].
     pub fn unlock(&self, store: &Store, passphrase: Option<&str>) -> Result<Option<SecretsPlain>, BackupError> {
+        self.unlock_with(Some(store), passphrase)
+    }
+
+    /// Opens the secrets of a passphrase bundle without a store (after a lost key);
+    /// a bundle sealed with an installation's key is [`BackupError::ForeignKey`].
+    pub fn unlock_passphrase(&self, passphrase: Option<&str>) -> Result<Option<SecretsPlain>, BackupError> {
+        self.unlock_with(None, passphrase)
+    }
+
+    fn unlock_with(
+        &self,
+        store: Option<&Store>,
+        passphrase: Option<&str>,
+    ) -> Result<Option<SecretsPlain>, BackupError> {
         let plain = match &self.secrets {
             None => return Ok(None),
             Some(SecretsEnvelope::Passphrase { kdf, iterations, salt, nonce, ciphertext }) => {
@@ -423,7 +437,7 @@ impl VerifiedBundle {
                 crypto::open(&key, &b64(nonce)?, &b64(ciphertext)?, AAD).ok_or(BackupError::WrongPassphrase)?
             }
             Some(SecretsEnvelope::LocalKey { sealed }) => {
-                store.open_local(sealed).map_err(|_| BackupError::ForeignKey)?
+                store.ok_or(BackupError::ForeignKey)?.open_local(sealed).map_err(|_| BackupError::ForeignKey)?
             }
         };
         let secrets: SecretsPlain =

@@ -11,6 +11,7 @@ pub mod settings;
 pub mod snapshot;
 pub mod time;
 pub mod usage_log;
+pub mod validate;
 
 pub use account::{Account, AccountId, AuthMethod, Credentials, NewAccount, Site, SiteId};
 pub use kind::SiteKind;

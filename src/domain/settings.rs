@@ -75,6 +75,9 @@ pub mod bookkeeping {
     pub const UPDATE_LAST_CHECK: &str = "update.last_check_unix";
     /// When the last automatic WebDAV upload ran (unix seconds).
     pub const WEBDAV_LAST_UPLOAD: &str = "backup.webdav.last_upload_unix";
+    /// The key check value: a constant sealed with the store's key (`store::secrets`);
+    /// machine-local, never exported.
+    pub const STORE_KEY_CHECK: &str = "store.key_check";
 }
 
 /// A user interface language.

@@ -149,9 +149,26 @@ pub async fn refresh_one<S: SnapshotSource>(
     account: &Account,
 ) -> Result<AccountState, String> {
     let id = account.id;
-    let (creds, previous) = with_store(store, move |s| Ok((s.credentials(id)?, s.account_state(id)?))).await?;
+    let (creds, previous) = with_store(store, move |s| Ok((s.credentials(id), s.account_state(id)?))).await?;
     let started = crate::domain::time::now_unix();
-    let outcome = source.fetch(account, &creds).await;
+    // Credentials that cannot be read or are not there are an `auth` failure of this
+    // account (never a silent "no status"); the site is not asked.
+    let unusable = |message: String| Err(ErrorInfo { kind: "auth".into(), message });
+    // An account flagged "sign-in needed" (credentials reset) stays so until credentials
+    // are entered again.
+    let flagged = previous
+        .last_error
+        .as_ref()
+        .filter(|e| e.kind == "auth" && e.message.starts_with("sign-in needed"))
+        .map(|e| e.message.clone());
+    let outcome = match creds {
+        Ok(c) if c == Credentials::default() && flagged.is_some() => unusable(flagged.unwrap_or_default()),
+        Ok(c) => source.fetch(account, &c).await,
+        Err(crate::store::StoreError::Secret(e)) => {
+            unusable(format!("sign-in needed: the stored credentials cannot be decrypted ({e})"))
+        }
+        Err(e) => return Err(e.to_string()),
+    };
     if let Err(e) = &outcome {
         log::warn!("refresh of {} ({}) failed: {} — {}", account.site.name, account.site.url, e.kind, e.message);
     }
@@ -270,5 +287,27 @@ mod tests {
         let failed = refresh_one(&fake, &store, &broken).await.unwrap();
         assert_eq!(failed.snapshot, ok.snapshot, "last good data stays");
         assert_eq!(failed.consecutive_failures, 1);
+    }
+
+    #[tokio::test]
+    async fn credentials_that_cannot_be_decrypted_are_an_auth_error_and_the_site_is_not_asked() {
+        let (_dir, store, accounts) = seed(2);
+        let id = accounts[1].id;
+        store.lock().unwrap().damage_credentials_for_test(id);
+        let fake = Arc::new(Fake { in_flight: AtomicUsize::new(0), max_seen: AtomicUsize::new(0) });
+        let events = Arc::new(Mutex::new(Vec::new()));
+        let ev = events.clone();
+        let summary = refresh_accounts(fake.clone(), store.clone(), accounts, 2, CancelFlag::default(), move |e| {
+            ev.lock().unwrap().push(e)
+        })
+        .await;
+        assert_eq!((summary.ok, summary.failed), (1, 1));
+        let state = store.lock().unwrap().account_state(id).unwrap();
+        let err = state.last_error.expect("an error, never a silent null");
+        assert_eq!(err.kind, "auth");
+        assert!(err.message.contains("cannot be decrypted"), "{}", err.message);
+        assert_eq!(fake.max_seen.load(Ordering::SeqCst), 1, "only the readable account asked its site");
+        let done = events.lock().unwrap().iter().filter(|e| matches!(e, RefreshEvent::AccountDone { .. })).count();
+        assert_eq!(done, 2, "both accounts report an outcome");
     }
 }

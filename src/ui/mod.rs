@@ -10,6 +10,7 @@ pub mod logs_charts;
 pub mod logs_table;
 pub mod network_view;
 pub mod pricing;
+pub mod recovery;
 pub mod settings;
 pub mod sites;
 pub mod sites_detail;

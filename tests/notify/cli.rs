@@ -248,3 +248,22 @@ async fn watch_refreshes_sends_and_stops_cleanly_on_sigterm_beside_a_second_watc
     let now = apihub::domain::time::now_unix();
     assert_eq!(s.notify_lease("schedule", "test", 60, now).unwrap(), apihub::store::Lease::Mine);
 }
+
+/// After a lost key, a credential reset removes the channels (their settings were
+/// sealed with the lost key) and says so; `notify add` works again with the new key.
+#[test]
+fn a_credential_reset_removes_the_sealed_channels_and_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let add = ["notify", "add", "wecom", "--name", "ops", "--url-env", "HOOK"];
+    let hook = format!("{}/cgi-bin/webhook/send?key=ok-reset1", fakes().url);
+    assert_eq!(run(d, &add, &[("HOOK", &hook)]).0, 0);
+    std::fs::remove_file(d.join("secret.key")).unwrap();
+    let (code, out, err) = run(d, &["recover", "reset-credentials", "--yes"], &[]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("removed alert channels ops"), "{out}");
+    assert_eq!(run(d, &["notify", "list", "--json"], &[]).1.trim(), "[]");
+    assert_eq!(run(d, &add, &[("HOOK", &hook)]).0, 0);
+    assert_eq!(run(d, &["notify", "test", "ops"], &[]).0, 0);
+    assert_eq!(fakes().seen("reset1").len(), 1);
+}
