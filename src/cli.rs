@@ -296,6 +296,7 @@ fn run_inner(cli: &Cli, cmd: &Cmd, rt: &tokio::runtime::Handle) -> anyhow::Resul
         Cmd::Use(args) => use_cmd::run(cli, args, rt),
         Cmd::Recover(cmd) => recover::run(cli, cmd),
         Cmd::Settings(cmd) => settings::run(open_store(cli)?, cmd),
+        Cmd::Notify(cmd @ notify::NotifyCmd::Add(_)) => notify::run(open_store_creating(cli)?, cmd, rt),
         Cmd::Notify(cmd) => notify::run(open_store(cli)?, cmd, rt),
         Cmd::Summary(args) => notify::summary(open_store(cli)?, args, rt),
         Cmd::Watch(args) => watch::run(open_store(cli)?, args, rt),

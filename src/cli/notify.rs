@@ -1,8 +1,9 @@
 //! `apihub notify add|list|test|remove|history` (alert channels and the event history)
-//! and `apihub summary [--send] [--json]`. Secrets come from the command line or, better
-//! (shell history, `ps`), from an environment variable: `--token-env VAR`,
-//! `--url-env VAR`, `--secret-env VAR`, `--password-env VAR`. They are sealed in the
-//! store and never printed: `notify list` shows where a channel sends, not its keys.
+//! and `apihub summary [--send] [--json]`. Secrets come from an environment variable
+//! (`--token-env VAR`, `--url-env VAR`, `--secret-env VAR`, `--password-env VAR`), one
+//! line of stdin (`--token -`), or the command line (seen in `ps` and shell history).
+//! They are sealed in the store and never printed: `notify list` shows where a channel
+//! sends, not its keys.
 
 use std::process::ExitCode;
 use std::time::Duration;
@@ -73,13 +74,13 @@ pub struct AddArgs {
     /// A name for it (used by `notify test NAME`, `notify remove NAME`).
     #[arg(long)]
     pub name: String,
-    /// Webhook URL (webhook, feishu, dingtalk, wecom); it holds the robot's key.
+    /// Webhook URL (webhook, feishu, dingtalk, wecom); it holds the robot's key (`-`: stdin).
     #[arg(long)]
     pub url: Option<String>,
     /// Read the webhook URL from this environment variable.
     #[arg(long, value_name = "VAR")]
     pub url_env: Option<String>,
-    /// Telegram bot token, ntfy access token, or Bark device key.
+    /// Telegram bot token, ntfy access token, or Bark device key (`-`: one line of stdin).
     #[arg(long)]
     pub token: Option<String>,
     /// Read the token from this environment variable.
@@ -97,7 +98,8 @@ pub struct AddArgs {
     /// ntfy topic.
     #[arg(long)]
     pub topic: Option<String>,
-    /// Feishu / DingTalk signing secret, or the webhook's `X-Webhook-Secret` header value.
+    /// Feishu / DingTalk signing secret, or the webhook's `X-Webhook-Secret` header value
+    /// (`-`: stdin).
     #[arg(long)]
     pub secret: Option<String>,
     /// Read the secret from this environment variable.
@@ -115,7 +117,7 @@ pub struct AddArgs {
     /// SMTP user (none: no authentication).
     #[arg(long)]
     pub user: Option<String>,
-    /// SMTP password (prefer --password-env).
+    /// SMTP password (prefer --password-env; `-`: stdin).
     #[arg(long)]
     pub password: Option<String>,
     /// Read the SMTP password from this environment variable.
@@ -150,36 +152,33 @@ pub struct SummaryArgs {
     pub json: bool,
 }
 
-/// A value from the flag or from the named environment variable.
-fn value(flag: &Option<String>, env: &Option<String>, what: &str) -> anyhow::Result<String> {
-    if let Some(var) = env {
-        return match std::env::var(var) {
-            Ok(v) if !v.trim().is_empty() => Ok(v.trim().to_string()),
-            _ => anyhow::bail!("{what}: the environment variable {var} is not set"),
-        };
-    }
-    Ok(flag.clone().unwrap_or_default().trim().to_string())
-}
-
 fn spec_of(a: &AddArgs) -> anyhow::Result<ChannelSpec> {
     let name = a.name.trim();
     if name.is_empty() || name.chars().count() > 64 {
         anyhow::bail!("--name: 1 to 64 characters");
     }
+    // `--flag VALUE`, `--flag -` (one line of stdin) or `--flag-env VAR`.
+    let mut stdin_used = None;
+    let mut value = |flag: &'static str, v: &Option<String>, env: &Option<String>| -> anyhow::Result<String> {
+        Ok(super::secret_input(flag, v.as_deref(), env.as_deref(), &mut stdin_used)?
+            .unwrap_or_default()
+            .trim()
+            .to_string())
+    };
     let plain = |v: &Option<String>| v.clone().unwrap_or_default().trim().to_string();
     let config = ChannelConfig {
-        url: value(&a.url, &a.url_env, "--url")?,
-        token: value(&a.token, &a.token_env, "--token")?,
+        url: value("--url", &a.url, &a.url_env)?,
+        token: value("--token", &a.token, &a.token_env)?,
         chat_id: plain(&a.chat_id),
         api_base: plain(&a.api_base),
         server: plain(&a.server),
         topic: plain(&a.topic),
-        secret: value(&a.secret, &a.secret_env, "--secret")?,
+        secret: value("--secret", &a.secret, &a.secret_env)?,
         host: plain(&a.host),
         port: a.port.unwrap_or(0),
         security: a.security.unwrap_or_default(),
         user: plain(&a.user),
-        password: value(&a.password, &a.password_env, "--password")?,
+        password: value("--password", &a.password, &a.password_env)?,
         from: plain(&a.from),
         to: plain(&a.to),
     };

@@ -72,7 +72,7 @@ fn notify_commands_add_list_test_remove_history_and_summary() {
     assert_eq!(err.trim(), "error: telegram channel: the bot token (--token) is required");
     let (code, _, err) = run(d, &["notify", "add", "wecom", "--name", "w", "--url-env", "NOT_SET_ANYWHERE"], &[]);
     assert_eq!(code, 1);
-    assert!(err.contains("NOT_SET_ANYWHERE is not set"), "{err}");
+    assert_eq!(err.trim(), "error: environment variable NOT_SET_ANYWHERE (for --url-env) is not set");
     let (code, _, err) = run(d, &["notify", "add", "ntfy", "--name", "n", "--topic", "t", "--events", "low"], &[]);
     assert_eq!(code, 1);
     assert!(err.contains("--events: unknown event \"low\""), "{err}");
@@ -266,4 +266,22 @@ fn a_credential_reset_removes_the_sealed_channels_and_says_so() {
     assert_eq!(run(d, &add, &[("HOOK", &hook)]).0, 0);
     assert_eq!(run(d, &["notify", "test", "ops"], &[]).0, 0);
     assert_eq!(fakes().seen("reset1").len(), 1);
+}
+
+/// `--token -` reads the token from one line of stdin (nothing on the command line).
+#[test]
+fn a_token_can_come_from_stdin() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let api = fakes().url.clone();
+    let mut child = apihub(dir.path())
+        .args(["notify", "add", "telegram", "--name", "p", "--token", "-", "--chat-id", "7", "--api-base", &api])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(b"ok-stdin1\n").unwrap();
+    assert!(child.wait().unwrap().success());
+    assert_eq!(run(dir.path(), &["notify", "test", "p"], &[]).0, 0);
+    assert_eq!(fakes().seen("stdin1")[0].path, "/botok-stdin1/sendMessage");
 }
