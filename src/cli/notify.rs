@@ -17,7 +17,7 @@ use crate::domain::notify::{
 use crate::domain::time::local_text;
 use crate::notify::{DispatchOptions, deliver_pending, language};
 use crate::relay::RelayClient;
-use crate::store::{SharedStore, Store};
+use crate::store::{NewEvent, SharedStore, Store};
 
 /// How long a one-shot command waits for retries of what it sends.
 pub const CLI_MAX_WAIT: Duration = Duration::from_secs(45);
@@ -371,7 +371,7 @@ pub fn summary(store: Store, args: &SummaryArgs, rt: &tokio::runtime::Handle) ->
     }
     let client = super::relay_client(&store)?;
     let mut store = store;
-    store.notify_add_event(None, "", &Condition::Summary(Box::new(s)), now, None, None)?;
+    store.notify_add_event(&NewEvent::new(&Condition::Summary(Box::new(s)), now))?;
     let shared = SharedStore::new(store);
     let opts = DispatchOptions { ignore_quiet: true, ..DispatchOptions::from_settings(&settings) };
     let d = rt.block_on(deliver_pending(&shared, &client, &opts, CLI_MAX_WAIT))?;

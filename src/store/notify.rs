@@ -114,6 +114,30 @@ pub enum Finish {
     },
 }
 
+/// An event to record, with where its deliveries go.
+#[derive(Debug, Clone, Copy)]
+pub struct NewEvent<'a> {
+    /// The account it is about (none for summaries, tests, gateway events).
+    pub account_id: Option<AccountId>,
+    /// `Site / user` (or empty).
+    pub subject: &'a str,
+    /// What happened.
+    pub condition: &'a Condition,
+    /// When, unix seconds.
+    pub at: i64,
+    /// Deliveries not before this (quiet hours).
+    pub hold_until: Option<i64>,
+    /// Only to this channel (else to every enabled channel that wants the kind).
+    pub only_channel: Option<i64>,
+}
+
+impl<'a> NewEvent<'a> {
+    /// An event for every channel that wants it, sent as soon as possible.
+    pub fn new(condition: &'a Condition, at: i64) -> NewEvent<'a> {
+        NewEvent { account_id: None, subject: "", condition, at, hold_until: None, only_channel: None }
+    }
+}
+
 /// Who holds a lease.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Lease {
@@ -277,7 +301,13 @@ impl Store {
                     "INSERT INTO notify_active(account_id, state_id, since) VALUES (?1, ?2, ?3)",
                     params![f.account_id, state, now],
                 )?;
-                out.push(insert_event(&tx, &channels, Some(f.account_id), &f.subject, c, now, hold_until, None)?);
+                let e = NewEvent {
+                    account_id: Some(f.account_id),
+                    subject: &f.subject,
+                    hold_until,
+                    ..NewEvent::new(c, now)
+                };
+                out.push(insert_event(&tx, &channels, &e)?);
             }
             for (state, since) in active.iter().filter(|(s, _)| !now_ids.contains(*s)) {
                 tx.execute(
@@ -286,7 +316,13 @@ impl Store {
                 )?;
                 if state == "failing" && f.healthy {
                     let c = Condition::Recovered { since: *since };
-                    out.push(insert_event(&tx, &channels, Some(f.account_id), &f.subject, &c, now, hold_until, None)?);
+                    let e = NewEvent {
+                        account_id: Some(f.account_id),
+                        subject: &f.subject,
+                        hold_until,
+                        ..NewEvent::new(&c, now)
+                    };
+                    out.push(insert_event(&tx, &channels, &e)?);
                 }
             }
         }
@@ -296,18 +332,10 @@ impl Store {
 
     /// Records a one-off event (a gateway cool-down, a test): its deliveries go to every
     /// enabled channel that wants it, or only to `only_channel`.
-    pub fn notify_add_event(
-        &mut self,
-        account_id: Option<AccountId>,
-        subject: &str,
-        condition: &Condition,
-        now: i64,
-        hold_until: Option<i64>,
-        only_channel: Option<i64>,
-    ) -> Result<Event, StoreError> {
+    pub fn notify_add_event(&mut self, event: &NewEvent<'_>) -> Result<Event, StoreError> {
         let tx = self.immediate()?;
         let channels = wanted_channels(&tx)?;
-        let e = insert_event(&tx, &channels, account_id, subject, condition, now, hold_until, only_channel)?;
+        let e = insert_event(&tx, &channels, event)?;
         tx.commit()?;
         Ok(e)
     }
@@ -337,7 +365,7 @@ impl Store {
         }
         set_state(&tx, SUMMARY_DAY, day, now)?;
         let channels = wanted_channels(&tx)?;
-        let e = insert_event(&tx, &channels, None, "", &summary, now, hold_until, None)?;
+        let e = insert_event(&tx, &channels, &NewEvent { hold_until, ..NewEvent::new(&summary, now) })?;
         tx.commit()?;
         Ok(Some(e))
     }
@@ -585,17 +613,12 @@ fn wanted_channels(tx: &Transaction<'_>) -> Result<Vec<(i64, Vec<EventKind>)>, S
     Ok(rows)
 }
 
-#[allow(clippy::too_many_arguments)]
 fn insert_event(
     tx: &Transaction<'_>,
     channels: &[(i64, Vec<EventKind>)],
-    account_id: Option<AccountId>,
-    subject: &str,
-    condition: &Condition,
-    now: i64,
-    hold_until: Option<i64>,
-    only_channel: Option<i64>,
+    e: &NewEvent<'_>,
 ) -> Result<Event, StoreError> {
+    let NewEvent { account_id, subject, condition, at: now, hold_until, only_channel } = *e;
     let kind = condition.event_kind();
     let payload = serde_json::to_string(condition).map_err(json_err)?;
     tx.execute(
