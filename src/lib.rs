@@ -9,6 +9,7 @@ pub mod domain;
 pub mod engine;
 pub mod exports;
 pub mod logging;
+pub mod notify;
 pub mod relay;
 pub mod store;
 pub mod tls;
