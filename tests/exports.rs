@@ -977,4 +977,78 @@ mod gui {
         assert_eq!(rows.len(), 7, "{rows:?}");
         assert!(harness.query_by_label_contains("0123456789abcdef").is_none(), "the key never reaches the screen");
     }
+
+    /// The window: an account with a key, "Use in…" → Claude Code from the account's
+    /// detail, the dialog's diff, Enter applies, the file is written, Undo removes it.
+    #[test]
+    fn use_in_from_the_window_previews_applies_and_undoes() {
+        use apihub::domain::snapshot::{AccountState, ApiKey, Part, Snapshot};
+        use apihub::domain::{AuthMethod, Credentials, NewAccount, SiteKind};
+
+        use super::common::{app_in_homes, click_row, run_until, ui_lock};
+        let _l = ui_lock();
+        let home = tempfile::tempdir().unwrap();
+        let mut homes = Homes::under(home.path());
+        homes.claude_config_dir = Some(home.path().join("claude-dir"));
+        let file = home.path().join("claude-dir/settings.json");
+        std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+        std::fs::write(&file, "{\n  // mine\n  \"theme\": \"dark\"\n}\n").unwrap();
+        let mut t = app_in_homes(tempfile::tempdir().unwrap(), Some(homes), |s| {
+            s.set_setting("ui.lang", "en").unwrap();
+            let id = s
+                .upsert_account(&NewAccount {
+                    site_url: "https://relay.example".into(),
+                    site_name: "Relaysite".into(),
+                    kind: SiteKind::NewApi,
+                    user_id: "1".into(),
+                    username: "ann".into(),
+                    auth: AuthMethod::AccessToken,
+                    credentials: Credentials { access_token: Some("t".into()), ..Default::default() },
+                })
+                .unwrap();
+            let key = ApiKey { id: 7, name: "main".into(), key: KEY.into(), status: 1, ..Default::default() };
+            let state = AccountState {
+                snapshot: Some(Snapshot {
+                    keys: Part::complete(vec![key]),
+                    models: Part::complete(vec!["claude-sonnet-4-5".into()]),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            };
+            s.save_account_state(id, &state, "2026-12-06").unwrap();
+        });
+        let h = &mut t.harness;
+        h.set_size(egui::vec2(1400.0, 900.0));
+        run_until(h, "accounts loaded", |h| h.query_by_label("Relaysite").is_some());
+        click_row(h, "Relaysite");
+        run_until(h, "detail open", |h| h.query_all_by_label("Use in…").next().is_some());
+        h.get_all_by_label("Use in…").next().unwrap().click();
+        h.run();
+        h.get_by_label("Claude Code").click();
+        run_until(h, "diff shown", |h| h.query_by_label_contains("\"ANTHROPIC_AUTH_TOKEN\": \"sk-tes…def\"").is_some());
+        assert!(h.query_by_label("Use in Claude Code").is_some(), "the dialog's title");
+        assert_eq!(h.query_all_by_label("  // mine").count(), 2, "the user's comment on both sides");
+        assert!(h.query_by_label_contains("0123456789abcdef").is_none(), "the key never reaches the screen");
+        assert_eq!(read(&file), "{\n  // mine\n  \"theme\": \"dark\"\n}\n", "a preview writes nothing");
+
+        h.key_press(egui::Key::Enter);
+        run_until(h, "written", |h| h.query_by_label("Undo").is_some());
+        assert!(h.query_by_label("Use in Claude Code").is_none(), "the dialog closed");
+        let text = read(&file);
+        assert!(text.contains("// mine") && text.contains(KEY), "{text}");
+        assert_eq!(backups_of(&file).len(), 1);
+
+        h.get_by_label("Undo").click();
+        run_until(h, "undone", |h| h.query_by_label("Undo").is_none());
+        assert_eq!(read(&file), "{\n  // mine\n  \"theme\": \"dark\"\n}\n", "restored byte for byte");
+
+        // Esc closes a dialog without writing.
+        h.get_all_by_label("Use in…").next().unwrap().click();
+        h.run();
+        h.get_by_label("Claude Code").click();
+        run_until(h, "dialog open", |h| h.query_by_label("Use in Claude Code").is_some());
+        h.key_press(egui::Key::Escape);
+        run_until(h, "dialog closed", |h| h.query_by_label("Use in Claude Code").is_none());
+        assert_eq!(read(&file), "{\n  // mine\n  \"theme\": \"dark\"\n}\n");
+    }
 }
