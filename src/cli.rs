@@ -3,6 +3,7 @@
 mod accounts;
 mod backup;
 pub mod checkin;
+pub mod gateway;
 pub mod keys;
 pub mod logs;
 pub mod pricing;
@@ -80,6 +81,11 @@ pub enum Cmd {
     Pricing(pricing::PricingArgs),
     /// Send one minimal request to a model with one of an account's keys (latency, reply, errors).
     Try(pricing::TryArgs),
+    /// Run the local gateway: one OpenAI/Anthropic-compatible endpoint over every account.
+    Serve(gateway::ServeArgs),
+    /// The gateway's local key, policy, aliases, pins, candidates and request log.
+    #[command(subcommand)]
+    Gateway(gateway::GatewayCmd),
 }
 
 /// `apihub accounts …`
@@ -219,6 +225,8 @@ fn run_inner(cli: &Cli, cmd: &Cmd, rt: &tokio::runtime::Handle) -> anyhow::Resul
         Cmd::Stats(args) => logs::stats(open_store(cli)?, args),
         Cmd::Pricing(args) => pricing::pricing(open_store(cli)?, args),
         Cmd::Try(args) => pricing::try_cmd(open_store(cli)?, args, rt),
+        Cmd::Serve(args) => gateway::serve(open_store(cli)?, args, rt),
+        Cmd::Gateway(cmd) => gateway::run(open_store(cli)?, cmd),
     }
 }
 

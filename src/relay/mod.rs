@@ -174,6 +174,14 @@ impl RelayClient {
         self.inner.set_site_network(site_url, net);
     }
 
+    /// The client the local gateway sends a site's traffic with: that site's proxy and
+    /// User-Agent and the extra CA file, without the relay calls' whole-request timeout,
+    /// redirects, decompression or per-origin limiter (the user's own API traffic is not
+    /// management polling). Kept per (proxy, User-Agent); rebuilt after [`Self::reconfigure`].
+    pub fn passthrough_client(&self, url: &str) -> Result<reqwest::Client, RelayError> {
+        self.inner.passthrough_client(url)
+    }
+
     /// Sends one request as every relay call does (the site's client, the origin's
     /// limiter, the body cap), without classifying the reply.
     pub async fn send(&self, req: &http::Request, what: &str) -> Result<http::RawReply, RelayError> {
