@@ -533,9 +533,11 @@ impl App {
         if now < self.next_schedule_check || self.states_job.is_some() {
             return;
         }
+        // Accounts not loaded yet: look again next frame, not 15 s later (a start-up
+        // refresh of due accounts must not wait for the second check).
+        let Some(accounts) = self.state.accounts.value() else { return };
         self.next_schedule_check = now + 15;
         ctx.request_repaint_after(std::time::Duration::from_secs(15));
-        let Some(accounts) = self.state.accounts.value() else { return };
         let (due, next) =
             crate::engine::schedule::due_accounts(accounts, &self.state.states, &self.state.schedule, now);
         let paused = self.state.offline_until.is_some_and(|t| t > now);
