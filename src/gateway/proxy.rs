@@ -61,6 +61,14 @@ impl Core {
     }
 }
 
+/// A transport failure in one line (without the "site unavailable" prefix).
+pub(crate) fn transport_line(e: &reqwest::Error, what: &str) -> String {
+    match crate::relay::http::transport_error(e, what) {
+        crate::relay::RelayError::Unavailable { message } => message,
+        other => other.to_string(),
+    }
+}
+
 fn unix_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
 }
@@ -299,8 +307,15 @@ impl Ctx<'_> {
         self.core.accounting.record(r);
     }
 
+    /// The whole request's deadline.
+    fn total_deadline(&self) -> tokio::time::Instant {
+        tokio::time::Instant::from_std(self.arrived) + Duration::from_secs(self.table.settings.total_timeout_secs)
+    }
+
+    /// An attempt starting now must have its first bytes by then (and within the total).
     fn first_byte_deadline(&self) -> tokio::time::Instant {
-        tokio::time::Instant::from_std(self.arrived) + Duration::from_secs(self.table.settings.first_byte_timeout_secs)
+        let own = tokio::time::Instant::now() + Duration::from_secs(self.table.settings.first_byte_timeout_secs);
+        own.min(self.total_deadline())
     }
 }
 
@@ -467,7 +482,10 @@ async fn attempt(ctx: &Ctx<'_>, c: &Candidate, n: u32, trials: Trials<'_>) -> St
         let mut r = ctx.record(n, Some(c), status, Outcome::Failover);
         r.error_class = Some(class.as_str().to_string());
         r.message = message.clone();
-        if let Some((scope, base, cap)) = cooldown_for(class) {
+        // Token counting is a probe some sites lack: it fails over but cools nothing down.
+        if ctx.endpoint != Endpoint::CountTokens
+            && let Some((scope, base, cap)) = cooldown_for(class)
+        {
             let floor = match class {
                 FailClass::RateLimited { retry_after_ms } => retry_after_ms,
                 _ => None,
@@ -500,7 +518,7 @@ async fn attempt(ctx: &Ctx<'_>, c: &Candidate, n: u32, trials: Trials<'_>) -> St
     let resp = match sent {
         Err(_) => return fail(FailClass::Transient, 0, format!("no reply within {wait} s")),
         Ok(Err(e)) => {
-            return fail(FailClass::Transient, 0, crate::relay::http::transport_error(&e, "upstream").to_string());
+            return fail(FailClass::Transient, 0, transport_line(&e, "upstream"));
         }
         Ok(Ok(r)) => r,
     };
@@ -534,11 +552,7 @@ async fn attempt(ctx: &Ctx<'_>, c: &Candidate, n: u32, trials: Trials<'_>) -> St
     let first = match tokio::time::timeout_at(deadline, first_data(&mut upstream)).await {
         Err(_) => return fail(FailClass::Transient, status.as_u16(), format!("no body within {wait} s")),
         Ok(Err(e)) => {
-            return fail(
-                FailClass::Transient,
-                status.as_u16(),
-                crate::relay::http::transport_error(&e, "upstream").to_string(),
-            );
+            return fail(FailClass::Transient, status.as_u16(), transport_line(&e, "upstream"));
         }
         Ok(Ok(first)) => first,
     };
@@ -566,7 +580,7 @@ async fn attempt(ctx: &Ctx<'_>, c: &Candidate, n: u32, trials: Trials<'_>) -> St
         clock: ctx.core.clock.clone(),
     };
     let s = &table.settings;
-    let total = tokio::time::Instant::from_std(ctx.arrived) + Duration::from_secs(s.total_timeout_secs);
+    let total = ctx.total_deadline();
     let body =
         PassBody::new(first, upstream, sse, ctx.endpoint, Duration::from_secs(s.idle_timeout_secs), total, finish);
     let mut reply = Response::new(Body::new(body));

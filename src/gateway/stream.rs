@@ -277,7 +277,7 @@ impl Body for PassBody {
                     }
                 }
                 Poll::Ready(Some(Err(e))) => {
-                    let why = crate::relay::http::transport_error(&e, "reading the reply").to_string();
+                    let why = super::proxy::transport_line(&e, "reading the reply");
                     return this.fail(why);
                 }
                 Poll::Ready(None) => {

@@ -216,3 +216,19 @@ async fn cool_down_backs_off_and_one_trial_recovers() {
     assert_eq!((a.hits(), b.hits()), (4, 2));
     rig.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn token_counting_fails_over_without_cooling_anything() {
+    let (a, b, accts) = pair().await;
+    let rig = Rig::start(&accts, settings(|_| {})).await;
+    a.set(status(404, "404 page not found"));
+    let body = serde_json::json!({"model": "m", "messages": [{"role": "user", "content": "hi"}]});
+    let r = rig.post("/v1/messages/count_tokens", &body).await;
+    assert_eq!(r.status(), 200);
+    assert_eq!((a.hits(), b.hits()), (1, 1));
+    a.set(Mode::Ok);
+    let r = rig.post("/v1/messages", &serde_json::json!({"model": "m", "max_tokens": 5, "messages": []})).await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(a.hits(), 2, "a's model was not cooled by the missing probe route");
+    rig.stop().await;
+}

@@ -4,8 +4,9 @@
 //! last request, and notices when a client drops a stream. Shared with `benches/gateway.rs`.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+use std::collections::HashMap;
 use std::convert::Infallible;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -51,6 +52,10 @@ pub struct UpState {
     pub open: AtomicUsize,
     /// SSE chunks in a good stream's text (at least 2).
     pub chunks: AtomicUsize,
+    /// Keep the last request (off in benches).
+    pub record: AtomicBool,
+    /// Good replies, made once per (endpoint, model, stream, chunks).
+    cache: Mutex<HashMap<(Kind, String, bool, usize), Arc<Vec<Bytes>>>>,
 }
 
 /// A running fake upstream.
@@ -91,6 +96,8 @@ pub async fn start_on(name: &str, listener: tokio::net::TcpListener) -> Upstream
         dropped: AtomicUsize::new(0),
         open: AtomicUsize::new(0),
         chunks: AtomicUsize::new(2),
+        record: AtomicBool::new(true),
+        cache: Mutex::new(HashMap::new()),
     });
     let app = Router::new().fallback(handle).with_state(state.clone());
     tokio::spawn(async move {
@@ -110,7 +117,7 @@ pub fn refused_url() -> String {
     url
 }
 
-#[derive(Clone, Copy, PartialEq, Debug)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
 enum Kind {
     Chat,
     Completions,
@@ -273,33 +280,30 @@ impl Drop for Guard {
     }
 }
 
-fn sse_response(st: Arc<UpState>, events: Vec<Bytes>, then: Mode) -> Response {
+fn sse_response(st: Arc<UpState>, events: Arc<Vec<Bytes>>, then: Mode) -> Response {
     st.open.fetch_add(1, Ordering::SeqCst);
     let guard = Guard { st, finished: false };
-    let stream = futures_util::stream::unfold(
-        (events.into_iter(), guard, then, 0usize),
-        |(mut it, mut g, then, i)| async move {
-            match it.next() {
-                Some(b) => Some((Ok::<Bytes, std::io::Error>(b), (it, g, then, i + 1))),
-                None => match then {
-                    Mode::BreakAfterFirst => {
-                        // Let the first event go out before the cut.
-                        tokio::time::sleep(Duration::from_millis(30)).await;
-                        Some((Err(std::io::Error::other("cut")), (it, g, Mode::Ok, i)))
-                    }
-                    Mode::HangAfterFirst => {
-                        std::future::pending::<()>().await;
-                        None
-                    }
-                    _ => {
-                        g.finished = true;
-                        drop(g);
-                        None
-                    }
-                },
-            }
-        },
-    );
+    let stream = futures_util::stream::unfold((events, guard, then, 0usize), |(it, mut g, then, i)| async move {
+        match it.get(i).cloned() {
+            Some(b) => Some((Ok::<Bytes, std::io::Error>(b), (it, g, then, i + 1))),
+            None => match then {
+                Mode::BreakAfterFirst => {
+                    // Let the first event go out before the cut.
+                    tokio::time::sleep(Duration::from_millis(30)).await;
+                    Some((Err(std::io::Error::other("cut")), (it, g, Mode::Ok, i)))
+                }
+                Mode::HangAfterFirst => {
+                    std::future::pending::<()>().await;
+                    None
+                }
+                _ => {
+                    g.finished = true;
+                    drop(g);
+                    None
+                }
+            },
+        }
+    });
     let mut r = Response::new(Body::from_stream(stream));
     r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
     r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
@@ -324,12 +328,35 @@ async fn handle(
     };
     st.hits.fetch_add(1, Ordering::SeqCst);
     let req: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-    *st.last.lock().unwrap() = Some(Seen { path: path.clone(), headers, body: req.clone() });
     let model = req["model"].as_str().unwrap_or("?").to_string();
     let stream = req["stream"] == json!(true);
-    let mode = st.mode.lock().unwrap().clone();
+    if st.record.load(Ordering::Relaxed) {
+        *st.last.lock().unwrap() = Some(Seen { path: path.clone(), headers, body: req });
+    }
+    let mut mode = st.mode.lock().unwrap().clone();
+    // Models that always misbehave (benches and SDK checks use them).
+    match model.as_str() {
+        "idle" => mode = Mode::HangAfterFirst,
+        "break" if stream => mode = Mode::BreakAfterFirst,
+        _ => {}
+    }
     let n = st.chunks.load(Ordering::Relaxed);
     let name = st.name.clone();
+    let json_body = !stream || kind == Kind::Embeddings || kind == Kind::CountTokens;
+    let good = || {
+        let key = (kind, model.clone(), json_body, n);
+        let mut cache = st.cache.lock().unwrap();
+        cache
+            .entry(key)
+            .or_insert_with(|| {
+                Arc::new(if json_body {
+                    vec![Bytes::from(ok_json(kind, &model, &name, n).to_string())]
+                } else {
+                    ok_events(kind, &model, &name, n)
+                })
+            })
+            .clone()
+    };
     match mode {
         Mode::Status(code, body, retry) => {
             let mut r = Response::new(Body::from(body));
@@ -341,17 +368,20 @@ async fn handle(
             Ok(r)
         }
         Mode::BreakAfterFirst | Mode::HangAfterFirst => {
-            let first = ok_events(kind, &model, &name, n).into_iter().take(1).collect();
+            let first = Arc::new(ok_events(kind, &model, &name, n).into_iter().take(1).collect());
             Ok(sse_response(st, first, mode))
         }
         Mode::Delay(_) | Mode::Ok => {
             if let Mode::Delay(d) = mode {
                 tokio::time::sleep(d).await;
             }
-            if stream && kind != Kind::Embeddings && kind != Kind::CountTokens {
-                Ok(sse_response(st, ok_events(kind, &model, &name, n), Mode::Ok))
+            let body = good();
+            if json_body {
+                let mut r = Response::new(Body::from(body[0].clone()));
+                r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+                Ok(r)
             } else {
-                Ok(json_reply(200, &ok_json(kind, &model, &name, n)))
+                Ok(sse_response(st, body, Mode::Ok))
             }
         }
     }
