@@ -5,7 +5,7 @@
 //!     cargo run -- --data-dir DATA_DIR
 #![allow(clippy::unwrap_used, clippy::expect_used, dead_code)]
 
-use apihub::domain::money::{CurrencySettings, DisplayType};
+use apihub::domain::money::{Amount, CurrencySettings, DisplayType};
 use apihub::domain::pricing::{Billing, GroupRatio as PriceGroupRatio, ModelOffer, SitePricing};
 use apihub::domain::snapshot::{
     AccountState, ApiKey, CheckinState, ErrorInfo, GroupRatio, Part, Snapshot, TodayUsage, UserInfo,
@@ -61,6 +61,17 @@ fn state(i: usize, now: i64) -> AccountState {
     if i % 4 == 1 {
         currency.display = DisplayType::Cny;
     }
+    // Money-native kinds (sub2api, VoAPI v2) report money, no quota: every other
+    // VoAPI v2 site bills in CNY.
+    let kind = SiteKind::ALL[i % SiteKind::ALL.len()];
+    let figure = |quota: i64| {
+        if kind.is_money_native() {
+            let cur = if kind == SiteKind::VoapiV2 && i.is_multiple_of(2) { "CNY" } else { "USD" };
+            Amount::money(quota as f64 / 500_000.0, cur)
+        } else {
+            Amount::Quota(quota)
+        }
+    };
     let models: Vec<String> = MODELS.iter().cycle().skip(i % 5).take(4 + i % 9).map(|m| m.to_string()).collect();
     let keys: Vec<ApiKey> = (0..(i % 7) + 1)
         .map(|k| ApiKey {
@@ -69,8 +80,8 @@ fn state(i: usize, now: i64) -> AccountState {
             key: format!("sk-{i:04}{k:02}abcdefghijklmnopqrstuvwxyz0123456789"),
             masked: false,
             status: if k == 3 { 2 } else { 1 },
-            remain_quota: 500_000 * k as i64,
-            used_quota: 12_345 * k as i64,
+            remain: figure(500_000 * k as i64),
+            used: figure(12_345 * k as i64),
             unlimited_quota: k % 2 == 0,
             expired_time: if k == 1 { now + 3 * 86_400 } else { -1 },
             group: String::new(),
@@ -87,12 +98,12 @@ fn state(i: usize, now: i64) -> AccountState {
             username: format!("user{i}"),
             group: "default".into(),
             role: 1,
-            quota: ((i * 7_919) % 40_000_000) as i64 + if i.is_multiple_of(11) { 0 } else { 150_000 },
-            used_quota: ((i * 104_729) % 90_000_000) as i64,
+            balance: figure(((i * 7_919) % 40_000_000) as i64 + if i.is_multiple_of(11) { 0 } else { 150_000 }),
+            used: figure(((i * 104_729) % 90_000_000) as i64),
             ..Default::default()
         }),
         today: Part::complete(TodayUsage {
-            spend_quota: ((i * 3_571) % 2_500_000) as i64,
+            spend: figure(((i * 3_571) % 2_500_000) as i64),
             prompt_tokens: Some(((i * 7_717) % 900_000) as i64),
             completion_tokens: Some(((i * 1_231) % 200_000) as i64),
             requests: Some((i % 340) as i64),

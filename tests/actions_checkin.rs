@@ -5,6 +5,7 @@
 
 mod fake_relay;
 
+use apihub::domain::money::Amount;
 use apihub::domain::{Account, AuthMethod, Credentials, NewAccount, SiteKind};
 use apihub::engine::actions::{self, CheckinStatus, KeyAction};
 use apihub::relay::keys::KeySpec;
@@ -89,7 +90,10 @@ async fn check_in_all_over_mixed_kinds_and_days() {
     assert_eq!(s.counts(), (1, 1, 1, 1), "{s:#?}");
     assert_eq!(s.unsupported, 2, "flag off + one-hub");
     let by = |id| s.entries.iter().find(|e| e.account_id == id).map(|e| e.status.clone());
-    assert_eq!(by(a_new), Some(CheckinStatus::Done { reward_quota: Some(4321), reward_text: Some("$0.01".into()) }));
+    assert_eq!(
+        by(a_new),
+        Some(CheckinStatus::Done { reward: Some(Amount::Quota(4321)), reward_text: Some("$0.01".into()) })
+    );
     assert_eq!(by(a_velo), Some(CheckinStatus::Already));
     assert!(matches!(by(a_human), Some(CheckinStatus::NeedsHuman { .. })));
     assert!(matches!(by(a_dead), Some(CheckinStatus::Failed { ref kind, .. }) if kind == "unavailable"));
@@ -106,7 +110,7 @@ async fn check_in_all_over_mixed_kinds_and_days() {
     assert_eq!(recs[&a_velo].day, utc_today);
     assert_eq!(recs[&a_velo].outcome, CheckinRecordOutcome::Already);
     assert_eq!(recs[&a_new].day, local_today);
-    assert_eq!(recs[&a_new].reward_quota, Some(4321));
+    assert_eq!(recs[&a_new].reward, Some(Amount::Quota(4321)));
     // The table's state shows the check-in at once.
     let st = store.lock().unwrap().account_state(a_new).unwrap();
     assert_eq!(st.snapshot.unwrap().checkin.value.unwrap().checked_in_today, Some(true));
@@ -162,7 +166,7 @@ async fn key_actions_and_redeem_refresh_the_account() {
 
     let r = actions::redeem(&relay, &store, &acc, "GIFT").await.unwrap();
     assert_eq!((r.quota, r.amount_text.as_str()), (2_500_000, "$5.00"));
-    assert_eq!(r.state.snapshot.unwrap().user.value.unwrap().quota, 3_650_000 + 2_500_000);
+    assert_eq!(r.state.snapshot.unwrap().user.value.unwrap().balance, Amount::Quota(3_650_000 + 2_500_000));
     let e = actions::redeem(&relay, &store, &acc, "GIFT").await.unwrap_err();
     assert_eq!(e.kind(), "server");
 }

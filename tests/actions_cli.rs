@@ -84,7 +84,7 @@ async fn checkin_lists_each_account_and_remembers_the_day() {
             &apihub::store::CheckinRecord {
                 day,
                 outcome: apihub::store::CheckinRecordOutcome::Manual,
-                reward_quota: None,
+                reward: None,
                 message: String::new(),
                 updated_at: 0,
             },

@@ -188,7 +188,11 @@ fn seed_a_store_for_screenshots() {
         let state = AccountState {
             snapshot: Some(Snapshot {
                 fetched_at: now - 600,
-                user: Part::complete(UserInfo { quota, username: "alice".into(), ..Default::default() }),
+                user: Part::complete(UserInfo {
+                    balance: apihub::domain::money::Amount::Quota(quota),
+                    username: "alice".into(),
+                    ..Default::default()
+                }),
                 keys: Part::complete(vec![ApiKey {
                     name: "main".into(),
                     status: 1,

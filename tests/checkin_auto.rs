@@ -32,8 +32,7 @@ fn seed(s: &mut Store, url: &str, name: &str, kind: SiteKind, cfg: &FakeConfig) 
 
 fn record(s: &mut Store, id: i64, kind: SiteKind, outcome: CheckinRecordOutcome) {
     let day = checkin_day(kind, apihub::store::now_unix());
-    s.save_checkin(id, &CheckinRecord { day, outcome, reward_quota: None, message: String::new(), updated_at: 0 })
-        .unwrap();
+    s.save_checkin(id, &CheckinRecord { day, outcome, reward: None, message: String::new(), updated_at: 0 }).unwrap();
 }
 
 fn checkins(f: &FakeRelay) -> usize {

@@ -170,7 +170,8 @@ fn after_a_log_sync_the_sites_panel_shows_todays_figures_from_the_synced_rows() 
             })
             .unwrap();
         // The last refresh's estimate: 1 request, 1 quota.
-        let today = TodayUsage { spend_quota: 1, requests: Some(1), ..Default::default() };
+        let today =
+            TodayUsage { spend: apihub::domain::money::Amount::Quota(1), requests: Some(1), ..Default::default() };
         let state = AccountState {
             snapshot: Some(Snapshot { today: Part::complete(today), ..Default::default() }),
             ..Default::default()
@@ -195,7 +196,7 @@ fn after_a_log_sync_the_sites_panel_shows_todays_figures_from_the_synced_rows() 
     });
     let spend: i64 = rows.iter().map(|r| r.quota).sum();
     let t = today_of(h).unwrap();
-    assert_eq!(t.spend_quota, spend);
+    assert_eq!(t.spend, apihub::domain::money::Amount::Quota(spend));
     assert_eq!(t.prompt_tokens, Some(rows.iter().map(|r| r.prompt_tokens).sum()));
 
     h.get_all_by_label("Sites").next().unwrap().click();

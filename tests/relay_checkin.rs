@@ -41,7 +41,7 @@ async fn new_api_veloera_anyrouter_done_then_already() {
         let (a, c) = acc(&f, kind);
         assert_eq!(
             client().checkin(&a, &c).await.unwrap(),
-            CheckinOutcome::Done { reward_quota: reward },
+            CheckinOutcome::Done { reward: reward.map(apihub::domain::money::Amount::Quota) },
             "{variant:?}"
         );
         assert_eq!(client().checkin(&a, &c).await.unwrap(), CheckinOutcome::AlreadyDone, "{variant:?}");

@@ -3,6 +3,7 @@
 
 mod fake_relay;
 
+use apihub::domain::money::Amount;
 use apihub::domain::snapshot::{Availability, Snapshot};
 use apihub::domain::{AuthMethod, Credentials, SiteKind};
 use apihub::relay::snapshot::local_day_window;
@@ -37,15 +38,15 @@ fn assert_common(s: &Snapshot, f: &FakeRelay) {
     let cfg = f.cfg();
     let user = s.user.value.as_ref().unwrap();
     assert_eq!(s.user.availability, Availability::Complete);
-    assert_eq!(user.quota, cfg.quota);
-    assert_eq!(user.used_quota, cfg.used_quota);
+    assert_eq!(user.balance, Amount::Quota(cfg.quota));
+    assert_eq!(user.used, Amount::Quota(cfg.used_quota));
     assert_eq!(user.id, cfg.user_id.to_string());
     assert_eq!(user.request_count, cfg.request_count);
 
     let (start, end) = local_day_window();
     let today = s.today.value.as_ref().unwrap();
     assert_eq!(s.today.availability, Availability::Complete, "{:?}", s.today);
-    assert_eq!(today.spend_quota, cfg.today_spend(start, end));
+    assert_eq!(today.spend, Amount::Quota(cfg.today_spend(start, end)));
     let (requests, prompt, completion) = cfg.today_model_rows(start, end);
     assert_eq!(today.requests, Some(requests));
     assert_eq!(today.prompt_tokens, Some(prompt));
@@ -74,7 +75,7 @@ async fn one_api_usd_ten_keys_per_page() {
     let s = snap(&f, SiteKind::OneApi).await;
     assert_common(&s, &f);
     assert_eq!(s.currency.currency(), "USD");
-    assert_eq!(s.currency.format_quota(s.user.value.as_ref().unwrap().quota), "$7.30");
+    assert_eq!(s.user.value.as_ref().unwrap().balance.text(&s.currency), "$7.30");
     assert_eq!(s.system_name.as_deref(), Some("One API"));
     assert_eq!(s.notice.as_deref(), Some("Welcome"));
     assert!(key_pages(&f) >= 3, "25 keys at 10 per page");
@@ -208,20 +209,21 @@ async fn anyrouter_uses_the_accounts_cookie() {
 }
 
 #[tokio::test]
-async fn sub2api_usd_balance_to_quota() {
+async fn sub2api_balances_are_usd_money() {
     let mut cfg = FakeConfig::new(Variant::Sub2api);
     cfg.key_count = 230;
     let f = FakeRelay::start(cfg).await;
     let s = snap(&f, SiteKind::Sub2api).await;
     let u = s.user.value.unwrap();
-    assert_eq!(u.quota, 6_500_000, "12.5 + 0.5 USD at 500000/USD");
+    assert_eq!(u.balance, Amount::money(13.0, "USD"), "12.5 + 0.5 points");
+    assert_eq!(u.balance.quota(), None, "no quota is invented");
     let t = s.today.value.unwrap();
-    assert_eq!(t.spend_quota, 375_000);
+    assert_eq!(t.spend, Amount::money(0.75, "USD"));
     assert_eq!(t.requests, Some(12));
     assert_eq!(t.prompt_tokens, Some(3400));
     let keys = s.keys.value.unwrap();
     assert_eq!(keys.len(), 230);
-    assert_eq!(keys[0].remain_quota, 2_500_000);
+    assert_eq!(keys[0].remain, Amount::money(5.0, "USD"));
     assert_eq!(s.keys.availability, Availability::Complete);
     assert_eq!(f.paths().iter().filter(|p| p.starts_with("/api/v1/keys")).count(), 3);
 }
@@ -234,8 +236,8 @@ async fn voapi_v2_raw_jwt_money_strings() {
     let f = FakeRelay::start(cfg).await;
     let s = snap(&f, SiteKind::VoapiV2).await;
     let u = s.user.value.unwrap();
-    assert_eq!(u.quota, 7_500_000, "12.50 + 2.50 USD");
-    assert_eq!(u.used_quota, 750_000);
+    assert_eq!(u.balance, Amount::money(15.0, "USD"), "12.50 + 2.50 USD");
+    assert_eq!(u.used, Amount::money(1.5, "USD"));
     let keys = s.keys.value.unwrap();
     assert_eq!(keys.len(), 207);
     assert!(keys.iter().all(|k| k.masked));
@@ -252,7 +254,8 @@ async fn key_only_accounts_use_billing_and_usage_token() {
     let acc = AccountRef { user_id: String::new(), ..account(&f, SiteKind::OneApi, AuthMethod::ApiKey) };
     let s = client().fetch_snapshot(&acc, &creds).await.unwrap();
     let u = s.user.value.unwrap();
-    assert_eq!((u.quota, u.used_quota), (cfg.quota, cfg.used_quota));
+    // The billing endpoints give money in the site's currency: it stays money.
+    assert_eq!((u.balance, u.used), (Amount::money(7.3, "USD"), Amount::money(2.0, "USD")));
     assert_eq!(s.models.value.unwrap().len(), 3);
     assert!(f.paths().iter().all(|p| !p.contains("credit_grants")));
     // Its keys part is the key itself, in full, with the key's quota.
@@ -260,22 +263,22 @@ async fn key_only_accounts_use_billing_and_usage_token() {
     assert_eq!(keys.len(), 1);
     assert_eq!(keys[0].key, format!("sk-{}", cfg.sk_key));
     assert!(!keys[0].masked);
-    assert_eq!((keys[0].remain_quota, keys[0].used_quota), (cfg.quota, cfg.used_quota));
+    assert_eq!((&keys[0].remain, &keys[0].used), (&Amount::money(7.3, "USD"), &Amount::money(2.0, "USD")));
 
-    // new-api CNY site: billing amounts are CNY and are converted back.
+    // new-api CNY site: billing amounts are CNY and stay CNY.
     let mut c2 = FakeConfig::new(Variant::NewApiClassic);
     c2.status_extra = json!({"quota_display_type": "CNY", "usd_exchange_rate": 7.3});
     let f = FakeRelay::start(c2).await;
     let acc = account(&f, SiteKind::NewApi, AuthMethod::ApiKey);
     let s = client().fetch_snapshot(&acc, &creds).await.unwrap();
     let u = s.user.value.unwrap();
-    assert_eq!((u.quota, u.used_quota), (cfg.quota, cfg.used_quota));
+    assert_eq!((u.balance, u.used), (Amount::money(53.29, "CNY"), Amount::money(14.6, "CNY")));
 
     // new-api current: /api/usage/token/ with Bearer sk-.
     let f = FakeRelay::start(FakeConfig::new(Variant::NewApiCurrent)).await;
     let s = client().fetch_snapshot(&account(&f, SiteKind::NewApi, AuthMethod::ApiKey), &creds).await.unwrap();
     let u = s.user.value.unwrap();
-    assert_eq!((u.quota, u.used_quota), (cfg.quota, cfg.used_quota));
+    assert_eq!((u.balance, u.used), (Amount::Quota(cfg.quota), Amount::Quota(cfg.used_quota)), "quota integers");
     assert!(f.paths().iter().any(|p| p == "/api/usage/token/"));
     assert!(!f.paths().iter().any(|p| p.contains("billing")));
     let keys = s.keys.value.unwrap();
@@ -320,13 +323,13 @@ async fn one_missing_endpoint_does_not_fail_the_account() {
     let f = FakeRelay::start(cfg).await;
     let s = snap(&f, SiteKind::NewApi).await;
     let cfg = f.cfg();
-    assert_eq!(s.user.value.unwrap().quota, cfg.quota);
+    assert_eq!(s.user.value.unwrap().balance, Amount::Quota(cfg.quota));
     assert!(matches!(s.models.availability, Availability::Failed(_)), "{:?}", s.models);
     assert_eq!(s.groups.availability, Availability::Unsupported);
     assert_eq!(s.keys.availability, Availability::Complete);
     let (start, end) = local_day_window();
     let t = s.today.value.unwrap();
-    assert_eq!(t.spend_quota, cfg.today_spend(start, end), "spend from the stat endpoint");
+    assert_eq!(t.spend, Amount::Quota(cfg.today_spend(start, end)), "spend from the stat endpoint");
     assert_eq!(t.requests, None);
     assert!(matches!(s.today.availability, Availability::Partial(_)));
     assert_eq!(s.notice, None);

@@ -60,7 +60,7 @@ async fn verify_token_and_cookie() {
     let f = FakeRelay::start(FakeConfig::new(Variant::NewApiClassic)).await;
     let cfg = f.cfg();
     let u = client().verify_access_token(&f.url, SiteKind::NewApi, "42", &cfg.token).await.unwrap();
-    assert_eq!((u.id.as_str(), u.quota), ("42", cfg.quota));
+    assert_eq!((u.id.as_str(), u.balance.quota()), ("42", Some(cfg.quota)));
     let e = client().verify_access_token(&f.url, SiteKind::NewApi, "43", &cfg.token).await.unwrap_err();
     assert_eq!(e.kind(), "auth");
     let e = client().verify_access_token(&f.url, SiteKind::NewApi, "42", "bad").await.unwrap_err();
@@ -87,7 +87,7 @@ async fn classic_password_login_with_cookie_bound_2fa() {
     // The session cookie works for a snapshot.
     let acc = AccountRef { site_url: f.url.clone(), kind: SiteKind::NewApi, user_id: r.user_id.clone(), auth: r.auth };
     let s = c.fetch_snapshot(&acc, &r.credentials).await.unwrap();
-    assert_eq!(s.user.value.unwrap().quota, f.cfg().quota);
+    assert_eq!(s.user.value.unwrap().balance.quota(), Some(f.cfg().quota));
 }
 
 #[tokio::test]

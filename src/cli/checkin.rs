@@ -5,6 +5,7 @@
 //! several times a day; `--force` asks the sites anyway. Exit 0 whatever the
 //! per-account results are; the list says what happened.
 
+use crate::domain::money::Amount;
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -36,7 +37,9 @@ struct Row {
     url: String,
     /// `done`, `already`, `manual`, `needs_human`, `failed`.
     result: &'static str,
+    /// Quota; `null` for a money reward (and when the site did not say).
     reward_quota: Option<i64>,
+    /// For display, never a non-zero reward as zero (`$0.0049`).
     reward: Option<String>,
     message: Option<String>,
 }
@@ -45,8 +48,8 @@ fn rows(s: &CheckinSummary) -> Vec<Row> {
     s.entries
         .iter()
         .map(|e| {
-            let (result, reward_quota, reward, message) = match &e.status {
-                CheckinStatus::Done { reward_quota, reward_text } => ("done", *reward_quota, reward_text.clone(), None),
+            let (result, amount, reward, message) = match &e.status {
+                CheckinStatus::Done { reward, reward_text } => ("done", reward.as_ref(), reward_text.clone(), None),
                 CheckinStatus::Already => ("already", None, None, None),
                 CheckinStatus::Manual => ("manual", None, None, None),
                 CheckinStatus::NeedsHuman { message } => ("needs_human", None, None, Some(message.clone())),
@@ -58,7 +61,7 @@ fn rows(s: &CheckinSummary) -> Vec<Row> {
                 account: e.account.clone(),
                 url: e.site_url.clone(),
                 result,
-                reward_quota,
+                reward_quota: amount.and_then(Amount::quota),
                 reward,
                 message,
             }

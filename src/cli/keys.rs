@@ -92,14 +92,18 @@ pub fn run_keys(store: Store, cmd: &KeysCmd, rt: &tokio::runtime::Handle) -> any
                     .iter()
                     .map(|k| {
                         json!({"id": k.id, "name": k.name, "key": k.key, "masked": k.masked, "status": k.status,
-                            "remain_quota": k.remain_quota, "used_quota": k.used_quota, "unlimited_quota": k.unlimited_quota,
+                            "remain_quota": k.remain.quota(), "used_quota": k.used.quota(), "unlimited_quota": k.unlimited_quota,
                             "expired_time": k.expired_time, "group": k.group, "models": k.models})
                     })
                     .collect();
                 println!("{}", serde_json::to_string_pretty(&rows)?);
             } else {
                 for k in &keys {
-                    let quota = if k.unlimited_quota { "unlimited".to_string() } else { k.remain_quota.to_string() };
+                    let quota = match (&k.remain, k.unlimited_quota) {
+                        (_, true) => "unlimited".to_string(),
+                        (crate::domain::money::Amount::Quota(q), _) => q.to_string(),
+                        (money, _) => money.text(&Default::default()),
+                    };
                     let key = crate::logging::mask_secret(&k.key);
                     println!("{:>6}  {:<30}  {key:<14}  status {}  quota {quota}", k.id, k.name, k.status);
                 }

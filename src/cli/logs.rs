@@ -128,7 +128,9 @@ fn local_time(unix: i64) -> String {
 }
 
 /// Account labels and currency settings by id.
-fn labels(store: &Store) -> anyhow::Result<HashMap<i64, (String, CurrencySettings)>> {
+/// Per account: its label, currency settings and whether its kind is money-native (its
+/// rows' `quota` column then holds USD cost units, not quota).
+fn labels(store: &Store) -> anyhow::Result<HashMap<i64, (String, CurrencySettings, bool)>> {
     let states = store.account_states()?;
     Ok(store
         .list_accounts()?
@@ -136,7 +138,7 @@ fn labels(store: &Store) -> anyhow::Result<HashMap<i64, (String, CurrencySetting
         .map(|a| {
             let cs =
                 states.get(&a.id).and_then(|s| s.snapshot.as_ref()).map(|s| s.currency.clone()).unwrap_or_default();
-            (a.id, (format!("{} / {}", a.site.name, a.username), cs))
+            (a.id, (format!("{} / {}", a.site.name, a.username), cs, a.site.kind.is_money_native()))
         })
         .collect())
 }
@@ -203,10 +205,11 @@ fn filter_of(
     })
 }
 
-fn row_json(r: &UsageLog, label: &str, cs: &CurrencySettings) -> Value {
+fn row_json(r: &UsageLog, label: &str, cs: &CurrencySettings, money_native: bool) -> Value {
     json!({"account_id": r.account_id, "account": label, "created_at": r.created_at, "time": local_time(r.created_at),
         "type": r.kind.as_str(), "raw_type": r.raw_type, "model": r.model, "token_name": r.token_name,
-        "prompt_tokens": r.prompt_tokens, "completion_tokens": r.completion_tokens, "quota": r.quota,
+        "prompt_tokens": r.prompt_tokens, "completion_tokens": r.completion_tokens,
+        "quota": (!money_native).then_some(r.quota),
         "cost": cs.quota_to_amount(r.quota), "currency": cs.currency(), "duration_ms": r.duration_ms,
         "is_stream": r.is_stream, "channel_id": r.channel_id, "group": r.group, "request_id": r.request_id,
         "content": r.content})
@@ -218,15 +221,21 @@ pub fn query(store: Store, q: &QueryArgs) -> anyhow::Result<ExitCode> {
     let limit = if q.limit == 0 { usize::MAX / 2 } else { q.limit };
     let rows = store.query_usage_logs(&f, limit, 0)?;
     let labels = labels(&store)?;
-    let default = (String::new(), CurrencySettings::default());
+    let default = (String::new(), CurrencySettings::default(), false);
     let label = |id: i64| labels.get(&id).unwrap_or(&default);
     if q.json {
-        let v: Vec<Value> = rows.iter().map(|r| row_json(r, &label(r.account_id).0, &label(r.account_id).1)).collect();
+        let v: Vec<Value> = rows
+            .iter()
+            .map(|r| {
+                let (name, cs, money_native) = label(r.account_id);
+                row_json(r, name, cs, *money_native)
+            })
+            .collect();
         println!("{}", serde_json::to_string_pretty(&v)?);
     } else if q.csv {
         println!("{CSV_HEADER}");
         for r in &rows {
-            let (name, cs) = label(r.account_id);
+            let (name, cs, _) = label(r.account_id);
             println!("{}", csv_line(r, &local_time(r.created_at), name, cs.quota_to_amount(r.quota), &cs.currency()));
         }
     } else if rows.is_empty() {
@@ -237,7 +246,7 @@ pub fn query(store: Store, q: &QueryArgs) -> anyhow::Result<ExitCode> {
             "time", "account", "type", "model", "prompt", "compl.", "cost"
         );
         for r in &rows {
-            let (name, cs) = label(r.account_id);
+            let (name, cs, _) = label(r.account_id);
             println!(
                 "{:<19}  {:<20.20}  {:<8}  {:<24.24}  {:>8}  {:>8}  {:>12}",
                 local_time(r.created_at),

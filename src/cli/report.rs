@@ -5,6 +5,7 @@ use serde::Serialize;
 
 use crate::domain::Account;
 use crate::domain::alerts::Alert;
+use crate::domain::money::{Amount, amount_text};
 use crate::domain::snapshot::AccountState;
 
 /// Today's figures from synced usage-log rows for the accounts whose log sync reached
@@ -31,20 +32,21 @@ pub struct AlertJson {
 /// An amount in quota and in the site's currency.
 #[derive(Debug, Serialize, PartialEq)]
 pub struct AmountJson {
-    /// Quota points.
+    /// Quota points; `null` for money-native kinds, which have no quota.
     pub quota: Option<i64>,
     /// Amount in `currency`.
     pub amount: Option<f64>,
-    /// `USD`, `CNY`, `TOKENS` or the site's custom symbol.
+    /// `USD`, `CNY`, `TOKENS`, the site's custom symbol, or the money-native site's own
+    /// currency code.
     pub currency: String,
 }
 
 /// Today's usage.
 #[derive(Debug, Serialize, PartialEq)]
 pub struct TodayJson {
-    /// Quota spent today.
+    /// Quota spent today (`null` for money-native kinds).
     pub spend_quota: Option<i64>,
-    /// The same in the site's currency.
+    /// The same in the balance's currency.
     pub spend_amount: Option<f64>,
     /// Prompt tokens.
     pub prompt_tokens: Option<i64>,
@@ -114,8 +116,9 @@ impl AccountReport {
     pub fn new(a: &Account, state: Option<&AccountState>) -> AccountReport {
         let snap = state.and_then(|s| s.snapshot.as_ref());
         let cs = snap.map(|s| &s.currency);
-        let amount = |quota: Option<i64>| {
-            cs.map(|cs| AmountJson { quota, amount: quota.map(|q| cs.quota_to_amount(q)), currency: cs.currency() })
+        // Quota with its value in the site's currency, or money with `quota: null`.
+        let amount = |a: &Amount| {
+            cs.map(|cs| AmountJson { quota: a.quota(), amount: Some(a.value(cs)), currency: a.currency(cs) })
         };
         let user = snap.and_then(|s| s.user.value.as_ref());
         AccountReport {
@@ -134,11 +137,11 @@ impl AccountReport {
             error: state
                 .and_then(|s| s.last_error.as_ref())
                 .map(|e| ErrorJson { kind: e.kind.clone(), message: e.message.clone() }),
-            balance: user.and_then(|u| amount(Some(u.quota))),
-            used: user.and_then(|u| amount(Some(u.used_quota))),
+            balance: user.and_then(|u| amount(&u.balance)),
+            used: user.and_then(|u| amount(&u.used)),
             today: snap.and_then(|s| s.today.value.as_ref()).map(|t| TodayJson {
-                spend_quota: Some(t.spend_quota),
-                spend_amount: cs.map(|cs| cs.quota_to_amount(t.spend_quota)),
+                spend_quota: t.spend.quota(),
+                spend_amount: cs.map(|cs| t.spend.value(cs)),
                 prompt_tokens: t.prompt_tokens,
                 completion_tokens: t.completion_tokens,
                 requests: t.requests,
@@ -165,10 +168,9 @@ impl AccountReport {
         let balance = self
             .balance
             .as_ref()
-            .and_then(|b| b.amount.map(|a| format!("{a:.2} {}", b.currency)))
+            .and_then(|b| b.amount.map(|a| format!("{} {}", amount_text(a), b.currency)))
             .unwrap_or_else(|| "-".into());
-        let today =
-            self.today.as_ref().and_then(|t| t.spend_amount).map(|a| format!("{a:.2}")).unwrap_or_else(|| "-".into());
+        let today = self.today.as_ref().and_then(|t| t.spend_amount).map(amount_text).unwrap_or_else(|| "-".into());
         let status = match (&self.status, &self.error) {
             (_, Some(e)) => format!("{}: {}", e.kind, e.message),
             (Some(s), None) => s.to_string(),

@@ -153,7 +153,8 @@ impl Alert {
     pub fn message(&self) -> String {
         match self {
             Alert::LowBalance { balance, threshold, currency } => {
-                format!("balance {balance:.2} {currency} is below {threshold:.2} {currency}")
+                let (b, t) = (super::money::amount_text(*balance), super::money::amount_text(*threshold));
+                format!("balance {b} {currency} is below {t} {currency}")
             }
             Alert::Failing { count } => format!("the last {count} refreshes failed"),
             Alert::KeyExpiring { key_name, days, .. } if *days < 0 => format!("key \"{key_name}\" has expired"),
@@ -182,9 +183,10 @@ pub fn evaluate(account: &Account, state: Option<&AccountState>, settings: &Aler
     if let (Some(threshold), Some(snap)) = (threshold, snap)
         && let Some(user) = &snap.user.value
     {
-        let balance = snap.currency.quota_to_amount(user.quota);
+        // The threshold is in the currency the balance is shown in (the site's).
+        let balance = user.balance.value(&snap.currency);
         if balance < threshold {
-            out.push(Alert::LowBalance { balance, threshold, currency: snap.currency.currency() });
+            out.push(Alert::LowBalance { balance, threshold, currency: user.balance.currency(&snap.currency) });
         }
     }
     if settings.failures > 0 && state.consecutive_failures >= settings.failures {
@@ -236,7 +238,10 @@ mod tests {
         AccountState {
             snapshot: Some(Snapshot {
                 user: match quota {
-                    Some(q) => Part::complete(UserInfo { quota: q, ..Default::default() }),
+                    Some(q) => Part::complete(UserInfo {
+                        balance: crate::domain::money::Amount::Quota(q),
+                        ..Default::default()
+                    }),
                     None => Part::failed("no user"),
                 },
                 keys: Part::complete(keys),

@@ -63,6 +63,12 @@ impl SiteKind {
         }
     }
 
+    /// Kinds whose sites report money (an amount in a currency) and no quota: sub2api
+    /// and VoAPI v2.
+    pub fn is_money_native(self) -> bool {
+        matches!(self, SiteKind::Sub2api | SiteKind::VoapiV2)
+    }
+
     /// Parses the identifier written by [`SiteKind::as_str`]; lenient about case and `_`.
     pub fn parse(s: &str) -> Option<SiteKind> {
         let norm = s.trim().to_ascii_lowercase().replace('_', "-");

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::money::CurrencySettings;
+use super::money::{Amount, CurrencySettings};
 
 /// How complete one part of a snapshot is.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -62,10 +62,13 @@ pub struct UserInfo {
     pub group: String,
     /// Role (1 common, 10 admin, 100 root).
     pub role: i64,
-    /// Remaining quota (quota units; for USD-native kinds converted from USD).
-    pub quota: i64,
-    /// Used quota.
-    pub used_quota: i64,
+    /// Balance: quota on quota sites, money on money-native kinds (stored as `quota` by
+    /// older builds).
+    #[serde(alias = "quota")]
+    pub balance: Amount,
+    /// Used so far, as the balance.
+    #[serde(alias = "used_quota")]
+    pub used: Amount,
     /// Requests made.
     pub request_count: i64,
 }
@@ -83,10 +86,12 @@ pub struct ApiKey {
     pub masked: bool,
     /// 1 enabled, 2 disabled, 3 expired, 4 exhausted.
     pub status: i64,
-    /// Remaining quota.
-    pub remain_quota: i64,
-    /// Used quota.
-    pub used_quota: i64,
+    /// What is left of the key's limit (quota, or money on money-native kinds).
+    #[serde(alias = "remain_quota")]
+    pub remain: Amount,
+    /// Used by the key.
+    #[serde(alias = "used_quota")]
+    pub used: Amount,
     /// No quota limit.
     pub unlimited_quota: bool,
     /// Unix seconds; -1 never.
@@ -100,8 +105,9 @@ pub struct ApiKey {
 /// Today's usage in the local-midnight window.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct TodayUsage {
-    /// Quota spent.
-    pub spend_quota: i64,
+    /// Spent today (quota, or money on money-native kinds).
+    #[serde(alias = "spend_quota")]
+    pub spend: Amount,
     /// Prompt tokens (None when only the stat endpoint answered).
     pub prompt_tokens: Option<i64>,
     /// Completion tokens.
@@ -179,6 +185,35 @@ pub struct AccountState {
     pub last_attempt_at: Option<i64>,
     /// Failed refreshes in a row.
     pub consecutive_failures: u32,
+}
+
+impl Snapshot {
+    /// The currency of a money-native balance (`None` on quota sites).
+    pub fn money_currency(&self) -> Option<&str> {
+        self.user.value.as_ref().and_then(|u| u.balance.cash()).map(|c| c.currency.as_str())
+    }
+
+    /// States written before money-native amounts existed hold quota invented from
+    /// money (USD × 500 000, whatever the site's currency). For a money-native kind such
+    /// a figure is turned back into the USD it came from; new states never hold one.
+    pub fn upgrade_money_native(&mut self) {
+        let back = |a: &mut Amount| {
+            if let Amount::Quota(q) = *a {
+                *a = Amount::money(q as f64 / super::money::DEFAULT_QUOTA_PER_UNIT, "USD");
+            }
+        };
+        if let Some(u) = self.user.value.as_mut() {
+            back(&mut u.balance);
+            back(&mut u.used);
+        }
+        if let Some(t) = self.today.value.as_mut() {
+            back(&mut t.spend);
+        }
+        for k in self.keys.value.iter_mut().flatten() {
+            back(&mut k.remain);
+            back(&mut k.used);
+        }
+    }
 }
 
 impl AccountState {

@@ -40,7 +40,7 @@ impl Added {
             .state
             .as_ref()
             .and_then(|s| s.snapshot.as_ref())
-            .and_then(|s| s.user.value.as_ref().map(|u| s.currency.format_quota(u.quota)));
+            .and_then(|s| s.user.value.as_ref().map(|u| u.balance.text(&s.currency)));
         match balance {
             Some(b) => format!("{who} — {b}"),
             None => who.to_string(),

@@ -13,6 +13,7 @@ use std::collections::BTreeMap;
 use futures_util::StreamExt;
 
 use super::refresh::refresh_one;
+use crate::domain::money::Amount;
 use crate::domain::snapshot::{AccountState, ApiKey, Availability};
 use crate::domain::{Account, AccountId, Credentials, SiteKind};
 use crate::relay::checkin::CheckinOutcome;
@@ -104,11 +105,11 @@ pub struct RedeemDone {
 /// One account's check-in result.
 #[derive(Debug, Clone, PartialEq)]
 pub enum CheckinStatus {
-    /// Checked in now; reward in quota and as money text, when the site says.
+    /// Checked in now; the reward and its text, when the site says.
     Done {
-        /// Reward (quota).
-        reward_quota: Option<i64>,
-        /// Reward in the site's currency.
+        /// Reward: quota, or money on money-native kinds.
+        reward: Option<Amount>,
+        /// Reward in the site's currency, never a non-zero amount as zero (`$0.0049`).
         reward_text: Option<String>,
     },
     /// Already done today (by the site's word or our record).
@@ -341,10 +342,19 @@ pub async fn checkin_one(
     .await?;
     let cs = previous.snapshot.as_ref().map(|s| s.currency.clone()).unwrap_or_default();
     let (status, rec) = match outcome {
-        Ok(CheckinOutcome::Done { reward_quota }) => (
-            CheckinStatus::Done { reward_quota, reward_text: reward_quota.map(|q| cs.format_quota(q)) },
-            (CheckinRecordOutcome::Done, reward_quota, String::new()),
-        ),
+        Ok(CheckinOutcome::Done { mut reward }) => {
+            // A money reward is in the currency the site bills the account in.
+            if let (Some(Amount::Money(c)), Some(cur)) =
+                (reward.as_mut(), previous.snapshot.as_ref().and_then(|s| s.money_currency()))
+            {
+                c.currency = cur.to_string();
+            }
+            let reward_text = reward.as_ref().map(|r| r.text(&cs));
+            (
+                CheckinStatus::Done { reward: reward.clone(), reward_text },
+                (CheckinRecordOutcome::Done, reward, String::new()),
+            )
+        }
         Ok(CheckinOutcome::AlreadyDone) => {
             (CheckinStatus::Already, (CheckinRecordOutcome::Already, None, String::new()))
         }
@@ -357,7 +367,7 @@ pub async fn checkin_one(
         ),
     };
     log::info!("check-in on {} ({}): {}", account.site.url, account.site.kind, rec.0.as_str());
-    let record = CheckinRecord { day, outcome: rec.0, reward_quota: rec.1, message: rec.2, updated_at: 0 };
+    let record = CheckinRecord { day, outcome: rec.0, reward: rec.1, message: rec.2, updated_at: 0 };
     let id = account.id;
     let done = record.outcome.is_done();
     let mut state = blocking(store, move |s| {
@@ -393,7 +403,7 @@ pub async fn mark_checkin_done(store: &SharedStore, account: &Account) -> Result
     let record = CheckinRecord {
         day: checkin_day(account.site.kind, crate::store::now_unix()),
         outcome: CheckinRecordOutcome::Manual,
-        reward_quota: None,
+        reward: None,
         message: String::new(),
         updated_at: crate::store::now_unix(),
     };

@@ -196,7 +196,7 @@ mod tests {
     }
 
     fn rec(day: &str, outcome: CheckinRecordOutcome, updated_at: i64) -> CheckinRecord {
-        CheckinRecord { day: day.into(), outcome, reward_quota: None, message: String::new(), updated_at }
+        CheckinRecord { day: day.into(), outcome, reward: None, message: String::new(), updated_at }
     }
 
     const WIN: AutoCheckin = AutoCheckin { enabled: true, start_min: 8 * 60, end_min: 10 * 60 };

@@ -103,7 +103,10 @@ mod tests {
     fn snap(quota: i64, models: Vec<&str>, keys: Vec<ApiKey>) -> Snapshot {
         Snapshot {
             fetched_at: 1,
-            user: Part::complete(UserInfo { quota, ..Default::default() }),
+            user: Part::complete(UserInfo {
+                balance: crate::domain::money::Amount::Quota(quota),
+                ..Default::default()
+            }),
             models: Part::complete(models.into_iter().map(String::from).collect()),
             keys: Part::complete(keys),
             ..Default::default()
@@ -138,7 +141,11 @@ mod tests {
         assert_eq!(s.models.value.unwrap().len(), 2);
         assert!(matches!(s.models.availability, Availability::Partial(_)));
         assert_eq!(s.keys.value.unwrap().len(), 1);
-        assert_eq!(s.user.value.unwrap().quota, 2, "non-list parts take the new value");
+        assert_eq!(
+            s.user.value.unwrap().balance,
+            crate::domain::money::Amount::Quota(2),
+            "non-list parts take the new value"
+        );
     }
 
     #[test]
@@ -147,7 +154,7 @@ mod tests {
         let mut new = snap(2, vec!["m"], vec![]);
         new.user = Part::failed("500");
         let s = merge(prev, Ok(new), 2).snapshot.unwrap();
-        assert_eq!(s.user.value.unwrap().quota, 1);
+        assert_eq!(s.user.value.unwrap().balance, crate::domain::money::Amount::Quota(1));
         assert_eq!(s.user.availability, Availability::Failed("500".into()));
     }
 

@@ -200,7 +200,10 @@ mod tests {
                 return Err(ErrorInfo { kind: "unavailable".into(), message: "HTTP 502".into() });
             }
             Ok(Snapshot {
-                user: Part::complete(UserInfo { quota: account.user_id.parse().unwrap_or(0), ..Default::default() }),
+                user: Part::complete(UserInfo {
+                    balance: crate::domain::money::Amount::Quota(account.user_id.parse().unwrap_or(0)),
+                    ..Default::default()
+                }),
                 ..Default::default()
             })
         }
@@ -270,7 +273,10 @@ mod tests {
         let fake = Fake { in_flight: AtomicUsize::new(0), max_seen: AtomicUsize::new(0) };
         let acc2 = accounts.iter().find(|a| a.user_id == "2").unwrap().clone();
         let ok = refresh_one(&fake, &store, &acc2).await.unwrap();
-        assert_eq!(ok.snapshot.as_ref().unwrap().user.value.as_ref().unwrap().quota, 2);
+        assert_eq!(
+            ok.snapshot.as_ref().unwrap().user.value.as_ref().unwrap().balance,
+            crate::domain::money::Amount::Quota(2)
+        );
         // Same account id, but make the fake fail by pretending the user id changed.
         let mut broken = acc2.clone();
         broken.user_id = "23".into();

@@ -22,7 +22,7 @@ use serde::Serialize;
 
 use super::protocol::{EndpointSet, endpoints_from_types, kind_endpoints};
 use super::settings::{GatewaySettings, Policy};
-use crate::domain::money::real_cost;
+use crate::domain::money::{Amount, real_cost};
 use crate::domain::pricing::{GroupRatio, ModelOffer, PriceRow, SitePricing, effective_usd, price_row};
 use crate::domain::snapshot::{AccountState, ApiKey, Snapshot};
 use crate::domain::{Account, AccountId, SiteKind};
@@ -129,7 +129,11 @@ pub fn key_unusable(k: &ApiKey, now_unix: i64) -> Option<&'static str> {
     if k.expired_time > 0 && k.expired_time <= now_unix {
         return Some("expired");
     }
-    if !k.unlimited_quota && k.remain_quota <= 0 {
+    let left = match &k.remain {
+        Amount::Quota(q) => *q as f64,
+        Amount::Money(c) => c.amount,
+    };
+    if !k.unlimited_quota && left <= 0.0 {
         return Some("exhausted");
     }
     if k.masked || k.key.contains('*') {
@@ -170,8 +174,10 @@ fn group_sells(site: &SitePricing, offer: &ModelOffer, group: Option<&str>) -> b
     }
 }
 
+/// The balance in USD when that needs no guess (quota through the site's unit, or USD
+/// money; money in another currency is unknown and ranks last under `balance`).
 fn balance_usd(snap: &Snapshot) -> Option<f64> {
-    snap.user.value.as_ref().map(|u| snap.currency.quota_to_usd(u.quota))
+    snap.user.value.as_ref().and_then(|u| u.balance.usd(&snap.currency))
 }
 
 fn label(a: &Account, snap: Option<&Snapshot>) -> String {

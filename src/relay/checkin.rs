@@ -7,14 +7,16 @@ use super::profile::CheckinSource;
 use super::snapshot::Ctx;
 use super::{AccountRef, RelayClient, RelayError, parse};
 use crate::domain::Credentials;
+use crate::domain::money::Amount;
 
 /// What a check-in attempt achieved.
 #[derive(Debug, Clone, PartialEq)]
 pub enum CheckinOutcome {
-    /// Checked in now; the reward in quota when the site says.
+    /// Checked in now; the reward when the site says.
     Done {
-        /// Reward (quota units).
-        reward_quota: Option<i64>,
+        /// Reward: quota, or money on VoAPI v2 (its reply names no currency: USD here,
+        /// the engine gives it the account's balance currency).
+        reward: Option<Amount>,
     },
     /// Already checked in today (not a failure; never retried).
     AlreadyDone,
@@ -79,14 +81,17 @@ impl RelayClient {
             return Ok(CheckinOutcome::AlreadyDone);
         }
         let data = v.get("data").cloned().unwrap_or(Value::Null);
-        let reward = parse::int(data.get("quota_awarded"))
+        let quota = parse::int(data.get("quota_awarded"))
             .or_else(|| parse::int(data.get("quota")))
-            .or_else(|| parse::int(data.get("reward")))
-            .or_else(|| {
-                parse::float(data.get("amount"))
-                    .map(|usd| crate::domain::money::CurrencySettings::default().usd_to_quota(usd))
-            });
-        Ok(CheckinOutcome::Done { reward_quota: reward })
+            .or_else(|| parse::int(data.get("reward")));
+        let reward = match (quota, ctx.profile.checkin) {
+            (Some(q), _) => Some(Amount::Quota(q)),
+            // VoAPI v2: money strings, `amount` plus `bonusAmount`.
+            (None, CheckinSource::VoapiV2) => parse::float(data.get("amount"))
+                .map(|a| Amount::money(a + parse::float(data.get("bonusAmount")).unwrap_or(0.0), "USD")),
+            (None, _) => None,
+        };
+        Ok(CheckinOutcome::Done { reward })
     }
 }
 

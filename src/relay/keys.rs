@@ -51,7 +51,8 @@ impl KeySpec {
     pub fn of(key: &ApiKey) -> KeySpec {
         KeySpec {
             name: key.name.clone(),
-            remain_quota: key.remain_quota,
+            // Key edits exist on quota sites only (the One API protocol).
+            remain_quota: key.remain.quota().unwrap_or(0),
             unlimited_quota: key.unlimited_quota,
             expired_time: key.expired_time,
             models: split_list(&key.models),
@@ -181,7 +182,7 @@ impl RelayClient {
                     id,
                     name: spec.name.trim().to_string(),
                     status: 1,
-                    remain_quota: spec.remain_quota,
+                    remain: crate::domain::money::Amount::Quota(spec.remain_quota),
                     unlimited_quota: spec.unlimited_quota,
                     expired_time: spec.expired_time,
                     group: spec.group.clone(),

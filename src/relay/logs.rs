@@ -14,7 +14,6 @@ use super::lists::{PageItems, page_url, parse_page};
 use super::parse;
 use super::profile::Protocol;
 use super::{AccountRef, Profile, RelayClient, RelayError};
-use crate::domain::money::CurrencySettings;
 use crate::domain::usage_log::{LogKind, UsageLog};
 use crate::domain::{Credentials, SiteKind};
 
@@ -77,8 +76,8 @@ pub const SUB2API_RAW_TYPE: i64 = 2;
 
 /// Normalises one sub2api usage row (`dto.UsageLog` in Wei-Shaw/sub2api
 /// `backend/internal/handler/dto/types.go`): `created_at` RFC 3339, `model`,
-/// `input_tokens`/`output_tokens`, `actual_cost` USD (what the balance paid) converted with
-/// the default 500,000 quota per USD like the sub2api snapshot's balances, `api_key.name`,
+/// `input_tokens`/`output_tokens`, `actual_cost` USD (what the balance paid) kept in the
+/// log table's cost units ([`crate::domain::money::LOG_COST_UNITS_PER_USD`]), `api_key.name`,
 /// `group.name`, `stream`, `duration_ms`, `request_id`. Cache tokens, `total_cost`, the rate
 /// multiplier and `first_token_ms` are kept in `other` as JSON.
 pub fn normalise_sub2api_row(v: &Value) -> Option<UsageLog> {
@@ -88,7 +87,7 @@ pub fn normalise_sub2api_row(v: &Value) -> Option<UsageLog> {
         other => parse::int(other)?,
     };
     let cost = parse::float(o.get("actual_cost")).or_else(|| parse::float(o.get("total_cost"))).unwrap_or(0.0);
-    let quota = if cost.is_finite() { CurrencySettings::default().usd_to_quota(cost) } else { 0 };
+    let quota = crate::domain::money::usd_to_log_units(cost);
     let name = |k: &str| o.get(k).map(|x| text(x.get("name")).trim().to_string()).unwrap_or_default();
     let token_name = Some(name("api_key"))
         .filter(|n| !n.is_empty())

@@ -8,6 +8,7 @@ use super::lists::fetch_all;
 use super::parse;
 use super::profile::NEW_API_USER_HEADERS;
 use super::snapshot::{Ctx, now_secs, part_from_error, part_from_listing, read_status};
+use crate::domain::money::{Amount, DisplayType};
 use crate::domain::snapshot::{ApiKey, CheckinState, Part, Snapshot, TodayUsage, UserInfo};
 
 fn auth_or<T>(r: Result<T, RelayError>) -> Result<Result<T, RelayError>, RelayError> {
@@ -40,8 +41,8 @@ pub(crate) async fn fetch_key_only(ctx: &Ctx<'_>, api_key: Option<&str>) -> Resu
                 if let (Some(a), Some(u)) = (avail, used) {
                     user = Some(UserInfo {
                         username: parse::string(d.get("name")),
-                        quota: a,
-                        used_quota: u,
+                        balance: Amount::Quota(a),
+                        used: Amount::Quota(u),
                         ..Default::default()
                     });
                 }
@@ -59,9 +60,14 @@ pub(crate) async fn fetch_key_only(ctx: &Ctx<'_>, api_key: Option<&str>) -> Resu
             Err(e @ RelayError::Auth { .. }) => return Err(e),
             Err(_) => None,
         };
-        let used = usage.map(|u| cs.amount_to_quota(u)).unwrap_or(0);
-        // `hard_limit_usd` is remaining + used of the key.
-        user = Some(UserInfo { quota: cs.amount_to_quota(hard) - used, used_quota: used, ..Default::default() });
+        let used = usage.unwrap_or(0.0);
+        // `hard_limit_usd` is remaining + used of the key, in the site's display unit:
+        // money in its currency, or raw quota when the site displays tokens.
+        let figure = |x: f64| match cs.display {
+            DisplayType::Tokens => Amount::Quota(x.round() as i64),
+            _ => Amount::money(x, &cs.currency()),
+        };
+        user = Some(UserInfo { balance: figure(hard - used), used: figure(used), ..Default::default() });
     }
     snap.keys = match (api_key.map(str::trim).filter(|k| !k.is_empty()), &user) {
         (Some(k), Some(u)) => {
@@ -73,8 +79,8 @@ pub(crate) async fn fetch_key_only(ctx: &Ctx<'_>, api_key: Option<&str>) -> Resu
                 key,
                 masked: false,
                 status: 1,
-                remain_quota: u.quota,
-                used_quota: u.used_quota,
+                remain: u.balance.clone(),
+                used: u.used.clone(),
                 unlimited_quota: key_terms.0,
                 expired_time: key_terms.1,
                 group: String::new(),
@@ -121,7 +127,6 @@ impl<'a> Ctx<'a> {
 /// sub2api: `{code, message, data}`, Bearer JWT, USD balances.
 pub(crate) async fn fetch_sub2api(ctx: &Ctx<'_>) -> Result<Snapshot, RelayError> {
     let mut snap = Snapshot { fetched_at: now_secs(), system_name: None, ..Snapshot::default() };
-    let cs = snap.currency.clone();
     let me = ctx.get_data(ctx.profile.self_path).await?;
     let o = me.as_object().ok_or_else(|| RelayError::malformed("auth/me: expected an object"))?;
     let balance =
@@ -133,8 +138,8 @@ pub(crate) async fn fetch_sub2api(ctx: &Ctx<'_>) -> Result<Snapshot, RelayError>
         display_name: parse::string(o.get("username")),
         group: String::new(),
         role: if parse::string(o.get("role")) == "admin" { 10 } else { 1 },
-        quota: cs.usd_to_quota(balance + points),
-        used_quota: 0,
+        balance: Amount::money(balance + points, "USD"),
+        used: Amount::money(0.0, "USD"),
         request_count: 0,
     });
 
@@ -144,7 +149,7 @@ pub(crate) async fn fetch_sub2api(ctx: &Ctx<'_>) -> Result<Snapshot, RelayError>
             let cost = parse::float(d.get("total_actual_cost").or_else(|| d.get("today_actual_cost")));
             match cost {
                 Some(c) => Part::complete(TodayUsage {
-                    spend_quota: cs.usd_to_quota(c),
+                    spend: Amount::money(c, "USD"),
                     prompt_tokens: parse::int(d.get("total_input_tokens")),
                     completion_tokens: parse::int(d.get("total_output_tokens")),
                     requests: parse::int(d.get("total_requests")),
@@ -155,46 +160,73 @@ pub(crate) async fn fetch_sub2api(ctx: &Ctx<'_>) -> Result<Snapshot, RelayError>
         Err(e) => part_from_error(&e),
     };
 
-    let usd = |x: f64| cs.usd_to_quota(x);
-    snap.keys = match auth_or(fetch_all(&ctx.profile.tokens, &[], |u| async move { ctx.get_data(&u).await }).await)? {
-        Ok(l) => {
-            let v: Vec<_> = l.items.iter().filter_map(|k| parse::api_key(k, Some(&usd))).collect();
-            part_from_listing(v, &l)
-        }
-        Err(e) => part_from_error(&e),
-    };
+    snap.keys = money_keys(ctx, "USD").await?;
     Ok(snap)
 }
 
-/// VoAPI v2: `{code, data, msg}`, raw JWT, money strings.
+/// The key list of a money-native kind: amounts in `currency`.
+async fn money_keys(ctx: &Ctx<'_>, currency: &str) -> Result<Part<Vec<ApiKey>>, RelayError> {
+    Ok(match auth_or(fetch_all(&ctx.profile.tokens, &[], |u| async move { ctx.get_data(&u).await }).await)? {
+        Ok(l) => {
+            let v: Vec<_> = l.items.iter().filter_map(|k| parse::api_key(k, Some(currency))).collect();
+            part_from_listing(v, &l)
+        }
+        Err(e) => part_from_error(&e),
+    })
+}
+
+/// A money field of a VoAPI v2 reply: a decimal string (or number). Absent is `None`
+/// (or malformed when `required`); present but not a finite number (`"abc"`, `""`,
+/// `null`) is malformed, naming the field, so the refresh fails and the last good
+/// figures stay.
+fn money_field(
+    o: &serde_json::Map<String, Value>,
+    what: &str,
+    key: &str,
+    required: bool,
+) -> Result<Option<f64>, RelayError> {
+    match o.get(key) {
+        None if required => Err(RelayError::malformed(format!("{what}: `{key}` missing"))),
+        None => Ok(None),
+        Some(v) => match parse::float(Some(v)) {
+            Some(x) => Ok(Some(x)),
+            None => {
+                let shown: String = v.to_string().chars().take(40).collect();
+                Err(RelayError::malformed(format!("{what}: `{key}` is not a money amount ({shown})")))
+            }
+        },
+    }
+}
+
+/// VoAPI v2: `{code, data, msg}`, raw JWT, money strings in the site's `currency`
+/// (basic + bind balances; used basic + used bind). No quota exists.
 pub(crate) async fn fetch_voapi_v2(ctx: &Ctx<'_>) -> Result<Snapshot, RelayError> {
     let mut snap = Snapshot { fetched_at: now_secs(), ..Snapshot::default() };
-    let cs = snap.currency.clone();
     let info = ctx.get_data(ctx.profile.self_path).await?;
     let o = info.as_object().ok_or_else(|| RelayError::malformed("user/info: expected an object"))?;
-    let money = |k: &str| parse::float(o.get(k));
-    let basic = money("basicBalance").ok_or_else(|| RelayError::malformed("user/info: `basicBalance` missing"))?;
-    let bind = money("bindBalance").unwrap_or(0.0);
-    let used = money("usedBasicBalance").unwrap_or(0.0) + money("usedBindBalance").unwrap_or(0.0);
+    let what = "user/info";
+    let basic = money_field(o, what, "basicBalance", true)?.unwrap_or(0.0);
+    let bind = money_field(o, what, "bindBalance", false)?.unwrap_or(0.0);
+    let used = money_field(o, what, "usedBasicBalance", false)?.unwrap_or(0.0)
+        + money_field(o, what, "usedBindBalance", false)?.unwrap_or(0.0);
+    let currency = match o.get("currency") {
+        None | Some(Value::Null) => String::new(),
+        Some(Value::String(c)) => c.clone(),
+        Some(other) => return Err(RelayError::malformed(format!("{what}: `currency` is not a string ({other})"))),
+    };
+    let currency = crate::domain::money::currency_code(&currency);
     snap.user = Part::complete(UserInfo {
         id: parse::string(o.get("id")),
         username: parse::string(o.get("username")),
         display_name: parse::string(o.get("nickname")),
         group: String::new(),
         role: 1,
-        quota: cs.usd_to_quota(basic + bind),
-        used_quota: cs.usd_to_quota(used),
+        balance: Amount::money(basic + bind, &currency),
+        used: Amount::money(used, &currency),
         request_count: parse::int(o.get("totalRequest")).unwrap_or(0),
     });
 
-    let usd = |x: f64| cs.usd_to_quota(x);
-    snap.keys = match auth_or(fetch_all(&ctx.profile.tokens, &[], |u| async move { ctx.get_data(&u).await }).await)? {
-        Ok(l) => {
-            let v: Vec<_> = l.items.iter().filter_map(|k| parse::api_key(k, Some(&usd))).collect();
-            part_from_listing(v, &l)
-        }
-        Err(e) => part_from_error(&e),
-    };
+    snap.keys = money_keys(ctx, &currency).await?;
 
     snap.checkin = match auth_or(ctx.get_data("/api/check_in/stats").await)? {
         Ok(d) => match d.get("todaySigned").and_then(Value::as_bool) {

@@ -4,6 +4,7 @@
 use serde_json::Value;
 
 use super::RelayError;
+use crate::domain::money::Amount;
 use crate::domain::snapshot::{ApiKey, GroupRatio, UserInfo};
 
 /// An integer from a number, a float or a numeric string.
@@ -54,8 +55,8 @@ pub fn user_info(data: &Value) -> Result<UserInfo, RelayError> {
         display_name: string(o.get("display_name")),
         group: string(o.get("group")),
         role: int(o.get("role")).unwrap_or(1),
-        quota,
-        used_quota: int(o.get("used_quota")).unwrap_or(0),
+        balance: Amount::Quota(quota),
+        used: Amount::Quota(int(o.get("used_quota")).unwrap_or(0)),
         request_count: int(o.get("request_count")).unwrap_or(0),
     })
 }
@@ -85,8 +86,9 @@ fn status_int(v: Option<&Value>) -> i64 {
     }
 }
 
-/// One token row (any kind) → [`ApiKey`]. `usd_to_quota` converts USD-native amounts.
-pub fn api_key(v: &Value, usd_to_quota: Option<&dyn Fn(f64) -> i64>) -> Option<ApiKey> {
+/// One token row (any kind) → [`ApiKey`]. `money` is the currency of a money-native
+/// kind's amounts (`quota`/`amount`, `quota_used`/`used`); `None` reads quota integers.
+pub fn api_key(v: &Value, money: Option<&str>) -> Option<ApiKey> {
     let o = v.as_object()?;
     let raw = ["key", "token", "tokenMasked", "api_key"].iter().map(|k| string(o.get(*k))).find(|s| !s.is_empty())?;
     let models = match o.get("models").or_else(|| o.get("model_limits")) {
@@ -94,16 +96,21 @@ pub fn api_key(v: &Value, usd_to_quota: Option<&dyn Fn(f64) -> i64>) -> Option<A
         Some(Value::Array(a)) => a.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(","),
         _ => String::new(),
     };
-    let (remain, used) = match usd_to_quota {
-        Some(f) => (
-            float(o.get("quota").or_else(|| o.get("amount"))).map(f).unwrap_or(0),
-            float(o.get("quota_used").or_else(|| o.get("used"))).map(f).unwrap_or(0),
+    let (remain, used, none_left) = match money {
+        Some(cur) => {
+            let left = float(o.get("quota").or_else(|| o.get("amount"))).unwrap_or(0.0);
+            let used = float(o.get("quota_used").or_else(|| o.get("used"))).unwrap_or(0.0);
+            (Amount::money(left, cur), Amount::money(used, cur), left == 0.0)
+        }
+        None => (
+            Amount::Quota(int(o.get("remain_quota")).unwrap_or(0)),
+            Amount::Quota(int(o.get("used_quota")).unwrap_or(0)),
+            false,
         ),
-        None => (int(o.get("remain_quota")).unwrap_or(0), int(o.get("used_quota")).unwrap_or(0)),
     };
     let unlimited = match o.get("unlimited_quota").or_else(|| o.get("boundlessAmount")) {
         Some(Value::Bool(b)) => *b,
-        _ => usd_to_quota.is_some() && remain == 0,
+        _ => none_left,
     };
     Some(ApiKey {
         id: int(o.get("id").or_else(|| o.get("token_id"))).unwrap_or(0),
@@ -111,8 +118,8 @@ pub fn api_key(v: &Value, usd_to_quota: Option<&dyn Fn(f64) -> i64>) -> Option<A
         masked: is_masked(&raw),
         key: with_sk(&raw),
         status: status_int(o.get("status").or_else(|| o.get("enable"))),
-        remain_quota: remain,
-        used_quota: used,
+        remain,
+        used,
         unlimited_quota: unlimited,
         expired_time: int(o.get("expired_time").or_else(|| o.get("expireTime"))).unwrap_or(-1),
         group: match o.get("group").or_else(|| o.get("groups")) {
@@ -208,7 +215,7 @@ mod tests {
     #[test]
     fn user_quota_must_be_numeric() {
         assert!(user_info(&json!({"id":1,"quota":"lots"})).is_err());
-        assert_eq!(user_info(&json!({"id":1,"quota":42})).unwrap().quota, 42);
+        assert_eq!(user_info(&json!({"id":1,"quota":42})).unwrap().balance, Amount::Quota(42));
         assert!(user_info(&json!([1])).is_err());
     }
 }

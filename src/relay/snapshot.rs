@@ -362,19 +362,23 @@ async fn today_usage(ctx: &Ctx<'_>) -> Result<Part<TodayUsage>, RelayError> {
     let from_logs = logs.as_ref().ok().map(|l| {
         let mut u =
             TodayUsage { prompt_tokens: Some(0), completion_tokens: Some(0), requests: Some(0), ..Default::default() };
+        let mut spend = 0i64;
         for row in l.items.iter().filter(|r| !parse::string(r.get("model_name")).trim().is_empty()) {
-            u.spend_quota += parse::int(row.get("quota")).unwrap_or(0);
+            spend += parse::int(row.get("quota")).unwrap_or(0);
             u.prompt_tokens = u.prompt_tokens.map(|t| t + parse::int(row.get("prompt_tokens")).unwrap_or(0));
             u.completion_tokens =
                 u.completion_tokens.map(|t| t + parse::int(row.get("completion_tokens")).unwrap_or(0));
             u.requests = u.requests.map(|n| n + 1);
         }
+        u.spend = crate::domain::money::Amount::Quota(spend);
         u
     });
     Ok(match (stat, logs, from_logs) {
-        (Some(Ok(spend)), Ok(l), Some(u)) => part_from_listing(TodayUsage { spend_quota: spend, ..u }, &l),
+        (Some(Ok(spend)), Ok(l), Some(u)) => {
+            part_from_listing(TodayUsage { spend: crate::domain::money::Amount::Quota(spend), ..u }, &l)
+        }
         (Some(Ok(spend)), Err(e), _) => Part {
-            value: Some(TodayUsage { spend_quota: spend, ..Default::default() }),
+            value: Some(TodayUsage { spend: crate::domain::money::Amount::Quota(spend), ..Default::default() }),
             availability: Availability::Partial(format!("tokens and requests unknown: {e}")),
         },
         (_, Ok(l), Some(u)) => part_from_listing(u, &l),

@@ -8,6 +8,7 @@ use rusqlite::{OptionalExtension, params};
 
 use super::{Store, StoreError, now_unix};
 use crate::domain::AccountId;
+use crate::domain::money::Amount;
 
 /// How a recorded check-in ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,14 +55,14 @@ impl CheckinRecordOutcome {
 }
 
 /// The last check-in of an account.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct CheckinRecord {
     /// `YYYY-MM-DD` in the site's day boundary.
     pub day: String,
     /// Result.
     pub outcome: CheckinRecordOutcome,
-    /// Reward in quota, when known.
-    pub reward_quota: Option<i64>,
+    /// Reward (quota, or money on money-native kinds), when known.
+    pub reward: Option<Amount>,
     /// The site's message or the error line.
     pub message: String,
     /// When it was recorded (unix seconds).
@@ -80,11 +81,23 @@ impl Store {
             return Ok(());
         }
         self.conn.execute(
-            "INSERT INTO checkin_state(account_id, day, outcome, reward_quota, message, updated_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+            "INSERT INTO checkin_state(account_id, day, outcome, reward_quota, reward_amount, reward_currency,
+                message, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
              ON CONFLICT(account_id) DO UPDATE SET day = excluded.day, outcome = excluded.outcome,
-                reward_quota = excluded.reward_quota, message = excluded.message, updated_at = excluded.updated_at",
-            params![id, rec.day, rec.outcome.as_str(), rec.reward_quota, rec.message, now_unix()],
+                reward_quota = excluded.reward_quota, reward_amount = excluded.reward_amount,
+                reward_currency = excluded.reward_currency, message = excluded.message,
+                updated_at = excluded.updated_at",
+            params![
+                id,
+                rec.day,
+                rec.outcome.as_str(),
+                rec.reward.as_ref().and_then(Amount::quota),
+                rec.reward.as_ref().and_then(Amount::cash).map(|c| c.amount),
+                rec.reward.as_ref().and_then(Amount::cash).map(|c| c.currency.clone()),
+                rec.message,
+                now_unix()
+            ],
         )?;
         Ok(())
     }
@@ -94,7 +107,8 @@ impl Store {
         Ok(self
             .conn
             .query_row(
-                "SELECT day, outcome, reward_quota, message, updated_at FROM checkin_state WHERE account_id = ?1",
+                "SELECT day, outcome, reward_quota, message, updated_at, reward_amount, reward_currency
+                 FROM checkin_state WHERE account_id = ?1",
                 [id],
                 row,
             )
@@ -103,10 +117,11 @@ impl Store {
 
     /// Every account's last check-in.
     pub fn checkin_records(&self) -> Result<HashMap<AccountId, CheckinRecord>, StoreError> {
-        let mut stmt = self
-            .conn
-            .prepare("SELECT day, outcome, reward_quota, message, updated_at, account_id FROM checkin_state")?;
-        let rows = stmt.query_map([], |r| Ok((r.get::<_, i64>(5)?, row(r)?)))?;
+        let mut stmt = self.conn.prepare(
+            "SELECT day, outcome, reward_quota, message, updated_at, reward_amount, reward_currency, account_id
+                 FROM checkin_state",
+        )?;
+        let rows = stmt.query_map([], |r| Ok((r.get::<_, i64>(7)?, row(r)?)))?;
         Ok(rows.collect::<Result<HashMap<_, _>, _>>()?)
     }
 }
@@ -115,7 +130,11 @@ fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<CheckinRecord> {
     Ok(CheckinRecord {
         day: r.get(0)?,
         outcome: CheckinRecordOutcome::parse(&r.get::<_, String>(1)?),
-        reward_quota: r.get(2)?,
+        reward: match (r.get::<_, Option<i64>>(2)?, r.get::<_, Option<f64>>(5)?) {
+            (Some(q), _) => Some(Amount::Quota(q)),
+            (None, Some(a)) => Some(Amount::money(a, &r.get::<_, Option<String>>(6)?.unwrap_or_default())),
+            (None, None) => None,
+        },
         message: r.get(3)?,
         updated_at: r.get(4)?,
     })
@@ -144,7 +163,7 @@ mod tests {
         let rec = |day: &str, outcome| CheckinRecord {
             day: day.into(),
             outcome,
-            reward_quota: Some(5),
+            reward: Some(Amount::Quota(5)),
             message: String::new(),
             updated_at: 0,
         };

@@ -161,8 +161,28 @@ pub(super) const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (account_id, model)
     );
     "#,
-    // 9: the local gateway's accounting: one row per upstream attempt (or request the
-    //    gateway answered itself). No foreign key: rows outlive a removed account.
+    // 9: money as the site gives it. Money-native kinds (sub2api, VoAPI v2) have no quota:
+    //    history rows and check-in rewards get money columns (amount + currency), and the
+    //    quota older builds invented for those kinds (USD × 500 000) moves back into USD.
+    r#"
+    ALTER TABLE daily_history ADD COLUMN balance_amount REAL;
+    ALTER TABLE daily_history ADD COLUMN spend_amount REAL;
+    ALTER TABLE daily_history ADD COLUMN currency TEXT;
+    UPDATE daily_history
+       SET balance_amount = balance_quota / 500000.0, spend_amount = spend_quota / 500000.0,
+           currency = 'USD', balance_quota = NULL, spend_quota = NULL
+     WHERE account_id IN (SELECT a.id FROM accounts a JOIN sites s ON s.id = a.site_id
+                          WHERE s.kind IN ('sub2api', 'voapi-v2'));
+    ALTER TABLE checkin_state ADD COLUMN reward_amount REAL;
+    ALTER TABLE checkin_state ADD COLUMN reward_currency TEXT;
+    UPDATE checkin_state
+       SET reward_amount = reward_quota / 500000.0, reward_currency = 'USD', reward_quota = NULL
+     WHERE reward_quota IS NOT NULL
+       AND account_id IN (SELECT a.id FROM accounts a JOIN sites s ON s.id = a.site_id
+                          WHERE s.kind IN ('sub2api', 'voapi-v2'));
+    "#,
+    // 10: the local gateway's accounting: one row per upstream attempt (or request the
+    //     gateway answered itself). No foreign key: rows outlive a removed account.
     r#"
     CREATE TABLE gateway_log (
         id                  INTEGER PRIMARY KEY,
@@ -212,4 +232,60 @@ pub(super) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
         log::info!("store migrated to schema {}", i + 1);
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn money_native_history_and_rewards_move_from_invented_quota_to_usd() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        // A store as the build before migration 9 left it.
+        for sql in &MIGRATIONS[..8] {
+            conn.execute_batch(sql).unwrap();
+        }
+        conn.pragma_update(None, "user_version", 8).unwrap();
+        conn.execute_batch(
+            "INSERT INTO sites(id, name, url, kind, created_at, updated_at) VALUES
+                (1, 'vo', 'https://vo', 'voapi-v2', 0, 0), (2, 'na', 'https://na', 'new-api', 0, 0);
+             INSERT INTO accounts(id, site_id, identity, auth_method, secret, created_at, updated_at) VALUES
+                (1, 1, 'a', 'access_token', '', 0, 0), (2, 2, 'b', 'access_token', '', 0, 0);
+             INSERT INTO daily_history(account_id, day, balance_quota, spend_quota, updated_at) VALUES
+                (1, '2026-11-25', 10570000, 2450, 0), (2, '2026-11-25', 3650000, 50, 0);
+             INSERT INTO checkin_state(account_id, day, outcome, reward_quota, updated_at) VALUES
+                (1, '2026-11-25', 'done', 2450, 0), (2, '2026-11-25', 'done', 2431, 0);",
+        )
+        .unwrap();
+        migrate(&mut conn).unwrap();
+        let history = |id: i64| {
+            conn.query_row(
+                "SELECT balance_quota, balance_amount, spend_quota, spend_amount, currency FROM daily_history
+                 WHERE account_id = ?1",
+                [id],
+                |r| {
+                    Ok((
+                        r.get::<_, Option<i64>>(0)?,
+                        r.get::<_, Option<f64>>(1)?,
+                        r.get::<_, Option<i64>>(2)?,
+                        r.get::<_, Option<f64>>(3)?,
+                        r.get::<_, Option<String>>(4)?,
+                    ))
+                },
+            )
+            .unwrap()
+        };
+        assert_eq!(history(1), (None, Some(21.14), None, Some(0.0049), Some("USD".into())));
+        assert_eq!(history(2), (Some(3_650_000), None, Some(50), None, None), "quota sites keep quota");
+        let reward = |id: i64| {
+            conn.query_row(
+                "SELECT reward_quota, reward_amount, reward_currency FROM checkin_state WHERE account_id = ?1",
+                [id],
+                |r| Ok((r.get::<_, Option<i64>>(0)?, r.get::<_, Option<f64>>(1)?, r.get::<_, Option<String>>(2)?)),
+            )
+            .unwrap()
+        };
+        assert_eq!(reward(1), (None, Some(0.0049), Some("USD".into())));
+        assert_eq!(reward(2), (Some(2_431), None, None));
+    }
 }

@@ -6,19 +6,44 @@ use std::collections::HashMap;
 use rusqlite::{OptionalExtension, params};
 
 use super::{Store, StoreError, now_unix};
-use crate::domain::AccountId;
+use crate::domain::money::Amount;
 use crate::domain::snapshot::AccountState;
+use crate::domain::{AccountId, SiteKind};
 
 /// One day of an account's history.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DailyRow {
     /// Local date `YYYY-MM-DD`.
     pub day: String,
-    /// Balance at the last refresh of that day (quota).
-    pub balance_quota: Option<i64>,
-    /// Spend that day (quota).
-    pub spend_quota: Option<i64>,
+    /// Balance at the last refresh of that day.
+    pub balance: Option<Amount>,
+    /// Spend that day.
+    pub spend: Option<Amount>,
 }
+
+/// A figure as the history row's (quota, amount, currency) columns.
+fn columns(a: Option<&Amount>) -> (Option<i64>, Option<f64>, Option<String>) {
+    match a {
+        None => (None, None, None),
+        Some(Amount::Quota(q)) => (Some(*q), None, None),
+        Some(Amount::Money(c)) => (None, Some(c.amount), Some(c.currency.clone())),
+    }
+}
+
+fn from_columns(quota: Option<i64>, amount: Option<f64>, currency: Option<&str>) -> Option<Amount> {
+    match (quota, amount) {
+        (Some(q), _) => Some(Amount::Quota(q)),
+        (None, Some(a)) => Some(Amount::money(a, currency.unwrap_or_default())),
+        (None, None) => None,
+    }
+}
+
+/// A state with its account's site kind.
+const STATE_SELECT_ONE: &str = "SELECT st.state_sealed, si.kind FROM account_state st
+     LEFT JOIN accounts a ON a.id = st.account_id LEFT JOIN sites si ON si.id = a.site_id
+     WHERE st.account_id = ?1";
+const STATE_SELECT_ALL: &str = "SELECT st.account_id, st.state_sealed, si.kind FROM account_state st
+     LEFT JOIN accounts a ON a.id = st.account_id LEFT JOIN sites si ON si.id = a.site_id";
 
 impl Store {
     /// Saves an account's state, and updates today's history row when the state has data.
@@ -35,16 +60,26 @@ impl Store {
         if state.last_error.is_none()
             && let Some(snap) = &state.snapshot
         {
-            let balance = snap.user.value.as_ref().map(|u| u.quota);
-            let spend = snap.today.value.as_ref().map(|t| t.spend_quota);
+            let (bq, ba, bc) = columns(snap.user.value.as_ref().map(|u| &u.balance));
+            let (sq, sa, sc) = columns(snap.today.value.as_ref().map(|t| &t.spend));
+            // A known figure replaces the day's (quota or money, never half of each); an
+            // unknown one keeps it.
             tx.execute(
-                "INSERT INTO daily_history(account_id, day, balance_quota, spend_quota, updated_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5)
+                "INSERT INTO daily_history(account_id, day, balance_quota, balance_amount, spend_quota, spend_amount,
+                    currency, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
                  ON CONFLICT(account_id, day) DO UPDATE SET
-                    balance_quota = COALESCE(excluded.balance_quota, balance_quota),
-                    spend_quota = COALESCE(excluded.spend_quota, spend_quota),
+                    balance_quota = CASE WHEN excluded.balance_quota IS NULL AND excluded.balance_amount IS NULL
+                        THEN balance_quota ELSE excluded.balance_quota END,
+                    balance_amount = CASE WHEN excluded.balance_quota IS NULL AND excluded.balance_amount IS NULL
+                        THEN balance_amount ELSE excluded.balance_amount END,
+                    spend_quota = CASE WHEN excluded.spend_quota IS NULL AND excluded.spend_amount IS NULL
+                        THEN spend_quota ELSE excluded.spend_quota END,
+                    spend_amount = CASE WHEN excluded.spend_quota IS NULL AND excluded.spend_amount IS NULL
+                        THEN spend_amount ELSE excluded.spend_amount END,
+                    currency = COALESCE(excluded.currency, currency),
                     updated_at = excluded.updated_at",
-                params![id, day, balance, spend, now],
+                params![id, day, bq, ba, sq, sa, bc.or(sc), now],
             )?;
         }
         tx.commit()?;
@@ -53,24 +88,26 @@ impl Store {
 
     /// One account's state (default when never refreshed).
     pub fn account_state(&self, id: AccountId) -> Result<AccountState, StoreError> {
-        let sealed: Option<String> = self
+        let sealed: Option<(String, String)> = self
             .conn
-            .query_row("SELECT state_sealed FROM account_state WHERE account_id = ?1", [id], |r| r.get(0))
+            .query_row(STATE_SELECT_ONE, [id], |r| Ok((r.get(0)?, r.get::<_, Option<String>>(1)?.unwrap_or_default())))
             .optional()?;
         match sealed {
             None => Ok(AccountState::default()),
-            Some(s) => self.unseal_state(&s),
+            Some((s, kind)) => self.unseal_state(&s, &kind),
         }
     }
 
     /// Every account's state. An unreadable row is logged and skipped, never fatal.
     pub fn account_states(&self) -> Result<HashMap<AccountId, AccountState>, StoreError> {
-        let mut stmt = self.conn.prepare("SELECT account_id, state_sealed FROM account_state")?;
-        let rows = stmt.query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))?;
+        let mut stmt = self.conn.prepare(STATE_SELECT_ALL)?;
+        let rows = stmt.query_map([], |r| {
+            Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, Option<String>>(2)?.unwrap_or_default()))
+        })?;
         let mut out = HashMap::new();
         for row in rows {
-            let (id, sealed) = row?;
-            match self.unseal_state(&sealed) {
+            let (id, sealed, kind) = row?;
+            match self.unseal_state(&sealed, &kind) {
                 Ok(state) => {
                     out.insert(id, state);
                 }
@@ -80,18 +117,34 @@ impl Store {
         Ok(out)
     }
 
-    fn unseal_state(&self, sealed: &str) -> Result<AccountState, StoreError> {
+    /// `kind` is the account's site kind: the state of a money-native kind written by an
+    /// older build holds invented quota, read back as the USD it came from.
+    fn unseal_state(&self, sealed: &str, kind: &str) -> Result<AccountState, StoreError> {
         let plain = self.secrets.open_sealed(sealed)?;
-        serde_json::from_slice(&plain).map_err(|e| StoreError::Secret(format!("account state unreadable: {e}")))
+        let mut state: AccountState =
+            serde_json::from_slice(&plain).map_err(|e| StoreError::Secret(format!("account state unreadable: {e}")))?;
+        if SiteKind::parse(kind).is_some_and(SiteKind::is_money_native)
+            && let Some(snap) = state.snapshot.as_mut()
+        {
+            snap.upgrade_money_native();
+        }
+        Ok(state)
     }
 
     /// History rows of an account, oldest first.
     pub fn daily_history(&self, id: AccountId) -> Result<Vec<DailyRow>, StoreError> {
-        let mut stmt = self
-            .conn
-            .prepare("SELECT day, balance_quota, spend_quota FROM daily_history WHERE account_id = ?1 ORDER BY day")?;
-        let rows = stmt
-            .query_map([id], |r| Ok(DailyRow { day: r.get(0)?, balance_quota: r.get(1)?, spend_quota: r.get(2)? }))?;
+        let mut stmt = self.conn.prepare(
+            "SELECT day, balance_quota, balance_amount, spend_quota, spend_amount, currency FROM daily_history
+             WHERE account_id = ?1 ORDER BY day",
+        )?;
+        let rows = stmt.query_map([id], |r| {
+            let currency: Option<String> = r.get(5)?;
+            Ok(DailyRow {
+                day: r.get(0)?,
+                balance: from_columns(r.get(1)?, r.get(2)?, currency.as_deref()),
+                spend: from_columns(r.get(3)?, r.get(4)?, currency.as_deref()),
+            })
+        })?;
         Ok(rows.collect::<Result<Vec<_>, _>>()?)
     }
 }
@@ -120,8 +173,8 @@ mod tests {
             .unwrap();
         assert_eq!(s.account_state(id).unwrap(), AccountState::default());
         let snap = Snapshot {
-            user: Part::complete(UserInfo { quota: 1234, ..Default::default() }),
-            today: Part::complete(TodayUsage { spend_quota: 50, ..Default::default() }),
+            user: Part::complete(UserInfo { balance: Amount::Quota(1234), ..Default::default() }),
+            today: Part::complete(TodayUsage { spend: Amount::Quota(50), ..Default::default() }),
             ..Default::default()
         };
         let ok = AccountState { snapshot: Some(snap), last_attempt_at: Some(5), ..Default::default() };
@@ -134,7 +187,70 @@ mod tests {
         };
         s.save_account_state(id, &failed, "2026-11-25").unwrap();
         let h = s.daily_history(id).unwrap();
-        assert_eq!(h, vec![DailyRow { day: "2026-11-25".into(), balance_quota: Some(1234), spend_quota: Some(50) }]);
+        let row = |b, s| DailyRow { day: "2026-11-25".into(), balance: Some(b), spend: Some(s) };
+        assert_eq!(h, vec![row(Amount::Quota(1234), Amount::Quota(50))]);
         assert_eq!(s.account_states().unwrap().get(&id), Some(&failed));
+        // Money replaces quota whole (no half-quota, half-money day).
+        let mut money = ok.clone();
+        let snap = money.snapshot.as_mut().unwrap();
+        snap.user.value.as_mut().unwrap().balance = Amount::money(21.14, "CNY");
+        snap.today.value.as_mut().unwrap().spend = Amount::money(0.0049, "CNY");
+        s.save_account_state(id, &money, "2026-11-25").unwrap();
+        let h = s.daily_history(id).unwrap();
+        assert_eq!(h, vec![row(Amount::money(21.14, "CNY"), Amount::money(0.0049, "CNY"))]);
+    }
+
+    #[test]
+    fn a_money_native_state_from_an_older_build_reads_back_as_usd() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = Store::open(dir.path()).unwrap().store;
+        let add = |s: &mut Store, url: &str, kind| {
+            s.upsert_account(&NewAccount {
+                site_url: url.into(),
+                site_name: "V".into(),
+                kind,
+                user_id: "1".into(),
+                username: "u".into(),
+                auth: AuthMethod::AccessToken,
+                credentials: Credentials::default(),
+            })
+            .unwrap()
+        };
+        let voapi = add(&mut s, "https://v.example", SiteKind::VoapiV2);
+        let newapi = add(&mut s, "https://n.example", SiteKind::NewApi);
+        // What builds before money-native amounts wrote: quota = USD × 500 000.
+        let old = serde_json::json!({"snapshot": {"fetched_at": 1, "system_name": null, "notice": null,
+            "currency": {"quota_per_unit": 500000.0, "display": "USD", "usd_exchange_rate": 7.3,
+                "custom_symbol": "¤", "custom_rate": 1.0},
+            "user": {"value": {"id": "1", "username": "u", "display_name": "", "group": "", "role": 1,
+                "quota": 10_570_000, "used_quota": 16_055_000, "request_count": 3}, "availability": {"state": "complete"}},
+            "today": {"value": null, "availability": {"state": "unsupported"}},
+            "keys": {"value": [{"id": 1, "name": "k", "key": "sk-a***b", "masked": true, "status": 1,
+                "remain_quota": 1_500_000, "used_quota": 250_000, "unlimited_quota": false, "expired_time": -1,
+                "group": "", "models": ""}], "availability": {"state": "complete"}},
+            "models": {"value": null, "availability": {"state": "unsupported"}},
+            "groups": {"value": null, "availability": {"state": "unsupported"}},
+            "checkin": {"value": null, "availability": {"state": "unsupported"}}},
+            "last_error": null, "last_attempt_at": 1, "consecutive_failures": 0});
+        for id in [voapi, newapi] {
+            let sealed = s.secrets.seal(old.to_string().as_bytes()).unwrap();
+            s.conn
+                .execute(
+                    "INSERT INTO account_state(account_id, state_sealed, updated_at) VALUES (?1, ?2, 0)",
+                    params![id, sealed],
+                )
+                .unwrap();
+        }
+        let all = s.account_states().unwrap();
+        for st in [s.account_state(voapi).unwrap(), all[&voapi].clone()] {
+            let snap = st.snapshot.unwrap();
+            let u = snap.user.value.unwrap();
+            assert_eq!((u.balance, u.used), (Amount::money(21.14, "USD"), Amount::money(32.11, "USD")));
+            let k = &snap.keys.value.unwrap()[0];
+            assert_eq!((&k.remain, &k.used), (&Amount::money(3.0, "USD"), &Amount::money(0.5, "USD")));
+        }
+        // A quota site's quota stays quota.
+        let u = all[&newapi].snapshot.as_ref().unwrap().user.value.clone().unwrap();
+        assert_eq!(u.balance, Amount::Quota(10_570_000));
     }
 }

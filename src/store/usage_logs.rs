@@ -338,16 +338,21 @@ impl Store {
     ) -> Result<std::collections::HashMap<AccountId, crate::domain::snapshot::TodayUsage>, StoreError> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT s.account_id, COUNT(l.id), COALESCE(SUM(l.quota),0), COALESCE(SUM(l.prompt_tokens),0), \
-             COALESCE(SUM(l.completion_tokens),0) FROM usage_log_sync s \
+             COALESCE(SUM(l.completion_tokens),0), \
+             (SELECT si.kind FROM accounts a JOIN sites si ON si.id = a.site_id WHERE a.id = s.account_id) \
+             FROM usage_log_sync s \
              LEFT JOIN usage_logs l ON l.account_id = s.account_id AND l.kind = 'consume' AND l.created_at >= ?1 \
              WHERE s.synced_until >= ?1 GROUP BY s.account_id",
         )?;
         let rows = stmt.query_map([day_start], |r| {
             let t = read_totals(r, 1)?;
+            let kind: Option<String> = r.get(5)?;
+            let money_native =
+                kind.as_deref().and_then(crate::domain::SiteKind::parse).is_some_and(|k| k.is_money_native());
             Ok((
                 r.get::<_, i64>(0)?,
                 crate::domain::snapshot::TodayUsage {
-                    spend_quota: t.quota,
+                    spend: crate::domain::money::from_log_units(t.quota, money_native),
                     prompt_tokens: Some(t.prompt_tokens),
                     completion_tokens: Some(t.completion_tokens),
                     requests: Some(t.requests),

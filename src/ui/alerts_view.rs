@@ -3,6 +3,7 @@
 
 use crate::app::{AppState, Command, Severity};
 use crate::domain::alerts::{Alert, AlertLevel, AlertSettings, parse_threshold};
+use crate::domain::money::amount_text;
 use crate::ui::i18n::{fill, tr};
 
 /// One translated line for an alert.
@@ -10,7 +11,7 @@ pub fn alert_text(alert: &Alert) -> String {
     match alert {
         Alert::LowBalance { balance, threshold, currency } => fill(
             tr("alerts.low_balance"),
-            &[("balance", &format!("{balance:.2}")), ("threshold", &format!("{threshold:.2}")), ("cur", currency)],
+            &[("balance", &amount_text(*balance)), ("threshold", &amount_text(*threshold)), ("cur", currency)],
         ),
         Alert::Failing { count } => fill(tr("alerts.failing"), &[("n", count)]),
         Alert::KeyExpiring { key_name, days, .. } if *days < 0 => fill(tr("alerts.key_expired"), &[("name", key_name)]),

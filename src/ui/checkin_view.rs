@@ -21,8 +21,8 @@ pub fn today_text(account: &Account, st: Option<&AccountState>, app: &AppState) 
         st.and_then(|s| s.snapshot.as_ref()).and_then(|s| s.checkin.value.as_ref()).and_then(|c| c.checked_in_today);
     Some(match rec {
         Some(r) if r.outcome == crate::store::CheckinRecordOutcome::Manual => tr("checkin.today_manual").to_string(),
-        Some(r) if r.outcome.is_done() => match r.reward_quota {
-            Some(q) => fill(tr("checkin.today_reward"), &[("reward", &cs.format_quota(q))]),
+        Some(r) if r.outcome.is_done() => match &r.reward {
+            Some(a) => fill(tr("checkin.today_reward"), &[("reward", &a.text(&cs))]),
             None => tr("checkin.today_done").to_string(),
         },
         Some(r) if r.outcome == crate::store::CheckinRecordOutcome::NeedsHuman => tr("checkin.today_human").to_string(),

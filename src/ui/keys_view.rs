@@ -33,7 +33,7 @@ impl KeyForm {
             editing: Some(k.id),
             name: k.name.clone(),
             unlimited: k.unlimited_quota,
-            amount: format!("{:.2}", cs.quota_to_amount(k.remain_quota)),
+            amount: crate::domain::money::amount_text(k.remain.value(cs)),
             expires: if k.expired_time < 0 { String::new() } else { day_text(k.expired_time) },
             models: k.models.clone(),
             ips: String::new(),
@@ -166,9 +166,8 @@ impl KeysView {
             } else {
                 ui.colored_label(ui.visuals().warn_fg_color, status);
             }
-            let quota =
-                if k.unlimited_quota { tr("detail.unlimited").to_string() } else { cs.format_quota(k.remain_quota) };
-            ui.label(quota).on_hover_text(fill(tr("keys.used"), &[("amount", &cs.format_quota(k.used_quota))]));
+            let quota = if k.unlimited_quota { tr("detail.unlimited").to_string() } else { k.remain.text(cs) };
+            ui.label(quota).on_hover_text(fill(tr("keys.used"), &[("amount", &k.used.text(cs))]));
             let expires = if k.expired_time < 0 { tr("detail.never").to_string() } else { day_text(k.expired_time) };
             ui.weak(format!("{} {expires}", tr("detail.expires")));
             if !k.group.is_empty() {

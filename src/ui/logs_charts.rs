@@ -131,10 +131,8 @@ pub fn charts_ui(panel: &mut LogsPanel, ui: &mut egui::Ui, state: &AppState, cmd
             .map(|(id, h)| {
                 let l = labels.get(id);
                 let currency = l.map(|l| l.currency.clone()).unwrap_or_default();
-                let pts: Vec<[f64; 2]> = h
-                    .iter()
-                    .filter_map(|d| Some([day_number(&d.day)?, currency.quota_to_usd(d.balance_quota?)]))
-                    .collect();
+                let pts: Vec<[f64; 2]> =
+                    h.iter().filter_map(|d| Some([day_number(&d.day)?, d.balance.as_ref()?.usd(&currency)?])).collect();
                 Line::new(l.map(|l| l.name.clone()).unwrap_or_else(|| id.to_string()), pts)
             })
             .collect();

@@ -416,11 +416,16 @@ fn totals_ui(ui: &mut egui::Ui, t: &Totals, state: &AppState, cmds: &mut Vec<Com
             ui.label("-");
         }
         for (cur, amount) in &t.balance {
-            ui.strong(format!("{amount:.2} {cur}"));
+            ui.strong(format!("{} {cur}", crate::domain::money::amount_text(*amount)));
         }
         ui.separator();
         ui.label(egui::RichText::new(tr("sites.totals.today")).weak());
-        ui.strong(format!("${:.2}", t.today_usd));
+        if t.today.is_empty() {
+            ui.label("-");
+        }
+        for (cur, amount) in &t.today {
+            ui.strong(format!("{} {cur}", crate::domain::money::amount_text(*amount)));
+        }
         ui.separator();
         ui.label(fill(tr("sites.totals.health"), &[("ok", &t.ok), ("failed", &t.failing)]));
         if t.alerts > 0 {

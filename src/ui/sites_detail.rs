@@ -128,22 +128,24 @@ impl DetailView {
                 ui.label(&u.group);
                 ui.end_row();
                 ui.label(tr("detail.balance"));
-                ui.strong(cs.format_quota(u.quota));
+                ui.strong(u.balance.text(cs));
                 ui.end_row();
-                if let Some(real) = crate::domain::money::real_cost(cs.quota_to_usd(u.quota), account.paid_per_usd) {
+                if let Some(real) =
+                    u.balance.usd(cs).and_then(|usd| crate::domain::money::real_cost(usd, account.paid_per_usd))
+                {
                     ui.label(tr("detail.real_cost"));
-                    ui.label(format!("{real:.2}"));
+                    ui.label(crate::domain::money::amount_text(real));
                     ui.end_row();
                 }
                 ui.label(tr("detail.used"));
-                ui.label(cs.format_quota(u.used_quota));
+                ui.label(u.used.text(cs));
                 ui.end_row();
                 ui.label(tr("detail.requests"));
                 ui.label(u.request_count.to_string());
                 ui.end_row();
                 if let Some(t) = &snap.today.value {
                     ui.label(tr("sites.col.today"));
-                    let mut text = cs.format_quota(t.spend_quota);
+                    let mut text = t.spend.text(cs);
                     if let Some(n) = t.requests {
                         text.push_str(&format!(" · {}", fill(tr("sites.requests"), &[("n", &n)])));
                     }

@@ -98,14 +98,16 @@ pub struct SiteRow {
     pub kind: &'static str,
     /// Balance text in the site's currency (plus real cost when a paid ratio is set).
     pub balance: Option<String>,
-    /// Balance in USD, for sorting and totals.
+    /// Balance in USD, for sorting (`None` for money in another currency: no rate is guessed).
     pub balance_usd: Option<f64>,
     /// Balance in the site's currency and its code (for totals).
     pub balance_amount: Option<(f64, String)>,
     /// Today's spend text.
     pub today: Option<String>,
-    /// Today's spend in USD.
+    /// Today's spend in USD, for sorting.
     pub today_usd: Option<f64>,
+    /// Today's spend in the site's currency and its code (for totals).
+    pub today_amount: Option<(f64, String)>,
     /// Today's requests.
     pub requests: Option<i64>,
     /// Today's tokens (prompt + completion), when the site reports them.
@@ -131,8 +133,8 @@ pub struct SiteRow {
 pub struct Totals {
     /// Balance per currency, sorted by currency.
     pub balance: Vec<(String, f64)>,
-    /// Today's spend in USD.
-    pub today_usd: f64,
+    /// Today's spend per currency, sorted by currency.
+    pub today: Vec<(String, f64)>,
     /// Accounts whose last refresh worked.
     pub ok: usize,
     /// Accounts failing.
@@ -222,9 +224,9 @@ fn row(a: &Account, st: Option<&AccountState>) -> SiteRow {
     let today = snap.and_then(|s| s.today.value.as_ref());
     let cs = snap.map(|s| &s.currency);
     let balance = snap.zip(user).map(|(s, u)| {
-        let text = s.currency.format_quota(u.quota);
-        match crate::domain::money::real_cost(s.currency.quota_to_usd(u.quota), a.paid_per_usd) {
-            Some(real) => format!("{text} (≈{real:.2})"),
+        let text = u.balance.short_text(&s.currency);
+        match u.balance.usd(&s.currency).and_then(|usd| crate::domain::money::real_cost(usd, a.paid_per_usd)) {
+            Some(real) => format!("{text} (≈{})", crate::domain::money::amount_text(real)),
             None => text,
         }
     });
@@ -235,10 +237,11 @@ fn row(a: &Account, st: Option<&AccountState>) -> SiteRow {
         account: if a.username.is_empty() { a.user_id.clone() } else { a.username.clone() },
         kind: a.site.kind.as_str(),
         balance,
-        balance_usd: cs.zip(user).map(|(cs, u)| cs.quota_to_usd(u.quota)),
-        balance_amount: cs.zip(user).map(|(cs, u)| (cs.quota_to_amount(u.quota), cs.currency())),
-        today: cs.zip(today).map(|(cs, t)| cs.format_quota(t.spend_quota)),
-        today_usd: cs.zip(today).map(|(cs, t)| cs.quota_to_usd(t.spend_quota)),
+        balance_usd: cs.zip(user).and_then(|(cs, u)| u.balance.usd(cs)),
+        balance_amount: cs.zip(user).map(|(cs, u)| (u.balance.value(cs), u.balance.currency(cs))),
+        today: cs.zip(today).map(|(cs, t)| t.spend.short_text(cs)),
+        today_usd: cs.zip(today).and_then(|(cs, t)| t.spend.usd(cs)),
+        today_amount: cs.zip(today).map(|(cs, t)| (t.spend.value(cs), t.spend.currency(cs))),
         requests: today.and_then(|t| t.requests),
         tokens: today.and_then(|t| match (t.prompt_tokens, t.completion_tokens) {
             (None, None) => None,
@@ -257,12 +260,15 @@ fn row(a: &Account, st: Option<&AccountState>) -> SiteRow {
 /// Totals over rows.
 pub fn totals(rows: &[SiteRow]) -> Totals {
     let mut by_currency: std::collections::BTreeMap<String, f64> = Default::default();
+    let mut today: std::collections::BTreeMap<String, f64> = Default::default();
     let mut t = Totals::default();
     for r in rows {
         if let Some((amount, cur)) = &r.balance_amount {
             *by_currency.entry(cur.clone()).or_default() += amount;
         }
-        t.today_usd += r.today_usd.unwrap_or(0.0);
+        if let Some((amount, cur)) = &r.today_amount {
+            *today.entry(cur.clone()).or_default() += amount;
+        }
         t.alerts += r.alerts.len();
         match r.health {
             Health::Ok => t.ok += 1,
@@ -271,6 +277,7 @@ pub fn totals(rows: &[SiteRow]) -> Totals {
         }
     }
     t.balance = by_currency.into_iter().collect();
+    t.today = today.into_iter().collect();
     t
 }
 
@@ -305,7 +312,10 @@ mod tests {
         AccountState {
             snapshot: Some(Snapshot {
                 currency,
-                user: Part::complete(UserInfo { quota, ..Default::default() }),
+                user: Part::complete(UserInfo {
+                    balance: crate::domain::money::Amount::Quota(quota),
+                    ..Default::default()
+                }),
                 models: Part::complete(models.iter().map(|m| m.to_string()).collect()),
                 ..Default::default()
             }),
@@ -380,5 +390,34 @@ mod tests {
         // A global default catches the other account too.
         let global = AlertSettings { low_balance: Some(3.0), ..Default::default() };
         assert_eq!(build_rows(&accounts, &states, &q, &global, 0).len(), 2);
+    }
+
+    #[test]
+    fn money_native_rows_keep_their_currency_and_small_amounts_show() {
+        use crate::domain::money::Amount;
+        use crate::domain::snapshot::TodayUsage;
+        let accounts = vec![acc(1, "vo", ""), acc(2, "quota", ""), acc(3, "vo-usd", "")];
+        let money = |balance: Amount, spend: Amount| AccountState {
+            snapshot: Some(Snapshot {
+                user: Part::complete(UserInfo { balance, ..Default::default() }),
+                today: Part::complete(TodayUsage { spend, ..Default::default() }),
+                ..Default::default()
+            }),
+            last_attempt_at: Some(1),
+            ..Default::default()
+        };
+        let mut states = HashMap::new();
+        states.insert(1, money(Amount::money(21.14, "CNY"), Amount::money(0.0049, "CNY")));
+        states.insert(2, money(Amount::Quota(2_431), Amount::Quota(0)));
+        states.insert(3, money(Amount::money(1.5, "USD"), Amount::money(0.5, "USD")));
+        let rows = build_rows(&accounts, &states, &RowQuery::default(), &AlertSettings::default(), 0);
+        let cell = |i: usize| (rows[i].balance.as_deref(), rows[i].today.as_deref());
+        assert_eq!(cell(0), (Some("¥21.14"), Some("< ¥0.01")));
+        assert_eq!(cell(1), (Some("< $0.01"), Some("$0.00")));
+        assert_eq!(cell(2), (Some("$1.50"), Some("$0.50")));
+        assert_eq!(rows[0].balance_usd, None, "no exchange rate is guessed");
+        let t = totals(&rows);
+        assert_eq!(t.balance, vec![("CNY".to_string(), 21.14), ("USD".to_string(), 1.5 + 2_431.0 / 500_000.0)]);
+        assert_eq!(t.today, vec![("CNY".to_string(), 0.0049), ("USD".to_string(), 0.5)]);
     }
 }

@@ -43,7 +43,7 @@ pub fn handle(st: &FakeState, cfg: &FakeConfig, method: &Method, path: &str, hea
         ("veloera", true) => fail(StatusCode::OK, "你今天已经签到过了"),
         ("veloera", false) => axum::Json(json!({"success": true, "message": "签到成功", "data": {"quota": 2500}})).into_response(),
         (_, true) => fail(StatusCode::OK, "今日已签到"),
-        (_, false) => axum::Json(json!({"success": true, "message": "签到成功", "data": {"quota_awarded": 4321, "checkin_date": "2026-11-26"}}))
+        (_, false) => axum::Json(json!({"success": true, "message": "签到成功", "data": {"quota_awarded": cfg.checkin_reward_quota, "checkin_date": "2026-11-26"}}))
             .into_response(),
     })
 }

@@ -79,6 +79,12 @@ pub struct FakeConfig {
     pub request_count: i64,
     /// USD balance (sub2api, VoAPI v2).
     pub usd_balance: f64,
+    /// VoAPI v2: the `currency` its money strings are in (`USD`, `CNY`).
+    pub money_currency: String,
+    /// VoAPI v2: fields laid over `/api/user/info` (e.g. a malformed amount).
+    pub user_extra: Value,
+    /// new-api: quota awarded by a check-in.
+    pub checkin_reward_quota: i64,
     /// Extra `/api/status` fields (currency settings, check-in flags).
     pub status_extra: Value,
     pub key_count: usize,
@@ -126,6 +132,9 @@ impl FakeConfig {
             used_quota: 1_000_000,
             request_count: 77,
             usd_balance: 12.5,
+            money_currency: "USD".into(),
+            user_extra: json!({}),
+            checkin_reward_quota: 4321,
             status_extra: json!({}),
             key_count: 25,
             logs: default_logs(),
@@ -336,7 +345,7 @@ async fn handle(
     }
     match cfg.variant {
         Variant::Sub2api => native::sub2api(&cfg, &method, &uri, &headers),
-        Variant::VoapiV2 => native::voapi_v2(&cfg, &method, &uri, &headers),
+        Variant::VoapiV2 => native::voapi_v2(&st, &cfg, &method, &uri, &headers),
         _ => match openai::handle(&st, &cfg, &method, uri.path(), &headers, &body)
             .or_else(|| login::handle(&cfg, &method, uri.path(), &headers, &body))
         {

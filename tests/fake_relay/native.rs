@@ -4,7 +4,7 @@ use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
-use super::{FakeConfig, LogRow, query_map};
+use super::{FakeConfig, FakeState, LogRow, query_map};
 
 fn ok(code_ok: Value, data: Value, msg_key: &str) -> Response {
     let mut b = json!({"code": code_ok, "data": data});
@@ -60,21 +60,33 @@ pub fn sub2api(cfg: &FakeConfig, method: &Method, uri: &Uri, headers: &HeaderMap
     }
 }
 
-/// VoAPI v2: raw JWT (no Bearer), `{code, data, msg}`, money strings.
-pub fn voapi_v2(cfg: &FakeConfig, _method: &Method, uri: &Uri, headers: &HeaderMap) -> Response {
+/// VoAPI v2: raw JWT (no Bearer), `{code, data, msg}`, money strings (six decimals, as
+/// documented) in `cfg.money_currency`; `cfg.user_extra` is laid over `/api/user/info`.
+pub fn voapi_v2(st: &FakeState, cfg: &FakeConfig, method: &Method, uri: &Uri, headers: &HeaderMap) -> Response {
     let auth = headers.get("authorization").and_then(|v| v.to_str().ok()).unwrap_or("");
     if auth != cfg.token {
         return axum::Json(json!({"code": 2, "data": null, "msg": "登录已过期，请重新登录"})).into_response();
     }
     let q = query_map(uri);
     match uri.path() {
-        "/api/user/info" => ok(
-            json!(0),
-            json!({"id": cfg.user_id, "username": cfg.username, "nickname": "Al", "basicBalance": format!("{:.2}", cfg.usd_balance),
-                "bindBalance": "2.50", "usedBasicBalance": "1.00", "usedBindBalance": "0.50", "currency": "USD",
-                "totalRequest": 42, "totalToken": 9000}),
-            "msg",
-        ),
+        "/api/user/info" => {
+            let mut info = json!({"id": cfg.user_id, "username": cfg.username, "nickname": "Al",
+                "basicBalance": format!("{:.6}", cfg.usd_balance), "bindBalance": "2.500000",
+                "usedBasicBalance": "1.000000", "usedBindBalance": "0.500000", "currency": cfg.money_currency,
+                "totalRequest": 42, "totalToken": 9000});
+            for (k, v) in cfg.user_extra.as_object().into_iter().flatten() {
+                info[k] = v.clone();
+            }
+            ok(json!(0), info, "msg")
+        }
+        "/api/check_in" if method == Method::POST => {
+            let already = cfg.checked_in_today;
+            st.cfg.lock().unwrap().checked_in_today = true;
+            if already {
+                return axum::Json(json!({"code": 1, "data": null, "msg": "今日已签到"})).into_response();
+            }
+            ok(json!(0), json!({"amount": "0.004000", "bonusAmount": "0.000900"}), "msg")
+        }
         "/api/keys" => {
             let page = num(&q, "page", 1).max(1) as usize;
             let size = num(&q, "pageSize", 10).clamp(1, 100) as usize;

@@ -5,7 +5,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use apihub::domain::money::CurrencySettings;
+use apihub::domain::money::{Amount, CurrencySettings};
 use apihub::domain::pricing::{Billing, GroupRatio, ModelOffer, SitePricing};
 use apihub::domain::snapshot::{AccountState, ApiKey, Part, Snapshot, UserInfo};
 use apihub::domain::{AccountId, AuthMethod, Credentials, NewAccount, SiteKind};
@@ -109,7 +109,7 @@ fn state(a: &Acct) -> AccountState {
                 id: "1".into(),
                 username: a.name.clone(),
                 group: "default".into(),
-                quota: cs.usd_to_quota(a.balance_usd),
+                balance: Amount::Quota(cs.usd_to_quota(a.balance_usd)),
                 ..UserInfo::default()
             }),
             keys: Part::complete(keys),

@@ -21,7 +21,7 @@ pub fn book_from(accounts: &[Account], states: &HashMap<AccountId, AccountState>
             kind: a.site.kind,
             currency: cs.clone(),
             paid_per_usd: a.paid_per_usd,
-            balance_usd: snap.user.value.as_ref().map(|u| cs.quota_to_usd(u.quota)),
+            balance_usd: snap.user.value.as_ref().and_then(|u| u.balance.usd(cs)),
             fetched_at_unix: Some(snap.fetched_at),
             status: match &state.last_error {
                 Some(e) => RefreshState::Error(format!("{}: {}", e.kind, e.message)),

@@ -1,7 +1,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use super::*;
-use crate::domain::money::CurrencySettings;
+use crate::domain::money::{Amount, CurrencySettings};
 use crate::domain::pricing::{Billing, GroupRatio, ModelOffer, SitePricing};
 use crate::domain::snapshot::{Part, UserInfo};
 use crate::domain::{AuthMethod, Site};
@@ -57,7 +57,7 @@ fn state(balance_quota: i64, keys: Vec<ApiKey>, pricing: Option<SitePricing>, mo
     AccountState {
         snapshot: Some(Snapshot {
             currency: CurrencySettings::default(),
-            user: Part::complete(UserInfo { quota: balance_quota, group: "default".into(), ..Default::default() }),
+            user: Part::complete(UserInfo { balance: Amount::Quota(balance_quota), group: "default".into(), ..Default::default() }),
             keys: Part::complete(keys),
             models: Part::complete(models.iter().map(|s| s.to_string()).collect()),
             pricing: match pricing {
@@ -173,7 +173,12 @@ fn unusable_keys_and_accounts_are_left_out_with_a_note() {
     // Exhausted (limited key with nothing left).
     let mut k = key(1, "");
     k.unlimited_quota = false;
-    k.remain_quota = 0;
+    k.remain = Amount::Quota(0);
+    assert_eq!(key_unusable(&k, NOW), Some("exhausted"));
+    // Money-native keys: money left decides.
+    k.remain = Amount::money(0.5, "USD");
+    assert_eq!(key_unusable(&k, NOW), None);
+    k.remain = Amount::money(0.0, "USD");
     assert_eq!(key_unusable(&k, NOW), Some("exhausted"));
 }
 
@@ -239,4 +244,18 @@ fn key_only_accounts_use_their_own_key() {
     let c = p.candidates.iter().find(|c| c.account_id == 4).unwrap();
     assert_eq!((c.key_id, c.key.0.as_str(), c.key_name.as_str()), (0, "sk-own", "account key"));
     assert!(!format!("{c:?}").contains("sk-own"), "Debug hides the key");
+}
+
+#[test]
+fn money_native_balances_rank_in_usd_without_guessing() {
+    let mut w = world();
+    w.settings.policy = Policy::Balance;
+    let money = |amount: f64, cur: &str| Amount::money(amount, cur);
+    // Account 2 (B) becomes money-native with $20: first; account 3 (C) in CNY: unknown, last.
+    w.states.get_mut(&2).unwrap().snapshot.as_mut().unwrap().user.value.as_mut().unwrap().balance = money(20.0, "USD");
+    w.states.get_mut(&3).unwrap().snapshot.as_mut().unwrap().user.value.as_mut().unwrap().balance = money(999.0, "CNY");
+    let p = w.plan();
+    assert_eq!(order(&p, "gpt-4o"), [(2, 21), (2, 22), (1, 11), (3, 31)]);
+    assert_eq!(p.candidates[p.models["gpt-4o"][0]].balance_usd, Some(20.0));
+    assert_eq!(p.candidates[p.models["gpt-4o"][3]].balance_usd, None);
 }
