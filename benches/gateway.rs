@@ -20,8 +20,7 @@ mod rig;
 #[path = "../tests/gateway/upstream.rs"]
 mod upstream;
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -244,22 +243,6 @@ fn accounting_capacity() -> f64 {
     (25 * batch.len()) as f64 / started.elapsed().as_secs_f64()
 }
 
-fn spawn_gateway(dir: &std::path::Path) -> (Child, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_apihub"))
-        .arg("--data-dir")
-        .arg(dir)
-        .args(["serve", "--listen", "127.0.0.1:0"])
-        .env("APIHUB_LOG", "off")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("apihub serve");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    let base = line.trim().strip_prefix("gateway listening on ").expect(&line).trim_end_matches("/v1").to_string();
-    (child, base)
-}
-
 fn seed(dir: &std::path::Path, url: &str) -> String {
     let mut s = Store::open(dir).unwrap().store;
     rig::seed(&mut s, &rig::Acct::new("bench", url, &["m", "idle", "break"]));
@@ -318,7 +301,7 @@ fn main() {
         };
         let dir = tempfile::tempdir().unwrap();
         let key = seed(dir.path(), &up_url);
-        let (mut child, base) = spawn_gateway(dir.path());
+        let (mut child, base) = rig::spawn_serve(dir.path());
         let mut targets = vec![
             Target { name: "direct", base: up_url.clone(), key: "sk-bench".into(), pid: None },
             Target { name: "apihub gateway", base, key, pid: Some(child.id()) },

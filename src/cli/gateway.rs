@@ -5,6 +5,8 @@ use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
 
+use std::io::Write;
+
 use anyhow::Context;
 
 use crate::domain::gateway::AttemptRecord;
@@ -96,18 +98,23 @@ pub fn serve(store: Store, args: &ServeArgs, rt: &tokio::runtime::Handle) -> any
         let stop = stop_signal();
         let gw = Gateway::start(deps, listen).await?;
         let view = gw.view(None);
-        println!("gateway listening on http://{}/v1", gw.local_addr());
-        println!(
+        // A long-running server must not die when whoever started it closed its output.
+        let mut out = std::io::stdout();
+        let mut err = std::io::stderr();
+        let _ = writeln!(out, "gateway listening on http://{}/v1", gw.local_addr());
+        let _ = writeln!(
+            out,
             "policy {}, {} models; local key {} (`apihub gateway key` prints it)",
             view.policy,
             view.models.len(),
             gw.local_key().masked()
         );
+        let _ = out.flush();
         for n in &view.notes {
-            eprintln!("note: account {}: {}", n.account_id, n.reason);
+            let _ = writeln!(err, "note: account {}: {}", n.account_id, n.reason);
         }
         stop.await;
-        eprintln!("stopping…");
+        let _ = writeln!(err, "stopping…");
         gw.stop().await;
         Ok::<_, anyhow::Error>(())
     })?;

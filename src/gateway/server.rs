@@ -17,23 +17,9 @@ use super::proxy::{Core, relay};
 
 type S = State<Arc<Core>>;
 
-async fn chat(State(c): S, h: HeaderMap, b: Body) -> Response {
-    relay(c, Endpoint::ChatCompletions, h, b).await
-}
-async fn completions(State(c): S, h: HeaderMap, b: Body) -> Response {
-    relay(c, Endpoint::Completions, h, b).await
-}
-async fn embeddings(State(c): S, h: HeaderMap, b: Body) -> Response {
-    relay(c, Endpoint::Embeddings, h, b).await
-}
-async fn responses(State(c): S, h: HeaderMap, b: Body) -> Response {
-    relay(c, Endpoint::Responses, h, b).await
-}
-async fn messages(State(c): S, h: HeaderMap, b: Body) -> Response {
-    relay(c, Endpoint::Messages, h, b).await
-}
-async fn count_tokens(State(c): S, h: HeaderMap, b: Body) -> Response {
-    relay(c, Endpoint::CountTokens, h, b).await
+/// The route of one generation endpoint.
+fn generation(e: Endpoint) -> axum::routing::MethodRouter<Arc<Core>> {
+    post(move |State(c): S, h: HeaderMap, b: Body| relay(c, e, h, b))
 }
 
 /// Anthropic clients send `anthropic-version`; they get Anthropic shapes.
@@ -125,14 +111,11 @@ async fn method_not_allowed(h: HeaderMap) -> Response {
 
 /// The router over a shared core.
 pub(crate) fn router(core: Arc<Core>) -> Router {
-    Router::new()
-        .route("/v1/chat/completions", post(chat))
-        .route("/v1/completions", post(completions))
-        .route("/v1/embeddings", post(embeddings))
-        .route("/v1/responses", post(responses))
-        .route("/v1/messages", post(messages))
-        .route("/v1/messages/count_tokens", post(count_tokens))
-        .route("/v1/models", get(models))
+    let mut r = Router::new();
+    for e in Endpoint::ALL {
+        r = r.route(e.path(), generation(e));
+    }
+    r.route("/v1/models", get(models))
         .route("/v1/models/{id}", get(model))
         .route("/", get(|| async { "API Hub Desk gateway\n" }))
         .fallback(not_found)

@@ -1,12 +1,11 @@
 //! `apihub gateway …` and `apihub serve` through the real binary.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use apihub::store::Store;
 use serde_json::{Value, json};
 
-use crate::rig::{Acct, seed};
+use crate::rig::{Acct, seed, spawn_serve};
 use crate::upstream;
 
 fn apihub(dir: &std::path::Path, args: &[&str]) -> (i32, String, String) {
@@ -66,28 +65,11 @@ async fn key_policy_candidates_serve_and_log() {
     assert!(text.contains("m1") && text.contains("alpha / alpha"), "{text}");
 
     // serve on a free port, one request, SIGTERM, then the log.
-    let mut child = Command::new(env!("CARGO_BIN_EXE_apihub"))
-        .arg("--data-dir")
-        .arg(d)
-        .args(["serve", "--listen", "127.0.0.1:0"])
-        .env("APIHUB_LOG", "off")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let first = tokio::task::spawn_blocking(move || {
-        let mut line = String::new();
-        BufReader::new(stdout).read_line(&mut line).unwrap();
-        line
-    })
-    .await
-    .unwrap();
-    let base = first.trim().strip_prefix("gateway listening on ").expect(&first).to_string();
-    assert!(base.starts_with("http://127.0.0.1:") && base.ends_with("/v1"), "{base}");
+    let d2 = d.to_path_buf();
+    let (child, base) = tokio::task::spawn_blocking(move || spawn_serve(&d2)).await.unwrap();
     let http = reqwest::Client::builder().no_proxy().build().unwrap();
     let r = http
-        .post(format!("{base}/chat/completions"))
+        .post(format!("{base}/v1/chat/completions"))
         .bearer_auth(&key)
         .json(&json!({"model": "fast", "messages": [{"role": "user", "content": "hi"}]}))
         .send()
@@ -95,6 +77,7 @@ async fn key_policy_candidates_serve_and_log() {
         .unwrap();
     assert_eq!(r.status(), 200);
     assert_eq!(up.last().body["model"], "m1");
+    let mut child = child;
     #[cfg(unix)]
     {
         // SAFETY: sending SIGTERM to our own child process.

@@ -132,30 +132,18 @@ async fn aliases_rewrite_the_model_and_are_listed() {
     assert_eq!(b.last().body["messages"][0]["content"], "hi", "the rest of the body as sent");
     assert_eq!(a.hits(), 0);
     // The model list: every routable name and the alias; Anthropic's shape on request.
-    let list: Value = rig
-        .http
-        .get(format!("{}/v1/models", rig.base))
-        .bearer_auth(&rig.key)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let models = |anthropic: bool| {
+        let mut req = rig.http.get(format!("{}/v1/models", rig.base)).header("x-api-key", &rig.key);
+        if anthropic {
+            req = req.header("anthropic-version", "2023-06-01");
+        }
+        async move { req.send().await.unwrap().json::<Value>().await.unwrap() }
+    };
+    let list = models(false).await;
     let ids: Vec<&str> = list["data"].as_array().unwrap().iter().map(|m| m["id"].as_str().unwrap()).collect();
     assert_eq!(ids, ["claude-4.5-sonnet", "claude-sonnet-4-5", "sonnet"]);
     assert_eq!(list["object"], "list");
-    let anth: Value = rig
-        .http
-        .get(format!("{}/v1/models", rig.base))
-        .header("x-api-key", &rig.key)
-        .header("anthropic-version", "2023-06-01")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let anth = models(true).await;
     assert_eq!(anth["data"][2]["type"], "model");
     assert_eq!(anth["has_more"], false);
     let one = rig.http.get(format!("{}/v1/models/sonnet", rig.base)).bearer_auth(&rig.key).send().await.unwrap();

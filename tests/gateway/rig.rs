@@ -214,3 +214,23 @@ pub fn settings(f: impl FnOnce(&mut GatewaySettings)) -> GatewaySettings {
     f(&mut s);
     s
 }
+
+/// Starts `apihub serve` on a free port of 127.0.0.1 over `dir`; returns the child and the
+/// base URL (without `/v1`) it printed.
+pub fn spawn_serve(dir: &std::path::Path) -> (std::process::Child, String) {
+    use std::io::BufRead;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_apihub"))
+        .arg("--data-dir")
+        .arg(dir)
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .env("APIHUB_LOG", "off")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("apihub serve");
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let base = line.trim().strip_prefix("gateway listening on ").expect(&line);
+    assert!(base.starts_with("http://127.0.0.1:") && base.ends_with("/v1"), "{base}");
+    (child, base.trim_end_matches("/v1").to_string())
+}

@@ -57,7 +57,11 @@ fn state(balance_quota: i64, keys: Vec<ApiKey>, pricing: Option<SitePricing>, mo
     AccountState {
         snapshot: Some(Snapshot {
             currency: CurrencySettings::default(),
-            user: Part::complete(UserInfo { balance: Amount::Quota(balance_quota), group: "default".into(), ..Default::default() }),
+            user: Part::complete(UserInfo {
+                balance: Amount::Quota(balance_quota),
+                group: "default".into(),
+                ..Default::default()
+            }),
             keys: Part::complete(keys),
             models: Part::complete(models.iter().map(|s| s.to_string()).collect()),
             pricing: match pricing {
