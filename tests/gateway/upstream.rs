@@ -39,6 +39,9 @@ pub struct Seen {
     pub body: Value,
 }
 
+/// (endpoint, model, JSON rather than SSE, chunks) of a cached good reply.
+type ReplyKey = (Kind, String, bool, usize);
+
 /// Shared state.
 #[derive(Debug)]
 pub struct UpState {
@@ -55,7 +58,7 @@ pub struct UpState {
     /// Keep the last request (off in benches).
     pub record: AtomicBool,
     /// Good replies, made once per (endpoint, model, stream, chunks).
-    cache: Mutex<HashMap<(Kind, String, bool, usize), Arc<Vec<Bytes>>>>,
+    cache: Mutex<HashMap<ReplyKey, Arc<Vec<Bytes>>>>,
 }
 
 /// A running fake upstream.
