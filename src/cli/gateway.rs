@@ -47,7 +47,7 @@ pub enum GatewayCmd {
         #[arg(long)]
         json: bool,
     },
-    /// Make NAME an alias of site-side models (`MODEL` or `MODEL@ACCOUNT_ID`); no targets removes it.
+    /// Make NAME an alias of site-side models (`MODEL` or `MODEL#ACCOUNT_ID`); no targets removes it.
     Alias {
         /// The name clients use.
         name: String,

@@ -67,19 +67,19 @@ pub struct AliasTarget {
 }
 
 impl AliasTarget {
-    /// Parses `MODEL` or `MODEL@ACCOUNT_ID`.
+    /// Parses `MODEL` or `MODEL#ACCOUNT_ID` (`#`: model names hold `@`, `/` and `:`).
     pub fn parse(s: &str) -> Result<AliasTarget, String> {
         let s = s.trim();
-        let (model, account) = match s.rsplit_once('@') {
+        let (model, account) = match s.rsplit_once('#') {
             Some((m, id)) => {
                 let id: AccountId =
-                    id.trim().parse().map_err(|_| format!("`{s}`: the part after @ is not an account id"))?;
+                    id.trim().parse().map_err(|_| format!("`{s}`: the part after # is not an account id"))?;
                 (m.trim(), Some(id))
             }
             None => (s, None),
         };
-        if model.is_empty() {
-            return Err(format!("`{s}`: no model name"));
+        if model.is_empty() || model.contains([',', ';', '=']) {
+            return Err(format!("`{s}`: not a model name"));
         }
         Ok(AliasTarget { model: model.to_string(), account })
     }
@@ -88,8 +88,109 @@ impl AliasTarget {
 impl std::fmt::Display for AliasTarget {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.account {
-            Some(a) => write!(f, "{}@{a}", self.model),
+            Some(a) => write!(f, "{}#{a}", self.model),
             None => f.write_str(&self.model),
+        }
+    }
+}
+
+/// Aliases, pins and the account order are kept as one line of text each, so every
+/// setting is a plain value (one dotted settings key each):
+/// `aliases = "sonnet=claude-sonnet-4-5,claude-4.5-sonnet#3; fast=m1"`,
+/// `pins = "gpt-4o=3,1; claude-x=2"`, `order = "3,1,2"`.
+pub mod text {
+    use std::collections::BTreeMap;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    use super::AliasTarget;
+    use crate::domain::AccountId;
+
+    /// `name=a,b; name2=c` with each value parsed by `item`.
+    fn parse_map<T>(s: &str, item: impl Fn(&str) -> Result<T, String>) -> Result<BTreeMap<String, Vec<T>>, String> {
+        let mut out = BTreeMap::new();
+        for entry in s.split(';').map(str::trim).filter(|e| !e.is_empty()) {
+            let (name, values) = entry.split_once('=').ok_or_else(|| format!("`{entry}`: expected NAME=VALUE,…"))?;
+            let name = name.trim();
+            if name.is_empty() {
+                return Err(format!("`{entry}`: no name"));
+            }
+            let values = values
+                .split(',')
+                .map(str::trim)
+                .filter(|v| !v.is_empty())
+                .map(&item)
+                .collect::<Result<Vec<T>, String>>()?;
+            if values.is_empty() {
+                return Err(format!("`{entry}`: nothing after ="));
+            }
+            out.insert(name.to_string(), values);
+        }
+        Ok(out)
+    }
+
+    fn map_text<T: std::fmt::Display>(m: &BTreeMap<String, Vec<T>>) -> String {
+        m.iter()
+            .map(|(k, v)| format!("{k}={}", v.iter().map(ToString::to_string).collect::<Vec<_>>().join(",")))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    fn account(s: &str) -> Result<AccountId, String> {
+        s.parse().map_err(|_| format!("`{s}` is not an account id"))
+    }
+
+    /// Parses the aliases' text.
+    pub fn parse_aliases(s: &str) -> Result<BTreeMap<String, Vec<AliasTarget>>, String> {
+        parse_map(s, AliasTarget::parse)
+    }
+
+    /// Parses the pins' text.
+    pub fn parse_pins(s: &str) -> Result<BTreeMap<String, Vec<AccountId>>, String> {
+        parse_map(s, account)
+    }
+
+    /// Parses the order's text.
+    pub fn parse_order(s: &str) -> Result<Vec<AccountId>, String> {
+        s.split(',').map(str::trim).filter(|v| !v.is_empty()).map(account).collect()
+    }
+
+    /// serde: aliases as text.
+    pub mod aliases {
+        use super::*;
+        /// Writes the text.
+        pub fn serialize<S: Serializer>(m: &BTreeMap<String, Vec<AliasTarget>>, s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_str(&map_text(m))
+        }
+        /// Reads the text.
+        pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<BTreeMap<String, Vec<AliasTarget>>, D::Error> {
+            parse_aliases(&String::deserialize(d)?).map_err(serde::de::Error::custom)
+        }
+    }
+
+    /// serde: pins as text.
+    pub mod pins {
+        use super::*;
+        /// Writes the text.
+        pub fn serialize<S: Serializer>(m: &BTreeMap<String, Vec<AccountId>>, s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_str(&map_text(m))
+        }
+        /// Reads the text.
+        pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<BTreeMap<String, Vec<AccountId>>, D::Error> {
+            parse_pins(&String::deserialize(d)?).map_err(serde::de::Error::custom)
+        }
+    }
+
+    /// serde: the order as text.
+    pub mod order {
+        use super::*;
+        /// Writes the text.
+        pub fn serialize<S: Serializer>(v: &[AccountId], s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_str(&v.iter().map(ToString::to_string).collect::<Vec<_>>().join(","))
+        }
+        /// Reads the text.
+        pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<AccountId>, D::Error> {
+            parse_order(&String::deserialize(d)?).map_err(serde::de::Error::custom)
         }
     }
 }
@@ -103,10 +204,13 @@ pub struct GatewaySettings {
     /// Candidate order.
     pub policy: Policy,
     /// Client model name → the site-side names it stands for (tried in the policy's order).
+    #[serde(with = "text::aliases")]
     pub aliases: BTreeMap<String, Vec<AliasTarget>>,
     /// Client model name → only these accounts, in this order (the policy is not used).
+    #[serde(with = "text::pins")]
     pub pins: BTreeMap<String, Vec<AccountId>>,
     /// The `order` policy's account order (accounts not listed follow in the Sites order).
+    #[serde(with = "text::order")]
     pub order: Vec<AccountId>,
     /// Upstream attempts per request (failover stops after this many).
     pub max_attempts: u32,
@@ -178,10 +282,11 @@ impl GatewaySettings {
         if self.max_body_bytes < 1024 {
             return Err(SettingsError::Invalid("the body limit must be at least 1 KiB".into()));
         }
-        if let Some((name, _)) = self.aliases.iter().find(|(n, t)| n.trim().is_empty() || t.is_empty()) {
+        let bad_name = |n: &str| n.trim().is_empty() || n.contains([';', '=', ',']);
+        if let Some((name, _)) = self.aliases.iter().find(|(n, t)| bad_name(n) || t.is_empty()) {
             return Err(SettingsError::Invalid(format!("alias `{name}` has no name or no target")));
         }
-        if let Some((name, _)) = self.pins.iter().find(|(n, a)| n.trim().is_empty() || a.is_empty()) {
+        if let Some((name, _)) = self.pins.iter().find(|(n, a)| bad_name(n) || a.is_empty()) {
             return Err(SettingsError::Invalid(format!("pin `{name}` has no model or no account")));
         }
         Ok(())
@@ -262,10 +367,38 @@ mod tests {
         }
         assert_eq!(Policy::parse(" Balance "), Some(Policy::Balance));
         assert_eq!(Policy::parse("random"), None);
-        assert_eq!(AliasTarget::parse("gpt-4o@3").unwrap(), AliasTarget { model: "gpt-4o".into(), account: Some(3) });
+        assert_eq!(AliasTarget::parse("gpt-4o#3").unwrap(), AliasTarget { model: "gpt-4o".into(), account: Some(3) });
         assert_eq!(AliasTarget::parse("claude").unwrap().account, None);
-        assert!(AliasTarget::parse("x@y").is_err());
-        assert!(AliasTarget::parse("@3").is_err());
-        assert_eq!(AliasTarget::parse("m@7").unwrap().to_string(), "m@7");
+        assert_eq!(AliasTarget::parse("claude-3-5-sonnet@20240620").unwrap().account, None, "@ belongs to the name");
+        assert!(AliasTarget::parse("x#y").is_err());
+        assert!(AliasTarget::parse("#3").is_err());
+        assert_eq!(AliasTarget::parse("m#7").unwrap().to_string(), "m#7");
+    }
+
+    #[test]
+    fn aliases_pins_and_order_are_one_line_of_text_each() {
+        let mut s = GatewaySettings::default();
+        s.aliases.insert(
+            "sonnet".into(),
+            vec![
+                AliasTarget { model: "claude-sonnet-4-5".into(), account: None },
+                AliasTarget { model: "c@1".into(), account: Some(3) },
+            ],
+        );
+        s.aliases.insert("fast".into(), vec![AliasTarget { model: "m1".into(), account: None }]);
+        s.pins.insert("gpt-4o".into(), vec![3, 1]);
+        s.order = vec![3, 1, 2];
+        let v = serde_json::to_value(&s).unwrap();
+        assert_eq!(v["aliases"], "fast=m1; sonnet=claude-sonnet-4-5,c@1#3");
+        assert_eq!(v["pins"], "gpt-4o=3,1");
+        assert_eq!(v["order"], "3,1,2");
+        assert!(v.as_object().unwrap().values().all(|x| !x.is_object() && !x.is_array()), "every field a plain value");
+        assert_eq!(serde_json::from_value::<GatewaySettings>(v).unwrap(), s);
+        assert_eq!(text::parse_aliases(" a = x , y ;; b=z ").unwrap().len(), 2);
+        assert!(text::parse_aliases("a").is_err());
+        assert!(text::parse_aliases("a=").is_err());
+        assert!(text::parse_pins("m=1,x").is_err());
+        assert!(text::parse_order("1, 2,").unwrap() == [1, 2]);
+        assert!(serde_json::from_str::<GatewaySettings>(r#"{"pins":"m=oops"}"#).is_err());
     }
 }

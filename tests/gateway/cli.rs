@@ -50,7 +50,7 @@ async fn key_policy_candidates_serve_and_log() {
     assert_eq!(err.trim().lines().count(), 1, "{err}");
     assert!(err.contains("unknown policy"), "{err}");
 
-    let (code, _, err) = apihub(d, &["gateway", "alias", "fast", "m1@999x"]);
+    let (code, _, err) = apihub(d, &["gateway", "alias", "fast", "m1#999x"]);
     assert_eq!(code, 1, "{err}");
     assert_eq!(apihub(d, &["gateway", "alias", "fast", "m1"]).0, 0);
     let (code, out, _) = apihub(d, &["gateway", "candidates", "--json"]);
