@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 
 use frames::report;
 
+use apihub::app::i18n::{Lang, set_lang};
 use apihub::app::{AppState, Command, EnvInfo, Loadable};
 use apihub::domain::SiteKind;
 use apihub::domain::money::{CurrencySettings, DisplayType};
@@ -20,10 +21,9 @@ use apihub::domain::pricing::{
     AccountPricing, Billing, CompareOptions, ModelOffer, PricingBook, RefreshState, SitePricing, build_comparison,
     normalise,
 };
+use apihub::domain::settings::ThemePref;
 use apihub::store::{DataDirSource, KeyLocation};
-use apihub::ui::i18n::{Lang, set_lang};
 use apihub::ui::pricing::PricingPanel;
-use apihub::ui::theme::ThemePref;
 
 const MODELS: usize = 2_000;
 const ACCOUNTS: usize = 50;

@@ -17,11 +17,11 @@ use std::time::Duration;
 
 use frames::report;
 
+use apihub::app::i18n::{Lang, set_lang};
 use apihub::app::{AppState, Command, EnvInfo, Loadable};
+use apihub::domain::settings::ThemePref;
 use apihub::store::{DataDirSource, KeyLocation, Store};
-use apihub::ui::i18n::{Lang, set_lang};
 use apihub::ui::sites::SitesPanel;
-use apihub::ui::theme::ThemePref;
 
 fn frame(ctx: &egui::Context, panel: &mut SitesPanel, st: &AppState, n: usize, events: Vec<egui::Event>) -> Duration {
     let mut cmds: Vec<Command> = Vec::new();
@@ -52,7 +52,7 @@ fn main() {
     st.accounts = Loadable::ready(accounts, now);
     st.states = states;
     let ctx = egui::Context::default();
-    ctx.set_fonts(apihub::ui::fonts::definitions(None));
+    ctx.set_fonts(apihub::app::fonts::definitions(None));
     let mut panel = SitesPanel::default();
     let mut i = 0;
     let first = frame(&ctx, &mut panel, &st, i, Vec::new());

@@ -8,6 +8,7 @@ pub mod keys;
 pub mod logs;
 pub mod pricing;
 pub mod report;
+mod settings;
 mod webdav;
 
 use std::path::PathBuf;
@@ -81,6 +82,9 @@ pub enum Cmd {
     Pricing(pricing::PricingArgs),
     /// Send one minimal request to a model with one of an account's keys (latency, reply, errors).
     Try(pricing::TryArgs),
+    /// Settings: `list [--json]`, `get KEY`, `set KEY VALUE`, `unset KEY` (dotted keys).
+    #[command(subcommand)]
+    Settings(settings::SettingsCmd),
     /// Run the local gateway: one OpenAI/Anthropic-compatible endpoint over every account.
     Serve(gateway::ServeArgs),
     /// The gateway's local key, policy, aliases, pins, candidates and request log.
@@ -143,11 +147,17 @@ fn open_store(cli: &Cli) -> anyhow::Result<Store> {
     Ok(opened.store)
 }
 
+/// The relay client every command uses: the saved network settings (proxy, timeouts,
+/// extra CA file) and every site's proxy and User-Agent, as the app's refresh uses them.
+pub(crate) fn relay_client(store: &Store) -> anyhow::Result<crate::relay::RelayClient> {
+    Ok(crate::engine::network::client_from_store(store, crate::relay::ClientConfig::default())?)
+}
+
 fn reports(store: &Store) -> anyhow::Result<Vec<AccountReport>> {
     let mut states = store.account_states()?;
     report::overlay_local_today(store, &mut states)?;
-    let alerts = crate::domain::alerts::AlertSettings::from_settings(|k| store.setting(k).ok().flatten());
-    let now = crate::store::now_unix();
+    let alerts = store.load_settings()?.settings.alerts;
+    let now = crate::domain::time::now_unix();
     Ok(store
         .list_accounts()?
         .iter()
@@ -194,7 +204,7 @@ fn run_inner(cli: &Cli, cmd: &Cmd, rt: &tokio::runtime::Handle) -> anyhow::Resul
         }
         Cmd::Refresh(args) => refresh(open_store(cli)?, args, rt),
         Cmd::Detect { url, json } => {
-            let client = crate::relay::RelayClient::new(crate::relay::ClientConfig::default())?;
+            let client = relay_client(&open_store(cli)?)?;
             let d = rt.block_on(client.detect(url))?;
             let confidence = match d.confidence {
                 crate::relay::detect::Confidence::Guessed => "guessed",
@@ -225,6 +235,7 @@ fn run_inner(cli: &Cli, cmd: &Cmd, rt: &tokio::runtime::Handle) -> anyhow::Resul
         Cmd::Stats(args) => logs::stats(open_store(cli)?, args),
         Cmd::Pricing(args) => pricing::pricing(open_store(cli)?, args),
         Cmd::Try(args) => pricing::try_cmd(open_store(cli)?, args, rt),
+        Cmd::Settings(cmd) => settings::run(open_store(cli)?, cmd),
         Cmd::Serve(args) => gateway::serve(open_store(cli)?, args, rt),
         Cmd::Gateway(cmd) => gateway::run(open_store(cli)?, cmd),
     }
@@ -247,8 +258,8 @@ fn refresh(store: Store, args: &RefreshArgs, rt: &tokio::runtime::Handle) -> any
         return Ok(ExitCode::from(2));
     }
     let ids: Vec<i64> = chosen.iter().map(|a| a.id).collect();
-    let client = Arc::new(crate::engine::network::client_from_store(&store, crate::relay::ClientConfig::default())?);
-    let shared: SharedStore = Arc::new(std::sync::Mutex::new(store));
+    let client = Arc::new(relay_client(&store)?);
+    let shared: SharedStore = SharedStore::new(store);
     let quiet = args.json;
     let summary = rt.block_on(crate::engine::refresh_accounts(
         client,

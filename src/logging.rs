@@ -49,7 +49,7 @@ impl log::Log for Logger {
             && q.len() < 10_000
         {
             q.push(ActivityEntry {
-                ts: crate::store::now_unix(),
+                ts: crate::domain::time::now_unix(),
                 level: match record.level() {
                     log::Level::Error => Level::Error,
                     log::Level::Warn => Level::Warn,

@@ -78,7 +78,11 @@ fn run_gui(cli: &Cli, runtime: tokio::runtime::Handle, started: Instant) -> Exit
             }
         }
     };
+    // Settings are read once, before the window opens (not on the UI thread).
+    let settings = apihub::app::load_settings(&store);
     let deps = AppDeps {
+        view: Box::new(apihub::ui::Panels::default()),
+        settings,
         store,
         data_dir,
         data_dir_source: source,

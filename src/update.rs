@@ -16,9 +16,6 @@ pub const REPO: &str = match option_env!("APIHUB_REPO") {
     Some(r) => r,
     None => "api-hub-desk/api-hub-desk",
 };
-const KEY_CHECK_ON_START: &str = "update.check_on_start";
-const KEY_INCLUDE_PRERELEASE: &str = "update.include_prerelease";
-const KEY_LAST_CHECK: &str = "update.last_check_unix";
 /// Automatic checks on start run at most once per this many seconds.
 pub const AUTO_CHECK_INTERVAL_SECS: i64 = 24 * 3600;
 
@@ -168,16 +165,13 @@ pub fn default_releases_url() -> String {
 
 /// Environment variable that points the release check at another releases-list URL.
 pub const RELEASES_URL_ENV: &str = "APIHUB_RELEASES_URL";
-/// Setting that points the release check at another releases-list URL.
-pub const RELEASES_URL_SETTING: &str = "update.releases_url";
-
 /// The releases-list URL to check: `APIHUB_RELEASES_URL`, else the `update.releases_url`
 /// setting, else this project's GitHub releases.
-pub fn configured_releases_url(store: Option<&Store>) -> String {
+pub fn configured_releases_url(settings: &UpdateSettings) -> String {
     std::env::var(RELEASES_URL_ENV)
         .ok()
         .filter(|u| !u.trim().is_empty())
-        .or_else(|| store.and_then(|s| s.setting(RELEASES_URL_SETTING).ok().flatten()).filter(|u| !u.trim().is_empty()))
+        .or_else(|| settings.releases_url.clone().filter(|u| !u.trim().is_empty()))
         .unwrap_or_else(default_releases_url)
 }
 
@@ -273,40 +267,20 @@ pub fn asset_for_platform<'a>(release: &'a Release, os: &str, arch: &str) -> Opt
         .map(|(a, _)| *a)
 }
 
-/// The user's update settings.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct UpdateSettings {
-    /// Check automatically on start (default on, at most once a day).
-    pub check_on_start: bool,
-    /// Offer pre-releases (default off).
-    pub include_prerelease: bool,
-    /// When the last check ran (unix seconds).
-    pub last_check_unix: Option<i64>,
-}
-
-impl Default for UpdateSettings {
-    fn default() -> Self {
-        UpdateSettings { check_on_start: true, include_prerelease: false, last_check_unix: None }
-    }
-}
+pub use crate::domain::settings::UpdateSettings;
 
 impl UpdateSettings {
-    /// Reads the settings (defaults where unset).
+    /// Reads the `update` section of the settings.
     pub fn load(store: &Store) -> Result<Self, UpdateError> {
-        Ok(UpdateSettings {
-            check_on_start: store.setting(KEY_CHECK_ON_START)?.is_none_or(|v| v != "false"),
-            include_prerelease: store.setting(KEY_INCLUDE_PRERELEASE)?.is_some_and(|v| v == "true"),
-            last_check_unix: store.setting(KEY_LAST_CHECK)?.and_then(|v| v.parse().ok()),
-        })
+        Ok(store.load_settings()?.settings.update)
     }
 
-    /// Writes the settings.
+    /// Saves the `update` section (through `Store::save_settings`).
     pub fn save(&self, store: &mut Store) -> Result<(), UpdateError> {
-        store.set_setting(KEY_CHECK_ON_START, if self.check_on_start { "true" } else { "false" })?;
-        store.set_setting(KEY_INCLUDE_PRERELEASE, if self.include_prerelease { "true" } else { "false" })?;
-        if let Some(t) = self.last_check_unix {
-            store.set_setting(KEY_LAST_CHECK, &t.to_string())?;
-        }
+        store.update_settings(|s| -> Result<(), StoreError> {
+            s.update = self.clone();
+            Ok(())
+        })?;
         Ok(())
     }
 
@@ -315,9 +289,19 @@ impl UpdateSettings {
         if self.include_prerelease { Channel::PreRelease } else { Channel::Stable }
     }
 
-    /// True when the start-up check should run now (on, and not within a day).
-    pub fn due_on_start(&self, now_unix: i64) -> bool {
-        self.check_on_start
-            && self.last_check_unix.is_none_or(|t| now_unix - t >= AUTO_CHECK_INTERVAL_SECS || now_unix < t)
+    /// True when the start-up check should run now (on, and not within a day of
+    /// `last_check_unix`).
+    pub fn due_on_start(&self, last_check_unix: Option<i64>, now_unix: i64) -> bool {
+        self.check_on_start && last_check_unix.is_none_or(|t| now_unix - t >= AUTO_CHECK_INTERVAL_SECS || now_unix < t)
     }
+}
+
+/// When the last release check ran (unix seconds; bookkeeping, not a setting).
+pub fn last_check(store: &Store) -> Result<Option<i64>, StoreError> {
+    Ok(store.setting(crate::domain::settings::bookkeeping::UPDATE_LAST_CHECK)?.and_then(|v| v.parse().ok()))
+}
+
+/// Records that a release check ran at `now_unix`.
+pub fn record_check(store: &mut Store, now_unix: i64) -> Result<(), StoreError> {
+    store.set_setting(crate::domain::settings::bookkeeping::UPDATE_LAST_CHECK, &now_unix.to_string())
 }

@@ -78,7 +78,7 @@ async fn checkin_lists_each_account_and_remembers_the_day() {
     {
         let mut s = apihub::store::Store::open(dir.path()).unwrap().store;
         let acc = s.account(ids[0]).unwrap();
-        let day = apihub::engine::actions::checkin_day(acc.site.kind, apihub::store::now_unix());
+        let day = apihub::engine::actions::checkin_day(acc.site.kind, apihub::domain::time::now_unix());
         s.save_checkin(
             ids[0],
             &apihub::store::CheckinRecord {

@@ -172,7 +172,7 @@ fn seed_a_store_for_screenshots() {
     let mut s = Store::open(std::path::Path::new(&dir)).unwrap().store;
     s.set_setting("refresh.auto", "off").unwrap();
     s.set_setting("alerts.low_balance", "1").unwrap();
-    let now = apihub::store::now_unix();
+    let now = apihub::domain::time::now_unix();
     let cfg = FakeConfig::new(Variant::NewApiClassic);
     let rows: [(&str, i64, u32, i64); 5] = [
         ("公益站 Alpha", 250_000, 0, -1),

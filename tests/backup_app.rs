@@ -218,7 +218,7 @@ fn webdav_test_connection_save_upload_and_list_against_a_real_server() {
     type_into(h, "Password", "-typo");
     click(h, "Test connection");
     run_until(h, "test failed", |h| {
-        matches!(h.state().state().backup.webdav_outcome, Some(apihub::ui::backup::Outcome::Err(_)))
+        matches!(h.state().state().backup.webdav_outcome, Some(apihub::app::backup_jobs::Outcome::Err(_)))
     });
     assert!(h.query_by_label_contains("refused the username or password").is_some());
     assert!(h.query_by_label("Connected").is_none());

@@ -4,8 +4,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // helpers outside #[test] fns panic on purpose
 
+use apihub::app::backup_jobs::{BackupAction, BackupView, Outcome, SecretsChoice};
 use apihub::backup::webdav::{WebDav, WebDavConfig};
-use apihub::ui::backup::{BackupAction, BackupSection, BackupView, Outcome, SecretsChoice};
+use apihub::ui::backup::BackupSection;
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::StatusCode;
@@ -58,7 +59,7 @@ fn run_test(rt: &tokio::runtime::Runtime, cfg: &WebDavConfig) -> Outcome {
 
 fn harness() -> Harness<'static, Ui> {
     // The section's labels are translated; these tests read the English ones.
-    apihub::ui::i18n::set_lang(apihub::ui::i18n::Lang::En);
+    apihub::app::i18n::set_lang(apihub::app::i18n::Lang::En);
     let state = Ui { section: BackupSection::default(), view: BackupView::default(), actions: Vec::new() };
     Harness::builder().with_size(egui::vec2(900.0, 1000.0)).build_ui_state(
         |ui, s: &mut Ui| {

@@ -31,7 +31,7 @@ fn seed(s: &mut Store, url: &str, name: &str, kind: SiteKind, cfg: &FakeConfig) 
 }
 
 fn record(s: &mut Store, id: i64, kind: SiteKind, outcome: CheckinRecordOutcome) {
-    let day = checkin_day(kind, apihub::store::now_unix());
+    let day = checkin_day(kind, apihub::domain::time::now_unix());
     s.save_checkin(id, &CheckinRecord { day, outcome, reward: None, message: String::new(), updated_at: 0 }).unwrap();
 }
 
@@ -176,6 +176,6 @@ fn the_settings_switch_turns_auto_check_in_on_and_is_saved_in_chinese() {
     assert!(h.state().state().actions.auto_checkin.enabled);
     run_until(h, "next run shown", |h| h.query_by_label_contains("下次自动签到检查").is_some());
     let store = Store::open(t.dir.path()).unwrap().store;
-    run_until(&mut t.harness, "saved", |_| store.setting("checkin.auto").unwrap().as_deref() == Some("on"));
-    assert_eq!(store.setting("checkin.window_start").unwrap().as_deref(), Some("08:00"));
+    run_until(&mut t.harness, "saved", |_| store.load_settings().unwrap().settings.checkin.enabled);
+    assert_eq!(store.load_settings().unwrap().settings.get("checkin.window_start").unwrap(), "08:00");
 }

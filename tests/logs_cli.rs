@@ -91,7 +91,7 @@ async fn after_logs_sync_todays_requests_and_spend_come_from_the_synced_rows() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path().to_path_buf();
     run(d.clone(), add_account(&fake, &cfg, "new-api")).await;
-    let (start, end) = apihub::relay::snapshot::local_day_window();
+    let (start, end) = apihub::domain::time::local_day_window();
     let today: Vec<_> =
         cfg.logs.iter().filter(|r| r.log_type == 2 && r.created_at >= start && r.created_at <= end).collect();
 

@@ -201,7 +201,7 @@ async fn the_sites_own_stat_matches_the_local_sum_of_the_same_window() {
     let acc = add(&store, &fake, Variant::NewApiClassic);
     let relay = common::fast_relay();
     sync_account(&relay, &store, &acc, &SyncOptions::default()).await.unwrap();
-    let (start, end) = apihub::relay::snapshot::local_day_window();
+    let (start, end) = apihub::domain::time::local_day_window();
     let site = apihub::engine::log_sync::site_stats(relay, store.clone(), vec![acc.clone()], start, end).await;
     let local = store
         .lock()

@@ -188,7 +188,7 @@ fn after_a_log_sync_the_sites_panel_shows_todays_figures_from_the_synced_rows() 
     h.get_all_by_label("Logs").next().unwrap().click();
     run_until(h, "logs idle", |h| idle(h) && h.state().state().usage.window.value().is_some());
     h.get_by_label("Sync logs").click();
-    let (start, end) = apihub::relay::snapshot::local_day_window();
+    let (start, end) = apihub::domain::time::local_day_window();
     let rows: Vec<_> =
         cfg.logs.iter().filter(|r| r.log_type == 2 && r.created_at >= start && r.created_at <= end).collect();
     run_until(h, "today's sums from the synced rows", |h| {

@@ -1,14 +1,14 @@
 //! The Pricing panel over a synthetic book, driven through egui_kittest without a GPU.
 #![allow(clippy::unwrap_used)]
 
+use apihub::app::i18n::{Lang, set_lang};
 use apihub::app::{AppState, Command, EnvInfo, Loadable};
 use apihub::domain::SiteKind;
 use apihub::domain::money::{CurrencySettings, DisplayType};
 use apihub::domain::pricing::{AccountPricing, PricingBook, RefreshState, normalise, parse_new_api_pricing};
+use apihub::domain::settings::ThemePref;
 use apihub::store::{DataDirSource, KeyLocation};
-use apihub::ui::i18n::{Lang, set_lang};
 use apihub::ui::pricing::PricingPanel;
-use apihub::ui::theme::ThemePref;
 use egui::accesskit::Role;
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
@@ -79,7 +79,7 @@ fn harness(book: Option<PricingBook>) -> Harness<'static, State> {
     Harness::builder()
         .with_size(egui::vec2(1200.0, 700.0))
         .with_context_setup(|ctx| {
-            apihub::ui::fonts::install_blocking(ctx);
+            apihub::app::fonts::install_blocking(ctx);
         })
         .build_ui_state(
             |ui, (panel, state, cmds): &mut State| panel.ui(ui, state, cmds),

@@ -5,8 +5,8 @@ mod fake_relay;
 
 use apihub::domain::money::Amount;
 use apihub::domain::snapshot::{Availability, Snapshot};
+use apihub::domain::time::local_day_window;
 use apihub::domain::{AuthMethod, Credentials, SiteKind};
-use apihub::relay::snapshot::local_day_window;
 use apihub::relay::{AccountRef, ClientConfig, OriginLimits, ProxySetting, RelayClient};
 use fake_relay::{FakeConfig, FakeRelay, Variant, key_of, masked};
 use serde_json::json;

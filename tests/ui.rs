@@ -208,7 +208,7 @@ fn auto_refresh_refreshes_due_accounts_without_a_click() {
     // The next run is scheduled about 30 minutes out.
     run_until(h, "next run shown", |h| h.query_by_label_contains("Next auto refresh").is_some());
     let next = h.state().state().next_auto_refresh_at.unwrap();
-    let now = apihub::store::now_unix();
+    let now = apihub::domain::time::now_unix();
     assert!(next > now + 29 * 60 && next <= now + 34 * 60, "next run {} s away", next - now);
     // Turning it off hides the next run.
     h.get_by_label("Auto refresh").click();

@@ -131,13 +131,15 @@ fn settings_default_on_and_check_at_most_once_a_day() {
     assert_eq!(s, UpdateSettings::default());
     assert!(s.check_on_start && !s.include_prerelease);
     assert_eq!(s.channel(), Channel::Stable);
-    assert!(s.due_on_start(1_000_000));
-    let s = UpdateSettings { include_prerelease: true, last_check_unix: Some(1_000_000), ..s };
+    assert!(s.due_on_start(None, 1_000_000));
+    let s = UpdateSettings { include_prerelease: true, ..s };
     s.save(&mut store).unwrap();
+    apihub::update::record_check(&mut store, 1_000_000).unwrap();
     let s = UpdateSettings::load(&store).unwrap();
+    let last = apihub::update::last_check(&store).unwrap();
     assert_eq!(s.channel(), Channel::PreRelease);
-    assert!(!s.due_on_start(1_000_000 + 3600));
-    assert!(s.due_on_start(1_000_000 + 86_400));
+    assert!(!s.due_on_start(last, 1_000_000 + 3600));
+    assert!(s.due_on_start(last, 1_000_000 + 86_400));
     let off = UpdateSettings { check_on_start: false, ..s };
-    assert!(!off.due_on_start(9_999_999));
+    assert!(!off.due_on_start(last, 9_999_999));
 }

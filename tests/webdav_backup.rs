@@ -336,7 +336,7 @@ fn config_persists_with_the_password_encrypted() {
     assert_eq!(WebDavConfig::default().remote_path, "/api-hub-desk");
     let c = WebDavConfig { remote_path: "/x".into(), ..cfg("https://dav.example/remote", "bob", "s3cret-pass", 7) };
     c.save(&mut store).unwrap();
-    let raw = store.setting(apihub::backup::webdav::KEY_PASSWORD).unwrap().unwrap();
+    let raw = store.setting("backup.webdav.password").unwrap().unwrap();
     assert!(!raw.contains("s3cret-pass"));
     assert_eq!(WebDavConfig::load(&store).unwrap(), c);
     assert!(!format!("{c:?}").contains("s3cret"));

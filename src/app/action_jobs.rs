@@ -13,12 +13,12 @@ use std::collections::{HashMap, HashSet};
 use poll_promise::Promise;
 
 use super::{App, Command};
+use crate::app::i18n::{fill, tr};
 use crate::domain::AccountId;
 use crate::domain::snapshot::AccountState;
 use crate::engine::actions::{self, CheckinEntry, CheckinStatus, CheckinSummary, KeyAction, KeyActionDone, RedeemDone};
 use crate::engine::checkin_schedule::{self, Attempt, AutoCheckin};
 use crate::store::CheckinRecord;
-use crate::ui::i18n::{fill, tr};
 
 /// Which action a message is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -192,15 +192,7 @@ impl App {
             Command::SetAutoCheckin(auto) => {
                 self.state.actions.auto_checkin = auto;
                 self.action_jobs.next_auto_check = 0;
-                let store = self.store.clone();
-                self.settings_job.push(self.runner.spawn_blocking(move || {
-                    let mut s = store.lock().map_err(|e| e.to_string())?;
-                    let hhmm = checkin_schedule::format_hhmm;
-                    s.set_setting("checkin.auto", if auto.enabled { "on" } else { "off" })
-                        .and_then(|()| s.set_setting("checkin.window_start", &hhmm(auto.start_min)))
-                        .and_then(|()| s.set_setting("checkin.window_end", &hhmm(auto.end_min)))
-                        .map_err(|e| e.to_string())
-                }));
+                self.change_settings(|s| s.checkin = auto);
             }
             _ => {}
         }
@@ -221,7 +213,7 @@ impl App {
     /// and check-in records are loaded, runs "check in all" over the accounts
     /// [`checkin_schedule::due_checkins`] picks.
     pub(crate) fn run_auto_checkin(&mut self, ctx: &egui::Context) {
-        let now = chrono::Local::now().fixed_offset();
+        let now = crate::domain::time::local_now();
         let ts = now.timestamp();
         if ts < self.action_jobs.next_auto_check {
             return;

@@ -7,17 +7,25 @@ use std::collections::BTreeSet;
 use poll_promise::Promise;
 
 use super::{App, Severity, StatusLine};
+use crate::app::i18n::{fill, tr};
 use crate::domain::AccountId;
 use crate::domain::alerts::{self, Alert, AlertSettings};
-use crate::ui::i18n::{fill, tr};
+use crate::domain::money::amount_text;
+use crate::domain::settings::bookkeeping;
 
 /// The app's alert bookkeeping.
 #[derive(Default)]
 pub struct AlertJobs {
     /// `(account, alert id)` already notified.
     notified: BTreeSet<(AccountId, String)>,
+    /// `notified` has been read from the store.
+    notified_loaded: bool,
+    /// The start-up read of `notified`.
+    load: Option<Promise<Option<String>>>,
     /// Desktop notifications being shown; an error falls back to an in-app line.
     desktop: Vec<Promise<Result<(), String>>>,
+    /// Saves of `notified`.
+    saves: Vec<Promise<Result<(), String>>>,
 }
 
 impl AlertJobs {
@@ -28,7 +36,22 @@ impl AlertJobs {
             .unwrap_or_default()
             .into_iter()
             .collect();
-        AlertJobs { notified, desktop: Vec::new() }
+        AlertJobs { notified, notified_loaded: true, ..Default::default() }
+    }
+}
+
+/// One translated line for an alert.
+pub fn alert_text(alert: &Alert) -> String {
+    match alert {
+        Alert::LowBalance { balance, threshold, currency } => fill(
+            tr("alerts.low_balance"),
+            &[("balance", &amount_text(*balance)), ("threshold", &amount_text(*threshold)), ("cur", currency)],
+        ),
+        Alert::Failing { count } => fill(tr("alerts.failing"), &[("n", count)]),
+        Alert::KeyExpiring { key_name, days, .. } if *days < 0 => fill(tr("alerts.key_expired"), &[("name", key_name)]),
+        Alert::KeyExpiring { key_name, days, .. } => {
+            fill(tr("alerts.key_expiring"), &[("name", key_name), ("days", days)])
+        }
     }
 }
 
@@ -73,20 +96,24 @@ impl App {
     pub(super) fn set_alert_settings(&mut self, settings: AlertSettings) {
         self.state.alerts = settings.clone();
         self.state.data_version += 1;
+        self.change_settings(|s| s.alerts = settings);
+    }
+
+    /// Reads which alerts were already notified (a start-up job).
+    pub(super) fn reload_notified(&mut self) {
         let store = self.store.clone();
-        self.settings_job.push(self.runner.spawn_blocking(move || {
-            let mut s = store.lock().map_err(|e| e.to_string())?;
-            for (k, v) in settings.to_settings() {
-                s.set_setting(k, &v).map_err(|e| e.to_string())?;
-            }
-            Ok(())
-        }));
+        self.alert_jobs.load = Some(
+            self.runner.spawn_blocking(move || store.with(|s| s.setting(bookkeeping::ALERTS_NOTIFIED)).ok().flatten()),
+        );
     }
 
     /// After a refresh of `ids`: notify the alerts that newly triggered.
     pub(super) fn check_alerts(&mut self, ids: &[AccountId]) {
         let Some(accounts) = self.state.accounts.value() else { return };
-        let now = crate::store::now_unix();
+        if !self.alert_jobs.notified_loaded {
+            return; // not read yet: do not notify twice what an earlier run notified
+        }
+        let now = crate::domain::time::now_unix();
         let current: Vec<(AccountId, Vec<Alert>)> = accounts
             .iter()
             .filter(|a| ids.contains(&a.id))
@@ -98,12 +125,8 @@ impl App {
             let list: Vec<&(AccountId, String)> = self.alert_jobs.notified.iter().collect();
             let json = serde_json::to_string(&list).unwrap_or_default();
             let store = self.store.clone();
-            self.settings_job.push(self.runner.spawn_blocking(move || {
-                store
-                    .lock()
-                    .map_err(|e| e.to_string())?
-                    .set_setting(alerts::keys::NOTIFIED, &json)
-                    .map_err(|e| e.to_string())
+            self.alert_jobs.saves.push(self.runner.spawn_blocking(move || {
+                store.with(|s| s.set_setting(bookkeeping::ALERTS_NOTIFIED, &json)).map_err(|e| e.to_string())
             }));
         }
         if fresh.is_empty() || !self.state.alerts.desktop {
@@ -114,7 +137,7 @@ impl App {
             .filter_map(|(id, alert)| {
                 let a = accounts.iter().find(|a| a.id == *id)?;
                 let who = if a.username.is_empty() { &a.user_id } else { &a.username };
-                Some(format!("{} / {who}: {}", a.site.name, crate::ui::alerts_view::alert_text(alert)))
+                Some(format!("{} / {who}: {}", a.site.name, alert_text(alert)))
             })
             .collect();
         let title = fill(tr("alerts.notify_title"), &[("n", &lines.len())]);
@@ -125,6 +148,22 @@ impl App {
 
     /// Polls desktop notifications; a failure shows the alerts in the status line instead.
     pub(super) fn poll_alert_jobs(&mut self) {
+        if let Some(job) = &self.alert_jobs.load
+            && job.ready().is_some()
+            && let Some(job) = self.alert_jobs.load.take()
+        {
+            let loaded = AlertJobs::from_setting(job.block_and_take().as_deref());
+            self.alert_jobs.notified = loaded.notified;
+            self.alert_jobs.notified_loaded = true;
+        }
+        self.alert_jobs.saves.retain(|p| match p.ready() {
+            None => true,
+            Some(Ok(())) => false,
+            Some(Err(e)) => {
+                log::error!("saving notified alerts failed: {e}");
+                false
+            }
+        });
         let mut failed = None;
         self.alert_jobs.desktop.retain(|p| match p.ready() {
             None => true,

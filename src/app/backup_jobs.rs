@@ -10,21 +10,186 @@
 use poll_promise::Promise;
 
 use super::{App, Command, Severity, StatusLine};
+use crate::app::i18n::{fill, tr};
+use crate::backup::RestorePreview;
 use crate::backup::import::{ImportPlan, apply_import, parse_import};
+use crate::backup::import::{ImportPreview, SkippedRecord};
 use crate::backup::local::{self, LocalBackupInfo, LocalBackups};
 use crate::backup::webdav::{RemoteBackup, WebDav, WebDavConfig};
 use crate::backup::{BackupError, RestoreMode, SecretsMode, preview_restore, read_bundle, restore_bundle};
 use crate::store::{SharedStore, Store};
-use crate::ui::backup::{BackupAction, Outcome, PendingPreview, SecretsChoice};
-use crate::ui::i18n::{fill, tr};
 use crate::update::{UpdateCheck, UpdateSettings};
 
-/// Setting: hours between automatic WebDAV uploads.
-pub const UPLOAD_INTERVAL_SETTING: &str = "backup.webdav.interval_hours";
-/// Setting: time of the last automatic WebDAV upload (unix seconds; volatile, not backed up).
-pub const LAST_UPLOAD_SETTING: &str = "backup.webdav.last_upload_unix";
+/// A passphrase typed by the user; `Debug` never shows it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Passphrase(pub String);
+
+impl std::fmt::Debug for Passphrase {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<hidden>")
+    }
+}
+
+/// How secrets go into a backup the user starts.
+#[derive(Clone, PartialEq, Eq)]
+pub enum SecretsChoice {
+    /// Encrypt with this passphrase.
+    Passphrase(String),
+    /// The user explicitly chose "without secrets".
+    Without,
+}
+
+impl std::fmt::Debug for SecretsChoice {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            SecretsChoice::Passphrase(_) => "Passphrase(<hidden>)",
+            SecretsChoice::Without => "Without",
+        })
+    }
+}
+
+/// What the section asks the app to do.
+#[derive(Debug, Clone, PartialEq)]
+pub enum BackupAction {
+    /// Write a local backup now.
+    BackUpNow(SecretsChoice),
+    /// Ask to restore a local backup: the app verifies it and shows a preview of what
+    /// changes; nothing is written until [`BackupAction::ConfirmPending`].
+    RestoreLocal {
+        /// File name.
+        name: String,
+        /// Merge or replace.
+        mode: RestoreMode,
+        /// Passphrase for encrypted secrets.
+        passphrase: Option<Passphrase>,
+    },
+    /// Delete a local backup (the view has asked for confirmation).
+    DeleteLocal(String),
+    /// Keep the newest N local backups.
+    SetLocalKeep(usize),
+    /// Save a bundle anywhere (file dialog).
+    ExportFile(SecretsChoice),
+    /// Pick a file (ours, All API Hub, Management Tools) and preview importing it.
+    ImportFile {
+        /// Passphrase (our bundles) or password (encrypted All API Hub backups).
+        passphrase: Option<Passphrase>,
+        /// Merge or replace (our bundles).
+        mode: RestoreMode,
+    },
+    /// Preview importing a file dropped onto the window (same as [`BackupAction::ImportFile`]).
+    ImportPath {
+        /// The dropped file.
+        path: std::path::PathBuf,
+        /// Passphrase (our bundles) or password (encrypted All API Hub backups).
+        passphrase: Option<Passphrase>,
+        /// Merge or replace (our bundles).
+        mode: RestoreMode,
+    },
+    /// Apply the previewed restore or import.
+    ConfirmPending,
+    /// Drop the previewed restore or import.
+    CancelPending,
+    /// Hours between automatic WebDAV uploads (saved by the `SaveWebDav` that follows).
+    SetUploadIntervalHours(u64),
+    /// Save the WebDAV settings.
+    SaveWebDav(WebDavConfig),
+    /// Test the connection with these settings.
+    TestWebDav(WebDavConfig),
+    /// Upload a backup now with the settings in the form (saved or not).
+    UploadWebDav(WebDavConfig, SecretsChoice),
+    /// List the remote backups again, with the settings in the form.
+    RefreshRemote(WebDavConfig),
+    /// Ask to restore a remote backup (preview first, like [`BackupAction::RestoreLocal`]).
+    RestoreRemote {
+        /// The server settings in the form.
+        cfg: WebDavConfig,
+        /// File name.
+        name: String,
+        /// Merge or replace.
+        mode: RestoreMode,
+        /// Passphrase for encrypted secrets.
+        passphrase: Option<Passphrase>,
+    },
+    /// Delete a remote backup (the view has asked for confirmation), with the settings in the form.
+    DeleteRemote(WebDavConfig, String),
+    /// Check for a new release now.
+    CheckUpdates,
+    /// Save the update settings.
+    SaveUpdateSettings(UpdateSettings),
+    /// Open a URL in the system browser.
+    OpenUrl(String),
+}
+
+/// A finished operation's message: success or the error's one line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Worked.
+    Ok(String),
+    /// Failed.
+    Err(String),
+}
+
+/// A verified restore or parsed import waiting for the user's confirmation.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PendingPreview {
+    /// Restoring one of our bundles.
+    Restore {
+        /// Which backup (file name).
+        label: String,
+        /// Merge or replace.
+        mode: RestoreMode,
+        /// What changes.
+        preview: RestorePreview,
+    },
+    /// Importing another tool's file.
+    Import {
+        /// File name.
+        label: String,
+        /// The tool and format, as text.
+        source: String,
+        /// Counts.
+        preview: ImportPreview,
+        /// Records left out, with reasons.
+        skipped: Vec<SkippedRecord>,
+    },
+}
+
+/// What the section shows (owned by the app, read-only here).
+#[derive(Debug, Clone, Default)]
+pub struct BackupView {
+    /// Local backups, newest first.
+    pub local_backups: Vec<LocalBackupInfo>,
+    /// Remote backups, newest first.
+    pub remote_backups: Vec<RemoteBackup>,
+    /// Saved WebDAV settings (seed the form once).
+    pub webdav: WebDavConfig,
+    /// A backup / restore / WebDAV job is running.
+    pub busy: bool,
+    /// What the running job does (shown beside a spinner).
+    pub progress: Option<String>,
+    /// Local backups kept.
+    pub local_keep: usize,
+    /// Hours between automatic WebDAV uploads.
+    pub upload_interval_hours: u64,
+    /// A restore or import waiting for confirmation.
+    pub pending: Option<PendingPreview>,
+    /// An update check is running.
+    pub update_checking: bool,
+    /// Result of the last local backup or restore.
+    pub last_outcome: Option<Outcome>,
+    /// Result of the last WebDAV operation (test, upload, list, restore, delete).
+    pub webdav_outcome: Option<Outcome>,
+    /// Update settings.
+    pub update_settings: UpdateSettings,
+    /// When the last release check ran (unix seconds).
+    pub last_update_check: Option<i64>,
+    /// Result of the last release check.
+    pub update: Option<Result<UpdateCheck, String>>,
+}
+
 /// Default hours between automatic WebDAV uploads.
-pub const DEFAULT_UPLOAD_INTERVAL_HOURS: u64 = 24;
+pub use crate::domain::settings::DEFAULT_UPLOAD_INTERVAL_HOURS;
+use crate::domain::settings::bookkeeping::WEBDAV_LAST_UPLOAD;
 
 /// Which outcome line a result belongs to.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -48,11 +213,9 @@ enum Done {
     /// New remote list and a message.
     RemoteList(Vec<RemoteBackup>, Option<String>),
     /// Verified; waiting for confirmation.
-    Preview(PendingData, PendingPreview),
+    Preview(PendingData, Box<PendingPreview>),
     /// Restore / import written: reload accounts.
     Applied(String, Vec<LocalBackupInfo>),
-    /// Saved settings.
-    WebDavSaved(WebDavConfig, u64, String),
     /// The user closed a file dialog.
     Nothing,
 }
@@ -62,11 +225,7 @@ type JobResult = (Area, Result<Done, String>);
 /// What the start-up load reads.
 struct Loaded {
     list: Vec<LocalBackupInfo>,
-    keep: usize,
-    webdav: WebDavConfig,
-    interval_hours: u64,
-    update: UpdateSettings,
-    releases_url: String,
+    last_update_check: Option<i64>,
 }
 
 /// The app's backup job slots.
@@ -77,7 +236,8 @@ pub(super) struct BackupJobs {
     update: Option<Promise<Result<UpdateCheck, String>>>,
     auto: Option<Promise<Result<Option<String>, String>>>,
     pending: Option<PendingData>,
-    releases_url: Option<String>,
+    /// The settings change that saves the WebDAV form, until it is on disk.
+    pub(super) webdav_save: Option<u64>,
     /// When an automatic upload last failed (unix seconds): retried after the local throttle interval.
     upload_failed_at: Option<i64>,
 }
@@ -91,10 +251,6 @@ fn secrets_mode(choice: SecretsChoice) -> SecretsMode {
         SecretsChoice::Passphrase(p) => SecretsMode::Passphrase(p),
         SecretsChoice::Without => SecretsMode::Without,
     }
-}
-
-fn keep_of(store: &Store) -> usize {
-    store.setting(local::KEEP_SETTING).ok().flatten().and_then(|v| v.parse().ok()).unwrap_or(local::DEFAULT_KEEP).max(1)
 }
 
 fn local_list(store: &Store) -> Result<Vec<LocalBackupInfo>, String> {
@@ -112,14 +268,14 @@ fn preview_file(store: &Store, label: &str, bytes: Vec<u8>, passphrase: Option<S
                     preview: plan.preview(),
                     skipped: plan.skipped.clone(),
                 };
-                Done::Preview(PendingData::Import { plan: Box::new(plan) }, view)
+                Done::Preview(PendingData::Import { plan: Box::new(plan) }, Box::new(view))
             }
             Err(e) => Done::Message(format!("error: {e}")),
         },
         _ => match preview_restore(store, &bytes, passphrase.as_deref(), mode) {
             Ok(preview) => Done::Preview(
                 PendingData::Restore { bytes, passphrase, mode },
-                PendingPreview::Restore { label: label.to_string(), mode, preview },
+                Box::new(PendingPreview::Restore { label: label.to_string(), mode, preview }),
             ),
             Err(e) => Done::Message(format!("error: {e}")),
         },
@@ -138,11 +294,12 @@ impl App {
     /// Applies one backup-section action (called from `App::apply`).
     pub(super) fn backup_action(&mut self, action: BackupAction, ctx: &egui::Context) {
         let store = self.store.clone();
+        let keep = self.settings.current().backup.local.keep;
         match action {
             BackupAction::BackUpNow(choice) => {
                 self.backup_job(tr("backup.progress.backing_up"), Area::Local, move || {
                     let s = locked(&store)?;
-                    let info = local::back_up_now(&s, &secrets_mode(choice), keep_of(&s)).map_err(|e| e.to_string())?;
+                    let info = local::back_up_now(&s, &secrets_mode(choice), keep).map_err(|e| e.to_string())?;
                     log::info!("local backup written: {}", info.name);
                     Ok(Done::LocalList(local_list(&s)?, Some(fill(tr("backup.msg.written"), &[("name", &info.name)]))))
                 })
@@ -165,9 +322,9 @@ impl App {
             }
             BackupAction::SetLocalKeep(n) => {
                 self.state.backup.local_keep = n;
+                self.change_settings(|s| s.backup.local.keep = n);
                 self.backup_job(tr("backup.progress.saving"), Area::Local, move || {
-                    let mut s = locked(&store)?;
-                    s.set_setting(local::KEEP_SETTING, &n.to_string()).map_err(|e| e.to_string())?;
+                    let s = locked(&store)?;
                     LocalBackups::for_data_dir(&s.data_dir()).prune(n).map_err(|e| e.to_string())?;
                     Ok(Done::LocalList(local_list(&s)?, None))
                 })
@@ -187,9 +344,11 @@ impl App {
                 self.backup.pending = None;
                 self.state.backup.pending = None;
             }
-            BackupAction::SaveWebDav(cfg) => {
-                let hours = self.state.backup.upload_interval_hours;
-                self.save_webdav(cfg, hours);
+            BackupAction::SaveWebDav(mut cfg) => {
+                cfg.interval_hours = self.state.backup.upload_interval_hours;
+                self.state.backup.webdav = cfg.clone();
+                // "Saved" shows once the row is on disk (see `poll_backup_jobs`).
+                self.backup.webdav_save = Some(self.change_settings(|s| s.backup.webdav = cfg));
             }
             // Saved with the next `SaveWebDav` (the view sends both, this one first).
             BackupAction::SetUploadIntervalHours(h) => self.state.backup.upload_interval_hours = h,
@@ -235,10 +394,8 @@ impl App {
             }),
             BackupAction::CheckUpdates => self.check_updates(),
             BackupAction::SaveUpdateSettings(settings) => {
-                self.state.backup.update_settings = settings;
-                self.settings_job.push(
-                    self.runner.spawn_blocking(move || settings.save(&mut *locked(&store)?).map_err(|e| e.to_string())),
-                );
+                self.state.backup.update_settings = settings.clone();
+                self.change_settings(|s| s.update = settings);
             }
             BackupAction::OpenUrl(url) => ctx.open_url(egui::OpenUrl::new_tab(url)),
         }
@@ -283,16 +440,6 @@ impl App {
         self.backup.job = Some(self.runner.spawn(async move { (Area::WebDav, job.await.map_err(|e| e.to_string())) }));
     }
 
-    fn save_webdav(&mut self, cfg: WebDavConfig, hours: u64) {
-        let store = self.store.clone();
-        self.backup_job(tr("backup.progress.saving"), Area::WebDav, move || {
-            let mut s = locked(&store)?;
-            cfg.save(&mut s).map_err(|e| e.to_string())?;
-            s.set_setting(UPLOAD_INTERVAL_SETTING, &hours.to_string()).map_err(|e| e.to_string())?;
-            Ok(Done::WebDavSaved(cfg, hours, tr("backup.msg.saved").to_string()))
-        });
-    }
-
     fn export_file(&mut self, choice: SecretsChoice) {
         if self.backup.job.is_some() {
             return;
@@ -301,7 +448,7 @@ impl App {
         self.state.backup.busy = true;
         self.state.backup.progress = Some(tr("backup.progress.save_dialog").to_string());
         self.backup.job = Some(self.runner.spawn(async move {
-            let name = local::backup_file_name("apihub-export", chrono::Utc::now());
+            let name = local::backup_file_name("apihub-export", crate::domain::time::utc_now());
             let picked =
                 rfd::AsyncFileDialog::new().add_filter("JSON", &["json"]).set_file_name(&name).save_file().await;
             let Some(handle) = picked else { return (Area::Local, Ok(Done::Nothing)) };
@@ -382,25 +529,19 @@ impl App {
         if self.backup.update.is_some() {
             return;
         }
-        let url = self.backup.releases_url.clone().unwrap_or_else(|| crate::update::configured_releases_url(None));
+        let url = crate::update::configured_releases_url(&self.settings.current().update);
         let channel = self.state.backup.update_settings.channel();
         let store = self.store.clone();
         self.state.backup.update_checking = true;
         self.backup.update = Some(self.runner.spawn(async move {
             let r = crate::update::check_for_updates(&url, channel).await.map_err(|e| e.to_string());
-            let now = crate::store::now_unix();
-            let _ = tokio::task::spawn_blocking(move || {
-                if let Ok(mut s) = store.lock()
-                    && let Ok(mut settings) = UpdateSettings::load(&s)
-                {
-                    settings.last_check_unix = Some(now);
-                    let _ = settings.save(&mut s);
-                }
-            })
-            .await;
+            let now = crate::domain::time::now_unix();
+            if let Err(e) = store.run(move |s| crate::update::record_check(s, now)).await {
+                log::warn!("the time of the release check was not saved: {e}");
+            }
             r
         }));
-        self.state.backup.update_settings.last_check_unix = Some(crate::store::now_unix());
+        self.state.backup.last_update_check = Some(crate::domain::time::now_unix());
     }
 
     /// Reads backup settings and the local list; runs the start-up release check when due.
@@ -413,17 +554,7 @@ impl App {
             let s = locked(&store)?;
             Ok(Loaded {
                 list: local_list(&s)?,
-                keep: keep_of(&s),
-                webdav: WebDavConfig::load(&s).map_err(|e| e.to_string())?,
-                interval_hours: s
-                    .setting(UPLOAD_INTERVAL_SETTING)
-                    .ok()
-                    .flatten()
-                    .and_then(|v| v.parse().ok())
-                    .unwrap_or(DEFAULT_UPLOAD_INTERVAL_HOURS)
-                    .max(1),
-                update: UpdateSettings::load(&s).map_err(|e| e.to_string())?,
-                releases_url: crate::update::configured_releases_url(Some(&s)),
+                last_update_check: crate::update::last_check(&s).map_err(|e| e.to_string())?,
             })
         }));
     }
@@ -434,23 +565,22 @@ impl App {
             return;
         }
         let store = self.store.clone();
-        let now = crate::store::now_unix();
+        let now = crate::domain::time::now_unix();
         let may_upload = local::throttle_allows(self.backup.upload_failed_at, now, local::AUTO_MIN_INTERVAL_SECS);
+        let keep = self.settings.current().backup.local.keep;
+        let cfg = self.settings.current().backup.webdav.clone();
         self.backup.auto = Some(self.runner.spawn(async move {
             let store2 = store.clone();
             let prepared = tokio::task::spawn_blocking(move || -> Result<_, String> {
                 let mut s = locked(&store2)?;
-                let now = crate::store::now_unix();
-                let keep = keep_of(&s);
+                let now = crate::domain::time::now_unix();
                 let outcome = local::auto_backup(&mut s, now, keep).map_err(|e| e.to_string())?;
-                let cfg = WebDavConfig::load(&s).map_err(|e| e.to_string())?;
-                let hours: i64 =
-                    s.setting(UPLOAD_INTERVAL_SETTING).ok().flatten().and_then(|v| v.parse().ok()).unwrap_or(24);
-                let last: Option<i64> = s.setting(LAST_UPLOAD_SETTING).ok().flatten().and_then(|v| v.parse().ok());
+                let hours = i64::try_from(cfg.interval_hours).unwrap_or(i64::MAX / 7200).max(1);
+                let last: Option<i64> = s.setting(WEBDAV_LAST_UPLOAD).ok().flatten().and_then(|v| v.parse().ok());
                 let due = may_upload
                     && cfg.enabled
                     && !cfg.url.trim().is_empty()
-                    && local::throttle_allows(last, now, hours.max(1) * 3600);
+                    && local::throttle_allows(last, now, hours * 3600);
                 let upload = if due {
                     // Sealed with this installation's key: no passphrase is stored for unattended uploads.
                     Some((cfg, crate::backup::create_bundle(&s, &SecretsMode::LocalKey).map_err(|e| e.to_string())?))
@@ -468,10 +598,10 @@ impl App {
             if let Some((cfg, bytes)) = prepared.1 {
                 let report = crate::backup::webdav::upload_backup(&cfg, &bytes).await.map_err(|e| e.to_string())?;
                 log::info!("automatic WebDAV upload: {}", report.name);
-                let now = crate::store::now_unix();
+                let now = crate::domain::time::now_unix();
                 let _ = tokio::task::spawn_blocking(move || {
                     if let Ok(mut s) = store.lock() {
-                        let _ = s.set_setting(LAST_UPLOAD_SETTING, &now.to_string());
+                        let _ = s.set_setting(WEBDAV_LAST_UPLOAD, &now.to_string());
                     }
                 })
                 .await;
@@ -483,6 +613,12 @@ impl App {
 
     /// Folds finished backup jobs into the state (called from `App::poll_jobs`).
     pub(super) fn poll_backup_jobs(&mut self) {
+        if let Some(seq) = self.backup.webdav_save
+            && self.settings.saved_seq() >= seq
+        {
+            self.backup.webdav_save = None;
+            self.state.backup.webdav_outcome = Some(Outcome::Ok(tr("backup.msg.saved").to_string()));
+        }
         if let Some(job) = &self.backup.load
             && job.ready().is_some()
             && let Some(job) = self.backup.load.take()
@@ -491,12 +627,9 @@ impl App {
                 Ok(l) => {
                     let v = &mut self.state.backup;
                     v.local_backups = l.list;
-                    v.local_keep = l.keep;
-                    v.webdav = l.webdav;
-                    v.upload_interval_hours = l.interval_hours;
-                    v.update_settings = l.update;
-                    self.backup.releases_url = Some(l.releases_url);
-                    if l.update.due_on_start(crate::store::now_unix()) && self.state.backup.update.is_none() {
+                    v.last_update_check = l.last_update_check;
+                    let due = v.update_settings.due_on_start(l.last_update_check, crate::domain::time::now_unix());
+                    if due && self.state.backup.update.is_none() {
                         self.check_updates();
                     }
                 }
@@ -545,7 +678,7 @@ impl App {
                 Ok(None) => {}
                 Err(e) => {
                     log::warn!("automatic backup failed: {e}");
-                    self.backup.upload_failed_at = Some(crate::store::now_unix());
+                    self.backup.upload_failed_at = Some(crate::domain::time::now_unix());
                     self.state.backup.last_outcome =
                         Some(Outcome::Err(fill(tr("backup.msg.auto_failed"), &[("error", &e)])));
                 }
@@ -574,7 +707,7 @@ impl App {
             }
             Ok(Done::Preview(data, preview)) => {
                 self.backup.pending = Some(data);
-                v.pending = Some(preview);
+                v.pending = Some(*preview);
                 None
             }
             Ok(Done::Applied(m, list)) => {
@@ -582,13 +715,8 @@ impl App {
                 v.local_backups = list;
                 v.last_outcome = Some(Outcome::Ok(m));
                 // Settings (WebDAV, updates, keep-N) may have come with the backup too.
-                self.pending.extend([Command::ReloadAccounts, Command::ReloadBackups]);
+                self.pending.extend([Command::ReloadAccounts, Command::ReloadBackups, Command::ReloadSettings]);
                 return;
-            }
-            Ok(Done::WebDavSaved(cfg, hours, m)) => {
-                v.webdav = cfg;
-                v.upload_interval_hours = hours;
-                Some(Outcome::Ok(m))
             }
         };
         let Some(outcome) = outcome else { return };

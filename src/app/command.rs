@@ -1,10 +1,10 @@
 //! Every state change the UI can ask for. Views push these; `App::logic` applies
 //! them in one `match` (see `App::apply`).
 
+use crate::app::Panel;
+use crate::app::i18n::Lang;
+use crate::domain::settings::ThemePref;
 use crate::store::Level;
-use crate::ui::Panel;
-use crate::ui::i18n::Lang;
-use crate::ui::theme::ThemePref;
 
 /// A request from a view.
 #[derive(Debug, Clone)]
@@ -67,6 +67,10 @@ pub enum Command {
     ReloadAccounts,
     /// Reload the activity log from the store at this minimum level.
     ReloadActivity(Level),
+    /// Read the settings from the store again (a restore or import may have brought some).
+    ReloadSettings,
+    /// Read which alerts were already notified (start-up).
+    ReloadNotified,
     /// Hide a start-up notice.
     DismissNotice(usize),
     // --- Account actions (src/app/action_jobs.rs) ---
@@ -96,7 +100,7 @@ pub enum Command {
     SetAutoCheckin(crate::engine::checkin_schedule::AutoCheckin),
     // --- backup & update (jobs in `app/backup_jobs.rs`) ---
     /// An action from the Settings panel's backup & update section.
-    Backup(crate::ui::backup::BackupAction),
+    Backup(crate::app::backup_jobs::BackupAction),
     /// Reload backup settings and the local backup list (start-up check for updates when due).
     ReloadBackups,
     /// Data changed: throttled automatic local backup, WebDAV upload when enabled and due.

@@ -1,13 +1,17 @@
 //! The eframe application: state, commands, the task runner and job polling.
 
 pub mod action_jobs;
-mod alert_jobs;
-mod backup_jobs;
+pub mod alert_jobs;
+pub mod backup_jobs;
 pub mod command;
+pub mod fonts;
+pub mod i18n;
 pub mod loadable;
 pub mod network_jobs;
 pub mod runner;
+pub mod settings;
 pub mod state;
+pub mod theme;
 pub mod try_jobs;
 pub mod usage_logs;
 
@@ -19,7 +23,8 @@ use poll_promise::Promise;
 pub use command::Command;
 pub use loadable::{Loadable, Stamped};
 pub use runner::TaskRunner;
-pub use state::{AddStatus, AppState, DetectStatus, EnvInfo, RefreshProgress, Severity, StatusLine};
+pub use settings::AppSettings;
+pub use state::{AddStatus, AppState, DetectStatus, EnvInfo, Panel, RefreshProgress, Severity, StatusLine};
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -39,11 +44,10 @@ pub type Refresher = Arc<
         + Sync,
 >;
 
+use crate::domain::settings::Settings;
 use crate::store::{DataDirSource, Level, Quarantined, SharedStore};
-use crate::ui::Panels;
-use crate::ui::fonts::{CjkFace, FontStatus};
-use crate::ui::i18n::{self, Lang, tr};
-use crate::ui::theme::ThemePref;
+use fonts::{CjkFace, FontStatus};
+use i18n::tr;
 
 /// A [`Refresher`] over any snapshot source (the relay client in `main`).
 pub fn make_refresher<S: crate::engine::SnapshotSource>(
@@ -74,6 +78,13 @@ pub enum FontSetup {
     Preinstalled(FontStatus),
 }
 
+/// The window's drawing: `ui::Panels` implements it. Views read the state and push
+/// commands; the app never imports the `ui` layer, it is handed the view in [`AppDeps`].
+pub trait View {
+    /// Draws the whole window for one frame.
+    fn ui(&mut self, ui: &mut egui::Ui, state: &AppState, cmds: &mut Vec<Command>);
+}
+
 /// What the app needs from `main` (or a test).
 pub struct AppDeps {
     /// The open store.
@@ -92,17 +103,33 @@ pub struct AppDeps {
     pub bench_startup: Option<Instant>,
     /// The relay client every job shares.
     pub relay: crate::relay::RelayClient,
+    /// The settings, loaded before the window opens ([`load_settings`]).
+    pub settings: Settings,
+    /// What draws the window (`ui::Panels`).
+    pub view: Box<dyn View>,
+}
+
+/// Reads the settings for [`AppDeps`] (before the window opens; defaults if the store
+/// cannot be read, which is logged).
+pub fn load_settings(store: &SharedStore) -> Settings {
+    match store.with(|s| s.load_settings()) {
+        Ok(l) => l.settings,
+        Err(e) => {
+            log::error!("settings unreadable, using defaults: {e}");
+            Settings::default()
+        }
+    }
 }
 
 /// The application.
 pub struct App {
     state: AppState,
-    panels: Panels,
+    view: Box<dyn View>,
     pending: Vec<Command>,
     runner: TaskRunner,
     store: SharedStore,
     font_job: Option<Promise<Option<(CjkFace, egui::FontData)>>>,
-    settings_job: Vec<Promise<Result<(), String>>>,
+    settings: AppSettings,
     bench_startup: Option<Instant>,
     frames: u64,
     refresher: Refresher,
@@ -128,22 +155,15 @@ pub struct App {
     try_jobs: try_jobs::TryJobs,
 }
 
-fn setting_or(store: &SharedStore, key: &str) -> Option<String> {
-    store.lock().ok().and_then(|s| s.setting(key).ok().flatten())
-}
-
 impl App {
     /// Builds the app from eframe's creation context.
     pub fn new(cc: &eframe::CreationContext<'_>, deps: AppDeps) -> Self {
         let ctx = cc.egui_ctx.clone();
-        let lang = setting_or(&deps.store, "ui.lang").map(|c| Lang::from_locale(&c)).unwrap_or_else(Lang::system);
-        let theme = setting_or(&deps.store, "ui.theme").map(|c| ThemePref::parse(&c)).unwrap_or_default();
+        let settings = deps.settings;
+        let lang = settings.ui.lang.unwrap_or_else(i18n::system_lang);
+        let theme = settings.ui.theme;
         i18n::set_lang(lang);
-        theme.apply(&ctx);
-        let schedule = crate::engine::schedule::Schedule::from_settings(
-            setting_or(&deps.store, "refresh.auto").as_deref(),
-            setting_or(&deps.store, "refresh.interval_mins").as_deref(),
-        );
+        theme::apply(theme, &ctx);
         let key_location = deps
             .store
             .lock()
@@ -157,17 +177,17 @@ impl App {
             commit: crate::GIT_COMMIT,
         };
         let mut state = AppState::new(env, lang, theme);
-        state.schedule = schedule;
-        state.actions.auto_checkin = crate::engine::checkin_schedule::AutoCheckin::from_settings(
-            setting_or(&deps.store, "checkin.auto").as_deref(),
-            setting_or(&deps.store, "checkin.window_start").as_deref(),
-            setting_or(&deps.store, "checkin.window_end").as_deref(),
-        );
-        state.usage.history_days = deps.store.lock().map_or(0, |s| crate::engine::log_sync::stored_history_days(&s));
-        state.alerts = crate::domain::alerts::AlertSettings::from_settings(|k| setting_or(&deps.store, k));
-        let alert_jobs = alert_jobs::AlertJobs::from_setting(
-            setting_or(&deps.store, crate::domain::alerts::keys::NOTIFIED).as_deref(),
-        );
+        state.schedule = settings.refresh;
+        state.actions.auto_checkin = settings.checkin;
+        state.usage.history_days = settings.logs.history_days;
+        state.alerts = settings.alerts.clone();
+        state.network.settings = settings.network.clone();
+        state.network.version += 1;
+        state.backup.local_keep = settings.backup.local.keep;
+        state.backup.webdav = settings.backup.webdav.clone();
+        state.backup.upload_interval_hours = settings.backup.webdav.interval_hours;
+        state.backup.update_settings = settings.update.clone();
+        let alert_jobs = alert_jobs::AlertJobs::default();
         if let Some(q) = &deps.quarantined {
             state.notices.push(StatusLine {
                 text: i18n::fill(tr("notice.quarantined"), &[("path", &q.moved_to.display()), ("reason", &q.reason)]),
@@ -179,8 +199,8 @@ impl App {
             FontSetup::Background => {
                 // The embedded UI subset makes the first frame's Chinese labels render;
                 // the system face (for Chinese text from sites) follows when found.
-                ctx.set_fonts(crate::ui::fonts::definitions(None));
-                Some(runner.spawn_blocking(crate::ui::fonts::locate_and_map))
+                ctx.set_fonts(crate::app::fonts::definitions(None));
+                Some(runner.spawn_blocking(crate::app::fonts::locate_and_map))
             }
             FontSetup::Preinstalled(status) => {
                 state.font = status;
@@ -191,17 +211,18 @@ impl App {
             make_refresher(deps.store.clone(), Arc::new(deps.relay.clone()), crate::engine::DEFAULT_MAX_CONCURRENCY);
         let mut app = App {
             state,
-            panels: Panels::default(),
+            view: deps.view,
             pending: vec![
                 Command::ReloadAccounts,
                 Command::ReloadActivity(Level::Info),
                 Command::ReloadBackups,
                 Command::ReloadVerified,
+                Command::ReloadNotified,
             ],
             runner,
             store: deps.store,
             font_job,
-            settings_job: Vec::new(),
+            settings: AppSettings::new(settings),
             bench_startup: deps.bench_startup,
             frames: 0,
             refresher,
@@ -245,13 +266,15 @@ impl App {
             Command::SetLanguage(lang) => {
                 self.state.lang = lang;
                 i18n::set_lang(lang);
-                self.save_setting("ui.lang", lang.code());
+                self.change_settings(|s| s.ui.lang = Some(lang));
             }
-            Command::SetTheme(theme) => {
-                self.state.theme = theme;
-                theme.apply(ctx);
-                self.save_setting("ui.theme", theme.code());
+            Command::SetTheme(pref) => {
+                self.state.theme = pref;
+                theme::apply(pref, ctx);
+                self.change_settings(|s| s.ui.theme = pref);
             }
+            Command::ReloadSettings => self.reload_settings(),
+            Command::ReloadNotified => self.reload_notified(),
             Command::RefreshAll => {
                 let accounts: Vec<Account> = self
                     .state
@@ -340,14 +363,7 @@ impl App {
             Command::SetSchedule(schedule) => {
                 self.state.schedule = schedule;
                 self.next_schedule_check = 0;
-                let store = self.store.clone();
-                self.settings_job.push(self.runner.spawn_blocking(move || {
-                    let mut s = store.lock().map_err(|e| e.to_string())?;
-                    s.set_setting("refresh.auto", if schedule.enabled { "on" } else { "off" })
-                        .map_err(|e| e.to_string())?;
-                    s.set_setting("refresh.interval_mins", &schedule.interval_mins.to_string())
-                        .map_err(|e| e.to_string())
-                }));
+                self.change_settings(|s| s.refresh = schedule);
             }
             Command::SetAlertSettings(settings) => self.set_alert_settings(settings),
             Command::CancelRefresh => {
@@ -414,7 +430,7 @@ impl App {
                         a.iter().filter(|a| f.accounts.is_empty() || f.accounts.contains(&a.id)).cloned().collect()
                     })
                     .unwrap_or_default();
-                let now = crate::store::now_unix();
+                let now = crate::domain::time::now_unix();
                 let (since, until) = (f.since.unwrap_or(0), f.until.unwrap_or(now).min(now));
                 let job =
                     crate::engine::log_sync::site_stats(self.relay.clone(), self.store.clone(), accounts, since, until);
@@ -529,7 +545,7 @@ impl App {
 
     /// Starts a refresh of the accounts that are due, at most every 15 s.
     fn run_schedule(&mut self, ctx: &egui::Context) {
-        let now = crate::store::now_unix();
+        let now = crate::domain::time::now_unix();
         if now < self.next_schedule_check || self.states_job.is_some() {
             return;
         }
@@ -583,7 +599,7 @@ impl App {
             self.refresh_events = None;
             self.state.refresh = None;
             let (ids, auto) = std::mem::take(&mut self.refresh_run);
-            let now = crate::store::now_unix();
+            let now = crate::domain::time::now_unix();
             if auto && crate::engine::schedule::looks_offline(ids.iter().filter_map(|id| self.state.states.get(id))) {
                 log::warn!("every site was unreachable: auto refresh paused for 5 minutes");
                 self.state.offline_until = Some(now + crate::engine::schedule::OFFLINE_RETRY_SECS);
@@ -619,15 +635,43 @@ impl App {
         }));
     }
 
-    fn save_setting(&mut self, key: &'static str, value: &'static str) {
-        let store = self.store.clone();
-        self.settings_job.push(self.runner.spawn_blocking(move || {
-            store.lock().map_err(|e| e.to_string())?.set_setting(key, value).map_err(|e| e.to_string())
-        }));
+    /// Changes the settings; what changed is saved in the background (the one path).
+    pub(crate) fn change_settings(&mut self, change: impl FnOnce(&mut Settings)) -> u64 {
+        self.settings.change(&self.runner, &self.store, change)
+    }
+
+    /// Reads the settings again (after a restore brought others) and applies them.
+    fn reload_settings(&mut self) {
+        self.settings.reload(&self.runner, &self.store);
+    }
+
+    /// Applies settings read again from the store to the views' state.
+    fn apply_settings(&mut self, ctx: &egui::Context) {
+        let s = self.settings.current().clone();
+        let lang = s.ui.lang.unwrap_or_else(i18n::system_lang);
+        if lang != self.state.lang {
+            self.state.lang = lang;
+            i18n::set_lang(lang);
+        }
+        if s.ui.theme != self.state.theme {
+            self.state.theme = s.ui.theme;
+            theme::apply(s.ui.theme, ctx);
+        }
+        self.state.schedule = s.refresh;
+        self.state.actions.auto_checkin = s.checkin;
+        self.state.usage.history_days = s.logs.history_days;
+        self.state.alerts = s.alerts.clone();
+        let b = &mut self.state.backup;
+        b.local_keep = s.backup.local.keep;
+        b.webdav = s.backup.webdav.clone();
+        b.upload_interval_hours = s.backup.webdav.interval_hours;
+        b.update_settings = s.update.clone();
+        self.state.data_version += 1;
+        self.next_schedule_check = 0;
     }
 
     fn poll_jobs(&mut self, ctx: &egui::Context) {
-        let now = crate::store::now_unix();
+        let now = crate::domain::time::now_unix();
         if self.state.accounts.poll(now) {
             self.state.data_version += 1;
         }
@@ -698,7 +742,7 @@ impl App {
         {
             self.state.font = match job.block_and_take() {
                 Some((face, data)) => {
-                    ctx.set_fonts(crate::ui::fonts::definitions(Some((&face, data))));
+                    ctx.set_fonts(crate::app::fonts::definitions(Some((&face, data))));
                     FontStatus::Loaded(face)
                 }
                 None => {
@@ -727,16 +771,21 @@ impl App {
         if wrote {
             self.pending.extend([Command::ReloadAccounts, Command::AutoBackup]);
         }
+        match self.settings.poll() {
+            settings::Polled::Nothing => {}
+            settings::Polled::Reloaded => self.apply_settings(ctx),
+            settings::Polled::SaveFailed(e) => {
+                if self.backup.webdav_save.take().is_some() {
+                    self.state.backup.webdav_outcome = Some(backup_jobs::Outcome::Err(e.clone()));
+                }
+                self.state.status = Some(StatusLine {
+                    text: i18n::fill(tr("status.settings_failed"), &[("e", &e)]),
+                    severity: Severity::Error,
+                });
+            }
+        }
         self.poll_backup_jobs();
         self.poll_alert_jobs();
-        self.settings_job.retain(|p| match p.ready() {
-            None => true,
-            Some(Ok(())) => false,
-            Some(Err(e)) => {
-                log::error!("saving a setting failed: {e}");
-                false
-            }
-        });
         // Persist what the logger collected (redacted already).
         let entries = crate::logging::drain();
         if !entries.is_empty() {
@@ -770,7 +819,7 @@ impl eframe::App for App {
 
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
         let mut cmds = Vec::new();
-        self.panels.ui(ui, &self.state, &mut cmds);
+        self.view.ui(ui, &self.state, &mut cmds);
         if !cmds.is_empty() {
             self.pending.extend(cmds);
             ui.ctx().request_repaint();

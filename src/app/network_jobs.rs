@@ -8,9 +8,9 @@ use std::collections::HashMap;
 use poll_promise::Promise;
 
 use super::App;
+use crate::app::i18n::{fill, tr};
 use crate::domain::SiteId;
 use crate::domain::network::{NetworkSettings, SiteNetwork};
-use crate::ui::i18n::{fill, tr};
 
 /// What the views read about network settings.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -29,7 +29,7 @@ pub struct NetworkView {
     pub site_message: Option<(SiteId, bool, String)>,
 }
 
-type Loaded = (NetworkSettings, HashMap<SiteId, SiteNetwork>, Option<String>);
+type Loaded = (HashMap<SiteId, SiteNetwork>, Option<String>);
 
 /// Running network jobs.
 #[derive(Default)]
@@ -47,9 +47,8 @@ impl App {
         self.net_jobs.load = Some(self.runner.spawn_blocking(move || {
             let s = store.lock().map_err(|e| e.to_string())?;
             let applied = crate::engine::network::apply_saved(&relay, &s).err().map(|e| e.to_string());
-            let settings = s.network_settings().map_err(|e| e.to_string())?;
             let sites = s.site_networks().map_err(|e| e.to_string())?.into_iter().map(|(id, _, n)| (id, n)).collect();
-            Ok((settings, sites, applied))
+            Ok((sites, applied))
         }));
     }
 
@@ -58,12 +57,11 @@ impl App {
         if self.net_jobs.save.is_some() {
             return;
         }
-        let store = self.store.clone();
         let relay = self.relay.clone();
         self.state.network.saving = true;
+        // Reading the extra CA file is disk work: off the UI thread.
         self.net_jobs.save = Some(self.runner.spawn_blocking(move || {
-            let mut s = store.lock().map_err(|e| e.to_string())?;
-            crate::engine::network::save_settings(&relay, &mut s, &n).map_err(|e| e.to_string())?;
+            crate::engine::network::apply_settings(&relay, &n).map_err(|e| e.to_string())?;
             Ok(n)
         }));
     }
@@ -91,8 +89,8 @@ impl App {
             && let Some(job) = self.net_jobs.load.take()
         {
             match job.block_and_take() {
-                Ok((settings, sites, applied)) => {
-                    net.settings = settings;
+                Ok((sites, applied)) => {
+                    net.settings = self.settings.current().network.clone();
                     net.sites = sites;
                     net.version += 1;
                     if let Some(e) = applied {
@@ -110,10 +108,11 @@ impl App {
             net.saving = false;
             match job.block_and_take() {
                 Ok(settings) => {
-                    net.settings = settings;
+                    net.settings = settings.clone();
                     net.version += 1;
                     net.message = Some((true, tr("net.saved").to_string()));
                     self.pending.push(super::Command::AutoBackup);
+                    self.settings.change(&self.runner, &self.store, |s| s.network = settings);
                 }
                 Err(e) => {
                     log::warn!("network settings not saved: {e}");

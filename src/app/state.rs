@@ -4,14 +4,40 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 
+use super::fonts::FontStatus;
 use super::loadable::Loadable;
+use crate::domain::settings::{Lang, ThemePref};
 use crate::domain::snapshot::AccountState;
 use crate::domain::{Account, AccountId};
 use crate::store::{ActivityEntry, DataDirSource, KeyLocation, Level};
-use crate::ui::Panel;
-use crate::ui::fonts::FontStatus;
-use crate::ui::i18n::Lang;
-use crate::ui::theme::ThemePref;
+
+/// The four panels of the left navigation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Panel {
+    /// 站点 Sites.
+    Sites,
+    /// 价格对比 Pricing.
+    Pricing,
+    /// 日志 Logs.
+    Logs,
+    /// 设置 Settings.
+    Settings,
+}
+
+impl Panel {
+    /// Navigation order.
+    pub const ALL: [Panel; 4] = [Panel::Sites, Panel::Pricing, Panel::Logs, Panel::Settings];
+
+    /// Translation key of the navigation label.
+    pub fn label_key(self) -> &'static str {
+        match self {
+            Panel::Sites => "nav.sites",
+            Panel::Pricing => "nav.pricing",
+            Panel::Logs => "nav.logs",
+            Panel::Settings => "nav.settings",
+        }
+    }
+}
 
 /// How bad a status line or notice is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -148,7 +174,7 @@ pub struct AppState {
     /// Account actions: keys, redeem, check-in (see `action_jobs.rs`).
     pub actions: super::action_jobs::ActionsState,
     /// The backup & update section (filled by `app/backup_jobs.rs`).
-    pub backup: crate::ui::backup::BackupView,
+    pub backup: super::backup_jobs::BackupView,
     /// Usage logs: filter, table window, statistics, charts, sync.
     pub usage: super::usage_logs::UsageLogsState,
     /// Network settings (global and per site) and the last save results.
@@ -182,7 +208,7 @@ impl AppState {
             font: FontStatus::Loading,
             env,
             actions: Default::default(),
-            backup: crate::ui::backup::BackupView {
+            backup: super::backup_jobs::BackupView {
                 local_keep: crate::backup::local::DEFAULT_KEEP,
                 upload_interval_hours: super::backup_jobs::DEFAULT_UPLOAD_INTERVAL_HOURS,
                 ..Default::default()

@@ -142,7 +142,7 @@ impl UsageLogsState {
     pub(crate) fn load_today(&mut self, runner: &TaskRunner, store: &SharedStore) {
         let s = store.clone();
         self.today.start(runner.spawn_blocking(move || {
-            let (day_start, _) = crate::relay::snapshot::local_day_window();
+            let (day_start, _) = crate::domain::time::local_day_window();
             locked(&s, |st| Ok((day_start, st.today_from_logs(day_start)?)))
         }));
     }
@@ -150,7 +150,7 @@ impl UsageLogsState {
     /// Today's local sums, when they were computed for the current day.
     fn today_sums(&self) -> Option<&HashMap<AccountId, TodayUsage>> {
         let (day, sums) = self.today.value()?;
-        (*day == crate::relay::snapshot::local_day_window().0).then_some(sums)
+        (*day == crate::domain::time::local_day_window().0).then_some(sums)
     }
 
     /// Puts today's local sums into the accounts' states (replacing the snapshot's figures).
@@ -293,9 +293,7 @@ pub fn write_csv(
     writeln!(w, "{CSV_HEADER}").map_err(io)?;
     for r in &rows {
         let l = labels.get(&r.account_id).unwrap_or(&fallback);
-        let time = chrono::DateTime::from_timestamp(r.created_at, 0)
-            .map(|t| t.with_timezone(&chrono::Local).format("%Y-%m-%d %H:%M:%S").to_string())
-            .unwrap_or_default();
+        let time = crate::domain::time::local_text(r.created_at, "%Y-%m-%d %H:%M:%S");
         writeln!(w, "{}", csv_line(r, &time, &l.name, l.currency.quota_to_amount(r.quota), &l.currency.currency()))
             .map_err(io)?;
     }
@@ -323,18 +321,11 @@ impl super::App {
 
     /// Changes the first-sync history depth (one of the choices) and saves it.
     pub(super) fn set_log_history_days(&mut self, days: i64) {
-        use crate::engine::log_sync::{HISTORY_CHOICES, HISTORY_DAYS_KEY};
+        use crate::domain::settings::HISTORY_CHOICES;
         if !HISTORY_CHOICES.contains(&days) || self.state.usage.history_days == days {
             return;
         }
         self.state.usage.history_days = days;
-        let store = self.store.clone();
-        self.settings_job.push(self.runner.spawn_blocking(move || {
-            store
-                .lock()
-                .map_err(|e| e.to_string())?
-                .set_setting(HISTORY_DAYS_KEY, &days.to_string())
-                .map_err(|e| e.to_string())
-        }));
+        self.change_settings(|s| s.logs.history_days = days);
     }
 }

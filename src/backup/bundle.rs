@@ -323,7 +323,7 @@ pub(crate) fn bundle_from_snapshot(
     for (name, value) in &sections {
         checksums.insert(name.clone(), Value::String(section_hash(value)?));
     }
-    let now = chrono::Utc::now();
+    let now = crate::domain::time::utc_now();
     let doc = serde_json::json!({
         "format": FORMAT,
         "version": VERSION,

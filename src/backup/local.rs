@@ -11,10 +11,8 @@ use crate::store::Store;
 
 /// Folder name inside the data dir.
 pub const BACKUP_DIR: &str = "backups";
-/// Backups kept by default.
-pub const DEFAULT_KEEP: usize = 10;
-/// Setting: how many local backups to keep.
-pub const KEEP_SETTING: &str = "backup.local.keep";
+/// Backups kept by default (the `backup.local.keep` setting's default).
+pub use crate::domain::settings::DEFAULT_LOCAL_KEEP as DEFAULT_KEEP;
 /// At most one automatic backup per this many seconds.
 pub const AUTO_MIN_INTERVAL_SECS: i64 = 600;
 /// Setting: content hash of the last automatic backup.
@@ -186,7 +184,7 @@ impl LocalBackups {
 pub fn back_up_now(store: &Store, mode: &SecretsMode, keep: usize) -> Result<LocalBackupInfo, BackupError> {
     let bytes = bundle::create_bundle(store, mode)?;
     let backups = LocalBackups::for_data_dir(&store.data_dir());
-    let info = backups.write(&backup_file_name("apihub-backup", chrono::Utc::now()), &bytes)?;
+    let info = backups.write(&backup_file_name("apihub-backup", crate::domain::time::utc_now()), &bytes)?;
     backups.prune(keep)?;
     Ok(info)
 }
@@ -195,7 +193,7 @@ pub fn back_up_now(store: &Store, mode: &SecretsMode, keep: usize) -> Result<Loc
 pub fn safety_backup(store: &Store) -> Result<LocalBackupInfo, BackupError> {
     let bytes = bundle::create_bundle(store, &SecretsMode::LocalKey)?;
     LocalBackups::for_data_dir(&store.data_dir())
-        .write(&backup_file_name("safety-before-restore", chrono::Utc::now()), &bytes)
+        .write(&backup_file_name("safety-before-restore", crate::domain::time::utc_now()), &bytes)
 }
 
 /// An automatic backup after changes: at most one per [`AUTO_MIN_INTERVAL_SECS`],
@@ -214,7 +212,7 @@ pub fn auto_backup(store: &mut Store, now_unix: i64, keep: usize) -> Result<Auto
     }
     let bytes = bundle::bundle_from_snapshot(store, &snap, &SecretsMode::LocalKey)?;
     let backups = LocalBackups::for_data_dir(&store.data_dir());
-    let info = backups.write(&backup_file_name("apihub-auto", chrono::Utc::now()), &bytes)?;
+    let info = backups.write(&backup_file_name("apihub-auto", crate::domain::time::utc_now()), &bytes)?;
     backups.prune(keep)?;
     store.set_setting(LAST_HASH_SETTING, &hash)?;
     store.set_setting(LAST_AT_SETTING, &now_unix.to_string())?;

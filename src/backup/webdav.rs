@@ -15,18 +15,7 @@ use reqwest_dav::{Auth, ClientBuilder, Depth};
 use super::BackupError;
 use crate::store::Store;
 
-/// Default remote folder.
-pub const DEFAULT_REMOTE_PATH: &str = "/api-hub-desk";
-/// Default number of remote backups kept.
-pub const DEFAULT_MAX_BACKUPS: usize = 10;
-const KEY_ENABLED: &str = "backup.webdav.enabled";
-const KEY_URL: &str = "backup.webdav.url";
-const KEY_USERNAME: &str = "backup.webdav.username";
-/// Setting holding the password (sealed with the store's key).
-pub const KEY_PASSWORD: &str = "backup.webdav.password";
-const KEY_REMOTE_PATH: &str = "backup.webdav.remote_path";
-const KEY_MAX_BACKUPS: &str = "backup.webdav.max_backups";
-
+pub use crate::domain::settings::{DEFAULT_MAX_BACKUPS, DEFAULT_REMOTE_PATH};
 /// Prefix of the files this app uploads (retention only touches these).
 pub const OWN_PREFIX: &str = "apihub-";
 
@@ -38,71 +27,21 @@ pub fn remote_backup_name(now: chrono::DateTime<chrono::Utc>) -> String {
 /// Characters kept literally in a path segment (RFC 3986 unreserved).
 const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
 
-/// WebDAV settings.
-#[derive(Clone, PartialEq, Eq)]
-pub struct WebDavConfig {
-    /// Automatic upload on.
-    pub enabled: bool,
-    /// Server URL (the WebDAV root), e.g. `https://dav.example.com/remote.php/dav/files/bob`.
-    pub url: String,
-    /// Username for HTTP Basic auth.
-    pub username: String,
-    /// Password (persisted encrypted).
-    pub password: String,
-    /// Folder on the server, default `/api-hub-desk`.
-    pub remote_path: String,
-    /// Backups kept on the server after a successful upload.
-    pub max_backups: usize,
-}
-
-impl std::fmt::Debug for WebDavConfig {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("WebDavConfig")
-            .field("enabled", &self.enabled)
-            .field("url", &self.url)
-            .field("username", &self.username)
-            .field("password", &if self.password.is_empty() { "<none>" } else { "<set>" })
-            .field("remote_path", &self.remote_path)
-            .field("max_backups", &self.max_backups)
-            .finish()
-    }
-}
-
-impl Default for WebDavConfig {
-    fn default() -> Self {
-        WebDavConfig {
-            enabled: false,
-            url: String::new(),
-            username: String::new(),
-            password: String::new(),
-            remote_path: DEFAULT_REMOTE_PATH.into(),
-            max_backups: DEFAULT_MAX_BACKUPS,
-        }
-    }
-}
+/// WebDAV settings: the `backup.webdav` section of the settings.
+pub type WebDavConfig = crate::domain::settings::WebDavSettings;
 
 impl WebDavConfig {
-    /// Reads the settings (defaults where unset).
+    /// Reads the `backup.webdav` section of the settings.
     pub fn load(store: &Store) -> Result<Self, BackupError> {
-        let d = WebDavConfig::default();
-        Ok(WebDavConfig {
-            enabled: store.setting(KEY_ENABLED)?.is_some_and(|v| v == "true"),
-            url: store.setting(KEY_URL)?.unwrap_or_default(),
-            username: store.setting(KEY_USERNAME)?.unwrap_or_default(),
-            password: store.secret_setting(KEY_PASSWORD)?.unwrap_or_default(),
-            remote_path: store.setting(KEY_REMOTE_PATH)?.filter(|p| !p.trim().is_empty()).unwrap_or(d.remote_path),
-            max_backups: store.setting(KEY_MAX_BACKUPS)?.and_then(|v| v.parse().ok()).unwrap_or(d.max_backups),
-        })
+        Ok(store.load_settings()?.settings.backup.webdav)
     }
 
-    /// Writes the settings; the password through `Store::set_secret_setting`.
+    /// Saves it (through `Store::save_settings`; the password sealed).
     pub fn save(&self, store: &mut Store) -> Result<(), BackupError> {
-        store.set_setting(KEY_ENABLED, if self.enabled { "true" } else { "false" })?;
-        store.set_setting(KEY_URL, self.url.trim())?;
-        store.set_setting(KEY_USERNAME, &self.username)?;
-        store.set_secret_setting(KEY_PASSWORD, &self.password)?;
-        store.set_setting(KEY_REMOTE_PATH, &self.remote_path)?;
-        store.set_setting(KEY_MAX_BACKUPS, &self.max_backups.to_string())?;
+        store.update_settings(|s| -> Result<(), BackupError> {
+            s.backup.webdav = self.clone();
+            Ok(())
+        })?;
         Ok(())
     }
 }
@@ -417,7 +356,7 @@ fn hex(b: &[u8]) -> String {
 /// "Upload backup": sends an already-built bundle under a fresh
 /// `apihub-backup-<UTC time>.json` name, then applies retention.
 pub async fn upload_backup(cfg: &WebDavConfig, bytes: &[u8]) -> Result<UploadReport, BackupError> {
-    WebDav::new(cfg)?.upload(&remote_backup_name(chrono::Utc::now()), bytes).await
+    WebDav::new(cfg)?.upload(&remote_backup_name(crate::domain::time::utc_now()), bytes).await
 }
 
 #[cfg(test)]

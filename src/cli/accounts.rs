@@ -8,7 +8,7 @@ use crate::domain::account::normalize_site_url;
 use crate::domain::network::{SiteNetwork, SiteProxy, validate_proxy_url};
 use crate::domain::{AuthMethod, Credentials, NewAccount, SiteKind};
 use crate::relay::login::LoginStep;
-use crate::relay::{AccountRef, ClientConfig, RelayClient};
+use crate::relay::{AccountRef, RelayClient};
 use crate::store::Store;
 
 /// `apihub accounts add`.
@@ -175,7 +175,7 @@ fn site_network(args: &AddArgs) -> anyhow::Result<Option<SiteNetwork>> {
 
 /// Runs `accounts add`.
 pub fn add(store: Store, args: &AddArgs, rt: &tokio::runtime::Handle) -> anyhow::Result<ExitCode> {
-    let client = crate::engine::network::client_from_store(&store, ClientConfig::default())?;
+    let client = super::relay_client(&store)?;
     let net = site_network(args)?;
     if let Some(net) = &net {
         client.set_site_network(&args.url, net.clone());
@@ -197,7 +197,7 @@ pub fn add(store: Store, args: &AddArgs, rt: &tokio::runtime::Handle) -> anyhow:
         }
         anyhow::Ok(acc)
     })?;
-    let shared = std::sync::Arc::new(std::sync::Mutex::new(store));
+    let shared = crate::store::SharedStore::new(store);
     let added = rt.block_on(crate::engine::add_account(&client, &shared, acc, !args.no_verify))?;
     if let Some(net) = &net {
         let mut s = shared.lock().map_err(|_| anyhow::anyhow!("store lock poisoned"))?;

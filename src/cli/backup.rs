@@ -82,9 +82,8 @@ pub(super) fn print_backups(rows: &[(&str, String, i64, u64)], json: bool, empty
         println!("{empty}");
     } else {
         for (name, _, modified, size) in rows {
-            let date = chrono::DateTime::from_timestamp(*modified, 0)
-                .filter(|_| *modified > 0)
-                .map(|t| t.with_timezone(&chrono::Local).format("%Y-%m-%d %H:%M").to_string())
+            let date = Some(crate::domain::time::local_text(*modified, "%Y-%m-%d %H:%M"))
+                .filter(|d| *modified > 0 && !d.is_empty())
                 .unwrap_or_else(|| "-".into());
             println!("{date:<16}  {size:>10}  {name}");
         }
@@ -198,8 +197,7 @@ fn create(cli: &Cli, args: &CreateArgs) -> anyhow::Result<ExitCode> {
     match &args.out {
         Some(out) => write_bundle(&crate::backup::create_bundle(&store, &mode)?, out)?,
         None => {
-            let keep =
-                store.setting(local::KEEP_SETTING)?.and_then(|v| v.parse().ok()).unwrap_or(local::DEFAULT_KEEP).max(1);
+            let keep = store.load_settings()?.settings.backup.local.keep;
             let info = local::back_up_now(&store, &mode, keep)?;
             log::info!("local backup written: {}", info.name);
             println!("{} ({} bytes)", info.path.display(), info.size_bytes);
@@ -363,7 +361,8 @@ pub fn update(cli: &Cli, args: &UpdateArgs, rt: &tokio::runtime::Handle) -> anyh
         None => &args.check,
     };
     let store = open_store(cli)?;
-    let url = a.releases_url.clone().unwrap_or_else(|| crate::update::configured_releases_url(Some(&store)));
+    let saved = store.load_settings()?.settings.update;
+    let url = a.releases_url.clone().unwrap_or_else(|| crate::update::configured_releases_url(&saved));
     let channel = if a.pre_release { Channel::PreRelease } else { Channel::Stable };
     let check = rt.block_on(crate::update::check_for_updates(&url, channel))?;
     if a.json {

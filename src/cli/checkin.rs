@@ -7,7 +7,6 @@
 
 use crate::domain::money::Amount;
 use std::process::ExitCode;
-use std::sync::Arc;
 
 use serde::Serialize;
 
@@ -89,8 +88,8 @@ pub fn run(store: Store, args: &CheckinArgs, rt: &tokio::runtime::Handle) -> any
             })
             .collect()
     };
-    let client = crate::engine::network::client_from_store(&store, crate::relay::ClientConfig::default())?;
-    let shared: SharedStore = Arc::new(std::sync::Mutex::new(store));
+    let client = super::relay_client(&store)?;
+    let shared: SharedStore = SharedStore::new(store);
     let summary =
         rt.block_on(checkin_all_opts(&client, &shared, chosen, crate::engine::DEFAULT_MAX_CONCURRENCY, args.force))?;
     let rows = rows(&summary);

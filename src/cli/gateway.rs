@@ -3,16 +3,15 @@
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
-use std::sync::{Arc, Mutex};
 
 use std::io::Write;
 
 use anyhow::Context;
 
 use crate::domain::gateway::AttemptRecord;
-use crate::gateway::{AliasTarget, Gateway, GatewayDeps, GatewaySettings, Policy, TableView, local_key, settings};
+use crate::gateway::{AliasTarget, Gateway, GatewayDeps, GatewaySettings, Policy, TableView, local_key, parse_listen};
 use crate::relay::{ClientConfig, RelayClient};
-use crate::store::{GatewayLogQuery, Store};
+use crate::store::{GatewayLogQuery, SharedStore, Store};
 
 /// `apihub serve`.
 #[derive(Debug, clap::Args)]
@@ -79,18 +78,18 @@ pub struct LogArgs {
 
 /// Runs `apihub serve` until Ctrl-C (or SIGTERM).
 pub fn serve(store: Store, args: &ServeArgs, rt: &tokio::runtime::Handle) -> anyhow::Result<ExitCode> {
-    let saved = GatewaySettings::load(&store)?;
+    let saved = gateway_settings(&store)?;
     let listen: SocketAddr = match &args.listen {
-        Some(l) => settings::parse_listen(l)?,
-        None => saved.listen_addr().context("the saved listen address")?,
+        Some(l) => parse_listen(l).map_err(anyhow::Error::msg)?,
+        None => saved.listen_addr().map_err(anyhow::Error::msg).context("the saved gateway.listen")?,
     };
     if !listen.ip().is_loopback() {
         eprintln!(
             "warning: listening on {listen}, not loopback: anyone who can reach it and has the local key can spend your balances"
         );
     }
-    let relay = crate::engine::network::client_from_store(&store, ClientConfig::default())?;
-    let shared = Arc::new(Mutex::new(store));
+    let relay = super::relay_client(&store)?;
+    let shared = SharedStore::new(store);
     let deps = GatewayDeps { store: shared, relay, clock: None };
     rt.block_on(async move {
         // Signals are caught from before the address is printed: a supervisor that reads
@@ -150,8 +149,20 @@ fn stop_signal() -> impl std::future::Future<Output = ()> {
     }
 }
 
-fn save(store: &mut Store, s: &GatewaySettings) -> anyhow::Result<()> {
-    s.save(store).map_err(|e| anyhow::anyhow!("gateway settings not saved: {e}"))
+fn gateway_settings(store: &Store) -> anyhow::Result<GatewaySettings> {
+    Ok(store.load_settings()?.settings.gateway)
+}
+
+/// Saves the `gateway` section (only the keys that changed), refusing values it cannot use.
+fn save(store: &mut Store, s: GatewaySettings) -> anyhow::Result<()> {
+    if let Some((key, expected)) = s.problems().into_iter().next() {
+        anyhow::bail!("gateway settings not saved: {key} takes {expected}");
+    }
+    store.update_settings(|all| {
+        all.gateway = s;
+        Ok::<_, anyhow::Error>(())
+    })?;
+    Ok(())
 }
 
 /// Runs `apihub gateway …`.
@@ -166,12 +177,12 @@ pub fn run(mut store: Store, cmd: &GatewayCmd) -> anyhow::Result<ExitCode> {
             println!("{}", key.expose());
         }
         GatewayCmd::Policy { name } => {
-            let mut s = GatewaySettings::load(&store)?;
+            let mut s = gateway_settings(&store)?;
             if let Some(name) = name {
                 s.policy = Policy::parse(name)
                     .with_context(|| format!("unknown policy `{name}`: use cheapest, balance, fastest or order"))?;
-                save(&mut store, &s)?;
                 log::info!("gateway policy set to {}", s.policy);
+                save(&mut store, s.clone())?;
             }
             println!("{}", s.policy);
         }
@@ -196,7 +207,10 @@ pub fn run(mut store: Store, cmd: &GatewayCmd) -> anyhow::Result<ExitCode> {
             }
         }
         GatewayCmd::Alias { name, targets } => {
-            let mut s = GatewaySettings::load(&store)?;
+            if name.trim().is_empty() || name.contains([';', '=', ',']) {
+                anyhow::bail!("`{name}` cannot be an alias name (no ; = or ,)");
+            }
+            let mut s = gateway_settings(&store)?;
             if targets.is_empty() {
                 if s.aliases.remove(name).is_none() {
                     anyhow::bail!("no alias `{name}`");
@@ -212,10 +226,13 @@ pub fn run(mut store: Store, cmd: &GatewayCmd) -> anyhow::Result<ExitCode> {
                 s.aliases.insert(name.clone(), parsed);
                 println!("alias {name} → {}", shown.join(", "));
             }
-            save(&mut store, &s)?;
+            save(&mut store, s)?;
         }
         GatewayCmd::Pin { model, accounts } => {
-            let mut s = GatewaySettings::load(&store)?;
+            if model.trim().is_empty() || model.contains([';', '=', ',']) {
+                anyhow::bail!("`{model}` cannot be pinned (no ; = or ,)");
+            }
+            let mut s = gateway_settings(&store)?;
             if accounts.is_empty() {
                 if s.pins.remove(model).is_none() {
                     anyhow::bail!("no pin for `{model}`");
@@ -229,7 +246,7 @@ pub fn run(mut store: Store, cmd: &GatewayCmd) -> anyhow::Result<ExitCode> {
                 s.pins.insert(model.clone(), accounts.clone());
                 println!("{model} pinned to accounts {accounts:?}");
             }
-            save(&mut store, &s)?;
+            save(&mut store, s)?;
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -2,7 +2,6 @@
 //! from the command line, through the same engine actions as the window.
 
 use std::process::ExitCode;
-use std::sync::Arc;
 
 use anyhow::Context;
 use serde_json::json;
@@ -63,15 +62,13 @@ pub struct RedeemArgs {
 
 fn setup(store: Store, id: i64) -> anyhow::Result<(crate::relay::RelayClient, SharedStore, crate::domain::Account)> {
     let account = store.account(id).with_context(|| format!("no account with id {id}"))?;
-    let client = crate::engine::network::client_from_store(&store, crate::relay::ClientConfig::default())?;
-    Ok((client, Arc::new(std::sync::Mutex::new(store)), account))
+    let client = super::relay_client(&store)?;
+    Ok((client, SharedStore::new(store), account))
 }
 
 fn day_end(s: &str) -> anyhow::Result<i64> {
-    use chrono::TimeZone;
-    let d = chrono::NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").context("dates look like YYYY-MM-DD")?;
-    let t = d.and_hms_opt(23, 59, 59).context("bad date")?;
-    chrono::Local.from_local_datetime(&t).earliest().map(|t| t.timestamp()).context("bad local date")
+    let d = crate::domain::time::parse_day(s).context("dates look like YYYY-MM-DD")?;
+    crate::domain::time::day_end_of(d).context("bad local date")
 }
 
 /// Runs `apihub keys …`.

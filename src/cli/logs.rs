@@ -2,7 +2,6 @@
 
 use std::collections::HashMap;
 use std::process::ExitCode;
-use std::sync::Arc;
 
 use clap::{Args, Subcommand, ValueEnum};
 use serde_json::{Value, json};
@@ -110,21 +109,14 @@ pub fn parse_since(s: &str, now_unix: i64) -> anyhow::Result<i64> {
     if let Some(days) = s.strip_suffix('d').and_then(|d| d.parse::<i64>().ok()) {
         return Ok(now_unix - days * 86_400);
     }
-    if let Ok(date) = chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d") {
-        let midnight = date.and_hms_opt(0, 0, 0).ok_or_else(|| anyhow::anyhow!("bad date {s:?}"))?;
-        return midnight
-            .and_local_timezone(chrono::Local)
-            .earliest()
-            .map(|t| t.timestamp())
-            .ok_or_else(|| anyhow::anyhow!("bad date {s:?}"));
+    if let Some(date) = crate::domain::time::parse_day(s) {
+        return Ok(crate::domain::time::midnight_of(date));
     }
     s.parse::<i64>().map_err(|_| anyhow::anyhow!("--since wants YYYY-MM-DD, 7d or unix seconds, not {s:?}"))
 }
 
 fn local_time(unix: i64) -> String {
-    chrono::DateTime::from_timestamp(unix, 0)
-        .map(|t| t.with_timezone(&chrono::Local).format("%Y-%m-%d %H:%M:%S").to_string())
-        .unwrap_or_default()
+    crate::domain::time::local_text(unix, "%Y-%m-%d %H:%M:%S")
 }
 
 /// Account labels and currency settings by id.
@@ -147,10 +139,13 @@ fn labels(store: &Store) -> anyhow::Result<HashMap<i64, (String, CurrencySetting
 pub fn sync(mut store: Store, args: &SyncArgs, rt: &tokio::runtime::Handle) -> anyhow::Result<ExitCode> {
     let history_days = match args.days {
         Some(d) => {
-            store.set_setting(crate::engine::log_sync::HISTORY_DAYS_KEY, &d.to_string())?;
+            store.update_settings(|s| -> anyhow::Result<()> {
+                s.logs.history_days = d;
+                Ok(())
+            })?;
             d
         }
-        None => crate::engine::log_sync::stored_history_days(&store),
+        None => store.load_settings()?.settings.logs.history_days,
     };
     let all = store.list_accounts()?;
     let chosen: Vec<_> = if args.accounts.is_empty() {
@@ -162,8 +157,8 @@ pub fn sync(mut store: Store, args: &SyncArgs, rt: &tokio::runtime::Handle) -> a
         eprintln!("nothing to sync");
         return Ok(ExitCode::from(2));
     }
-    let client = crate::engine::network::client_from_store(&store, crate::relay::ClientConfig::default())?;
-    let shared: SharedStore = Arc::new(std::sync::Mutex::new(store));
+    let client = super::relay_client(&store)?;
+    let shared: SharedStore = SharedStore::new(store);
     let quiet = args.json;
     let opts = SyncOptions { history_days, ..Default::default() };
     let reports = rt.block_on(sync_accounts(client, shared, chosen, opts, move |SyncEvent::AccountDone(r)| {
@@ -191,7 +186,7 @@ fn filter_of(
     model: Option<&str>,
     kind: Option<&str>,
 ) -> anyhow::Result<LogFilter> {
-    let now = crate::store::now_unix();
+    let now = crate::domain::time::now_unix();
     let kind = match kind {
         None => None,
         Some(k) => Some(LogKind::parse(k).ok_or_else(|| anyhow::anyhow!("unknown type {k:?}"))?),

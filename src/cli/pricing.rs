@@ -3,7 +3,6 @@
 //! with one of an account's keys, stored as the model's "last verified".
 
 use std::process::ExitCode;
-use std::sync::Arc;
 
 use anyhow::Context;
 use serde::Serialize;
@@ -208,8 +207,8 @@ pub fn pricing(store: Store, args: &PricingArgs) -> anyhow::Result<ExitCode> {
 /// Runs `apihub try`. Exit status 0 when the model answered, 1 when it did not.
 pub fn try_cmd(store: Store, args: &TryArgs, rt: &tokio::runtime::Handle) -> anyhow::Result<ExitCode> {
     let account = store.account(args.account).with_context(|| format!("no account with id {}", args.account))?;
-    let client = crate::relay::RelayClient::new(crate::relay::ClientConfig::default())?;
-    let shared = Arc::new(std::sync::Mutex::new(store));
+    let client = super::relay_client(&store)?;
+    let shared = crate::store::SharedStore::new(store);
     let mut req = TryRequest::new(&args.model);
     req.prompt = args.prompt.clone();
     req.max_tokens = args.max_tokens.max(1);

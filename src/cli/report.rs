@@ -14,7 +14,7 @@ pub fn overlay_local_today(
     store: &crate::store::Store,
     states: &mut std::collections::HashMap<crate::domain::AccountId, AccountState>,
 ) -> Result<(), crate::store::StoreError> {
-    let (day_start, _) = crate::relay::snapshot::local_day_window();
+    let (day_start, _) = crate::domain::time::local_day_window();
     crate::domain::usage_log::overlay_today_all(states, &store.today_from_logs(day_start)?);
     Ok(())
 }

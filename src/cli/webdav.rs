@@ -91,6 +91,7 @@ pub fn run(cli: &Cli, cmd: &WebDavCmd, rt: &tokio::runtime::Handle) -> anyhow::R
                 password: env_secret(&a.password_env)?,
                 remote_path: a.remote_path.clone().unwrap_or(old.remote_path),
                 max_backups: a.max_backups.unwrap_or(old.max_backups).max(1),
+                interval_hours: old.interval_hours,
             };
             WebDav::new(&cfg)?; // refuses a malformed URL before saving
             cfg.save(&mut store)?;

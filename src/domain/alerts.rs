@@ -2,7 +2,7 @@
 //! currency), a site failing N refreshes in a row, and enabled keys expiring within N
 //! days (or already expired). Pure: the app, the table and the CLI all call [`evaluate`].
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::Account;
 use super::snapshot::AccountState;
@@ -13,22 +13,9 @@ pub const DEFAULT_FAILURES: u32 = 3;
 pub const DEFAULT_KEY_DAYS: u32 = 7;
 const DAY_SECS: i64 = 86_400;
 
-/// Setting keys (plain key/value settings in the store).
-pub mod keys {
-    /// Global low-balance threshold in the site's currency; absent or empty = off.
-    pub const LOW_BALANCE: &str = "alerts.low_balance";
-    /// Failed refreshes in a row before alerting (0 = off).
-    pub const FAILURES: &str = "alerts.failures";
-    /// Days before a key's expiry to alert (0 = only expired keys).
-    pub const KEY_DAYS: &str = "alerts.key_days";
-    /// `on` for desktop notifications (off by default).
-    pub const DESKTOP: &str = "alerts.desktop";
-    /// What was already notified (JSON list of alert ids; machine-local, not backed up).
-    pub const NOTIFIED: &str = "alerts.notified";
-}
-
-/// The global alert settings.
-#[derive(Debug, Clone, PartialEq)]
+/// The global alert settings (`alerts.*` keys of [`super::settings::Settings`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct AlertSettings {
     /// Global default low-balance threshold in each site's currency (None = off).
     pub low_balance: Option<f64>,
@@ -49,29 +36,6 @@ impl Default for AlertSettings {
 /// Parses a threshold as typed (`1.5`, `1,5`); empty, negative or not a number = none.
 pub fn parse_threshold(text: &str) -> Option<f64> {
     text.trim().replace(',', ".").parse::<f64>().ok().filter(|v| v.is_finite() && *v >= 0.0)
-}
-
-impl AlertSettings {
-    /// Reads the settings through `get` (missing or bad values fall back to defaults).
-    pub fn from_settings(get: impl Fn(&str) -> Option<String>) -> AlertSettings {
-        let num = |key: &str, default: u32| get(key).and_then(|v| v.trim().parse().ok()).unwrap_or(default);
-        AlertSettings {
-            low_balance: get(keys::LOW_BALANCE).as_deref().and_then(parse_threshold),
-            failures: num(keys::FAILURES, DEFAULT_FAILURES),
-            key_days: num(keys::KEY_DAYS, DEFAULT_KEY_DAYS).min(3650),
-            desktop: get(keys::DESKTOP).as_deref() == Some("on"),
-        }
-    }
-
-    /// The settings as key/value pairs to store.
-    pub fn to_settings(&self) -> Vec<(&'static str, String)> {
-        vec![
-            (keys::LOW_BALANCE, self.low_balance.map(|v| v.to_string()).unwrap_or_default()),
-            (keys::FAILURES, self.failures.to_string()),
-            (keys::KEY_DAYS, self.key_days.to_string()),
-            (keys::DESKTOP, if self.desktop { "on" } else { "off" }.to_string()),
-        ]
-    }
 }
 
 /// How serious an alert is.
@@ -349,12 +313,10 @@ mod tests {
 
     #[test]
     fn settings_round_trip_with_defaults() {
-        let d = AlertSettings::from_settings(|_| None);
-        assert_eq!(d, AlertSettings::default());
+        let d = AlertSettings::default();
         assert!(!d.desktop && d.low_balance.is_none());
         let s = AlertSettings { low_balance: Some(2.5), failures: 5, key_days: 3, desktop: true };
-        let stored = s.to_settings();
-        let back = AlertSettings::from_settings(|k| stored.iter().find(|(kk, _)| *kk == k).map(|(_, v)| v.clone()));
+        let back: AlertSettings = serde_json::from_value(serde_json::to_value(&s).unwrap()).unwrap();
         assert_eq!(back, s);
         assert_eq!(parse_threshold(" 1,5 "), Some(1.5));
         assert_eq!(parse_threshold("-1"), None);

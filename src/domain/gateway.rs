@@ -1,10 +1,14 @@
 //! The local gateway's plain data: the endpoints it serves, one accounting record per
-//! upstream attempt, and the usage read from a reply.
+//! upstream attempt, the usage read from a reply, and its settings ([`GatewaySettings`],
+//! the `gateway.*` section of [`super::settings::Settings`]).
 
 use serde::{Deserialize, Serialize};
 
 use super::AccountId;
 use super::pricing::{BillingType, PriceRow, TOKENS_PER_MILLION};
+
+mod settings;
+pub use settings::{AliasTarget, DEFAULT_LISTEN, GatewaySettings, Policy, parse_listen, text};
 
 /// A generation endpoint the gateway routes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]

@@ -7,7 +7,9 @@ pub mod kind;
 pub mod money;
 pub mod network;
 pub mod pricing;
+pub mod settings;
 pub mod snapshot;
+pub mod time;
 pub mod usage_log;
 
 pub use account::{Account, AccountId, AuthMethod, Credentials, NewAccount, Site, SiteId};

@@ -3,8 +3,10 @@
 
 use serde::{Deserialize, Serialize};
 
-/// How requests reach the internet (the global choice).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+/// How requests reach the internet (the global choice). Its serde form is the stored
+/// text (`system`, `none` or the URL).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(from = "String", into = "String")]
 pub enum ProxySetting {
     /// Honour `HTTP(S)_PROXY` / `ALL_PROXY` / `NO_PROXY` (the default).
     #[default]
@@ -32,6 +34,18 @@ impl ProxySetting {
             ProxySetting::Direct => "none".into(),
             ProxySetting::Url(u) => u.trim().to_string(),
         }
+    }
+}
+
+impl From<String> for ProxySetting {
+    fn from(s: String) -> Self {
+        ProxySetting::from_stored(&s)
+    }
+}
+
+impl From<ProxySetting> for String {
+    fn from(p: ProxySetting) -> Self {
+        p.to_stored()
     }
 }
 
@@ -100,8 +114,9 @@ impl SiteNetwork {
     }
 }
 
-/// The global network settings the user edits in Settings.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// The global network settings the user edits in Settings (`network.*` keys).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct NetworkSettings {
     /// Global proxy.
     pub proxy: ProxySetting,
@@ -109,7 +124,8 @@ pub struct NetworkSettings {
     pub connect_timeout_secs: u64,
     /// Whole-request timeout, seconds.
     pub request_timeout_secs: u64,
-    /// Path of a PEM file with extra root certificates (empty = none).
+    /// Path of a PEM file with extra root certificates (empty = none) (`network.ca_file`).
+    #[serde(rename = "ca_file")]
     pub extra_ca_file: String,
 }
 
@@ -125,15 +141,6 @@ impl Default for NetworkSettings {
 }
 
 impl NetworkSettings {
-    /// Setting keys. The proxy is a secret setting (its URL may hold a password).
-    pub const KEY_PROXY: &'static str = "net.proxy";
-    /// Connect timeout key.
-    pub const KEY_CONNECT_TIMEOUT: &'static str = "net.connect_timeout_secs";
-    /// Request timeout key.
-    pub const KEY_REQUEST_TIMEOUT: &'static str = "net.request_timeout_secs";
-    /// Extra CA file key.
-    pub const KEY_EXTRA_CA: &'static str = "net.extra_ca_file";
-
     /// Checks what the user typed: a valid proxy URL, timeouts within 1..=600 s.
     pub fn validate(&self) -> Result<(), String> {
         if let ProxySetting::Url(u) = &self.proxy {

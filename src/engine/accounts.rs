@@ -79,14 +79,8 @@ pub async fn add_account(
     } else {
         None
     };
-    let store = store.clone();
     let to_save = account.clone();
-    let (id, state) = tokio::task::spawn_blocking(move || -> Result<_, StoreError> {
-        let mut s = store.lock().map_err(|_| StoreError::NotFound("store lock poisoned".into()))?;
-        save(&mut s, &to_save, snapshot)
-    })
-    .await
-    .map_err(|e| StoreError::NotFound(format!("save job failed: {e}")))??;
+    let (id, state) = store.run(move |s| save(s, &to_save, snapshot)).await?;
     log::info!("account {id} added on {}", account.site_url);
     Ok(Added { id, account, state })
 }
@@ -98,9 +92,9 @@ fn save(
 ) -> Result<(AccountId, Option<AccountState>), StoreError> {
     let id = s.upsert_account(account)?;
     let Some(snap) = snapshot else { return Ok((id, None)) };
-    let now = crate::store::now_unix();
+    let now = crate::domain::time::now_unix();
     let state = super::merge(s.account_state(id)?, Ok(snap), now);
-    s.save_account_state(id, &state, &super::refresh::local_day(now))?;
+    s.save_account_state(id, &state, &crate::domain::time::local_day(now))?;
     Ok((id, Some(state)))
 }
 

@@ -12,14 +12,14 @@ use std::collections::BTreeMap;
 
 use futures_util::StreamExt;
 
+pub use super::checkin_schedule::{checkin_day, checkin_eligible};
 use super::refresh::refresh_one;
 use crate::domain::money::Amount;
-use crate::domain::snapshot::{AccountState, ApiKey, Availability};
+use crate::domain::snapshot::{AccountState, ApiKey};
 use crate::domain::{Account, AccountId, Credentials, SiteKind};
 use crate::relay::checkin::CheckinOutcome;
 use crate::relay::keys::KeySpec;
-use crate::relay::profile::CheckinSource;
-use crate::relay::{AccountRef, Profile, RelayClient, RelayError};
+use crate::relay::{AccountRef, RelayClient, RelayError};
 use crate::store::{CheckinRecord, CheckinRecordOutcome, SharedStore, StoreError};
 
 /// Why an action failed.
@@ -181,15 +181,9 @@ fn target(account: &Account) -> AccountRef {
 
 async fn blocking<T: Send + 'static>(
     store: &SharedStore,
-    f: impl FnOnce(&mut crate::store::Store) -> Result<T, StoreError> + Send + 'static,
+    f: impl FnOnce(&mut crate::store::Store) -> Result<T, crate::store::StoreError> + Send + 'static,
 ) -> Result<T, ActionError> {
-    let store = store.clone();
-    tokio::task::spawn_blocking(move || {
-        let mut g = store.lock().map_err(|_| ActionError::Store("store lock poisoned".into()))?;
-        f(&mut g).map_err(ActionError::from)
-    })
-    .await
-    .map_err(|e| ActionError::Store(e.to_string()))?
+    Ok(store.run(f).await?)
 }
 
 async fn credentials(store: &SharedStore, id: AccountId) -> Result<Credentials, ActionError> {
@@ -217,7 +211,7 @@ async fn store_full_keys(
                 }
             }
         }
-        let day = super::refresh::local_day(crate::store::now_unix());
+        let day = crate::domain::time::local_day(crate::domain::time::now_unix());
         s.save_account_state(id, &st, &day)?;
         Ok(st)
     })
@@ -282,32 +276,6 @@ pub async fn redeem(
     Ok(RedeemDone { quota: r.quota, amount_text: cs.format_quota(r.quota), state })
 }
 
-/// The day an account's check-in belongs to: Veloera counts in UTC, the others in
-/// local time (`now_unix` in seconds).
-pub fn checkin_day(kind: SiteKind, now_unix: i64) -> String {
-    let Some(t) = chrono::DateTime::from_timestamp(now_unix, 0) else { return String::new() };
-    super::checkin_schedule::site_day(kind, t.with_timezone(&chrono::Local).fixed_offset())
-}
-
-/// Whether the account's kind has check-in and its site has it switched on (per the
-/// last refresh). Never-refreshed accounts of a check-in kind are tried.
-pub fn checkin_eligible(account: &Account, state: Option<&AccountState>) -> bool {
-    let p = Profile::for_kind(account.site.kind);
-    if p.checkin == CheckinSource::None || account.auth == crate::domain::AuthMethod::ApiKey {
-        return false;
-    }
-    if p.checkin == CheckinSource::PerformOnly {
-        return true;
-    }
-    match state.and_then(|s| s.snapshot.as_ref()) {
-        None => true,
-        Some(snap) => {
-            snap.checkin.availability != Availability::Unsupported
-                && snap.checkin.value.as_ref().is_none_or(|c| c.supported)
-        }
-    }
-}
-
 /// The page where a human checks in by hand (clients.md §6): new-api family
 /// `/console/personal`, Veloera `/app/me`, AnyRouter `/console/topup`.
 pub fn manual_checkin_url(kind: SiteKind, site_url: &str) -> String {
@@ -334,7 +302,7 @@ pub async fn checkin_one(
 ) -> Result<(CheckinEntry, Option<AccountState>), ActionError> {
     let creds = credentials(store, account.id).await?;
     let outcome = relay.checkin(&target(account), &creds).await;
-    let day = checkin_day(account.site.kind, crate::store::now_unix());
+    let day = checkin_day(account.site.kind, crate::domain::time::now_unix());
     let previous = blocking(store, {
         let id = account.id;
         move |s| s.account_state(id)
@@ -379,7 +347,7 @@ pub async fn checkin_one(
             c.supported = true;
             c.checked_in_today = Some(true);
             snap.checkin.value = Some(c);
-            s.save_account_state(id, &st, &super::refresh::local_day(crate::store::now_unix()))?;
+            s.save_account_state(id, &st, &crate::domain::time::local_day(crate::domain::time::now_unix()))?;
         }
         Ok(st)
     })
@@ -401,11 +369,11 @@ pub async fn checkin_one(
 /// Turnstile in the browser), so "check in all" and the daily run skip it today.
 pub async fn mark_checkin_done(store: &SharedStore, account: &Account) -> Result<CheckinRecord, ActionError> {
     let record = CheckinRecord {
-        day: checkin_day(account.site.kind, crate::store::now_unix()),
+        day: checkin_day(account.site.kind, crate::domain::time::now_unix()),
         outcome: CheckinRecordOutcome::Manual,
         reward: None,
         message: String::new(),
-        updated_at: crate::store::now_unix(),
+        updated_at: crate::domain::time::now_unix(),
     };
     let (id, rec) = (account.id, record.clone());
     blocking(store, move |s| s.save_checkin(id, &rec)).await?;
@@ -434,7 +402,7 @@ pub async fn checkin_all_opts(
     force: bool,
 ) -> Result<CheckinSummary, ActionError> {
     let (states, records) = blocking(store, |s| Ok((s.account_states()?, s.checkin_records()?))).await?;
-    let now = crate::store::now_unix();
+    let now = crate::domain::time::now_unix();
     let mut summary = CheckinSummary::default();
     let mut by_site: BTreeMap<String, Vec<Account>> = BTreeMap::new();
     for a in accounts.into_iter().filter(|a| !a.disabled) {

@@ -11,9 +11,10 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Duration, FixedOffset, NaiveTime, TimeZone, Timelike};
 
-use super::actions::checkin_eligible;
-use crate::domain::snapshot::AccountState;
+use crate::domain::snapshot::{AccountState, Availability};
 use crate::domain::{Account, AccountId, SiteKind};
+use crate::relay::Profile;
+use crate::relay::profile::CheckinSource;
 use crate::store::{CheckinRecord, CheckinRecordOutcome};
 
 /// Minutes between tries of a failed account.
@@ -21,47 +22,11 @@ pub const RETRY_SECS: i64 = 30 * 60;
 /// Tries per account and day (the first run included).
 pub const MAX_TRIES: u32 = 3;
 
-/// The auto check-in settings (`checkin.auto`, `checkin.window_start`, `checkin.window_end`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct AutoCheckin {
-    /// On (off by default).
-    pub enabled: bool,
-    /// Window start, minutes after local midnight.
-    pub start_min: u32,
-    /// Window end (exclusive), minutes after local midnight; before the start: the
-    /// window crosses midnight; equal to it: all day.
-    pub end_min: u32,
-}
-
-impl Default for AutoCheckin {
-    fn default() -> Self {
-        AutoCheckin { enabled: false, start_min: 8 * 60, end_min: 10 * 60 }
-    }
-}
-
-/// Parses `HH:MM` (0..=23, 0..=59) into minutes after midnight.
-pub fn parse_hhmm(s: &str) -> Option<u32> {
-    let (h, m) = s.trim().split_once(':')?;
-    let (h, m): (u32, u32) = (h.trim().parse().ok()?, m.trim().parse().ok()?);
-    (h < 24 && m < 60).then_some(h * 60 + m)
-}
-
-/// Formats minutes after midnight as `HH:MM`.
-pub fn format_hhmm(min: u32) -> String {
-    format!("{:02}:{:02}", (min / 60) % 24, min % 60)
-}
+/// The daily automatic check-in settings: the `checkin` section of the settings.
+pub type AutoCheckin = crate::domain::settings::CheckinSettings;
+pub use crate::domain::settings::{format_hhmm, parse_hhmm};
 
 impl AutoCheckin {
-    /// Reads the settings' values (missing or bad values fall back to the defaults).
-    pub fn from_settings(auto: Option<&str>, start: Option<&str>, end: Option<&str>) -> AutoCheckin {
-        let d = AutoCheckin::default();
-        AutoCheckin {
-            enabled: auto == Some("on"),
-            start_min: start.and_then(parse_hhmm).unwrap_or(d.start_min),
-            end_min: end.and_then(parse_hhmm).unwrap_or(d.end_min),
-        }
-    }
-
     /// Whether `minute` (after local midnight) is inside the window.
     pub fn contains(&self, minute: u32) -> bool {
         match self.start_min.cmp(&self.end_min) {
@@ -87,6 +52,32 @@ pub fn site_day(kind: SiteKind, now: DateTime<FixedOffset>) -> String {
         now.with_timezone(&chrono::Utc).format("%Y-%m-%d").to_string()
     } else {
         now.format("%Y-%m-%d").to_string()
+    }
+}
+
+/// The day an account's check-in belongs to: Veloera counts in UTC, the others in
+/// local time (`now_unix` in seconds).
+pub fn checkin_day(kind: SiteKind, now_unix: i64) -> String {
+    let Some(t) = crate::domain::time::local_at(now_unix) else { return String::new() };
+    site_day(kind, t)
+}
+
+/// Whether the account's kind has check-in and its site has it switched on (per the
+/// last refresh). Never-refreshed accounts of a check-in kind are tried.
+pub fn checkin_eligible(account: &Account, state: Option<&AccountState>) -> bool {
+    let p = Profile::for_kind(account.site.kind);
+    if p.checkin == CheckinSource::None || account.auth == crate::domain::AuthMethod::ApiKey {
+        return false;
+    }
+    if p.checkin == CheckinSource::PerformOnly {
+        return true;
+    }
+    match state.and_then(|s| s.snapshot.as_ref()) {
+        None => true,
+        Some(snap) => {
+            snap.checkin.availability != Availability::Unsupported
+                && snap.checkin.value.as_ref().is_none_or(|c| c.supported)
+        }
     }
 }
 
@@ -212,9 +203,12 @@ mod tests {
 
     #[test]
     fn settings_parse_with_defaults() {
-        assert_eq!(AutoCheckin::from_settings(None, None, None), AutoCheckin::default());
         assert!(!AutoCheckin::default().enabled, "off by default");
-        let w = AutoCheckin::from_settings(Some("on"), Some("07:30"), Some("25:00"));
+        let mut s = crate::domain::settings::Settings::default();
+        s.set("checkin.auto", "on").unwrap();
+        s.set("checkin.window_start", "07:30").unwrap();
+        assert!(s.set("checkin.window_end", "25:00").is_err());
+        let w = s.checkin;
         assert_eq!((w.enabled, w.start_min, w.end_min), (true, 450, 600));
         assert_eq!(format_hhmm(450), "07:30");
         assert_eq!(parse_hhmm("9:05"), Some(545));

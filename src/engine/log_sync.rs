@@ -17,33 +17,18 @@
 use std::collections::HashMap;
 
 use crate::domain::Account;
+use crate::domain::time::now_unix;
 use crate::relay::logs::{content_hash, max_window_secs, normalise_row, supports_logs};
 use crate::relay::{AccountRef, Profile, RelayClient, RelayError};
-use crate::store::{SharedStore, Store, StoreError, now_unix};
+use crate::store::{SharedStore, Store, StoreError};
 
 /// Seconds re-read before the end of the last complete window.
 pub const OVERLAP_SECS: i64 = 300;
-/// Default history depth of a first sync.
-pub const DEFAULT_HISTORY_DAYS: i64 = 30;
-/// The history depths a user can choose (done-hub never serves more than 180 days).
-pub const HISTORY_CHOICES: [i64; 4] = [7, 30, 90, 180];
-/// Settings key of the first-sync history depth (days).
-pub const HISTORY_DAYS_KEY: &str = "logs.history_days";
+pub use crate::domain::settings::{DEFAULT_HISTORY_DAYS, HISTORY_CHOICES};
 
 /// Parses a history depth; only [`HISTORY_CHOICES`] are accepted.
 pub fn parse_history_days(s: &str) -> Option<i64> {
     s.trim().parse::<i64>().ok().filter(|d| HISTORY_CHOICES.contains(d))
-}
-
-/// The stored first-sync history depth (default when unset or not a choice).
-pub fn stored_history_days(store: &Store) -> i64 {
-    store
-        .setting(HISTORY_DAYS_KEY)
-        .ok()
-        .flatten()
-        .as_deref()
-        .and_then(parse_history_days)
-        .unwrap_or(DEFAULT_HISTORY_DAYS)
 }
 
 /// How a sync runs.
@@ -106,13 +91,7 @@ async fn with_store<T: Send + 'static>(
     store: &SharedStore,
     f: impl FnOnce(&mut Store) -> Result<T, StoreError> + Send + 'static,
 ) -> Result<T, LogSyncError> {
-    let store = store.clone();
-    tokio::task::spawn_blocking(move || {
-        let mut guard = store.lock().map_err(|_| LogSyncError::Store("store lock poisoned".into()))?;
-        f(&mut guard).map_err(LogSyncError::from)
-    })
-    .await
-    .map_err(|e| LogSyncError::Store(e.to_string()))?
+    Ok(store.run(f).await?)
 }
 
 /// Syncs one account. The report's `partial` says when it stopped early; `Err` only

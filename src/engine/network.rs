@@ -30,10 +30,8 @@ fn config_message(e: &RelayError) -> String {
 /// The saved global network settings, or `None` when the user never saved any (then a
 /// caller's own configuration stays as it is).
 pub fn saved_settings(store: &Store) -> Result<Option<NetworkSettings>, StoreError> {
-    let saved = store.setting(NetworkSettings::KEY_CONNECT_TIMEOUT)?.is_some()
-        || store.setting(NetworkSettings::KEY_PROXY)?.is_some()
-        || store.setting(NetworkSettings::KEY_EXTRA_CA)?.is_some();
-    if saved { store.network_settings().map(Some) } else { Ok(None) }
+    let loaded = store.load_settings()?;
+    Ok(loaded.section_stored("network").then_some(loaded.settings.network))
 }
 
 /// A client from `base` with the saved global settings and every site's override.
@@ -57,14 +55,14 @@ pub fn apply_saved(relay: &RelayClient, store: &Store) -> Result<(), NetworkErro
     Ok(())
 }
 
-/// Checks new global settings, applies them to the client, then saves them. Nothing is
-/// saved (and the client is unchanged) when they do not make a working client.
-pub fn save_settings(relay: &RelayClient, store: &mut Store, n: &NetworkSettings) -> Result<(), NetworkError> {
+/// Checks new global settings and applies them to the client (every clone sees them);
+/// the caller saves them when this succeeds. An error leaves the client unchanged: the
+/// settings do not make a working client (bad proxy, unreadable CA file, bad timeout).
+pub fn apply_settings(relay: &RelayClient, n: &NetworkSettings) -> Result<(), NetworkError> {
     n.validate().map_err(NetworkError::Invalid)?;
     relay.reconfigure(relay.config().with_network(n))?;
-    store.set_network_settings(n)?;
     log::info!(
-        "network settings saved: proxy {}, timeouts {}s/{}s, extra CA {}",
+        "network settings applied: proxy {}, timeouts {}s/{}s, extra CA {}",
         match &n.proxy {
             crate::domain::network::ProxySetting::Url(u) => crate::domain::network::redact_proxy_url(u),
             other => other.to_stored(),

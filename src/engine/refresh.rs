@@ -75,13 +75,6 @@ impl CancelFlag {
     }
 }
 
-/// Local date `YYYY-MM-DD` for history rows.
-pub fn local_day(unix: i64) -> String {
-    chrono::DateTime::from_timestamp(unix, 0)
-        .map(|t| t.with_timezone(&chrono::Local).format("%Y-%m-%d").to_string())
-        .unwrap_or_default()
-}
-
 /// Refreshes `accounts` (already chosen by the caller: disabled ones filtered out).
 /// Credentials and previous states are read from the store; every result is merged
 /// and saved before its event is sent.
@@ -141,18 +134,12 @@ pub async fn refresh_accounts<S: SnapshotSource>(
     summary
 }
 
-/// Runs a blocking store closure on tokio's blocking pool.
+/// [`SharedStore::run`] with the error as text.
 async fn with_store<T: Send + 'static>(
     store: &SharedStore,
     f: impl FnOnce(&mut crate::store::Store) -> Result<T, crate::store::StoreError> + Send + 'static,
 ) -> Result<T, String> {
-    let store = store.clone();
-    tokio::task::spawn_blocking(move || {
-        let mut guard = store.lock().map_err(|_| "store lock poisoned".to_string())?;
-        f(&mut guard).map_err(|e| e.to_string())
-    })
-    .await
-    .map_err(|e| e.to_string())?
+    store.run(f).await.map_err(|e| e.to_string())
 }
 
 /// Refreshes one account and saves the merged state. `Err` only when the store fails.
@@ -163,13 +150,13 @@ pub async fn refresh_one<S: SnapshotSource>(
 ) -> Result<AccountState, String> {
     let id = account.id;
     let (creds, previous) = with_store(store, move |s| Ok((s.credentials(id)?, s.account_state(id)?))).await?;
-    let started = crate::store::now_unix();
+    let started = crate::domain::time::now_unix();
     let outcome = source.fetch(account, &creds).await;
     if let Err(e) = &outcome {
         log::warn!("refresh of {} ({}) failed: {} — {}", account.site.name, account.site.url, e.kind, e.message);
     }
     let state = merge(previous, outcome, started);
-    let day = local_day(started);
+    let day = crate::domain::time::local_day(started);
     let saved = state.clone();
     with_store(store, move |s| s.save_account_state(id, &saved, &day)).await?;
     Ok(state)

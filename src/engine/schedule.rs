@@ -8,40 +8,14 @@ use crate::domain::snapshot::AccountState;
 use crate::domain::{Account, AccountId};
 
 /// Shortest interval allowed.
-pub const MIN_INTERVAL_MINS: u32 = 5;
+pub const MIN_INTERVAL_MINS: u32 = crate::domain::settings::MIN_REFRESH_MINUTES;
 /// Default interval.
-pub const DEFAULT_INTERVAL_MINS: u32 = 30;
+pub const DEFAULT_INTERVAL_MINS: u32 = crate::domain::settings::DEFAULT_REFRESH_MINUTES;
 /// How long to wait before trying again when offline.
 pub const OFFLINE_RETRY_SECS: i64 = 5 * 60;
 
-/// The global schedule (settings `refresh.auto`, `refresh.interval_mins`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Schedule {
-    /// Auto refresh on.
-    pub enabled: bool,
-    /// Minutes between refreshes of an account.
-    pub interval_mins: u32,
-}
-
-impl Default for Schedule {
-    fn default() -> Self {
-        Schedule { enabled: true, interval_mins: DEFAULT_INTERVAL_MINS }
-    }
-}
-
-impl Schedule {
-    /// Reads the settings' values (missing or bad values fall back to defaults; the
-    /// interval is clamped to the minimum).
-    pub fn from_settings(auto: Option<&str>, interval: Option<&str>) -> Schedule {
-        Schedule {
-            enabled: auto != Some("off"),
-            interval_mins: interval
-                .and_then(|v| v.trim().parse().ok())
-                .unwrap_or(DEFAULT_INTERVAL_MINS)
-                .max(MIN_INTERVAL_MINS),
-        }
-    }
-}
+/// The global schedule: the `refresh` section of the settings.
+pub type Schedule = crate::domain::settings::RefreshSettings;
 
 /// Fixed jitter of an account: up to a tenth of the interval.
 pub fn jitter_secs(id: AccountId, interval_secs: i64) -> i64 {
@@ -136,10 +110,12 @@ mod tests {
     }
 
     #[test]
-    fn settings_are_read_with_a_floor() {
-        assert_eq!(Schedule::from_settings(None, None), Schedule { enabled: true, interval_mins: 30 });
-        assert_eq!(Schedule::from_settings(Some("off"), Some("1")), Schedule { enabled: false, interval_mins: 5 });
-        assert_eq!(Schedule::from_settings(Some("on"), Some("x")).interval_mins, 30);
+    fn settings_default_and_floor() {
+        assert_eq!(Schedule::default(), Schedule { enabled: true, interval_mins: 30 });
+        let mut s = crate::domain::settings::Settings::default();
+        assert!(s.set("refresh.interval_minutes", "1").is_err(), "below the floor");
+        s.set("refresh.auto", "off").unwrap();
+        assert!(!s.refresh.enabled);
     }
 
     #[test]

@@ -62,13 +62,7 @@ async fn blocking<T: Send + 'static>(
     store: &SharedStore,
     f: impl FnOnce(&mut crate::store::Store) -> Result<T, crate::store::StoreError> + Send + 'static,
 ) -> Result<T, ActionError> {
-    let store = store.clone();
-    tokio::task::spawn_blocking(move || {
-        let mut g = store.lock().map_err(|_| ActionError::Store("store lock poisoned".into()))?;
-        f(&mut g).map_err(ActionError::from)
-    })
-    .await
-    .map_err(|e| ActionError::Store(e.to_string()))?
+    Ok(store.run(f).await?)
 }
 
 /// Resolves the key: `(name, full key)`.
@@ -158,7 +152,7 @@ pub async fn try_model_live(
         },
         ttft_ms: result.as_ref().ok().and_then(|o| o.ttft_ms),
         total_ms: result.as_ref().ok().map(|o| o.total_ms),
-        at: crate::store::now_unix(),
+        at: crate::domain::time::now_unix(),
     };
     let saved = verified.clone();
     blocking(store, move |s| s.save_trial(&saved)).await?;

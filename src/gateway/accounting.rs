@@ -182,14 +182,7 @@ async fn write_loop(store: SharedStore, mut rx: mpsc::Receiver<AttemptRecord>, l
         }
         let batch = std::mem::replace(&mut buf, Vec::with_capacity(BATCH));
         let n = batch.len() as u64;
-        let store = store.clone();
-        let res = tokio::task::spawn_blocking(move || {
-            let mut g = store.lock().map_err(|_| "store lock poisoned".to_string())?;
-            g.insert_gateway_attempts(&batch).map_err(|e| e.to_string())
-        })
-        .await
-        .map_err(|e| e.to_string())
-        .and_then(|r| r);
+        let res = store.run(move |s| s.insert_gateway_attempts(&batch)).await.map_err(|e| e.to_string());
         if let Ok(mut g) = live.lock() {
             match res {
                 Ok(()) => g.written += n,

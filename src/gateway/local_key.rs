@@ -7,8 +7,8 @@ use subtle::ConstantTimeEq;
 
 use crate::store::{Store, StoreError};
 
-/// The secret settings key it is sealed under.
-pub const KEY: &str = "gateway.local_key";
+/// The row it is sealed under (bookkeeping, not a setting).
+pub const KEY: &str = crate::domain::settings::bookkeeping::GATEWAY_LOCAL_KEY;
 /// Every local key starts with this.
 pub const PREFIX: &str = "sk-local-";
 

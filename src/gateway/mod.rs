@@ -3,7 +3,6 @@
 //!
 //! | file | what |
 //! | --- | --- |
-//! | `settings.rs` | `GatewaySettings` (listen, policy, aliases, pins, order, attempts, timeouts), saved as one JSON setting |
 //! | `local_key.rs` | the `sk-local-…` key: generated, sealed in the store, compared in constant time |
 //! | `routes.rs` | pure: candidates from accounts, keys, groups and prices; each policy's static order; aliases, pins |
 //! | `table.rs` | the live table: candidates with their client, URLs, auth headers and breaker cells; the panel/CLI view |
@@ -15,6 +14,9 @@
 //! | `stream.rs` | the pass-through body: chunk by chunk, usage, idle/total timeouts, error event, accounting at the end |
 //! | `accounting.rs` | records through a bounded channel to one writer: batches to SQLite, live figures, alerts |
 //! | `server.rs` | the axum router |
+//!
+//! Settings are the `gateway` section of the one settings struct
+//! (`domain::gateway::GatewaySettings`, keys `gateway.*`).
 //!
 //! The request path takes no store lock and builds no client: the table (with each
 //! site's reqwest client from the relay's cache) is built when the store or the settings
@@ -29,7 +31,6 @@ pub mod protocol;
 mod proxy;
 pub mod routes;
 mod server;
-pub mod settings;
 mod stream;
 mod table;
 
@@ -42,11 +43,11 @@ use axum::serve::ListenerExt;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+pub use crate::domain::gateway::{AliasTarget, GatewaySettings, Policy, parse_listen};
 pub use accounting::{AccountFigures, GatewayAlert, LiveFigures};
 pub use health::{Clock, ManualClock, SystemClock};
 pub use local_key::LocalKey;
 pub use routes::{CandidateInfo, Plan, PlanInput, PlanNote};
-pub use settings::{AliasTarget, GatewaySettings, Policy};
 pub use table::{CandidateView, CellState, ModelView, TableView};
 
 use crate::relay::RelayClient;
@@ -103,7 +104,7 @@ pub struct Inputs {
 
 /// Reads the inputs and plans (blocking: SQLite and unsealing; keep it off async threads).
 pub fn load_inputs(store: &mut Store) -> Result<Inputs, StoreError> {
-    let settings = GatewaySettings::load(store)?;
+    let settings = store.load_settings()?.settings.gateway;
     let key = local_key::load_or_create(store)?;
     let accounts = store.list_accounts()?;
     let states = store.account_states()?;
@@ -123,7 +124,7 @@ pub fn load_inputs(store: &mut Store) -> Result<Inputs, StoreError> {
         states: &states,
         own_keys: &own_keys,
         settings: &settings,
-        now_unix: crate::store::now_unix(),
+        now_unix: crate::domain::time::now_unix(),
     });
     Ok(Inputs { plan, settings, key })
 }
@@ -133,19 +134,6 @@ pub fn load_inputs(store: &mut Store) -> Result<Inputs, StoreError> {
 pub fn offline_view(inputs: Inputs, relay: &RelayClient, model: Option<&str>) -> TableView {
     let table = RouteTable::build(inputs.plan, inputs.settings, inputs.key, relay, &HealthRegistry::default());
     table.view(0, model)
-}
-
-async fn blocking<T: Send + 'static>(
-    store: &SharedStore,
-    f: impl FnOnce(&mut Store) -> Result<T, StoreError> + Send + 'static,
-) -> Result<T, GatewayError> {
-    let store = store.clone();
-    tokio::task::spawn_blocking(move || {
-        let mut g = store.lock().map_err(|_| GatewayError::Task("store lock poisoned".into()))?;
-        f(&mut g).map_err(GatewayError::from)
-    })
-    .await
-    .map_err(|e| GatewayError::Task(e.to_string()))?
 }
 
 /// A running gateway. Dropping it without [`Gateway::stop`] leaves the server running
@@ -167,7 +155,7 @@ impl Gateway {
     /// Loads the table, binds `listen` and serves on the current tokio runtime.
     pub async fn start(deps: GatewayDeps, listen: SocketAddr) -> Result<Gateway, GatewayError> {
         let health = Arc::new(HealthRegistry::default());
-        let (inputs, stamp) = blocking(&deps.store, |s| Ok((load_inputs(s)?, s.gateway_inputs_stamp()?))).await?;
+        let (inputs, stamp) = deps.store.run(|s| Ok((load_inputs(s)?, s.gateway_inputs_stamp()?))).await?;
         let table = RouteTable::build(inputs.plan, inputs.settings, inputs.key, &deps.relay, &health);
         let listener = tokio::net::TcpListener::bind(listen)
             .await
@@ -256,13 +244,15 @@ async fn reload(
     network: bool,
 ) -> Result<(), GatewayError> {
     let relay = deps.relay.clone();
-    let (inputs, now) = blocking(&deps.store, move |s| {
-        if network && let Err(e) = crate::engine::network::apply_saved(&relay, s) {
-            log::warn!("gateway: network settings not applied: {e}");
-        }
-        Ok((load_inputs(s)?, s.gateway_inputs_stamp()?))
-    })
-    .await?;
+    let (inputs, now) = deps
+        .store
+        .run(move |s| {
+            if network && let Err(e) = crate::engine::network::apply_saved(&relay, s) {
+                log::warn!("gateway: network settings not applied: {e}");
+            }
+            Ok((load_inputs(s)?, s.gateway_inputs_stamp()?))
+        })
+        .await?;
     let table = RouteTable::build(inputs.plan, inputs.settings, inputs.key, &deps.relay, health);
     log::info!("gateway: {} candidates over {} models", table.candidates.len(), table.model_names.len());
     core.swap(table);
@@ -277,7 +267,7 @@ async fn reload(
 async fn watch(core: Arc<Core>, deps: GatewayDeps, health: Arc<HealthRegistry>, stamp: Arc<Mutex<(String, String)>>) {
     loop {
         tokio::time::sleep(WATCH_EVERY).await;
-        let now = match blocking(&deps.store, |s| s.gateway_inputs_stamp()).await {
+        let now = match deps.store.run(|s| s.gateway_inputs_stamp()).await {
             Ok(n) => n,
             Err(e) => {
                 log::warn!("gateway: cannot check for changes: {e}");

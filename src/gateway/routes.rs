@@ -21,7 +21,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use serde::Serialize;
 
 use super::protocol::{EndpointSet, endpoints_from_types, kind_endpoints};
-use super::settings::{GatewaySettings, Policy};
+use crate::domain::gateway::{GatewaySettings, Policy};
 use crate::domain::money::{Amount, real_cost};
 use crate::domain::pricing::{GroupRatio, ModelOffer, PriceRow, SitePricing, effective_usd, price_row};
 use crate::domain::snapshot::{AccountState, ApiKey, Snapshot};

@@ -13,7 +13,7 @@ use super::health::{Ewma, Gate, Health, HealthRegistry, Scope};
 use super::local_key::LocalKey;
 use super::protocol::{Endpoint, upstream_path};
 use super::routes::{CandidateInfo, Plan, PlanNote};
-use super::settings::{GatewaySettings, Policy};
+use crate::domain::gateway::{GatewaySettings, Policy};
 use crate::relay::RelayClient;
 
 /// A candidate ready to send to.

@@ -3,8 +3,8 @@
 use reqwest::Method;
 use serde_json::{Value, json};
 
+use super::ctx::Ctx;
 use super::profile::CheckinSource;
-use super::snapshot::Ctx;
 use super::{AccountRef, RelayClient, RelayError, parse};
 use crate::domain::Credentials;
 use crate::domain::money::Amount;

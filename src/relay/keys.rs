@@ -13,10 +13,10 @@
 use reqwest::Method;
 use serde_json::{Value, json};
 
+use super::ctx::Ctx;
 use super::error::envelope_data;
 use super::lists::fetch_all;
 use super::profile::Protocol;
-use super::snapshot::Ctx;
 use super::{AccountRef, RelayClient, RelayError, parse};
 use crate::domain::snapshot::ApiKey;
 use crate::domain::{AuthMethod, Credentials};

@@ -7,9 +7,9 @@ use reqwest::Method;
 use reqwest::header::{HeaderMap, SET_COOKIE};
 use serde_json::{Value, json};
 
+use super::ctx::Ctx;
 use super::error::envelope_data;
 use super::http::Request;
-use super::snapshot::Ctx;
 use super::{AccountRef, RelayClient, RelayError, classify, parse};
 use crate::domain::snapshot::UserInfo;
 use crate::domain::{AuthMethod, Credentials, SiteKind};

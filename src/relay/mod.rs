@@ -22,6 +22,7 @@
 //! | `try_model.rs` | "try a model": streamed chat / embeddings with one key, TTFT and total time, OpenAI error bodies classified |
 
 pub mod checkin;
+pub(crate) mod ctx;
 pub mod detect;
 pub mod error;
 pub mod http;

@@ -4,12 +4,13 @@
 use serde_json::Value;
 
 use super::RelayError;
+use super::ctx::{Ctx, part_from_error, part_from_listing, read_status};
 use super::lists::fetch_all;
 use super::parse;
 use super::profile::NEW_API_USER_HEADERS;
-use super::snapshot::{Ctx, now_secs, part_from_error, part_from_listing, read_status};
 use crate::domain::money::{Amount, DisplayType};
 use crate::domain::snapshot::{ApiKey, CheckinState, Part, Snapshot, TodayUsage, UserInfo};
+use crate::domain::time::now_unix;
 
 fn auth_or<T>(r: Result<T, RelayError>) -> Result<Result<T, RelayError>, RelayError> {
     match r {
@@ -21,7 +22,7 @@ fn auth_or<T>(r: Result<T, RelayError>) -> Result<Result<T, RelayError>, RelayEr
 /// An account known only by its `sk-` key. Its keys part is that one key (full, so it
 /// can be copied and used to try models), with the quota and expiry the site reports.
 pub(crate) async fn fetch_key_only(ctx: &Ctx<'_>, api_key: Option<&str>) -> Result<Snapshot, RelayError> {
-    let mut snap = Snapshot { fetched_at: now_secs(), ..Snapshot::default() };
+    let mut snap = Snapshot { fetched_at: now_unix(), ..Snapshot::default() };
     read_status(ctx, &mut snap).await?;
     let cs = snap.currency.clone();
     let new_api_family = !ctx.profile.user_id_headers.is_empty();
@@ -126,7 +127,7 @@ impl<'a> Ctx<'a> {
 
 /// sub2api: `{code, message, data}`, Bearer JWT, USD balances.
 pub(crate) async fn fetch_sub2api(ctx: &Ctx<'_>) -> Result<Snapshot, RelayError> {
-    let mut snap = Snapshot { fetched_at: now_secs(), system_name: None, ..Snapshot::default() };
+    let mut snap = Snapshot { fetched_at: now_unix(), system_name: None, ..Snapshot::default() };
     let me = ctx.get_data(ctx.profile.self_path).await?;
     let o = me.as_object().ok_or_else(|| RelayError::malformed("auth/me: expected an object"))?;
     let balance =
@@ -201,7 +202,7 @@ fn money_field(
 /// VoAPI v2: `{code, data, msg}`, raw JWT, money strings in the site's `currency`
 /// (basic + bind balances; used basic + used bind). No quota exists.
 pub(crate) async fn fetch_voapi_v2(ctx: &Ctx<'_>) -> Result<Snapshot, RelayError> {
-    let mut snap = Snapshot { fetched_at: now_secs(), ..Snapshot::default() };
+    let mut snap = Snapshot { fetched_at: now_unix(), ..Snapshot::default() };
     let info = ctx.get_data(ctx.profile.self_path).await?;
     let o = info.as_object().ok_or_else(|| RelayError::malformed("user/info: expected an object"))?;
     let what = "user/info";

@@ -5,8 +5,8 @@
 use serde_json::Value;
 
 use super::RelayError;
+use super::ctx::Ctx;
 use super::profile::ModelsSource;
-use super::snapshot::Ctx;
 use crate::domain::pricing::{SitePricing, parse_new_api_pricing, parse_one_hub_pricing, parse_user_groups};
 
 fn malformed(e: impl std::fmt::Display) -> RelayError {

@@ -7,7 +7,7 @@
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use super::snapshot::Ctx;
+use super::ctx::Ctx;
 use super::{AccountRef, RelayClient, RelayError, parse};
 use crate::domain::Credentials;
 

@@ -5,8 +5,9 @@
 use rusqlite::{OptionalExtension, params};
 use sha2::{Digest, Sha256};
 
-use super::{Store, StoreError, now_unix};
+use super::{Store, StoreError};
 use crate::domain::account::normalize_site_url;
+use crate::domain::time::now_unix;
 use crate::domain::{Account, AccountId, AuthMethod, Credentials, NewAccount, Site, SiteKind};
 
 /// What identifies an account on a site: the user id, else the username, else a hash

@@ -7,7 +7,8 @@ use std::path::PathBuf;
 use rusqlite::{OptionalExtension, params};
 
 pub use super::accounts::account_identity;
-use super::{Store, StoreError, now_unix};
+use super::{Store, StoreError};
+use crate::domain::time::now_unix;
 use crate::domain::{AccountId, Credentials};
 
 /// A site row as backups see it.

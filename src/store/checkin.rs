@@ -6,9 +6,10 @@ use std::collections::HashMap;
 
 use rusqlite::{OptionalExtension, params};
 
-use super::{Store, StoreError, now_unix};
+use super::{Store, StoreError};
 use crate::domain::AccountId;
 use crate::domain::money::Amount;
+use crate::domain::time::now_unix;
 
 /// How a recorded check-in ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

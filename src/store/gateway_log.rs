@@ -147,7 +147,7 @@ impl Store {
         )?;
         let net: String = self.conn.query_row(
             "SELECT (SELECT COALESCE(group_concat(key || '=' || value, ';'), '') FROM
-                        (SELECT key, value FROM settings WHERE key LIKE 'net.%' ORDER BY key))
+                        (SELECT key, value FROM settings WHERE key LIKE 'net.%' OR key LIKE 'network.%' ORDER BY key))
                  || '|' || (SELECT COALESCE(group_concat(id || net_proxy || net_user_agent, ';'), '') FROM
                         (SELECT id, net_proxy, net_user_agent FROM sites ORDER BY id))",
             [],
@@ -235,7 +235,7 @@ mod tests {
         let (d1, n1) = s.gateway_inputs_stamp().unwrap();
         assert_ne!(d0, d1);
         assert_eq!(n0, n1);
-        s.set_setting("net.connect_timeout_secs", "3").unwrap();
+        s.set_setting("network.connect_timeout_secs", "3").unwrap();
         let (d2, n2) = s.gateway_inputs_stamp().unwrap();
         assert_eq!(d1, d2);
         assert_ne!(n1, n2);

@@ -14,6 +14,7 @@ mod model_trials;
 mod network;
 pub mod paths;
 pub mod secrets;
+mod settings;
 mod state;
 mod usage_daily;
 mod usage_logs;
@@ -30,6 +31,7 @@ pub use checkin::{CheckinRecord, CheckinRecordOutcome};
 pub use gateway_log::{GatewayAccountSummary, GatewayLogQuery};
 pub use paths::{DataDirSource, resolve_data_dir};
 pub use secrets::{KeyLocation, SecretBox};
+pub use settings::LoadedSettings;
 pub use state::DailyRow;
 pub use usage_logs::{LogSyncState, SeriesPoint, StackBy};
 
@@ -64,6 +66,9 @@ pub enum StoreError {
     /// A row that should exist does not.
     #[error("not found: {0}")]
     NotFound(String),
+    /// The shared store cannot be used (a job crashed holding its lock).
+    #[error("the store is unavailable: {0}")]
+    Unavailable(String),
 }
 
 /// A damaged database that was moved aside at start-up.
@@ -84,8 +89,40 @@ pub struct Opened {
     pub quarantined: Option<Quarantined>,
 }
 
-/// The store shared between the UI's jobs (always used off the UI thread).
-pub type SharedStore = Arc<Mutex<Store>>;
+/// The store shared between background jobs (never used on the UI thread). Async code
+/// reaches it through [`SharedStore::run`], which runs a closure on tokio's blocking pool.
+#[derive(Clone, Debug)]
+pub struct SharedStore(Arc<Mutex<Store>>);
+
+impl SharedStore {
+    /// Wraps an open store.
+    pub fn new(store: Store) -> SharedStore {
+        SharedStore(Arc::new(Mutex::new(store)))
+    }
+
+    /// Locks the store on this thread (blocking jobs, the CLI, tests).
+    pub fn lock(&self) -> std::sync::LockResult<std::sync::MutexGuard<'_, Store>> {
+        self.0.lock()
+    }
+
+    /// Runs `f` with the store locked, on this thread; a poisoned lock is an error.
+    pub fn with<T>(&self, f: impl FnOnce(&mut Store) -> Result<T, StoreError>) -> Result<T, StoreError> {
+        let mut guard = self.0.lock().map_err(|_| StoreError::Unavailable("a job crashed holding it".into()))?;
+        f(&mut guard)
+    }
+
+    /// Runs `f` with the store locked on tokio's blocking pool (SQLite never blocks an
+    /// async worker). The one way async code (engine, app jobs) touches the store.
+    pub async fn run<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Store) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let me = self.clone();
+        tokio::task::spawn_blocking(move || me.with(f))
+            .await
+            .map_err(|e| StoreError::Unavailable(format!("the store job stopped: {e}")))?
+    }
+}
 
 /// An open database plus the secret box for its data dir.
 #[derive(Debug)]
@@ -137,7 +174,7 @@ impl Store {
     /// Opens a store and wraps it for sharing with background jobs.
     pub fn open_shared(data_dir: &Path) -> Result<(SharedStore, Option<Quarantined>), StoreError> {
         let opened = Self::open(data_dir)?;
-        Ok((Arc::new(Mutex::new(opened.store)), opened.quarantined))
+        Ok((SharedStore::new(opened.store), opened.quarantined))
     }
 
     /// Path of the database file.
@@ -202,7 +239,7 @@ fn classify(e: rusqlite::Error) -> StoreError {
 
 /// Moves a damaged database (and its WAL/SHM files) aside. Returns the new path.
 fn quarantine(path: &Path) -> Result<PathBuf, StoreError> {
-    let stamp = chrono::Local::now().format("%Y%m%d-%H%M%S");
+    let stamp = crate::domain::time::local_now().format("%Y%m%d-%H%M%S");
     let moved = PathBuf::from(format!("{}.corrupt-{stamp}", path.display()));
     std::fs::rename(path, &moved)?;
     for suffix in ["-wal", "-shm"] {
@@ -212,9 +249,4 @@ fn quarantine(path: &Path) -> Result<PathBuf, StoreError> {
         }
     }
     Ok(moved)
-}
-
-/// Seconds since the Unix epoch.
-pub fn now_unix() -> i64 {
-    chrono::Utc::now().timestamp()
 }

@@ -1,37 +1,27 @@
-//! Network settings in the store: the global ones (settings keys; the proxy sealed as a
-//! secret setting) and each site's own proxy override (sealed) and User-Agent.
+//! Network settings in the store: the global ones (the `network` section of the settings,
+//! the proxy sealed) and each site's own proxy override (sealed) and User-Agent.
 
 use rusqlite::{OptionalExtension, params};
 
-use super::{Store, StoreError, now_unix};
+use super::{Store, StoreError};
 use crate::domain::SiteId;
 use crate::domain::account::normalize_site_url;
-use crate::domain::network::{NetworkSettings, ProxySetting, SiteNetwork, SiteProxy};
+use crate::domain::network::{NetworkSettings, SiteNetwork, SiteProxy};
+use crate::domain::time::now_unix;
 
 impl Store {
-    /// The global network settings (defaults for what was never saved).
+    /// The global network settings (the `network` section of the settings).
     pub fn network_settings(&self) -> Result<NetworkSettings, StoreError> {
-        let d = NetworkSettings::default();
-        let num = |key: &str, default: u64| -> Result<u64, StoreError> {
-            Ok(self.setting(key)?.and_then(|v| v.trim().parse().ok()).filter(|n| *n > 0).unwrap_or(default))
-        };
-        Ok(NetworkSettings {
-            proxy: self
-                .secret_setting(NetworkSettings::KEY_PROXY)?
-                .map(|p| ProxySetting::from_stored(&p))
-                .unwrap_or_default(),
-            connect_timeout_secs: num(NetworkSettings::KEY_CONNECT_TIMEOUT, d.connect_timeout_secs)?,
-            request_timeout_secs: num(NetworkSettings::KEY_REQUEST_TIMEOUT, d.request_timeout_secs)?,
-            extra_ca_file: self.setting(NetworkSettings::KEY_EXTRA_CA)?.unwrap_or_default(),
-        })
+        Ok(self.load_settings()?.settings.network)
     }
 
-    /// Saves the global network settings.
+    /// Saves the global network settings (through [`Store::save_settings`]).
     pub fn set_network_settings(&mut self, n: &NetworkSettings) -> Result<(), StoreError> {
-        self.set_secret_setting(NetworkSettings::KEY_PROXY, &n.proxy.to_stored())?;
-        self.set_setting(NetworkSettings::KEY_CONNECT_TIMEOUT, &n.connect_timeout_secs.to_string())?;
-        self.set_setting(NetworkSettings::KEY_REQUEST_TIMEOUT, &n.request_timeout_secs.to_string())?;
-        self.set_setting(NetworkSettings::KEY_EXTRA_CA, n.extra_ca_file.trim())
+        self.update_settings(|s| -> Result<(), StoreError> {
+            s.network = n.clone();
+            Ok(())
+        })
+        .map(|_| ())
     }
 
     pub(crate) fn open_site_proxy(&self, stored: &str) -> SiteProxy {
@@ -115,6 +105,7 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::network::ProxySetting;
     use crate::domain::{AuthMethod, Credentials, NewAccount, SiteKind};
 
     #[test]

@@ -5,9 +5,10 @@ use std::collections::HashMap;
 
 use rusqlite::{OptionalExtension, params};
 
-use super::{Store, StoreError, now_unix};
+use super::{Store, StoreError};
 use crate::domain::money::Amount;
 use crate::domain::snapshot::AccountState;
+use crate::domain::time::now_unix;
 use crate::domain::{AccountId, SiteKind};
 
 /// One day of an account's history.

@@ -7,8 +7,9 @@ use std::collections::BTreeMap;
 use rusqlite::types::ToSql;
 use rusqlite::{OptionalExtension, Row, params};
 
-use super::{Store, StoreError, now_unix, usage_daily};
+use super::{Store, StoreError, usage_daily};
 use crate::domain::AccountId;
+use crate::domain::time::now_unix;
 use crate::domain::usage_log::{Breakdown, LogFilter, LogKind, LogStats, LogTotals, UsageLog, sort_by_cost};
 
 /// Where an account's log sync stands.
@@ -460,9 +461,7 @@ mod tests {
         }
         assert_eq!(s.insert_usage_logs(&rows).unwrap(), 300);
         assert_eq!(s.insert_usage_logs(&rows[..10]).unwrap(), 0, "same hashes are skipped");
-        let day = |t: i64| {
-            chrono::DateTime::from_timestamp(t, 0).unwrap().with_timezone(&chrono::Local).format("%Y-%m-%d").to_string()
-        };
+        let day = |t: i64| crate::domain::time::local_day(t);
         for f in [
             LogFilter::default(),
             LogFilter { model: Some("m2".into()), ..Default::default() },
@@ -499,9 +498,7 @@ mod tests {
         );
     }
 
-    fn local_midnight(day: chrono::NaiveDate) -> i64 {
-        day.and_hms_opt(0, 0, 0).unwrap().and_local_timezone(chrono::Local).earliest().unwrap().timestamp()
-    }
+    use crate::domain::time::midnight_of as local_midnight;
 
     /// Rows over 12 local days, 3 accounts, 4 models, consume and top-up, every 37 min.
     fn seeded(accounts: &[AccountId], start: i64, n: i64, tag: &str) -> Vec<UsageLog> {
@@ -529,7 +526,7 @@ mod tests {
             .iter()
             .map(|u| account(&mut s, u))
             .collect();
-        let today = chrono::Local::now().date_naive();
+        let today = crate::domain::time::local_today();
         let first = today - chrono::Days::new(12);
         let start = local_midnight(first) + 60;
         s.insert_usage_logs(&seeded(&ids, start, 400, "a")).unwrap();

@@ -1,10 +1,10 @@
 //! The add-account dialog: URL → kind → sign-in method → verify (shows the username
 //! and balance) → save. Adding the same site + user again updates it.
 
+use crate::app::i18n::{fill, tr};
 use crate::app::{AddStatus, AppState, Command, DetectStatus};
 use crate::domain::account::normalize_site_url;
 use crate::domain::{AuthMethod, Credentials, NewAccount, SiteKind};
-use crate::ui::i18n::{fill, tr};
 
 /// View state of the dialog (the form fields).
 #[derive(Debug, Default)]

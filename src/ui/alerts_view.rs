@@ -1,25 +1,10 @@
 //! Alerts in the UI: the translated line of an alert, the table badge, and the global
 //! alert settings in the Settings panel.
 
+use crate::app::alert_jobs::alert_text;
+use crate::app::i18n::tr;
 use crate::app::{AppState, Command, Severity};
 use crate::domain::alerts::{Alert, AlertLevel, AlertSettings, parse_threshold};
-use crate::domain::money::amount_text;
-use crate::ui::i18n::{fill, tr};
-
-/// One translated line for an alert.
-pub fn alert_text(alert: &Alert) -> String {
-    match alert {
-        Alert::LowBalance { balance, threshold, currency } => fill(
-            tr("alerts.low_balance"),
-            &[("balance", &amount_text(*balance)), ("threshold", &amount_text(*threshold)), ("cur", currency)],
-        ),
-        Alert::Failing { count } => fill(tr("alerts.failing"), &[("n", count)]),
-        Alert::KeyExpiring { key_name, days, .. } if *days < 0 => fill(tr("alerts.key_expired"), &[("name", key_name)]),
-        Alert::KeyExpiring { key_name, days, .. } => {
-            fill(tr("alerts.key_expiring"), &[("name", key_name), ("days", days)])
-        }
-    }
-}
 
 fn severity(level: AlertLevel) -> Severity {
     match level {

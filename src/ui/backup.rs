@@ -3,177 +3,10 @@
 //! Like every view, it does no I/O: it reads a [`BackupView`] (filled by the app from
 //! background jobs) and pushes [`BackupAction`]s, which the app turns into jobs.
 
-use crate::backup::import::{ImportPreview, SkippedRecord};
-use crate::backup::local::LocalBackupInfo;
-use crate::backup::webdav::{RemoteBackup, WebDavConfig};
-use crate::backup::{RestoreMode, RestorePreview};
-use crate::ui::i18n::{fill, tr};
-use crate::update::{UpdateCheck, UpdateSettings};
-
-/// A passphrase typed by the user; `Debug` never shows it.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Passphrase(pub String);
-
-impl std::fmt::Debug for Passphrase {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("<hidden>")
-    }
-}
-
-/// How secrets go into a backup the user starts.
-#[derive(Clone, PartialEq, Eq)]
-pub enum SecretsChoice {
-    /// Encrypt with this passphrase.
-    Passphrase(String),
-    /// The user explicitly chose "without secrets".
-    Without,
-}
-
-impl std::fmt::Debug for SecretsChoice {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            SecretsChoice::Passphrase(_) => "Passphrase(<hidden>)",
-            SecretsChoice::Without => "Without",
-        })
-    }
-}
-
-/// What the section asks the app to do.
-#[derive(Debug, Clone, PartialEq)]
-pub enum BackupAction {
-    /// Write a local backup now.
-    BackUpNow(SecretsChoice),
-    /// Ask to restore a local backup: the app verifies it and shows a preview of what
-    /// changes; nothing is written until [`BackupAction::ConfirmPending`].
-    RestoreLocal {
-        /// File name.
-        name: String,
-        /// Merge or replace.
-        mode: RestoreMode,
-        /// Passphrase for encrypted secrets.
-        passphrase: Option<Passphrase>,
-    },
-    /// Delete a local backup (the view has asked for confirmation).
-    DeleteLocal(String),
-    /// Keep the newest N local backups.
-    SetLocalKeep(usize),
-    /// Save a bundle anywhere (file dialog).
-    ExportFile(SecretsChoice),
-    /// Pick a file (ours, All API Hub, Management Tools) and preview importing it.
-    ImportFile {
-        /// Passphrase (our bundles) or password (encrypted All API Hub backups).
-        passphrase: Option<Passphrase>,
-        /// Merge or replace (our bundles).
-        mode: RestoreMode,
-    },
-    /// Preview importing a file dropped onto the window (same as [`BackupAction::ImportFile`]).
-    ImportPath {
-        /// The dropped file.
-        path: std::path::PathBuf,
-        /// Passphrase (our bundles) or password (encrypted All API Hub backups).
-        passphrase: Option<Passphrase>,
-        /// Merge or replace (our bundles).
-        mode: RestoreMode,
-    },
-    /// Apply the previewed restore or import.
-    ConfirmPending,
-    /// Drop the previewed restore or import.
-    CancelPending,
-    /// Hours between automatic WebDAV uploads (saved by the `SaveWebDav` that follows).
-    SetUploadIntervalHours(u64),
-    /// Save the WebDAV settings.
-    SaveWebDav(WebDavConfig),
-    /// Test the connection with these settings.
-    TestWebDav(WebDavConfig),
-    /// Upload a backup now with the settings in the form (saved or not).
-    UploadWebDav(WebDavConfig, SecretsChoice),
-    /// List the remote backups again, with the settings in the form.
-    RefreshRemote(WebDavConfig),
-    /// Ask to restore a remote backup (preview first, like [`BackupAction::RestoreLocal`]).
-    RestoreRemote {
-        /// The server settings in the form.
-        cfg: WebDavConfig,
-        /// File name.
-        name: String,
-        /// Merge or replace.
-        mode: RestoreMode,
-        /// Passphrase for encrypted secrets.
-        passphrase: Option<Passphrase>,
-    },
-    /// Delete a remote backup (the view has asked for confirmation), with the settings in the form.
-    DeleteRemote(WebDavConfig, String),
-    /// Check for a new release now.
-    CheckUpdates,
-    /// Save the update settings.
-    SaveUpdateSettings(UpdateSettings),
-    /// Open a URL in the system browser.
-    OpenUrl(String),
-}
-
-/// A finished operation's message: success or the error's one line.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Outcome {
-    /// Worked.
-    Ok(String),
-    /// Failed.
-    Err(String),
-}
-
-/// A verified restore or parsed import waiting for the user's confirmation.
-#[derive(Debug, Clone, PartialEq)]
-pub enum PendingPreview {
-    /// Restoring one of our bundles.
-    Restore {
-        /// Which backup (file name).
-        label: String,
-        /// Merge or replace.
-        mode: RestoreMode,
-        /// What changes.
-        preview: RestorePreview,
-    },
-    /// Importing another tool's file.
-    Import {
-        /// File name.
-        label: String,
-        /// The tool and format, as text.
-        source: String,
-        /// Counts.
-        preview: ImportPreview,
-        /// Records left out, with reasons.
-        skipped: Vec<SkippedRecord>,
-    },
-}
-
-/// What the section shows (owned by the app, read-only here).
-#[derive(Debug, Clone, Default)]
-pub struct BackupView {
-    /// Local backups, newest first.
-    pub local_backups: Vec<LocalBackupInfo>,
-    /// Remote backups, newest first.
-    pub remote_backups: Vec<RemoteBackup>,
-    /// Saved WebDAV settings (seed the form once).
-    pub webdav: WebDavConfig,
-    /// A backup / restore / WebDAV job is running.
-    pub busy: bool,
-    /// What the running job does (shown beside a spinner).
-    pub progress: Option<String>,
-    /// Local backups kept.
-    pub local_keep: usize,
-    /// Hours between automatic WebDAV uploads.
-    pub upload_interval_hours: u64,
-    /// A restore or import waiting for confirmation.
-    pub pending: Option<PendingPreview>,
-    /// An update check is running.
-    pub update_checking: bool,
-    /// Result of the last local backup or restore.
-    pub last_outcome: Option<Outcome>,
-    /// Result of the last WebDAV operation (test, upload, list, restore, delete).
-    pub webdav_outcome: Option<Outcome>,
-    /// Update settings.
-    pub update_settings: UpdateSettings,
-    /// Result of the last release check.
-    pub update: Option<Result<UpdateCheck, String>>,
-}
+use crate::app::backup_jobs::{BackupAction, BackupView, Outcome, Passphrase, PendingPreview, SecretsChoice};
+use crate::app::i18n::{fill, tr};
+use crate::backup::RestoreMode;
+use crate::backup::webdav::WebDavConfig;
 
 /// View state of the section: form fields, passphrase, choices.
 #[derive(Debug, Default)]
@@ -197,9 +30,7 @@ fn size_text(bytes: u64) -> String {
 }
 
 fn date_text(unix: i64) -> String {
-    chrono::DateTime::from_timestamp(unix, 0)
-        .map(|t| t.with_timezone(&chrono::Local).format("%Y-%m-%d %H:%M").to_string())
-        .unwrap_or_default()
+    crate::domain::time::local_text(unix, "%Y-%m-%d %H:%M")
 }
 
 /// A labelled single-line text field (named for accessibility).
@@ -514,7 +345,7 @@ fn pending_ui(ui: &mut egui::Ui, pending: &PendingPreview, busy: bool, actions: 
 
 fn update_ui(ui: &mut egui::Ui, view: &BackupView, actions: &mut Vec<BackupAction>) {
     ui.strong(tr("update.title"));
-    let mut s = view.update_settings;
+    let mut s = view.update_settings.clone();
     let a = ui.checkbox(&mut s.check_on_start, tr("update.on_start")).changed();
     let b = ui.checkbox(&mut s.include_prerelease, tr("update.prerelease")).changed();
     if a || b {
@@ -528,7 +359,7 @@ fn update_ui(ui: &mut egui::Ui, view: &BackupView, actions: &mut Vec<BackupActio
         if view.update_checking {
             ui.spinner();
         }
-        if let Some(t) = view.update_settings.last_check_unix {
+        if let Some(t) = view.last_update_check {
             ui.weak(fill(tr("update.last_check"), &[("date", &date_text(t))]));
         }
     });

@@ -2,11 +2,11 @@
 //! the daily automatic check-in settings.
 
 use crate::app::action_jobs::{ActionKind, checkin_text};
+use crate::app::i18n::{fill, tr};
 use crate::app::{AppState, Command};
 use crate::domain::Account;
 use crate::domain::snapshot::AccountState;
 use crate::engine::actions::{CheckinStatus, CheckinSummary, checkin_day, checkin_eligible};
-use crate::ui::i18n::{fill, tr};
 
 /// Today's check-in line for an account ("done today +$0.01"), from the stored record
 /// in the site's day boundary; `None` when the site has no check-in.
@@ -14,7 +14,7 @@ pub fn today_text(account: &Account, st: Option<&AccountState>, app: &AppState) 
     if !checkin_eligible(account, st) {
         return None;
     }
-    let today = checkin_day(account.site.kind, crate::store::now_unix());
+    let today = checkin_day(account.site.kind, crate::domain::time::now_unix());
     let rec = app.actions.checkin_records.get(&account.id).filter(|r| r.day == today);
     let cs = st.and_then(|s| s.snapshot.as_ref()).map(|s| s.currency.clone()).unwrap_or_default();
     let from_site =
@@ -35,7 +35,7 @@ pub fn today_text(account: &Account, st: Option<&AccountState>, app: &AppState) 
 /// Whether today's check-in of an account needs a hand (the site wanted a human, or
 /// it failed): then "mark done" is offered.
 fn needs_hand(account: &Account, app: &AppState) -> bool {
-    let today = checkin_day(account.site.kind, crate::store::now_unix());
+    let today = checkin_day(account.site.kind, crate::domain::time::now_unix());
     app.actions.checkin_records.get(&account.id).is_some_and(|r| {
         r.day == today
             && matches!(
@@ -206,9 +206,7 @@ pub fn auto_settings_ui(ui: &mut egui::Ui, app: &AppState, cmds: &mut Vec<Comman
             ui.label(tr("checkin.auto_running"));
         });
     } else if let Some(at) = app.actions.auto_checkin_next.filter(|_| auto.enabled) {
-        let when = chrono::DateTime::from_timestamp(at, 0)
-            .map(|t| t.with_timezone(&chrono::Local).format("%m-%d %H:%M").to_string())
-            .unwrap_or_default();
+        let when = crate::domain::time::local_text(at, "%m-%d %H:%M");
         ui.label(fill(tr("checkin.auto_next"), &[("when", &when)]));
     }
     if auto != app.actions.auto_checkin {

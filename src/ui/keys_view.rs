@@ -3,6 +3,7 @@
 //! edit, delete with confirmation), and the create / edit dialog.
 
 use crate::app::action_jobs::ActionKind;
+use crate::app::i18n::{fill, tr};
 use crate::app::{AppState, Command};
 use crate::domain::Account;
 use crate::domain::money::CurrencySettings;
@@ -10,7 +11,6 @@ use crate::domain::snapshot::{ApiKey, Snapshot};
 use crate::engine::actions::KeyAction;
 use crate::logging::mask_secret;
 use crate::relay::keys::{KeySpec, split_list};
-use crate::ui::i18n::{fill, tr};
 
 /// The create / edit form.
 #[derive(Debug, Clone, Default)]
@@ -73,16 +73,12 @@ impl KeyForm {
 }
 
 fn day_text(unix: i64) -> String {
-    chrono::DateTime::from_timestamp(unix, 0)
-        .map(|t| t.with_timezone(&chrono::Local).format("%Y-%m-%d").to_string())
-        .unwrap_or_default()
+    crate::domain::time::local_text(unix, "%Y-%m-%d")
 }
 
 /// `YYYY-MM-DD` → 23:59:59 local that day, unix seconds.
 fn parse_day_end(s: &str) -> Option<i64> {
-    use chrono::TimeZone;
-    let d = chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()?;
-    chrono::Local.from_local_datetime(&d.and_hms_opt(23, 59, 59)?).earliest().map(|t| t.timestamp())
+    crate::domain::time::parse_day(s).and_then(crate::domain::time::day_end_of)
 }
 
 fn status_text(status: i64) -> &'static str {

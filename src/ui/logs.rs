@@ -3,11 +3,11 @@
 
 use egui_extras::{Column, TableBuilder};
 
+use crate::app::i18n::{self, tr};
 use crate::app::{AppState, Command};
 use crate::domain::AccountId;
 use crate::domain::usage_log::{LogFilter, LogKind};
 use crate::store::{Level, StackBy};
-use crate::ui::i18n::{self, tr};
 use crate::ui::{logs_charts, logs_table, widgets};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -67,18 +67,7 @@ pub(crate) fn kind_key(k: LogKind) -> &'static str {
     }
 }
 
-/// Local midnight `days_ago` days before today, as unix seconds.
-pub(crate) fn local_midnight(days_ago: i64) -> i64 {
-    let day = chrono::Local::now().date_naive() - chrono::Days::new(days_ago.max(0) as u64);
-    date_start(day)
-}
-
-fn date_start(day: chrono::NaiveDate) -> i64 {
-    day.and_hms_opt(0, 0, 0)
-        .and_then(|t| t.and_local_timezone(chrono::Local).earliest())
-        .map(|t| t.timestamp())
-        .unwrap_or_default()
-}
+use crate::domain::time::{local_midnight, midnight_of as date_start};
 
 fn parse_date(s: &str) -> Option<chrono::NaiveDate> {
     chrono::NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").ok()

@@ -5,13 +5,14 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use egui_plot::{Bar, BarChart, Legend, Line, Plot};
 
+use crate::app::i18n::tr;
 use crate::app::usage_logs::account_labels;
 use crate::app::{AppState, Command};
 use crate::domain::AccountId;
 use crate::domain::money::CurrencySettings;
+use crate::domain::time::local_midnight;
 use crate::store::{SeriesPoint, StackBy};
-use crate::ui::i18n::tr;
-use crate::ui::logs::{LogsPanel, local_midnight};
+use crate::ui::logs::LogsPanel;
 
 /// Day number (days since 0001-01-01) of `YYYY-MM-DD`.
 fn day_number(day: &str) -> Option<f64> {
@@ -108,11 +109,7 @@ pub fn charts_ui(panel: &mut LogsPanel, ui: &mut egui::Ui, state: &AppState, cmd
             if ui.button(tr("logs.chart.prev_day")).clicked() {
                 panel.hour_days_ago += 1;
             }
-            ui.label(
-                chrono::DateTime::from_timestamp(day_start, 0)
-                    .map(|t| t.with_timezone(&chrono::Local).format("%Y-%m-%d").to_string())
-                    .unwrap_or_default(),
-            );
+            ui.label(crate::domain::time::local_text(day_start, "%Y-%m-%d"));
             if ui.add_enabled(panel.hour_days_ago > 0, egui::Button::new(tr("logs.chart.next_day"))).clicked() {
                 panel.hour_days_ago -= 1;
             }

@@ -5,12 +5,12 @@ use std::collections::HashMap;
 
 use egui_extras::{Column, TableBuilder};
 
+use crate::app::i18n::{self, tr};
 use crate::app::usage_logs::{AccountLabel, LogWindow, WINDOW_ROWS, account_labels};
 use crate::app::{AppState, Command};
 use crate::domain::AccountId;
 use crate::domain::money::{CurrencySettings, real_cost};
 use crate::domain::usage_log::{Breakdown, UsageLog};
-use crate::ui::i18n::{self, tr};
 use crate::ui::logs::kind_key;
 
 /// Row height of the tables.
@@ -18,9 +18,7 @@ pub const ROW_HEIGHT: f32 = 20.0;
 
 /// Local `YYYY-MM-DD HH:MM:SS`.
 pub fn local_time(unix: i64) -> String {
-    chrono::DateTime::from_timestamp(unix, 0)
-        .map(|t| t.with_timezone(&chrono::Local).format("%Y-%m-%d %H:%M:%S").to_string())
-        .unwrap_or_default()
+    crate::domain::time::local_text(unix, "%Y-%m-%d %H:%M:%S")
 }
 
 /// USD with the default quota unit (totals across sites with different currencies).

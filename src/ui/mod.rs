@@ -4,8 +4,6 @@ pub mod add_account;
 pub mod alerts_view;
 pub mod backup;
 pub mod checkin_view;
-pub mod fonts;
-pub mod i18n;
 pub mod keys_view;
 pub mod logs;
 pub mod logs_charts;
@@ -16,39 +14,10 @@ pub mod settings;
 pub mod sites;
 pub mod sites_detail;
 pub mod sites_rows;
-pub mod theme;
 pub mod widgets;
 
-use crate::app::{AppState, Command};
-use i18n::tr;
-
-/// The four panels of the left navigation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Panel {
-    /// 站点 Sites.
-    Sites,
-    /// 价格对比 Pricing.
-    Pricing,
-    /// 日志 Logs.
-    Logs,
-    /// 设置 Settings.
-    Settings,
-}
-
-impl Panel {
-    /// Navigation order.
-    pub const ALL: [Panel; 4] = [Panel::Sites, Panel::Pricing, Panel::Logs, Panel::Settings];
-
-    /// Translation key of the navigation label.
-    pub fn label_key(self) -> &'static str {
-        match self {
-            Panel::Sites => "nav.sites",
-            Panel::Pricing => "nav.pricing",
-            Panel::Logs => "nav.logs",
-            Panel::Settings => "nav.settings",
-        }
-    }
-}
+use crate::app::i18n::{self, tr};
+use crate::app::{AppState, Command, Panel};
 
 /// View state of every panel.
 #[derive(Default)]
@@ -59,9 +28,9 @@ pub struct Panels {
     settings: settings::SettingsPanel,
 }
 
-impl Panels {
+impl crate::app::View for Panels {
     /// Draws the whole window: top bar, navigation, notices and the current panel.
-    pub fn ui(&mut self, ui: &mut egui::Ui, state: &AppState, cmds: &mut Vec<Command>) {
+    fn ui(&mut self, ui: &mut egui::Ui, state: &AppState, cmds: &mut Vec<Command>) {
         // Keyboard: Ctrl+1..4 switch panels, F5 refreshes all.
         ui.input(|i| {
             let keys = [egui::Key::Num1, egui::Key::Num2, egui::Key::Num3, egui::Key::Num4];

@@ -1,11 +1,11 @@
 //! Network forms: the Settings panel's global section (proxy, timeouts, extra CA file)
 //! and the account detail's per-site section (proxy override, custom User-Agent).
 
+use crate::app::i18n::tr;
 use crate::app::network_jobs::NetworkView;
 use crate::app::{AppState, Command};
 use crate::domain::Account;
 use crate::domain::network::{NetworkSettings, ProxySetting, SiteNetwork, SiteProxy, validate_proxy_url};
-use crate::ui::i18n::tr;
 
 /// Which proxy choice a form shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -14,12 +14,12 @@ mod table;
 #[path = "pricing_try.rs"]
 pub mod try_ui;
 
+use crate::app::i18n::{fill, tr};
 use crate::app::{AppState, Command};
 use crate::domain::pricing::compare::model_offers;
 use crate::domain::pricing::{
     BillingType, CompareOptions, CompareRow, Comparison, Preset, PriceUnit, PricingBook, Weights, build_comparison,
 };
-use crate::ui::i18n::{fill, tr};
 use crate::ui::widgets;
 
 pub use table::Selection;
@@ -268,10 +268,7 @@ fn name_combo_ui(ui: &mut egui::Ui, label_key: &'static str, value: &mut Option<
 
 fn status_ui(ui: &mut egui::Ui, book: &PricingBook, state: &AppState, cmds: &mut Vec<Command>) {
     let fetched_at = state.pricing.fetched_at();
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or_default();
+    let now = crate::domain::time::now_unix();
     let mut text = fill(tr("pricing.status.accounts"), &[("n", &book.accounts.len())]);
     if let Some(at) = fetched_at {
         text.push_str(" · ");

@@ -3,9 +3,9 @@
 
 use super::table::{Selection, account_text, cheapest_color, effective_text, price_text};
 use super::try_ui::verified_ui;
+use crate::app::i18n::{fill, tr};
 use crate::app::try_jobs::TryState;
 use crate::domain::pricing::{CompareOptions, CompareRow, PriceUnit, PricingBook, RefreshState, explain};
-use crate::ui::i18n::{fill, tr};
 use crate::ui::widgets;
 
 /// What the user did in the detail panel.
@@ -79,10 +79,7 @@ fn offers_ui(
     tries: &TryState,
 ) -> Option<usize> {
     let mut try_account = None;
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or_default();
+    let now = crate::domain::time::now_unix();
     egui::Grid::new("pricing_offers").num_columns(7).striped(true).show(ui, |ui| {
         for key in [
             "pricing.detail.account",

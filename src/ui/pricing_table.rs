@@ -2,12 +2,12 @@
 
 use egui_extras::{Column, TableBuilder};
 
+use crate::app::i18n::tr;
 use crate::domain::pricing::compare::{format_amount, in_unit};
 use crate::domain::pricing::{
     AccountPricing, BillingType, CompareOptions, CompareRow, Comparison, PriceRow, PriceUnit, PricingBook, SortColumn,
     VerifiedMap, currency_symbol,
 };
-use crate::ui::i18n::tr;
 
 /// The selected row: indices into the book and the model (to notice a changed book).
 #[derive(Debug, Clone, PartialEq)]
@@ -46,7 +46,7 @@ pub struct RowText {
 #[derive(Debug, Default)]
 pub struct RowTextCache {
     rows: std::collections::HashMap<usize, RowText>,
-    lang: Option<crate::ui::i18n::Lang>,
+    lang: Option<crate::app::i18n::Lang>,
 }
 
 impl RowTextCache {
@@ -56,7 +56,7 @@ impl RowTextCache {
     }
 
     fn get(&mut self, index: usize, r: &CompareRow, book: &PricingBook, opts: &CompareOptions) -> &RowText {
-        let lang = crate::ui::i18n::lang();
+        let lang = crate::app::i18n::lang();
         // Bounded: a long scroll through 100,000 rows does not keep them all.
         if self.lang != Some(lang) || self.rows.len() > 4_096 {
             self.rows.clear();
@@ -174,7 +174,7 @@ fn table_inner_ui(
     out: &mut TableOutput,
 ) {
     let (opts, selected) = (view.opts, view.selected);
-    let now = crate::store::now_unix();
+    let now = crate::domain::time::now_unix();
     let price_col = || Column::initial(88.0).at_least(60.0).clip(true).resizable(true);
     TableBuilder::new(ui)
         .id_salt("pricing_table")

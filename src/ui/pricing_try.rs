@@ -2,12 +2,12 @@
 //! text shown beside prices. The request runs as a job (`Command::TryModel`); the window
 //! only reads [`crate::app::try_jobs::TryState`].
 
+use crate::app::i18n::{fill, tr};
 use crate::app::{AppState, Command};
 use crate::domain::AccountId;
 use crate::domain::pricing::{LastVerified, latency_text};
 use crate::engine::try_model::{KeyChoice, usable_keys};
 use crate::relay::try_model::{DEFAULT_MAX_TOKENS, DEFAULT_PROMPT, MAX_TOKENS_LIMIT, TryErrorKind, TryKind};
-use crate::ui::i18n::{fill, tr};
 use crate::ui::widgets;
 
 /// The open window's form.

@@ -1,10 +1,10 @@
 //! 设置 Settings: language, theme, storage, fonts, network, backup, about.
 
+use crate::app::fonts::FontStatus;
+use crate::app::i18n::{Lang, fill, tr};
 use crate::app::{AppState, Command};
+use crate::domain::settings::ThemePref;
 use crate::store::{DataDirSource, KeyLocation};
-use crate::ui::fonts::FontStatus;
-use crate::ui::i18n::{Lang, fill, tr};
-use crate::ui::theme::ThemePref;
 
 /// View state of the Settings panel.
 #[derive(Default)]

@@ -3,9 +3,9 @@
 
 use egui_extras::{Column, TableBuilder};
 
+use crate::app::i18n::{fill, tr};
 use crate::app::{AppState, Command};
 use crate::ui::add_account::AddAccountDialog;
-use crate::ui::i18n::{fill, tr};
 use crate::ui::sites_detail::{DetailAction, DetailView};
 use crate::ui::sites_rows::{Health, RowQuery, SiteRow, SortKey, StatusFilter, Totals, build_rows, totals};
 use crate::ui::widgets;
@@ -24,7 +24,7 @@ pub struct SitesPanel {
     built_at: i64,
     /// Cell texts of the cached rows (same order), in the language they were made in.
     texts: Vec<RowTexts>,
-    texts_lang: Option<crate::ui::i18n::Lang>,
+    texts_lang: Option<crate::app::i18n::Lang>,
     /// The user groups of all accounts, sorted (for the group filter).
     groups: Vec<String>,
     /// Account id → its index in `state.accounts`.
@@ -153,7 +153,7 @@ impl SitesPanel {
     }
 
     fn refresh_cache(&mut self, state: &AppState) {
-        let now = crate::store::now_unix();
+        let now = crate::domain::time::now_unix();
         let fresh = self.cache.as_ref().is_some_and(|(v, q, _, _)| *v == state.data_version && *q == self.query)
             && now - self.built_at < 3600;
         if !fresh {
@@ -170,7 +170,7 @@ impl SitesPanel {
             groups.dedup();
             self.groups = groups;
         }
-        let lang = crate::ui::i18n::lang();
+        let lang = crate::app::i18n::lang();
         if self.texts_lang != Some(lang)
             && let Some((_, _, rows, _)) = &self.cache
         {
@@ -219,7 +219,7 @@ impl SitesPanel {
     }
 
     fn table_ui(&mut self, ui: &mut egui::Ui, rows: &[SiteRow], state: &AppState, cmds: &mut Vec<Command>) {
-        let now = crate::store::now_unix();
+        let now = crate::domain::time::now_unix();
         let busy = state.refresh.is_some();
         // A wide table must not reach under the detail panel: it would take its clicks.
         let clip = ui.clip_rect().intersect(ui.available_rect_before_wrap());
@@ -449,12 +449,8 @@ fn totals_ui(ui: &mut egui::Ui, t: &Totals, state: &AppState, cmds: &mut Vec<Com
         if schedule != state.schedule {
             cmds.push(Command::SetSchedule(schedule));
         }
-        let hhmm = |at: i64| {
-            chrono::DateTime::from_timestamp(at, 0)
-                .map(|t| t.with_timezone(&chrono::Local).format("%H:%M").to_string())
-                .unwrap_or_default()
-        };
-        let now = crate::store::now_unix();
+        let hhmm = |at: i64| crate::domain::time::local_text(at, "%H:%M");
+        let now = crate::domain::time::now_unix();
         match (state.next_auto_refresh_at, state.offline_until) {
             (_, Some(until)) if until > now && state.schedule.enabled => {
                 ui.colored_label(

@@ -2,11 +2,11 @@
 //! account's own settings (group, paid ratio, notes, disabled), its site's network
 //! settings, order and deletion.
 
+use crate::app::i18n::{fill, tr};
 use crate::app::{AppState, Command};
 use crate::domain::Account;
 use crate::domain::snapshot::{AccountState, Availability, Part};
 use crate::store::AccountMeta;
-use crate::ui::i18n::{fill, tr};
 use crate::ui::widgets;
 
 /// What the detail view asks of the Sites panel.
@@ -93,7 +93,7 @@ impl DetailView {
                 action = DetailAction::SignInAgain;
             }
             if let Some(snap) = snap {
-                let age = widgets::age_text(snap.fetched_at, crate::store::now_unix());
+                let age = widgets::age_text(snap.fetched_at, crate::domain::time::now_unix());
                 ui.weak(fill(tr("detail.status_age"), &[("age", &age)]));
             }
         }

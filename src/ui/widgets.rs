@@ -1,7 +1,7 @@
 //! Small shared widgets and formatting helpers.
 
 use crate::app::Severity;
-use crate::ui::i18n::{fill, tr};
+use crate::app::i18n::{fill, tr};
 
 /// Coloured text for a severity.
 pub fn severity_text(text: &str, severity: Severity, ui: &egui::Ui) -> egui::RichText {
@@ -16,12 +16,12 @@ pub fn severity_text(text: &str, severity: Severity, ui: &egui::Ui) -> egui::Ric
 
 /// "just now", "3 min ago", "2 h ago", "5 d ago" in the current language.
 pub fn age_text(then_unix: i64, now_unix: i64) -> String {
-    let secs = (now_unix - then_unix).max(0);
-    match secs {
-        0..60 => tr("age.just_now").to_string(),
-        60..3600 => fill(tr("age.minutes"), &[("n", &(secs / 60))]),
-        3600..86400 => fill(tr("age.hours"), &[("n", &(secs / 3600))]),
-        _ => fill(tr("age.days"), &[("n", &(secs / 86400))]),
+    use crate::domain::time::{Age, age};
+    match age(then_unix, now_unix) {
+        Age::JustNow => tr("age.just_now").to_string(),
+        Age::Minutes(n) => fill(tr("age.minutes"), &[("n", &n)]),
+        Age::Hours(n) => fill(tr("age.hours"), &[("n", &n)]),
+        Age::Days(n) => fill(tr("age.days"), &[("n", &n)]),
     }
 }
 
@@ -38,7 +38,7 @@ pub fn empty_state_ui(ui: &mut egui::Ui, title: &str, hint: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ui::i18n::{Lang, set_lang};
+    use crate::app::i18n::{Lang, set_lang};
 
     #[test]
     fn ages_read_naturally() {

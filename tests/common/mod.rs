@@ -39,13 +39,15 @@ pub fn app_in(dir: tempfile::TempDir, seed: impl FnOnce(&mut Store)) -> TestApp 
     store.lock().unwrap().set_setting("update.check_on_start", "false").unwrap();
     seed(&mut store.lock().unwrap());
     let deps = AppDeps {
+        view: Box::new(apihub::ui::Panels::default()),
+        settings: apihub::app::load_settings(&store),
         relay: fast_relay(),
         store,
         data_dir: dir.path().to_path_buf(),
         data_dir_source: DataDirSource::CommandLine,
         quarantined,
         runtime: rt.handle().clone(),
-        fonts: FontSetup::Preinstalled(apihub::ui::fonts::FontStatus::Loading),
+        fonts: FontSetup::Preinstalled(apihub::app::fonts::FontStatus::Loading),
         bench_startup: None,
     };
     // Background jobs finish on other threads and each asks for a repaint: allow the
@@ -54,7 +56,7 @@ pub fn app_in(dir: tempfile::TempDir, seed: impl FnOnce(&mut Store)) -> TestApp 
         .with_max_steps(64)
         .with_size(egui::vec2(1100.0, 700.0))
         .with_context_setup(|ctx| {
-            apihub::ui::fonts::install_blocking(ctx);
+            apihub::app::fonts::install_blocking(ctx);
         })
         .build_eframe(move |cc| App::new(cc, deps));
     TestApp { harness, _rt: rt, dir }

@@ -176,7 +176,7 @@ impl FakeConfig {
 /// today and 5 consume rows yesterday.
 pub fn default_logs() -> Vec<LogRow> {
     let now = chrono::Utc::now().timestamp();
-    let (start, _) = apihub::relay::snapshot::local_day_window();
+    let (start, _) = apihub::domain::time::local_day_window();
     let today = now.clamp(start + 100, start + 86_000);
     let mut v = Vec::new();
     for i in 0..150 {

@@ -53,6 +53,18 @@ async fn key_policy_candidates_serve_and_log() {
     let (code, _, err) = apihub(d, &["gateway", "alias", "fast", "m1#999x"]);
     assert_eq!(code, 1, "{err}");
     assert_eq!(apihub(d, &["gateway", "alias", "fast", "m1"]).0, 0);
+    // The gateway's settings are the `gateway.*` keys of `apihub settings`.
+    assert_eq!(apihub(d, &["settings", "get", "gateway.aliases"]).1.trim(), "fast=m1");
+    assert_eq!(apihub(d, &["settings", "set", "gateway.policy", "order"]).0, 0);
+    assert_eq!(apihub(d, &["gateway", "policy"]).1.trim(), "order");
+    let (code, _, err) = apihub(d, &["settings", "set", "gateway.listen", "0.0.0.0:8765"]);
+    assert_eq!(code, 1, "not loopback: {err}");
+    let (_, list, _) = apihub(d, &["settings", "list"]);
+    for key in ["gateway.max_attempts", "gateway.idle_timeout_secs", "gateway.pins"] {
+        assert!(list.contains(key), "{key} in {list}");
+    }
+    assert!(!list.contains("local_key"), "the local key is not a setting");
+    assert_eq!(apihub(d, &["settings", "set", "gateway.policy", "balance"]).0, 0);
     let (code, out, _) = apihub(d, &["gateway", "candidates", "--json"]);
     assert_eq!(code, 0);
     let v: Value = serde_json::from_str(&out).unwrap();

@@ -2,7 +2,7 @@
 //! clock, and a client.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use apihub::domain::money::{Amount, CurrencySettings};
@@ -160,9 +160,15 @@ impl Rig {
         let dir = tempfile::tempdir().unwrap();
         let mut store = Store::open(dir.path()).unwrap().store;
         let ids = accts.iter().map(|a| seed(&mut store, a)).collect();
-        settings.save(&mut store).unwrap();
+        assert!(settings.problems().is_empty(), "{:?}", settings.problems());
+        store
+            .update_settings(|all| {
+                all.gateway = settings;
+                Ok::<_, apihub::store::StoreError>(())
+            })
+            .unwrap();
         let key = apihub::gateway::local_key::load_or_create(&mut store).unwrap().expose().to_string();
-        let store: SharedStore = Arc::new(Mutex::new(store));
+        let store = SharedStore::new(store);
         let clock = Arc::new(ManualClock::default());
         let deps = GatewayDeps { store: store.clone(), relay: relay(), clock: Some(clock.clone()) };
         let gw = Gateway::start(deps, "127.0.0.1:0".parse().unwrap()).await.unwrap();

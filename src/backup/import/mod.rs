@@ -249,7 +249,7 @@ pub async fn fetch_all_api_hub_webdav(url: &str, username: &str, password: &str)
 /// group / notes / paid ratio in the file keep the stored values.
 pub fn apply_import(store: &mut Store, plan: &ImportPlan) -> Result<ImportReport, BackupError> {
     let snap = store.snapshot()?;
-    let now = crate::store::now_unix();
+    let now = crate::domain::time::now_unix();
     let mut next_order = snap.accounts.iter().map(|a| a.sort_order).max().unwrap_or(0) + 1;
     let mut report =
         ImportReport { added: 0, updated: 0, needs_credentials: 0, skipped: plan.skipped.clone(), safety_backup: None };

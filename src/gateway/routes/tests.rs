@@ -1,12 +1,12 @@
 use std::collections::{BTreeMap, HashMap};
 
 use super::*;
+use crate::domain::gateway::AliasTarget;
 use crate::domain::money::{Amount, CurrencySettings};
 use crate::domain::pricing::{Billing, GroupRatio, ModelOffer, SitePricing};
 use crate::domain::snapshot::{Part, UserInfo};
 use crate::domain::{AuthMethod, Site};
 use crate::gateway::protocol::Endpoint;
-use crate::gateway::settings::AliasTarget;
 
 const NOW: i64 = 1_800_000_000;
 

@@ -6,48 +6,11 @@ use std::collections::HashMap;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU8, Ordering};
 
-use serde::{Deserialize, Serialize};
+pub use crate::domain::settings::Lang;
 
-/// A UI language.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Lang {
-    /// 简体中文.
-    #[serde(rename = "zh-CN")]
-    ZhCn,
-    /// English.
-    #[serde(rename = "en")]
-    En,
-}
-
-impl Lang {
-    /// Both languages, for the switcher.
-    pub const ALL: [Lang; 2] = [Lang::ZhCn, Lang::En];
-
-    /// Stable code stored in settings.
-    pub fn code(self) -> &'static str {
-        match self {
-            Lang::ZhCn => "zh-CN",
-            Lang::En => "en",
-        }
-    }
-
-    /// The language's own name.
-    pub fn native_name(self) -> &'static str {
-        match self {
-            Lang::ZhCn => "简体中文",
-            Lang::En => "English",
-        }
-    }
-
-    /// Parses a stored code or a system locale (`zh-Hans-CN`, `zh_CN.UTF-8`, `en-US`).
-    pub fn from_locale(locale: &str) -> Lang {
-        if locale.to_ascii_lowercase().starts_with("zh") { Lang::ZhCn } else { Lang::En }
-    }
-
-    /// The system's language (Chinese for any `zh*` locale, else English).
-    pub fn system() -> Lang {
-        sys_locale::get_locale().map(|l| Lang::from_locale(&l)).unwrap_or(Lang::En)
-    }
+/// The system's language (Chinese for any `zh*` locale, else English).
+pub fn system_lang() -> Lang {
+    sys_locale::get_locale().map(|l| Lang::from_locale(&l)).unwrap_or(Lang::En)
 }
 
 static CURRENT: AtomicU8 = AtomicU8::new(0);
