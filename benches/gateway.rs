@@ -55,6 +55,8 @@ struct Row {
     sse1: Lat,
     sse64_rps: f64,
     rss_per_stream_kb: Option<f64>,
+    /// Idle streams the proxy held open (of IDLE_STREAMS).
+    streams_held: usize,
     errors: u64,
 }
 
@@ -71,7 +73,14 @@ fn env_num(k: &str, d: u64) -> u64 {
     std::env::var(k).ok().and_then(|v| v.parse().ok()).unwrap_or(d)
 }
 
+/// One request read to its end (at most 60 s: a proxy that jams counts errors, not forever).
 async fn one(http: &reqwest::Client, t: &Target, stream: bool, model: &str) -> Result<f64, String> {
+    tokio::time::timeout(Duration::from_secs(60), one_inner(http, t, stream, model))
+        .await
+        .map_err(|_| "timed out".to_string())?
+}
+
+async fn one_inner(http: &reqwest::Client, t: &Target, stream: bool, model: &str) -> Result<f64, String> {
     let body = json!({"model": model, "stream": stream, "messages": [{"role": "user", "content": "hi"}]});
     let started = Instant::now();
     let r = http
@@ -159,8 +168,9 @@ fn rss_kb(pid: u32) -> Option<f64> {
     line.split_whitespace().nth(1)?.parse().ok()
 }
 
-/// RSS growth of the proxy process per idle open stream.
-async fn idle_streams(t: &Target) -> Option<f64> {
+/// RSS growth of the proxy process per idle open stream, and how many streams it held
+/// open (a proxy may refuse to hold them all: then it is per stream held).
+async fn idle_streams(t: &Target) -> Option<(f64, usize)> {
     let pid = t.pid?;
     let http = reqwest::Client::builder().no_proxy().pool_max_idle_per_host(0).build().unwrap();
     // Warm: a few idle streams opened and closed, so one-off allocations are not counted.
@@ -173,22 +183,22 @@ async fn idle_streams(t: &Target) -> Option<f64> {
     let before = rss_kb(pid)?;
     let mut open = Vec::with_capacity(IDLE_STREAMS);
     let mut pending = Vec::new();
-    for _ in 0..IDLE_STREAMS {
+    for i in 0..IDLE_STREAMS {
         let (http, t) = (http.clone(), t.clone());
         pending.push(tokio::spawn(async move { open_idle(&http, &t).await }));
-        if pending.len() == 100 {
+        if pending.len() == 100 || i + 1 == IDLE_STREAMS {
             for p in pending.drain(..) {
-                open.push(p.await.unwrap()?);
+                if let Some(r) = p.await.unwrap() {
+                    open.push(r);
+                }
             }
         }
     }
-    for p in pending {
-        open.push(p.await.unwrap()?);
-    }
     tokio::time::sleep(Duration::from_millis(500)).await;
     let after = rss_kb(pid)?;
+    let held = open.len();
     drop(open);
-    Some((after - before) / IDLE_STREAMS as f64)
+    (held > 0).then(|| ((after - before) / held as f64, held))
 }
 
 /// Opens a stream the upstream answers with one event and then keeps silent.
@@ -207,8 +217,17 @@ async fn measure(t: &Target, n: usize, secs: u64) -> Row {
     let (json64_rps, json64) = concurrent(&http, t, false, secs, &errors).await;
     let sse1 = sequential(&http, t, true, (n / 4).max(50), &errors).await;
     let (sse64_rps, _) = concurrent(&http, t, true, secs, &errors).await;
-    let rss_per_stream_kb = idle_streams(t).await;
-    Row { json1, json64_rps, json64, sse1, sse64_rps, rss_per_stream_kb, errors: errors.load(Ordering::Relaxed) }
+    let idle = idle_streams(t).await;
+    Row {
+        json1,
+        json64_rps,
+        json64,
+        sse1,
+        sse64_rps,
+        rss_per_stream_kb: idle.map(|i| i.0),
+        streams_held: idle.map_or(0, |i| i.1),
+        errors: errors.load(Ordering::Relaxed),
+    }
 }
 
 /// Records per second the accounting writer's batch insert sustains (same SQLite settings).
@@ -241,6 +260,17 @@ fn accounting_capacity() -> f64 {
         s.insert_gateway_attempts(&batch).unwrap();
     }
     (25 * batch.len()) as f64 / started.elapsed().as_secs_f64()
+}
+
+/// The gateway process, killed if the bench ends early.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        if let Ok(None) = self.0.try_wait() {
+            let _ = self.0.kill();
+        }
+    }
 }
 
 fn seed(dir: &std::path::Path, url: &str) -> String {
@@ -301,14 +331,16 @@ fn main() {
         };
         let dir = tempfile::tempdir().unwrap();
         let key = seed(dir.path(), &up_url);
-        let (mut child, base) = rig::spawn_serve(dir.path());
+        let (child, base) = rig::spawn_serve(dir.path());
+        let mut child = KillOnDrop(child);
         let mut targets = vec![
             Target { name: "direct", base: up_url.clone(), key: "sk-bench".into(), pid: None },
-            Target { name: "apihub gateway", base, key, pid: Some(child.id()) },
+            Target { name: "apihub gateway", base, key, pid: Some(child.0.id()) },
         ];
         if let Ok(url) = std::env::var("LITELLM_URL") {
             let pid = std::env::var("LITELLM_PID").ok().and_then(|p| p.parse().ok());
-            targets.push(Target { name: "LiteLLM proxy", base: url, key: "sk-bench".into(), pid });
+            let key = std::env::var("LITELLM_KEY").unwrap_or_else(|_| "sk-bench".into());
+            targets.push(Target { name: "LiteLLM proxy", base: url, key, pid });
         }
         let mut rows = Vec::new();
         for t in &targets {
@@ -317,8 +349,8 @@ fn main() {
             eprintln!("measuring {} …", t.name);
             rows.push(measure(t, n, secs).await);
         }
-        let _ = Command::new("kill").arg("-TERM").arg(child.id().to_string()).status();
-        let _ = child.wait();
+        let _ = Command::new("kill").arg("-TERM").arg(child.0.id().to_string()).status();
+        let _ = child.0.wait();
         let rows_written =
             Store::open(dir.path()).unwrap().store.gateway_attempts(&GatewayLogQuery { limit: 10_000_000, ..Default::default() }).unwrap().len();
 
@@ -348,7 +380,11 @@ fn main() {
                 fmt(r.json64.p50_ms),
                 fmt(r.sse1.p50_ms),
                 fmt(r.sse64_rps),
-                r.rss_per_stream_kb.map(fmt).unwrap_or_else(|| "—".into()),
+                match (r.rss_per_stream_kb, r.streams_held) {
+                    (Some(kb), IDLE_STREAMS) => fmt(kb),
+                    (Some(kb), held) => format!("{} ({held} held)", fmt(kb)),
+                    _ => "—".into(),
+                },
                 r.errors
             );
         }

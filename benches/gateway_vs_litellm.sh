@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The gateway benchmark with the LiteLLM proxy beside it, in one run: one instant local
 # upstream (benches/gateway.rs --upstream), `apihub serve` and the LiteLLM proxy
-# (`litellm[proxy]` from PyPI in a virtual environment, one worker, no database) in front
+# (`litellm[proxy]` from PyPI in a virtual environment, one worker, a master key, no
+# database) in front
 # of it, the same loads against direct / gateway / LiteLLM, one table.
 #
 #   bash benches/gateway_vs_litellm.sh
@@ -27,11 +28,17 @@ bin=$(cargo bench --bench gateway --no-run 2>&1 | sed -n 's/.*Executable .*(\(.*
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 up_port=$(free_port)
+lite_key="sk-bench-$(python3 -c 'import secrets; print(secrets.token_hex(16))')"
 lite_port=$(free_port)
 ulimit -n 65536 2>/dev/null || ulimit -n 8192 2>/dev/null || true
 
 pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  sleep 2
+  # uvicorn waits for open connections on SIGTERM: make sure nothing is left behind.
+  for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done
+}
 trap cleanup EXIT
 
 "$bin" --upstream "127.0.0.1:$up_port" > "$work/upstream.log" 2>&1 &
@@ -45,6 +52,8 @@ model_list:
     litellm_params: {model: openai/idle, api_base: "http://127.0.0.1:$up_port/v1", api_key: sk-bench}
 litellm_settings:
   telemetry: false
+general_settings:
+  master_key: $lite_key
 EOF
 LITELLM_LOCAL_MODEL_COST_MAP=True LITELLM_LOG=ERROR \
   "$venv/bin/litellm" --config "$work/litellm.yaml" --host 127.0.0.1 --port "$lite_port" --num_workers 1 \
@@ -58,10 +67,10 @@ for _ in $(seq 1 180); do
   if ! kill -0 "$lite_pid" 2>/dev/null; then echo "error: LiteLLM exited; see $work/litellm.log" >&2; exit 1; fi
   sleep 1
 done
-curl -sf -o /dev/null -H 'content-type: application/json' \
+curl -sf -o /dev/null -H 'content-type: application/json' -H "authorization: Bearer $lite_key" \
   -d '{"model":"m","messages":[{"role":"user","content":"hi"}]}' "http://127.0.0.1:$lite_port/v1/chat/completions" \
   || { echo "error: LiteLLM does not answer; see $work/litellm.log" >&2; exit 1; }
 
 echo "LiteLLM $litellm_version (1 worker) at http://127.0.0.1:$lite_port, upstream at http://127.0.0.1:$up_port" | tee "$work/result.txt"
-BENCH_UPSTREAM="http://127.0.0.1:$up_port" LITELLM_URL="http://127.0.0.1:$lite_port" LITELLM_PID="$lite_pid" \
+BENCH_UPSTREAM="http://127.0.0.1:$up_port" LITELLM_URL="http://127.0.0.1:$lite_port" LITELLM_PID="$lite_pid" LITELLM_KEY="$lite_key" \
   "$bin" | tee -a "$work/result.txt"
