@@ -6,9 +6,13 @@ pub mod checkin;
 pub mod gateway;
 pub mod keys;
 pub mod logs;
+pub mod notify;
 pub mod pricing;
+pub mod recover;
 pub mod report;
 mod settings;
+pub mod use_cmd;
+pub mod watch;
 mod webdav;
 
 use std::path::PathBuf;
@@ -24,7 +28,7 @@ use report::AccountReport;
 
 /// API Hub Desk: manage accounts on One API-family relay sites.
 #[derive(Debug, Parser)]
-#[command(name = "apihub", version = crate::LONG_VERSION, about)]
+#[command(name = "apihub", version = crate::LONG_VERSION, about, after_help = recover::EXIT_CODES_HELP)]
 pub struct Cli {
     /// Keep all data in DIR instead of the default location.
     #[arg(long, global = true, value_name = "DIR")]
@@ -82,6 +86,13 @@ pub enum Cmd {
     Pricing(pricing::PricingArgs),
     /// Send one minimal request to a model with one of an account's keys (latency, reply, errors).
     Try(pricing::TryArgs),
+    /// Put a key into a tool (Claude Code, Codex, OpenCode, Gemini CLI, Cherry Studio,
+    /// CC Switch, a New API channel) or print it as env / curl / python; `use undo` restores.
+    Use(Box<use_cmd::UseArgs>),
+    /// A damaged data file or a lost key: restore a backup, salvage, start empty, put
+    /// the old key back, or reset the credentials.
+    #[command(subcommand, after_help = recover::EXIT_CODES_HELP)]
+    Recover(recover::RecoverCmd),
     /// Settings: `list [--json]`, `get KEY`, `set KEY VALUE`, `unset KEY` (dotted keys).
     #[command(subcommand)]
     Settings(settings::SettingsCmd),
@@ -90,6 +101,15 @@ pub enum Cmd {
     /// The gateway's local key, policy, aliases, pins, candidates and request log.
     #[command(subcommand)]
     Gateway(gateway::GatewayCmd),
+    /// Alert channels (Telegram, webhook, ntfy, Bark, Feishu, DingTalk, WeCom, email):
+    /// `add`, `list`, `test`, `remove`, `history`.
+    #[command(subcommand)]
+    Notify(notify::NotifyCmd),
+    /// Today's summary: balances, spend, failing accounts, keys, check-ins (`--send` it).
+    Summary(notify::SummaryArgs),
+    /// Run the schedule headless until SIGINT/SIGTERM: auto refresh, daily check-in,
+    /// alerts and the daily summary (one schedule per data dir; logs to stderr).
+    Watch(watch::WatchArgs),
 }
 
 /// `apihub accounts …`
@@ -125,26 +145,70 @@ pub struct RefreshArgs {
     pub json: bool,
 }
 
-/// Runs a subcommand. Errors print one line and exit with status 1.
+/// Runs a subcommand. Errors print one line and exit with status 1, or
+/// [`recover::EXIT_DAMAGED`] / [`recover::EXIT_KEY`] when the store cannot be opened.
 pub fn run(cli: &Cli, cmd: &Cmd, rt: &tokio::runtime::Handle) -> ExitCode {
     let result = run_inner(cli, cmd, rt);
     flush_activity(cli);
     match result {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e:#}");
-            ExitCode::from(1)
+            let (code, line) = recover::failure(cli, &e);
+            eprintln!("error: {line}");
+            ExitCode::from(code)
         }
     }
 }
 
+/// A secret given as `--flag VALUE`, `--flag -` (one line of stdin) or `--flag-env VAR`.
+/// Only one secret may come from stdin.
+pub(crate) fn secret_input(
+    flag: &'static str,
+    value: Option<&str>,
+    env: Option<&str>,
+    stdin_used: &mut Option<&'static str>,
+) -> anyhow::Result<Option<String>> {
+    if let Some(var) = env {
+        let v = std::env::var(var)
+            .map_err(|_| anyhow::anyhow!("environment variable {var} (for {flag}-env) is not set"))?;
+        return Ok(Some(v));
+    }
+    match value {
+        Some("-") => {
+            if let Some(other) = stdin_used {
+                anyhow::bail!("{other} and {flag} both read stdin: only one secret can come from stdin");
+            }
+            *stdin_used = Some(flag);
+            let mut line = String::new();
+            std::io::stdin().read_line(&mut line).map_err(|e| anyhow::anyhow!("{flag}: cannot read stdin: {e}"))?;
+            Ok(Some(line.trim_end_matches(['\n', '\r']).to_string()))
+        }
+        other => Ok(other.map(str::to_string)),
+    }
+}
+
+/// Opens the store for a command that only reads (or changes what is there): a data dir
+/// that does not exist is an error, never created.
 fn open_store(cli: &Cli) -> anyhow::Result<Store> {
     let (dir, _) = resolve_data_dir(cli.data_dir.as_deref());
-    let opened = Store::open(&dir)?;
-    if let Some(q) = &opened.quarantined {
-        eprintln!("warning: the database was damaged ({}); moved to {}", q.reason, q.moved_to.display());
+    if !dir.exists() {
+        anyhow::bail!(
+            "no data dir at {}: nothing is stored there yet (`apihub accounts add` or `apihub import` create it)",
+            dir.display()
+        );
     }
-    Ok(opened.store)
+    Ok(Store::open(&dir)?.store)
+}
+
+/// Opens the store for a command that adds data, creating the data dir (and saying so).
+fn open_store_creating(cli: &Cli) -> anyhow::Result<Store> {
+    let (dir, _) = resolve_data_dir(cli.data_dir.as_deref());
+    let missing = !dir.exists();
+    let store = Store::open(&dir)?.store;
+    if missing {
+        eprintln!("created data dir {}", dir.display());
+    }
+    Ok(store)
 }
 
 /// The relay client every command uses: the saved network settings (proxy, timeouts,
@@ -191,7 +255,7 @@ fn run_inner(cli: &Cli, cmd: &Cmd, rt: &tokio::runtime::Handle) -> anyhow::Resul
             print_reports(&reports(&open_store(cli)?)?, args.json)?;
             Ok(ExitCode::SUCCESS)
         }
-        Cmd::Accounts(AccountsCmd::Add(args)) => accounts::add(open_store(cli)?, args, rt),
+        Cmd::Accounts(AccountsCmd::Add(args)) => accounts::add(open_store_creating(cli)?, args, rt),
         Cmd::Accounts(AccountsCmd::Remove { id }) => {
             let mut store = open_store(cli)?;
             if store.remove_account(*id)? {
@@ -235,9 +299,15 @@ fn run_inner(cli: &Cli, cmd: &Cmd, rt: &tokio::runtime::Handle) -> anyhow::Resul
         Cmd::Stats(args) => logs::stats(open_store(cli)?, args),
         Cmd::Pricing(args) => pricing::pricing(open_store(cli)?, args),
         Cmd::Try(args) => pricing::try_cmd(open_store(cli)?, args, rt),
+        Cmd::Use(args) => use_cmd::run(cli, args, rt),
+        Cmd::Recover(cmd) => recover::run(cli, cmd),
         Cmd::Settings(cmd) => settings::run(open_store(cli)?, cmd),
         Cmd::Serve(args) => gateway::serve(open_store(cli)?, args, rt),
         Cmd::Gateway(cmd) => gateway::run(open_store(cli)?, cmd),
+        Cmd::Notify(cmd @ notify::NotifyCmd::Add(_)) => notify::run(open_store_creating(cli)?, cmd, rt),
+        Cmd::Notify(cmd) => notify::run(open_store(cli)?, cmd, rt),
+        Cmd::Summary(args) => notify::summary(open_store(cli)?, args, rt),
+        Cmd::Watch(args) => watch::run(open_store(cli)?, args, rt),
     }
 }
 
@@ -262,7 +332,7 @@ fn refresh(store: Store, args: &RefreshArgs, rt: &tokio::runtime::Handle) -> any
     let shared: SharedStore = SharedStore::new(store);
     let quiet = args.json;
     let summary = rt.block_on(crate::engine::refresh_accounts(
-        client,
+        client.clone(),
         shared.clone(),
         chosen,
         crate::engine::DEFAULT_MAX_CONCURRENCY,
@@ -275,12 +345,16 @@ fn refresh(store: Store, args: &RefreshArgs, rt: &tokio::runtime::Handle) -> any
             }
         },
     ));
-    let store = shared.lock().map_err(|_| anyhow::anyhow!("store lock poisoned"))?;
-    let rows: Vec<AccountReport> = reports(&store)?.into_iter().filter(|r| ids.contains(&r.account_id)).collect();
-    print_reports(&rows, args.json)?;
-    if !args.json {
-        println!("{} ok, {} failed", summary.ok, summary.failed);
+    {
+        let store = shared.lock().map_err(|_| anyhow::anyhow!("store lock poisoned"))?;
+        let rows: Vec<AccountReport> = reports(&store)?.into_iter().filter(|r| ids.contains(&r.account_id)).collect();
+        print_reports(&rows, args.json)?;
+        if !args.json {
+            println!("{} ok, {} failed", summary.ok, summary.failed);
+        }
     }
+    // Alerts that changed go out (cron: this is how they reach the phone).
+    notify::after_work(&shared, &client, rt);
     Ok(ExitCode::SUCCESS)
 }
 
@@ -298,6 +372,10 @@ fn flush_activity(cli: &Cli) {
         return;
     }
     let (dir, _) = resolve_data_dir(cli.data_dir.as_deref());
+    // Never creates a data dir or data file, and never touches one that does not open.
+    if !dir.join(crate::store::DB_FILE).is_file() {
+        return;
+    }
     if let Ok(mut opened) = Store::open(&dir)
         && let Err(e) = opened.store.append_activity(&entries)
     {

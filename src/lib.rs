@@ -7,10 +7,13 @@ pub mod backup;
 pub mod cli;
 pub mod domain;
 pub mod engine;
+pub mod exports;
 pub mod gateway;
 pub mod logging;
+pub mod notify;
 pub mod relay;
 pub mod store;
+pub mod tls;
 pub mod ui;
 pub mod update;
 

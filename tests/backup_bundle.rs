@@ -225,16 +225,19 @@ fn local_backups_list_prune_delete_and_auto_backup_rules() {
     let mut store = seeded(&dir);
     let backups = LocalBackups::for_data_dir(dir.path());
     for i in 0..12 {
-        backups.write(&format!("manual-{i:02}.json"), format!("{{\"n\":{i}}}").as_bytes()).unwrap();
+        backups.write(&format!("apihub-backup-{i:02}.json"), format!("{{\"n\":{i}}}").as_bytes()).unwrap();
     }
     let list = backups.list().unwrap();
     assert_eq!(list.len(), 12);
-    assert_eq!(list[0].name, "manual-11.json", "newest first");
+    assert_eq!(list[0].name, "apihub-backup-11.json", "newest first");
     assert_eq!(list[0].size_bytes, 8);
-    let deleted = backups.prune(local::DEFAULT_KEEP).unwrap();
-    assert_eq!(deleted, ["manual-01.json", "manual-00.json"]);
-    backups.delete("manual-05.json").unwrap();
-    assert!(matches!(backups.delete("manual-05.json"), Err(BackupError::NotFound(_))));
+    // A file of another name is the user's: retention never deletes it.
+    backups.write("my-own-copy.json", b"{}").unwrap();
+    let deleted = backups.prune(local::DEFAULT_KEEP, &local::StoreFacts::of(&store).unwrap()).unwrap();
+    assert_eq!(deleted, ["apihub-backup-01.json", "apihub-backup-00.json"]);
+    backups.delete("my-own-copy.json").unwrap();
+    backups.delete("apihub-backup-05.json").unwrap();
+    assert!(matches!(backups.delete("apihub-backup-05.json"), Err(BackupError::NotFound(_))));
     assert!(matches!(backups.delete("../apihub.db"), Err(BackupError::InvalidName(_))));
     assert_eq!(backups.list().unwrap().len(), 9);
     // No temp files are left behind.
@@ -253,6 +256,7 @@ fn local_backups_list_prune_delete_and_auto_backup_rules() {
     assert_eq!(local::auto_backup(&mut store, t0 + 601, 10).unwrap(), AutoBackupOutcome::Unchanged);
     store.set_setting("ui.theme", "light").unwrap();
     assert!(matches!(local::auto_backup(&mut store, t0 + 700, 10).unwrap(), AutoBackupOutcome::Written(_)));
-    assert_eq!(backups.list().unwrap().len(), 10, "kept newest 10");
+    // Each kind keeps its own newest 10: automatic backups never push out manual ones.
+    assert_eq!(backups.list().unwrap().len(), 9 + 2, "9 manual + 2 automatic");
     assert!(local::throttle_allows(None, 5, 600));
 }

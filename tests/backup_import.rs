@@ -230,7 +230,7 @@ fn applying_an_import_merges_and_never_erases_known_credentials() {
     let bob_id = store.upsert_account(&bob).unwrap();
     store.set_account_details(bob_id, "mine", "my note", Some(1.5), false).unwrap();
     let r = apply_import(&mut store, &p).unwrap();
-    assert_eq!((r.added, r.updated), (0, 4));
+    assert_eq!((r.added, r.updated, r.unchanged), (0, 1, 3), "only bob differs from the file");
     assert_eq!(store.credentials(bob_id).unwrap().access_token.as_deref(), Some("entered-by-user-123456"));
     assert_eq!(store.credentials(bob_id).unwrap().api_key.as_deref(), Some("sk-sitekeymmmmmmmmmm"));
     let bob = store.account(bob_id).unwrap();

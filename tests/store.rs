@@ -37,7 +37,7 @@ fn migrates_an_empty_dir_and_reopening_keeps_data() {
 }
 
 #[test]
-fn a_file_truncated_to_half_is_quarantined_and_a_fresh_store_opens() {
+fn a_file_truncated_to_half_is_reported_left_as_found_and_a_copy_kept() {
     let dir = tempfile::tempdir().unwrap();
     {
         let mut s = Store::open(dir.path()).unwrap().store;
@@ -53,21 +53,44 @@ fn a_file_truncated_to_half_is_quarantined_and_a_fresh_store_opens() {
     let f = std::fs::OpenOptions::new().write(true).open(&db).unwrap();
     f.set_len(len / 2).unwrap();
     drop(f);
+    let before = std::fs::read(&db).unwrap();
 
-    let opened = Store::open(dir.path()).unwrap();
-    let q = opened.quarantined.expect("damaged file must be reported");
-    assert!(q.moved_to.exists(), "damaged file kept for inspection");
-    assert!(q.moved_to.file_name().unwrap().to_string_lossy().contains(".corrupt-"));
-    assert_eq!(opened.store.list_accounts().unwrap().len(), 0, "fresh store");
+    let Err(StoreError::Damaged(d)) = Store::open(dir.path()) else { panic!("damaged file must be reported") };
+    assert_eq!(d.path, db);
+    let kept = d.kept_copy.clone().expect("a copy is kept");
+    assert!(kept.file_name().unwrap().to_string_lossy().contains(".damaged-"));
+    assert_eq!(std::fs::read(&kept).unwrap(), before);
+    assert_eq!(std::fs::read(&db).unwrap(), before, "never replaced by an empty store");
+    assert!(d.to_string().contains(&db.display().to_string()));
 }
 
 #[test]
-fn garbage_file_is_quarantined() {
+fn a_garbage_file_is_damage_not_a_fresh_store() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join(DB_FILE), b"this is not a database at all, just text".repeat(200)).unwrap();
-    let opened = Store::open(dir.path()).unwrap();
-    assert!(opened.quarantined.is_some());
-    assert_eq!(opened.store.account_count().unwrap(), 0);
+    let db = dir.path().join(DB_FILE);
+    std::fs::write(&db, b"this is not a database at all, just text".repeat(200)).unwrap();
+    assert!(matches!(Store::open(dir.path()), Err(StoreError::Damaged(_))));
+    assert!(std::fs::read(&db).unwrap().starts_with(b"this is not a database"));
+}
+
+#[test]
+fn an_empty_file_is_a_first_start_only_where_nothing_was_stored_before() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join(DB_FILE), b"").unwrap();
+    assert!(Store::open(dir.path()).is_ok(), "a 0-byte file in a new folder (a crash at first start)");
+    let dir = tempfile::tempdir().unwrap();
+    drop(Store::open(dir.path()).unwrap());
+    std::fs::write(dir.path().join(DB_FILE), b"").unwrap();
+    for side in ["-wal", "-shm"] {
+        let _ = std::fs::remove_file(dir.path().join(format!("{DB_FILE}{side}")));
+    }
+    match Store::open(dir.path()) {
+        Err(StoreError::Damaged(d)) => assert!(d.reason.contains("empty"), "{}", d.reason),
+        other => panic!("an emptied file beside a key must be reported, got {other:?}"),
+    }
+    // A missing file is a fresh start (the user removed it).
+    std::fs::remove_file(dir.path().join(DB_FILE)).unwrap();
+    assert!(Store::open(dir.path()).is_ok());
 }
 
 #[test]
@@ -129,4 +152,18 @@ fn activity_log_round_trips_with_level_filter() {
     let errors = s.recent_activity(10, Level::Error).unwrap();
     assert_eq!(errors.len(), 1);
     assert_eq!(errors[0].message, "b");
+}
+
+#[test]
+fn data_version_moves_when_another_process_writes_not_for_our_own_writes() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut app = Store::open(dir.path()).unwrap().store;
+    let v0 = app.data_version().unwrap();
+    app.upsert_account(&account("1", "tok-a")).unwrap();
+    assert_eq!(app.data_version().unwrap(), v0, "our own write");
+    let mut cli = Store::open(dir.path()).unwrap().store;
+    cli.upsert_account(&account("2", "tok-b")).unwrap();
+    let v1 = app.data_version().unwrap();
+    assert_ne!(v1, v0, "another connection's commit is seen");
+    assert_eq!(app.data_version().unwrap(), v1, "stable until the next outside write");
 }

@@ -361,3 +361,26 @@ async fn all_api_hub_webdav_file_is_fetched_from_its_documented_location() {
     assert_eq!(parse_import(&bytes, None).unwrap().accounts.len(), 4);
     assert!(matches!(fetch_all_api_hub_webdav(&url, "u", "bad").await, Err(BackupError::Unauthorized)));
 }
+
+/// Issue 13, finding 10: "test" writes, reads back and deletes a probe in the backup
+/// folder, so a server that refuses writes fails the test; a good server is left clean.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connection_test_writes_reads_back_and_deletes_a_probe() {
+    let (url, srv) = start(Faults { put_status: Some(507), ..Default::default() }).await;
+    let dav = WebDav::new(&cfg(&url, "", "", 10)).unwrap();
+    let err = dav.test_connection().await.unwrap_err();
+    assert!(matches!(err, BackupError::InsufficientStorage), "{err}");
+
+    srv.faults.lock().unwrap().put_status = None;
+    srv.methods.lock().unwrap().clear();
+    dav.test_connection().await.unwrap();
+    let methods = srv.methods.lock().unwrap().clone();
+    for m in ["PUT", "GET", "DELETE"] {
+        assert!(methods.iter().any(|x| x == m), "{m} missing from {methods:?}");
+    }
+    assert!(dav.list().await.unwrap().is_empty(), "the probe is gone");
+
+    // A server that answers GET with other bytes fails the test too.
+    srv.faults.lock().unwrap().corrupt_get = true;
+    assert!(matches!(dav.test_connection().await.unwrap_err(), BackupError::VerifyFailed(_)));
+}

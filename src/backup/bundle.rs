@@ -13,6 +13,7 @@
 //! separate section: encrypted with a passphrase (PBKDF2-HMAC-SHA256, 600 000 iterations
 //! → AES-256-GCM), sealed with this installation's key (automatic and safety backups),
 //! or absent (the user chose "without secrets"; credentials then need re-entry).
+//! Notification channels travel with the secrets only (their URLs and tokens are keys).
 
 use std::collections::BTreeMap;
 
@@ -32,7 +33,7 @@ pub const FORMAT: &str = "api-hub-desk-backup";
 pub const VERSION: u64 = 1;
 /// Settings that describe backups and checks themselves; never exported, never restored.
 pub const VOLATILE_SETTING_PREFIXES: &[&str] =
-    &["backup.local.last_", "backup.webdav.last_", "update.last_", "alerts.notified"];
+    &["backup.local.last_", "backup.webdav.last_", "update.last_", "alerts.notified", "store.key_check"];
 
 const AAD: &[u8] = b"api-hub-desk-backup:1";
 const SECTIONS: [&str; 3] = ["sites", "accounts", "settings"];
@@ -151,6 +152,9 @@ pub struct SecretsPlain {
     /// Sites' own proxy overrides (site URL → `"none"` or a proxy URL).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub site_proxies: BTreeMap<String, String>,
+    /// Notification channels (bot tokens, webhook URLs with keys, SMTP passwords).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notify_channels: Vec<crate::domain::notify::ChannelSpec>,
 }
 
 impl std::fmt::Debug for SecretsPlain {
@@ -263,6 +267,7 @@ pub(crate) fn secrets_of(snap: &StoreSnapshot) -> SecretsPlain {
             .iter()
             .filter_map(|s| s.proxy.as_ref().filter(|p| !p.is_empty()).map(|p| (s.url.clone(), p.clone())))
             .collect(),
+        notify_channels: snap.notify_channels.clone(),
     }
 }
 
@@ -403,6 +408,20 @@ impl VerifiedBundle {
     /// Opens the secrets. `Ok(None)` when the bundle has none. A passphrase bundle
     /// needs `passphrase`; a wrong one is [`BackupError::WrongPassphrase`].
     pub fn unlock(&self, store: &Store, passphrase: Option<&str>) -> Result<Option<SecretsPlain>, BackupError> {
+        self.unlock_with(Some(store), passphrase)
+    }
+
+    /// Opens the secrets of a passphrase bundle without a store (after a lost key);
+    /// a bundle sealed with an installation's key is [`BackupError::ForeignKey`].
+    pub fn unlock_passphrase(&self, passphrase: Option<&str>) -> Result<Option<SecretsPlain>, BackupError> {
+        self.unlock_with(None, passphrase)
+    }
+
+    fn unlock_with(
+        &self,
+        store: Option<&Store>,
+        passphrase: Option<&str>,
+    ) -> Result<Option<SecretsPlain>, BackupError> {
         let plain = match &self.secrets {
             None => return Ok(None),
             Some(SecretsEnvelope::Passphrase { kdf, iterations, salt, nonce, ciphertext }) => {
@@ -418,7 +437,7 @@ impl VerifiedBundle {
                 crypto::open(&key, &b64(nonce)?, &b64(ciphertext)?, AAD).ok_or(BackupError::WrongPassphrase)?
             }
             Some(SecretsEnvelope::LocalKey { sealed }) => {
-                store.open_local(sealed).map_err(|_| BackupError::ForeignKey)?
+                store.ok_or(BackupError::ForeignKey)?.open_local(sealed).map_err(|_| BackupError::ForeignKey)?
             }
         };
         let secrets: SecretsPlain =

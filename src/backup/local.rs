@@ -33,11 +33,32 @@ pub struct LocalBackupInfo {
     pub size_bytes: u64,
 }
 
+impl LocalBackupInfo {
+    /// The facts of a backup file anywhere (name, size, modification time).
+    pub fn of(path: &Path) -> Result<LocalBackupInfo, BackupError> {
+        let meta = std::fs::metadata(path)?;
+        let modified_at_unix = meta
+            .modified()
+            .ok()
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .map(|d| d.as_secs() as i64)
+            .unwrap_or_default();
+        let name = path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+        Ok(LocalBackupInfo { name, path: path.to_path_buf(), modified_at_unix, size_bytes: meta.len() })
+    }
+}
+
 /// What an automatic backup did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AutoBackupOutcome {
     /// A backup was written.
     Written(LocalBackupInfo),
+    /// Skipped: some stored credentials cannot be decrypted (a backup now would lack
+    /// them and push out good ones).
+    SecretsUnreadable {
+        /// Accounts whose credentials cannot be read.
+        accounts: usize,
+    },
     /// Nothing changed since the last automatic backup.
     Unchanged,
     /// Too soon after the last one.
@@ -45,6 +66,79 @@ pub enum AutoBackupOutcome {
         /// When the next one is allowed (unix seconds).
         next_allowed_at_unix: i64,
     },
+}
+
+/// The kinds of local backups; retention keeps the newest N of each separately.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum BackupKind {
+    /// "Back up now" and `apihub backup` (`apihub-backup-…`).
+    Manual,
+    /// Written by the app after changes (`apihub-auto-…`).
+    Automatic,
+    /// Taken before a restore, an import or a recovery (`safety-…`).
+    Safety,
+    /// Any other `.json` the user put there: never deleted by retention.
+    Other,
+}
+
+impl BackupKind {
+    /// The kind of a backup file, from its name.
+    pub fn of(name: &str) -> BackupKind {
+        if name.starts_with(MANUAL_PREFIX) {
+            BackupKind::Manual
+        } else if name.starts_with(AUTO_PREFIX) {
+            BackupKind::Automatic
+        } else if name.starts_with(SAFETY_PREFIX) {
+            BackupKind::Safety
+        } else {
+            BackupKind::Other
+        }
+    }
+}
+
+/// File name prefix of manual backups.
+pub const MANUAL_PREFIX: &str = "apihub-backup";
+/// File name prefix of automatic backups.
+pub const AUTO_PREFIX: &str = "apihub-auto";
+/// File name prefix of safety copies.
+pub const SAFETY_PREFIX: &str = "safety-";
+
+/// What retention must know about the store being backed up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StoreFacts {
+    /// Accounts the store holds now.
+    pub accounts: usize,
+    /// Whether every account's credentials can be decrypted.
+    pub credentials_readable: bool,
+}
+
+impl StoreFacts {
+    /// Reads the facts of a store.
+    pub fn of(store: &Store) -> Result<StoreFacts, BackupError> {
+        Ok(StoreFacts {
+            accounts: store.account_count()?.max(0) as usize,
+            credentials_readable: store.unreadable_credentials()? == 0,
+        })
+    }
+}
+
+/// What a backup file holds, for retention and the recovery screen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BackupFacts {
+    /// Accounts in it; `None` when the file does not verify (damaged, not a backup).
+    pub accounts: Option<usize>,
+    /// Whether it carries credentials (passphrase or this installation's key).
+    pub has_secrets: bool,
+}
+
+impl BackupFacts {
+    /// Reads and verifies a backup file.
+    pub fn read(path: &Path) -> BackupFacts {
+        match std::fs::read(path).ok().and_then(|b| bundle::read_bundle(&b).ok()) {
+            Some(v) => BackupFacts { accounts: Some(v.info.account_count), has_secrets: v.info.secrets != "none" },
+            None => BackupFacts { accounts: None, has_secrets: false },
+        }
+    }
 }
 
 /// The backups folder.
@@ -96,7 +190,8 @@ impl LocalBackups {
     /// name gets a numeric suffix instead of being overwritten.
     pub fn write(&self, name: &str, bytes: &[u8]) -> Result<LocalBackupInfo, BackupError> {
         check_name(name)?;
-        std::fs::create_dir_all(&self.dir)?;
+        let named = |p: &Path, e: std::io::Error| BackupError::Store(crate::store::health::describe_io(p, &e));
+        create_private_dir(&self.dir).map_err(|e| named(&self.dir, e))?;
         let stem = name.trim_end_matches(".json");
         let mut final_name = name.to_string();
         let mut n = 2;
@@ -106,28 +201,21 @@ impl LocalBackups {
         }
         let tmp = self.dir.join(format!(".{final_name}.tmp-{}", std::process::id()));
         let result = (|| -> std::io::Result<()> {
-            let mut f = std::fs::File::create(&tmp)?;
+            let mut f = private_file(&tmp)?;
             f.write_all(bytes)?;
             f.sync_all()?;
             std::fs::rename(&tmp, self.dir.join(&final_name))
         })();
         if let Err(e) = result {
             let _ = std::fs::remove_file(&tmp);
-            return Err(e.into());
+            // "…/backups is read-only", "…/backups cannot be written: the disk is full".
+            return Err(named(&self.dir, e));
         }
         self.info(&final_name)
     }
 
     fn info(&self, name: &str) -> Result<LocalBackupInfo, BackupError> {
-        let path = self.dir.join(name);
-        let meta = std::fs::metadata(&path)?;
-        let modified_at_unix = meta
-            .modified()
-            .ok()
-            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-            .map(|d| d.as_secs() as i64)
-            .unwrap_or_default();
-        Ok(LocalBackupInfo { name: name.to_string(), path, modified_at_unix, size_bytes: meta.len() })
+        LocalBackupInfo::of(&self.dir.join(name))
     }
 
     /// Every backup, newest first. A missing folder is an empty list.
@@ -169,31 +257,95 @@ impl LocalBackups {
         })
     }
 
-    /// Keeps the newest `keep` backups; returns the names deleted.
-    pub fn prune(&self, keep: usize) -> Result<Vec<String>, BackupError> {
+    /// Retention: keeps the newest `keep` of each kind (manual, automatic, safety) and
+    /// never deletes
+    /// - the newest backup holding more accounts than the store does now,
+    /// - the newest backup with credentials while the store's cannot be read,
+    /// - any non-empty backup while the store is empty or its credentials unreadable
+    ///   (a backup of an empty or unreadable store never evicts a good one),
+    /// - files of other names. Returns the names deleted.
+    pub fn prune(&self, keep: usize, store: &StoreFacts) -> Result<Vec<String>, BackupError> {
+        let all = self.list()?;
+        let facts: Vec<BackupFacts> = all.iter().map(|b| BackupFacts::read(&b.path)).collect();
+        let newest = |pred: &dyn Fn(&BackupFacts) -> bool| facts.iter().position(pred);
+        let protected = [
+            newest(&|f| f.accounts.is_some_and(|n| n > store.accounts)),
+            if store.credentials_readable {
+                None
+            } else {
+                newest(&|f| f.has_secrets && f.accounts.is_some_and(|n| n > 0))
+            },
+        ];
+        let cautious = store.accounts == 0 || !store.credentials_readable;
+        let mut seen = std::collections::HashMap::new();
         let mut deleted = Vec::new();
-        for old in self.list()?.into_iter().skip(keep.max(1)) {
-            std::fs::remove_file(&old.path)?;
-            deleted.push(old.name);
+        for (i, (b, f)) in all.iter().zip(&facts).enumerate() {
+            let kind = BackupKind::of(&b.name);
+            if kind == BackupKind::Other {
+                continue;
+            }
+            let n = seen.entry(kind).or_insert(0usize);
+            *n += 1;
+            if *n <= keep.max(1) || protected.contains(&Some(i)) {
+                continue;
+            }
+            if cautious && f.accounts != Some(0) {
+                continue;
+            }
+            std::fs::remove_file(&b.path)?;
+            deleted.push(b.name.clone());
+        }
+        if !deleted.is_empty() {
+            log::info!("backup retention deleted {}", deleted.join(", "));
         }
         Ok(deleted)
     }
+}
+
+fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    let mut b = std::fs::DirBuilder::new();
+    b.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        b.mode(0o700);
+    }
+    b.create(dir)
+}
+
+/// Creates a file readable only by its owner (0600 on Unix), like the key file.
+pub(crate) fn private_file(path: &Path) -> std::io::Result<std::fs::File> {
+    let mut o = std::fs::OpenOptions::new();
+    o.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        o.mode(0o600);
+    }
+    o.open(path)
+}
+
+/// The number of backups of each kind to keep (`backup.local.keep`).
+pub fn keep_of(store: &Store) -> usize {
+    store.load_settings().map(|l| l.settings.backup.local.keep).unwrap_or(DEFAULT_KEEP).max(1)
 }
 
 /// "Back up now": writes a bundle into the store's backups folder and keeps the newest `keep`.
 pub fn back_up_now(store: &Store, mode: &SecretsMode, keep: usize) -> Result<LocalBackupInfo, BackupError> {
     let bytes = bundle::create_bundle(store, mode)?;
     let backups = LocalBackups::for_data_dir(&store.data_dir());
-    let info = backups.write(&backup_file_name("apihub-backup", crate::domain::time::utc_now()), &bytes)?;
-    backups.prune(keep)?;
+    let info = backups.write(&backup_file_name(MANUAL_PREFIX, crate::domain::time::utc_now()), &bytes)?;
+    backups.prune(keep, &StoreFacts::of(store)?)?;
     Ok(info)
 }
 
 /// The copy taken before a restore (secrets sealed with this installation's key).
 pub fn safety_backup(store: &Store) -> Result<LocalBackupInfo, BackupError> {
     let bytes = bundle::create_bundle(store, &SecretsMode::LocalKey)?;
-    LocalBackups::for_data_dir(&store.data_dir())
-        .write(&backup_file_name("safety-before-restore", crate::domain::time::utc_now()), &bytes)
+    let backups = LocalBackups::for_data_dir(&store.data_dir());
+    let info = backups.write(&backup_file_name("safety-before-restore", crate::domain::time::utc_now()), &bytes)?;
+    backups.prune(keep_of(store), &StoreFacts::of(store)?)?;
+    Ok(info)
 }
 
 /// An automatic backup after changes: at most one per [`AUTO_MIN_INTERVAL_SECS`],
@@ -205,6 +357,11 @@ pub fn auto_backup(store: &mut Store, now_unix: i64, keep: usize) -> Result<Auto
         let next = last_at.unwrap_or(now_unix) + AUTO_MIN_INTERVAL_SECS;
         return Ok(AutoBackupOutcome::Throttled { next_allowed_at_unix: next });
     }
+    let unreadable = store.unreadable_credentials()?;
+    if unreadable > 0 {
+        log::warn!("automatic backup skipped: the credentials of {unreadable} accounts cannot be decrypted");
+        return Ok(AutoBackupOutcome::SecretsUnreadable { accounts: unreadable });
+    }
     let snap = store.snapshot()?;
     let hash = bundle::content_hash(&snap);
     if store.setting(LAST_HASH_SETTING)?.as_deref() == Some(hash.as_str()) {
@@ -212,8 +369,8 @@ pub fn auto_backup(store: &mut Store, now_unix: i64, keep: usize) -> Result<Auto
     }
     let bytes = bundle::bundle_from_snapshot(store, &snap, &SecretsMode::LocalKey)?;
     let backups = LocalBackups::for_data_dir(&store.data_dir());
-    let info = backups.write(&backup_file_name("apihub-auto", crate::domain::time::utc_now()), &bytes)?;
-    backups.prune(keep)?;
+    let info = backups.write(&backup_file_name(AUTO_PREFIX, crate::domain::time::utc_now()), &bytes)?;
+    backups.prune(keep, &StoreFacts::of(store)?)?;
     store.set_setting(LAST_HASH_SETTING, &hash)?;
     store.set_setting(LAST_AT_SETTING, &now_unix.to_string())?;
     Ok(AutoBackupOutcome::Written(info))
@@ -246,5 +403,29 @@ mod tests {
         let (na, nb) = (backup_file_name("apihub-backup", a), backup_file_name("apihub-backup", b));
         assert_eq!(na, "apihub-backup-20270115-080000-000.json");
         assert!(nb > na);
+    }
+
+    #[test]
+    fn no_automatic_backup_while_credentials_cannot_be_read() {
+        use crate::domain::{AuthMethod, Credentials, NewAccount, SiteKind};
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(dir.path()).unwrap().store;
+        let id = store
+            .upsert_account(&NewAccount {
+                site_url: "https://a.example".into(),
+                site_name: "A".into(),
+                kind: SiteKind::NewApi,
+                user_id: "1".into(),
+                username: "u".into(),
+                auth: AuthMethod::AccessToken,
+                credentials: Credentials { access_token: Some("t".into()), ..Default::default() },
+            })
+            .unwrap();
+        store.damage_credentials_for_test(id);
+        assert_eq!(
+            auto_backup(&mut store, 1_800_000_000, 10).unwrap(),
+            AutoBackupOutcome::SecretsUnreadable { accounts: 1 }
+        );
+        assert!(LocalBackups::for_data_dir(dir.path()).list().unwrap().is_empty());
     }
 }

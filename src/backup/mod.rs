@@ -8,6 +8,7 @@ pub mod bundle;
 mod crypto;
 pub mod import;
 pub mod local;
+pub mod recover;
 pub mod restore;
 pub mod webdav;
 
@@ -102,6 +103,11 @@ pub enum BackupError {
     /// An uploaded file did not read back identical.
     #[error("WebDAV: the uploaded file did not verify: {0}")]
     VerifyFailed(String),
+    /// A salvage found no account it could read; the damaged file was left as it was.
+    #[error(
+        "nothing could be salvaged from the damaged data file ({0}); it was left as it was: restore a backup or start empty"
+    )]
+    NothingSalvaged(String),
     /// An import file we cannot read.
     #[error("cannot import this file: {0}")]
     Import(String),

@@ -47,6 +47,8 @@ pub struct RestorePreview {
     pub needs_credentials: Vec<AccountRef>,
     /// Setting keys the restore writes with a different value.
     pub settings_changed: Vec<String>,
+    /// Notification channels the restore writes (by name), from the bundle's secrets.
+    pub notify_channels: Vec<String>,
 }
 
 /// What a restore did.
@@ -62,7 +64,9 @@ fn aref(a: &AccountRow) -> AccountRef {
     AccountRef { site_url: a.site_url.clone(), identity: a.identity.clone(), username: a.username.clone() }
 }
 
-fn same_details(a: &AccountRow, b: &AccountRow) -> bool {
+/// True when restoring `b` over `a` changes nothing the user sees (credentials only when
+/// `b` carries them).
+pub(crate) fn same_details(a: &AccountRow, b: &AccountRow) -> bool {
     a.user_id == b.user_id
         && a.username == b.username
         && a.auth == b.auth
@@ -103,7 +107,14 @@ fn plan(
             (None, _) => p.added.push(aref(&acc)),
             (Some(old), _) if same_details(old, &acc) => p.unchanged.push(aref(&acc)),
             (Some(old), RestoreMode::Merge) if old.updated_at_unix > acc.updated_at_unix => {
-                p.kept_newer_local.push(aref(&acc));
+                // Newer here, but without credentials (e.g. reset after a lost key):
+                // keep its details and take the backup's credentials.
+                if !has_credentials(old) && has_credentials(&acc) {
+                    p.updated.push(aref(&acc));
+                    rows.accounts.push(AccountRow { credentials: acc.credentials, ..old.clone() });
+                } else {
+                    p.kept_newer_local.push(aref(&acc));
+                }
                 continue;
             }
             (Some(_), _) => p.updated.push(aref(&acc)),
@@ -142,6 +153,8 @@ fn plan(
             }
             rows.secret_settings.push((k.clone(), v.clone()));
         }
+        p.notify_channels = s.notify_channels.iter().map(|c| c.name.clone()).collect();
+        rows.notify_channels = Some(s.notify_channels.clone());
     }
     for list in [&mut p.added, &mut p.updated, &mut p.unchanged, &mut p.kept_newer_local, &mut p.removed] {
         list.sort();
@@ -149,6 +162,18 @@ fn plan(
     p.needs_credentials.sort();
     p.settings_changed.sort();
     Ok((p, rows))
+}
+
+/// Restores a verified bundle into a store being built during a recovery: replaces
+/// whatever is there, without a safety copy (the store was just made empty).
+pub(crate) fn restore_into_new(
+    store: &mut Store,
+    bundle: &VerifiedBundle,
+    secrets: Option<&super::bundle::SecretsPlain>,
+) -> Result<RestorePreview, BackupError> {
+    let (preview, rows) = plan(store, bundle, secrets, RestoreMode::Replace)?;
+    store.apply_restore(&rows)?;
+    Ok(preview)
 }
 
 /// Verifies a bundle (format, version, checksums, passphrase) and says what a restore
@@ -175,7 +200,17 @@ pub fn restore_bundle(
 ) -> Result<RestoreReport, BackupError> {
     let bundle = read_bundle(bytes)?;
     let secrets = bundle.unlock(store, passphrase)?;
-    let (preview, rows) = plan(store, &bundle, secrets.as_ref(), mode)?;
+    restore_unlocked(store, &bundle, secrets.as_ref(), mode)
+}
+
+/// [`restore_bundle`] of a bundle already verified and unlocked.
+pub(crate) fn restore_unlocked(
+    store: &mut Store,
+    bundle: &VerifiedBundle,
+    secrets: Option<&super::bundle::SecretsPlain>,
+    mode: RestoreMode,
+) -> Result<RestoreReport, BackupError> {
+    let (preview, rows) = plan(store, bundle, secrets, mode)?;
     let safety = safety_backup(store)?;
     store.apply_restore(&rows)?;
     log::info!(

@@ -129,12 +129,13 @@ fn decoded_name(href: &str) -> String {
 impl WebDav {
     /// Prepares a client for `cfg` (no network yet).
     pub fn new(cfg: &WebDavConfig) -> Result<Self, BackupError> {
-        let base = cfg.url.trim().trim_end_matches('/').to_string();
-        let parsed = url::Url::parse(&base).map_err(|e| BackupError::InvalidConfig(format!("server URL: {e}")))?;
-        if !matches!(parsed.scheme(), "http" | "https") {
-            return Err(BackupError::InvalidConfig("server URL must start with http:// or https://".into()));
-        }
-        let http = reqwest::Client::builder()
+        // The same URL rules as everywhere (`domain::validate`): http(s), a host, no
+        // user:password@ (the account goes in the username and password settings).
+        let base = crate::domain::validate::webdav_url(&cfg.url)
+            .map_err(|e| BackupError::InvalidConfig(e.to_string()))?
+            .trim_end_matches('/')
+            .to_string();
+        let http = crate::tls::client_builder()
             .connect_timeout(std::time::Duration::from_secs(10))
             .timeout(std::time::Duration::from_secs(60))
             .user_agent(concat!("api-hub-desk/", env!("CARGO_PKG_VERSION")))
@@ -184,9 +185,30 @@ impl WebDav {
         }
     }
 
-    /// Checks that the server answers and accepts the credentials (PROPFIND on the root).
+    /// Checks what backups need: the server answers and accepts the credentials
+    /// (PROPFIND on the root), the folder exists (created when missing), and a small
+    /// probe file can be written, read back identical and deleted. A server that
+    /// refuses writes (full, read-only, 507) fails here, not at the first upload.
     pub async fn test_connection(&self) -> Result<(), BackupError> {
-        self.propfind("", 0).await.map(|_| ())
+        self.propfind("", 0).await?;
+        self.ensure_folder().await?;
+        let probe = self.file_path(&format!("apihub-probe-{}.tmp", hex(&super::crypto::random_bytes::<6>())));
+        let body = format!("API Hub Desk write test {}", crate::domain::time::utc_now().to_rfc3339());
+        self.put(&probe, body.as_bytes()).await?;
+        let read = self.get(&probe).await;
+        let removed = self.remove(&probe).await;
+        match read {
+            Ok(back) if back == body.as_bytes() => {}
+            Ok(back) => {
+                return Err(BackupError::VerifyFailed(format!(
+                    "the test file read back {} bytes, {} were written",
+                    back.len(),
+                    body.len()
+                )));
+            }
+            Err(e) => return Err(e),
+        }
+        removed
     }
 
     /// Creates the remote folder (and its parents) when missing.

@@ -4,8 +4,8 @@ use std::process::ExitCode;
 
 use clap::Args;
 
-use crate::domain::account::normalize_site_url;
 use crate::domain::network::{SiteNetwork, SiteProxy, validate_proxy_url};
+use crate::domain::validate;
 use crate::domain::{AuthMethod, Credentials, NewAccount, SiteKind};
 use crate::relay::login::LoginStep;
 use crate::relay::{AccountRef, RelayClient};
@@ -24,15 +24,23 @@ pub struct AddArgs {
     /// Display name of the site (default: the site's own name).
     #[arg(long)]
     pub name: Option<String>,
-    /// System access token (personal settings → access token).
-    #[arg(long, requires = "user_id", conflicts_with_all = ["api_key", "cookie", "username"])]
+    /// System access token (personal settings → access token); `-` reads it from stdin.
+    /// Other users may see command-line arguments: prefer --token-env or `-`.
+    #[arg(long, group = "token_src", requires = "user_id", conflicts_with_all = ["key_src", "cookie_src", "username"])]
     pub token: Option<String>,
+    /// Read the access token from this environment variable.
+    #[arg(long, value_name = "VAR", group = "token_src", requires = "user_id",
+          conflicts_with_all = ["key_src", "cookie_src", "username"])]
+    pub token_env: Option<String>,
     /// Sign in with a username (and `--password`); add `--mint-token` to keep a long-lived token.
-    #[arg(long, requires = "password", conflicts_with_all = ["api_key", "cookie"])]
+    #[arg(long, requires = "password_src", conflicts_with_all = ["key_src", "cookie_src"])]
     pub username: Option<String>,
-    /// The password for `--username` (used once; never stored).
-    #[arg(long, requires = "username")]
+    /// The password for `--username` (used once; never stored); `-` reads it from stdin.
+    #[arg(long, group = "password_src", requires = "username")]
     pub password: Option<String>,
+    /// Read the password from this environment variable.
+    #[arg(long, value_name = "VAR", group = "password_src", requires = "username")]
+    pub password_env: Option<String>,
     /// A two-step verification code (TOTP or backup code) for password sign-in.
     #[arg(long, requires = "username")]
     pub totp: Option<String>,
@@ -43,9 +51,12 @@ pub struct AddArgs {
     /// Numeric user id on the site.
     #[arg(long)]
     pub user_id: Option<String>,
-    /// A browser cookie (`session=…; cf_clearance=…`).
-    #[arg(long, conflicts_with = "api_key")]
+    /// A browser cookie (`session=…; cf_clearance=…`); `-` reads it from stdin.
+    #[arg(long, group = "cookie_src", conflicts_with = "key_src")]
     pub cookie: Option<String>,
+    /// Read the cookie from this environment variable.
+    #[arg(long, value_name = "VAR", group = "cookie_src", conflicts_with = "key_src")]
+    pub cookie_env: Option<String>,
     /// With `--cookie`: the User-Agent its `cf_clearance` was issued to (sent with it).
     /// Otherwise: the site's own User-Agent for every request.
     #[arg(long)]
@@ -54,9 +65,13 @@ pub struct AddArgs {
     /// or `none` to connect directly whatever the global proxy is.
     #[arg(long, value_name = "URL|none")]
     pub proxy: Option<String>,
-    /// Only an OpenAI-style key (`sk-…`): balance from the billing endpoints.
-    #[arg(long)]
+    /// Only an OpenAI-style key (`sk-…`): balance from the billing endpoints; `-` reads
+    /// it from stdin.
+    #[arg(long, group = "key_src")]
     pub api_key: Option<String>,
+    /// Read the API key from this environment variable.
+    #[arg(long, value_name = "VAR", group = "key_src")]
+    pub api_key_env: Option<String>,
     /// Save without checking the credentials against the site.
     #[arg(long)]
     pub no_verify: bool,
@@ -72,44 +87,70 @@ fn parse_kind(kind: Option<&str>) -> anyhow::Result<SiteKind> {
     }
 }
 
-/// Builds the account from the arguments.
-fn new_account(args: &AddArgs) -> anyhow::Result<NewAccount> {
-    let kind = parse_kind(args.kind.as_deref())?;
-    let url = normalize_site_url(&args.url);
-    if url::Url::parse(&url).map(|u| u.host().is_none()).unwrap_or(true) {
-        anyhow::bail!("{:?} is not a site URL", args.url);
-    }
-    let (auth, credentials) = if let Some(token) = &args.token {
-        (AuthMethod::AccessToken, Credentials { access_token: Some(token.trim().to_string()), ..Default::default() })
-    } else if let Some(cookie) = &args.cookie {
-        let creds = Credentials {
-            cookie: Some(cookie.trim().to_string()),
-            user_agent: args.user_agent.clone(),
-            ..Default::default()
+/// The secrets of `accounts add`, read once from the arguments, the environment or stdin.
+#[derive(Default)]
+pub struct AddSecrets {
+    token: Option<String>,
+    password: Option<String>,
+    cookie: Option<String>,
+    api_key: Option<String>,
+}
+
+impl AddSecrets {
+    /// Reads each secret from its flag (`-` = one line of stdin) or its `…-env` variable.
+    pub fn read(args: &AddArgs) -> anyhow::Result<AddSecrets> {
+        let mut stdin_used = None;
+        let mut one = |flag: &'static str, value: &Option<String>, env: &Option<String>| {
+            super::secret_input(flag, value.as_deref(), env.as_deref(), &mut stdin_used)
         };
+        Ok(AddSecrets {
+            token: one("--token", &args.token, &args.token_env)?,
+            password: one("--password", &args.password, &args.password_env)?,
+            cookie: one("--cookie", &args.cookie, &args.cookie_env)?,
+            api_key: one("--api-key", &args.api_key, &args.api_key_env)?,
+        })
+    }
+}
+
+/// Builds the account from the arguments, checked by `domain::validate`.
+fn new_account(args: &AddArgs, secrets: &AddSecrets) -> anyhow::Result<NewAccount> {
+    let kind = parse_kind(args.kind.as_deref())?;
+    let (auth, credentials) = if let Some(token) = &secrets.token {
+        (AuthMethod::AccessToken, Credentials { access_token: Some(token.clone()), ..Default::default() })
+    } else if let Some(cookie) = &secrets.cookie {
+        let creds =
+            Credentials { cookie: Some(cookie.clone()), user_agent: args.user_agent.clone(), ..Default::default() };
         (AuthMethod::Cookie, creds)
-    } else if let Some(key) = &args.api_key {
-        (AuthMethod::ApiKey, Credentials { api_key: Some(key.trim().to_string()), ..Default::default() })
+    } else if let Some(key) = &secrets.api_key {
+        (AuthMethod::ApiKey, Credentials { api_key: Some(key.clone()), ..Default::default() })
     } else {
         anyhow::bail!(
             "give one sign-in method: --token with --user-id, --username with --password, --cookie, or --api-key"
         );
     };
-    Ok(NewAccount {
+    Ok(validate::account_to_add(&NewAccount {
         site_name: args.name.clone().unwrap_or_default(),
-        site_url: url,
+        site_url: args.url.clone(),
         kind,
-        user_id: args.user_id.clone().unwrap_or_default().trim().to_string(),
+        user_id: args.user_id.clone().unwrap_or_default(),
         username: String::new(),
         auth,
         credentials,
-    })
+    })?)
 }
 
 /// Signs in with a password (and 2FA code) and returns the account to store.
-async fn password_account(client: &RelayClient, args: &AddArgs, kind: SiteKind) -> anyhow::Result<NewAccount> {
-    let url = normalize_site_url(&args.url);
-    let (user, pass) = (args.username.as_deref().unwrap_or_default(), args.password.as_deref().unwrap_or_default());
+async fn password_account(
+    client: &RelayClient,
+    args: &AddArgs,
+    secrets: &AddSecrets,
+    kind: SiteKind,
+) -> anyhow::Result<NewAccount> {
+    let url = validate::site_url(&args.url)?;
+    let user = validate::user_ref("username", args.username.as_deref().unwrap_or_default())?;
+    let pass = secrets.password.as_deref().unwrap_or_default();
+    validate::password(pass)?;
+    let user = user.as_str();
     let result = match client.login_password(&url, kind, user, pass).await? {
         LoginStep::Done(r) => r,
         LoginStep::Needs2fa(pending) => match &args.totp {
@@ -175,6 +216,12 @@ fn site_network(args: &AddArgs) -> anyhow::Result<Option<SiteNetwork>> {
 
 /// Runs `accounts add`.
 pub fn add(store: Store, args: &AddArgs, rt: &tokio::runtime::Handle) -> anyhow::Result<ExitCode> {
+    let secrets = AddSecrets::read(args)?;
+    // Refuse a bad URL or credential before asking the site anything.
+    validate::site_url(&args.url)?;
+    if args.username.is_none() {
+        new_account(args, &secrets)?;
+    }
     let client = super::relay_client(&store)?;
     let net = site_network(args)?;
     if let Some(net) = &net {
@@ -183,9 +230,9 @@ pub fn add(store: Store, args: &AddArgs, rt: &tokio::runtime::Handle) -> anyhow:
     let acc = rt.block_on(async {
         let kind = resolve_kind(&client, args).await?;
         let mut acc = if args.username.is_some() {
-            password_account(&client, args, kind).await?
+            password_account(&client, args, &secrets, kind).await?
         } else {
-            let mut acc = new_account(args)?;
+            let mut acc = new_account(args, &secrets)?;
             acc.kind = kind;
             acc
         };
@@ -230,12 +277,19 @@ mod tests {
         assert!(parse(&["--url", "x.com", "--token", "t"]).is_err());
         assert!(parse(&["--url", "x.com", "--token", "t", "--user-id", "1", "--api-key", "sk-1"]).is_err());
         let a = parse(&["--url", "x.com/", "--token", " t ", "--user-id", "1", "--kind", "veloera"]).unwrap();
-        let acc = new_account(&a).unwrap();
+        let acc = new_account(&a, &AddSecrets::read(&a).unwrap()).unwrap();
         assert_eq!(acc.site_url, "https://x.com");
         assert_eq!(acc.kind, SiteKind::Veloera);
         assert_eq!(acc.credentials.access_token.as_deref(), Some("t"));
-        assert!(new_account(&parse(&["--url", "x.com", "--kind", "nope", "--api-key", "k"]).unwrap()).is_err());
-        assert!(new_account(&parse(&["--url", "x.com"]).unwrap()).is_err());
+        let built = |args: &[&str]| {
+            let a = parse(args).unwrap();
+            new_account(&a, &AddSecrets::read(&a).unwrap())
+        };
+        assert!(built(&["--url", "x.com", "--kind", "nope", "--api-key", "k"]).is_err());
+        assert!(built(&["--url", "x.com"]).is_err());
+        assert!(parse(&["--url", "x.com", "--token-env", "T", "--user-id", "1", "--token", "t"]).is_err());
+        assert!(parse(&["--url", "x.com", "--token-env", "T"]).is_err(), "a token needs a user id");
+        assert!(parse(&["--url", "x.com", "--api-key-env", "K", "--cookie", "c=1"]).is_err());
     }
 
     #[test]
@@ -247,7 +301,10 @@ mod tests {
         // With a cookie the User-Agent belongs to the cookie, not the site.
         let a = parse(&["--url", "x.com", "--cookie", "c=1", "--user-agent", "UA/3"]).unwrap();
         assert_eq!(site_network(&a).unwrap(), None);
-        assert_eq!(new_account(&a).unwrap().credentials.user_agent.as_deref(), Some("UA/3"));
+        assert_eq!(
+            new_account(&a, &AddSecrets::read(&a).unwrap()).unwrap().credentials.user_agent.as_deref(),
+            Some("UA/3")
+        );
         let a = parse(&["--url", "x.com", "--api-key", "k", "--proxy", "ftp://p"]).unwrap();
         assert!(site_network(&a).is_err());
     }

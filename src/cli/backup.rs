@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
 
-use super::{Cli, open_store};
+use super::{Cli, open_store, open_store_creating};
 use crate::backup::import::{ImportPlan, apply_import, parse_import};
 use crate::backup::local::{self, LocalBackups};
 use crate::backup::{
@@ -197,8 +197,7 @@ fn create(cli: &Cli, args: &CreateArgs) -> anyhow::Result<ExitCode> {
     match &args.out {
         Some(out) => write_bundle(&crate::backup::create_bundle(&store, &mode)?, out)?,
         None => {
-            let keep = store.load_settings()?.settings.backup.local.keep;
-            let info = local::back_up_now(&store, &mode, keep)?;
+            let info = local::back_up_now(&store, &mode, local::keep_of(&store))?;
             log::info!("local backup written: {}", info.name);
             println!("{} ({} bytes)", info.path.display(), info.size_bytes);
         }
@@ -207,7 +206,11 @@ fn create(cli: &Cli, args: &CreateArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn write_bundle(bytes: &[u8], out: &Path) -> anyhow::Result<()> {
-    std::fs::write(out, bytes).map_err(|e| anyhow::anyhow!("cannot write {}: {e}", out.display()))?;
+    use std::io::Write as _;
+    // Owner-only, like the backups folder: a bundle holds (encrypted) credentials.
+    local::private_file(out)
+        .and_then(|mut f| f.write_all(bytes).and_then(|()| f.sync_all()))
+        .map_err(|e| crate::store::health::describe_io(out, &e))?;
     log::info!("backup exported to {}", out.display());
     println!("{} ({} bytes)", out.display(), bytes.len());
     Ok(())
@@ -296,7 +299,7 @@ pub(super) fn apply_bytes(
     dry_run: bool,
 ) -> anyhow::Result<ExitCode> {
     let mode = if replace { RestoreMode::Replace } else { RestoreMode::Merge };
-    let mut store = open_store(cli)?;
+    let mut store = if dry_run { open_store(cli)? } else { open_store_creating(cli)? };
     match read_bundle(bytes) {
         Err(BackupError::NotABackup(_)) => {
             if replace {
@@ -309,11 +312,12 @@ pub(super) fn apply_bytes(
                 return Ok(ExitCode::SUCCESS);
             }
             let r = apply_import(&mut store, &plan)?;
-            log::info!("import applied: {} added, {} updated", r.added, r.updated);
+            log::info!("import applied: {} added, {} updated, {} unchanged", r.added, r.updated, r.unchanged);
             println!(
-                "imported: {} added, {} updated, {} need credentials, {} skipped",
+                "imported: {} added, {} updated, {} unchanged, {} need credentials, {} skipped",
                 r.added,
                 r.updated,
+                r.unchanged,
                 r.needs_credentials,
                 r.skipped.len()
             );

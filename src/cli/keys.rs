@@ -21,6 +21,9 @@ pub enum KeysCmd {
         /// Print JSON.
         #[arg(long)]
         json: bool,
+        /// Print full keys (masked like `sk-abc…xyz` otherwise, in the table and the JSON).
+        #[arg(long)]
+        reveal: bool,
     },
     /// Create a key.
     Create {
@@ -74,7 +77,7 @@ fn day_end(s: &str) -> anyhow::Result<i64> {
 /// Runs `apihub keys …`.
 pub fn run_keys(store: Store, cmd: &KeysCmd, rt: &tokio::runtime::Handle) -> anyhow::Result<ExitCode> {
     match cmd {
-        KeysCmd::List { account, json } => {
+        KeysCmd::List { account, json, reveal } => {
             let creds = store.credentials(*account)?;
             let (client, _, acc) = setup(store, *account)?;
             let target = crate::relay::AccountRef {
@@ -84,11 +87,12 @@ pub fn run_keys(store: Store, cmd: &KeysCmd, rt: &tokio::runtime::Handle) -> any
                 auth: acc.auth,
             };
             let keys = rt.block_on(client.list_keys(&target, &creds))?;
+            let shown = |k: &str| if *reveal { k.to_string() } else { crate::logging::mask_secret(k) };
             if *json {
                 let rows: Vec<_> = keys
                     .iter()
                     .map(|k| {
-                        json!({"id": k.id, "name": k.name, "key": k.key, "masked": k.masked, "status": k.status,
+                        json!({"id": k.id, "name": k.name, "key": shown(&k.key), "masked": k.masked || !*reveal, "status": k.status,
                             "remain_quota": k.remain.quota(), "used_quota": k.used.quota(), "unlimited_quota": k.unlimited_quota,
                             "expired_time": k.expired_time, "group": k.group, "models": k.models})
                     })
@@ -101,7 +105,7 @@ pub fn run_keys(store: Store, cmd: &KeysCmd, rt: &tokio::runtime::Handle) -> any
                         (crate::domain::money::Amount::Quota(q), _) => q.to_string(),
                         (money, _) => money.text(&Default::default()),
                     };
-                    let key = crate::logging::mask_secret(&k.key);
+                    let key = shown(&k.key);
                     println!("{:>6}  {:<30}  {key:<14}  status {}  quota {quota}", k.id, k.name, k.status);
                 }
             }

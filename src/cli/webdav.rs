@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use clap::{Args, Subcommand};
 
 use super::backup::{SecretArgs, apply_bytes, env_secret, secrets_mode};
-use super::{Cli, open_store};
+use super::{Cli, open_store, open_store_creating};
 use crate::backup::webdav::{WebDav, WebDavConfig};
 
 /// `apihub webdav …`
@@ -13,7 +13,8 @@ use crate::backup::webdav::{WebDav, WebDavConfig};
 pub enum WebDavCmd {
     /// Save the WebDAV settings (the password is stored encrypted).
     Config(ConfigArgs),
-    /// Test the saved settings (creates the remote folder if missing).
+    /// Test the saved settings: sign in, create the remote folder if missing, write a
+    /// small test file, read it back and delete it.
     Test,
     /// List remote backups, newest first.
     List {
@@ -82,11 +83,11 @@ fn saved(cli: &Cli) -> anyhow::Result<WebDavConfig> {
 pub fn run(cli: &Cli, cmd: &WebDavCmd, rt: &tokio::runtime::Handle) -> anyhow::Result<ExitCode> {
     match cmd {
         WebDavCmd::Config(a) => {
-            let mut store = open_store(cli)?;
+            let mut store = open_store_creating(cli)?;
             let old = WebDavConfig::load(&store)?;
             let cfg = WebDavConfig {
                 enabled: a.enable,
-                url: a.url.trim().to_string(),
+                url: crate::domain::validate::webdav_url(&a.url)?,
                 username: a.username.clone(),
                 password: env_secret(&a.password_env)?,
                 remote_path: a.remote_path.clone().unwrap_or(old.remote_path),
@@ -99,7 +100,7 @@ pub fn run(cli: &Cli, cmd: &WebDavCmd, rt: &tokio::runtime::Handle) -> anyhow::R
         }
         WebDavCmd::Test => {
             rt.block_on(WebDav::new(&saved(cli)?)?.test_connection())?;
-            println!("connected");
+            println!("connected: a test file was written, read back and deleted");
         }
         WebDavCmd::List { json } => {
             let list = rt.block_on(WebDav::new(&saved(cli)?)?.list())?;

@@ -19,6 +19,9 @@ pub enum AddError {
     /// Saving failed.
     #[error("{0}")]
     Store(#[from] StoreError),
+    /// A value the user gave is not usable (`domain::validate`); nothing was asked or saved.
+    #[error("{0}")]
+    Invalid(#[from] crate::domain::validate::InputError),
 }
 
 /// A saved account and what the verification learned.
@@ -53,9 +56,10 @@ impl Added {
 pub async fn add_account(
     relay: &RelayClient,
     store: &SharedStore,
-    mut account: NewAccount,
+    account: NewAccount,
     verify: bool,
 ) -> Result<Added, AddError> {
+    let mut account = crate::domain::validate::account_to_add(&account)?;
     let snapshot = if verify {
         let target = AccountRef {
             site_url: account.site_url.clone(),

@@ -100,7 +100,7 @@ fn build_client(
     key: &ClientKey,
     usage: Use,
 ) -> Result<reqwest::Client, RelayError> {
-    let mut b = reqwest::Client::builder()
+    let mut b = crate::tls::client_builder()
         .connect_timeout(Duration::from_secs(cfg.connect_timeout_secs.max(1)))
         .user_agent(key.user_agent.clone());
     b = match usage {

@@ -17,10 +17,12 @@
 //! | `login.rs` | verify token/cookie, password + 2FA sign-in, explicit token mint |
 //! | `detect.rs` | site-kind detection |
 //! | `checkin.rs` | performing check-in |
+//! | `channels.rs` | channel search/create/update on a site the user administers (channel import) |
 //! | `keys.rs` | key list/create/edit/enable/delete; revealing masked new-api keys (explicit, critical-limited) |
 //! | `redeem.rs` | redeeming a code (int vs Veloera object; never retried) |
 //! | `try_model.rs` | "try a model": streamed chat / embeddings with one key, TTFT and total time, OpenAI error bodies classified |
 
+pub mod channels;
 pub mod checkin;
 pub(crate) mod ctx;
 pub mod detect;
@@ -34,15 +36,14 @@ pub mod logs;
 pub mod native;
 pub mod parse;
 pub mod pricing;
-pub mod profile;
 pub mod redeem;
 pub mod snapshot;
 pub mod try_model;
 
 use std::sync::Arc;
 
+pub use crate::domain::profile::{self, Profile};
 pub use error::{RelayError, classify};
-pub use profile::Profile;
 
 use crate::domain::{AuthMethod, SiteKind};
 
@@ -181,6 +182,13 @@ impl RelayClient {
     /// management polling). Kept per (proxy, User-Agent); rebuilt after [`Self::reconfigure`].
     pub fn passthrough_client(&self, url: &str) -> Result<reqwest::Client, RelayError> {
         self.inner.passthrough_client(url)
+    }
+
+    /// The HTTP client requests to `url` use (the saved proxy, timeouts, extra CA file
+    /// and User-Agent), for HTTP that is not a relay site's API (alert channels). No
+    /// limiter, no logging of the URL (it may hold a key).
+    pub(crate) fn http_client_for(&self, url: &str) -> Result<reqwest::Client, RelayError> {
+        Ok(self.inner.route(url)?.client)
     }
 
     /// Sends one request as every relay call does (the site's client, the origin's

@@ -200,6 +200,20 @@ impl Store {
         Ok(())
     }
 
+    /// Accounts whose stored credentials cannot be decrypted with the key in use.
+    pub fn unreadable_credentials(&self) -> Result<usize, StoreError> {
+        let mut stmt = self.conn.prepare("SELECT secret FROM accounts")?;
+        let sealed = stmt.query_map([], |r| r.get::<_, String>(0))?.collect::<Result<Vec<_>, _>>()?;
+        Ok(sealed.iter().filter(|s| self.secrets.open_sealed(s).is_err()).count())
+    }
+
+    /// Test helper: replaces an account's sealed credentials with bytes no key opens.
+    #[cfg(test)]
+    pub(crate) fn damage_credentials_for_test(&mut self, id: AccountId) {
+        let n = self.conn.execute("UPDATE accounts SET secret = 'v1:AAAAAAAAAAAAAAAAAAAAAAAAAAAA' WHERE id = ?1", [id]);
+        assert_eq!(n.ok(), Some(1));
+    }
+
     /// Number of accounts.
     pub fn account_count(&self) -> Result<i64, StoreError> {
         Ok(self.conn.query_row("SELECT COUNT(*) FROM accounts", [], |r| r.get(0))?)

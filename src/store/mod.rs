@@ -9,10 +9,14 @@ mod activity;
 mod backup_meta;
 mod checkin;
 mod gateway_log;
+pub mod health;
 mod migrations;
 mod model_trials;
 mod network;
+mod notify;
 pub mod paths;
+pub mod recover;
+pub mod salvage;
 pub mod secrets;
 mod settings;
 mod state;
@@ -22,15 +26,17 @@ mod usage_logs;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use rusqlite::{Connection, ErrorCode, OptionalExtension};
+use rusqlite::{Connection, OptionalExtension};
 
 pub use accounts::AccountMeta;
 pub use activity::{ActivityEntry, Level};
 pub use backup_meta::{AccountRow, RestoreRows, SiteRow, StoreSnapshot, account_identity};
 pub use checkin::{CheckinRecord, CheckinRecordOutcome};
 pub use gateway_log::{GatewayAccountSummary, GatewayLogQuery};
+pub use health::DamagedStore;
+pub use notify::{Claimed, DeliveryRow, DeliveryState, Finish, Found, HistoryRow, Lease, NewEvent};
 pub use paths::{DataDirSource, resolve_data_dir};
-pub use secrets::{KeyLocation, SecretBox};
+pub use secrets::{KeyLocation, KeyProblem, KeyProblemKind, SecretBox};
 pub use settings::LoadedSettings;
 pub use state::DailyRow;
 pub use usage_logs::{LogSyncState, SeriesPoint, StackBy};
@@ -51,9 +57,25 @@ pub enum StoreError {
         /// Highest version this build knows.
         supported: i64,
     },
-    /// The file is damaged or not a database.
+    /// SQLite says the file is damaged or not a database (classified; `Store::open`
+    /// turns it into [`StoreError::Damaged`]).
     #[error("the database is damaged: {0}")]
     Corrupt(String),
+    /// The data file is damaged or emptied; it was left as found and a copy kept.
+    #[error("{0}")]
+    Damaged(Box<DamagedStore>),
+    /// The key is missing, damaged or wrong for the store's secrets; nothing written.
+    #[error("{0}")]
+    Key(Box<KeyProblem>),
+    /// A path is not what it must be: a file where a folder should be, a read-only
+    /// folder, a full disk.
+    #[error("{} {problem}", path.display())]
+    Path {
+        /// The path.
+        path: PathBuf,
+        /// What is wrong with it.
+        problem: String,
+    },
     /// Any other SQLite error.
     #[error("database error: {0}")]
     Sqlite(#[from] rusqlite::Error),
@@ -71,12 +93,13 @@ pub enum StoreError {
     Unavailable(String),
 }
 
-/// A damaged database that was moved aside at start-up.
+/// A damaged data file the user dealt with before the store opened (restored, salvaged
+/// or started empty in the recovery screen): shown once as a notice.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Quarantined {
-    /// Where the damaged file now is.
+    /// Where the damaged file's copy is kept.
     pub moved_to: PathBuf,
-    /// Why it was judged damaged.
+    /// What was wrong with it and what was done.
     pub reason: String,
 }
 
@@ -85,7 +108,8 @@ pub struct Quarantined {
 pub struct Opened {
     /// The open store.
     pub store: Store,
-    /// Set when a damaged file was moved aside and a fresh store created.
+    /// Always `None` from [`Store::open`]: a damaged file is never replaced there (it is
+    /// [`StoreError::Damaged`]); the recovery screen passes what it did to the app.
     pub quarantined: Option<Quarantined>,
 }
 
@@ -133,41 +157,36 @@ pub struct Store {
 }
 
 impl Store {
-    /// Opens (creating if needed) the store in `data_dir`. A damaged database is moved
-    /// aside to `apihub.db.corrupt-<timestamp>` and a fresh one is created.
+    /// Opens (creating if needed) the store in `data_dir`. Nothing is ever replaced: a
+    /// damaged or emptied data file is [`StoreError::Damaged`] (left as found, a copy
+    /// kept beside it), a missing or wrong key for stored secrets is
+    /// [`StoreError::Key`] (no new key made), and a data dir that is a file, read-only
+    /// or on a full disk is [`StoreError::Path`].
     pub fn open(data_dir: &Path) -> Result<Opened, StoreError> {
-        std::fs::create_dir_all(data_dir)?;
-        let secrets = SecretBox::open(data_dir)?;
+        health::prepare_dir(data_dir)?;
         let path = data_dir.join(DB_FILE);
-        match Self::open_file(&path, secrets.clone()) {
-            Ok(store) => Ok(Opened { store, quarantined: None }),
-            Err(StoreError::Corrupt(reason)) => {
-                let moved_to = quarantine(&path)?;
-                log::warn!("database damaged ({reason}); moved aside to {}", moved_to.display());
-                let store = Self::open_file(&path, secrets)?;
-                Ok(Opened { store, quarantined: Some(Quarantined { moved_to, reason }) })
-            }
-            Err(e) => Err(e),
-        }
+        let conn = health::open_checked(&path, data_dir)?;
+        let mut store = Self::finish_open(conn, &path)?;
+        store.secrets = secrets::load_key(&*secrets::vault_for(data_dir), &store.conn, &path)?;
+        Ok(Opened { store, quarantined: None })
     }
 
-    fn open_file(path: &Path, secrets: SecretBox) -> Result<Store, StoreError> {
-        let conn = Connection::open(path).map_err(classify)?;
-        conn.busy_timeout(std::time::Duration::from_secs(5)).map_err(classify)?;
-        let mode: String = conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0)).map_err(classify)?;
+    /// WAL, pragmas and migrations on a checked connection; the key comes after.
+    fn finish_open(conn: Connection, path: &Path) -> Result<Store, StoreError> {
+        let c = |e| health::classify(path, e);
+        let mode: String = conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0)).map_err(c)?;
         if !mode.eq_ignore_ascii_case("wal") {
             log::warn!("journal mode is {mode}, not WAL");
         }
-        conn.execute_batch("PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;").map_err(classify)?;
-        let check: String = conn.query_row("PRAGMA quick_check", [], |r| r.get(0)).map_err(classify)?;
-        if check != "ok" {
-            return Err(StoreError::Corrupt(check));
-        }
-        let mut store = Store { conn, path: path.to_path_buf(), secrets };
+        conn.execute_batch("PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;").map_err(c)?;
+        let mut store = Store { conn, path: path.to_path_buf(), secrets: SecretBox::generate(KeyLocation::Keychain).0 };
         migrations::migrate(&mut store.conn).map_err(|e| match e {
-            StoreError::Sqlite(s) => classify(s),
+            StoreError::Sqlite(s) => health::classify(path, s),
             other => other,
         })?;
+        for side in ["-wal", "-shm"] {
+            health::restrict(&PathBuf::from(format!("{}{side}", path.display())));
+        }
         Ok(store)
     }
 
@@ -185,6 +204,13 @@ impl Store {
     /// Where the secret key is kept.
     pub fn key_location(&self) -> &KeyLocation {
         self.secrets.location()
+    }
+
+    /// SQLite's `PRAGMA data_version`: changes when another connection (another
+    /// process: the CLI, cron) commits to the file; this connection's own writes leave
+    /// it as it is. Cheap (no disk read): the app polls it to follow the store.
+    pub fn data_version(&self) -> Result<i64, StoreError> {
+        Ok(self.conn.query_row("PRAGMA data_version", [], |r| r.get(0))?)
     }
 
     /// Current schema version.
@@ -225,28 +251,4 @@ impl Store {
             }
         }
     }
-}
-
-/// Maps SQLite's "not a database" and "malformed" errors to [`StoreError::Corrupt`].
-fn classify(e: rusqlite::Error) -> StoreError {
-    if let rusqlite::Error::SqliteFailure(f, msg) = &e
-        && matches!(f.code, ErrorCode::NotADatabase | ErrorCode::DatabaseCorrupt)
-    {
-        return StoreError::Corrupt(msg.clone().unwrap_or_else(|| f.to_string()));
-    }
-    StoreError::Sqlite(e)
-}
-
-/// Moves a damaged database (and its WAL/SHM files) aside. Returns the new path.
-fn quarantine(path: &Path) -> Result<PathBuf, StoreError> {
-    let stamp = crate::domain::time::local_now().format("%Y%m%d-%H%M%S");
-    let moved = PathBuf::from(format!("{}.corrupt-{stamp}", path.display()));
-    std::fs::rename(path, &moved)?;
-    for suffix in ["-wal", "-shm"] {
-        let side = PathBuf::from(format!("{}{suffix}", path.display()));
-        if side.exists() {
-            let _ = std::fs::rename(&side, format!("{}{suffix}", moved.display()));
-        }
-    }
-    Ok(moved)
 }

@@ -8,7 +8,7 @@ use std::collections::{HashMap, HashSet};
 use base64::Engine as _;
 use serde_json::Value;
 
-use super::{ImportPlan, ImportSource, ImportedAccount, SkippedRecord, looks_like_anyrouter, str_field};
+use super::{ImportPlan, ImportSource, ImportedAccount, SkippedRecord, looks_like_anyrouter, str_field, text_field};
 use crate::backup::{BackupError, crypto};
 use crate::domain::{AuthMethod, Credentials, NewAccount, SiteKind};
 
@@ -40,12 +40,12 @@ enum Secret {
     Plain(String),
 }
 
-fn secret(v: &Value, key: &str) -> Secret {
-    match str_field(v, key) {
+fn secret(v: &Value, key: &str) -> Result<Secret, String> {
+    Ok(match text_field(v, key)? {
         None => Secret::Missing,
         Some(s) if s.starts_with(ENCRYPTED_PREFIX) => Secret::Sealed,
         Some(s) => Secret::Plain(s),
-    }
+    })
 }
 
 /// Verifies and opens a portable bundle, then parses its `config.json`.
@@ -136,9 +136,16 @@ pub(super) fn parse_config(doc: &Value, bundled: bool) -> Result<ImportPlan, Bac
     for (i, site) in sites.iter().enumerate() {
         let sid = str_field(site, "id").unwrap_or_else(|| format!("site #{}", i + 1));
         let name = str_field(site, "name").unwrap_or_default();
-        let Some(url) = str_field(site, "url") else {
-            plan.skipped.push(SkippedRecord { source_id: sid, label: name, reason: "site has no url".into() });
-            continue;
+        let url = match text_field(site, "url") {
+            Ok(Some(u)) => u,
+            Ok(None) => {
+                plan.skipped.push(SkippedRecord { source_id: sid, label: name, reason: "site has no url".into() });
+                continue;
+            }
+            Err(reason) => {
+                plan.skipped.push(SkippedRecord { source_id: sid, label: name, reason });
+                continue;
+            }
         };
         let mut kind = str_field(site, "site_type").map(|t| map_site_type(&t)).unwrap_or(SiteKind::Unknown);
         if looks_like_anyrouter(&name, &url) {
@@ -168,22 +175,37 @@ pub(super) fn parse_config(doc: &Value, bundled: bool) -> Result<ImportPlan, Bac
         for (n, rec) in records.iter().enumerate() {
             let mut creds = Credentials::default();
             let mut sealed = Vec::new();
-            let token = match secret(rec, "access_token") {
-                Secret::Missing => {
-                    rec.get("account_info").map(|i| secret(i, "access_token")).unwrap_or(Secret::Missing)
+            let read = || -> Result<(Secret, Secret), String> {
+                let token = match secret(rec, "access_token")? {
+                    Secret::Missing => match rec.get("account_info") {
+                        Some(i) => secret(i, "access_token").map_err(|e| format!("account_info.{e}"))?,
+                        None => Secret::Missing,
+                    },
+                    s => s,
+                };
+                // Up to 3.0.5 the key may sit on the site: the first account takes it.
+                let key = match secret(rec, "api_key")? {
+                    Secret::Missing if n == 0 && !std::ptr::eq(*rec, site) => secret(site, "api_key")?,
+                    s => s,
+                };
+                Ok((token, key))
+            };
+            let (token, key) = match read() {
+                Ok(v) => v,
+                Err(reason) => {
+                    plan.skipped.push(SkippedRecord {
+                        source_id: str_field(rec, "id").unwrap_or_else(|| sid.clone()),
+                        label: name.clone(),
+                        reason,
+                    });
+                    continue;
                 }
-                s => s,
             };
             match token {
                 Secret::Plain(t) => creds.access_token = Some(t),
                 Secret::Sealed => sealed.push("access token"),
                 Secret::Missing => {}
             }
-            // Up to 3.0.5 the key may sit on the site: the first account takes it.
-            let key = match secret(rec, "api_key") {
-                Secret::Missing if n == 0 && !std::ptr::eq(*rec, site) => secret(site, "api_key"),
-                s => s,
-            };
             match key {
                 Secret::Plain(k) => creds.api_key = Some(k),
                 Secret::Sealed => sealed.push("API key"),

@@ -7,7 +7,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
 use serde_json::Value;
 
-use super::{ImportPlan, ImportSource, ImportedAccount, SkippedRecord, looks_like_anyrouter, str_field};
+use super::{ImportPlan, ImportSource, ImportedAccount, SkippedRecord, looks_like_anyrouter, str_field, text_field};
 use crate::backup::{BackupError, crypto};
 use crate::domain::{AuthMethod, Credentials, NewAccount, SiteKind};
 
@@ -136,10 +136,7 @@ pub(super) fn parse(doc: &Value) -> Result<ImportPlan, BackupError> {
 }
 
 fn account(rec: &Value, id: &str, tags: &HashMap<String, String>) -> Result<ImportedAccount, String> {
-    let url = str_field(rec, "site_url").ok_or("no site_url")?;
-    if url::Url::parse(&crate::domain::account::normalize_site_url(&url)).is_err() {
-        return Err(format!("site_url \"{url}\" is not a URL"));
-    }
+    let url = text_field(rec, "site_url")?.ok_or("no site_url")?;
     let name = str_field(rec, "site_name").unwrap_or_default();
     let site_type = str_field(rec, "site_type").unwrap_or_else(|| "unknown".into());
     let (mut kind, kind_variant, unsupported) = map_aah_site_type(&site_type);
@@ -154,15 +151,22 @@ fn account(rec: &Value, id: &str, tags: &HashMap<String, String>) -> Result<Impo
     let auth_type = str_field(rec, "authType").unwrap_or_else(|| "access_token".into());
     let auth = match auth_type.as_str() {
         "cookie" => {
-            creds.cookie = rec.get("cookieAuth").and_then(|c| str_field(c, "sessionCookie"));
+            creds.cookie = match rec.get("cookieAuth") {
+                Some(c) => text_field(c, "sessionCookie").map_err(|e| format!("cookieAuth.{e}"))?,
+                None => None,
+            };
             AuthMethod::Cookie
         }
         _ => {
-            creds.access_token = str_field(&info, "access_token");
+            creds.access_token = text_field(&info, "access_token").map_err(|e| format!("account_info.{e}"))?;
             AuthMethod::AccessToken
         }
     };
-    if let Some(rt) = rec.get("sub2apiAuth").and_then(|s| str_field(s, "refreshToken")) {
+    let refresh = match rec.get("sub2apiAuth") {
+        Some(s) => text_field(s, "refreshToken").map_err(|e| format!("sub2apiAuth.{e}"))?,
+        None => None,
+    };
+    if let Some(rt) = refresh {
         creds.refresh_token = Some(rt);
         warnings.push("sub2api refresh token rotates on use: only one app can keep using it".into());
     }

@@ -15,7 +15,7 @@ use serde_json::Value;
 
 use super::BackupError;
 use crate::domain::account::normalize_site_url;
-use crate::domain::{AuthMethod, Credentials, NewAccount};
+use crate::domain::{Credentials, NewAccount};
 use crate::store::{AccountRow, RestoreRows, SiteRow, Store};
 
 pub use all_api_hub::{decrypt_envelope, map_aah_site_type};
@@ -119,6 +119,8 @@ pub struct ImportReport {
     pub added: usize,
     /// Existing accounts updated.
     pub updated: usize,
+    /// Accounts already stored exactly as the file has them (nothing written).
+    pub unchanged: usize,
     /// Accounts that need credentials re-entered.
     pub needs_credentials: usize,
     /// Records skipped while parsing.
@@ -148,6 +150,28 @@ impl ImportPlan {
             needs_credentials: self.accounts.iter().filter(|a| a.needs_credentials).map(|a| a.label()).collect(),
             skipped_count: self.skipped.len(),
         }
+    }
+
+    /// Runs every account through `domain::validate` (the rules `accounts add` and the
+    /// add form use): a record that fails is skipped with the reason; the rest are kept
+    /// normalised (URL without trailing `/`, values trimmed).
+    fn validated(mut self) -> Self {
+        let mut kept = Vec::new();
+        for mut a in std::mem::take(&mut self.accounts) {
+            match crate::domain::validate::new_account(&a.account) {
+                Ok(checked) => {
+                    a.account = checked;
+                    kept.push(a);
+                }
+                Err(e) => self.skipped.push(SkippedRecord {
+                    source_id: a.source_id.clone(),
+                    label: a.label(),
+                    reason: e.to_string(),
+                }),
+            }
+        }
+        self.accounts = kept;
+        self
     }
 
     /// Drops later duplicates (same site origin + user identity), recording them.
@@ -185,7 +209,7 @@ pub fn parse_import(bytes: &[u8], password: Option<&str>) -> Result<ImportPlan, 
         }
     })?;
     let plan = parse_value(&doc, password)?;
-    Ok(plan.dedupe())
+    Ok(plan.validated().dedupe())
 }
 
 fn parse_value(doc: &Value, password: Option<&str>) -> Result<ImportPlan, BackupError> {
@@ -231,7 +255,7 @@ pub fn all_api_hub_webdav_file_url(url: &str) -> String {
 /// Downloads All API Hub's WebDAV backup (HTTP Basic) for [`parse_import`].
 pub async fn fetch_all_api_hub_webdav(url: &str, username: &str, password: &str) -> Result<Vec<u8>, BackupError> {
     let file = all_api_hub_webdav_file_url(url);
-    let client = reqwest::Client::builder()
+    let client = crate::tls::client_builder()
         .connect_timeout(std::time::Duration::from_secs(10))
         .timeout(std::time::Duration::from_secs(60))
         .build()
@@ -251,8 +275,14 @@ pub fn apply_import(store: &mut Store, plan: &ImportPlan) -> Result<ImportReport
     let snap = store.snapshot()?;
     let now = crate::domain::time::now_unix();
     let mut next_order = snap.accounts.iter().map(|a| a.sort_order).max().unwrap_or(0) + 1;
-    let mut report =
-        ImportReport { added: 0, updated: 0, needs_credentials: 0, skipped: plan.skipped.clone(), safety_backup: None };
+    let mut report = ImportReport {
+        added: 0,
+        updated: 0,
+        unchanged: 0,
+        needs_credentials: 0,
+        skipped: plan.skipped.clone(),
+        safety_backup: None,
+    };
     let mut rows = RestoreRows::default();
     let mut site_urls = HashSet::new();
     for item in &plan.accounts {
@@ -264,24 +294,22 @@ pub fn apply_import(store: &mut Store, plan: &ImportPlan) -> Result<ImportReport
             Some(old) => fill_missing(acc.credentials.clone(), old),
             None => acc.credentials.clone(),
         };
-        if !usable_for(acc.auth, &credentials) {
+        if !crate::domain::validate::usable_for(acc.auth, &credentials) {
             report.needs_credentials += 1;
         }
         let keep = |new: &str, old: Option<&str>| {
             if new.is_empty() { old.unwrap_or_default().to_string() } else { new.to_string() }
         };
-        if site_urls.insert(url.clone()) {
-            let name = if acc.site_name.trim().is_empty() { url.clone() } else { acc.site_name.clone() };
-            rows.sites.push(SiteRow {
-                url: url.clone(),
-                name,
-                kind: acc.kind.as_str().to_string(),
-                proxy: None,
-                user_agent: String::new(),
-            });
-        }
-        rows.accounts.push(AccountRow {
-            site_url: url,
+        let name = if acc.site_name.trim().is_empty() { url.clone() } else { acc.site_name.clone() };
+        let site = SiteRow {
+            url: url.clone(),
+            name,
+            kind: acc.kind.as_str().to_string(),
+            proxy: None,
+            user_agent: String::new(),
+        };
+        let row = AccountRow {
+            site_url: url.clone(),
             identity,
             user_id: acc.user_id.trim().to_string(),
             username: acc.username.trim().to_string(),
@@ -292,14 +320,26 @@ pub fn apply_import(store: &mut Store, plan: &ImportPlan) -> Result<ImportReport
             notes: keep(&item.notes, existing.map(|e| e.notes.as_str())),
             low_balance_threshold: existing.and_then(|e| e.low_balance_threshold),
             refresh_interval_mins: existing.and_then(|e| e.refresh_interval_mins),
-            sort_order: existing.map(|e| e.sort_order).unwrap_or_else(|| {
-                next_order += 1;
-                next_order - 1
-            }),
+            sort_order: existing.map(|e| e.sort_order).unwrap_or(next_order),
             created_at_unix: existing.map(|e| e.created_at_unix).unwrap_or(now),
             updated_at_unix: now,
             credentials: Some(credentials),
-        });
+        };
+        let same_site = snap.sites.iter().any(|s| s.url == site.url && s.name == site.name && s.kind == site.kind);
+        if let Some(old) = existing
+            && same_site
+            && super::restore::same_details(old, &row)
+        {
+            report.unchanged += 1;
+            continue;
+        }
+        if existing.is_none() {
+            next_order += 1;
+        }
+        if site_urls.insert(url.clone()) {
+            rows.sites.push(site);
+        }
+        rows.accounts.push(row);
         if existing.is_some() {
             report.updated += 1;
         } else {
@@ -311,9 +351,10 @@ pub fn apply_import(store: &mut Store, plan: &ImportPlan) -> Result<ImportReport
         store.apply_restore(&rows)?;
     }
     log::info!(
-        "import: {} added, {} updated, {} need credentials, {} skipped",
+        "import: {} added, {} updated, {} unchanged, {} need credentials, {} skipped",
         report.added,
         report.updated,
+        report.unchanged,
         report.needs_credentials,
         report.skipped.len()
     );
@@ -334,22 +375,31 @@ fn fill_missing(mut new: Credentials, old: &Credentials) -> Credentials {
     new
 }
 
-/// True when the credentials hold what the sign-in method needs.
-fn usable_for(auth: AuthMethod, c: &Credentials) -> bool {
-    match auth {
-        AuthMethod::AccessToken => c.access_token.is_some() || c.refresh_token.is_some(),
-        AuthMethod::Cookie => c.cookie.is_some(),
-        AuthMethod::ApiKey => c.api_key.is_some(),
-        AuthMethod::Password => c.password.is_some(),
-    }
-}
-
 /// A string field that may be written as a string or a number; empty is `None`.
 pub(crate) fn str_field(v: &Value, key: &str) -> Option<String> {
     match v.get(key)? {
         Value::String(s) if !s.trim().is_empty() => Some(s.trim().to_string()),
         Value::Number(n) => Some(n.to_string()),
         _ => None,
+    }
+}
+
+/// A text field (URL, secret) that must be a JSON string when present: `Ok(None)` when
+/// absent, null or blank; `Err(reason)` for a number, boolean, array or object.
+pub(crate) fn text_field(v: &Value, key: &str) -> Result<Option<String>, String> {
+    match v.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.trim().to_string())),
+        Some(other) => {
+            let what = match other {
+                Value::Number(_) => "a number",
+                Value::Bool(_) => "true/false",
+                Value::Array(_) => "a list",
+                _ => "an object",
+            };
+            Err(format!("{key} is {what}, not text"))
+        }
     }
 }
 
