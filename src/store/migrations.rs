@@ -233,6 +233,7 @@ pub(super) const MIGRATIONS: &[&str] = &[
         value       TEXT NOT NULL,
         updated_at  INTEGER NOT NULL
     );
+    "#,
     // 11: the local gateway's accounting: one row per upstream attempt (or request the
     //     gateway answered itself). No foreign key: rows outlive a removed account.
     r#"
