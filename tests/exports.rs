@@ -908,7 +908,7 @@ mod cli {
             (&["env", "--account", "1", "--app", "claude"], 1, "--app is for cc-switch"),
             (&["new-api-channel", "--account", "1"], 1, "--admin-url"),
             (&["codex", "--account", "1", "--scope", "project"], 1, "cannot define providers"),
-            (&["claude-code", "--gateway"], 1, "--gateway"),
+            (&["claude-code", "--gateway", "--account", "1"], 2, "cannot be used with"),
         ];
         for (args, code, msg) in cases {
             let out = apihub(data.path(), home.path()).args(args).output().unwrap();
@@ -926,6 +926,30 @@ mod cli {
         assert!(err.contains("settings.json") && err.contains("does not parse"), "{err}");
         assert_eq!(read(&f), "{\"env\": {\"X\": \"1\",}\n");
         assert_eq!(tree(home.path()), vec![f], "nothing else written");
+    }
+
+    #[test]
+    fn the_gateway_as_a_source_points_the_tool_at_the_local_address_with_the_local_key() {
+        let data = data_dir();
+        let home = tempfile::tempdir().unwrap();
+        let out = apihub(data.path(), home.path())
+            .args(["env", "--gateway", "--model", "claude-sonnet-4-5", "--shell", "posix"])
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(text.contains("export ANTHROPIC_BASE_URL='http://127.0.0.1:8765'"), "{text}");
+        assert!(text.contains("export ANTHROPIC_AUTH_TOKEN='sk-local-"), "{text}");
+        assert!(!text.contains(KEY), "the gateway's key, not the site's: {text}");
+        let out = apihub(data.path(), home.path())
+            .args(["codex", "--gateway", "--model", "gpt-4o-mini", "--dry-run"])
+            .output()
+            .unwrap();
+        let diff = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(diff.contains("base_url = \"http://127.0.0.1:8765/v1\""), "{diff}");
+        assert!(diff.contains("[model_providers.apihub-gateway]"), "{diff}");
+        assert!(tree(home.path()).is_empty(), "dry run writes nothing");
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -474,7 +474,7 @@ pub fn target_label(t: Target) -> String {
 /// The source a request points at, and the model check's warnings.
 async fn resolve(relay: &RelayClient, store: &SharedStore, req: &Request) -> Result<(Source, Vec<String>), String> {
     if req.gateway {
-        return gateway_source(store).await.map(|s| (s, Vec::new()));
+        return gateway_source(store, req.model.clone()).await;
     }
     let r = exports::source::account_source(relay, store, req.key.account, req.key.key, req.model.as_deref(), None)
         .await
@@ -482,9 +482,15 @@ async fn resolve(relay: &RelayClient, store: &SharedStore, req: &Request) -> Res
     Ok((r.source, r.warnings))
 }
 
-/// The local gateway as a source: this build has none yet.
-async fn gateway_source(_store: &SharedStore) -> Result<Source, String> {
-    Err(tr("use.no_gateway").to_string())
+/// The local gateway as a source, and a warning when it routes no such model.
+async fn gateway_source(store: &SharedStore, model: Option<String>) -> Result<(Source, Vec<String>), String> {
+    let (addr, key, models) = store.run(|s| Ok(crate::gateway::client_view(s))).await.map_err(|e| e.to_string())??;
+    let warnings = match &model {
+        Some(m) if !models.contains(m) => vec![format!("the gateway routes no model named {m}")],
+        _ => Vec::new(),
+    };
+    let source = exports::source::gateway_source(addr, key.expose(), models, model.as_deref(), None);
+    Ok((source, warnings))
 }
 
 /// The model a snippet uses: the chosen one, else the key's first, else a placeholder.
@@ -731,6 +737,22 @@ mod tests {
         rig.with(|cx| ex.apply(ExportsCmd::Apply, cx));
         assert!(ex.dialog.is_none(), "copied and closed");
         assert!(statuses(&mut rig).iter().any(|s| s.contains("curl")));
+    }
+
+    #[test]
+    fn the_gateway_toggle_previews_the_local_gateway_instead_of_the_site() {
+        let (mut rig, mut ex, _home, id) = setup();
+        let mut req = Request::new(KeyRef { account: id, key: Some(7) }, Target::Env);
+        req.model = Some("gpt-4o".into());
+        req.gateway = true;
+        rig.with(|cx| ex.apply(ExportsCmd::Open(Box::new(req)), cx));
+        settle(&mut rig, &mut ex, ready);
+        let d = ex.dialog.as_ref().unwrap();
+        let p = d.current().unwrap_or_else(|| panic!("{:?}", d.preview.error()));
+        let Outcome::Snippet { text, .. } = &p.outcome else { panic!() };
+        assert!(text.contains("http://127.0.0.1:8765/v1") && text.contains("sk-local-"), "{text}");
+        assert!(!text.contains(KEY), "{text}");
+        assert!(p.source_label.contains("gateway"), "{}", p.source_label);
     }
 
     #[test]

@@ -168,7 +168,7 @@ pub fn run(cli: &Cli, args: &UseArgs, rt: &tokio::runtime::Handle) -> anyhow::Re
     let shared = SharedStore::new(store);
     let protocol = args.protocol;
     let source = if args.gateway {
-        gateway_source(&shared, protocol)?
+        gateway_source(&shared, args.model.as_deref(), protocol)?
     } else {
         let Some(account) = args.account else {
             bail!("{target}: say which key: --account ID [--key KEY_ID], or --gateway");
@@ -242,10 +242,21 @@ fn snippet_model(source: &Source, args: &UseArgs) -> String {
     args.model.clone().or_else(|| source.models.first().cloned()).unwrap_or_else(|| "MODEL_NAME".into())
 }
 
-/// The local gateway as a source. Its address and local key come from the gateway's
-/// settings (`apihub serve`); this build has no gateway yet.
-fn gateway_source(_store: &SharedStore, _protocol: Option<Protocol>) -> anyhow::Result<Source> {
-    bail!("--gateway: this build has no local gateway (apihub serve) yet; use --account ID")
+/// The local gateway as a source: its address (`gateway.listen`), its local key (made on
+/// first use) and the models it routes; a warning when it routes no `--model`.
+fn gateway_source(store: &SharedStore, model: Option<&str>, protocol: Option<Protocol>) -> anyhow::Result<Source> {
+    let (addr, key, models) = {
+        let mut s = store.lock().map_err(|_| anyhow::anyhow!("store lock poisoned"))?;
+        crate::gateway::client_view(&mut s).map_err(|e| anyhow::anyhow!("--gateway: {e}"))?
+    };
+    if let Some(m) = model
+        && !models.iter().any(|x| x == m)
+    {
+        eprintln!(
+            "warning: the gateway routes no model named {m} (start it with apihub serve; see apihub gateway candidates)"
+        );
+    }
+    Ok(exports::source::gateway_source(addr, key.expose(), models, model, protocol))
 }
 
 fn write_files(cli: &Cli, target: Target, source: &Source, args: &UseArgs) -> anyhow::Result<ExitCode> {

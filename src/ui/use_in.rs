@@ -140,6 +140,12 @@ impl UseInDialog {
         let account_name = state.sites.account(req.key.account).map(|a| a.site.name.clone()).unwrap_or_default();
         ui.weak(shown.map(|p| p.source_label.clone()).unwrap_or(account_name));
         egui::Grid::new("use_in_form").num_columns(2).spacing([12.0, 6.0]).show(ui, |ui| {
+            ui.label("");
+            let mut gateway = req.gateway;
+            if ui.checkbox(&mut gateway, tr("use.gateway")).on_hover_text(tr("use.gateway_hint")).changed() {
+                change(cmds, &move |r| r.gateway = gateway);
+            }
+            ui.end_row();
             let l = ui.label(tr("use.model"));
             let models = shown.map(|p| p.models.as_slice()).unwrap_or_default();
             let none = tr("use.model_keep");
