@@ -129,6 +129,22 @@ pub fn load_inputs(store: &mut Store) -> Result<Inputs, StoreError> {
     Ok(Inputs { plan, settings, key })
 }
 
+/// What a client of the gateway needs ("Use in…" → gateway): the address to reach it on
+/// (an unspecified listen address becomes loopback), the local key (made on first use),
+/// and the model names it routes. Blocking (SQLite).
+pub fn client_view(store: &mut Store) -> Result<(SocketAddr, LocalKey, Vec<String>), String> {
+    let inputs = load_inputs(store).map_err(|e| format!("gateway: {e}"))?;
+    let mut addr = inputs.settings.listen_addr().map_err(|e| format!("gateway.listen: {e}"))?;
+    if addr.ip().is_unspecified() {
+        addr.set_ip(if addr.is_ipv4() {
+            std::net::Ipv4Addr::LOCALHOST.into()
+        } else {
+            std::net::Ipv6Addr::LOCALHOST.into()
+        });
+    }
+    Ok((addr, inputs.key, inputs.plan.models.keys().cloned().collect()))
+}
+
 /// The candidates as a fresh gateway would order them (every breaker closed, nothing
 /// measured yet): `apihub gateway candidates` without a running gateway.
 pub fn offline_view(inputs: Inputs, relay: &RelayClient, model: Option<&str>) -> TableView {
