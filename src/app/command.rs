@@ -8,6 +8,7 @@
 pub use super::alerts::AlertsCmd;
 pub use super::backup::BackupCmd;
 pub use super::checkin::CheckinCmd;
+pub use super::gateway::GatewayCmd;
 pub use super::keys::KeysCmd;
 pub use super::logs::LogsCmd;
 pub use super::network::NetworkCmd;
@@ -40,6 +41,8 @@ pub enum Command {
     Network(NetworkCmd),
     /// Alert settings and notifications.
     Alerts(AlertsCmd),
+    /// The local gateway: start, stop, key, policy, aliases, pins.
+    Gateway(GatewayCmd),
     /// Read the settings from the store again (a restore may have brought others).
     ReloadSettings,
 }
@@ -65,6 +68,7 @@ wrap!(
     UpdateCmd => Update,
     NetworkCmd => Network,
     AlertsCmd => Alerts,
+    GatewayCmd => Gateway,
 );
 
 /// A command with a label and a keyboard shortcut.
@@ -91,7 +95,8 @@ pub const COMMANDS: &[(UiCommand, &str, egui::KeyboardShortcut)] = &[
     (UiCommand::Show(Panel::Sites), "nav.sites", shortcut(egui::Modifiers::COMMAND, egui::Key::Num1)),
     (UiCommand::Show(Panel::Pricing), "nav.pricing", shortcut(egui::Modifiers::COMMAND, egui::Key::Num2)),
     (UiCommand::Show(Panel::Logs), "nav.logs", shortcut(egui::Modifiers::COMMAND, egui::Key::Num3)),
-    (UiCommand::Show(Panel::Settings), "nav.settings", shortcut(egui::Modifiers::COMMAND, egui::Key::Num4)),
+    (UiCommand::Show(Panel::Gateway), "nav.gateway", shortcut(egui::Modifiers::COMMAND, egui::Key::Num4)),
+    (UiCommand::Show(Panel::Settings), "nav.settings", shortcut(egui::Modifiers::COMMAND, egui::Key::Num5)),
     (UiCommand::RefreshAll, "top.refresh_all", shortcut(egui::Modifiers::NONE, egui::Key::F5)),
 ];
 

@@ -1,13 +1,13 @@
 //! The eframe application: a small shell over one controller per area.
 //!
 //! - [`AppState`] holds the settings and the controllers (shell, sites, keys, check-in,
-//!   pricing, logs, backup, update, network, alerts); each owns its state, its command
+//!   pricing, logs, backup, update, network, alerts, gateway); each owns its state, its command
 //!   enum and its jobs. Views read it and push [`Command`]s.
 //! - [`App::logic`] (every frame, also while the window is hidden) lands the job
 //!   registry's messages (one exhaustive `match` over [`jobs::JobMsg`]), applies the
 //!   queued commands (one exhaustive `match` over [`Command`]), then lets the
 //!   controllers with timed work run it (automatic refresh, daily check-in, the
-//!   pricing book, the activity log). [`App::ui`] asks the [`View`] to draw.
+//!   pricing book, the activity log, the gateway's live figures). [`App::ui`] asks the [`View`] to draw.
 //! - Background work starts only through the job registry ([`jobs::Jobs`]), by name.
 //! - `app` never imports `ui`: it is handed its [`View`] (`ui::Panels`) in [`AppDeps`].
 
@@ -17,6 +17,7 @@ pub mod checkin;
 pub mod command;
 pub mod cx;
 pub mod fonts;
+pub mod gateway;
 pub mod i18n;
 pub mod jobs;
 pub mod keys;
@@ -151,6 +152,7 @@ struct Split<'a> {
     update: &'a mut update::Update,
     network: &'a mut network::Network,
     alerts: &'a mut alerts::Alerts,
+    gateway: &'a mut gateway::Gateway,
 }
 
 fn split<'a>(
@@ -159,7 +161,8 @@ fn split<'a>(
     out: &'a mut Vec<Command>,
     egui: &'a egui::Context,
 ) -> Split<'a> {
-    let AppState { settings, shell, sites, keys, checkin, pricing, logs, backup, update, network, alerts } = state;
+    let AppState { settings, shell, sites, keys, checkin, pricing, logs, backup, update, network, alerts, gateway } =
+        state;
     let cx = Cx {
         store: &s.store,
         relay: &s.relay,
@@ -170,7 +173,7 @@ fn split<'a>(
         out,
         egui,
     };
-    Split { cx, shell, sites, keys, checkin, pricing, logs, backup, update, network, alerts }
+    Split { cx, shell, sites, keys, checkin, pricing, logs, backup, update, network, alerts, gateway }
 }
 
 /// The application.
@@ -269,7 +272,7 @@ impl App {
 
     /// Routes one command to its controller. Every state change passes here.
     fn apply(&mut self, cmd: Command, ctx: &egui::Context) {
-        let Split { mut cx, shell, sites, keys, checkin, pricing, logs, backup, update, network, alerts } =
+        let Split { mut cx, shell, sites, keys, checkin, pricing, logs, backup, update, network, alerts, gateway } =
             split(&mut self.state, &mut self.services, &mut self.pending, ctx);
         let cx = &mut cx;
         match cmd {
@@ -283,6 +286,7 @@ impl App {
             Command::Update(c) => update.apply(c, cx),
             Command::Network(c) => network.apply(c, cx),
             Command::Alerts(c) => alerts.apply(c, cx, sites),
+            Command::Gateway(c) => gateway.apply(c, cx),
             Command::ReloadSettings => cx.saver.reload(cx.jobs, cx.store),
         }
     }
@@ -290,7 +294,7 @@ impl App {
     /// Lands every job message that arrived, each with its controller.
     fn dispatch_jobs(&mut self, ctx: &egui::Context) {
         for msg in self.services.jobs.poll() {
-            let Split { mut cx, shell, sites, keys, checkin, pricing, logs, backup, update, network, alerts } =
+            let Split { mut cx, shell, sites, keys, checkin, pricing, logs, backup, update, network, alerts, gateway } =
                 split(&mut self.state, &mut self.services, &mut self.pending, ctx);
             match msg {
                 JobMsg::Shell(m) => shell.on_job(m, &mut cx),
@@ -316,6 +320,7 @@ impl App {
                 JobMsg::Update(m) => update.on_job(m, &mut cx),
                 JobMsg::Network(m) => network.on_job(m, &mut cx),
                 JobMsg::Alerts(m) => alerts.on_job(m, &mut cx),
+                JobMsg::Gateway(m) => gateway.on_job(m, &mut cx),
                 JobMsg::Lost(key) => {
                     shell.job_lost(&key);
                     sites.job_lost(&key);
@@ -327,6 +332,7 @@ impl App {
                     update.job_lost(&key);
                     network.job_lost(&key);
                     alerts.job_lost(&key);
+                    gateway.job_lost(&key);
                 }
             }
         }
@@ -335,12 +341,13 @@ impl App {
     /// The controllers' timed work: automatic refresh, daily check-in, the pricing
     /// book, the activity log.
     fn tick(&mut self, ctx: &egui::Context) {
-        let Split { mut cx, sites, checkin, pricing, logs, .. } =
+        let Split { mut cx, sites, checkin, pricing, logs, gateway, .. } =
             split(&mut self.state, &mut self.services, &mut self.pending, ctx);
         sites.tick(&mut cx);
         checkin.tick(&mut cx, sites);
         pricing.tick(&mut cx, sites);
         logs.tick(&mut cx);
+        gateway.tick(&mut cx);
     }
 }
 
