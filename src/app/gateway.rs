@@ -314,8 +314,14 @@ impl Gateway {
             self.reload_after = None;
             self.reload(cx);
         }
-        if self.server.is_some() && self.last_poll.is_none_or(|t| t.elapsed() >= POLL_EVERY) {
-            self.poll(cx);
+        if self.server.is_some() {
+            // A repaint may come a little early: ask again for the rest, or the chain ends.
+            let due = self.last_poll.map_or(Duration::ZERO, |t| POLL_EVERY.saturating_sub(t.elapsed()));
+            if due.is_zero() {
+                self.poll(cx);
+            } else {
+                cx.egui.request_repaint_after(due);
+            }
         }
     }
 

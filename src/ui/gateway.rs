@@ -16,6 +16,8 @@ use crate::ui::widgets;
 
 /// Rows of the request log drawn at most.
 const LOG_ROWS: usize = 200;
+/// Height of the candidates and the log tables (each scrolls inside).
+const TABLE_HEIGHT: f32 = 280.0;
 
 /// View state of the Gateway panel.
 #[derive(Default)]
@@ -69,9 +71,9 @@ impl GatewayPanel {
             ui.separator();
             self.candidates_ui(ui, state, &names);
             ui.separator();
-            self.routes_ui(ui, state, cmds);
-            ui.separator();
             log_ui(ui, state, &names, cmds);
+            ui.separator();
+            self.routes_ui(ui, state, cmds);
         });
     }
 
@@ -234,7 +236,7 @@ impl GatewayPanel {
                     }
                 });
             });
-            ui.separator();
+            ui.add_space(12.0);
             ui.vertical(|ui| {
                 if let Some(m) = view.models.iter().find(|m| self.model.as_deref() == Some(m.model.as_str())) {
                     model_ui(ui, view.policy, m);
@@ -314,7 +316,13 @@ impl GatewayPanel {
 fn model_ui(ui: &mut egui::Ui, policy: Policy, m: &ModelView) {
     let how = if m.pinned { tr("gateway.order_pinned").to_string() } else { tr(policy_key(policy)).to_string() };
     ui.label(fill(tr("gateway.order_by"), &[("model", &m.model), ("how", &how)]));
-    egui::Grid::new("gateway_candidates").num_columns(9).striped(true).spacing([10.0, 4.0]).show(ui, |ui| {
+    egui::ScrollArea::both().id_salt("gateway_candidates_scroll").max_height(TABLE_HEIGHT).show(ui, |ui| {
+        candidates_grid(ui, m);
+    });
+}
+
+fn candidates_grid(ui: &mut egui::Ui, m: &ModelView) {
+    egui::Grid::new("gateway_candidates").num_columns(10).striped(true).spacing([10.0, 4.0]).show(ui, |ui| {
         for h in [
             "gateway.col.rank",
             "gateway.col.account",
@@ -322,6 +330,7 @@ fn model_ui(ui: &mut egui::Ui, policy: Policy, m: &ModelView) {
             "gateway.col.upstream",
             "gateway.col.group",
             "gateway.col.cost",
+            "gateway.col.real",
             "gateway.col.balance",
             "gateway.col.ttfb",
             "gateway.col.state",
@@ -335,8 +344,8 @@ fn model_ui(ui: &mut egui::Ui, policy: Policy, m: &ModelView) {
             ui.label(&c.info.key_name);
             ui.monospace(&c.info.upstream_model);
             ui.label(c.info.group.as_deref().unwrap_or("–"));
-            ui.label(money(c.info.cost_usd, "$"))
-                .on_hover_text(fill(tr("gateway.cost_hint"), &[("real", &money(c.info.cost_real, ""))]));
+            ui.label(money(c.info.cost_usd, "$")).on_hover_text(tr("gateway.cost_hint"));
+            ui.label(money(c.info.cost_real, "")).on_hover_text(tr("gateway.real_hint"));
             ui.label(money(c.info.balance_usd, "$"));
             ui.label(c.ttfb_ms.map(|t| format!("{t:.0} ms")).unwrap_or_else(|| "–".into()));
             let (text, warn) = match c.state {
@@ -399,6 +408,12 @@ fn log_ui(ui: &mut egui::Ui, state: &AppState, names: &HashMap<AccountId, String
         ui.label(egui::RichText::new(tr("gateway.log_empty")).weak());
         return;
     }
+    egui::ScrollArea::both().id_salt("gateway_log_scroll").max_height(TABLE_HEIGHT).show(ui, |ui| {
+        log_grid(ui, rows, names);
+    });
+}
+
+fn log_grid(ui: &mut egui::Ui, rows: Vec<&AttemptRecord>, names: &HashMap<AccountId, String>) {
     egui::Grid::new("gateway_log").num_columns(10).striped(true).spacing([10.0, 3.0]).show(ui, |ui| {
         for h in [
             "gateway.col.time",
