@@ -167,7 +167,7 @@ impl Gateway {
             GatewayCmd::RotateKey => {
                 let store = cx.store.clone();
                 cx.start_blocking(Spec::new(KEY_JOB), move |_| {
-                    GatewayMsg::Rotated(store.with(|s| crate::gateway::local_key::rotate(s)).map_err(|e| e.to_string()))
+                    GatewayMsg::Rotated(store.with(crate::gateway::local_key::rotate).map_err(|e| e.to_string()))
                 });
             }
             GatewayCmd::SetPolicy(p) => self.change(cx, |g| g.policy = p),
@@ -254,7 +254,7 @@ impl Gateway {
     fn load_key(&mut self, cx: &mut Cx<'_>) {
         let store = cx.store.clone();
         cx.start_blocking_quiet(Spec::new(KEY_JOB), move |_| {
-            GatewayMsg::Key(store.with(|s| crate::gateway::local_key::load_or_create(s)).map_err(|e| e.to_string()))
+            GatewayMsg::Key(store.with(crate::gateway::local_key::load_or_create).map_err(|e| e.to_string()))
         });
     }
 
@@ -265,7 +265,7 @@ impl Gateway {
         self.candidates.start();
         cx.start_blocking_quiet(Spec::new(CANDIDATES_JOB).latest_wins(), move |_| {
             let r = store
-                .with(|s| crate::gateway::load_inputs(s))
+                .with(crate::gateway::load_inputs)
                 .map(|inputs| crate::gateway::offline_view(inputs, &relay, None))
                 .map_err(|e| e.to_string());
             GatewayMsg::Candidates(r)
@@ -387,11 +387,9 @@ impl Gateway {
     /// A job ended without its message.
     pub fn job_lost(&mut self, key: &str) {
         match key {
-            SERVER_JOB => {
-                if self.server.is_none() {
-                    self.run = RunState::Stopped;
-                    self.addr = None;
-                }
+            SERVER_JOB if self.server.is_none() => {
+                self.run = RunState::Stopped;
+                self.addr = None;
             }
             CANDIDATES_JOB => self.candidates.stop(),
             LOG_JOB => self.log.stop(),
@@ -453,7 +451,7 @@ mod tests {
         land(&mut rig, &mut g);
         let new = g.key.clone().unwrap();
         assert_ne!(new, key);
-        let stored = rig.store.with(|s| crate::gateway::local_key::load_or_create(s)).unwrap();
+        let stored = rig.store.with(crate::gateway::local_key::load_or_create).unwrap();
         assert_eq!(stored, new);
     }
 
