@@ -9,6 +9,7 @@ pub use super::alerts::AlertsCmd;
 pub use super::backup::BackupCmd;
 pub use super::checkin::CheckinCmd;
 pub use super::exports::ExportsCmd;
+pub use super::gateway::GatewayCmd;
 pub use super::keys::KeysCmd;
 pub use super::logs::LogsCmd;
 pub use super::network::NetworkCmd;
@@ -43,6 +44,8 @@ pub enum Command {
     Alerts(AlertsCmd),
     /// "Use in…": preview, write, undo, links, snippets, channels.
     Exports(ExportsCmd),
+    /// The local gateway: start, stop, key, policy, aliases, pins.
+    Gateway(GatewayCmd),
     /// Read the settings from the store again (a restore may have brought others).
     ReloadSettings,
 }
@@ -69,6 +72,7 @@ wrap!(
     NetworkCmd => Network,
     AlertsCmd => Alerts,
     ExportsCmd => Exports,
+    GatewayCmd => Gateway,
 );
 
 /// A command with a label and a keyboard shortcut.
@@ -95,7 +99,8 @@ pub const COMMANDS: &[(UiCommand, &str, egui::KeyboardShortcut)] = &[
     (UiCommand::Show(Panel::Sites), "nav.sites", shortcut(egui::Modifiers::COMMAND, egui::Key::Num1)),
     (UiCommand::Show(Panel::Pricing), "nav.pricing", shortcut(egui::Modifiers::COMMAND, egui::Key::Num2)),
     (UiCommand::Show(Panel::Logs), "nav.logs", shortcut(egui::Modifiers::COMMAND, egui::Key::Num3)),
-    (UiCommand::Show(Panel::Settings), "nav.settings", shortcut(egui::Modifiers::COMMAND, egui::Key::Num4)),
+    (UiCommand::Show(Panel::Gateway), "nav.gateway", shortcut(egui::Modifiers::COMMAND, egui::Key::Num4)),
+    (UiCommand::Show(Panel::Settings), "nav.settings", shortcut(egui::Modifiers::COMMAND, egui::Key::Num5)),
     (UiCommand::RefreshAll, "top.refresh_all", shortcut(egui::Modifiers::NONE, egui::Key::F5)),
 ];
 

@@ -51,6 +51,8 @@ pub enum JobMsg {
     Alerts(super::alerts::AlertsMsg),
     /// "Use in…".
     Exports(super::exports::ExportsMsg),
+    /// The local gateway.
+    Gateway(super::gateway::GatewayMsg),
     /// A job ended without its result (it panicked); its owner clears what it waited for.
     Lost(String),
 }

@@ -1,13 +1,13 @@
 //! The eframe application: a small shell over one controller per area.
 //!
 //! - [`AppState`] holds the settings and the controllers (shell, sites, keys, check-in,
-//!   pricing, logs, backup, update, network, alerts, exports); each owns its state, its command
+//!   pricing, logs, backup, update, network, alerts, exports, gateway); each owns its state, its command
 //!   enum and its jobs. Views read it and push [`Command`]s.
 //! - [`App::logic`] (every frame, also while the window is hidden) lands the job
 //!   registry's messages (one exhaustive `match` over [`jobs::JobMsg`]), applies the
 //!   queued commands (one exhaustive `match` over [`Command`]), then lets the
 //!   controllers with timed work run it (automatic refresh, daily check-in, the
-//!   pricing book, the activity log). [`App::ui`] asks the [`View`] to draw.
+//!   pricing book, the activity log, the gateway's live figures). [`App::ui`] asks the [`View`] to draw.
 //! - Background work starts only through the job registry ([`jobs::Jobs`]), by name.
 //! - `app` never imports `ui`: it is handed its [`View`] (`ui::Panels`) in [`AppDeps`].
 
@@ -18,6 +18,7 @@ pub mod command;
 pub mod cx;
 pub mod exports;
 pub mod fonts;
+pub mod gateway;
 pub mod i18n;
 pub mod jobs;
 pub mod keys;
@@ -156,6 +157,7 @@ struct Split<'a> {
     network: &'a mut network::Network,
     alerts: &'a mut alerts::Alerts,
     exports: &'a mut exports::Exports,
+    gateway: &'a mut gateway::Gateway,
 }
 
 fn split<'a>(
@@ -164,7 +166,7 @@ fn split<'a>(
     out: &'a mut Vec<Command>,
     egui: &'a egui::Context,
 ) -> Split<'a> {
-    let AppState { settings, shell, sites, keys, checkin, pricing, logs, backup, update, network, alerts, exports } =
+    let AppState { settings, shell, sites, keys, checkin, pricing, logs, backup, update, network, alerts, exports, gateway } =
         state;
     let cx = Cx {
         store: &s.store,
@@ -176,7 +178,7 @@ fn split<'a>(
         out,
         egui,
     };
-    Split { cx, shell, sites, keys, checkin, pricing, logs, backup, update, network, alerts, exports }
+    Split { cx, shell, sites, keys, checkin, pricing, logs, backup, update, network, alerts, exports, gateway }
 }
 
 /// The application.
@@ -276,7 +278,7 @@ impl App {
 
     /// Routes one command to its controller. Every state change passes here.
     fn apply(&mut self, cmd: Command, ctx: &egui::Context) {
-        let Split { mut cx, shell, sites, keys, checkin, pricing, logs, backup, update, network, alerts, exports } =
+        let Split { mut cx, shell, sites, keys, checkin, pricing, logs, backup, update, network, alerts, exports, gateway } =
             split(&mut self.state, &mut self.services, &mut self.pending, ctx);
         let cx = &mut cx;
         match cmd {
@@ -291,6 +293,7 @@ impl App {
             Command::Network(c) => network.apply(c, cx),
             Command::Alerts(c) => alerts.apply(c, cx, sites),
             Command::Exports(c) => exports.apply(c, cx),
+            Command::Gateway(c) => gateway.apply(c, cx),
             Command::ReloadSettings => cx.saver.reload(cx.jobs, cx.store),
         }
     }
@@ -298,7 +301,7 @@ impl App {
     /// Lands every job message that arrived, each with its controller.
     fn dispatch_jobs(&mut self, ctx: &egui::Context) {
         for msg in self.services.jobs.poll() {
-            let Split { mut cx, shell, sites, keys, checkin, pricing, logs, backup, update, network, alerts, exports } =
+            let Split { mut cx, shell, sites, keys, checkin, pricing, logs, backup, update, network, alerts, exports, gateway } =
                 split(&mut self.state, &mut self.services, &mut self.pending, ctx);
             match msg {
                 JobMsg::Shell(m) => shell.on_job(m, &mut cx),
@@ -325,6 +328,7 @@ impl App {
                 JobMsg::Network(m) => network.on_job(m, &mut cx),
                 JobMsg::Alerts(m) => alerts.on_job(m, &mut cx),
                 JobMsg::Exports(m) => exports.on_job(m, &mut cx),
+                JobMsg::Gateway(m) => gateway.on_job(m, &mut cx),
                 JobMsg::Lost(key) => {
                     shell.job_lost(&key);
                     sites.job_lost(&key);
@@ -337,6 +341,7 @@ impl App {
                     network.job_lost(&key);
                     alerts.job_lost(&key);
                     exports.job_lost(&key);
+                    gateway.job_lost(&key);
                 }
             }
         }
@@ -345,12 +350,13 @@ impl App {
     /// The controllers' timed work: automatic refresh, daily check-in, the pricing
     /// book, the activity log.
     fn tick(&mut self, ctx: &egui::Context) {
-        let Split { mut cx, sites, checkin, pricing, logs, .. } =
+        let Split { mut cx, sites, checkin, pricing, logs, gateway, .. } =
             split(&mut self.state, &mut self.services, &mut self.pending, ctx);
         sites.tick(&mut cx);
         checkin.tick(&mut cx, sites);
         pricing.tick(&mut cx, sites);
         logs.tick(&mut cx);
+        gateway.tick(&mut cx);
     }
 }
 

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use crate::domain::settings::{Lang, Settings, ThemePref};
 use crate::store::{DataDirSource, KeyLocation};
 
-/// The four panels of the left navigation.
+/// The panels of the left navigation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Panel {
     /// 站点 Sites.
@@ -16,13 +16,15 @@ pub enum Panel {
     Pricing,
     /// 日志 Logs.
     Logs,
+    /// 网关 Gateway.
+    Gateway,
     /// 设置 Settings.
     Settings,
 }
 
 impl Panel {
     /// Navigation order.
-    pub const ALL: [Panel; 4] = [Panel::Sites, Panel::Pricing, Panel::Logs, Panel::Settings];
+    pub const ALL: [Panel; 5] = [Panel::Sites, Panel::Pricing, Panel::Logs, Panel::Gateway, Panel::Settings];
 
     /// Translation key of the navigation label.
     pub fn label_key(self) -> &'static str {
@@ -30,6 +32,7 @@ impl Panel {
             Panel::Sites => "nav.sites",
             Panel::Pricing => "nav.pricing",
             Panel::Logs => "nav.logs",
+            Panel::Gateway => "nav.gateway",
             Panel::Settings => "nav.settings",
         }
     }
@@ -124,6 +127,8 @@ pub struct AppState {
     pub alerts: super::alerts::Alerts,
     /// "Use in…": the dialog, its preview and the last write (undoable).
     pub exports: super::exports::Exports,
+    /// The local gateway.
+    pub gateway: super::gateway::Gateway,
 }
 
 impl AppState {
@@ -147,6 +152,7 @@ impl AppState {
             network: Default::default(),
             alerts: Default::default(),
             exports: Default::default(),
+            gateway: Default::default(),
         }
     }
 }

@@ -8,7 +8,7 @@ use std::io::Write;
 
 use anyhow::Context;
 
-use crate::domain::gateway::AttemptRecord;
+use crate::domain::gateway::{AttemptRecord, valid_route_name};
 use crate::gateway::{AliasTarget, Gateway, GatewayDeps, GatewaySettings, Policy, TableView, local_key, parse_listen};
 use crate::relay::{ClientConfig, RelayClient};
 use crate::store::{GatewayLogQuery, SharedStore, Store};
@@ -207,7 +207,7 @@ pub fn run(mut store: Store, cmd: &GatewayCmd) -> anyhow::Result<ExitCode> {
             }
         }
         GatewayCmd::Alias { name, targets } => {
-            if name.trim().is_empty() || name.contains([';', '=', ',']) {
+            if !valid_route_name(name) {
                 anyhow::bail!("`{name}` cannot be an alias name (no ; = or ,)");
             }
             let mut s = gateway_settings(&store)?;
@@ -229,7 +229,7 @@ pub fn run(mut store: Store, cmd: &GatewayCmd) -> anyhow::Result<ExitCode> {
             save(&mut store, s)?;
         }
         GatewayCmd::Pin { model, accounts } => {
-            if model.trim().is_empty() || model.contains([';', '=', ',']) {
+            if !valid_route_name(model) {
                 anyhow::bail!("`{model}` cannot be pinned (no ; = or ,)");
             }
             let mut s = gateway_settings(&store)?;

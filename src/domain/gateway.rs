@@ -8,7 +8,7 @@ use super::AccountId;
 use super::pricing::{BillingType, PriceRow, TOKENS_PER_MILLION};
 
 mod settings;
-pub use settings::{AliasTarget, DEFAULT_LISTEN, GatewaySettings, Policy, parse_listen, text};
+pub use settings::{AliasTarget, DEFAULT_LISTEN, GatewaySettings, Policy, parse_listen, text, valid_route_name};
 
 /// A generation endpoint the gateway routes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]

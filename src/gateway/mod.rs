@@ -209,6 +209,17 @@ impl Gateway {
         reload(&self.core, &self.deps, &self.health, &self.stamp, true).await
     }
 
+    /// A handle that rebuilds this gateway's table from the store (for a job that must
+    /// not own the gateway, such as the app's reload after a settings change).
+    pub fn reloader(&self) -> Reloader {
+        Reloader {
+            core: self.core.clone(),
+            deps: self.deps.clone(),
+            health: self.health.clone(),
+            stamp: self.stamp.clone(),
+        }
+    }
+
     /// Candidates per model (all models, or one), with their breaker state now.
     pub fn view(&self, model: Option<&str>) -> TableView {
         self.core.table().view(self.core.clock.now_ms(), model)
@@ -249,6 +260,22 @@ impl Gateway {
         drop(self.core);
         let _ = tokio::time::timeout(Duration::from_secs(10), writer).await;
         log::info!("gateway on {} stopped", self.addr);
+    }
+}
+
+/// Rebuilds a running gateway's table ([`Gateway::reloader`]).
+#[derive(Debug, Clone)]
+pub struct Reloader {
+    core: Arc<Core>,
+    deps: GatewayDeps,
+    health: Arc<HealthRegistry>,
+    stamp: Arc<Mutex<(String, String)>>,
+}
+
+impl Reloader {
+    /// Rebuilds the table from the store now (the network settings applied again too).
+    pub async fn reload(self) -> Result<(), GatewayError> {
+        reload(&self.core, &self.deps, &self.health, &self.stamp, true).await
     }
 }
 

@@ -5,6 +5,7 @@ pub mod alerts_view;
 pub mod backup;
 pub mod checkin_view;
 pub mod diff_view;
+pub mod gateway;
 pub mod keys_view;
 pub mod logs;
 pub mod logs_charts;
@@ -29,6 +30,7 @@ pub struct Panels {
     sites: sites::SitesPanel,
     pricing: pricing::PricingPanel,
     logs: logs::LogsPanel,
+    gateway: gateway::GatewayPanel,
     settings: settings::SettingsPanel,
     use_in: use_in::UseInDialog,
 }
@@ -36,7 +38,7 @@ pub struct Panels {
 impl crate::app::View for Panels {
     /// Draws the whole window: top bar, navigation, notices and the current panel.
     fn ui(&mut self, ui: &mut egui::Ui, state: &AppState, cmds: &mut Vec<Command>) {
-        // Keyboard: the shortcuts of the command table (Ctrl+1..4 panels, F5 refresh all).
+        // Keyboard: the shortcuts of the command table (Ctrl+1..5 panels, F5 refresh all).
         cmds.extend(crate::app::command::pressed(ui.ctx()));
         egui::Panel::top("top_bar").show(ui, |ui| top_bar_ui(ui, state, cmds));
         egui::Panel::left("nav").resizable(false).exact_size(150.0).show(ui, |ui| nav_ui(ui, state, cmds));
@@ -47,6 +49,7 @@ impl crate::app::View for Panels {
                 Panel::Sites => self.sites.ui(ui, state, cmds),
                 Panel::Pricing => self.pricing.ui(ui, state, cmds),
                 Panel::Logs => self.logs.ui(ui, state, cmds),
+                Panel::Gateway => self.gateway.ui(ui, state, cmds),
                 Panel::Settings => self.settings.ui(ui, state, cmds),
             }
         });

@@ -93,6 +93,12 @@ impl std::fmt::Display for AliasTarget {
     }
 }
 
+/// Whether `name` can be an alias or a pinned model name (the one-line text form keeps
+/// `;`, `=` and `,` as separators).
+pub fn valid_route_name(name: &str) -> bool {
+    !name.trim().is_empty() && !name.contains([';', '=', ','])
+}
+
 /// Aliases, pins and the account order are kept as one line of text each, so every
 /// setting is a plain value (one dotted settings key each):
 /// `aliases = "sonnet=claude-sonnet-4-5,claude-4.5-sonnet#3; fast=m1"`,

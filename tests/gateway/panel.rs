@@ -1,0 +1,64 @@
+//! The Gateway panel in the window: started from its button on the app's runtime, in
+//! front of a fake upstream; one request through it shows up as a row of its log.
+
+use egui_kittest::kittest::Queryable;
+use serde_json::json;
+
+use crate::common::{app_with, run_until, ui_lock};
+use crate::rig::{Acct, seed};
+use crate::upstream;
+
+#[test]
+fn the_panel_starts_the_gateway_and_a_request_through_it_shows_in_the_log() {
+    let _l = ui_lock();
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
+    let up = rt.block_on(upstream::start("alpha"));
+    let mut t = app_with(|s| {
+        s.set_setting("ui.lang", "en").unwrap();
+        s.set_setting("gateway.listen", "127.0.0.1:0").unwrap();
+        seed(s, &Acct::new("alpha", &up.url, &["m1"]));
+    });
+    let h = &mut t.harness;
+    h.set_size(egui::vec2(1400.0, 900.0));
+    run_until(h, "accounts loaded", |h| h.state().state().sites.accounts.value().is_some_and(|a| a.len() == 1));
+    h.get_by_label("Gateway").click();
+    run_until(h, "key and candidates read", |h| {
+        let g = &h.state().state().gateway;
+        g.key.is_some() && g.candidates.value().is_some_and(|v| v.models.len() == 1)
+    });
+    assert!(h.query_by_label_contains("sk-local-").is_some(), "the masked key is shown");
+    assert!(h.query_by_label("m1 (1)").is_some(), "the model with its one candidate");
+    assert!(h.query_by_label("No requests through the gateway yet").is_some());
+
+    h.get_by_label("Start gateway").click();
+    run_until(h, "running", |h| h.state().state().gateway.addr.is_some());
+    let g = &h.state().state().gateway;
+    let (addr, key) = (g.addr.unwrap(), g.key.clone().unwrap());
+    assert!(h.query_by_label("Stop gateway").is_some());
+    assert!(h.query_by_label(format!("http://{addr}/v1").as_str()).is_some(), "the address is shown");
+
+    let reply = rt.block_on(async {
+        let http = reqwest::Client::builder().no_proxy().build().unwrap();
+        let r = http
+            .post(format!("http://{addr}/v1/chat/completions"))
+            .bearer_auth(key.expose())
+            .json(&json!({"model": "m1", "messages": [{"role": "user", "content": "hi"}]}))
+            .send()
+            .await
+            .unwrap();
+        (r.status().as_u16(), r.text().await.unwrap())
+    });
+    assert_eq!(reply.0, 200, "{}", reply.1);
+    assert_eq!(up.hits(), 1);
+    run_until(h, "the request in the log", |h| h.state().state().gateway.recent().len() == 1);
+    assert!(h.query_by_label("ok").is_some(), "the row's outcome");
+    assert!(h.query_by_label("200").is_some(), "the row's status");
+    assert!(h.query_by_label("No requests through the gateway yet").is_none());
+
+    h.get_by_label("Stop gateway").click();
+    run_until(h, "stopped", |h| h.state().state().gateway.run == apihub::app::gateway::RunState::Stopped);
+    assert!(std::net::TcpStream::connect(addr).is_err(), "nothing listens any more");
+    // Stopped: the row now comes from the store.
+    run_until(h, "the stored log", |h| h.state().state().gateway.log.value().is_some_and(|l| l.len() == 1));
+    assert!(h.query_by_label("ok").is_some());
+}
