@@ -366,12 +366,13 @@ impl Exports {
             }
             ExportsMsg::Written(target, result) => match result {
                 Ok(applied) => {
-                    let files: Vec<String> = applied.files.iter().map(|w| w.path.display().to_string()).collect();
-                    let text =
-                        fill(tr("use.written"), &[("target", &target_label(target)), ("files", &files.join(", "))]);
-                    match &applied.journal_warning {
-                        Some(w) => cx.say(format!("{text} — {w}"), Severity::Warning),
-                        None => cx.say(text, Severity::Info),
+                    // The strip with Undo says what was written; without a journal entry
+                    // there is nothing to undo, so the status line says it with the warning.
+                    if let Some(w) = &applied.journal_warning {
+                        let files: Vec<String> = applied.files.iter().map(|w| w.path.display().to_string()).collect();
+                        let text =
+                            fill(tr("use.written"), &[("target", &target_label(target)), ("files", &files.join(", "))]);
+                        cx.say(format!("{text} — {w}"), Severity::Warning);
                     }
                     self.last_write = applied.journal_warning.is_none().then_some(LastWrite { target, applied });
                     self.dialog = None;
@@ -683,7 +684,7 @@ mod tests {
         assert_eq!(v["env"]["ANTHROPIC_AUTH_TOKEN"], format!("sk-{KEY}"));
         assert_eq!(v["env"]["ANTHROPIC_BASE_URL"], "https://relay.example");
         assert_eq!(ex.last_write.as_ref().map(|w| w.target), Some(Target::ClaudeCode));
-        assert!(statuses(&mut rig).iter().any(|s| s.contains("settings.json")));
+        assert!(statuses(&mut rig).is_empty(), "the Undo strip says it, not the status line");
         assert!(safe_write::journal_in(rig.dir.path()).exists(), "the journal the CLI's undo reads");
 
         rig.with(|cx| ex.apply(ExportsCmd::Undo, cx));

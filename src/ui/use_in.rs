@@ -26,9 +26,12 @@ fn app_label(app: CcApp) -> &'static str {
 
 /// The "Use in…" menu button for a key (or an account: `key.key` None).
 pub fn menu_ui(ui: &mut egui::Ui, key: KeyRef, small: bool, cmds: &mut Vec<Command>) {
-    let text = egui::RichText::new(tr("use.menu"));
-    let text = if small { text.small() } else { text };
-    ui.menu_button(text, |ui| {
+    // A key row's buttons are small ones: the menu button matches their height.
+    let restore = ui.spacing().button_padding;
+    if small {
+        ui.spacing_mut().button_padding.y = 0.0;
+    }
+    let menu = ui.menu_button(tr("use.menu"), |ui| {
         let mut open = |ui: &mut egui::Ui, req: Request| {
             cmds.push(ExportsCmd::Open(Box::new(req)).into());
             ui.close();
@@ -51,9 +54,9 @@ pub fn menu_ui(ui: &mut egui::Ui, key: KeyRef, small: bool, cmds: &mut Vec<Comma
                 open(ui, Request::new(key, t));
             }
         }
-    })
-    .response
-    .on_hover_text(tr("use.menu_hint"));
+    });
+    ui.spacing_mut().button_padding = restore;
+    menu.response.on_hover_text(tr("use.menu_hint"));
 }
 
 /// The strip after a write: what was written, Undo, Dismiss.
@@ -109,7 +112,7 @@ impl UseInDialog {
             self.group_text = req.channel_group.clone();
         }
         // Keys first: Enter in a text field only ends the edit.
-        let typing = ctx.egui_wants_keyboard_input();
+        let typing = ctx.text_edit_focused();
         let (esc, enter) = ctx.input(|i| (i.key_pressed(egui::Key::Escape), i.key_pressed(egui::Key::Enter)));
         let mut open = true;
         let title = fill(tr("use.title"), &[("target", &target_label(req.target))]);
