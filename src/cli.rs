@@ -9,6 +9,7 @@ pub mod pricing;
 pub mod recover;
 pub mod report;
 mod settings;
+pub mod use_cmd;
 mod webdav;
 
 use std::path::PathBuf;
@@ -86,6 +87,9 @@ pub enum Cmd {
     /// the old key back, or reset the credentials.
     #[command(subcommand, after_help = recover::EXIT_CODES_HELP)]
     Recover(recover::RecoverCmd),
+    /// Put a key into a tool (Claude Code, Codex, OpenCode, Gemini CLI, Cherry Studio,
+    /// CC Switch, a New API channel) or print it as env / curl / python; `use undo` restores.
+    Use(Box<use_cmd::UseArgs>),
     /// Settings: `list [--json]`, `get KEY`, `set KEY VALUE`, `unset KEY` (dotted keys).
     #[command(subcommand)]
     Settings(settings::SettingsCmd),
@@ -279,6 +283,7 @@ fn run_inner(cli: &Cli, cmd: &Cmd, rt: &tokio::runtime::Handle) -> anyhow::Resul
         Cmd::Pricing(args) => pricing::pricing(open_store(cli)?, args),
         Cmd::Try(args) => pricing::try_cmd(open_store(cli)?, args, rt),
         Cmd::Recover(cmd) => recover::run(cli, cmd),
+        Cmd::Use(args) => use_cmd::run(cli, args, rt),
         Cmd::Settings(cmd) => settings::run(open_store(cli)?, cmd),
     }
 }

@@ -7,6 +7,7 @@ pub mod backup;
 pub mod cli;
 pub mod domain;
 pub mod engine;
+pub mod exports;
 pub mod logging;
 pub mod relay;
 pub mod store;

@@ -65,23 +65,34 @@ async fn blocking<T: Send + 'static>(
     Ok(store.run(f).await?)
 }
 
-/// Resolves the key: `(name, full key)`.
-async fn pick_key(
+/// A key chosen for an account: its name, the full key and, for a site key, what the
+/// site says about it (group, model limit, status).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ResolvedKey {
+    /// The key's name ("account key" for a key-only account's own key).
+    pub name: String,
+    /// The full key (revealed through the site when it was stored masked).
+    pub key: String,
+    /// The site's record of the key (None for the account's own key).
+    pub meta: Option<ApiKey>,
+}
+
+/// Resolves a key for `model` (None: any enabled key), revealing a masked one once.
+pub async fn resolve_key(
     relay: &RelayClient,
     store: &SharedStore,
     account: &Account,
     choice: KeyChoice,
-    model: &str,
-) -> Result<(String, String), ActionError> {
+    model: Option<&str>,
+) -> Result<ResolvedKey, ActionError> {
     let id = account.id;
     let (creds, state) = blocking(store, move |s| Ok((s.credentials(id)?, s.account_state(id)?))).await?;
     let keys: Vec<ApiKey> = state.snapshot.and_then(|s| s.keys.value).unwrap_or_default();
     let own = creds.api_key.filter(|k| !k.trim().is_empty());
+    let own_key = |k: String| ResolvedKey { name: "account key".into(), key: k, meta: None };
     let chosen = match choice {
         KeyChoice::AccountKey => {
-            return own
-                .map(|k| ("account key".to_string(), k))
-                .ok_or_else(|| no_key("this account has no key of its own"));
+            return own.map(own_key).ok_or_else(|| no_key("this account has no key of its own"));
         }
         KeyChoice::Id(kid) => keys
             .iter()
@@ -89,11 +100,14 @@ async fn pick_key(
             .cloned()
             .ok_or_else(|| no_key(&format!("no key #{kid} on this account")))?,
         KeyChoice::Auto => {
-            let usable = usable_keys(&keys, model);
+            let usable: Vec<&ApiKey> = match model {
+                Some(m) => usable_keys(&keys, m),
+                None => keys.iter().filter(|k| k.status == 1).collect(),
+            };
             if let Some(k) = usable.iter().find(|k| !k.masked) {
                 (*k).clone()
             } else if let Some(k) = own {
-                return Ok(("account key".into(), k));
+                return Ok(own_key(k));
             } else if let Some(k) = usable.first() {
                 (*k).clone()
             } else {
@@ -102,12 +116,12 @@ async fn pick_key(
         }
     };
     if !chosen.masked {
-        return Ok((chosen.name, chosen.key));
+        return Ok(ResolvedKey { name: chosen.name.clone(), key: chosen.key.clone(), meta: Some(chosen) });
     }
     // Stored masked (new-api ≥ 2026-03): reveal it once (the reveal stores it for next time).
     let done = run_key_action(relay, store, account, KeyAction::Reveal { id: chosen.id }).await?;
     let key = done.full_key.ok_or_else(|| no_key("the site did not reveal the key"))?;
-    Ok((chosen.name, key))
+    Ok(ResolvedKey { name: chosen.name.clone(), key, meta: Some(chosen) })
 }
 
 /// Tries `req.model` on `account` with the chosen key and stores the result.
@@ -132,7 +146,8 @@ pub async fn try_model_live(
     req: TryRequest,
     on_text: &(dyn Fn(&str) + Send + Sync),
 ) -> Result<TryReport, ActionError> {
-    let (key_name, full) = pick_key(relay, store, account, key, &req.model).await?;
+    let ResolvedKey { name: key_name, key: full, .. } =
+        resolve_key(relay, store, account, key, Some(&req.model)).await?;
     let result = relay.try_model_live(&account.site.url, &full, &req, on_text).await;
     match &result {
         Ok(o) => log::info!("tried {} on {}: ok in {} ms", req.model, account.site.url, o.total_ms),

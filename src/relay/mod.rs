@@ -17,10 +17,12 @@
 //! | `login.rs` | verify token/cookie, password + 2FA sign-in, explicit token mint |
 //! | `detect.rs` | site-kind detection |
 //! | `checkin.rs` | performing check-in |
+//! | `channels.rs` | channel search/create/update on a site the user administers (channel import) |
 //! | `keys.rs` | key list/create/edit/enable/delete; revealing masked new-api keys (explicit, critical-limited) |
 //! | `redeem.rs` | redeeming a code (int vs Veloera object; never retried) |
 //! | `try_model.rs` | "try a model": streamed chat / embeddings with one key, TTFT and total time, OpenAI error bodies classified |
 
+pub mod channels;
 pub mod checkin;
 pub(crate) mod ctx;
 pub mod detect;
