@@ -83,13 +83,13 @@ pub enum Cmd {
     Pricing(pricing::PricingArgs),
     /// Send one minimal request to a model with one of an account's keys (latency, reply, errors).
     Try(pricing::TryArgs),
+    /// Put a key into a tool (Claude Code, Codex, OpenCode, Gemini CLI, Cherry Studio,
+    /// CC Switch, a New API channel) or print it as env / curl / python; `use undo` restores.
+    Use(Box<use_cmd::UseArgs>),
     /// A damaged data file or a lost key: restore a backup, salvage, start empty, put
     /// the old key back, or reset the credentials.
     #[command(subcommand, after_help = recover::EXIT_CODES_HELP)]
     Recover(recover::RecoverCmd),
-    /// Put a key into a tool (Claude Code, Codex, OpenCode, Gemini CLI, Cherry Studio,
-    /// CC Switch, a New API channel) or print it as env / curl / python; `use undo` restores.
-    Use(Box<use_cmd::UseArgs>),
     /// Settings: `list [--json]`, `get KEY`, `set KEY VALUE`, `unset KEY` (dotted keys).
     #[command(subcommand)]
     Settings(settings::SettingsCmd),
@@ -282,8 +282,8 @@ fn run_inner(cli: &Cli, cmd: &Cmd, rt: &tokio::runtime::Handle) -> anyhow::Resul
         Cmd::Stats(args) => logs::stats(open_store(cli)?, args),
         Cmd::Pricing(args) => pricing::pricing(open_store(cli)?, args),
         Cmd::Try(args) => pricing::try_cmd(open_store(cli)?, args, rt),
-        Cmd::Recover(cmd) => recover::run(cli, cmd),
         Cmd::Use(args) => use_cmd::run(cli, args, rt),
+        Cmd::Recover(cmd) => recover::run(cli, cmd),
         Cmd::Settings(cmd) => settings::run(open_store(cli)?, cmd),
     }
 }

@@ -748,11 +748,11 @@ mod recovery_window {
                 apihub::app::fonts::install_blocking(ctx);
             })
             .build_eframe(move |cc| apihub::app::App::new(cc, deps));
-        super::common::run_until(&mut app, "accounts loaded", |h| h.state().state().accounts.value().is_some());
+        super::common::run_until(&mut app, "accounts loaded", |h| h.state().state().sites.accounts.value().is_some());
         assert!(
             app.query_by_label_contains("The data file was damaged. Restored 3 accounts from the backup").is_some()
         );
-        assert_eq!(app.state().state().accounts.value().map(Vec::len), Some(3));
+        assert_eq!(app.state().state().sites.accounts.value().map(Vec::len), Some(3));
     }
 
     #[test]

@@ -6,6 +6,7 @@ pub mod kind;
 pub mod money;
 pub mod network;
 pub mod pricing;
+pub mod profile;
 pub mod settings;
 pub mod snapshot;
 pub mod time;

@@ -52,28 +52,14 @@ impl LogKind {
         LogKind::Unknown,
     ];
 
-    /// Maps a site's raw type number (servers.md §7.9).
+    /// Maps a site's raw type number (servers.md §7.9; 5–7 differ by kind: the profile).
     pub fn from_raw(site: SiteKind, raw: i64) -> LogKind {
         match raw {
             1 => LogKind::Topup,
             2 => LogKind::Consume,
             3 => LogKind::Manage,
             4 => LogKind::System,
-            5 => match site {
-                SiteKind::Veloera => LogKind::CheckIn,
-                SiteKind::OneApi => LogKind::Test,
-                SiteKind::OneHub | SiteKind::DoneHub => LogKind::Unknown,
-                _ => LogKind::Error,
-            },
-            6 => match site {
-                SiteKind::Veloera => LogKind::Error,
-                SiteKind::OneApi | SiteKind::OneHub | SiteKind::DoneHub => LogKind::Unknown,
-                _ => LogKind::Refund,
-            },
-            7 => match site {
-                SiteKind::OneApi | SiteKind::OneHub | SiteKind::DoneHub | SiteKind::Veloera => LogKind::Unknown,
-                _ => LogKind::Login,
-            },
+            5..=7 => super::profile::Profile::for_kind(site).log_types_5_6_7[(raw - 5) as usize],
             _ => LogKind::Unknown,
         }
     }

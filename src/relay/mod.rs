@@ -36,15 +36,14 @@ pub mod logs;
 pub mod native;
 pub mod parse;
 pub mod pricing;
-pub mod profile;
 pub mod redeem;
 pub mod snapshot;
 pub mod try_model;
 
 use std::sync::Arc;
 
+pub use crate::domain::profile::{self, Profile};
 pub use error::{RelayError, classify};
-pub use profile::Profile;
 
 use crate::domain::{AuthMethod, SiteKind};
 
