@@ -1,7 +1,10 @@
 //! Demo data: N accounts of mixed kinds, currencies, states and errors, written into a
 //! data dir. Used by `benches/sites_table.rs` and for screenshots:
 //!
-//!     cargo run --example demo_data -- DATA_DIR [N]
+//!     cargo run --example demo_data -- DATA_DIR [N] [AGE_SECS]
+//!
+//! AGE_SECS (default 0) dates the states that long ago, so an auto refresh is due at
+//! start (the footprint bench measures that burst).
 //!     cargo run -- --data-dir DATA_DIR
 #![allow(clippy::unwrap_used, clippy::expect_used, dead_code)]
 
@@ -173,10 +176,11 @@ fn pricing(i: usize) -> Part<SitePricing> {
 
 fn main() {
     let mut args = std::env::args().skip(1);
-    let dir = args.next().expect("usage: demo_data DATA_DIR [N]");
+    let dir = args.next().expect("usage: demo_data DATA_DIR [N] [AGE_SECS]");
     let n: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(50);
+    let age: i64 = args.next().and_then(|a| a.parse().ok()).unwrap_or(0);
     let mut store = Store::open(std::path::Path::new(&dir)).expect("open store").store;
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64 - age;
     seed(&mut store, n, now);
     println!("seeded {n} accounts into {dir}");
 }

@@ -9,8 +9,10 @@ pub mod domain;
 pub mod engine;
 pub mod exports;
 pub mod logging;
+pub mod notify;
 pub mod relay;
 pub mod store;
+pub mod tls;
 pub mod ui;
 pub mod update;
 

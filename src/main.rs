@@ -20,7 +20,14 @@ fn main() -> ExitCode {
         Ok(n) => log::debug!("open-files limit: {n}"),
         Err(e) => log::debug!("open-files limit unchanged: {e}"),
     }
-    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().worker_threads(2).build() {
+    // The blocking pool runs SQLite jobs and DNS look-ups (one per new connection): 64
+    // threads, not tokio's 512, bound the start-up refresh burst's threads and arenas.
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .worker_threads(2)
+        .max_blocking_threads(64)
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");

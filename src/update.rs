@@ -211,7 +211,7 @@ fn select(list: Vec<GhRelease>, current: Version, channel: Channel) -> UpdateChe
 /// Checks `releases_url` (a GitHub releases-list endpoint) against `current`.
 pub async fn check_releases(releases_url: &str, current: &str, channel: Channel) -> Result<UpdateCheck, UpdateError> {
     let current = parse_tag(current).ok_or_else(|| UpdateError::BadCurrentVersion(current.to_string()))?;
-    let client = reqwest::Client::builder()
+    let client = crate::tls::client_builder()
         .timeout(std::time::Duration::from_secs(10))
         .user_agent(concat!("api-hub-desk/", env!("CARGO_PKG_VERSION")))
         .build()

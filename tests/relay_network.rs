@@ -142,7 +142,7 @@ async fn tls_server() -> String {
     use tokio_rustls::rustls;
     let cert = rustls::pki_types::CertificateDer::from(include_bytes!("fixtures/tls/leaf.der").to_vec());
     let key = rustls::pki_types::PrivateKeyDer::Pkcs8(include_bytes!("fixtures/tls/leaf.key.der").to_vec().into());
-    let cfg = rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::aws_lc_rs::default_provider()))
+    let cfg = rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
         .with_safe_default_protocol_versions()
         .unwrap()
         .with_no_client_auth()

@@ -3,7 +3,9 @@
 (SIL Open Font License 1.1) cut down to the characters of our Chinese UI strings.
 
 It is the last-resort fallback when the system has no Chinese font, and it keeps the
-UI tests independent of the machine's fonts. Re-run after changing assets/i18n/zh-CN.json:
+UI tests independent of the machine's fonts. It is installed before the first frame;
+cjk-sc-common.otf.z (make_cjk_subset.py) follows lazily when the system has no Chinese
+face. Re-run both after changing assets/i18n/zh-CN.json:
 
     pip install fonttools && python3 assets/fonts/make_ui_subset.py
 """
@@ -13,6 +15,9 @@ import subprocess
 import sys
 
 from fontTools.ttLib import TTCollection
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+from make_cjk_subset import LEAN  # noqa: E402
 
 here = pathlib.Path(__file__).resolve().parent
 src = pathlib.Path(sys.argv[1] if len(sys.argv) > 1 else "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc")
@@ -29,8 +34,7 @@ index = next(
 )
 text = "".join(sorted(c for c in chars if not c.isspace()))
 subprocess.run(
-    ["pyftsubset", str(src), f"--font-number={index}", f"--text={text}",
-     "--layout-features=*", "--no-hinting", "--desubroutinize",
+    ["pyftsubset", str(src), f"--font-number={index}", f"--text={text}", *LEAN,
      f"--output-file={here / 'ui-sc-subset.otf'}"],
     check=True,
 )

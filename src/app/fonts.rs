@@ -2,6 +2,11 @@
 //! fallback takes the *Japanese* face of Noto Sans CJK. We locate a Simplified
 //! Chinese face explicitly with `fontdb`, memory-map its file (the Noto file is
 //! ~20 MB) and add it as a fallback after the default fonts.
+//!
+//! Without a system face (a fresh Linux desktop, a container, portable use) the built-in
+//! subset serves: all of GB 2312 and level 1 of the 通用规范汉字表, zlib-compressed in the
+//! binary (~1.3 MB) and inflated (~1.5 MB) only then, on the blocking pool, by
+//! [`locate_and_map`]. The tiny UI subset is installed before the first frame either way.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -78,11 +83,14 @@ fn best_in(db: &fontdb::Database) -> Option<CjkFace> {
     best.map(|(_, f)| f)
 }
 
+/// `APIHUB_CJK_FONT` naming the built-in subset instead of a file (skips the system).
+pub const BUILTIN_ENV_VALUE: &str = "builtin";
+
 /// Finds the best Simplified Chinese face: `APIHUB_CJK_FONT`, then known files,
 /// then a scan of the system fonts.
 pub fn locate_cjk_face() -> Option<CjkFace> {
     let mut db = fontdb::Database::new();
-    if let Some(p) = std::env::var_os("APIHUB_CJK_FONT") {
+    if let Some(p) = std::env::var_os("APIHUB_CJK_FONT").filter(|p| p != BUILTIN_ENV_VALUE) {
         db.load_font_file(PathBuf::from(p)).ok();
         if let Some(face) = best_in(&db).or_else(|| first_face(&db)) {
             return Some(face);
@@ -126,6 +134,42 @@ pub fn load_face(face: &CjkFace) -> std::io::Result<egui::FontData> {
 /// see `assets/fonts/make_ui_subset.py`.
 pub const UI_SUBSET: &[u8] = include_bytes!("../../assets/fonts/ui-sc-subset.otf");
 
+/// The same face cut down to GB 2312 + level 1 of the 通用规范汉字表 + the UI strings,
+/// zlib-compressed; see `assets/fonts/make_cjk_subset.py`.
+pub const COMMON_SUBSET_ZLIB: &[u8] = include_bytes!("../../assets/fonts/cjk-sc-common.otf.z");
+
+/// Inflated size limit of the built-in subset (it is ~1.5 MB).
+const COMMON_SUBSET_MAX_BYTES: usize = 8 << 20;
+
+impl CjkFace {
+    /// Whether this is the built-in subset rather than a system face.
+    pub fn is_builtin(&self) -> bool {
+        self.family == builtin_family()
+    }
+}
+
+fn builtin_family() -> String {
+    crate::app::i18n::tr("settings.font.builtin").to_string()
+}
+
+/// Inflates the built-in common-characters subset (the slow part, ~10 ms: call it off
+/// the UI thread). `None` only if the embedded data is damaged.
+pub fn builtin_face() -> Option<(CjkFace, egui::FontData)> {
+    match miniz_oxide::inflate::decompress_to_vec_zlib_with_limit(COMMON_SUBSET_ZLIB, COMMON_SUBSET_MAX_BYTES) {
+        Ok(bytes) => {
+            // Settings shows "{family} ({path})": the path line carries the hint on
+            // installing a system face for full coverage.
+            let hint = crate::app::i18n::tr("settings.font.builtin_hint");
+            let face = CjkFace { path: PathBuf::from(hint), index: 0, family: builtin_family() };
+            Some((face, egui::FontData::from_owned(bytes)))
+        }
+        Err(e) => {
+            log::error!("built-in Chinese font unreadable: {e:?}");
+            None
+        }
+    }
+}
+
 /// egui's default fonts, then the system Chinese face (if any), then the embedded
 /// UI subset, as fallbacks of both families. Latin text keeps egui's fonts.
 pub fn definitions(system: Option<(&CjkFace, egui::FontData)>) -> egui::FontDefinitions {
@@ -159,14 +203,39 @@ pub fn install_blocking(ctx: &egui::Context) -> FontStatus {
     }
 }
 
-/// Looks up and maps the font (the slow part) off the UI thread.
+/// Looks up and maps the font (the slow part) off the UI thread: the system face, or
+/// the built-in subset when there is none (or `APIHUB_CJK_FONT=builtin`).
 pub fn locate_and_map() -> Option<(CjkFace, egui::FontData)> {
-    let face = locate_cjk_face()?;
+    let forced_builtin = std::env::var_os("APIHUB_CJK_FONT").is_some_and(|v| v == BUILTIN_ENV_VALUE);
+    let system = if forced_builtin { None } else { locate_cjk_face() };
+    let Some(face) = system else {
+        log::info!("no Simplified Chinese system font; using the built-in common-characters subset");
+        return builtin_face();
+    };
     match load_face(&face) {
         Ok(data) => Some((face, data)),
         Err(e) => {
-            log::warn!("cannot map font {}: {e}", face.path.display());
-            None
+            log::warn!("cannot map font {}: {e}; using the built-in subset", face.path.display());
+            builtin_face()
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_builtin_subset_covers_gb2312_and_level_one_and_inflates_lazily() {
+        let (face, data) = builtin_face().expect("embedded subset inflates");
+        assert!(face.is_builtin());
+        assert!(COMMON_SUBSET_ZLIB.len() < 1_600_000, "compressed size {}", COMMON_SUBSET_ZLIB.len());
+        let font = ttf_parser::Face::parse((*data.font).as_ref(), 0).expect("a font");
+        // Samples across GB 2312 levels, the two level-1 characters outside GB 2312,
+        // site-name text seen as boxes before, and the UI's symbols.
+        for c in "公益站啰瞭矗罐鑫旮亍龠齄￥。，…≈中转云雾星河".chars() {
+            assert!(font.glyph_index(c).is_some(), "{c} missing");
+        }
+        assert!(font.number_of_glyphs() > 7_000);
     }
 }

@@ -213,14 +213,12 @@ impl RecoveryApp {
         let mut jobs = Jobs::new(runtime, ctx.clone());
         if background_fonts {
             ctx.set_fonts(crate::app::fonts::definitions(None));
-            let _ = jobs.start_blocking(Spec::new("fonts:locate"), |_| {
-                RecoveryMsg::Font(crate::app::fonts::locate_and_map())
-            });
+            let _ = jobs
+                .start_blocking(Spec::new("fonts:locate"), |_| RecoveryMsg::Font(crate::app::fonts::locate_and_map()));
         }
         let dir = data_dir.clone();
-        let _ = jobs.start_blocking(Spec::new("recovery:backups"), move |_| {
-            RecoveryMsg::Backups(recover::good_backups(&dir))
-        });
+        let _ = jobs
+            .start_blocking(Spec::new("recovery:backups"), move |_| RecoveryMsg::Backups(recover::good_backups(&dir)));
         RecoveryApp {
             view,
             state: RecoveryState {
@@ -347,9 +345,9 @@ impl RecoveryApp {
                 RecoveryAction::ResetCredentials => recover::reset_credentials(&dir),
             }
         };
-        let started = self.jobs.start_blocking(Spec::new(ACTION_JOB), move |_| {
-            RecoveryMsg::Done(work().map_err(|e| e.to_string()))
-        });
+        let started = self
+            .jobs
+            .start_blocking(Spec::new(ACTION_JOB), move |_| RecoveryMsg::Done(work().map_err(|e| e.to_string())));
         if started.is_err() {
             self.state.busy = None;
         }

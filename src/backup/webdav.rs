@@ -135,7 +135,7 @@ impl WebDav {
             .map_err(|e| BackupError::InvalidConfig(e.to_string()))?
             .trim_end_matches('/')
             .to_string();
-        let http = reqwest::Client::builder()
+        let http = crate::tls::client_builder()
             .connect_timeout(std::time::Duration::from_secs(10))
             .timeout(std::time::Duration::from_secs(60))
             .user_agent(concat!("api-hub-desk/", env!("CARGO_PKG_VERSION")))

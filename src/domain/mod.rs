@@ -5,6 +5,7 @@ pub mod alerts;
 pub mod kind;
 pub mod money;
 pub mod network;
+pub mod notify;
 pub mod pricing;
 pub mod profile;
 pub mod settings;

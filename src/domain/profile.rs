@@ -261,6 +261,11 @@ impl Profile {
         }
     }
 
+    /// What a raw usage-log type number means on this kind.
+    pub fn log_kind(&self, raw: i64) -> LogKind {
+        LogKind::from_raw(raw, &self.log_types_5_6_7)
+    }
+
     /// A page of the site: `path` under its URL (`""`: the site itself; `/`: with a slash).
     pub fn page_url(site_url: &str, path: &str) -> String {
         format!("{}{path}", site_url.trim().trim_end_matches('/'))

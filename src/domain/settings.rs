@@ -48,6 +48,9 @@ pub struct Settings {
     pub backup: BackupSettings,
     /// The release check.
     pub update: UpdateSettings,
+    /// Alert notifications: quiet hours, the daily summary, retries (channels are rows of
+    /// their own, see `domain::notify`).
+    pub notify: NotifySettings,
 }
 
 /// Keys whose values are secrets: sealed in the store, never printed in full.
@@ -222,7 +225,7 @@ pub fn format_hhmm(min: u32) -> String {
     format!("{:02}:{:02}", (min / 60) % 24, min % 60)
 }
 
-mod hhmm {
+pub(crate) mod hhmm {
     use serde::{Deserialize, Deserializer, Serializer};
 
     pub fn serialize<S: Serializer>(min: &u32, s: S) -> Result<S::Ok, S::Error> {
@@ -333,6 +336,51 @@ impl Default for WebDavSettings {
             remote_path: DEFAULT_REMOTE_PATH.into(),
             max_backups: DEFAULT_MAX_BACKUPS,
             interval_hours: DEFAULT_UPLOAD_INTERVAL_HOURS,
+        }
+    }
+}
+
+/// Default start of the quiet hours (`notify.quiet_start`), minutes after midnight.
+pub const DEFAULT_QUIET_START: u32 = 23 * 60;
+/// Default end of the quiet hours.
+pub const DEFAULT_QUIET_END: u32 = 8 * 60;
+/// Default time of the daily summary.
+pub const DEFAULT_SUMMARY_TIME: u32 = 9 * 60;
+/// Default tries after a failed send before a channel is marked failing.
+pub const DEFAULT_NOTIFY_RETRIES: u32 = 3;
+
+/// `notify.*`: when alerts go out (the channels themselves are store rows with sealed
+/// secrets, managed with `apihub notify`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct NotifySettings {
+    /// Quiet hours on: alerts are held and sent when they end (`notify.quiet`).
+    pub quiet: bool,
+    /// Quiet hours start, local `HH:MM` (`notify.quiet_start`).
+    #[serde(with = "hhmm")]
+    pub quiet_start: u32,
+    /// Quiet hours end (exclusive), local `HH:MM`; before the start: across midnight.
+    #[serde(with = "hhmm")]
+    pub quiet_end: u32,
+    /// Send a daily summary (`notify.summary`).
+    pub summary: bool,
+    /// When the daily summary goes out, local `HH:MM` (`notify.summary_time`).
+    #[serde(with = "hhmm")]
+    pub summary_time: u32,
+    /// Tries again after a failed send (with backoff) before the channel is marked
+    /// failing (`notify.retries`, 0 to 10).
+    pub retries: u32,
+}
+
+impl Default for NotifySettings {
+    fn default() -> Self {
+        NotifySettings {
+            quiet: false,
+            quiet_start: DEFAULT_QUIET_START,
+            quiet_end: DEFAULT_QUIET_END,
+            summary: false,
+            summary_time: DEFAULT_SUMMARY_TIME,
+            retries: DEFAULT_NOTIFY_RETRIES,
         }
     }
 }
@@ -581,6 +629,11 @@ impl Settings {
             "alerts.low_balance",
             "a number ≥ 0, or empty for off",
         );
+        check(
+            a.low_balance_usd.is_none_or(|v| v.is_finite() && v >= 0.0),
+            "alerts.low_balance_usd",
+            "a number of US dollars ≥ 0, or empty for off",
+        );
         check(a.failures <= 100, "alerts.failures", "0 to 100 (0 = off)");
         check(a.key_days <= 3650, "alerts.key_days", "0 to 3650 days");
         check(HISTORY_CHOICES.contains(&self.logs.history_days), "logs.history_days", "7, 30, 90 or 180");
@@ -589,6 +642,7 @@ impl Settings {
         check(w.max_backups >= 1, "backup.webdav.max_backups", "1 or more");
         check(w.interval_hours >= 1, "backup.webdav.interval_hours", "1 or more hours");
         check(!w.remote_path.trim().is_empty(), "backup.webdav.remote_path", "a folder, e.g. /api-hub-desk");
+        check(self.notify.retries <= 10, "notify.retries", "0 to 10");
         p
     }
 

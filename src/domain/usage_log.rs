@@ -2,13 +2,13 @@
 //! the Logs panel and the CLI apply, and the pure statistics over rows.
 //!
 //! Log type numbers mean different things per kind (Veloera 5 = check-in, new-api 5 =
-//! error, one-api 5 = test); [`LogKind::from_raw`] maps them to one meaning.
+//! error, one-api 5 = test); [`LogKind::from_raw`] (through the kind's profile) maps them to one meaning.
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::{AccountId, SiteKind};
+use super::AccountId;
 
 /// What a log row records, whatever number the site used for it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, Default)]
@@ -52,14 +52,15 @@ impl LogKind {
         LogKind::Unknown,
     ];
 
-    /// Maps a site's raw type number (servers.md §7.9; 5–7 differ by kind: the profile).
-    pub fn from_raw(site: SiteKind, raw: i64) -> LogKind {
+    /// Maps a raw type number (servers.md §7.9) given what 5, 6 and 7 mean on the site's
+    /// kind (`Profile::log_types_5_6_7`; `Profile::log_kind` is the usual entry).
+    pub fn from_raw(raw: i64, kind_5_6_7: &[LogKind; 3]) -> LogKind {
         match raw {
             1 => LogKind::Topup,
             2 => LogKind::Consume,
             3 => LogKind::Manage,
             4 => LogKind::System,
-            5..=7 => super::profile::Profile::for_kind(site).log_types_5_6_7[(raw - 5) as usize],
+            5..=7 => kind_5_6_7[(raw - 5) as usize],
             _ => LogKind::Unknown,
         }
     }
@@ -295,6 +296,8 @@ pub fn csv_line(r: &UsageLog, time: &str, account: &str, cost: f64, currency: &s
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::SiteKind;
+    use crate::domain::profile::Profile;
 
     fn row(acc: i64, t: i64, kind: LogKind, model: &str, quota: i64) -> UsageLog {
         UsageLog {
@@ -311,12 +314,12 @@ mod tests {
 
     #[test]
     fn type_numbers_mean_different_things_per_kind() {
-        assert_eq!(LogKind::from_raw(SiteKind::Veloera, 5), LogKind::CheckIn);
-        assert_eq!(LogKind::from_raw(SiteKind::NewApi, 5), LogKind::Error);
-        assert_eq!(LogKind::from_raw(SiteKind::OneApi, 5), LogKind::Test);
-        assert_eq!(LogKind::from_raw(SiteKind::Veloera, 6), LogKind::Error);
-        assert_eq!(LogKind::from_raw(SiteKind::NewApi, 6), LogKind::Refund);
-        assert_eq!(LogKind::from_raw(SiteKind::DoneHub, 2), LogKind::Consume);
+        assert_eq!(Profile::for_kind(SiteKind::Veloera).log_kind(5), LogKind::CheckIn);
+        assert_eq!(Profile::for_kind(SiteKind::NewApi).log_kind(5), LogKind::Error);
+        assert_eq!(Profile::for_kind(SiteKind::OneApi).log_kind(5), LogKind::Test);
+        assert_eq!(Profile::for_kind(SiteKind::Veloera).log_kind(6), LogKind::Error);
+        assert_eq!(Profile::for_kind(SiteKind::NewApi).log_kind(6), LogKind::Refund);
+        assert_eq!(Profile::for_kind(SiteKind::DoneHub).log_kind(2), LogKind::Consume);
         for k in LogKind::ALL {
             assert_eq!(LogKind::parse(k.as_str()), Some(k));
         }

@@ -1,12 +1,21 @@
-//! Refresh many accounts at once: bounded global concurrency (the relay client adds
-//! the per-origin limiter), progress events streaming to the caller, cancellation,
-//! merge into the stored state, persistence.
+//! Refresh many accounts at once, scheduled per origin (the relay client's per-origin
+//! limiter keeps each site's budget), progress events streaming to the caller,
+//! cancellation, merge into the stored state, persistence.
+//!
+//! Scheduling: an origin serves ~1 request/s whatever we do, so "refresh all" can end no
+//! sooner than its busiest origin. Accounts are queued per origin; the origins with the
+//! most accounts start first, every origin with work keeps one account in flight before
+//! any origin gets a second, and an origin never has more than [`PER_ORIGIN_ACCOUNTS`]
+//! (more would only wait in its limiter, holding memory). The global cap only bounds
+//! the total; it never leaves an origin idle while it has room.
 
+use std::collections::{HashMap, VecDeque};
 use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use futures_util::StreamExt;
+use futures_util::stream::FuturesUnordered;
 
 use super::merge::merge;
 use crate::domain::snapshot::{AccountState, ErrorInfo, Snapshot};
@@ -16,10 +25,64 @@ use crate::store::SharedStore;
 /// Default global limit on accounts refreshed at once. High on purpose: the relay
 /// client's per-origin limiter is what keeps each site's budget (an account spends most
 /// of its refresh waiting for its site's ~1 request/s), this only bounds sockets and
-/// memory. Above the 300 accounts our heaviest users hold, so "refresh all" takes about
-/// as long as the slowest site, not twice that (`benches/refresh_all.rs`). The process
-/// raises its open-files limit at start for the sockets this needs.
+/// memory. With [`PER_ORIGIN_ACCOUNTS`] per origin it covers 256 origins fully and gives
+/// every origin one account up to 512 (`benches/refresh_all.rs`). The process raises its
+/// open-files limit at start for the sockets this needs.
 pub const DEFAULT_MAX_CONCURRENCY: usize = 512;
+
+/// Accounts of one origin refreshed at once: two keep the origin's pipeline (2 requests
+/// in flight, ~1/s) full; a third would only wait in the limiter.
+pub const PER_ORIGIN_ACCOUNTS: usize = 2;
+
+/// Accounts queued per origin, handed out busiest origin first.
+struct OriginPlan {
+    queues: Vec<OriginQueue>,
+}
+
+struct OriginQueue {
+    active: usize,
+    pending: VecDeque<Account>,
+}
+
+impl OriginPlan {
+    fn new(accounts: Vec<Account>) -> OriginPlan {
+        let mut index: HashMap<String, usize> = HashMap::new();
+        let mut queues: Vec<OriginQueue> = Vec::new();
+        for a in accounts {
+            let key = crate::relay::limiter::origin_of(&a.site.url).unwrap_or_else(|| a.site.url.clone());
+            let i = *index.entry(key).or_insert_with(|| {
+                queues.push(OriginQueue { active: 0, pending: VecDeque::new() });
+                queues.len() - 1
+            });
+            queues[i].pending.push_back(a);
+        }
+        // Busiest first; equal ones keep the caller's order (a stable sort).
+        queues.sort_by_key(|q| std::cmp::Reverse(q.pending.len()));
+        OriginPlan { queues }
+    }
+
+    /// The next account to start: from an origin with room, fewest in flight first,
+    /// then most accounts waiting. `None` when no origin has both room and work.
+    fn next(&mut self) -> Option<(usize, Account)> {
+        let i = (0..self.queues.len())
+            .filter(|&i| self.queues[i].active < PER_ORIGIN_ACCOUNTS && !self.queues[i].pending.is_empty())
+            .min_by_key(|&i| (self.queues[i].active, std::cmp::Reverse(self.queues[i].pending.len()), i))?;
+        let q = &mut self.queues[i];
+        let account = q.pending.pop_front()?;
+        q.active += 1;
+        Some((i, account))
+    }
+
+    fn done(&mut self, origin: usize) {
+        if let Some(q) = self.queues.get_mut(origin) {
+            q.active = q.active.saturating_sub(1);
+        }
+    }
+
+    fn waiting(&self) -> usize {
+        self.queues.iter().map(|q| q.pending.len()).sum()
+    }
+}
 
 /// Where snapshots come from (the relay client in the app; fakes in unit tests).
 pub trait SnapshotSource: Send + Sync + 'static {
@@ -89,41 +152,34 @@ pub async fn refresh_accounts<S: SnapshotSource>(
     let on_event = Arc::new(on_event);
     let total = accounts.len();
     on_event(RefreshEvent::Started { total });
-    let results = futures_util::stream::iter(accounts)
-        .map(|account| {
-            let source = source.clone();
-            let store = store.clone();
-            let cancel = cancel.clone();
-            let on_event = on_event.clone();
-            async move {
-                if cancel.is_cancelled() {
-                    return None;
-                }
+    let cap = max_concurrency.max(1);
+    let mut plan = OriginPlan::new(accounts);
+    let mut running = FuturesUnordered::new();
+    let mut summary = RefreshSummary::default();
+    loop {
+        while running.len() < cap && !cancel.is_cancelled() {
+            let Some((origin, account)) = plan.next() else { break };
+            let (source, store, on_event) = (source.clone(), store.clone(), on_event.clone());
+            running.push(async move {
                 let ok = refresh_one(&*source, &store, &account).await.map(|state| {
                     let ok = state.last_error.is_none();
                     on_event(RefreshEvent::AccountDone { account_id: account.id, state: Box::new(state) });
                     ok
                 });
-                Some(ok.unwrap_or(false))
-            }
-        })
-        .buffer_unordered(max_concurrency.max(1))
-        .collect::<Vec<Option<bool>>>()
-        .await;
-    let mut summary = RefreshSummary::default();
-    for r in results {
-        match r {
-            None => summary.cancelled += 1,
-            Some(true) => {
-                summary.attempted += 1;
-                summary.ok += 1;
-            }
-            Some(false) => {
-                summary.attempted += 1;
-                summary.failed += 1;
-            }
+                (origin, ok.unwrap_or(false))
+            });
+        }
+        let Some((origin, ok)) = running.next().await else { break };
+        plan.done(origin);
+        summary.attempted += 1;
+        if ok {
+            summary.ok += 1;
+        } else {
+            summary.failed += 1;
         }
     }
+    summary.cancelled = plan.waiting();
+    release_free_heap();
     log::info!(
         "refresh finished: {} ok, {} failed, {} cancelled of {total}",
         summary.ok,
@@ -132,6 +188,17 @@ pub async fn refresh_accounts<S: SnapshotSource>(
     );
     on_event(RefreshEvent::Finished(summary));
     summary
+}
+
+/// Gives the heap the run freed (bodies, states, TLS buffers of hundreds of accounts)
+/// back to the system: glibc keeps it otherwise, and the burst's peak would stay as
+/// the settled RSS.
+fn release_free_heap() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only returns free pages of the allocator's arenas to the OS.
+    unsafe {
+        libc::malloc_trim(0);
+    }
 }
 
 /// [`SharedStore::run`] with the error as text.
@@ -214,16 +281,21 @@ mod tests {
     }
 
     fn seed(n: usize) -> (tempfile::TempDir, SharedStore, Vec<Account>) {
+        seed_sites((0..n).map(|i| (format!("s{i}"), i.to_string())))
+    }
+
+    /// One account per (site, user id); the site's URL is `https://{site}.example`.
+    fn seed_sites(accounts: impl Iterator<Item = (String, String)>) -> (tempfile::TempDir, SharedStore, Vec<Account>) {
         let dir = tempfile::tempdir().unwrap();
         let (store, _) = Store::open_shared(dir.path()).unwrap();
         {
             let mut s = store.lock().unwrap();
-            for i in 0..n {
+            for (site, user_id) in accounts {
                 s.upsert_account(&NewAccount {
-                    site_url: format!("https://s{i}.example"),
-                    site_name: format!("S{i}"),
+                    site_url: format!("https://{site}.example"),
+                    site_name: site.to_uppercase(),
                     kind: SiteKind::NewApi,
-                    user_id: i.to_string(),
+                    user_id,
                     username: String::new(),
                     auth: AuthMethod::AccessToken,
                     credentials: Credentials::default(),
@@ -258,6 +330,53 @@ mod tests {
         assert_eq!(states.len(), 12);
         let failed = accounts.iter().find(|a| a.user_id == "3").unwrap();
         assert_eq!(states[&failed.id].last_error.as_ref().unwrap().kind, "unavailable");
+    }
+
+    /// Records the most accounts in flight per origin and in total.
+    #[derive(Default)]
+    struct Origins {
+        in_flight: Mutex<HashMap<String, usize>>,
+        max_per_origin: AtomicUsize,
+        max_total: AtomicUsize,
+    }
+
+    impl SnapshotSource for Origins {
+        async fn fetch(&self, account: &Account, _creds: &Credentials) -> Result<Snapshot, ErrorInfo> {
+            let site = account.site.url.clone();
+            {
+                let mut m = self.in_flight.lock().unwrap();
+                *m.entry(site.clone()).or_default() += 1;
+                self.max_per_origin.fetch_max(m[&site], Ordering::SeqCst);
+                self.max_total.fetch_max(m.values().sum(), Ordering::SeqCst);
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+            *self.in_flight.lock().unwrap().get_mut(&site).unwrap() -= 1;
+            Ok(Snapshot::default())
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn busiest_origins_start_first_and_every_origin_gets_an_account_before_any_gets_two() {
+        // Origins a (1 account), b (5), c (3), d (1), in that order.
+        let plan = [("a", 1), ("b", 5), ("c", 3), ("d", 1)];
+        let (_dir, store, accounts) =
+            seed_sites(plan.iter().flat_map(|(site, n)| (0..*n).map(move |i| (site.to_string(), i.to_string()))));
+        // The hand-out order (the plan alone: start order inside the run also depends on
+        // the blocking pool): one each, busiest first (b, c, then a and d in the caller's
+        // order); then second slots, busiest first; never a third on one origin.
+        let mut order = OriginPlan::new(accounts.clone());
+        let host = |a: &Account| a.site.url.trim_start_matches("https://").trim_end_matches(".example").to_string();
+        let first: Vec<String> = std::iter::from_fn(|| order.next()).map(|(_, a)| host(&a)).collect();
+        assert_eq!(first, ["b", "c", "a", "d", "b", "c"], "then no origin has room");
+        order.done(0);
+        assert_eq!(order.next().map(|(i, a)| (i, host(&a))), Some((0, "b".to_string())), "a slot freed on b");
+        assert_eq!(order.waiting(), 3);
+
+        let src = Arc::new(Origins::default());
+        let summary = refresh_accounts(src.clone(), store, accounts, 6, CancelFlag::default(), |_| {}).await;
+        assert_eq!(summary, RefreshSummary { attempted: 10, ok: 10, failed: 0, cancelled: 0 });
+        assert_eq!(src.max_per_origin.load(Ordering::SeqCst), PER_ORIGIN_ACCOUNTS);
+        assert!(src.max_total.load(Ordering::SeqCst) <= 6);
     }
 
     #[tokio::test]

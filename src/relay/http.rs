@@ -86,7 +86,7 @@ fn build_client(
     roots: &[reqwest::Certificate],
     key: &ClientKey,
 ) -> Result<reqwest::Client, RelayError> {
-    let mut b = reqwest::Client::builder()
+    let mut b = crate::tls::client_builder()
         .connect_timeout(Duration::from_secs(cfg.connect_timeout_secs.max(1)))
         .timeout(Duration::from_secs(cfg.request_timeout_secs.max(1)))
         .redirect(reqwest::redirect::Policy::limited(5))

@@ -147,7 +147,8 @@ fn opt_int(v: &Value, keys: &[&str]) -> Option<i64> {
 
 /// Normalises one row of any kind. `None` when it is not a log object.
 pub fn normalise_row(kind: SiteKind, v: &Value) -> Option<UsageLog> {
-    if Profile::for_kind(kind).protocol == Protocol::Sub2api {
+    let profile = Profile::for_kind(kind);
+    if profile.protocol == Protocol::Sub2api {
         return normalise_sub2api_row(v);
     }
     if !v.is_object() {
@@ -173,7 +174,7 @@ pub fn normalise_row(kind: SiteKind, v: &Value) -> Option<UsageLog> {
     let mut row = UsageLog {
         account_id: 0,
         created_at,
-        kind: LogKind::from_raw(kind, raw_type),
+        kind: profile.log_kind(raw_type),
         raw_type,
         model: text(v.get("model_name")).trim().to_string(),
         token_name: text(v.get("token_name")),

@@ -176,6 +176,13 @@ impl RelayClient {
         self.inner.set_site_network(site_url, net);
     }
 
+    /// The HTTP client requests to `url` use (the saved proxy, timeouts, extra CA file
+    /// and User-Agent), for HTTP that is not a relay site's API (alert channels). No
+    /// limiter, no logging of the URL (it may hold a key).
+    pub(crate) fn http_client_for(&self, url: &str) -> Result<reqwest::Client, RelayError> {
+        Ok(self.inner.route(url)?.client)
+    }
+
     /// Sends one request as every relay call does (the site's client, the origin's
     /// limiter, the body cap), without classifying the reply.
     pub async fn send(&self, req: &http::Request, what: &str) -> Result<http::RawReply, RelayError> {

@@ -74,6 +74,8 @@ pub struct StoreSnapshot {
     pub settings: Vec<(String, String)>,
     /// Secret settings (decrypted), sorted by key.
     pub secret_settings: Vec<(String, String)>,
+    /// Notification channels (their settings are secrets: encrypted backups only).
+    pub notify_channels: Vec<crate::domain::notify::ChannelSpec>,
 }
 
 /// What a restore writes, in one transaction.
@@ -87,7 +89,10 @@ pub struct RestoreRows {
     pub settings: Vec<(String, String)>,
     /// Secret settings to write (sealed with this store's key).
     pub secret_settings: Vec<(String, String)>,
-    /// Remove every site and account first.
+    /// Notification channels to write by name (`None`: the bundle had no secrets, the
+    /// local ones stay).
+    pub notify_channels: Option<Vec<crate::domain::notify::ChannelSpec>>,
+    /// Remove every site and account first (and every channel, with `notify_channels`).
     pub replace: bool,
 }
 
@@ -169,6 +174,7 @@ impl Store {
                 _ => out.settings.push((key, value)),
             }
         }
+        out.notify_channels = self.notify_channels()?.into_iter().map(|c| c.spec).collect();
         Ok(out)
     }
 
@@ -198,8 +204,15 @@ impl Store {
         for (k, v) in &rows.secret_settings {
             sealed_settings.push((k.clone(), self.secrets.seal(v.as_bytes())?));
         }
+        let channels = match &rows.notify_channels {
+            Some(list) => Some(self.seal_channels(list)?),
+            None => None,
+        };
         let now = now_unix();
         let tx = self.conn.transaction()?;
+        if let Some(channels) = &channels {
+            super::notify::write_channels(&tx, channels, rows.replace, now)?;
+        }
         if rows.replace {
             tx.execute("DELETE FROM accounts", [])?;
             tx.execute("DELETE FROM sites", [])?;

@@ -29,7 +29,7 @@ impl CountingProxy {
         let map = Arc::new(map);
         let seen: Arc<Mutex<Vec<String>>> = Arc::default();
         let s = seen.clone();
-        let direct = reqwest::Client::builder().no_proxy().build().unwrap();
+        let direct = apihub::tls::client_builder().no_proxy().build().unwrap();
         let app = axum::Router::new().fallback(move |method: Method, uri: Uri, headers: HeaderMap, body: Bytes| {
             let s = s.clone();
             let direct = direct.clone();

@@ -255,7 +255,7 @@ pub fn all_api_hub_webdav_file_url(url: &str) -> String {
 /// Downloads All API Hub's WebDAV backup (HTTP Basic) for [`parse_import`].
 pub async fn fetch_all_api_hub_webdav(url: &str, username: &str, password: &str) -> Result<Vec<u8>, BackupError> {
     let file = all_api_hub_webdav_file_url(url);
-    let client = reqwest::Client::builder()
+    let client = crate::tls::client_builder()
         .connect_timeout(std::time::Duration::from_secs(10))
         .timeout(std::time::Duration::from_secs(60))
         .build()
