@@ -473,6 +473,11 @@ impl Sites {
     /// pragma, no table read); when another process wrote, everything shown is reloaded.
     fn watch_store(&mut self, now: i64, cx: &mut Cx<'_>) {
         if now < self.next_store_check {
+            // Asked again every pass: egui drops a delayed repaint asked for in an earlier
+            // pass once another pass ran (a job's message, input), and an idle window
+            // would then never look again.
+            let wait = (self.next_store_check - now).unsigned_abs();
+            cx.egui.request_repaint_after(std::time::Duration::from_secs(wait));
             return;
         }
         self.next_store_check = now + STORE_WATCH_SECS as i64;
