@@ -71,6 +71,12 @@ impl AddAccountDialog {
         self.kind = Some(account.site.kind);
         self.name = account.site.name.clone();
         self.user_id = account.user_id.clone();
+        self.method = match account.auth {
+            AuthMethod::AccessToken => Method::Token,
+            AuthMethod::Cookie => Method::Cookie,
+            AuthMethod::ApiKey => Method::ApiKey,
+            AuthMethod::Password => Method::Password,
+        };
         let who = if account.username.is_empty() { &account.user_id } else { &account.username };
         self.for_account = Some(format!("{who} @ {}", account.site.name));
     }
@@ -367,6 +373,12 @@ fn field(ui: &mut egui::Ui, label: &str, value: &mut String, hint: &str, secret:
 fn problem_row(ui: &mut egui::Ui, problem: Option<InputError>) {
     let Some(p) = problem else { return };
     ui.label("");
-    ui.colored_label(ui.visuals().error_fg_color, fill(tr("add.invalid"), &[("problem", &p.problem)]));
+    let text =
+        egui::RichText::new(fill(tr("add.invalid"), &[("problem", &p.problem)])).color(ui.visuals().error_fg_color);
+    // Wrapped at the fields' width: a long message must not widen the dialog.
+    ui.scope(|ui| {
+        ui.set_max_width(300.0);
+        ui.add(egui::Label::new(text).wrap());
+    });
     ui.end_row();
 }
