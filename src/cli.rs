@@ -3,6 +3,7 @@
 mod accounts;
 mod backup;
 pub mod checkin;
+pub mod gateway;
 pub mod keys;
 pub mod logs;
 pub mod notify;
@@ -95,6 +96,11 @@ pub enum Cmd {
     /// Settings: `list [--json]`, `get KEY`, `set KEY VALUE`, `unset KEY` (dotted keys).
     #[command(subcommand)]
     Settings(settings::SettingsCmd),
+    /// Run the local gateway: one OpenAI/Anthropic-compatible endpoint over every account.
+    Serve(gateway::ServeArgs),
+    /// The gateway's local key, policy, aliases, pins, candidates and request log.
+    #[command(subcommand)]
+    Gateway(gateway::GatewayCmd),
     /// Alert channels (Telegram, webhook, ntfy, Bark, Feishu, DingTalk, WeCom, email):
     /// `add`, `list`, `test`, `remove`, `history`.
     #[command(subcommand)]
@@ -296,6 +302,8 @@ fn run_inner(cli: &Cli, cmd: &Cmd, rt: &tokio::runtime::Handle) -> anyhow::Resul
         Cmd::Use(args) => use_cmd::run(cli, args, rt),
         Cmd::Recover(cmd) => recover::run(cli, cmd),
         Cmd::Settings(cmd) => settings::run(open_store(cli)?, cmd),
+        Cmd::Serve(args) => gateway::serve(open_store(cli)?, args, rt),
+        Cmd::Gateway(cmd) => gateway::run(open_store(cli)?, cmd),
         Cmd::Notify(cmd @ notify::NotifyCmd::Add(_)) => notify::run(open_store_creating(cli)?, cmd, rt),
         Cmd::Notify(cmd) => notify::run(open_store(cli)?, cmd, rt),
         Cmd::Summary(args) => notify::summary(open_store(cli)?, args, rt),

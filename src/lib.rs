@@ -8,6 +8,7 @@ pub mod cli;
 pub mod domain;
 pub mod engine;
 pub mod exports;
+pub mod gateway;
 pub mod logging;
 pub mod notify;
 pub mod relay;

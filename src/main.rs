@@ -170,6 +170,7 @@ fn run_gui(cli: &Cli, runtime: tokio::runtime::Handle, started: Instant) -> Exit
         fonts: FontSetup::Background,
         bench_startup: cli.bench_startup.then_some(started),
         relay: client,
+        homes: None,
     };
     match eframe::run_native("API Hub Desk", options, Box::new(move |cc| Ok(Box::new(App::new(cc, deps))))) {
         Ok(()) => ExitCode::SUCCESS,

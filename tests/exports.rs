@@ -908,7 +908,7 @@ mod cli {
             (&["env", "--account", "1", "--app", "claude"], 1, "--app is for cc-switch"),
             (&["new-api-channel", "--account", "1"], 1, "--admin-url"),
             (&["codex", "--account", "1", "--scope", "project"], 1, "cannot define providers"),
-            (&["claude-code", "--gateway"], 1, "--gateway"),
+            (&["claude-code", "--gateway", "--account", "1"], 2, "cannot be used with"),
         ];
         for (args, code, msg) in cases {
             let out = apihub(data.path(), home.path()).args(args).output().unwrap();
@@ -926,6 +926,30 @@ mod cli {
         assert!(err.contains("settings.json") && err.contains("does not parse"), "{err}");
         assert_eq!(read(&f), "{\"env\": {\"X\": \"1\",}\n");
         assert_eq!(tree(home.path()), vec![f], "nothing else written");
+    }
+
+    #[test]
+    fn the_gateway_as_a_source_points_the_tool_at_the_local_address_with_the_local_key() {
+        let data = data_dir();
+        let home = tempfile::tempdir().unwrap();
+        let out = apihub(data.path(), home.path())
+            .args(["env", "--gateway", "--model", "claude-sonnet-4-5", "--shell", "posix"])
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(text.contains("export ANTHROPIC_BASE_URL='http://127.0.0.1:8765'"), "{text}");
+        assert!(text.contains("export ANTHROPIC_AUTH_TOKEN='sk-local-"), "{text}");
+        assert!(!text.contains(KEY), "the gateway's key, not the site's: {text}");
+        let out = apihub(data.path(), home.path())
+            .args(["codex", "--gateway", "--model", "gpt-4o-mini", "--dry-run"])
+            .output()
+            .unwrap();
+        let diff = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(diff.contains("base_url = \"http://127.0.0.1:8765/v1\""), "{diff}");
+        assert!(diff.contains("[model_providers.apihub-gateway]"), "{diff}");
+        assert!(tree(home.path()).is_empty(), "dry run writes nothing");
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -951,5 +975,104 @@ mod cli {
         }
         let st = state.lock().unwrap();
         assert_eq!((st.channels.len(), st.creates, st.updates), (1, 1, 1));
+    }
+}
+
+mod gui {
+    use apihub::ui::diff_view::side_by_side_ui;
+    use egui_kittest::Harness;
+    use egui_kittest::kittest::Queryable;
+
+    use super::*;
+
+    #[test]
+    fn the_diff_dialog_shows_both_sides_with_the_key_masked() {
+        let home = tempfile::tempdir().unwrap();
+        let homes = Homes::under(home.path());
+        let f = home.path().join(".claude/settings.json");
+        std::fs::create_dir_all(f.parent().unwrap()).unwrap();
+        std::fs::write(&f, "{\n  \"theme\": \"dark\"\n}\n").unwrap();
+        let p = plan(Target::ClaudeCode, &source(), &Options::default(), &homes).unwrap();
+        let rows = p.side_by_side(&p.changes[0]);
+        let harness = Harness::new_ui(|ui| side_by_side_ui(ui, "diff", &rows, 400.0));
+        harness.get_by_label("  \"theme\": \"dark\"");
+        harness.get_by_label("  \"theme\": \"dark\",");
+        harness.get_by_label("    \"ANTHROPIC_AUTH_TOKEN\": \"sk-tes…def\"");
+        assert_eq!(rows.len(), 7, "{rows:?}");
+        assert!(harness.query_by_label_contains("0123456789abcdef").is_none(), "the key never reaches the screen");
+    }
+
+    /// The window: an account with a key, "Use in…" → Claude Code from the account's
+    /// detail, the dialog's diff, Enter applies, the file is written, Undo removes it.
+    #[test]
+    fn use_in_from_the_window_previews_applies_and_undoes() {
+        use apihub::domain::snapshot::{AccountState, ApiKey, Part, Snapshot};
+        use apihub::domain::{AuthMethod, Credentials, NewAccount, SiteKind};
+
+        use super::common::{app_in_homes, click_row, run_until, ui_lock};
+        let _l = ui_lock();
+        let home = tempfile::tempdir().unwrap();
+        let mut homes = Homes::under(home.path());
+        homes.claude_config_dir = Some(home.path().join("claude-dir"));
+        let file = home.path().join("claude-dir/settings.json");
+        std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+        std::fs::write(&file, "{\n  // mine\n  \"theme\": \"dark\"\n}\n").unwrap();
+        let mut t = app_in_homes(tempfile::tempdir().unwrap(), Some(homes), |s| {
+            s.set_setting("ui.lang", "en").unwrap();
+            let id = s
+                .upsert_account(&NewAccount {
+                    site_url: "https://relay.example".into(),
+                    site_name: "Relaysite".into(),
+                    kind: SiteKind::NewApi,
+                    user_id: "1".into(),
+                    username: "ann".into(),
+                    auth: AuthMethod::AccessToken,
+                    credentials: Credentials { access_token: Some("t".into()), ..Default::default() },
+                })
+                .unwrap();
+            let key = ApiKey { id: 7, name: "main".into(), key: KEY.into(), status: 1, ..Default::default() };
+            let state = AccountState {
+                snapshot: Some(Snapshot {
+                    keys: Part::complete(vec![key]),
+                    models: Part::complete(vec!["claude-sonnet-4-5".into()]),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            };
+            s.save_account_state(id, &state, "2026-12-06").unwrap();
+        });
+        let h = &mut t.harness;
+        h.set_size(egui::vec2(1400.0, 900.0));
+        run_until(h, "accounts loaded", |h| h.query_by_label("Relaysite").is_some());
+        click_row(h, "Relaysite");
+        run_until(h, "detail open", |h| h.query_all_by_label("Use in…").next().is_some());
+        h.get_all_by_label("Use in…").next().unwrap().click();
+        h.run();
+        h.get_by_label("Claude Code").click();
+        run_until(h, "diff shown", |h| h.query_by_label_contains("\"ANTHROPIC_AUTH_TOKEN\": \"sk-tes…def\"").is_some());
+        assert!(h.query_by_label("Use in Claude Code").is_some(), "the dialog's title");
+        assert_eq!(h.query_all_by_label("  // mine").count(), 2, "the user's comment on both sides");
+        assert!(h.query_by_label_contains("0123456789abcdef").is_none(), "the key never reaches the screen");
+        assert_eq!(read(&file), "{\n  // mine\n  \"theme\": \"dark\"\n}\n", "a preview writes nothing");
+
+        h.key_press(egui::Key::Enter);
+        run_until(h, "written", |h| h.query_by_label("Undo").is_some());
+        assert!(h.query_by_label("Use in Claude Code").is_none(), "the dialog closed");
+        let text = read(&file);
+        assert!(text.contains("// mine") && text.contains(KEY), "{text}");
+        assert_eq!(backups_of(&file).len(), 1);
+
+        h.get_by_label("Undo").click();
+        run_until(h, "undone", |h| h.query_by_label("Undo").is_none());
+        assert_eq!(read(&file), "{\n  // mine\n  \"theme\": \"dark\"\n}\n", "restored byte for byte");
+
+        // Esc closes a dialog without writing.
+        h.get_all_by_label("Use in…").next().unwrap().click();
+        h.run();
+        h.get_by_label("Claude Code").click();
+        run_until(h, "dialog open", |h| h.query_by_label("Use in Claude Code").is_some());
+        h.key_press(egui::Key::Escape);
+        run_until(h, "dialog closed", |h| h.query_by_label("Use in Claude Code").is_none());
+        assert_eq!(read(&file), "{\n  // mine\n  \"theme\": \"dark\"\n}\n");
     }
 }

@@ -794,6 +794,7 @@ mod recovery_window {
             runtime: rt.handle().clone(),
             fonts: apihub::app::FontSetup::Preinstalled(apihub::app::fonts::FontStatus::Loading),
             bench_startup: None,
+            homes: None,
         };
         let mut app = Harness::builder()
             .with_size(egui::vec2(1100.0, 700.0))

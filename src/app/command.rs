@@ -8,6 +8,7 @@
 pub use super::alerts::AlertsCmd;
 pub use super::backup::BackupCmd;
 pub use super::checkin::CheckinCmd;
+pub use super::exports::ExportsCmd;
 pub use super::keys::KeysCmd;
 pub use super::logs::LogsCmd;
 pub use super::network::NetworkCmd;
@@ -40,6 +41,8 @@ pub enum Command {
     Network(NetworkCmd),
     /// Alert settings and notifications.
     Alerts(AlertsCmd),
+    /// "Use in…": preview, write, undo, links, snippets, channels.
+    Exports(ExportsCmd),
     /// Read the settings from the store again (a restore may have brought others).
     ReloadSettings,
 }
@@ -65,6 +68,7 @@ wrap!(
     UpdateCmd => Update,
     NetworkCmd => Network,
     AlertsCmd => Alerts,
+    ExportsCmd => Exports,
 );
 
 /// A command with a label and a keyboard shortcut.

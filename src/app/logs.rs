@@ -424,6 +424,8 @@ pub struct AccountLabel {
     pub currency: crate::domain::money::CurrencySettings,
     /// What the user pays per 1 USD of quota, if set.
     pub paid_per_usd: Option<f64>,
+    /// A money-native site (its rows hold cost units, not quota points).
+    pub money_native: bool,
 }
 
 /// Labels of every known account.
@@ -442,7 +444,15 @@ pub fn account_labels(sites: &Sites) -> std::collections::HashMap<AccountId, Acc
                         .map(|s| s.currency.clone())
                         .unwrap_or_default();
                     let name = format!("{} / {}", a.site.name, a.username);
-                    (a.id, AccountLabel { name, currency, paid_per_usd: a.paid_per_usd })
+                    (
+                        a.id,
+                        AccountLabel {
+                            name,
+                            currency,
+                            paid_per_usd: a.paid_per_usd,
+                            money_native: a.site.kind.is_money_native(),
+                        },
+                    )
                 })
                 .collect()
         })
@@ -467,8 +477,12 @@ pub fn write_csv(
     for r in &rows {
         let l = labels.get(&r.account_id).unwrap_or(&fallback);
         let time = crate::domain::time::local_text(r.created_at, "%Y-%m-%d %H:%M:%S");
-        writeln!(w, "{}", csv_line(r, &time, &l.name, l.currency.quota_to_amount(r.quota), &l.currency.currency()))
-            .map_err(io)?;
+        writeln!(
+            w,
+            "{}",
+            csv_line(r, &time, &l.name, l.money_native, l.currency.quota_to_amount(r.quota), &l.currency.currency())
+        )
+        .map_err(io)?;
     }
     w.flush().map_err(io)?;
     Ok(rows.len())

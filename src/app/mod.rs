@@ -1,7 +1,7 @@
 //! The eframe application: a small shell over one controller per area.
 //!
 //! - [`AppState`] holds the settings and the controllers (shell, sites, keys, check-in,
-//!   pricing, logs, backup, update, network, alerts); each owns its state, its command
+//!   pricing, logs, backup, update, network, alerts, exports); each owns its state, its command
 //!   enum and its jobs. Views read it and push [`Command`]s.
 //! - [`App::logic`] (every frame, also while the window is hidden) lands the job
 //!   registry's messages (one exhaustive `match` over [`jobs::JobMsg`]), applies the
@@ -16,6 +16,7 @@ pub mod backup;
 pub mod checkin;
 pub mod command;
 pub mod cx;
+pub mod exports;
 pub mod fonts;
 pub mod i18n;
 pub mod jobs;
@@ -115,6 +116,9 @@ pub struct AppDeps {
     pub settings: Settings,
     /// What draws the window (`ui::Panels`).
     pub view: Box<dyn View>,
+    /// The folders the tools "Use in…" writes to read (None: from the environment, when
+    /// first needed; tests pass temporary ones).
+    pub homes: Option<crate::exports::Homes>,
 }
 
 /// Reads the settings for [`AppDeps`] (before the window opens; defaults if the store
@@ -151,6 +155,7 @@ struct Split<'a> {
     update: &'a mut update::Update,
     network: &'a mut network::Network,
     alerts: &'a mut alerts::Alerts,
+    exports: &'a mut exports::Exports,
 }
 
 fn split<'a>(
@@ -159,7 +164,8 @@ fn split<'a>(
     out: &'a mut Vec<Command>,
     egui: &'a egui::Context,
 ) -> Split<'a> {
-    let AppState { settings, shell, sites, keys, checkin, pricing, logs, backup, update, network, alerts } = state;
+    let AppState { settings, shell, sites, keys, checkin, pricing, logs, backup, update, network, alerts, exports } =
+        state;
     let cx = Cx {
         store: &s.store,
         relay: &s.relay,
@@ -170,7 +176,7 @@ fn split<'a>(
         out,
         egui,
     };
-    Split { cx, shell, sites, keys, checkin, pricing, logs, backup, update, network, alerts }
+    Split { cx, shell, sites, keys, checkin, pricing, logs, backup, update, network, alerts, exports }
 }
 
 /// The application.
@@ -211,6 +217,7 @@ impl App {
         };
         let mut state = AppState::new(env, lang, settings.ui.theme);
         state.settings = settings;
+        state.exports = exports::Exports::new(&deps.data_dir, deps.homes.clone());
         if let Some(q) = &deps.quarantined {
             state.shell.notices.push(StatusLine {
                 text: i18n::fill(
@@ -269,7 +276,7 @@ impl App {
 
     /// Routes one command to its controller. Every state change passes here.
     fn apply(&mut self, cmd: Command, ctx: &egui::Context) {
-        let Split { mut cx, shell, sites, keys, checkin, pricing, logs, backup, update, network, alerts } =
+        let Split { mut cx, shell, sites, keys, checkin, pricing, logs, backup, update, network, alerts, exports } =
             split(&mut self.state, &mut self.services, &mut self.pending, ctx);
         let cx = &mut cx;
         match cmd {
@@ -283,6 +290,7 @@ impl App {
             Command::Update(c) => update.apply(c, cx),
             Command::Network(c) => network.apply(c, cx),
             Command::Alerts(c) => alerts.apply(c, cx, sites),
+            Command::Exports(c) => exports.apply(c, cx),
             Command::ReloadSettings => cx.saver.reload(cx.jobs, cx.store),
         }
     }
@@ -290,7 +298,7 @@ impl App {
     /// Lands every job message that arrived, each with its controller.
     fn dispatch_jobs(&mut self, ctx: &egui::Context) {
         for msg in self.services.jobs.poll() {
-            let Split { mut cx, shell, sites, keys, checkin, pricing, logs, backup, update, network, alerts } =
+            let Split { mut cx, shell, sites, keys, checkin, pricing, logs, backup, update, network, alerts, exports } =
                 split(&mut self.state, &mut self.services, &mut self.pending, ctx);
             match msg {
                 JobMsg::Shell(m) => shell.on_job(m, &mut cx),
@@ -320,6 +328,7 @@ impl App {
                 JobMsg::Update(m) => update.on_job(m, &mut cx),
                 JobMsg::Network(m) => network.on_job(m, &mut cx),
                 JobMsg::Alerts(m) => alerts.on_job(m, &mut cx),
+                JobMsg::Exports(m) => exports.on_job(m, &mut cx),
                 JobMsg::Lost(key) => {
                     shell.job_lost(&key);
                     sites.job_lost(&key);
@@ -331,6 +340,7 @@ impl App {
                     update.job_lost(&key);
                     network.job_lost(&key);
                     alerts.job_lost(&key);
+                    exports.job_lost(&key);
                 }
             }
         }

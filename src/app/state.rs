@@ -122,6 +122,8 @@ pub struct AppState {
     pub network: super::network::Network,
     /// Alert bookkeeping.
     pub alerts: super::alerts::Alerts,
+    /// "Use in…": the dialog, its preview and the last write (undoable).
+    pub exports: super::exports::Exports,
 }
 
 impl AppState {
@@ -144,6 +146,7 @@ impl AppState {
             update: Default::default(),
             network: Default::default(),
             alerts: Default::default(),
+            exports: Default::default(),
         }
     }
 }

@@ -13,7 +13,7 @@ use super::Cli;
 use crate::domain::{AuthMethod, Credentials, SiteKind};
 use crate::exports::{self, Homes, Options, Protocol, Scope, Source, Target, channel, links, snippets};
 use crate::relay::AccountRef;
-use crate::store::{SharedStore, Store, resolve_data_dir};
+use crate::store::{SharedStore, resolve_data_dir};
 
 /// `apihub use …`
 #[derive(Debug, clap::Args)]
@@ -151,7 +151,7 @@ impl ValueEnum for links::CcApp {
 /// Where the export journal lives.
 pub fn journal_path(cli: &Cli) -> PathBuf {
     let (dir, _) = resolve_data_dir(cli.data_dir.as_deref());
-    dir.join("exports").join("journal.json")
+    exports::safe_write::journal_in(&dir)
 }
 
 /// Runs `apihub use …`.
@@ -168,7 +168,7 @@ pub fn run(cli: &Cli, args: &UseArgs, rt: &tokio::runtime::Handle) -> anyhow::Re
     let shared = SharedStore::new(store);
     let protocol = args.protocol;
     let source = if args.gateway {
-        gateway_source(&shared, protocol)?
+        gateway_source(&shared, args.model.as_deref(), protocol)?
     } else {
         let Some(account) = args.account else {
             bail!("{target}: say which key: --account ID [--key KEY_ID], or --gateway");
@@ -242,10 +242,21 @@ fn snippet_model(source: &Source, args: &UseArgs) -> String {
     args.model.clone().or_else(|| source.models.first().cloned()).unwrap_or_else(|| "MODEL_NAME".into())
 }
 
-/// The local gateway as a source. Its address and local key come from the gateway's
-/// settings (`apihub serve`); this build has no gateway yet.
-fn gateway_source(_store: &SharedStore, _protocol: Option<Protocol>) -> anyhow::Result<Source> {
-    bail!("--gateway: this build has no local gateway (apihub serve) yet; use --account ID")
+/// The local gateway as a source: its address (`gateway.listen`), its local key (made on
+/// first use) and the models it routes; a warning when it routes no `--model`.
+fn gateway_source(store: &SharedStore, model: Option<&str>, protocol: Option<Protocol>) -> anyhow::Result<Source> {
+    let (addr, key, models) = {
+        let mut s = store.lock().map_err(|_| anyhow::anyhow!("store lock poisoned"))?;
+        crate::gateway::client_view(&mut s).map_err(|e| anyhow::anyhow!("--gateway: {e}"))?
+    };
+    if let Some(m) = model
+        && !models.iter().any(|x| x == m)
+    {
+        eprintln!(
+            "warning: the gateway routes no model named {m} (start it with apihub serve; see apihub gateway candidates)"
+        );
+    }
+    Ok(exports::source::gateway_source(addr, key.expose(), models, model, protocol))
 }
 
 fn write_files(cli: &Cli, target: Target, source: &Source, args: &UseArgs) -> anyhow::Result<ExitCode> {
@@ -301,7 +312,12 @@ fn import_channel(
     let (admin, creds) = match (args.admin_account, &args.admin_url) {
         (Some(id), _) => {
             let s = store.lock().map_err(|_| anyhow::anyhow!("store lock poisoned"))?;
-            admin_from_store(&s, id)?
+            let (admin, creds, warning) =
+                channel::admin_from_store(&s, id).map_err(|e| anyhow::anyhow!("--admin-account: {e}"))?;
+            if let Some(w) = warning {
+                eprintln!("warning: {w}");
+            }
+            (admin, creds)
         }
         (None, Some(url)) => {
             let token = match (&args.admin_token, &args.admin_token_env) {
@@ -349,24 +365,6 @@ fn import_channel(
         eprintln!("dry run: nothing sent");
     }
     Ok(ExitCode::SUCCESS)
-}
-
-fn admin_from_store(store: &Store, id: i64) -> anyhow::Result<(AccountRef, Credentials)> {
-    let acc = store.account(id).with_context(|| format!("--admin-account: no account with id {id}"))?;
-    let creds = store.credentials(id)?;
-    let role = store.account_state(id).ok().and_then(|s| s.snapshot).and_then(|s| s.user.value).map(|u| u.role);
-    if let Some(r) = role
-        && r < 10
-    {
-        eprintln!("warning: account {id} is not an admin on {} (role {r}); the site will likely refuse", acc.site.url);
-    }
-    let admin = AccountRef {
-        site_url: acc.site.url.clone(),
-        kind: acc.site.kind,
-        user_id: acc.user_id.clone(),
-        auth: acc.auth,
-    };
-    Ok((admin, creds))
 }
 
 fn undo(cli: &Cli, target: Option<Target>, dry_run: bool) -> anyhow::Result<ExitCode> {

@@ -2,6 +2,7 @@
 
 pub mod account;
 pub mod alerts;
+pub mod gateway;
 pub mod kind;
 pub mod money;
 pub mod network;

@@ -48,6 +48,8 @@ pub struct Settings {
     pub backup: BackupSettings,
     /// The release check.
     pub update: UpdateSettings,
+    /// The local gateway (`apihub serve`, the Gateway panel).
+    pub gateway: super::gateway::GatewaySettings,
     /// Alert notifications: quiet hours, the daily summary, retries (channels are rows of
     /// their own, see `domain::notify`).
     pub notify: NotifySettings,
@@ -75,6 +77,8 @@ pub mod bookkeeping {
     pub const UPDATE_LAST_CHECK: &str = "update.last_check_unix";
     /// When the last automatic WebDAV upload ran (unix seconds).
     pub const WEBDAV_LAST_UPLOAD: &str = "backup.webdav.last_upload_unix";
+    /// The gateway's local key (`sk-local-…`, sealed; `apihub gateway key` shows it).
+    pub const GATEWAY_LOCAL_KEY: &str = "gateway.local_key";
     /// The key check value: a constant sealed with the store's key (`store::secrets`);
     /// machine-local, never exported.
     pub const STORE_KEY_CHECK: &str = "store.key_check";
@@ -643,6 +647,7 @@ impl Settings {
         check(w.interval_hours >= 1, "backup.webdav.interval_hours", "1 or more hours");
         check(!w.remote_path.trim().is_empty(), "backup.webdav.remote_path", "a folder, e.g. /api-hub-desk");
         check(self.notify.retries <= 10, "notify.retries", "0 to 10");
+        p.extend(self.gateway.problems());
         p
     }
 
@@ -781,5 +786,26 @@ mod tests {
         let e = s.set("backup.webdav.password", "").map(|_| ()).and_then(|_| s.set("network.proxy", "ftp://x:y@h"));
         assert!(!e.unwrap_err().to_string().contains("x:y"), "a secret is not echoed");
         assert_eq!(s, Settings::default(), "failed sets change nothing");
+    }
+
+    #[test]
+    fn the_gateway_section_is_plain_dotted_keys() {
+        let mut s = Settings::default();
+        s.set("gateway.policy", "fastest").unwrap();
+        s.set("gateway.aliases", "sonnet=claude-sonnet-4-5,claude-4.5-sonnet#3").unwrap();
+        s.set("gateway.pins", "gpt-4o=3,1").unwrap();
+        s.set("gateway.max_attempts", "5").unwrap();
+        assert_eq!(s.gateway.policy, super::super::gateway::Policy::Fastest);
+        assert_eq!(s.gateway.aliases["sonnet"][1].account, Some(3));
+        assert_eq!(s.gateway.pins["gpt-4o"], [3, 1]);
+        assert_eq!(s.get("gateway.aliases").unwrap(), "sonnet=claude-sonnet-4-5,claude-4.5-sonnet#3");
+        let e = s.set("gateway.max_attempts", "0").unwrap_err().to_string();
+        assert!(e.contains("1 to 10"), "{e}");
+        let e = s.set("gateway.listen", "0.0.0.0:1").unwrap_err().to_string();
+        assert!(e.contains("loopback"), "{e}");
+        assert!(s.set("gateway.pins", "gpt-4o=x").is_err());
+        assert!(s.set("gateway.policy", "random").is_err());
+        let stored: BTreeMap<String, String> = s.to_rows().into_iter().filter_map(|(k, v)| v.map(|v| (k, v))).collect();
+        assert_eq!(Settings::from_rows(&stored).0, s);
     }
 }

@@ -271,8 +271,10 @@ pub fn csv_field(s: &str) -> String {
     if s.contains([',', '"', '\n', '\r']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s.to_string() }
 }
 
-/// One CSV line (no newline). `time` is already formatted; `cost` is in `currency`.
-pub fn csv_line(r: &UsageLog, time: &str, account: &str, cost: f64, currency: &str) -> String {
+/// One CSV line (no newline). `time` is already formatted; `cost` is in `currency`. The
+/// quota column stays empty for a money-native site (sub2api), whose rows hold cost units
+/// of the table, not quota points the user could look up on the site.
+pub fn csv_line(r: &UsageLog, time: &str, account: &str, money_native: bool, cost: f64, currency: &str) -> String {
     [
         csv_field(time),
         csv_field(account),
@@ -281,7 +283,7 @@ pub fn csv_line(r: &UsageLog, time: &str, account: &str, cost: f64, currency: &s
         csv_field(&r.token_name),
         r.prompt_tokens.to_string(),
         r.completion_tokens.to_string(),
-        r.quota.to_string(),
+        if money_native { String::new() } else { r.quota.to_string() },
         format!("{cost:.6}"),
         csv_field(currency),
         r.duration_ms.map(|d| d.to_string()).unwrap_or_default(),
@@ -341,7 +343,7 @@ mod tests {
         assert_eq!(s.by_day.iter().map(|b| b.key.as_str()).collect::<Vec<_>>(), vec!["d0", "d1"]);
         let f = LogFilter { model: Some("a".into()), ..Default::default() };
         assert_eq!(rows.iter().filter(|r| f.matches(r)).count(), 2);
-        let line = csv_line(&UsageLog { content: "a,\"b\"".into(), ..rows[0].clone() }, "t", "x", 0.5, "USD");
+        let line = csv_line(&UsageLog { content: "a,\"b\"".into(), ..rows[0].clone() }, "t", "x", false, 0.5, "USD");
         assert!(line.ends_with(",\"a,\"\"b\"\"\""), "{line}");
         assert_eq!(line.split(',').count(), CSV_HEADER.split(',').count() + 1, "one comma inside quotes");
         let f = LogFilter { text: Some("B".into()), ..Default::default() };

@@ -12,8 +12,9 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use super::{ExportError, Source};
-use crate::domain::Credentials;
+use crate::domain::{AccountId, Credentials};
 use crate::relay::{AccountRef, RelayClient};
+use crate::store::Store;
 
 /// What to create.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,6 +48,27 @@ pub enum ChannelOutcome {
         /// Its name.
         name: String,
     },
+}
+
+/// One of our accounts as the admin of its relay: where to send, its credentials, and a
+/// warning when its last refresh says it is no admin (role below 10).
+pub fn admin_from_store(
+    store: &Store,
+    id: AccountId,
+) -> Result<(AccountRef, Credentials, Option<String>), ExportError> {
+    let acc = store.account(id).map_err(|_| ExportError::Invalid(format!("admin account: no account with id {id}")))?;
+    let creds = store.credentials(id).map_err(|e| ExportError::Invalid(format!("admin account {id}: {e}")))?;
+    let role = store.account_state(id).ok().and_then(|s| s.snapshot).and_then(|s| s.user.value).map(|u| u.role);
+    let warning = role
+        .filter(|r| *r < 10)
+        .map(|r| format!("account {id} is not an admin on {} (role {r}); the site will likely refuse", acc.site.url));
+    let admin = AccountRef {
+        site_url: acc.site.url.clone(),
+        kind: acc.site.kind,
+        user_id: acc.user_id.clone(),
+        auth: acc.auth,
+    };
+    Ok((admin, creds, warning))
 }
 
 /// The channel name for a source.

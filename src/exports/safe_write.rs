@@ -25,6 +25,11 @@ use super::ExportError;
 /// Largest file a target will read (config files are small; anything bigger is not one).
 pub const MAX_FILE_BYTES: u64 = 16 * 1024 * 1024;
 
+/// The journal of a data dir: `<data dir>/exports/journal.json` (the CLI and the window share it).
+pub fn journal_in(data_dir: &Path) -> PathBuf {
+    data_dir.join("exports").join("journal.json")
+}
+
 /// How many writes the journal remembers.
 pub const JOURNAL_MAX_ENTRIES: usize = 100;
 

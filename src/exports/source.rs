@@ -89,6 +89,24 @@ pub fn model_warnings(site_name: &str, state: &AccountState, key: Option<&ApiKey
     out
 }
 
+/// The local gateway as a source: `http://<addr>`, its local key, the models it routes;
+/// `protocol` None: Anthropic Messages for Claude models (the gateway serves
+/// `/v1/messages`), else OpenAI-compatible.
+pub fn gateway_source(
+    addr: std::net::SocketAddr,
+    key: &str,
+    models: Vec<String>,
+    model: Option<&str>,
+    protocol: Option<Protocol>,
+) -> Source {
+    let protocol = protocol.unwrap_or_else(|| default_protocol(SiteKind::NewApi, model));
+    let mut s = Source::new("API Hub gateway", &format!("http://{addr}"), key, protocol);
+    s.label = format!("API Hub gateway · {addr}");
+    s.models = models;
+    s.provider_id = "apihub-gateway".into();
+    s
+}
+
 /// Builds the source for an account's key. `key_id`: a key's site id (None: the first
 /// enabled key that may use the model, else the account's own key). `protocol`: None =
 /// [`default_protocol`].

@@ -176,6 +176,14 @@ impl RelayClient {
         self.inner.set_site_network(site_url, net);
     }
 
+    /// The client the local gateway sends a site's traffic with: that site's proxy and
+    /// User-Agent and the extra CA file, without the relay calls' whole-request timeout,
+    /// redirects, decompression or per-origin limiter (the user's own API traffic is not
+    /// management polling). Kept per (proxy, User-Agent); rebuilt after [`Self::reconfigure`].
+    pub fn passthrough_client(&self, url: &str) -> Result<reqwest::Client, RelayError> {
+        self.inner.passthrough_client(url)
+    }
+
     /// The HTTP client requests to `url` use (the saved proxy, timeouts, extra CA file
     /// and User-Agent), for HTTP that is not a relay site's API (alert channels). No
     /// limiter, no logging of the URL (it may hold a key).

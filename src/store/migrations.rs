@@ -234,6 +234,36 @@ pub(super) const MIGRATIONS: &[&str] = &[
         updated_at  INTEGER NOT NULL
     );
     "#,
+    // 11: the local gateway's accounting: one row per upstream attempt (or request the
+    //     gateway answered itself). No foreign key: rows outlive a removed account.
+    r#"
+    CREATE TABLE gateway_log (
+        id                  INTEGER PRIMARY KEY,
+        at_ms               INTEGER NOT NULL,
+        request_id          INTEGER NOT NULL,
+        attempt             INTEGER NOT NULL,
+        endpoint            TEXT NOT NULL,
+        client_model        TEXT NOT NULL,
+        account_id          INTEGER,
+        key_id              INTEGER,
+        upstream_model      TEXT NOT NULL DEFAULT '',
+        stream              INTEGER NOT NULL,
+        status              INTEGER NOT NULL,
+        outcome             TEXT NOT NULL,
+        error_class         TEXT,
+        message             TEXT NOT NULL DEFAULT '',
+        latency_ms          REAL NOT NULL,
+        ttfb_ms             REAL,
+        prompt_tokens       INTEGER,
+        completion_tokens   INTEGER,
+        cache_read_tokens   INTEGER,
+        cache_write_tokens  INTEGER,
+        cost_usd            REAL,
+        cost_real           REAL
+    );
+    CREATE INDEX gateway_log_at ON gateway_log(at_ms);
+    CREATE INDEX gateway_log_account_at ON gateway_log(account_id, at_ms);
+    "#,
 ];
 
 /// Highest schema version this build knows.

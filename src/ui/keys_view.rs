@@ -179,6 +179,8 @@ impl KeysView {
                     ui.ctx().copy_text(k.key.clone());
                 }
             }
+            let key = crate::app::exports::KeyRef { account: id, key: Some(k.id) };
+            super::use_in::menu_ui(ui, key, true, cmds);
             if !manage {
                 return;
             }

@@ -4,6 +4,7 @@ pub mod add_account;
 pub mod alerts_view;
 pub mod backup;
 pub mod checkin_view;
+pub mod diff_view;
 pub mod keys_view;
 pub mod logs;
 pub mod logs_charts;
@@ -15,6 +16,7 @@ pub mod settings;
 pub mod sites;
 pub mod sites_detail;
 pub mod sites_rows;
+pub mod use_in;
 pub mod widgets;
 
 use crate::app::command::{ShellCmd, SitesCmd};
@@ -28,6 +30,7 @@ pub struct Panels {
     pricing: pricing::PricingPanel,
     logs: logs::LogsPanel,
     settings: settings::SettingsPanel,
+    use_in: use_in::UseInDialog,
 }
 
 impl crate::app::View for Panels {
@@ -39,6 +42,7 @@ impl crate::app::View for Panels {
         egui::Panel::left("nav").resizable(false).exact_size(150.0).show(ui, |ui| nav_ui(ui, state, cmds));
         egui::CentralPanel::default().show(ui, |ui| {
             notices_ui(ui, state, cmds);
+            use_in::status_ui(ui, state, cmds);
             match state.shell.panel {
                 Panel::Sites => self.sites.ui(ui, state, cmds),
                 Panel::Pricing => self.pricing.ui(ui, state, cmds),
@@ -46,6 +50,7 @@ impl crate::app::View for Panels {
                 Panel::Settings => self.settings.ui(ui, state, cmds),
             }
         });
+        self.use_in.ui(ui.ctx(), state, cmds);
     }
 }
 

@@ -79,6 +79,8 @@ impl DetailView {
             if ui.button(tr("common.close")).clicked() {
                 action = DetailAction::Close;
             }
+            let key = crate::app::exports::KeyRef { account: account.id, key: None };
+            crate::ui::use_in::menu_ui(ui, key, false, cmds);
         });
         ui.horizontal(|ui| {
             ui.hyperlink_to(tr("detail.open_site"), &account.site.url);

@@ -31,6 +31,15 @@ pub fn app_with(seed: impl FnOnce(&mut Store)) -> TestApp {
 
 /// Builds the app on an existing data dir (which may hold a damaged database).
 pub fn app_in(dir: tempfile::TempDir, seed: impl FnOnce(&mut Store)) -> TestApp {
+    app_in_homes(dir, None, seed)
+}
+
+/// [`app_in`] with the folders "Use in…" writes to (temporary homes).
+pub fn app_in_homes(
+    dir: tempfile::TempDir,
+    homes: Option<apihub::exports::Homes>,
+    seed: impl FnOnce(&mut Store),
+) -> TestApp {
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     let (store, quarantined) = Store::open_shared(dir.path()).unwrap();
     // Auto refresh off unless a test turns it on: tests click "Refresh all" themselves.
@@ -49,6 +58,7 @@ pub fn app_in(dir: tempfile::TempDir, seed: impl FnOnce(&mut Store)) -> TestApp 
         runtime: rt.handle().clone(),
         fonts: FontSetup::Preinstalled(apihub::app::fonts::FontStatus::Loading),
         bench_startup: None,
+        homes,
     };
     // Background jobs finish on other threads and each asks for a repaint: allow the
     // frames that follows (a spinner that never stops would still exceed this).
