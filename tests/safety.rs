@@ -611,6 +611,60 @@ fn a_lost_key_is_located_or_the_credentials_come_back_from_a_passphrase_backup()
     assert!(ok(run(dir.path(), &["accounts", "list"])).contains("user1"));
 }
 
+/// Finding 9: the window follows the store: what the CLI (another process) writes while
+/// the window runs shows up in it, without a restart.
+#[test]
+fn an_account_added_by_the_cli_shows_up_in_the_running_window() {
+    use egui_kittest::kittest::Queryable;
+    let _l = common::ui_lock();
+    let mut t = common::app_with(|s| s.set_setting("ui.lang", "en").unwrap());
+    let dir = t.dir.path().to_path_buf();
+    let h = &mut t.harness;
+    common::run_until(h, "accounts loaded", |h| h.state().state().sites.accounts.value().is_some());
+    assert_eq!(h.state().state().sites.accounts.value().map(Vec::len), Some(0));
+    let add = ["accounts", "add", "--no-verify", "--kind", "new-api", "--url", "https://from-cli.example"];
+    ok(run(&dir, &[&add[..], &["--name", "From CLI", "--api-key", "sk-from-the-cli"]].concat()));
+    common::run_until(h, "the CLI's account shows", |h| {
+        h.state().state().sites.accounts.value().is_some_and(|a| a.len() == 1)
+    });
+    assert!(h.query_by_label("From CLI").is_some(), "drawn in the table");
+}
+
+/// After a credential reset the window flags each account "sign-in needed" (the row's
+/// badge opens the form to enter its credentials again, the detail says why), and no
+/// automatic backup is made meanwhile (it would lack the credentials).
+#[test]
+fn after_a_credential_reset_each_row_says_sign_in_needed_and_nothing_is_backed_up() {
+    use egui_kittest::kittest::Queryable;
+    let _l = common::ui_lock();
+    let dir = seeded(2);
+    std::fs::remove_file(dir.path().join("secret.key")).unwrap();
+    ok(run(dir.path(), &["recover", "reset-credentials", "--yes"]));
+    let before = backups(dir.path());
+    let mut t = common::app_in(dir, |s| s.set_setting("ui.lang", "en").unwrap());
+    let h = &mut t.harness;
+    common::run_until(h, "accounts loaded", |h| h.state().state().sites.accounts.value().is_some_and(|a| a.len() == 2));
+    assert_eq!(h.query_all_by_label("Credentials reset or unreadable: sign in again").count(), 2);
+    assert_eq!(h.query_all_by_label("Sign-in needed").count(), 3, "the status filter and a badge on each row");
+    // Refresh (the site is not asked) and its automatic backup: none is written.
+    h.get_by_label_contains("Refresh all").click();
+    common::run_until(h, "the automatic backup waits", |h| h.state().state().backup.auto_waits_for_sign_in == Some(2));
+    assert_eq!(backups(t.dir.path()), before, "no backup without the credentials");
+    let h = &mut t.harness;
+    // The badge opens the account and the form for its credentials.
+    h.get_all_by_label("Sign-in needed").last().unwrap().click();
+    h.run();
+    assert!(h.query_by_label_contains("New credentials for user").is_some(), "the add form, for this account");
+    assert!(h.query_by_label("Enter credentials").is_some(), "the detail's way back");
+    assert!(h.query_by_label_contains("stored credentials were reset after the key was lost").is_some());
+    h.key_press(egui::Key::Escape);
+    h.run();
+    assert!(h.query_by_label_contains("New credentials for user").is_none(), "closed");
+    h.get_all_by_label("Settings").next().unwrap().click();
+    h.run();
+    assert!(h.query_by_label_contains("Automatic backups wait: 2 accounts need signing in again").is_some());
+}
+
 /// The recovery window (egui_kittest): it renders for a damaged file and for a lost or
 /// damaged key, and each button does what it says.
 mod recovery_window {

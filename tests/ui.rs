@@ -165,6 +165,50 @@ fn the_add_dialog_verifies_against_the_site_and_saves() {
     assert_eq!(accounts[0].site.name, "Velo Test");
 }
 
+/// The add form runs the rules `apihub accounts add` runs (domain::validate) and says
+/// what is wrong beside the field, before anything is sent or stored.
+#[test]
+fn the_add_form_refuses_what_accounts_add_refuses_beside_the_field() {
+    use apihub::app::AddStatus;
+    let _l = ui_lock();
+    let mut t = app_with(|s| s.set_setting("ui.lang", "en").unwrap());
+    let h = &mut t.harness;
+    run_until(h, "accounts loaded", |h| h.state().state().sites.accounts.value().is_some());
+    h.get_all_by_label("Add account").next().unwrap().click();
+    h.run();
+    h.get_by_label("Verify with the site before saving").click();
+    h.run();
+    let retype = |h: &mut egui_kittest::Harness<'static, apihub::app::App>, label: &str, text: &str| {
+        h.get_by_label(label).click();
+        h.run();
+        h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+        h.get_by_label(label).type_text(text);
+        h.run();
+    };
+    retype(h, "Site URL", "ftp://relay.example");
+    retype(h, "Access token", "two words");
+    retype(h, "User id", "42");
+    assert!(h.query_by_label("Not accepted: must start with http:// or https:// (not ftp://)").is_some());
+    assert!(h.query_by_label_contains("Not accepted: contains spaces").is_some(), "the token's problem");
+    assert!(h.query_by_label_contains("two words").is_none(), "a message never repeats the secret");
+    assert!(h.query_by_label("Fill in the site URL and the sign-in details").is_none(), "not 'missing'");
+    h.get_by_label("Save").click();
+    h.run();
+    assert_eq!(h.state().state().sites.add, AddStatus::Idle, "nothing is sent");
+
+    retype(h, "Site URL", "http://user:pw@relay.example");
+    assert!(h.query_by_label_contains("must not hold a user name or password").is_some());
+    retype(h, "Site URL", "https://relay.example");
+    retype(h, "Access token", "tok-1");
+    assert_eq!(h.query_all_by_label_contains("Not accepted").count(), 0, "every problem mended");
+    h.get_by_label("Save").click();
+    run_until(h, "saved", |h| h.query_by_label_contains("Added:").is_some());
+    let store = apihub::store::Store::open(t.dir.path()).unwrap().store;
+    let accounts = store.list_accounts().unwrap();
+    assert_eq!(accounts.len(), 1);
+    assert_eq!(accounts[0].site.url, "https://relay.example");
+}
+
 #[test]
 fn auto_refresh_refreshes_due_accounts_without_a_click() {
     use apihub::domain::{AuthMethod, Credentials, NewAccount, SiteKind};

@@ -198,8 +198,20 @@ pub enum BackupMsg {
     Done(Area, Result<Done, String>),
     /// The local list.
     Listed(Result<Vec<LocalBackupInfo>, String>),
-    /// The automatic backup ended (`Ok(Some)`: something was written or uploaded).
-    Auto(Result<Option<String>, String>),
+    /// The automatic backup ended.
+    Auto(Result<AutoDone, String>),
+}
+
+/// What an automatic backup did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AutoDone {
+    /// Nothing to do (unchanged, too soon, upload not due).
+    Nothing,
+    /// Written or uploaded: what.
+    Wrote(String),
+    /// Neither a backup nor an upload: this many accounts need signing in again
+    /// (credentials unreadable or reset), and a backup now would lack their credentials.
+    WaitsForSignIn(usize),
 }
 
 impl From<BackupMsg> for JobMsg {
@@ -231,6 +243,8 @@ pub struct Backup {
     upload_failed_at: Option<i64>,
     /// The settings change that saves the WebDAV form, until it is on disk.
     webdav_save: Option<u64>,
+    /// Automatic backups wait: this many accounts need signing in again.
+    pub auto_waits_for_sign_in: Option<usize>,
 }
 
 /// Every user operation claims this: one at a time.
@@ -544,12 +558,21 @@ impl Backup {
             }
             BackupMsg::Listed(Ok(list)) => self.local_backups = list,
             BackupMsg::Listed(Err(e)) => log::error!("local backups unreadable: {e}"),
-            BackupMsg::Auto(Ok(Some(message))) => {
+            BackupMsg::Auto(Ok(AutoDone::Wrote(message))) => {
                 log::info!("{message}");
                 self.upload_failed_at = None;
+                self.auto_waits_for_sign_in = None;
                 cx.send(BackupCmd::Reload);
             }
-            BackupMsg::Auto(Ok(None)) => {}
+            BackupMsg::Auto(Ok(AutoDone::Nothing)) => self.auto_waits_for_sign_in = None,
+            BackupMsg::Auto(Ok(AutoDone::WaitsForSignIn(accounts))) => {
+                if self.auto_waits_for_sign_in.is_none() {
+                    log::warn!(
+                        "automatic backups and uploads wait: {accounts} accounts need signing in again (their credentials are unreadable or were reset)"
+                    );
+                }
+                self.auto_waits_for_sign_in = Some(accounts);
+            }
             BackupMsg::Auto(Err(e)) => {
                 log::warn!("automatic backup failed: {e}");
                 self.upload_failed_at = Some(crate::domain::time::now_unix());
@@ -627,12 +650,17 @@ async fn auto_backup_job(
     may_upload: bool,
     keep: usize,
     cfg: WebDavConfig,
-) -> Result<Option<String>, String> {
+) -> Result<AutoDone, String> {
     let job_store = store.clone();
     let job_cfg = cfg.clone();
     let prepared = tokio::task::spawn_blocking(move || -> Result<_, String> {
         let mut s = locked(&job_store)?;
         let outcome = local::auto_backup(&mut s, now, keep).map_err(|e| e.to_string())?;
+        // Accounts that need signing in again: no backup, and no upload either (it would
+        // push out good copies with one that lacks their credentials).
+        if let local::AutoBackupOutcome::SecretsUnreadable { accounts } = outcome {
+            return Ok(Err(accounts));
+        }
         let hours = i64::try_from(job_cfg.interval_hours).unwrap_or(i64::MAX / 7200).max(1);
         let last: Option<i64> = s.setting(WEBDAV_LAST_UPLOAD).ok().flatten().and_then(|v| v.parse().ok());
         let due = may_upload
@@ -644,10 +672,14 @@ async fn auto_backup_job(
         } else {
             None
         };
-        Ok((outcome, upload))
+        Ok(Ok((outcome, upload)))
     })
     .await
     .map_err(|e| e.to_string())??;
+    let prepared = match prepared {
+        Ok(prepared) => prepared,
+        Err(accounts) => return Ok(AutoDone::WaitsForSignIn(accounts)),
+    };
     let mut message = match prepared.0 {
         local::AutoBackupOutcome::Written(info) => Some(format!("Automatic backup written: {}", info.name)),
         _ => None,
@@ -661,7 +693,7 @@ async fn auto_backup_job(
         }
         message = Some(format!("Automatic WebDAV upload: {}", report.name));
     }
-    Ok(message)
+    Ok(message.map_or(AutoDone::Nothing, AutoDone::Wrote))
 }
 
 #[cfg(test)]
@@ -691,6 +723,74 @@ mod tests {
         assert!(!b.busy);
         assert_eq!(b.local_backups.len(), 1);
         assert!(matches!(&b.last_outcome, Some(Outcome::Ok(m)) if m.contains(&b.local_backups[0].name)));
+    }
+
+    /// While accounts need signing in again (credentials unreadable, or reset after a
+    /// lost key), the automatic backup neither writes a file nor uploads; once the
+    /// credentials are entered again it runs.
+    #[test]
+    fn no_automatic_backup_or_upload_while_accounts_need_signing_in_again() {
+        use crate::domain::snapshot::{AccountState, ErrorInfo};
+        let mut rig = Rig::new();
+        // An upload would be due, to a server that refuses connections: trying it fails loudly.
+        rig.settings.backup.webdav = WebDavConfig {
+            enabled: true,
+            url: "http://127.0.0.1:1/dav".into(),
+            interval_hours: 1,
+            ..Default::default()
+        };
+        let put = |s: &mut Store, token: Option<&str>| {
+            s.upsert_account(&crate::domain::NewAccount {
+                site_url: "https://b.example".into(),
+                site_name: "B".into(),
+                kind: crate::domain::SiteKind::NewApi,
+                user_id: "1".into(),
+                username: "bob".into(),
+                auth: crate::domain::AuthMethod::AccessToken,
+                credentials: crate::domain::Credentials { access_token: token.map(Into::into), ..Default::default() },
+            })
+            .unwrap()
+        };
+        let unreadable = rig.account("https://a.example", "ann");
+        {
+            let mut s = rig.store.lock().unwrap();
+            s.damage_credentials_for_test(unreadable);
+            // What `recover reset-credentials` leaves: empty credentials, flagged.
+            let reset = put(&mut s, None);
+            let flagged = AccountState {
+                last_error: Some(ErrorInfo {
+                    kind: "auth".into(),
+                    message: crate::store::recover::SIGN_IN_NEEDED.into(),
+                }),
+                ..Default::default()
+            };
+            s.save_account_state(reset, &flagged, "2026-01-01").unwrap();
+        }
+        let mut b = Backup::default();
+        let auto = |rig: &mut Rig, b: &mut Backup| {
+            rig.with(|cx| b.apply(BackupCmd::Auto, cx));
+            for m in rig.next(1) {
+                if let JobMsg::Backup(m) = m {
+                    rig.with(|cx| b.on_job(m, cx));
+                }
+            }
+        };
+        auto(&mut rig, &mut b);
+        assert_eq!(b.auto_waits_for_sign_in, Some(2), "both kinds count");
+        assert!(b.last_outcome.is_none(), "no upload was tried: {:?}", b.last_outcome);
+        let list = || LocalBackups::for_data_dir(rig.dir.path()).list().unwrap();
+        assert!(list().is_empty());
+
+        // The credentials are entered again (the unreadable account removed): it runs.
+        {
+            let mut s = rig.store.lock().unwrap();
+            s.remove_account(unreadable).unwrap();
+            put(&mut s, Some("fresh"));
+        }
+        rig.settings.backup.webdav.enabled = false;
+        auto(&mut rig, &mut b);
+        assert_eq!(b.auto_waits_for_sign_in, None);
+        assert_eq!(LocalBackups::for_data_dir(rig.dir.path()).list().unwrap().len(), 1);
     }
 
     #[test]

@@ -43,6 +43,9 @@ pub enum LogsCmd {
     CompareSiteStats,
     /// Reload the activity log from the store at this minimum level.
     ReloadActivity(Level),
+    /// Read again what is shown (the filter's rows, statistics, the activity log):
+    /// another process changed the store.
+    Refresh,
 }
 
 /// Messages of the logs jobs.
@@ -177,6 +180,12 @@ impl Logs {
     pub fn apply(&mut self, cmd: LogsCmd, cx: &mut Cx<'_>, sites: &Sites) {
         match cmd {
             LogsCmd::Query(filter) => self.query(filter, cx),
+            LogsCmd::Refresh => {
+                if let Some(filter) = self.filter.clone() {
+                    self.query(filter, cx);
+                }
+                cx.send(LogsCmd::ReloadActivity(self.activity_level));
+            }
             LogsCmd::LoadWindow(offset) => self.load_window(offset, cx),
             LogsCmd::LoadCharts { by, day_start } => self.load_charts(by, day_start, cx),
             LogsCmd::Sync { accounts, history_days } => self.start_sync(accounts, history_days, cx, sites),

@@ -310,8 +310,12 @@ impl App {
                         Ok(seq) => cx.saver.saved(*seq),
                         Err(e) => cx.say(i18n::fill(i18n::tr("status.settings_failed"), &[("e", e)]), Severity::Error),
                     }
+                    if cx.saver.reload_due() {
+                        cx.saver.reload(cx.jobs, cx.store);
+                    }
                     backup.settings_saved(cx.saver.saved_seq(), r.as_ref().err().map(String::as_str));
                 }
+                JobMsg::Settings(SettingsMsg::Reloaded(Ok(_))) if !cx.saver.reloaded_usable() => {}
                 JobMsg::Settings(SettingsMsg::Reloaded(Ok(fresh))) => {
                     shell.settings_changed(&fresh, ctx);
                     *cx.settings = *fresh;

@@ -35,6 +35,10 @@ pub struct SettingsSaver {
     changed_seq: u64,
     /// Every change up to this number is on disk.
     saved_seq: u64,
+    /// The running reload started with every change on disk, at this change number.
+    reload_clean_at: Option<u64>,
+    /// A reload landed while a change of ours was not on disk: read again once it is.
+    reload_wanted: bool,
 }
 
 const SAVE_JOB: &str = "settings:save";
@@ -82,8 +86,25 @@ impl SettingsSaver {
         self.saved_seq = self.saved_seq.max(seq);
     }
 
+    /// Whether settings read again may replace the app's copy: not when a change of
+    /// ours was made after the read started or was not on disk yet (the read may miss
+    /// it); then they are read again once every change is on disk.
+    pub fn reloaded_usable(&mut self) -> bool {
+        let usable = self.reload_clean_at == Some(self.changed_seq) && self.saved_seq >= self.changed_seq;
+        self.reload_wanted |= !usable;
+        usable
+    }
+
+    /// A reload was put off by [`SettingsSaver::reloaded_usable`] and every change is
+    /// on disk now.
+    pub fn reload_due(&self) -> bool {
+        self.reload_wanted && self.saved_seq >= self.changed_seq
+    }
+
     /// Reads the settings from the store again.
     pub fn reload(&mut self, jobs: &mut Jobs, store: &SharedStore) {
+        self.reload_wanted = false;
+        self.reload_clean_at = (self.saved_seq >= self.changed_seq).then_some(self.changed_seq);
         let store = store.clone();
         let _ = jobs.start_blocking(Spec::new(RELOAD_JOB).latest_wins(), move |_| {
             SettingsMsg::Reloaded(

@@ -9,7 +9,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use super::command::{AlertsCmd, BackupCmd, CheckinCmd, NetworkCmd};
+use super::command::{AlertsCmd, BackupCmd, CheckinCmd, LogsCmd, NetworkCmd};
 use super::cx::Cx;
 use super::i18n::{fill, tr};
 use super::jobs::{JobMsg, Spec};
@@ -168,6 +168,8 @@ pub enum SitesMsg {
     Written(Result<(), String>),
     /// Today's sums from synced rows.
     Today(Result<Today, String>),
+    /// The store's `data_version` (moves when another process wrote to it).
+    StoreVersion(Result<i64, String>),
 }
 
 impl From<SitesMsg> for JobMsg {
@@ -210,6 +212,9 @@ pub struct Sites {
     pending_2fa: Option<(crate::engine::PasswordSignIn, crate::relay::login::Pending2fa)>,
     next_schedule_check: i64,
     writes: u64,
+    /// The store's `data_version` last seen, and when to look again.
+    store_seen: Option<i64>,
+    next_store_check: i64,
 }
 
 const LOAD_JOB: &str = "accounts:load";
@@ -217,6 +222,10 @@ const ADD_JOB: &str = "accounts:add";
 const DETECT_JOB: &str = "accounts:detect";
 const TODAY_JOB: &str = "sites:today";
 const REFRESH_ALL: &str = "refresh-all";
+const STORE_WATCH_JOB: &str = "store:watch";
+/// Seconds between two looks at the store's `data_version`: what the CLI, cron or another
+/// window wrote shows up within about this long.
+pub const STORE_WATCH_SECS: u64 = 2;
 
 /// Today's local sums, when they were computed for the current day.
 fn today_of(today: &Loadable<Today>) -> Option<&HashMap<AccountId, TodayUsage>> {
@@ -460,9 +469,30 @@ impl Sites {
         });
     }
 
-    /// Starts a refresh of the accounts that are due, at most every 15 s.
+    /// Follows the store: every [`STORE_WATCH_SECS`] reads its `data_version` (one
+    /// pragma, no table read); when another process wrote, everything shown is reloaded.
+    fn watch_store(&mut self, now: i64, cx: &mut Cx<'_>) {
+        if now < self.next_store_check {
+            // Asked again every pass: egui drops a delayed repaint asked for in an earlier
+            // pass once another pass ran (a job's message, input), and an idle window
+            // would then never look again.
+            let wait = (self.next_store_check - now).unsigned_abs();
+            cx.egui.request_repaint_after(std::time::Duration::from_secs(wait));
+            return;
+        }
+        self.next_store_check = now + STORE_WATCH_SECS as i64;
+        cx.egui.request_repaint_after(std::time::Duration::from_secs(STORE_WATCH_SECS));
+        let store = cx.store.clone();
+        cx.start_blocking_quiet(Spec::new(STORE_WATCH_JOB).latest_wins(), move |_| {
+            SitesMsg::StoreVersion(store.with(|s| s.data_version()).map_err(|e| e.to_string()))
+        });
+    }
+
+    /// Starts a refresh of the accounts that are due, at most every 15 s; follows the
+    /// store's changes made by other processes.
     pub fn tick(&mut self, cx: &mut Cx<'_>) {
         let now = now_unix();
+        self.watch_store(now, cx);
         if now < self.next_schedule_check || self.loading() {
             return;
         }
@@ -562,6 +592,17 @@ impl Sites {
                 log::error!("saving failed: {e}");
                 cx.say(e, Severity::Error);
             }
+            SitesMsg::StoreVersion(Ok(version)) => {
+                if self.store_seen.is_some_and(|seen| seen != version) {
+                    log::info!("the data changed outside the window (the CLI, cron, another window): reloading");
+                    cx.send(SitesCmd::Reload);
+                    cx.send(BackupCmd::Reload);
+                    cx.send(LogsCmd::Refresh);
+                    cx.send(super::Command::ReloadSettings);
+                }
+                self.store_seen = Some(version);
+            }
+            SitesMsg::StoreVersion(Err(e)) => log::debug!("store version unreadable: {e}"),
             SitesMsg::Today(result) => {
                 if let Err(e) = &result {
                     log::error!("today's sums unreadable: {e}");
@@ -668,5 +709,30 @@ mod tests {
         let v = sites.data_version;
         rig.with(|cx| sites.apply(SitesCmd::SetState(3, Box::default()), cx));
         assert!(sites.states.contains_key(&3) && sites.data_version > v);
+    }
+
+    #[test]
+    fn a_write_by_another_process_reloads_what_is_shown_and_our_own_writes_do_not() {
+        let mut rig = Rig::new();
+        let mut sites = Sites::default();
+        let look = |rig: &mut Rig, sites: &mut Sites| {
+            sites.next_store_check = 0;
+            rig.with(|cx| sites.tick(cx));
+            let msgs = rig.next(1);
+            land(rig, sites, msgs);
+            rig.sent()
+        };
+        assert!(look(&mut rig, &mut sites).is_empty(), "the first look only remembers the version");
+        rig.with(|cx| cx.store.with(|s| s.set_setting("ui.lang", "en"))).unwrap();
+        assert!(look(&mut rig, &mut sites).is_empty(), "the window's own writes are not outside changes");
+        // Another process (another connection) writes.
+        let mut other = crate::store::Store::open(&rig.env().data_dir).unwrap().store;
+        other.set_setting("ui.lang", "zh-CN").unwrap();
+        let sent = look(&mut rig, &mut sites);
+        assert!(sent.iter().any(|c| matches!(c, Command::Sites(SitesCmd::Reload))), "{sent:?}");
+        assert!(sent.iter().any(|c| matches!(c, Command::Backup(BackupCmd::Reload))), "{sent:?}");
+        assert!(sent.iter().any(|c| matches!(c, Command::Logs(LogsCmd::Refresh))), "{sent:?}");
+        assert!(sent.iter().any(|c| matches!(c, Command::ReloadSettings)), "{sent:?}");
+        assert!(look(&mut rig, &mut sites).is_empty(), "once per change");
     }
 }

@@ -53,10 +53,10 @@ impl LocalBackupInfo {
 pub enum AutoBackupOutcome {
     /// A backup was written.
     Written(LocalBackupInfo),
-    /// Skipped: some stored credentials cannot be decrypted (a backup now would lack
-    /// them and push out good ones).
+    /// Skipped: some accounts need signing in again (credentials that cannot be
+    /// decrypted, or reset after a lost key): a backup now would lack them.
     SecretsUnreadable {
-        /// Accounts whose credentials cannot be read.
+        /// Accounts whose credentials cannot be read or were reset.
         accounts: usize,
     },
     /// Nothing changed since the last automatic backup.
@@ -117,7 +117,7 @@ impl StoreFacts {
     pub fn of(store: &Store) -> Result<StoreFacts, BackupError> {
         Ok(StoreFacts {
             accounts: store.account_count()?.max(0) as usize,
-            credentials_readable: store.unreadable_credentials()? == 0,
+            credentials_readable: store.accounts_needing_sign_in()? == 0,
         })
     }
 }
@@ -348,19 +348,21 @@ pub fn safety_backup(store: &Store) -> Result<LocalBackupInfo, BackupError> {
     Ok(info)
 }
 
-/// An automatic backup after changes: at most one per [`AUTO_MIN_INTERVAL_SECS`],
+/// An automatic backup after changes: none while accounts need signing in again
+/// ([`Store::accounts_needing_sign_in`]), at most one per [`AUTO_MIN_INTERVAL_SECS`],
 /// skipped when the content hash equals the last one. Secrets are sealed with this
 /// installation's key. Keeps the newest `keep`.
 pub fn auto_backup(store: &mut Store, now_unix: i64, keep: usize) -> Result<AutoBackupOutcome, BackupError> {
+    // First: the caller uploads after a throttled run too, and must not then either.
+    let unreadable = store.accounts_needing_sign_in()?;
+    if unreadable > 0 {
+        log::debug!("automatic backup skipped: {unreadable} accounts need signing in again");
+        return Ok(AutoBackupOutcome::SecretsUnreadable { accounts: unreadable });
+    }
     let last_at = store.setting(LAST_AT_SETTING)?.and_then(|s| s.parse::<i64>().ok());
     if !throttle_allows(last_at, now_unix, AUTO_MIN_INTERVAL_SECS) {
         let next = last_at.unwrap_or(now_unix) + AUTO_MIN_INTERVAL_SECS;
         return Ok(AutoBackupOutcome::Throttled { next_allowed_at_unix: next });
-    }
-    let unreadable = store.unreadable_credentials()?;
-    if unreadable > 0 {
-        log::warn!("automatic backup skipped: the credentials of {unreadable} accounts cannot be decrypted");
-        return Ok(AutoBackupOutcome::SecretsUnreadable { accounts: unreadable });
     }
     let snap = store.snapshot()?;
     let hash = bundle::content_hash(&snap);

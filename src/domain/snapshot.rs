@@ -174,6 +174,19 @@ pub struct ErrorInfo {
     pub message: String,
 }
 
+/// How the message of an account that must be signed in again starts: its credentials
+/// were reset after a lost key, or cannot be decrypted. Such an account stays flagged
+/// until credentials are entered again (refresh does not ask the site meanwhile).
+pub const SIGN_IN_NEEDED: &str = "sign-in needed";
+
+impl ErrorInfo {
+    /// The account's credentials are gone or unreadable ([`SIGN_IN_NEEDED`]), as
+    /// opposed to a site that refused working credentials.
+    pub fn is_sign_in_needed(&self) -> bool {
+        self.kind == "auth" && self.message.starts_with(SIGN_IN_NEEDED)
+    }
+}
+
 /// What the app knows about an account's remote state.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct AccountState {

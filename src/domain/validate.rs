@@ -179,15 +179,22 @@ pub fn credentials(c: &Credentials) -> Result<Credentials, InputError> {
     })
 }
 
+/// A site's display name: may be empty; at most 512 bytes, no control characters.
+/// Returns it trimmed.
+pub fn site_name(input: &str) -> Result<String, InputError> {
+    if input.len() > 512 || has_control(input) {
+        return Err(err("site name", "too long or contains control characters"));
+    }
+    Ok(input.trim().to_string())
+}
+
 /// Checks an account before it is stored: its site URL, names and every credential it
 /// carries. Returns it normalised (URL without trailing `/`, values trimmed).
 pub fn new_account(acc: &NewAccount) -> Result<NewAccount, InputError> {
-    if acc.site_name.len() > 512 || has_control(&acc.site_name) {
-        return Err(err("site name", "too long or contains control characters"));
-    }
+    let name = site_name(&acc.site_name)?;
     Ok(NewAccount {
         site_url: site_url(&acc.site_url)?,
-        site_name: acc.site_name.trim().to_string(),
+        site_name: name,
         kind: acc.kind,
         user_id: user_ref("user id", &acc.user_id)?,
         username: user_ref("username", &acc.username)?,

@@ -18,7 +18,7 @@ use futures_util::StreamExt;
 use futures_util::stream::FuturesUnordered;
 
 use super::merge::merge;
-use crate::domain::snapshot::{AccountState, ErrorInfo, Snapshot};
+use crate::domain::snapshot::{AccountState, ErrorInfo, SIGN_IN_NEEDED, Snapshot};
 use crate::domain::{Account, AccountId, Credentials};
 use crate::store::SharedStore;
 
@@ -223,16 +223,12 @@ pub async fn refresh_one<S: SnapshotSource>(
     let unusable = |message: String| Err(ErrorInfo { kind: "auth".into(), message });
     // An account flagged "sign-in needed" (credentials reset) stays so until credentials
     // are entered again.
-    let flagged = previous
-        .last_error
-        .as_ref()
-        .filter(|e| e.kind == "auth" && e.message.starts_with("sign-in needed"))
-        .map(|e| e.message.clone());
+    let flagged = previous.last_error.as_ref().filter(|e| e.is_sign_in_needed()).map(|e| e.message.clone());
     let outcome = match creds {
         Ok(c) if c == Credentials::default() && flagged.is_some() => unusable(flagged.unwrap_or_default()),
         Ok(c) => source.fetch(account, &c).await,
         Err(crate::store::StoreError::Secret(e)) => {
-            unusable(format!("sign-in needed: the stored credentials cannot be decrypted ({e})"))
+            unusable(format!("{SIGN_IN_NEEDED}: the stored credentials cannot be decrypted ({e})"))
         }
         Err(e) => return Err(e.to_string()),
     };

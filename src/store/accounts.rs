@@ -200,11 +200,39 @@ impl Store {
         Ok(())
     }
 
-    /// Accounts whose stored credentials cannot be decrypted with the key in use.
-    pub fn unreadable_credentials(&self) -> Result<usize, StoreError> {
-        let mut stmt = self.conn.prepare("SELECT secret FROM accounts")?;
-        let sealed = stmt.query_map([], |r| r.get::<_, String>(0))?.collect::<Result<Vec<_>, _>>()?;
-        Ok(sealed.iter().filter(|s| self.secrets.open_sealed(s).is_err()).count())
+    /// Accounts whose credentials are not usable until the user signs in again: those
+    /// that cannot be decrypted with the key in use, and those left empty and flagged
+    /// "sign-in needed" (a credential reset after a lost key). Backups made meanwhile
+    /// would lack them: automatic backups wait and retention keeps older ones.
+    pub fn accounts_needing_sign_in(&self) -> Result<usize, StoreError> {
+        let mut stmt = self.conn.prepare("SELECT id, secret FROM accounts")?;
+        let sealed = stmt
+            .query_map([], |r| Ok((r.get::<_, AccountId>(0)?, r.get::<_, String>(1)?)))?
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut unusable = 0;
+        let mut empty = Vec::new();
+        for (id, s) in &sealed {
+            match self.secrets.open_sealed(s) {
+                Err(_) => unusable += 1,
+                Ok(plain)
+                    if serde_json::from_slice::<Credentials>(&plain).is_ok_and(|c| c == Credentials::default()) =>
+                {
+                    empty.push(*id);
+                }
+                Ok(_) => {}
+            }
+        }
+        for id in empty {
+            if self
+                .account_state(id)?
+                .last_error
+                .as_ref()
+                .is_some_and(crate::domain::snapshot::ErrorInfo::is_sign_in_needed)
+            {
+                unusable += 1;
+            }
+        }
+        Ok(unusable)
     }
 
     /// Test helper: replaces an account's sealed credentials with bytes no key opens.

@@ -5,6 +5,7 @@ use crate::app::command::SitesCmd;
 use crate::app::i18n::{fill, tr};
 use crate::app::{AddStatus, AppState, Command, DetectStatus};
 use crate::domain::account::normalize_site_url;
+use crate::domain::validate::InputError;
 use crate::domain::{AuthMethod, Credentials, NewAccount, SiteKind};
 
 /// View state of the dialog (the form fields).
@@ -28,6 +29,22 @@ pub struct AddAccountDialog {
     skip_verify: bool,
     /// The detection result already applied to `kind`.
     applied_detection: bool,
+    /// "user on site" when the dialog was opened to enter an account's credentials again.
+    for_account: Option<String>,
+}
+
+/// The form's fields that take typed input, for the problem shown beside each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Field {
+    Url,
+    Name,
+    Token,
+    UserId,
+    Cookie,
+    UserAgent,
+    ApiKey,
+    Username,
+    Password,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -54,6 +71,59 @@ impl AddAccountDialog {
         self.kind = Some(account.site.kind);
         self.name = account.site.name.clone();
         self.user_id = account.user_id.clone();
+        self.method = match account.auth {
+            AuthMethod::AccessToken => Method::Token,
+            AuthMethod::Cookie => Method::Cookie,
+            AuthMethod::ApiKey => Method::ApiKey,
+            AuthMethod::Password => Method::Password,
+        };
+        let who = if account.username.is_empty() { &account.user_id } else { &account.username };
+        self.for_account = Some(format!("{who} @ {}", account.site.name));
+    }
+
+    /// What is wrong with a field's value by the rules `apihub accounts add` and the
+    /// importers use ([`crate::domain::validate`]); an empty field is only "missing",
+    /// said once under the form.
+    fn problem(&self, field: Field) -> Option<InputError> {
+        use crate::domain::validate;
+        let value = match field {
+            Field::Url => &self.url,
+            Field::Name => &self.name,
+            Field::Token => &self.token,
+            Field::UserId => &self.user_id,
+            Field::Cookie => &self.cookie,
+            Field::UserAgent => &self.user_agent,
+            Field::ApiKey => &self.api_key,
+            Field::Username => &self.username,
+            Field::Password => &self.password,
+        };
+        if value.trim().is_empty() {
+            return None;
+        }
+        match field {
+            Field::Url => validate::site_url(value).err(),
+            Field::Name => validate::site_name(value).err(),
+            Field::Token => validate::token("access token", value).err(),
+            Field::UserId => validate::user_ref("user id", value).err(),
+            Field::Cookie => validate::cookie(value).err(),
+            Field::UserAgent => {
+                validate::credentials(&Credentials { user_agent: Some(value.clone()), ..Default::default() }).err()
+            }
+            Field::ApiKey => validate::token("API key", value).err(),
+            Field::Username => validate::user_ref("username", value).err(),
+            Field::Password => validate::password(value).err(),
+        }
+    }
+
+    /// The fields the chosen sign-in method shows, each with its problem if any.
+    fn problems(&self) -> impl Iterator<Item = (Field, InputError)> + '_ {
+        let fields: &[Field] = match self.method {
+            Method::Token => &[Field::Url, Field::Name, Field::Token, Field::UserId],
+            Method::Cookie => &[Field::Url, Field::Name, Field::Cookie, Field::UserId, Field::UserAgent],
+            Method::ApiKey => &[Field::Url, Field::Name, Field::ApiKey],
+            Method::Password => &[Field::Url, Field::Name, Field::Username, Field::Password],
+        };
+        fields.iter().filter_map(|f| self.problem(*f).map(|p| (*f, p)))
     }
 
     /// The account the form describes, if it is complete.
@@ -85,7 +155,8 @@ impl AddAccountDialog {
             ),
             _ => return None,
         };
-        Some(NewAccount {
+        // The same check `accounts add` runs before anything is sent or stored.
+        crate::domain::validate::account_to_add(&NewAccount {
             site_url: normalize_site_url(url),
             site_name: self.name.trim().to_string(),
             kind: self.kind.unwrap_or(SiteKind::Unknown),
@@ -94,11 +165,15 @@ impl AddAccountDialog {
             auth,
             credentials,
         })
+        .ok()
     }
 
     fn password_sign_in(&self) -> Option<Command> {
         let url = self.url.trim();
         if url.is_empty() || self.username.trim().is_empty() || self.password.is_empty() {
+            return None;
+        }
+        if self.problems().next().is_some() {
             return None;
         }
         Some(Command::Sites(SitesCmd::AddWithPassword {
@@ -141,7 +216,11 @@ impl AddAccountDialog {
                 self.kind = Some(*kind);
             }
         }
+        if let Some(who) = &self.for_account {
+            ui.label(fill(tr("add.for_account"), &[("account", who)]));
+        }
         egui::Grid::new("add_account").num_columns(2).spacing([12.0, 8.0]).show(ui, |ui| {
+            let url_problem = self.problem(Field::Url);
             let l = ui.label(tr("add.url"));
             ui.horizontal(|ui| {
                 ui.add(egui::TextEdit::singleline(&mut self.url).hint_text(tr("add.url_hint")).desired_width(230.0))
@@ -156,6 +235,7 @@ impl AddAccountDialog {
                 }
             });
             ui.end_row();
+            problem_row(ui, url_problem);
             let label = ui.label(tr("add.kind"));
             let selected = self.kind.map(|k| k.as_str().to_string()).unwrap_or_else(|| tr("add.kind_auto").into());
             egui::ComboBox::from_id_salt("kind")
@@ -169,7 +249,8 @@ impl AddAccountDialog {
                 .response
                 .labelled_by(label.id);
             ui.end_row();
-            field(ui, tr("add.name"), &mut self.name, "", false);
+            let p = self.problem(Field::Name);
+            field(ui, tr("add.name"), &mut self.name, "", false, p);
             ui.label(tr("add.method"));
             ui.horizontal(|ui| {
                 ui.selectable_value(&mut self.method, Method::Token, tr("add.method.token"));
@@ -178,22 +259,29 @@ impl AddAccountDialog {
                 ui.selectable_value(&mut self.method, Method::ApiKey, tr("add.method.api_key"));
             });
             ui.end_row();
+            let p = |f| self.problem(f);
             match self.method {
                 Method::Token => {
-                    field(ui, tr("add.token"), &mut self.token, tr("add.token_hint"), true);
-                    field(ui, tr("add.user_id"), &mut self.user_id, "", false);
+                    let (pt, pu) = (p(Field::Token), p(Field::UserId));
+                    field(ui, tr("add.token"), &mut self.token, tr("add.token_hint"), true, pt);
+                    field(ui, tr("add.user_id"), &mut self.user_id, "", false, pu);
                 }
                 Method::Cookie => {
-                    field(ui, tr("add.cookie"), &mut self.cookie, tr("add.cookie_hint"), true);
-                    field(ui, tr("add.user_id"), &mut self.user_id, "", false);
-                    field(ui, tr("add.user_agent"), &mut self.user_agent, "", false);
+                    let (pc, pu, pa) = (p(Field::Cookie), p(Field::UserId), p(Field::UserAgent));
+                    field(ui, tr("add.cookie"), &mut self.cookie, tr("add.cookie_hint"), true, pc);
+                    field(ui, tr("add.user_id"), &mut self.user_id, "", false, pu);
+                    field(ui, tr("add.user_agent"), &mut self.user_agent, "", false, pa);
                 }
-                Method::ApiKey => field(ui, tr("add.api_key"), &mut self.api_key, "sk-…", true),
+                Method::ApiKey => {
+                    let pk = p(Field::ApiKey);
+                    field(ui, tr("add.api_key"), &mut self.api_key, "sk-…", true, pk);
+                }
                 Method::Password => {
-                    field(ui, tr("add.username"), &mut self.username, "", false);
-                    field(ui, tr("add.password"), &mut self.password, tr("add.password_hint"), true);
+                    let (pu, pp) = (p(Field::Username), p(Field::Password));
+                    field(ui, tr("add.username"), &mut self.username, "", false, pu);
+                    field(ui, tr("add.password"), &mut self.password, tr("add.password_hint"), true, pp);
                     if state.sites.add == AddStatus::Needs2fa {
-                        field(ui, tr("add.code"), &mut self.code, "123456", false);
+                        field(ui, tr("add.code"), &mut self.code, "123456", false, None);
                     }
                 }
             }
@@ -265,7 +353,7 @@ impl AddAccountDialog {
             AddStatus::Failed(e) => {
                 ui.colored_label(ui.visuals().error_fg_color, fill(tr("add.failed"), &[("error", e)]));
             }
-            AddStatus::Idle if command.is_none() => {
+            AddStatus::Idle if command.is_none() && self.problems().next().is_none() => {
                 ui.weak(tr("add.missing"));
             }
             _ => {}
@@ -273,8 +361,24 @@ impl AddAccountDialog {
     }
 }
 
-fn field(ui: &mut egui::Ui, label: &str, value: &mut String, hint: &str, secret: bool) {
+fn field(ui: &mut egui::Ui, label: &str, value: &mut String, hint: &str, secret: bool, problem: Option<InputError>) {
     let l = ui.label(label);
     ui.add(egui::TextEdit::singleline(value).password(secret).hint_text(hint).desired_width(300.0)).labelled_by(l.id);
+    ui.end_row();
+    problem_row(ui, problem);
+}
+
+/// The problem of the field above, in the row under it (the message never repeats
+/// the value: it may be a secret).
+fn problem_row(ui: &mut egui::Ui, problem: Option<InputError>) {
+    let Some(p) = problem else { return };
+    ui.label("");
+    let text =
+        egui::RichText::new(fill(tr("add.invalid"), &[("problem", &p.problem)])).color(ui.visuals().error_fg_color);
+    // Wrapped at the fields' width: a long message must not widen the dialog.
+    ui.scope(|ui| {
+        ui.set_max_width(300.0);
+        ui.add(egui::Label::new(text).wrap());
+    });
     ui.end_row();
 }

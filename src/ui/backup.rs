@@ -167,6 +167,9 @@ impl BackupSection {
                 actions.push(Command::Backup(BackupCmd::SetLocalKeep(n)));
             }
         });
+        if let Some(n) = view.auto_waits_for_sign_in {
+            ui.colored_label(ui.visuals().warn_fg_color, fill(tr("backup.auto_waits"), &[("n", &n)]));
+        }
         if let Some(o) = &view.last_outcome {
             outcome_ui(ui, o);
         }

@@ -52,11 +52,11 @@ impl RowTexts {
             tokens: r.tokens.map(widgets::compact_count).unwrap_or_default(),
             keys: num(r.keys.map(|k| k as i64)),
             models: num(r.models.map(|m| m as i64)),
-            error: r
-                .error
-                .as_ref()
-                .map(|(kind, message)| format!("{}: {message}", tr(&format!("error.{kind}"))))
-                .unwrap_or_default(),
+            error: match &r.error {
+                Some(_) if r.sign_in_needed => tr("sites.sign_in_needed.status").to_string(),
+                Some((kind, message)) => format!("{}: {message}", tr(&format!("error.{kind}"))),
+                None => String::new(),
+            },
         }
     }
 }
@@ -252,6 +252,7 @@ impl SitesPanel {
             });
         }
         let accounts = state.sites.accounts.value().map(Vec::as_slice).unwrap_or_default();
+        let mut sign_in = None;
         table
             .header(24.0, |mut h| {
                 h.col(|_| {});
@@ -302,6 +303,9 @@ impl SitesPanel {
                         ui.horizontal(|ui| {
                             ui.label(egui::RichText::new("●").color(color));
                             crate::ui::alerts_view::badge_ui(ui, &r.alerts);
+                            if r.sign_in_needed && sign_in_badge(ui).clicked() {
+                                sign_in = Some(r.id);
+                            }
                             ui.add(egui::Label::new(&t.name).truncate()).on_hover_text(&r.url);
                         });
                     });
@@ -396,7 +400,20 @@ impl SitesPanel {
                     }
                 });
             });
+        // The badge opens the account with the form to enter its credentials.
+        if let Some(id) = sign_in
+            && let Some(account) = accounts.iter().find(|a| a.id == id)
+        {
+            self.selected = Some(id);
+            self.add.open_for(account, cmds);
+        }
     }
+}
+
+/// The "sign-in needed" badge of a row whose credentials were reset or cannot be read.
+fn sign_in_badge(ui: &mut egui::Ui) -> egui::Response {
+    let text = egui::RichText::new(tr("sites.sign_in_needed")).small().color(ui.visuals().warn_fg_color);
+    ui.add(egui::Button::new(text).small()).on_hover_text(tr("sites.sign_in_needed.hint"))
 }
 
 /// The move that puts `src` where `target` is in the user's order (`accounts` is in

@@ -88,12 +88,26 @@ impl DetailView {
         });
         let snap = st.and_then(|s| s.snapshot.as_ref());
         if let Some(e) = st.and_then(|s| s.last_error.as_ref()) {
-            ui.colored_label(
-                ui.visuals().error_fg_color,
-                format!("{}: {}", tr(&format!("error.{}", e.kind)), e.message),
-            );
-            if e.kind == "auth" && ui.button(tr("detail.sign_in_again")).clicked() {
-                action = DetailAction::SignInAgain;
+            if e.is_sign_in_needed() {
+                // Credentials reset after a lost key, or unreadable: say so in the user's
+                // language, with the way back (the stored message is in English).
+                ui.horizontal(|ui| {
+                    ui.label(
+                        egui::RichText::new(tr("sites.sign_in_needed")).strong().color(ui.visuals().warn_fg_color),
+                    );
+                    if ui.button(tr("detail.enter_credentials")).clicked() {
+                        action = DetailAction::SignInAgain;
+                    }
+                });
+                ui.label(tr("detail.sign_in_needed")).on_hover_text(&e.message);
+            } else {
+                ui.colored_label(
+                    ui.visuals().error_fg_color,
+                    format!("{}: {}", tr(&format!("error.{}", e.kind)), e.message),
+                );
+                if e.kind == "auth" && ui.button(tr("detail.sign_in_again")).clicked() {
+                    action = DetailAction::SignInAgain;
+                }
             }
             if let Some(snap) = snap {
                 let age = widgets::age_text(snap.fetched_at, crate::domain::time::now_unix());

@@ -122,6 +122,8 @@ pub struct SiteRow {
     pub health: Health,
     /// The last error: kind and message.
     pub error: Option<(String, String)>,
+    /// The credentials were reset or cannot be read: the user must enter them again.
+    pub sign_in_needed: bool,
     /// Skipped by refresh-all.
     pub disabled: bool,
     /// Triggered alerts (computed with the rows, never per frame).
@@ -252,6 +254,7 @@ fn row(a: &Account, st: Option<&AccountState>) -> SiteRow {
         updated_at: st.and_then(|s| s.last_attempt_at),
         health: health(st),
         error: st.and_then(|s| s.last_error.as_ref()).map(|e| (e.kind.clone(), e.message.clone())),
+        sign_in_needed: st.and_then(|s| s.last_error.as_ref()).is_some_and(|e| e.is_sign_in_needed()),
         disabled: a.disabled,
         alerts: Vec::new(),
     }
