@@ -9,7 +9,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use super::command::SitesCmd;
+use super::command::{NotifyCmd, SitesCmd};
 use super::cx::Cx;
 use super::i18n::{fill, tr};
 use super::jobs::{JobMsg, Spec};
@@ -243,6 +243,7 @@ impl Checkin {
                     }
                 }
                 cx.send(CheckinCmd::ReloadRecords);
+                cx.send(NotifyCmd::Record);
             }
             CheckinMsg::All { auto, result } => {
                 if auto {
@@ -263,6 +264,7 @@ impl Checkin {
                 }
                 cx.send(CheckinCmd::ReloadRecords);
                 cx.send(SitesCmd::Reload);
+                cx.send(NotifyCmd::Record);
             }
             CheckinMsg::Marked { id, result } => {
                 self.busy.remove(&id);

@@ -11,6 +11,7 @@ pub use super::checkin::CheckinCmd;
 pub use super::keys::KeysCmd;
 pub use super::logs::LogsCmd;
 pub use super::network::NetworkCmd;
+pub use super::notify::NotifyCmd;
 pub use super::pricing::PricingCmd;
 pub use super::shell::ShellCmd;
 pub use super::sites::SitesCmd;
@@ -40,6 +41,8 @@ pub enum Command {
     Network(NetworkCmd),
     /// Alert settings and notifications.
     Alerts(AlertsCmd),
+    /// Notification channels and the event history.
+    Notify(NotifyCmd),
     /// Read the settings from the store again (a restore may have brought others).
     ReloadSettings,
 }
@@ -65,6 +68,7 @@ wrap!(
     UpdateCmd => Update,
     NetworkCmd => Network,
     AlertsCmd => Alerts,
+    NotifyCmd => Notify,
 );
 
 /// A command with a label and a keyboard shortcut.

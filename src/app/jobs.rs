@@ -49,6 +49,8 @@ pub enum JobMsg {
     Network(super::network::NetworkMsg),
     /// Alerts.
     Alerts(super::alerts::AlertsMsg),
+    /// Notification channels and sending.
+    Notify(super::notify::NotifyMsg),
     /// A job ended without its result (it panicked); its owner clears what it waited for.
     Lost(String),
 }

@@ -1,7 +1,7 @@
 //! The eframe application: a small shell over one controller per area.
 //!
 //! - [`AppState`] holds the settings and the controllers (shell, sites, keys, check-in,
-//!   pricing, logs, backup, update, network, alerts); each owns its state, its command
+//!   pricing, logs, backup, update, network, alerts, notify); each owns its state, its command
 //!   enum and its jobs. Views read it and push [`Command`]s.
 //! - [`App::logic`] (every frame, also while the window is hidden) lands the job
 //!   registry's messages (one exhaustive `match` over [`jobs::JobMsg`]), applies the
@@ -23,6 +23,7 @@ pub mod keys;
 pub mod loadable;
 pub mod logs;
 pub mod network;
+pub mod notify;
 pub mod pricing;
 pub mod recovery;
 pub mod settings;
@@ -45,7 +46,7 @@ pub use loadable::{Loadable, Stamped};
 pub use sites::{AddStatus, DetectStatus, RefreshProgress};
 pub use state::{AppState, EnvInfo, Panel, Severity, StatusLine};
 
-use self::command::{AlertsCmd, BackupCmd, PricingCmd, ShellCmd, SitesCmd, UpdateCmd};
+use self::command::{AlertsCmd, BackupCmd, NotifyCmd, PricingCmd, ShellCmd, SitesCmd, UpdateCmd};
 use self::cx::Cx;
 use self::fonts::FontStatus;
 use self::jobs::{JobMsg, Jobs};
@@ -151,6 +152,7 @@ struct Split<'a> {
     update: &'a mut update::Update,
     network: &'a mut network::Network,
     alerts: &'a mut alerts::Alerts,
+    notify: &'a mut notify::Notify,
 }
 
 fn split<'a>(
@@ -159,7 +161,8 @@ fn split<'a>(
     out: &'a mut Vec<Command>,
     egui: &'a egui::Context,
 ) -> Split<'a> {
-    let AppState { settings, shell, sites, keys, checkin, pricing, logs, backup, update, network, alerts } = state;
+    let AppState { settings, shell, sites, keys, checkin, pricing, logs, backup, update, network, alerts, notify } =
+        state;
     let cx = Cx {
         store: &s.store,
         relay: &s.relay,
@@ -170,7 +173,7 @@ fn split<'a>(
         out,
         egui,
     };
-    Split { cx, shell, sites, keys, checkin, pricing, logs, backup, update, network, alerts }
+    Split { cx, shell, sites, keys, checkin, pricing, logs, backup, update, network, alerts, notify }
 }
 
 /// The application.
@@ -227,6 +230,7 @@ impl App {
             UpdateCmd::Load.into(),
             PricingCmd::ReloadVerified.into(),
             AlertsCmd::ReloadNotified.into(),
+            NotifyCmd::Reload.into(),
         ];
         match deps.fonts {
             FontSetup::Background => pending.push(ShellCmd::LoadFont.into()),
@@ -269,7 +273,7 @@ impl App {
 
     /// Routes one command to its controller. Every state change passes here.
     fn apply(&mut self, cmd: Command, ctx: &egui::Context) {
-        let Split { mut cx, shell, sites, keys, checkin, pricing, logs, backup, update, network, alerts } =
+        let Split { mut cx, shell, sites, keys, checkin, pricing, logs, backup, update, network, alerts, notify } =
             split(&mut self.state, &mut self.services, &mut self.pending, ctx);
         let cx = &mut cx;
         match cmd {
@@ -283,6 +287,7 @@ impl App {
             Command::Update(c) => update.apply(c, cx),
             Command::Network(c) => network.apply(c, cx),
             Command::Alerts(c) => alerts.apply(c, cx, sites),
+            Command::Notify(c) => notify.apply(c, cx),
             Command::ReloadSettings => cx.saver.reload(cx.jobs, cx.store),
         }
     }
@@ -290,7 +295,7 @@ impl App {
     /// Lands every job message that arrived, each with its controller.
     fn dispatch_jobs(&mut self, ctx: &egui::Context) {
         for msg in self.services.jobs.poll() {
-            let Split { mut cx, shell, sites, keys, checkin, pricing, logs, backup, update, network, alerts } =
+            let Split { mut cx, shell, sites, keys, checkin, pricing, logs, backup, update, network, alerts, notify } =
                 split(&mut self.state, &mut self.services, &mut self.pending, ctx);
             match msg {
                 JobMsg::Shell(m) => shell.on_job(m, &mut cx),
@@ -316,6 +321,7 @@ impl App {
                 JobMsg::Update(m) => update.on_job(m, &mut cx),
                 JobMsg::Network(m) => network.on_job(m, &mut cx),
                 JobMsg::Alerts(m) => alerts.on_job(m, &mut cx),
+                JobMsg::Notify(m) => notify.on_job(m, &mut cx),
                 JobMsg::Lost(key) => {
                     shell.job_lost(&key);
                     sites.job_lost(&key);
@@ -327,20 +333,22 @@ impl App {
                     update.job_lost(&key);
                     network.job_lost(&key);
                     alerts.job_lost(&key);
+                    notify.job_lost(&key);
                 }
             }
         }
     }
 
     /// The controllers' timed work: automatic refresh, daily check-in, the pricing
-    /// book, the activity log.
+    /// book, the activity log, notifications.
     fn tick(&mut self, ctx: &egui::Context) {
-        let Split { mut cx, sites, checkin, pricing, logs, .. } =
+        let Split { mut cx, sites, checkin, pricing, logs, notify, .. } =
             split(&mut self.state, &mut self.services, &mut self.pending, ctx);
         sites.tick(&mut cx);
         checkin.tick(&mut cx, sites);
         pricing.tick(&mut cx, sites);
         logs.tick(&mut cx);
+        notify.tick(&mut cx);
     }
 }
 

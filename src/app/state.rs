@@ -122,6 +122,8 @@ pub struct AppState {
     pub network: super::network::Network,
     /// Alert bookkeeping.
     pub alerts: super::alerts::Alerts,
+    /// Notification channels, the event history, sending.
+    pub notify: super::notify::Notify,
 }
 
 impl AppState {
@@ -144,6 +146,7 @@ impl AppState {
             update: Default::default(),
             network: Default::default(),
             alerts: Default::default(),
+            notify: Default::default(),
         }
     }
 }
