@@ -344,8 +344,11 @@ impl App {
     fn tick(&mut self, ctx: &egui::Context) {
         let Split { mut cx, sites, checkin, pricing, logs, notify, .. } =
             split(&mut self.state, &mut self.services, &mut self.pending, ctx);
-        sites.tick(&mut cx);
-        checkin.tick(&mut cx, sites);
+        // While `apihub watch` runs the schedule on this data dir, it refreshes and checks in.
+        if notify.runs_schedule() {
+            sites.tick(&mut cx);
+            checkin.tick(&mut cx, sites);
+        }
         pricing.tick(&mut cx, sites);
         logs.tick(&mut cx);
         notify.tick(&mut cx);

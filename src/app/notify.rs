@@ -18,7 +18,7 @@ use super::state::Severity;
 use crate::domain::notify::{Channel, ChannelSpec, NotifySettings};
 use crate::domain::time::now_unix;
 use crate::notify::{Delivered, DispatchOptions};
-use crate::store::HistoryRow;
+use crate::store::{HistoryRow, Lease, SCHEDULE_LEASE};
 
 /// Events shown in the history.
 pub const HISTORY_LIMIT: usize = 50;
@@ -27,6 +27,9 @@ pub const HISTORY_LIMIT: usize = 50;
 pub const WORK_EVERY_SECS: i64 = 60;
 /// Longest channel name.
 pub const NAME_MAX: usize = 64;
+/// How long the app's hold on the schedule lasts without renewal (renewed every
+/// [`WORK_EVERY_SECS`]; after the window closes, `watch` takes over within it).
+pub const APP_LEASE_TTL_SECS: i64 = 150;
 
 /// Commands of the notification channels.
 #[derive(Debug, Clone)]
@@ -83,14 +86,25 @@ pub enum NotifyMsg {
         /// Sent, or the reason (the channel's service's own words).
         result: Result<(), String>,
     },
-    /// Recorded and sent: new events and the deliveries.
-    Worked(Result<(usize, Delivered), String>),
+    /// Recorded and sent: new events and the deliveries; who else runs the schedule.
+    Worked(Result<Worked, String>),
 }
 
 impl From<NotifyMsg> for JobMsg {
     fn from(m: NotifyMsg) -> JobMsg {
         JobMsg::Notify(m)
     }
+}
+
+/// What a round of recording and sending did.
+#[derive(Debug, Clone, Default)]
+pub struct Worked {
+    /// New events recorded.
+    pub events: usize,
+    /// Deliveries.
+    pub delivered: Delivered,
+    /// Another process (`apihub watch`) runs the schedule: its holder text.
+    pub schedule_elsewhere: Option<String>,
 }
 
 /// Where a test of a channel stands.
@@ -131,6 +145,10 @@ pub struct Notify {
     pub working: bool,
     /// The last round's failure (the store could not be read).
     pub work_error: Option<String>,
+    /// Another process holds the schedule lease (`apihub watch pid …`).
+    pub schedule_elsewhere: Option<String>,
+    /// A round has told who runs the schedule (the app's automatic work waits for it).
+    lease_known: bool,
     /// Another round was asked for while one ran.
     again: bool,
     /// When the timed round runs next (unix seconds).
@@ -163,6 +181,12 @@ pub fn check_spec(spec: &ChannelSpec, existing: &[Channel], replacing: Option<&s
 }
 
 impl Notify {
+    /// Whether the app runs its automatic refresh and check-in: once the first round has
+    /// looked at the schedule lease, and while no other process (`apihub watch`) holds it.
+    pub fn runs_schedule(&self) -> bool {
+        self.lease_known && self.schedule_elsewhere.is_none()
+    }
+
     /// The channels read so far.
     pub fn channels(&self) -> &[Channel] {
         self.data.value().map(|d| d.channels.as_slice()).unwrap_or_default()
@@ -269,18 +293,30 @@ impl Notify {
             return;
         }
         let (store, relay) = (cx.store.clone(), cx.relay.clone());
+        let holder = format!("API Hub Desk pid {}", std::process::id());
         let started = cx.start_quiet(Spec::new(WORK_JOB), |_| async move {
             let recorded = store
-                .run(|s| {
-                    let events = crate::notify::record(s, now_unix())?;
-                    Ok((events.len(), s.load_settings()?.settings))
+                .run(move |s| {
+                    let now = now_unix();
+                    let settings = s.load_settings()?.settings;
+                    let elsewhere = if settings.refresh.enabled || settings.checkin.enabled {
+                        match s.notify_lease(SCHEDULE_LEASE, &holder, APP_LEASE_TTL_SECS, now)? {
+                            Lease::Mine => None,
+                            Lease::Other { holder, .. } => Some(holder),
+                        }
+                    } else {
+                        s.notify_release(SCHEDULE_LEASE, &holder)?;
+                        None
+                    };
+                    let events = crate::notify::record(s, now)?.len();
+                    Ok((events, settings, elsewhere))
                 })
                 .await;
             let result = match recorded {
-                Ok((n, settings)) => {
+                Ok((events, settings, schedule_elsewhere)) => {
                     crate::notify::deliver_due(&store, &relay, &DispatchOptions::from_settings(&settings))
                         .await
-                        .map(|d| (n, d))
+                        .map(|delivered| Worked { events, delivered, schedule_elsewhere })
                 }
                 Err(e) => Err(e),
             };
@@ -347,10 +383,21 @@ impl Notify {
             }
             NotifyMsg::Worked(r) => {
                 self.working = false;
+                self.lease_known = true;
                 match r {
-                    Ok((events, d)) => {
+                    Ok(w) => {
                         self.work_error = None;
-                        if events > 0 || d.sent + d.retrying + d.failed > 0 {
+                        if w.schedule_elsewhere != self.schedule_elsewhere {
+                            match &w.schedule_elsewhere {
+                                Some(h) => log::info!(
+                                    "{h} runs the schedule on this data dir; automatic refresh and check-in stand by"
+                                ),
+                                None => log::info!("this window runs the schedule on this data dir"),
+                            }
+                            self.schedule_elsewhere = w.schedule_elsewhere;
+                        }
+                        let d = w.delivered;
+                        if w.events > 0 || d.sent + d.retrying + d.failed > 0 {
                             self.reload(cx);
                         }
                         if d.failed > 0 {
@@ -373,7 +420,10 @@ impl Notify {
     pub fn job_lost(&mut self, key: &str) {
         match key {
             LOAD_JOB => self.data.stop(),
-            WORK_JOB => self.working = false,
+            WORK_JOB => {
+                self.working = false;
+                self.lease_known = true;
+            }
             k => {
                 if let Some(name) = k.strip_prefix("notify:test:") {
                     self.tests.insert(name.to_string(), TestState::Failed("the job stopped unexpectedly".into()));
@@ -525,5 +575,32 @@ mod tests {
         assert_eq!((d.state, d.attempts), (DeliveryState::Pending, 1), "retried later, not lost: {d:?}");
         assert!(d.last_error.is_some());
         assert!(n.work_error.is_none());
+        assert!(n.runs_schedule(), "no watch: the app runs the schedule");
+        assert!(
+            matches!(
+                rig.store.lock().unwrap().notify_lease(SCHEDULE_LEASE, "apihub-watch pid 1", 60, now_unix()).unwrap(),
+                Lease::Other { .. }
+            ),
+            "and holds the lease"
+        );
+    }
+
+    #[test]
+    fn the_app_stands_by_while_watch_runs_the_schedule() {
+        let mut rig = Rig::new();
+        let mut n = Notify::default();
+        assert!(!n.runs_schedule(), "not before the lease was looked at");
+        let now = now_unix();
+        let watch = "apihub-watch pid 42 (abc)";
+        assert_eq!(rig.store.lock().unwrap().notify_lease(SCHEDULE_LEASE, watch, 60, now).unwrap(), Lease::Mine);
+        rig.with(|cx| n.apply(NotifyCmd::Record, cx));
+        until(&mut rig, &mut n, |n| !n.working);
+        assert_eq!(n.schedule_elsewhere.as_deref(), Some(watch));
+        assert!(!n.runs_schedule());
+        // watch stops (gives the lease back): the next round takes it.
+        rig.store.lock().unwrap().notify_release(SCHEDULE_LEASE, watch).unwrap();
+        rig.with(|cx| n.apply(NotifyCmd::Record, cx));
+        until(&mut rig, &mut n, |n| !n.working);
+        assert!(n.runs_schedule());
     }
 }

@@ -305,6 +305,13 @@ impl NotifySection {
         if let Some(e) = n.data.error() {
             ui.colored_label(ui.visuals().error_fg_color, e);
         }
+        if let Some(holder) = &n.schedule_elsewhere {
+            ui.label(severity_text(
+                &fill(tr("notify.schedule_elsewhere"), &[("holder", holder)]),
+                Severity::Warning,
+                ui,
+            ));
+        }
         if let Some(e) = &n.work_error {
             ui.colored_label(ui.visuals().error_fg_color, fill(tr("notify.work_error"), &[("e", e)]));
         }
