@@ -145,6 +145,16 @@ fn events_text(list: &[EventKind]) -> String {
     list.iter().map(|k| tr(event_key(*k))).collect::<Vec<_>>().join(", ")
 }
 
+/// A channel's events in a table cell: "All", one name, or "3 kinds" (the names in the
+/// tooltip).
+fn events_cell(ui: &mut egui::Ui, list: &[EventKind]) {
+    if list.len() <= 1 {
+        ui.label(events_text(list));
+    } else {
+        ui.label(fill(tr("notify.events_some"), &[("n", &list.len())])).on_hover_text(events_text(list));
+    }
+}
+
 /// The add / edit dialog's buffers.
 struct Draft {
     /// The channel being edited (`None`: adding).
@@ -334,14 +344,16 @@ impl NotifySection {
                 ui.label(name);
                 ui.label(tr(kind_key(c.spec.kind)));
                 ui.monospace(c.spec.config.target(c.spec.kind));
-                ui.label(events_text(&c.spec.events));
+                events_cell(ui, &c.spec.events);
                 ui.vertical(|ui| {
+                    ui.set_min_width(200.0);
                     if !c.spec.enabled {
                         ui.weak(tr("notify.status.off"));
                     } else if let Some(e) = &c.last_error
                         && c.failing_since.is_some()
                     {
-                        ui.label(severity_text(&fill(tr("notify.status.failing"), &[("e", e)]), Severity::Error, ui));
+                        let text = fill(tr("notify.status.failing"), &[("e", &short(e))]);
+                        one_line(ui, severity_text(&text, Severity::Error, ui)).on_hover_text(e);
                     } else if let Some(at) = c.last_ok_at {
                         ui.label(severity_text(
                             &fill(tr("notify.status.ok"), &[("age", &crate::ui::widgets::age_text(at, now))]),
@@ -362,7 +374,9 @@ impl NotifySection {
                             ui.colored_label(egui::Color32::from_rgb(0x2e, 0x9d, 0x4e), tr("notify.test.sent"));
                         }
                         Some(TestState::Failed(e)) => {
-                            ui.colored_label(ui.visuals().error_fg_color, fill(tr("notify.test.failed"), &[("e", e)]));
+                            let text = fill(tr("notify.test.failed"), &[("e", &short(e))]);
+                            let color = ui.visuals().error_fg_color;
+                            one_line(ui, egui::RichText::new(text).color(color)).on_hover_text(e);
                         }
                         None => {}
                     }
@@ -560,6 +574,21 @@ impl NotifySection {
     }
 }
 
+/// A reason cut to one short line (the whole of it in the tooltip).
+fn short(text: &str) -> String {
+    const MAX: usize = 34;
+    let line = text.lines().next().unwrap_or_default();
+    if line.chars().count() <= MAX && line.len() == text.len() {
+        return line.to_string();
+    }
+    format!("{}…", line.chars().take(MAX).collect::<String>())
+}
+
+/// A label that never wraps (a narrow grid column would break it letter by letter).
+fn one_line(ui: &mut egui::Ui, text: egui::RichText) -> egui::Response {
+    ui.add(egui::Label::new(text).wrap_mode(egui::TextWrapMode::Extend))
+}
+
 fn delivery_text(d: &crate::store::DeliveryRow) -> (String, Severity) {
     let (key, sev) = match d.state {
         DeliveryState::Sent => ("notify.d.sent", Severity::Info),
@@ -573,7 +602,7 @@ fn delivery_text(d: &crate::store::DeliveryRow) -> (String, Severity) {
     if d.state != DeliveryState::Sent
         && let Some(e) = &d.last_error
     {
-        text.push_str(&format!(" — {e}"));
+        text.push_str(&format!(" — {}", short(e)));
     }
     (text, sev)
 }
@@ -605,7 +634,10 @@ fn history_ui(ui: &mut egui::Ui, state: &AppState) {
                                 }
                                 for d in &r.deliveries {
                                     let (text, sev) = delivery_text(d);
-                                    ui.label(severity_text(&text, sev, ui));
+                                    let r = one_line(ui, severity_text(&text, sev, ui));
+                                    if let Some(e) = &d.last_error {
+                                        r.on_hover_text(e);
+                                    }
                                 }
                             });
                             ui.end_row();
