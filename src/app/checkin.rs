@@ -343,7 +343,13 @@ mod tests {
         rig.with(|cx| c.on_job(CheckinMsg::One { id: 3, result: Ok((entry.clone(), None)) }, cx));
         assert!(c.busy.is_empty());
         assert!(c.message(3, ActionKind::Checkin).is_some_and(|m| m.ok && m.text.contains("$0.01")));
-        assert!(matches!(rig.sent().as_slice(), [crate::app::Command::Checkin(CheckinCmd::ReloadRecords)]));
+        assert!(matches!(
+            rig.sent().as_slice(),
+            [
+                crate::app::Command::Checkin(CheckinCmd::ReloadRecords),
+                crate::app::Command::Notify(NotifyCmd::Record) // a failed check-in is an alert
+            ]
+        ));
 
         c.all_running = true;
         let summary = CheckinSummary { entries: vec![entry], unsupported: 0 };

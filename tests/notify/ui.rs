@@ -1,7 +1,7 @@
 //! The Notifications section in the running app (egui_kittest, no GPU): add a webhook
 //! channel through the dialog, see it listed without its key, press the test button,
 //! and see the fake service receive the message and the section say so, in English and
-//! in Chinese.
+//! in Chinese; the alert settings' USD threshold.
 
 use egui_kittest::kittest::Queryable;
 
@@ -60,6 +60,10 @@ fn a_webhook_channel_added_in_the_dialog_is_tested_and_the_fake_receives_it() {
     assert!(h.query_by_label("Test message sent").is_some());
     run_until(h, "status reloaded", |h| h.state().state().notify.channels()[0].last_ok_at.is_some());
     assert!(h.query_by_label_contains("OK (").is_some());
+
+    // The USD threshold that `alerts.low_balance_usd` sets from the CLI is in the app too.
+    type_into(h, "Low-balance threshold in USD", "5");
+    run_until(h, "USD threshold set", |h| h.state().state().settings.alerts.low_balance_usd == Some(5.0));
 
     // The same section in Chinese.
     h.get_by_label("简体中文").click();
