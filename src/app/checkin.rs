@@ -9,7 +9,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use super::command::SitesCmd;
+use super::command::{NotifyCmd, SitesCmd};
 use super::cx::Cx;
 use super::i18n::{fill, tr};
 use super::jobs::{JobMsg, Spec};
@@ -243,6 +243,7 @@ impl Checkin {
                     }
                 }
                 cx.send(CheckinCmd::ReloadRecords);
+                cx.send(NotifyCmd::Record);
             }
             CheckinMsg::All { auto, result } => {
                 if auto {
@@ -263,6 +264,7 @@ impl Checkin {
                 }
                 cx.send(CheckinCmd::ReloadRecords);
                 cx.send(SitesCmd::Reload);
+                cx.send(NotifyCmd::Record);
             }
             CheckinMsg::Marked { id, result } => {
                 self.busy.remove(&id);
@@ -341,7 +343,13 @@ mod tests {
         rig.with(|cx| c.on_job(CheckinMsg::One { id: 3, result: Ok((entry.clone(), None)) }, cx));
         assert!(c.busy.is_empty());
         assert!(c.message(3, ActionKind::Checkin).is_some_and(|m| m.ok && m.text.contains("$0.01")));
-        assert!(matches!(rig.sent().as_slice(), [crate::app::Command::Checkin(CheckinCmd::ReloadRecords)]));
+        assert!(matches!(
+            rig.sent().as_slice(),
+            [
+                crate::app::Command::Checkin(CheckinCmd::ReloadRecords),
+                crate::app::Command::Notify(NotifyCmd::Record) // a failed check-in is an alert
+            ]
+        ));
 
         c.all_running = true;
         let summary = CheckinSummary { entries: vec![entry], unsupported: 0 };

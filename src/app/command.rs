@@ -13,6 +13,7 @@ pub use super::gateway::GatewayCmd;
 pub use super::keys::KeysCmd;
 pub use super::logs::LogsCmd;
 pub use super::network::NetworkCmd;
+pub use super::notify::NotifyCmd;
 pub use super::pricing::PricingCmd;
 pub use super::shell::ShellCmd;
 pub use super::sites::SitesCmd;
@@ -46,6 +47,8 @@ pub enum Command {
     Exports(ExportsCmd),
     /// The local gateway: start, stop, key, policy, aliases, pins.
     Gateway(GatewayCmd),
+    /// Notification channels and the event history.
+    Notify(NotifyCmd),
     /// Read the settings from the store again (a restore may have brought others).
     ReloadSettings,
 }
@@ -73,6 +76,7 @@ wrap!(
     AlertsCmd => Alerts,
     ExportsCmd => Exports,
     GatewayCmd => Gateway,
+    NotifyCmd => Notify,
 );
 
 /// A command with a label and a keyboard shortcut.

@@ -53,6 +53,8 @@ pub enum JobMsg {
     Exports(super::exports::ExportsMsg),
     /// The local gateway.
     Gateway(super::gateway::GatewayMsg),
+    /// Notification channels and sending.
+    Notify(super::notify::NotifyMsg),
     /// A job ended without its result (it panicked); its owner clears what it waited for.
     Lost(String),
 }

@@ -1,7 +1,7 @@
 //! The eframe application: a small shell over one controller per area.
 //!
 //! - [`AppState`] holds the settings and the controllers (shell, sites, keys, check-in,
-//!   pricing, logs, backup, update, network, alerts, exports, gateway); each owns its state, its command
+//!   pricing, logs, backup, update, network, alerts, exports, gateway, notify); each owns its state, its command
 //!   enum and its jobs. Views read it and push [`Command`]s.
 //! - [`App::logic`] (every frame, also while the window is hidden) lands the job
 //!   registry's messages (one exhaustive `match` over [`jobs::JobMsg`]), applies the
@@ -25,6 +25,7 @@ pub mod keys;
 pub mod loadable;
 pub mod logs;
 pub mod network;
+pub mod notify;
 pub mod pricing;
 pub mod recovery;
 pub mod settings;
@@ -47,7 +48,7 @@ pub use loadable::{Loadable, Stamped};
 pub use sites::{AddStatus, DetectStatus, RefreshProgress};
 pub use state::{AppState, EnvInfo, Panel, Severity, StatusLine};
 
-use self::command::{AlertsCmd, BackupCmd, PricingCmd, ShellCmd, SitesCmd, UpdateCmd};
+use self::command::{AlertsCmd, BackupCmd, NotifyCmd, PricingCmd, ShellCmd, SitesCmd, UpdateCmd};
 use self::cx::Cx;
 use self::fonts::FontStatus;
 use self::jobs::{JobMsg, Jobs};
@@ -158,6 +159,7 @@ struct Split<'a> {
     alerts: &'a mut alerts::Alerts,
     exports: &'a mut exports::Exports,
     gateway: &'a mut gateway::Gateway,
+    notify: &'a mut notify::Notify,
 }
 
 fn split<'a>(
@@ -166,7 +168,7 @@ fn split<'a>(
     out: &'a mut Vec<Command>,
     egui: &'a egui::Context,
 ) -> Split<'a> {
-    let AppState { settings, shell, sites, keys, checkin, pricing, logs, backup, update, network, alerts, exports, gateway } =
+    let AppState { settings, shell, sites, keys, checkin, pricing, logs, backup, update, network, alerts, exports, gateway, notify } =
         state;
     let cx = Cx {
         store: &s.store,
@@ -178,7 +180,7 @@ fn split<'a>(
         out,
         egui,
     };
-    Split { cx, shell, sites, keys, checkin, pricing, logs, backup, update, network, alerts, exports, gateway }
+    Split { cx, shell, sites, keys, checkin, pricing, logs, backup, update, network, alerts, exports, gateway, notify }
 }
 
 /// The application.
@@ -236,6 +238,7 @@ impl App {
             UpdateCmd::Load.into(),
             PricingCmd::ReloadVerified.into(),
             AlertsCmd::ReloadNotified.into(),
+            NotifyCmd::Reload.into(),
         ];
         match deps.fonts {
             FontSetup::Background => pending.push(ShellCmd::LoadFont.into()),
@@ -278,7 +281,7 @@ impl App {
 
     /// Routes one command to its controller. Every state change passes here.
     fn apply(&mut self, cmd: Command, ctx: &egui::Context) {
-        let Split { mut cx, shell, sites, keys, checkin, pricing, logs, backup, update, network, alerts, exports, gateway } =
+        let Split { mut cx, shell, sites, keys, checkin, pricing, logs, backup, update, network, alerts, exports, gateway, notify } =
             split(&mut self.state, &mut self.services, &mut self.pending, ctx);
         let cx = &mut cx;
         match cmd {
@@ -294,6 +297,7 @@ impl App {
             Command::Alerts(c) => alerts.apply(c, cx, sites),
             Command::Exports(c) => exports.apply(c, cx),
             Command::Gateway(c) => gateway.apply(c, cx),
+            Command::Notify(c) => notify.apply(c, cx),
             Command::ReloadSettings => cx.saver.reload(cx.jobs, cx.store),
         }
     }
@@ -301,7 +305,7 @@ impl App {
     /// Lands every job message that arrived, each with its controller.
     fn dispatch_jobs(&mut self, ctx: &egui::Context) {
         for msg in self.services.jobs.poll() {
-            let Split { mut cx, shell, sites, keys, checkin, pricing, logs, backup, update, network, alerts, exports, gateway } =
+            let Split { mut cx, shell, sites, keys, checkin, pricing, logs, backup, update, network, alerts, exports, gateway, notify } =
                 split(&mut self.state, &mut self.services, &mut self.pending, ctx);
             match msg {
                 JobMsg::Shell(m) => shell.on_job(m, &mut cx),
@@ -333,6 +337,7 @@ impl App {
                 JobMsg::Alerts(m) => alerts.on_job(m, &mut cx),
                 JobMsg::Exports(m) => exports.on_job(m, &mut cx),
                 JobMsg::Gateway(m) => gateway.on_job(m, &mut cx),
+                JobMsg::Notify(m) => notify.on_job(m, &mut cx),
                 JobMsg::Lost(key) => {
                     shell.job_lost(&key);
                     sites.job_lost(&key);
@@ -346,21 +351,26 @@ impl App {
                     alerts.job_lost(&key);
                     exports.job_lost(&key);
                     gateway.job_lost(&key);
+                    notify.job_lost(&key);
                 }
             }
         }
     }
 
     /// The controllers' timed work: automatic refresh, daily check-in, the pricing
-    /// book, the activity log.
+    /// book, the activity log, notifications.
     fn tick(&mut self, ctx: &egui::Context) {
-        let Split { mut cx, sites, checkin, pricing, logs, gateway, .. } =
+        let Split { mut cx, sites, checkin, pricing, logs, gateway, notify, .. } =
             split(&mut self.state, &mut self.services, &mut self.pending, ctx);
-        sites.tick(&mut cx);
-        checkin.tick(&mut cx, sites);
+        // While `apihub watch` runs the schedule on this data dir, it refreshes and checks in.
+        if notify.runs_schedule() {
+            sites.tick(&mut cx);
+            checkin.tick(&mut cx, sites);
+        }
         pricing.tick(&mut cx, sites);
         logs.tick(&mut cx);
         gateway.tick(&mut cx);
+        notify.tick(&mut cx);
     }
 }
 

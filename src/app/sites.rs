@@ -9,7 +9,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use super::command::{AlertsCmd, BackupCmd, CheckinCmd, LogsCmd, NetworkCmd};
+use super::command::{AlertsCmd, BackupCmd, CheckinCmd, LogsCmd, NetworkCmd, NotifyCmd};
 use super::cx::Cx;
 use super::i18n::{fill, tr};
 use super::jobs::{JobMsg, Spec};
@@ -628,6 +628,7 @@ impl Sites {
         }
         self.next_schedule_check = 0;
         cx.send(AlertsCmd::Check(run.ids));
+        cx.send(NotifyCmd::Record);
         let text =
             fill(tr("status.refresh_done"), &[("ok", &s.ok), ("failed", &s.failed), ("cancelled", &s.cancelled)]);
         cx.say(text, if s.failed > 0 { Severity::Warning } else { Severity::Info });

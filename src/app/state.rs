@@ -129,6 +129,8 @@ pub struct AppState {
     pub exports: super::exports::Exports,
     /// The local gateway.
     pub gateway: super::gateway::Gateway,
+    /// Notification channels, the event history, sending.
+    pub notify: super::notify::Notify,
 }
 
 impl AppState {
@@ -153,6 +155,7 @@ impl AppState {
             alerts: Default::default(),
             exports: Default::default(),
             gateway: Default::default(),
+            notify: Default::default(),
         }
     }
 }

@@ -7,8 +7,9 @@
 //!
 //! One schedule per data dir: the process that holds the `schedule` lease (a row in
 //! the store, renewed every 20 s, lapsing 60 s after its holder stops) runs it; another
-//! `watch` (or the app) on the same data dir stands by and takes over when the lease
-//! lapses. SIGINT / SIGTERM stop it cleanly: a running refresh or check-in finishes the
+//! `watch` on the same data dir stands by and takes over when the lease lapses. The app
+//! takes the same lease while its automatic refresh or check-in is on (renewed every
+//! minute, lapsing 150 s after the window closes) and stands by when `watch` has it. SIGINT / SIGTERM stop it cleanly: a running refresh or check-in finishes the
 //! accounts it started, sends in flight finish, the lease is given back.
 
 use std::collections::HashMap;
@@ -27,8 +28,7 @@ use crate::notify::{DispatchOptions, deliver_due};
 use crate::relay::RelayClient;
 use crate::store::{Lease, SharedStore, Store};
 
-/// The lease that says who runs the schedule on a data dir.
-pub const SCHEDULE_LEASE: &str = "schedule";
+pub use crate::store::SCHEDULE_LEASE;
 /// How long the lease lasts without renewal.
 pub const LEASE_TTL_SECS: i64 = 60;
 const HEARTBEAT: Duration = Duration::from_secs(20);

@@ -34,7 +34,7 @@ pub use backup_meta::{AccountRow, RestoreRows, SiteRow, StoreSnapshot, account_i
 pub use checkin::{CheckinRecord, CheckinRecordOutcome};
 pub use gateway_log::{GatewayAccountSummary, GatewayLogQuery};
 pub use health::DamagedStore;
-pub use notify::{Claimed, DeliveryRow, DeliveryState, Finish, Found, HistoryRow, Lease, NewEvent};
+pub use notify::{Claimed, DeliveryRow, DeliveryState, Finish, Found, HistoryRow, Lease, NewEvent, SCHEDULE_LEASE};
 pub use paths::{DataDirSource, resolve_data_dir};
 pub use secrets::{KeyLocation, KeyProblem, KeyProblemKind, SecretBox};
 pub use settings::LoadedSettings;

@@ -152,6 +152,10 @@ pub enum Lease {
     },
 }
 
+/// The lease that says who runs the automatic schedule (refresh, check-in) on a data
+/// dir: `apihub watch` or the app; the other stands by.
+pub const SCHEDULE_LEASE: &str = "schedule";
+
 const SUMMARY_DAY: &str = "summary_day";
 
 fn lease_key(name: &str) -> String {

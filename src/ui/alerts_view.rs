@@ -32,6 +32,29 @@ pub struct AlertsSection {
     /// The settings the buffers were loaded from.
     loaded: Option<AlertSettings>,
     threshold: String,
+    threshold_usd: String,
+}
+
+/// One threshold row: a text field (empty = off), its hint or what is wrong. Returns the
+/// new value when a valid one was typed.
+fn threshold_ui(ui: &mut egui::Ui, label: &str, text: &mut String, hint: &str) -> Option<Option<f64>> {
+    let l = ui.label(label);
+    let mut out = None;
+    ui.horizontal(|ui| {
+        let r =
+            ui.add(egui::TextEdit::singleline(text).hint_text(tr("alerts.off")).desired_width(90.0)).labelled_by(l.id);
+        let valid = text.trim().is_empty() || parse_threshold(text).is_some();
+        if r.changed() && valid {
+            out = Some(parse_threshold(text));
+        }
+        if valid {
+            ui.weak(hint);
+        } else {
+            ui.colored_label(ui.visuals().error_fg_color, tr("alerts.bad_number"));
+        }
+    });
+    ui.end_row();
+    out
 }
 
 impl AlertsSection {
@@ -39,28 +62,21 @@ impl AlertsSection {
     pub fn ui(&mut self, ui: &mut egui::Ui, state: &AppState, cmds: &mut Vec<Command>) {
         if self.loaded.as_ref() != Some(&state.settings.alerts) {
             self.threshold = state.settings.alerts.low_balance.map(|v| v.to_string()).unwrap_or_default();
+            self.threshold_usd = state.settings.alerts.low_balance_usd.map(|v| v.to_string()).unwrap_or_default();
             self.loaded = Some(state.settings.alerts.clone());
         }
         let mut s = state.settings.alerts.clone();
         egui::Grid::new("alert_settings").num_columns(2).spacing([16.0, 8.0]).show(ui, |ui| {
-            let l = ui.label(tr("alerts.global_threshold"));
-            ui.horizontal(|ui| {
-                let r = ui
-                    .add(
-                        egui::TextEdit::singleline(&mut self.threshold).hint_text(tr("alerts.off")).desired_width(90.0),
-                    )
-                    .labelled_by(l.id);
-                let valid = self.threshold.trim().is_empty() || parse_threshold(&self.threshold).is_some();
-                if r.changed() && valid {
-                    s.low_balance = parse_threshold(&self.threshold);
-                }
-                if valid {
-                    ui.weak(tr("alerts.threshold_hint"));
-                } else {
-                    ui.colored_label(ui.visuals().error_fg_color, tr("alerts.bad_number"));
-                }
-            });
-            ui.end_row();
+            if let Some(v) =
+                threshold_ui(ui, tr("alerts.global_threshold"), &mut self.threshold, tr("alerts.threshold_hint"))
+            {
+                s.low_balance = v;
+            }
+            if let Some(v) =
+                threshold_ui(ui, tr("alerts.usd_threshold"), &mut self.threshold_usd, tr("alerts.usd_threshold_hint"))
+            {
+                s.low_balance_usd = v;
+            }
             let l = ui.label(tr("alerts.failures"));
             ui.add(egui::DragValue::new(&mut s.failures).range(0..=100).speed(0.1)).labelled_by(l.id);
             ui.end_row();

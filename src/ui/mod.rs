@@ -11,6 +11,7 @@ pub mod logs;
 pub mod logs_charts;
 pub mod logs_table;
 pub mod network_view;
+pub mod notify_view;
 pub mod pricing;
 pub mod recovery;
 pub mod settings;

@@ -1,4 +1,5 @@
-//! 设置 Settings: language, theme, storage, fonts, network, backup, about.
+//! 设置 Settings: language, theme, storage, fonts, check-in, logs, alerts, notifications,
+//! network, backup, about.
 
 use crate::app::command::ShellCmd;
 use crate::app::fonts::FontStatus;
@@ -12,6 +13,7 @@ use crate::store::{DataDirSource, KeyLocation};
 pub struct SettingsPanel {
     backup: crate::ui::backup::BackupSection,
     alerts: crate::ui::alerts_view::AlertsSection,
+    notify: crate::ui::notify_view::NotifySection,
     network: crate::ui::network_view::NetworkSection,
 }
 
@@ -73,6 +75,7 @@ impl SettingsPanel {
                 ui.horizontal(|ui| crate::ui::logs::history_days_ui(ui, "settings_history_days", state, cmds));
             });
             section(ui, tr("settings.alerts"), |ui| self.alerts.ui(ui, state, cmds));
+            section(ui, tr("notify.title"), |ui| self.notify.ui(ui, state, cmds));
             section(ui, tr("settings.network"), |ui| self.network.ui(ui, state, cmds));
             section(ui, tr("settings.backup"), |ui| {
                 self.backup.ui(ui, state, cmds);
