@@ -11,6 +11,7 @@ pub mod exports;
 pub mod logging;
 pub mod relay;
 pub mod store;
+pub mod sync;
 pub mod tls;
 pub mod ui;
 pub mod update;

@@ -181,6 +181,32 @@ pub(super) const MIGRATIONS: &[&str] = &[
        AND account_id IN (SELECT a.id FROM accounts a JOIN sites s ON s.id = a.site_id
                           WHERE s.kind IN ('sub2api', 'voapi-v2'));
     "#,
+    // 12 (renumbered at merge: branches add 10 and 11): multi-device sync. The
+    //    account's own name; this device's sync state (its id, the merged document of
+    //    the last sync, sealed: it holds credentials) and the conflicts the user has not
+    //    settled (both values sealed).
+    r#"
+    ALTER TABLE accounts ADD COLUMN name TEXT NOT NULL DEFAULT '';
+    CREATE TABLE sync_state (
+        id            INTEGER PRIMARY KEY CHECK (id = 1),
+        device_id     TEXT NOT NULL,
+        base_sealed   TEXT,
+        generation    INTEGER NOT NULL DEFAULT 0,
+        synced_at     INTEGER
+    );
+    CREATE TABLE sync_conflicts (
+        id             INTEGER PRIMARY KEY,
+        record         TEXT NOT NULL,
+        field          TEXT NOT NULL,
+        label          TEXT NOT NULL,
+        local_sealed   TEXT NOT NULL,
+        remote_sealed  TEXT NOT NULL,
+        applied        TEXT NOT NULL,
+        remote_device  TEXT NOT NULL DEFAULT '',
+        created_at     INTEGER NOT NULL,
+        UNIQUE(record, field)
+    );
+    "#,
 ];
 
 /// Highest schema version this build knows.
