@@ -203,8 +203,7 @@ pub(super) const MIGRATIONS: &[&str] = &[
         remote_sealed  TEXT NOT NULL,
         applied        TEXT NOT NULL,
         remote_device  TEXT NOT NULL DEFAULT '',
-        created_at     INTEGER NOT NULL,
-        UNIQUE(record, field)
+        created_at     INTEGER NOT NULL
     );
     "#,
 ];

@@ -84,7 +84,7 @@ pub struct SyncCommit {
     pub base: Option<(Vec<u8>, u64)>,
     /// The device id to save (the first sync makes it).
     pub device_id: Option<String>,
-    /// New conflicts (a conflict on the same record and field replaces the old one).
+    /// New conflicts (each kept until settled, even several on one field).
     pub conflicts: Vec<NewConflict>,
     /// Conflicts settled by this write (row ids).
     pub resolved: Vec<i64>,
@@ -232,11 +232,7 @@ impl Store {
             tx.execute(
                 "INSERT INTO sync_conflicts(record, field, label, local_sealed, remote_sealed, applied, remote_device,
                                             created_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
-                 ON CONFLICT(record, field) DO UPDATE SET label = excluded.label,
-                    local_sealed = excluded.local_sealed, remote_sealed = excluded.remote_sealed,
-                    applied = excluded.applied, remote_device = excluded.remote_device,
-                    created_at = excluded.created_at",
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
                 params![k.record, k.field, k.label, local, remote, k.applied, k.remote_device, now],
             )?;
         }

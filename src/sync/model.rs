@@ -240,11 +240,8 @@ fn plain(rec: &Record) -> Value {
 /// server's (`remote`) against the base. `gc_before_ms`: tombstones older than this are
 /// dropped from the result.
 pub fn merge(base: &Doc, local: &Doc, remote: &Doc, clock: &mut Clock, gc_before_ms: u64) -> Merged {
-    let mut doc = Doc {
-        records: BTreeMap::new(),
-        devices: remote.devices.clone(),
-        gc_ms: local.gc_ms.max(remote.gc_ms).max(gc_before_ms),
-    };
+    let mut doc =
+        Doc { records: BTreeMap::new(), devices: remote.devices.clone(), gc_ms: local.gc_ms.max(remote.gc_ms) };
     for (id, d) in &local.devices {
         doc.devices.entry(id.clone()).or_insert_with(|| d.clone());
     }
@@ -268,7 +265,11 @@ pub fn merge(base: &Doc, local: &Doc, remote: &Doc, clock: &mut Clock, gc_before
         };
         doc.records.insert(key.clone(), merged);
     }
+    let before = doc.records.len();
     doc.records.retain(|key, rec| !(is_account(key) && !alive(rec) && newest(rec).ms < gc_before_ms));
+    if doc.records.len() < before {
+        doc.gc_ms = doc.gc_ms.max(gc_before_ms);
+    }
     Merged { doc, conflicts }
 }
 
@@ -296,9 +297,13 @@ fn merge_record(
                     lf.clone()
                 } else if !lch {
                     rf.clone()
+                } else if lf.v == rf.v {
+                    // The same value on both sides: the earlier stamp, so that a device
+                    // that only agreed has nothing to upload.
+                    if lf.s < rf.s { lf.clone() } else { rf.clone() }
                 } else {
                     let winner = if lf.s > rf.s { lf } else { rf };
-                    if lf.v != rf.v && !QUIET_FIELDS.contains(&name.as_str()) {
+                    if !QUIET_FIELDS.contains(&name.as_str()) {
                         found.push(Conflict {
                             record: key.to_string(),
                             field: name.clone(),
