@@ -27,7 +27,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use apihub::app::usage_logs::WINDOW_ROWS;
+use apihub::app::logs::WINDOW_ROWS;
 use apihub::domain::usage_log::{LogFilter, LogKind, UsageLog};
 use apihub::domain::{AuthMethod, Credentials, NewAccount, SiteKind};
 use apihub::store::Store;
@@ -135,14 +135,14 @@ fn main() {
 
     // Through the app: click Logs, wait until rows and totals are on screen.
     let h = &mut t.harness;
-    common::run_until(h, "accounts", |h| h.state().state().accounts.value().is_some());
+    common::run_until(h, "accounts", |h| h.state().state().sites.accounts.value().is_some());
     let start = Instant::now();
     h.get_all_by_label("Logs").next().expect("nav").click();
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         h.step();
         let st = h.state().state();
-        if st.usage.window.value().is_some_and(|w| !w.rows.is_empty()) && st.usage.stats.value().is_some() {
+        if st.logs.window.value().is_some_and(|w| !w.rows.is_empty()) && st.logs.stats.value().is_some() {
             break;
         }
         assert!(Instant::now() < deadline, "logs never loaded");
@@ -171,7 +171,7 @@ fn main() {
     let mean = frames.iter().sum::<f64>() / frames.len() as f64;
     let p95 = frames[frames.len() * 95 / 100];
     let max = frames[frames.len() - 1];
-    let loaded = h.state().state().usage.window.value().map(|w| w.offset).unwrap_or(0);
+    let loaded = h.state().state().logs.window.value().map(|w| w.offset).unwrap_or(0);
     println!(
         "scroll_frames={} frame_mean_ms={mean:.2} frame_p95_ms={p95:.2} frame_max_ms={max:.2} last_window_offset={loaded}",
         frames.len()

@@ -91,7 +91,7 @@ fn state(book: PricingBook) -> AppState {
         commit: "bench",
     };
     let mut s = AppState::new(env, Lang::En, ThemePref::default());
-    s.pricing = Loadable::ready(book, 1_700_000_000);
+    s.pricing.book = Loadable::ready(book, 1_700_000_000);
     s
 }
 

@@ -49,8 +49,8 @@ fn main() {
         commit: "bench",
     };
     let mut st = AppState::new(env, Lang::ZhCn, ThemePref::default());
-    st.accounts = Loadable::ready(accounts, now);
-    st.states = states;
+    st.sites.accounts = Loadable::ready(accounts, now);
+    st.sites.states = states;
     let ctx = egui::Context::default();
     ctx.set_fonts(apihub::app::fonts::definitions(None));
     let mut panel = SitesPanel::default();

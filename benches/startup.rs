@@ -3,6 +3,7 @@
 //! time and peak RSS. Needs a display (run under `xvfb-run` on a headless machine).
 //!
 //!     cargo bench --bench startup -- [N]
+//!     APIHUB_BENCH_EXE=/path/to/other/apihub cargo bench --bench startup -- [N]
 
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
@@ -30,7 +31,9 @@ fn main() {
                 .expect("seed");
         }
     }
-    let exe = env!("CARGO_BIN_EXE_apihub");
+    // `APIHUB_BENCH_EXE` times another build (e.g. the one before a change) on the same data.
+    let exe = std::env::var("APIHUB_BENCH_EXE").unwrap_or_else(|_| env!("CARGO_BIN_EXE_apihub").to_string());
+    let exe = exe.as_str();
     println!("accounts={n} binary={exe}");
     let mut frames = Vec::new();
     for run in 0..5 {

@@ -171,7 +171,7 @@ fn pricing(i: usize) -> Part<SitePricing> {
     let mut group_ratios = std::collections::BTreeMap::new();
     group_ratios.insert("default".to_string(), PriceGroupRatio::Ratio(1.0));
     group_ratios.insert("vip".to_string(), PriceGroupRatio::Ratio(0.6 + (i % 4) as f64 * 0.1));
-    Part::complete(SitePricing { models, group_ratios, usable_groups: None, auto_groups: Vec::new() })
+    Part::complete(SitePricing { models, group_ratios, usable_groups: None, ..Default::default() })
 }
 
 fn main() {

@@ -3,14 +3,17 @@
 mod accounts;
 mod backup;
 pub mod checkin;
+pub mod gateway;
 pub mod keys;
 pub mod logs;
+pub mod notify;
 pub mod pricing;
 pub mod recover;
 pub mod report;
 mod settings;
 mod sync;
 pub mod use_cmd;
+pub mod watch;
 mod webdav;
 
 use std::path::PathBuf;
@@ -97,6 +100,20 @@ pub enum Cmd {
     /// Sync this device with the others through the WebDAV server (merged per field);
     /// `sync conflicts` lists conflicts, `sync resolve ID --take local|remote` settles one.
     Sync(sync::SyncArgs),
+    /// Run the local gateway: one OpenAI/Anthropic-compatible endpoint over every account.
+    Serve(gateway::ServeArgs),
+    /// The gateway's local key, policy, aliases, pins, candidates and request log.
+    #[command(subcommand)]
+    Gateway(gateway::GatewayCmd),
+    /// Alert channels (Telegram, webhook, ntfy, Bark, Feishu, DingTalk, WeCom, email):
+    /// `add`, `list`, `test`, `remove`, `history`.
+    #[command(subcommand)]
+    Notify(notify::NotifyCmd),
+    /// Today's summary: balances, spend, failing accounts, keys, check-ins (`--send` it).
+    Summary(notify::SummaryArgs),
+    /// Run the schedule headless until SIGINT/SIGTERM: auto refresh, daily check-in,
+    /// alerts and the daily summary (one schedule per data dir; logs to stderr).
+    Watch(watch::WatchArgs),
 }
 
 /// `apihub accounts …`
@@ -333,6 +350,12 @@ fn run_inner(cli: &Cli, cmd: &Cmd, rt: &tokio::runtime::Handle) -> anyhow::Resul
         Cmd::Recover(cmd) => recover::run(cli, cmd),
         Cmd::Settings(cmd) => settings::run(open_store(cli)?, cmd),
         Cmd::Sync(args) => sync::run(cli, args, rt),
+        Cmd::Serve(args) => gateway::serve(open_store(cli)?, args, rt),
+        Cmd::Gateway(cmd) => gateway::run(open_store(cli)?, cmd),
+        Cmd::Notify(cmd @ notify::NotifyCmd::Add(_)) => notify::run(open_store_creating(cli)?, cmd, rt),
+        Cmd::Notify(cmd) => notify::run(open_store(cli)?, cmd, rt),
+        Cmd::Summary(args) => notify::summary(open_store(cli)?, args, rt),
+        Cmd::Watch(args) => watch::run(open_store(cli)?, args, rt),
     }
 }
 
@@ -357,7 +380,7 @@ fn refresh(store: Store, args: &RefreshArgs, rt: &tokio::runtime::Handle) -> any
     let shared: SharedStore = SharedStore::new(store);
     let quiet = args.json;
     let summary = rt.block_on(crate::engine::refresh_accounts(
-        client,
+        client.clone(),
         shared.clone(),
         chosen,
         crate::engine::DEFAULT_MAX_CONCURRENCY,
@@ -370,12 +393,16 @@ fn refresh(store: Store, args: &RefreshArgs, rt: &tokio::runtime::Handle) -> any
             }
         },
     ));
-    let store = shared.lock().map_err(|_| anyhow::anyhow!("store lock poisoned"))?;
-    let rows: Vec<AccountReport> = reports(&store)?.into_iter().filter(|r| ids.contains(&r.account_id)).collect();
-    print_reports(&rows, args.json)?;
-    if !args.json {
-        println!("{} ok, {} failed", summary.ok, summary.failed);
+    {
+        let store = shared.lock().map_err(|_| anyhow::anyhow!("store lock poisoned"))?;
+        let rows: Vec<AccountReport> = reports(&store)?.into_iter().filter(|r| ids.contains(&r.account_id)).collect();
+        print_reports(&rows, args.json)?;
+        if !args.json {
+            println!("{} ok, {} failed", summary.ok, summary.failed);
+        }
     }
+    // Alerts that changed go out (cron: this is how they reach the phone).
+    notify::after_work(&shared, &client, rt);
     Ok(ExitCode::SUCCESS)
 }
 

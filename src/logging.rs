@@ -1,28 +1,53 @@
 //! The logger: stderr plus an in-memory queue that the app (or the CLI) drains into
 //! the store's activity log. Every message passes through [`redact`] first.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, OnceLock};
 
 use crate::store::{ActivityEntry, Level};
 
 struct Logger {
     queue: Mutex<Vec<ActivityEntry>>,
-    stderr_level: log::LevelFilter,
+    /// A `log::LevelFilter` as a number (0 off … 5 trace).
+    stderr_level: AtomicUsize,
+    /// `APIHUB_LOG` asked for a level: it wins over [`show_info_on_stderr`].
+    explicit: bool,
+}
+
+fn filter_of(n: usize) -> log::LevelFilter {
+    log::LevelFilter::iter().nth(n).unwrap_or(log::LevelFilter::Off)
 }
 
 static LOGGER: OnceLock<Logger> = OnceLock::new();
 
 /// Installs the logger once; later calls are ignored. `verbose` prints debug lines to stderr.
 pub fn init(verbose: bool) {
-    let stderr_level = match std::env::var("APIHUB_LOG").ok().as_deref() {
+    let env = std::env::var("APIHUB_LOG").ok();
+    let stderr_level = match env.as_deref() {
         Some("debug") => log::LevelFilter::Debug,
         Some("off") => log::LevelFilter::Off,
         _ if verbose => log::LevelFilter::Debug,
         _ => log::LevelFilter::Warn,
     };
-    let logger = LOGGER.get_or_init(|| Logger { queue: Mutex::new(Vec::new()), stderr_level });
+    let explicit = matches!(env.as_deref(), Some("debug" | "off"));
+    let logger = LOGGER.get_or_init(|| Logger {
+        queue: Mutex::new(Vec::new()),
+        stderr_level: AtomicUsize::new(stderr_level as usize),
+        explicit,
+    });
     if log::set_logger(logger).is_ok() {
         log::set_max_level(log::LevelFilter::Debug);
+    }
+}
+
+/// Long-running headless modes (`apihub watch`) log what they do: info lines go to
+/// stderr too (unless `APIHUB_LOG` or `--verbose` chose a level).
+pub fn show_info_on_stderr() {
+    if let Some(l) = LOGGER.get()
+        && !l.explicit
+        && filter_of(l.stderr_level.load(Ordering::Relaxed)) < log::LevelFilter::Info
+    {
+        l.stderr_level.store(log::LevelFilter::Info as usize, Ordering::Relaxed);
     }
 }
 
@@ -41,7 +66,7 @@ impl log::Log for Logger {
             return;
         }
         let message = redact(&record.args().to_string());
-        if record.level() <= self.stderr_level {
+        if record.level() <= filter_of(self.stderr_level.load(Ordering::Relaxed)) {
             eprintln!("[{}] {}: {}", record.level(), record.target(), message);
         }
         if record.level() <= log::Level::Info

@@ -114,7 +114,8 @@ fn the_badge_appears_after_setting_a_threshold_above_the_balance() {
     h.get_by_label("Save").click();
     run_until(h, "badge shown", |h| h.query_by_label("⚠").is_some());
     assert!(h.query_by_label("⚠ 1 alerts").is_some(), "totals count the alert");
-    let stored = t.harness.state().state().accounts.value().unwrap().iter().find(|a| a.site.name == "Lowsite").cloned();
+    let stored =
+        t.harness.state().state().sites.accounts.value().unwrap().iter().find(|a| a.site.name == "Lowsite").cloned();
     assert_eq!(stored.unwrap().low_balance_threshold, Some(100.0));
 
     // The next refresh records the alert as notified (once; desktop notifications are off).

@@ -36,7 +36,7 @@ fn account(url: &str, user: &str) -> NewAccount {
 fn open_settings(h: &mut Harness<'static, App>) {
     // Tall enough that the whole Settings panel is on screen (clicks are pointer events).
     h.set_size(egui::vec2(1100.0, 2600.0));
-    run_until(h, "accounts loaded", |h| h.state().state().accounts.value().is_some());
+    run_until(h, "accounts loaded", |h| h.state().state().sites.accounts.value().is_some());
     h.get_all_by_label("Settings").next().unwrap().click();
     h.run();
     assert!(h.query_by_label("Backup & updates").is_some(), "the section is in Settings");
@@ -50,7 +50,7 @@ fn click(h: &mut Harness<'static, App>, label: &str) {
 }
 
 fn account_count(h: &Harness<'static, App>) -> Option<usize> {
-    h.state().state().accounts.value().map(|a| a.len())
+    h.state().state().sites.accounts.value().map(|a| a.len())
 }
 
 #[test]
@@ -150,13 +150,13 @@ fn check_now_shows_a_newer_release_from_the_releases_endpoint() {
     });
     let h = &mut t.harness;
     open_settings(h);
-    assert!(h.state().state().backup.update.is_none(), "no check on start (turned off for tests)");
+    assert!(h.state().state().update.check.is_none(), "no check on start (turned off for tests)");
     click(h, "Check now");
-    run_until(h, "release check done", |h| h.state().state().backup.update.is_some());
+    run_until(h, "release check done", |h| h.state().state().update.check.is_some());
     assert!(
         h.query_by_label("Version 99.0.0 is available (2026-11-20)").is_some(),
         "{:?}",
-        h.state().state().backup.update
+        h.state().state().update.check
     );
     assert!(h.query_by_label("Changes").is_some(), "notes rendered");
     assert!(h.query_by_label("Open download page").is_some());
@@ -218,7 +218,7 @@ fn webdav_test_connection_save_upload_and_list_against_a_real_server() {
     type_into(h, "Password", "-typo");
     click(h, "Test connection");
     run_until(h, "test failed", |h| {
-        matches!(h.state().state().backup.webdav_outcome, Some(apihub::app::backup_jobs::Outcome::Err(_)))
+        matches!(h.state().state().backup.webdav_outcome, Some(apihub::app::backup::Outcome::Err(_)))
     });
     assert!(h.query_by_label_contains("refused the username or password").is_some());
     assert!(h.query_by_label("Connected").is_none());
@@ -256,7 +256,7 @@ fn the_section_is_translated_and_every_glyph_renders_in_chinese() {
     let mut t = app_with(|s| s.set_setting("ui.lang", "zh-CN").unwrap());
     let h = &mut t.harness;
     h.set_size(egui::vec2(1100.0, 2600.0));
-    run_until(h, "accounts loaded", |h| h.state().state().accounts.value().is_some());
+    run_until(h, "accounts loaded", |h| h.state().state().sites.accounts.value().is_some());
     h.get_all_by_label("设置").next().unwrap().click();
     h.run();
     for label in ["备份与更新", "立即备份", "还没有本地备份", "测试连接", "立即检查"] {
@@ -274,7 +274,7 @@ fn a_finished_refresh_run_writes_an_automatic_local_backup() {
         s.upsert_account(&account("http://127.0.0.1:9", "ann")).unwrap();
     });
     let h = &mut t.harness;
-    run_until(h, "accounts loaded", |h| h.state().state().accounts.value().is_some());
+    run_until(h, "accounts loaded", |h| h.state().state().sites.accounts.value().is_some());
     run_until(h, "backup list loaded", |_| true);
     assert!(LocalBackups::for_data_dir(t.dir.path()).list().unwrap().is_empty());
     h.get_by_label_contains("Refresh all").click();
@@ -305,7 +305,7 @@ fn an_enabled_webdav_upload_runs_after_a_change_when_due() {
         s.upsert_account(&account("http://127.0.0.1:9", "ann")).unwrap();
     });
     let h = &mut t.harness;
-    run_until(h, "accounts loaded", |h| h.state().state().accounts.value().is_some());
+    run_until(h, "accounts loaded", |h| h.state().state().sites.accounts.value().is_some());
     h.get_by_label_contains("Refresh all").click();
     run_until(h, "refresh finished", |h| h.query_by_label_contains("Refresh done").is_some());
     let store = Store::open(t.dir.path()).unwrap().store;

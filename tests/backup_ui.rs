@@ -4,7 +4,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // helpers outside #[test] fns panic on purpose
 
-use apihub::app::backup_jobs::{BackupAction, BackupView, Outcome, SecretsChoice};
+use apihub::app::backup::{Outcome, SecretsChoice};
+use apihub::app::command::BackupCmd;
+use apihub::app::{AppState, Command, EnvInfo};
 use apihub::backup::webdav::{WebDav, WebDavConfig};
 use apihub::ui::backup::BackupSection;
 use axum::body::Body;
@@ -18,8 +20,8 @@ use egui_kittest::kittest::Queryable;
 
 struct Ui {
     section: BackupSection,
-    view: BackupView,
-    actions: Vec<BackupAction>,
+    view: AppState,
+    actions: Vec<Command>,
 }
 
 async fn dav(State(dav): State<DavHandler>, req: Request) -> Response {
@@ -60,7 +62,15 @@ fn run_test(rt: &tokio::runtime::Runtime, cfg: &WebDavConfig) -> Outcome {
 fn harness() -> Harness<'static, Ui> {
     // The section's labels are translated; these tests read the English ones.
     apihub::app::i18n::set_lang(apihub::app::i18n::Lang::En);
-    let state = Ui { section: BackupSection::default(), view: BackupView::default(), actions: Vec::new() };
+    let env = EnvInfo {
+        data_dir: "/tmp/apihub-test".into(),
+        data_dir_source: apihub::store::DataDirSource::CommandLine,
+        key_location: apihub::store::KeyLocation::Keychain,
+        version: "0",
+        commit: "test",
+    };
+    let view = AppState::new(env, apihub::app::i18n::Lang::En, Default::default());
+    let state = Ui { section: BackupSection::default(), view, actions: Vec::new() };
     Harness::builder().with_size(egui::vec2(900.0, 1000.0)).build_ui_state(
         |ui, s: &mut Ui| {
             egui::ScrollArea::vertical().show(ui, |ui| s.section.ui(ui, &s.view, &mut s.actions));
@@ -81,7 +91,7 @@ fn take_test_action(h: &mut Harness<'static, Ui>) -> WebDavConfig {
     h.run();
     let actions = std::mem::take(&mut h.state_mut().actions);
     match actions.as_slice() {
-        [BackupAction::TestWebDav(cfg)] => cfg.clone(),
+        [Command::Backup(BackupCmd::TestWebDav(cfg))] => cfg.clone(),
         other => panic!("expected one TestWebDav action, got {other:?}"),
     }
 }
@@ -98,14 +108,14 @@ fn webdav_test_connection_shows_success_and_the_wrong_password_failure() {
     let cfg = take_test_action(&mut h);
     assert_eq!((cfg.url.as_str(), cfg.username.as_str(), cfg.password.as_str()), (url.as_str(), "bob", "right-pass"));
     assert_eq!(cfg.remote_path, "/api-hub-desk");
-    h.state_mut().view.webdav_outcome = Some(run_test(&rt, &cfg));
+    h.state_mut().view.backup.webdav_outcome = Some(run_test(&rt, &cfg));
     h.run();
-    assert!(h.query_by_label("Connected").is_some(), "success is shown: {:?}", h.state().view.webdav_outcome);
+    assert!(h.query_by_label("Connected").is_some(), "success is shown: {:?}", h.state().view.backup.webdav_outcome);
 
     type_into(&mut h, "Password", "-typo");
     let cfg = take_test_action(&mut h);
     assert_eq!(cfg.password, "right-pass-typo");
-    h.state_mut().view.webdav_outcome = Some(run_test(&rt, &cfg));
+    h.state_mut().view.backup.webdav_outcome = Some(run_test(&rt, &cfg));
     h.run();
     assert!(h.query_by_label_contains("refused the username or password").is_some(), "failure text is shown");
     assert!(h.query_by_label("Connected").is_none());
@@ -122,8 +132,9 @@ fn back_up_now_needs_a_passphrase_or_an_explicit_without_secrets_choice() {
     type_into(&mut h, "Backup passphrase", "pw");
     h.get_by_label("Back up now").click();
     h.run();
-    assert_eq!(
-        h.state_mut().actions.drain(..).collect::<Vec<_>>(),
-        [BackupAction::BackUpNow(SecretsChoice::Passphrase("pw".into()))]
+    let actions = h.state_mut().actions.drain(..).collect::<Vec<_>>();
+    assert!(
+        matches!(actions.as_slice(), [Command::Backup(BackupCmd::BackUpNow(c))] if *c == SecretsChoice::Passphrase("pw".into())),
+        "{actions:?}"
     );
 }

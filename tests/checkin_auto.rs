@@ -91,7 +91,7 @@ fn the_daily_window_runs_open_accounts_once_and_retries_only_due_failures() {
     assert_eq!(checkins(&human), 0, "needs a human: never retried");
     assert_eq!(checkins(&done), 0, "done today: left alone");
     assert_eq!(hub.requests(), 0, "no check-in on one-hub");
-    let recs = &h.state().state().actions.checkin_records;
+    let recs = &h.state().state().checkin.records;
     assert_eq!(recs.values().filter(|r| r.outcome == CheckinRecordOutcome::Done).count(), 3);
 
     // More frames: the decision runs again (right after a run) and re-runs nothing.
@@ -100,9 +100,9 @@ fn the_daily_window_runs_open_accounts_once_and_retries_only_due_failures() {
         h.step();
         std::thread::sleep(Duration::from_millis(20));
     }
-    assert!(!h.state().state().actions.auto_checkin_running);
+    assert!(!h.state().state().checkin.auto_running);
     assert_eq!((checkins(&fresh), checkins(&retry_due), checkins(&retry_wait)), (1, 1, 0));
-    assert!(h.state().state().actions.auto_checkin_next.is_some_and(|at| at > now.timestamp()));
+    assert!(h.state().state().checkin.auto_next.is_some_and(|at| at > now.timestamp()));
 }
 
 #[test]
@@ -125,7 +125,7 @@ fn auto_check_in_is_off_by_default() {
         std::thread::sleep(Duration::from_millis(10));
     }
     assert_eq!(fresh.requests(), 0);
-    assert!(!h.state().state().actions.auto_checkin.enabled);
+    assert!(!h.state().state().settings.checkin.enabled);
 }
 
 #[test]
@@ -149,7 +149,7 @@ fn mark_done_makes_check_in_all_skip_the_account_today() {
     h.get_by_label("Mark done").click();
     run_until(h, "marked", |h| h.query_by_label("Already done today (1)").is_some());
     assert!(h.query_by_label("Done manually").is_some(), "shown distinctly in the summary");
-    let rec = h.state().state().actions.checkin_records.values().next().cloned().unwrap();
+    let rec = h.state().state().checkin.records.values().next().cloned().unwrap();
     assert_eq!(rec.outcome, CheckinRecordOutcome::Manual);
     run_until(h, "state in table", |h| h.query_by_label("done manually today").is_some());
     h.get_all_by_label("Close").last().unwrap().click();
@@ -173,7 +173,7 @@ fn the_settings_switch_turns_auto_check_in_on_and_is_saved_in_chinese() {
     assert!(h.query_by_label("每日自动签到").is_some());
     h.get_by_label("在时间段内每天自动签到").click();
     h.run();
-    assert!(h.state().state().actions.auto_checkin.enabled);
+    assert!(h.state().state().settings.checkin.enabled);
     run_until(h, "next run shown", |h| h.query_by_label_contains("下次自动签到检查").is_some());
     let store = Store::open(t.dir.path()).unwrap().store;
     run_until(&mut t.harness, "saved", |_| store.load_settings().unwrap().settings.checkin.enabled);

@@ -201,3 +201,33 @@ async fn a_rate_limited_sync_keeps_its_page_and_the_next_one_fills_the_gap() {
     assert_eq!(r.partial, None, "{r:?}");
     assert_eq!(count(&store, &LogFilter::default()), consume(&fake.cfg()).len(), "gap filled, no duplicates");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_csv_export_gives_usd_costs_and_no_quota_column_for_sub2api_rows() {
+    let (fake, dir, store, acc) = setup(FakeConfig::new(Variant::Sub2api)).await;
+    sync_account(&common::fast_relay(), &store, &acc, &SyncOptions::default()).await.unwrap();
+    let rows = consume(&fake.cfg());
+    let d = dir.path().to_path_buf();
+    let out = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_apihub"))
+            .arg("--data-dir")
+            .arg(&d)
+            .args(["logs", "--csv"])
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8(out.stdout).unwrap();
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let col = |name: &str| header.iter().position(|h| *h == name).unwrap();
+    let (quota, cost, currency) = (col("quota"), col("cost"), col("currency"));
+    let data: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
+    assert_eq!(data.len(), rows.len());
+    let total: f64 = data.iter().map(|f| f[cost].parse::<f64>().unwrap()).sum();
+    let want: f64 = rows.iter().map(|r| r.quota as f64 / 500_000.0).sum();
+    assert!((total - want).abs() < 1e-3, "{total} vs {want} USD");
+    assert!(data.iter().all(|f| f[quota].is_empty() && f[currency] == "USD"), "{text}");
+}

@@ -11,7 +11,7 @@ use egui_kittest::kittest::Queryable;
 
 /// No usage job runs (so no spinner keeps repainting).
 fn idle(h: &egui_kittest::Harness<'static, apihub::app::App>) -> bool {
-    let u = &h.state().state().usage;
+    let u = &h.state().state().logs;
     !u.charts.is_loading() && !u.stats.is_loading() && !u.window.is_loading() && !u.names.is_loading()
 }
 
@@ -56,10 +56,10 @@ fn filtering_by_model_narrows_the_rows_and_updates_the_totals_and_charts_open_wi
     let mut rows = Vec::new();
     let mut t = app_with(|s| rows = seed(s, "en"));
     let h = &mut t.harness;
-    run_until(h, "accounts loaded", |h| h.state().state().accounts.value().is_some());
+    run_until(h, "accounts loaded", |h| h.state().state().sites.accounts.value().is_some());
     h.get_all_by_label("Logs").next().unwrap().click();
     run_until(h, "stats loaded", |h| {
-        idle(h) && h.state().state().usage.stats.value().is_some_and(|s| s.totals.requests == 90)
+        idle(h) && h.state().state().logs.stats.value().is_some_and(|s| s.totals.requests == 90)
     });
     assert!(h.query_by_label("Requests: 90").is_some(), "totals of every row");
     assert!(h.query_all_by_label("gpt-4o-mini").count() > 0, "rows of every model shown");
@@ -71,21 +71,21 @@ fn filtering_by_model_narrows_the_rows_and_updates_the_totals_and_charts_open_wi
     h.run();
     h.get_by_label("claude-sonnet").click();
     run_until(h, "filtered stats", |h| {
-        idle(h) && h.state().state().usage.stats.value().is_some_and(|s| s.totals.requests == 30)
+        idle(h) && h.state().state().logs.stats.value().is_some_and(|s| s.totals.requests == 30)
     });
-    let f = h.state().state().usage.filter.clone().unwrap();
+    let f = h.state().state().logs.filter.clone().unwrap();
     assert_eq!(f.model.as_deref(), Some("claude-sonnet"));
     assert!(h.query_by_label("Requests: 30").is_some(), "totals follow the filter");
     let want: i64 = rows.iter().filter(|r| r.model == "claude-sonnet").map(|r| r.quota).sum();
     assert!(h.query_by_label(&format!("Total cost: ${:.4}", want as f64 / 500_000.0)).is_some());
-    assert_eq!(h.state().state().usage.window.value().unwrap().total, 30);
+    assert_eq!(h.state().state().logs.window.value().unwrap().total, 30);
     assert_eq!(h.query_all_by_label("gpt-4o-mini").count(), 0, "other models' rows are gone");
     assert!(h.query_all_by_label("claude-sonnet").count() >= 2, "picker and rows show the model");
 
     // Charts open with data.
     h.get_by_label("Charts").click();
-    run_until(h, "charts loaded", |h| idle(h) && h.state().state().usage.charts.value().is_some());
-    let charts = h.state().state().usage.charts.value().unwrap().clone();
+    run_until(h, "charts loaded", |h| idle(h) && h.state().state().logs.charts.value().is_some());
+    let charts = h.state().state().logs.charts.value().unwrap().clone();
     let per_day: i64 = charts.per_day.iter().map(|p| p.totals.quota).sum();
     assert_eq!(per_day, want, "spend per day sums the filtered rows");
     assert!(h.query_by_label("Spend per day (USD)").is_some());
@@ -99,13 +99,13 @@ fn every_usage_view_renders_in_chinese_with_the_embedded_glyphs() {
         seed(s, "zh-CN");
     });
     let h = &mut t.harness;
-    run_until(h, "accounts loaded", |h| h.state().state().accounts.value().is_some());
+    run_until(h, "accounts loaded", |h| h.state().state().sites.accounts.value().is_some());
     h.get_all_by_label("日志").next().unwrap().click();
-    run_until(h, "stats loaded", |h| idle(h) && h.state().state().usage.stats.value().is_some());
+    run_until(h, "stats loaded", |h| idle(h) && h.state().state().logs.stats.value().is_some());
     assert!(h.query_by_label("请求数：90").is_some());
     for view in ["统计", "图表", "明细"] {
         h.get_by_label(view).click();
-        run_until(h, view, |h| idle(h) && (view != "图表" || h.state().state().usage.charts.value().is_some()));
+        run_until(h, view, |h| idle(h) && (view != "图表" || h.state().state().logs.charts.value().is_some()));
     }
     assert!(h.query_by_label("每日花费（美元）").is_none(), "back on the rows view");
 }
@@ -131,16 +131,16 @@ fn sync_logs_fetches_the_sites_rows_and_shows_them() {
         .unwrap();
     });
     let h = &mut t.harness;
-    run_until(h, "accounts loaded", |h| h.state().state().accounts.value().is_some());
+    run_until(h, "accounts loaded", |h| h.state().state().sites.accounts.value().is_some());
     h.get_all_by_label("Logs").next().unwrap().click();
-    run_until(h, "empty logs", |h| idle(h) && h.state().state().usage.window.value().is_some());
+    run_until(h, "empty logs", |h| idle(h) && h.state().state().logs.window.value().is_some());
     assert!(h.query_by_label("No usage logs yet").is_some());
     h.get_by_label("Sync logs").click();
     run_until(h, "synced and re-queried", |h| {
-        let u = &h.state().state().usage;
+        let u = &h.state().state().logs;
         idle(h) && u.sync.is_none() && u.window.value().is_some_and(|w| w.total > 0)
     });
-    let u = &h.state().state().usage;
+    let u = &h.state().state().logs;
     assert_eq!(u.last_sync[0].inserted, fake.cfg().logs.len());
     assert_eq!(u.window.value().unwrap().total, fake.cfg().logs.len(), "30-day range holds every fake row");
     assert!(h.query_by_label_contains("Last sync:").is_some());
@@ -180,13 +180,13 @@ fn after_a_log_sync_the_sites_panel_shows_todays_figures_from_the_synced_rows() 
     });
     let h = &mut t.harness;
     let today_of = |h: &egui_kittest::Harness<'static, apihub::app::App>| {
-        h.state().state().states.get(&id).and_then(|s| s.snapshot.as_ref()).and_then(|s| s.today.value.clone())
+        h.state().state().sites.states.get(&id).and_then(|s| s.snapshot.as_ref()).and_then(|s| s.today.value.clone())
     };
     run_until(h, "states loaded", |h| today_of(h).is_some());
     assert_eq!(today_of(h).unwrap().requests, Some(1), "no synced rows yet: the snapshot's figure");
 
     h.get_all_by_label("Logs").next().unwrap().click();
-    run_until(h, "logs idle", |h| idle(h) && h.state().state().usage.window.value().is_some());
+    run_until(h, "logs idle", |h| idle(h) && h.state().state().logs.window.value().is_some());
     h.get_by_label("Sync logs").click();
     let (start, end) = apihub::domain::time::local_day_window();
     let rows: Vec<_> =
@@ -211,7 +211,7 @@ fn the_first_sync_depth_is_chosen_in_settings_and_kept_across_restarts() {
     let t = app_with(|s| s.set_setting("ui.lang", "en").unwrap());
     let common::TestApp { mut harness, _rt, dir } = t;
     let h = &mut harness;
-    assert_eq!(h.state().state().usage.history_days(), 30);
+    assert_eq!(h.state().state().settings.logs.history_days, 30);
     h.get_all_by_label("Settings").next().unwrap().click();
     h.run();
     h.get_by_label("First sync depth").click(); // the picker, labelled by the text before it
@@ -221,15 +221,15 @@ fn the_first_sync_depth_is_chosen_in_settings_and_kept_across_restarts() {
     run_until(h, "setting saved", |_| {
         apihub::store::Store::open(&path).unwrap().store.setting("logs.history_days").unwrap().as_deref() == Some("90")
     });
-    assert_eq!(h.state().state().usage.history_days(), 90);
+    assert_eq!(h.state().state().settings.logs.history_days, 90);
     drop(harness);
     drop(_rt);
 
     let mut t = common::app_in(dir, |_| {});
     let h = &mut t.harness;
-    assert_eq!(h.state().state().usage.history_days(), 90, "loaded from the store on start");
+    assert_eq!(h.state().state().settings.logs.history_days, 90, "loaded from the store on start");
     h.get_all_by_label("Logs").next().unwrap().click();
-    run_until(h, "logs idle", |h| idle(h) && h.state().state().usage.window.value().is_some());
+    run_until(h, "logs idle", |h| idle(h) && h.state().state().logs.window.value().is_some());
     // The filter row's labels stand before their pickers and name them.
     for label in ["Account", "Range", "Type", "First sync depth"] {
         let picker = h.get_by_role_and_label(egui::accesskit::Role::ComboBox, label).rect();

@@ -19,7 +19,7 @@ type H = egui_kittest::Harness<'static, apihub::app::App>;
 fn refresh_all(h: &mut H, fake: &FakeRelay) {
     let before = fake.requests();
     h.get_by_label_contains("Refresh all").click();
-    run_until(h, "refresh finished", |h| fake.requests() > before && h.state().state().refresh.is_none());
+    run_until(h, "refresh finished", |h| fake.requests() > before && h.state().state().sites.refresh.is_none());
     assert!(h.query_by_label("Refresh done: 1 ok, 0 failed, 0 cancelled").is_some());
 }
 

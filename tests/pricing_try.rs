@@ -332,7 +332,7 @@ fn the_try_window_shows_the_reply() {
     });
     let mut t = common::app_in(dir, |_| {});
     let h = &mut t.harness;
-    common::run_until(h, "accounts loaded", |h| h.state().state().accounts.value().is_some());
+    common::run_until(h, "accounts loaded", |h| h.state().state().sites.accounts.value().is_some());
     h.get_all_by_label("Pricing").next().unwrap().click();
     common::run_until(h, "prices shown", |h| h.query_by_label("$27.60").is_some());
     // The price button may lie beyond the window's width (the table scrolls sideways).

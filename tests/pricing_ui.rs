@@ -69,7 +69,7 @@ fn state_with(book: Option<PricingBook>) -> AppState {
     };
     let mut s = AppState::new(env, Lang::En, ThemePref::default());
     if let Some(b) = book {
-        s.pricing = Loadable::ready(b, 1_000);
+        s.pricing.book = Loadable::ready(b, 1_000);
     }
     s
 }
@@ -216,7 +216,7 @@ fn rows_are_derived_once_not_per_frame() {
     h.run();
     assert_eq!(h.state().0.builds(), before + 1, "a sort change rebuilds once");
     // A new book (new fetch) rebuilds.
-    h.state_mut().1.pricing = Loadable::ready(book(), 2_000);
+    h.state_mut().1.pricing.book = Loadable::ready(book(), 2_000);
     h.run();
     assert_eq!(h.state().0.builds(), before + 2);
 }

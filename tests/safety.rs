@@ -748,22 +748,30 @@ mod recovery_window {
                 apihub::app::fonts::install_blocking(ctx);
             })
             .build_eframe(move |cc| apihub::app::App::new(cc, deps));
-        super::common::run_until(&mut app, "accounts loaded", |h| h.state().state().accounts.value().is_some());
+        super::common::run_until(&mut app, "accounts loaded", |h| h.state().state().sites.accounts.value().is_some());
         assert!(
             app.query_by_label_contains("The data file was damaged. Restored 3 accounts from the backup").is_some()
         );
-        assert_eq!(app.state().state().accounts.value().map(Vec::len), Some(3));
+        assert_eq!(app.state().state().sites.accounts.value().map(Vec::len), Some(3));
     }
 
     #[test]
     fn salvage_and_start_empty_do_what_they_say() {
         let _l = lock();
-        // Salvage: the last page overwritten; the accounts (on earlier pages) come back.
+        // Salvage: one table's page overwritten (the activity log's root page, not the schema,
+        // which may span the last pages as tables are added); the accounts come back.
         let dir = seeded(4);
         let db = dir.path().join("apihub.db");
+        let (page, size): (i64, i64) = {
+            let c = rusqlite::Connection::open(&db).unwrap();
+            let page = c
+                .query_row("SELECT rootpage FROM sqlite_master WHERE name = 'activity_log'", [], |r| r.get(0))
+                .unwrap();
+            (page, c.query_row("PRAGMA page_size", [], |r| r.get(0)).unwrap())
+        };
         let mut bytes = std::fs::read(&db).unwrap();
-        let len = bytes.len();
-        bytes[len - 4096..].fill(0x5A);
+        let at = ((page - 1) * size) as usize;
+        bytes[at..at + size as usize].fill(0x5A);
         std::fs::write(&db, &bytes).unwrap();
         remove_side_files(&db);
         let mut w = open(dir.path());

@@ -14,7 +14,7 @@ fn starts_on_an_empty_data_dir_and_every_panel_is_reachable() {
     let _l = ui_lock();
     let mut t = app_with(|s| s.set_setting("ui.lang", "en").unwrap());
     let h = &mut t.harness;
-    run_until(h, "accounts loaded", |h| h.state().state().accounts.value().is_some());
+    run_until(h, "accounts loaded", |h| h.state().state().sites.accounts.value().is_some());
     assert!(h.query_by_label("No sites yet").is_some(), "Sites shows its empty state");
     assert!(h.query_by_label_contains("Refresh all").is_some(), "top bar has refresh all");
 
@@ -35,7 +35,7 @@ fn the_language_switch_changes_visible_labels() {
     let _l = ui_lock();
     let mut t = app_with(|s| s.set_setting("ui.lang", "zh-CN").unwrap());
     let h = &mut t.harness;
-    run_until(h, "accounts loaded", |h| h.state().state().accounts.value().is_some());
+    run_until(h, "accounts loaded", |h| h.state().state().sites.accounts.value().is_some());
     assert!(h.query_all_by_label("站点").count() >= 1);
     assert_eq!(h.query_all_by_label("Sites").count(), 0);
     h.get_all_by_label("设置").next().unwrap().click();
@@ -55,7 +55,7 @@ fn refresh_all_without_accounts_says_so() {
     let _l = ui_lock();
     let mut t = app_with(|s| s.set_setting("ui.lang", "en").unwrap());
     let h = &mut t.harness;
-    run_until(h, "accounts loaded", |h| h.state().state().accounts.value().is_some());
+    run_until(h, "accounts loaded", |h| h.state().state().sites.accounts.value().is_some());
     h.get_by_label_contains("Refresh all").click();
     h.run();
     assert!(h.query_by_label("No accounts to refresh yet").is_some());
@@ -81,7 +81,7 @@ fn stored_accounts_appear_in_the_sites_table_and_search_filters_them() {
         }
     });
     let h = &mut t.harness;
-    run_until(h, "accounts loaded", |h| h.state().state().accounts.value().is_some());
+    run_until(h, "accounts loaded", |h| h.state().state().sites.accounts.value().is_some());
     assert!(h.query_by_label("Alpha").is_some());
     assert!(h.query_by_label("Beta").is_some());
     h.get_by_label("Search").click();
@@ -116,7 +116,7 @@ fn refresh_all_updates_rows_and_reports_failures() {
         }
     });
     let h = &mut t.harness;
-    run_until(h, "accounts loaded", |h| h.state().state().accounts.value().is_some());
+    run_until(h, "accounts loaded", |h| h.state().state().sites.accounts.value().is_some());
     assert_eq!(h.query_all_by_label("never").count(), 2);
     h.get_by_label_contains("Refresh all").click();
     run_until(h, "refresh finished", |h| h.query_by_label_contains("Refresh done").is_some());
@@ -136,7 +136,7 @@ fn the_add_dialog_verifies_against_the_site_and_saves() {
     let cfg = fake.cfg();
     let mut t = app_with(|s| s.set_setting("ui.lang", "en").unwrap());
     let h = &mut t.harness;
-    run_until(h, "accounts loaded", |h| h.state().state().accounts.value().is_some());
+    run_until(h, "accounts loaded", |h| h.state().state().sites.accounts.value().is_some());
     h.get_all_by_label("Add account").next().unwrap().click();
     h.run();
     for (label, text) in [("Site URL", fake.url.clone()), ("Access token", "wrong".into()), ("User id", "42".into())] {
@@ -188,12 +188,12 @@ fn auto_refresh_refreshes_due_accounts_without_a_click() {
     });
     let h = &mut t.harness;
     run_until(h, "the never-refreshed account is refreshed by the schedule", |h| {
-        h.state().state().states.values().any(|s| s.snapshot.is_some())
+        h.state().state().sites.states.values().any(|s| s.snapshot.is_some())
     });
     assert!(h.query_by_label("$7.30").is_some());
     // The next run is scheduled about 30 minutes out.
     run_until(h, "next run shown", |h| h.query_by_label_contains("Next auto refresh").is_some());
-    let next = h.state().state().next_auto_refresh_at.unwrap();
+    let next = h.state().state().sites.next_auto_refresh_at.unwrap();
     let now = apihub::domain::time::now_unix();
     assert!(next > now + 29 * 60 && next <= now + 34 * 60, "next run {} s away", next - now);
     // Turning it off hides the next run.
@@ -212,7 +212,7 @@ fn the_add_dialog_detects_the_kind_and_signs_in_with_password_and_2fa() {
     let cfg = fake.cfg();
     let mut t = app_with(|s| s.set_setting("ui.lang", "en").unwrap());
     let h = &mut t.harness;
-    run_until(h, "accounts loaded", |h| h.state().state().accounts.value().is_some());
+    run_until(h, "accounts loaded", |h| h.state().state().sites.accounts.value().is_some());
     h.get_all_by_label("Add account").next().unwrap().click();
     h.run();
     h.get_by_label("Site URL").click();

@@ -135,7 +135,7 @@ fn the_summary_and_key_dialog_render_in_chinese() {
     h.get_all_by_label("关闭").last().unwrap().click();
     h.run();
     h.get_by_label_contains("全部刷新").click();
-    run_until(h, "refreshed", |h| h.state().state().refresh.is_none() && h.query_by_label("Velo").is_some());
+    run_until(h, "refreshed", |h| h.state().state().sites.refresh.is_none() && h.query_by_label("Velo").is_some());
     click_row(h, "Velo");
     run_until(h, "detail", |h| h.query_by_label("新建密钥").is_some());
     h.get_by_label("新建密钥").click();
@@ -163,8 +163,9 @@ fn copying_a_masked_key_reveals_it_through_the_site() {
     click_row(h, "Masked");
     run_until(h, "detail open", |h| h.query_by_label("New key").is_some());
     let masked = |h: &egui_kittest::Harness<'static, apihub::app::App>| {
-        h.state().state().states.values().next().unwrap().snapshot.as_ref().unwrap().keys.value.as_ref().unwrap()[0]
-            .masked
+        h.state().state().sites.states.values().next().unwrap().snapshot.as_ref().unwrap().keys.value.as_ref().unwrap()
+            [0]
+        .masked
     };
     assert!(masked(h));
     h.get_by_label("Copy").click();

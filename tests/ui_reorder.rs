@@ -9,7 +9,7 @@ use common::{app_with, run_until, ui_lock};
 use egui_kittest::kittest::Queryable;
 
 fn names(h: &egui_kittest::Harness<'static, apihub::app::App>) -> Vec<String> {
-    h.state().state().accounts.value().unwrap().iter().map(|a| a.site.name.clone()).collect()
+    h.state().state().sites.accounts.value().unwrap().iter().map(|a| a.site.name.clone()).collect()
 }
 
 #[test]

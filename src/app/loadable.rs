@@ -1,7 +1,6 @@
 //! `Loadable<T>`: a remote or stored value that keeps the last good value while it
-//! reloads or after it fails, so panels never blank.
-
-use poll_promise::Promise;
+//! reloads or after it fails, so panels never blank. The job itself lives in the job
+//! registry under its name; its result comes back through [`Loadable::finish`].
 
 /// A value with the time it was obtained.
 #[derive(Debug, Clone, PartialEq)]
@@ -26,8 +25,6 @@ pub enum Loadable<T: Send + 'static> {
     Loading {
         /// The last good value, if any.
         previous: Option<Stamped<T>>,
-        /// The running job.
-        promise: Promise<JobResult<T>>,
     },
     /// The job succeeded.
     Ready(Stamped<T>),
@@ -55,7 +52,7 @@ impl<T: Send + 'static> Loadable<T> {
     /// The newest good value, whatever the state.
     pub fn stamped(&self) -> Option<&Stamped<T>> {
         match self {
-            Loadable::Idle { previous } | Loadable::Loading { previous, .. } | Loadable::Failed { previous, .. } => {
+            Loadable::Idle { previous } | Loadable::Loading { previous } | Loadable::Failed { previous, .. } => {
                 previous.as_ref()
             }
             Loadable::Ready(s) => Some(s),
@@ -87,35 +84,32 @@ impl<T: Send + 'static> Loadable<T> {
 
     fn take_previous(&mut self) -> Option<Stamped<T>> {
         match std::mem::take(self) {
-            Loadable::Idle { previous } | Loadable::Loading { previous, .. } | Loadable::Failed { previous, .. } => {
+            Loadable::Idle { previous } | Loadable::Loading { previous } | Loadable::Failed { previous, .. } => {
                 previous
             }
             Loadable::Ready(s) => Some(s),
         }
     }
 
-    /// Starts loading with a running job, keeping the current value visible.
-    pub fn start(&mut self, promise: Promise<JobResult<T>>) {
+    /// Marks a job as started, keeping the current value visible.
+    pub fn start(&mut self) {
         let previous = self.take_previous();
-        *self = Loadable::Loading { previous, promise };
+        *self = Loadable::Loading { previous };
     }
 
-    /// Polls the job. Returns true when the state changed (finished or failed).
-    pub fn poll(&mut self, now_unix: i64) -> bool {
-        let Loadable::Loading { promise, .. } = self else {
-            return false;
-        };
-        if promise.ready().is_none() {
-            return false;
-        }
-        let Loadable::Loading { previous, promise } = std::mem::take(self) else {
-            return false;
-        };
-        *self = match promise.block_and_take() {
+    /// Lands a job's result: a value replaces the shown one, an error keeps it.
+    pub fn finish(&mut self, result: JobResult<T>, now_unix: i64) {
+        let previous = self.take_previous();
+        *self = match result {
             Ok(value) => Loadable::Ready(Stamped { value, fetched_at: now_unix }),
             Err(error) => Loadable::Failed { previous, error },
         };
-        true
+    }
+
+    /// Back to idle (a job was lost), keeping the value.
+    pub fn stop(&mut self) {
+        let previous = self.take_previous();
+        *self = Loadable::Idle { previous };
     }
 }
 
@@ -126,13 +120,10 @@ mod tests {
     #[test]
     fn failure_keeps_the_last_good_value() {
         let mut l = Loadable::ready(vec![1, 2, 3], 100);
-        let (tx, p) = Promise::new();
-        l.start(p);
+        l.start();
         assert!(l.is_loading());
         assert_eq!(l.value(), Some(&vec![1, 2, 3]), "value stays visible while loading");
-        assert!(!l.poll(200));
-        tx.send(Err("site down".into()));
-        assert!(l.poll(200));
+        l.finish(Err("site down".into()), 200);
         assert_eq!(l.value(), Some(&vec![1, 2, 3]));
         assert_eq!(l.fetched_at(), Some(100));
         assert_eq!(l.error(), Some("site down"));
@@ -142,10 +133,8 @@ mod tests {
     fn success_replaces_value_and_stamp() {
         let mut l: Loadable<u32> = Loadable::default();
         assert_eq!(l.value(), None);
-        let (tx, p) = Promise::new();
-        l.start(p);
-        tx.send(Ok(7));
-        assert!(l.poll(300));
+        l.start();
+        l.finish(Ok(7), 300);
         assert_eq!(l.value(), Some(&7));
         assert_eq!(l.fetched_at(), Some(300));
     }

@@ -1,41 +1,60 @@
-//! The eframe application: state, commands, the task runner and job polling.
+//! The eframe application: a small shell over one controller per area.
+//!
+//! - [`AppState`] holds the settings and the controllers (shell, sites, keys, check-in,
+//!   pricing, logs, backup, update, network, alerts); each owns its state, its command
+//!   enum and its jobs. Views read it and push [`Command`]s.
+//! - [`App::logic`] (every frame, also while the window is hidden) lands the job
+//!   registry's messages (one exhaustive `match` over [`jobs::JobMsg`]), applies the
+//!   queued commands (one exhaustive `match` over [`Command`]), then lets the
+//!   controllers with timed work run it (automatic refresh, daily check-in, the
+//!   pricing book, the activity log). [`App::ui`] asks the [`View`] to draw.
+//! - Background work starts only through the job registry ([`jobs::Jobs`]), by name.
+//! - `app` never imports `ui`: it is handed its [`View`] (`ui::Panels`) in [`AppDeps`].
 
-pub mod action_jobs;
-pub mod alert_jobs;
-pub mod backup_jobs;
+pub mod alerts;
+pub mod backup;
+pub mod checkin;
 pub mod command;
+pub mod cx;
 pub mod fonts;
 pub mod i18n;
+pub mod jobs;
+pub mod keys;
 pub mod loadable;
-pub mod network_jobs;
+pub mod logs;
+pub mod network;
+pub mod pricing;
 pub mod recovery;
-pub mod runner;
 pub mod settings;
+pub mod shell;
+pub mod sites;
 pub mod state;
+pub mod sync;
+#[cfg(test)]
+pub(crate) mod testing;
 pub mod theme;
-pub mod try_jobs;
-pub mod usage_logs;
+pub mod update;
 
 use std::path::PathBuf;
-use std::time::Instant;
-
-use poll_promise::Promise;
-
-pub use command::Command;
-pub use loadable::{Loadable, Stamped};
-pub use runner::TaskRunner;
-pub use settings::AppSettings;
-pub use state::{AddStatus, AppState, DetectStatus, EnvInfo, Panel, RefreshProgress, Severity, StatusLine};
-
-use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::mpsc;
+use std::time::Instant;
 
 use futures_util::future::BoxFuture;
 
-use crate::domain::snapshot::AccountState;
-use crate::domain::{Account, AccountId};
+pub use command::Command;
+pub use loadable::{Loadable, Stamped};
+pub use sites::{AddStatus, DetectStatus, RefreshProgress};
+pub use state::{AppState, EnvInfo, Panel, Severity, StatusLine};
+
+use self::command::{AlertsCmd, BackupCmd, PricingCmd, ShellCmd, SitesCmd, UpdateCmd};
+use self::cx::Cx;
+use self::fonts::FontStatus;
+use self::jobs::{JobMsg, Jobs};
+use self::settings::{SettingsMsg, SettingsSaver};
+use crate::domain::Account;
+use crate::domain::settings::Settings;
 use crate::engine::{CancelFlag, RefreshEvent, RefreshSummary};
+use crate::store::{DataDirSource, Level, Quarantined, SharedStore};
 
 /// Starts a refresh of the given accounts, reporting each event through the callback.
 /// `main` builds it from the relay client and the store; tests may pass their own.
@@ -44,11 +63,6 @@ pub type Refresher = Arc<
         + Send
         + Sync,
 >;
-
-use crate::domain::settings::Settings;
-use crate::store::{DataDirSource, Level, Quarantined, SharedStore};
-use fonts::{CjkFace, FontStatus};
-use i18n::tr;
 
 /// A [`Refresher`] over any snapshot source (the relay client in `main`).
 pub fn make_refresher<S: crate::engine::SnapshotSource>(
@@ -63,12 +77,6 @@ pub fn make_refresher<S: crate::engine::SnapshotSource>(
             crate::engine::refresh_accounts(source, store, accounts, max_concurrency, cancel, on_event).await
         })
     })
-}
-
-/// What an add job ends with.
-enum AddJobResult {
-    Added(Box<crate::engine::Added>),
-    Needs2fa(crate::engine::PasswordSignIn, crate::relay::login::Pending2fa),
 }
 
 /// How the app gets its Chinese font.
@@ -122,38 +130,66 @@ pub fn load_settings(store: &SharedStore) -> Settings {
     }
 }
 
+/// What every controller shares.
+struct Services {
+    store: SharedStore,
+    relay: crate::relay::RelayClient,
+    refresher: Refresher,
+    jobs: Jobs,
+    saver: SettingsSaver,
+}
+
+/// The state split for one controller call: every controller, and a [`Cx`] over the rest.
+struct Split<'a> {
+    cx: Cx<'a>,
+    shell: &'a mut shell::Shell,
+    sites: &'a mut sites::Sites,
+    keys: &'a mut keys::Keys,
+    checkin: &'a mut checkin::Checkin,
+    pricing: &'a mut pricing::Pricing,
+    logs: &'a mut logs::Logs,
+    backup: &'a mut backup::Backup,
+    update: &'a mut update::Update,
+    network: &'a mut network::Network,
+    alerts: &'a mut alerts::Alerts,
+    sync: &'a mut sync::DeviceSync,
+}
+
+fn split<'a>(
+    state: &'a mut AppState,
+    s: &'a mut Services,
+    out: &'a mut Vec<Command>,
+    egui: &'a egui::Context,
+) -> Split<'a> {
+    let AppState { settings, shell, sites, keys, checkin, pricing, logs, backup, update, network, alerts, sync } =
+        state;
+    let cx = Cx {
+        store: &s.store,
+        relay: &s.relay,
+        refresher: &s.refresher,
+        jobs: &mut s.jobs,
+        settings,
+        saver: &mut s.saver,
+        out,
+        egui,
+    };
+    Split { cx, shell, sites, keys, checkin, pricing, logs, backup, update, network, alerts, sync }
+}
+
 /// The application.
 pub struct App {
+    /// The settings and every controller (what views read).
     state: AppState,
-    view: Box<dyn View>,
+    /// Store, relay client, refresher, job registry, settings save path.
+    services: Services,
+    /// Commands waiting to be applied (views', shortcuts', controllers' follow-ups).
     pending: Vec<Command>,
-    runner: TaskRunner,
-    store: SharedStore,
-    font_job: Option<Promise<Option<(CjkFace, egui::FontData)>>>,
-    settings: AppSettings,
+    /// What draws the window.
+    view: Box<dyn View>,
+    /// `--bench-startup`: when the process started.
     bench_startup: Option<Instant>,
+    /// Frames drawn.
     frames: u64,
-    refresher: Refresher,
-    relay: crate::relay::RelayClient,
-    add_job: Option<Promise<Result<AddJobResult, String>>>,
-    pending_2fa: Option<(crate::engine::PasswordSignIn, crate::relay::login::Pending2fa)>,
-    detect_job: Option<Promise<Result<crate::relay::detect::Detection, String>>>,
-    writes: Vec<Promise<Result<(), String>>>,
-    refresh_events: Option<mpsc::Receiver<RefreshEvent>>,
-    refresh_cancel: CancelFlag,
-    states_job: Option<Promise<Result<HashMap<AccountId, AccountState>, String>>>,
-    /// Accounts in the running refresh, and whether the scheduler started it.
-    refresh_run: (Vec<AccountId>, bool),
-    /// Unix time of the next scheduler check.
-    next_schedule_check: i64,
-    /// `data_version` the pricing book was built from.
-    pricing_version: u64,
-    action_jobs: action_jobs::ActionJobs,
-    backup: backup_jobs::BackupJobs,
-    log_jobs: usage_logs::UsageLogJobs,
-    alert_jobs: alert_jobs::AlertJobs,
-    net_jobs: network_jobs::NetworkJobs,
-    try_jobs: try_jobs::TryJobs,
 }
 
 impl App {
@@ -162,9 +198,8 @@ impl App {
         let ctx = cc.egui_ctx.clone();
         let settings = deps.settings;
         let lang = settings.ui.lang.unwrap_or_else(i18n::system_lang);
-        let theme = settings.ui.theme;
         i18n::set_lang(lang);
-        theme::apply(theme, &ctx);
+        theme::apply(settings.ui.theme, &ctx);
         let key_location = deps
             .store
             .lock()
@@ -177,628 +212,143 @@ impl App {
             version: crate::VERSION,
             commit: crate::GIT_COMMIT,
         };
-        let mut state = AppState::new(env, lang, theme);
-        state.schedule = settings.refresh;
-        state.actions.auto_checkin = settings.checkin;
-        state.usage.history_days = settings.logs.history_days;
-        state.alerts = settings.alerts.clone();
-        state.network.settings = settings.network.clone();
-        state.network.version += 1;
-        state.backup.local_keep = settings.backup.local.keep;
-        state.backup.webdav = settings.backup.webdav.clone();
-        state.backup.upload_interval_hours = settings.backup.webdav.interval_hours;
-        state.backup.update_settings = settings.update.clone();
-        let alert_jobs = alert_jobs::AlertJobs::default();
+        let mut state = AppState::new(env, lang, settings.ui.theme);
+        state.settings = settings;
         if let Some(q) = &deps.quarantined {
-            state.notices.push(StatusLine {
-                text: i18n::fill(tr("notice.quarantined"), &[("path", &q.moved_to.display()), ("reason", &q.reason)]),
+            state.shell.notices.push(StatusLine {
+                text: i18n::fill(
+                    i18n::tr("notice.quarantined"),
+                    &[("path", &q.moved_to.display()), ("reason", &q.reason)],
+                ),
                 severity: Severity::Warning,
             });
         }
-        let runner = TaskRunner::new(deps.runtime.clone(), ctx.clone());
-        let font_job = match deps.fonts {
-            FontSetup::Background => {
-                // The embedded UI subset makes the first frame's Chinese labels render;
-                // the system face (for Chinese text from sites) follows when found.
-                ctx.set_fonts(crate::app::fonts::definitions(None));
-                Some(runner.spawn_blocking(crate::app::fonts::locate_and_map))
-            }
-            FontSetup::Preinstalled(status) => {
-                state.font = status;
-                None
-            }
-        };
+        let mut pending: Vec<Command> = vec![
+            SitesCmd::Reload.into(),
+            command::LogsCmd::ReloadActivity(Level::Info).into(),
+            BackupCmd::Reload.into(),
+            UpdateCmd::Load.into(),
+            sync::SyncCmd::Load.into(),
+            PricingCmd::ReloadVerified.into(),
+            AlertsCmd::ReloadNotified.into(),
+        ];
+        match deps.fonts {
+            FontSetup::Background => pending.push(ShellCmd::LoadFont.into()),
+            FontSetup::Preinstalled(status) => state.shell.font = status,
+        }
         let refresher =
             make_refresher(deps.store.clone(), Arc::new(deps.relay.clone()), crate::engine::DEFAULT_MAX_CONCURRENCY);
-        let mut app = App {
-            state,
-            view: deps.view,
-            pending: vec![
-                Command::ReloadAccounts,
-                Command::ReloadActivity(Level::Info),
-                Command::ReloadBackups,
-                Command::ReloadVerified,
-                Command::ReloadNotified,
-            ],
-            runner,
+        let services = Services {
+            jobs: Jobs::new(deps.runtime, ctx.clone()),
             store: deps.store,
-            font_job,
-            settings: AppSettings::new(settings),
-            bench_startup: deps.bench_startup,
-            frames: 0,
-            refresher,
             relay: deps.relay,
-            add_job: None,
-            pending_2fa: None,
-            detect_job: None,
-            writes: Vec::new(),
-            refresh_events: None,
-            refresh_cancel: CancelFlag::default(),
-            states_job: None,
-            refresh_run: (Vec::new(), false),
-            next_schedule_check: 0,
-            pricing_version: u64::MAX,
-            action_jobs: action_jobs::ActionJobs::default(),
-            backup: backup_jobs::BackupJobs::default(),
-            log_jobs: Default::default(),
-            alert_jobs,
-            net_jobs: Default::default(),
-            try_jobs: Default::default(),
+            refresher,
+            saver: SettingsSaver::default(),
         };
+        let mut app = App { state, services, pending, view: deps.view, bench_startup: deps.bench_startup, frames: 0 };
         app.apply_pending(&ctx);
         app
     }
 
-    /// Read access for tests and the CLI.
+    /// Read access for tests.
     pub fn state(&self) -> &AppState {
         &self.state
     }
 
+    /// Applies the queued commands; their follow-ups run in the same frame (a few rounds,
+    /// then the next frame).
     fn apply_pending(&mut self, ctx: &egui::Context) {
-        for cmd in std::mem::take(&mut self.pending) {
-            self.apply(cmd, ctx);
+        for _ in 0..8 {
+            if self.pending.is_empty() {
+                return;
+            }
+            for cmd in std::mem::take(&mut self.pending) {
+                self.apply(cmd, ctx);
+            }
+        }
+        if !self.pending.is_empty() {
+            ctx.request_repaint();
         }
     }
 
-    /// Applies one command. Every state change the UI asks for passes here.
+    /// Routes one command to its controller. Every state change passes here.
     fn apply(&mut self, cmd: Command, ctx: &egui::Context) {
+        let Split { mut cx, shell, sites, keys, checkin, pricing, logs, backup, update, network, alerts, sync } =
+            split(&mut self.state, &mut self.services, &mut self.pending, ctx);
+        let cx = &mut cx;
         match cmd {
-            Command::ShowPanel(p) => self.state.panel = p,
-            Command::SetLanguage(lang) => {
-                self.state.lang = lang;
-                i18n::set_lang(lang);
-                self.change_settings(|s| s.ui.lang = Some(lang));
-            }
-            Command::SetTheme(pref) => {
-                self.state.theme = pref;
-                theme::apply(pref, ctx);
-                self.change_settings(|s| s.ui.theme = pref);
-            }
-            Command::ReloadSettings => self.reload_settings(),
-            Command::ReloadNotified => self.reload_notified(),
-            Command::RefreshAll => {
-                let accounts: Vec<Account> = self
-                    .state
-                    .accounts
-                    .value()
-                    .map(|a| a.iter().filter(|a| !a.disabled).cloned().collect())
-                    .unwrap_or_default();
-                self.start_refresh(accounts, ctx);
-            }
-            Command::RefreshAccounts(ids) => {
-                let accounts: Vec<Account> = self
-                    .state
-                    .accounts
-                    .value()
-                    .map(|a| a.iter().filter(|a| ids.contains(&a.id)).cloned().collect())
-                    .unwrap_or_default();
-                self.start_refresh(accounts, ctx);
-            }
-            Command::AddAccount { account, verify } => {
-                if self.add_job.is_some() {
-                    return;
-                }
-                let relay = self.relay.clone();
-                let store = self.store.clone();
-                self.state.add = AddStatus::Working;
-                self.add_job = Some(self.runner.spawn(async move {
-                    crate::engine::add_account(&relay, &store, *account, verify)
-                        .await
-                        .map(|a| AddJobResult::Added(Box::new(a)))
-                        .map_err(|e| e.to_string())
-                }));
-            }
-            Command::AddWithPassword { how, username, password } => {
-                if self.add_job.is_some() {
-                    return;
-                }
-                let relay = self.relay.clone();
-                let store = self.store.clone();
-                self.state.add = AddStatus::Working;
-                self.add_job = Some(self.runner.spawn(async move {
-                    match crate::engine::add_with_password(&relay, &store, &how, &username, &password).await {
-                        Ok(crate::engine::PasswordOutcome::Added(a)) => Ok(AddJobResult::Added(a)),
-                        Ok(crate::engine::PasswordOutcome::Needs2fa(p)) => Ok(AddJobResult::Needs2fa(how, p)),
-                        Err(e) => Err(e.to_string()),
+            Command::Shell(c) => shell.apply(c, cx),
+            Command::Sites(c) => sites.apply(c, cx),
+            Command::Keys(c) => keys.apply(c, cx, sites),
+            Command::Checkin(c) => checkin.apply(c, cx, sites),
+            Command::Pricing(c) => pricing.apply(c, cx, sites),
+            Command::Logs(c) => logs.apply(c, cx, sites),
+            Command::Backup(c) => backup.apply(c, cx),
+            Command::Update(c) => update.apply(c, cx),
+            Command::Network(c) => network.apply(c, cx),
+            Command::Alerts(c) => alerts.apply(c, cx, sites),
+            Command::Sync(c) => sync.apply(c, cx),
+            Command::ReloadSettings => cx.saver.reload(cx.jobs, cx.store),
+        }
+    }
+
+    /// Lands every job message that arrived, each with its controller.
+    fn dispatch_jobs(&mut self, ctx: &egui::Context) {
+        for msg in self.services.jobs.poll() {
+            let Split { mut cx, shell, sites, keys, checkin, pricing, logs, backup, update, network, alerts, sync } =
+                split(&mut self.state, &mut self.services, &mut self.pending, ctx);
+            match msg {
+                JobMsg::Shell(m) => shell.on_job(m, &mut cx),
+                JobMsg::Settings(SettingsMsg::Saved(r)) => {
+                    match &r {
+                        Ok(seq) => cx.saver.saved(*seq),
+                        Err(e) => cx.say(i18n::fill(i18n::tr("status.settings_failed"), &[("e", e)]), Severity::Error),
                     }
-                }));
-            }
-            Command::Submit2fa(code) => {
-                let Some((how, pending)) = self.pending_2fa.take() else { return };
-                if self.add_job.is_some() {
-                    return;
+                    backup.settings_saved(cx.saver.saved_seq(), r.as_ref().err().map(String::as_str));
                 }
-                let relay = self.relay.clone();
-                let store = self.store.clone();
-                self.state.add = AddStatus::Working;
-                self.add_job = Some(self.runner.spawn(async move {
-                    crate::engine::finish_2fa(&relay, &store, &how, &pending, &code)
-                        .await
-                        .map(|a| AddJobResult::Added(Box::new(a)))
-                        .map_err(|e| e.to_string())
-                }));
-            }
-            Command::DetectSite(url) => {
-                let relay = self.relay.clone();
-                self.state.detect = DetectStatus::Working;
-                self.detect_job =
-                    Some(self.runner.spawn(async move { relay.detect(&url).await.map_err(|e| e.to_string()) }));
-            }
-            Command::ResetAddAccount => {
-                if self.add_job.is_none() {
-                    self.state.add = AddStatus::Idle;
-                    self.state.detect = DetectStatus::Idle;
-                    self.pending_2fa = None;
+                JobMsg::Settings(SettingsMsg::Reloaded(Ok(fresh))) => {
+                    shell.settings_changed(&fresh, ctx);
+                    *cx.settings = *fresh;
+                    sites.data_version += 1;
                 }
-            }
-            Command::UpdateAccountMeta { id, meta } => {
-                self.store_write(format!("account {id} updated"), move |s| s.update_account_meta(id, &meta));
-            }
-            Command::DeleteAccount(id) => {
-                self.state.states.remove(&id);
-                self.store_write(format!("account {id} deleted"), move |s| s.remove_account(id).map(|_| ()));
-            }
-            Command::MoveAccount { id, delta } => {
-                self.store_write(String::new(), move |s| s.move_account(id, delta));
-            }
-            Command::SetSchedule(schedule) => {
-                self.state.schedule = schedule;
-                self.next_schedule_check = 0;
-                self.change_settings(|s| s.refresh = schedule);
-            }
-            Command::SetAlertSettings(settings) => self.set_alert_settings(settings),
-            Command::CancelRefresh => {
-                self.refresh_cancel.cancel();
-                if let Some(p) = &mut self.state.refresh {
-                    p.cancelling = true;
+                JobMsg::Settings(SettingsMsg::Reloaded(Err(e))) => log::error!("settings unreadable: {e}"),
+                JobMsg::Sites(m) => sites.on_job(m, &mut cx),
+                JobMsg::Keys(m) => keys.on_job(m, &mut cx),
+                JobMsg::Checkin(m) => checkin.on_job(m, &mut cx),
+                JobMsg::Pricing(m) => pricing.on_job(m),
+                JobMsg::Logs(m) => logs.on_job(m, &mut cx),
+                JobMsg::Backup(m) => backup.on_job(m, &mut cx),
+                JobMsg::Update(m) => update.on_job(m, &mut cx),
+                JobMsg::Network(m) => network.on_job(m, &mut cx),
+                JobMsg::Alerts(m) => alerts.on_job(m, &mut cx),
+                JobMsg::Sync(m) => sync.on_job(m, &mut cx),
+                JobMsg::Lost(key) => {
+                    shell.job_lost(&key);
+                    sites.job_lost(&key);
+                    keys.job_lost(&key);
+                    checkin.job_lost(&key);
+                    pricing.job_lost(&key);
+                    logs.job_lost(&key);
+                    backup.job_lost(&key);
+                    update.job_lost(&key);
+                    network.job_lost(&key);
+                    alerts.job_lost(&key);
+                    sync.job_lost(&key);
                 }
-            }
-            Command::ReloadAccounts => {
-                let store = self.store.clone();
-                let p = self.runner.spawn_blocking(move || {
-                    store.lock().map_err(|e| e.to_string())?.list_accounts().map_err(|e| e.to_string())
-                });
-                self.state.accounts.start(p);
-                let store = self.store.clone();
-                self.states_job = Some(self.runner.spawn_blocking(move || {
-                    store.lock().map_err(|e| e.to_string())?.account_states().map_err(|e| e.to_string())
-                }));
-                self.reload_checkin_records();
-                self.state.usage.load_today(&self.runner, &self.store);
-                self.reload_network();
-            }
-            Command::SaveNetwork(n) => self.save_network(n),
-            Command::SaveSiteNetwork { site, site_url, net } => self.save_site_network(site, site_url, net),
-            Command::ReloadActivity(level) => {
-                self.state.activity_level = level;
-                let store = self.store.clone();
-                let p = self.runner.spawn_blocking(move || {
-                    store.lock().map_err(|e| e.to_string())?.recent_activity(2_000, level).map_err(|e| e.to_string())
-                });
-                self.state.activity.start(p);
-            }
-            cmd @ (Command::KeyAction { .. }
-            | Command::Redeem { .. }
-            | Command::CheckIn(_)
-            | Command::CheckInAll
-            | Command::DismissCheckinSummary
-            | Command::MarkCheckinDone(_)
-            | Command::SetAutoCheckin(_)) => self.apply_action(cmd),
-            Command::DismissNotice(i) => {
-                if i < self.state.notices.len() {
-                    self.state.notices.remove(i);
-                }
-            }
-            Command::Backup(action) => self.backup_action(action, ctx),
-            Command::ReloadBackups => self.reload_backups(),
-            cmd @ (Command::TryModel { .. } | Command::ReloadVerified) => self.apply_try(cmd, ctx),
-            Command::AutoBackup => self.auto_backup(),
-            Command::QueryLogs(filter) => self.state.usage.query(filter, &self.runner, &self.store),
-            Command::LoadLogWindow(offset) => self.state.usage.load_window(offset, &self.runner, &self.store),
-            Command::LoadLogCharts { by, day_start } => {
-                self.state.usage.load_charts(by, day_start, &self.runner, &self.store)
-            }
-            Command::SyncLogs { accounts, history_days } => self.start_log_sync(accounts, history_days, ctx),
-            Command::ExportLogsCsv => self.start_log_export(),
-            Command::SetLogHistoryDays(days) => self.set_log_history_days(days),
-            Command::CompareSiteStats => {
-                let f = self.state.usage.filter.clone().unwrap_or_default();
-                let accounts: Vec<Account> = self
-                    .state
-                    .accounts
-                    .value()
-                    .map(|a| {
-                        a.iter().filter(|a| f.accounts.is_empty() || f.accounts.contains(&a.id)).cloned().collect()
-                    })
-                    .unwrap_or_default();
-                let now = crate::domain::time::now_unix();
-                let (since, until) = (f.since.unwrap_or(0), f.until.unwrap_or(now).min(now));
-                let job =
-                    crate::engine::log_sync::site_stats(self.relay.clone(), self.store.clone(), accounts, since, until);
-                let p = self.runner.spawn(async move { Ok(job.await) });
-                self.state.usage.site_stats.start(p);
             }
         }
     }
 
-    fn start_log_sync(&mut self, ids: Vec<AccountId>, history_days: i64, ctx: &egui::Context) {
-        if self.state.usage.sync.is_some() {
-            return; // one log sync at a time
-        }
-        let accounts: Vec<Account> = self
-            .state
-            .accounts
-            .value()
-            .map(|a| {
-                a.iter().filter(|a| if ids.is_empty() { !a.disabled } else { ids.contains(&a.id) }).cloned().collect()
-            })
-            .unwrap_or_default();
-        if accounts.is_empty() {
-            return;
-        }
-        let (tx, rx) = mpsc::channel();
-        self.state.usage.sync = Some(usage_logs::SyncProgress { total: accounts.len(), ..Default::default() });
-        self.log_jobs.sync_events = Some(rx);
-        let repaint = ctx.clone();
-        let on_event = move |e| {
-            let _ = tx.send(e);
-            repaint.request_repaint();
-        };
-        self.log_jobs.sync_done = Some(self.runner.spawn(crate::engine::log_sync::sync_accounts(
-            self.relay.clone(),
-            self.store.clone(),
-            accounts,
-            crate::engine::log_sync::SyncOptions { history_days, ..Default::default() },
-            on_event,
-        )));
-    }
-
-    fn start_log_export(&mut self) {
-        if self.log_jobs.export.is_some() {
-            return;
-        }
-        let filter = self.state.usage.filter.clone().unwrap_or_default();
-        let labels = usage_logs::account_labels(&self.state);
-        let store = self.store.clone();
-        self.state.usage.exporting = true;
-        self.log_jobs.export = Some(self.runner.spawn(async move {
-            let file = rfd::AsyncFileDialog::new()
-                .set_file_name("usage-logs.csv")
-                .add_filter("CSV", &["csv"])
-                .save_file()
-                .await?;
-            let path = file.path().to_path_buf();
-            let write = tokio::task::spawn_blocking(move || {
-                usage_logs::write_csv(&store, &filter, &labels, &path).map(|n| (n, path))
-            })
-            .await;
-            Some(match write {
-                Ok(Ok((n, path))) => {
-                    log::info!("exported {n} usage log rows to {}", path.display());
-                    Ok(path.display().to_string())
-                }
-                Ok(Err(e)) => Err(e),
-                Err(e) => Err(e.to_string()),
-            })
-        }));
-    }
-
-    fn start_refresh(&mut self, accounts: Vec<Account>, ctx: &egui::Context) {
-        if self.state.refresh.is_some() {
-            return; // one refresh run at a time
-        }
-        if accounts.is_empty() {
-            self.state.status =
-                Some(StatusLine { text: tr("status.nothing_to_refresh").to_string(), severity: Severity::Info });
-            return;
-        }
-        log::info!("refreshing {} accounts", accounts.len());
-        self.refresh_run = (accounts.iter().map(|a| a.id).collect(), false);
-        let (tx, rx) = mpsc::channel();
-        let repaint = ctx.clone();
-        let on_event: Box<dyn Fn(RefreshEvent) + Send + Sync> = Box::new(move |e| {
-            let _ = tx.send(e);
-            repaint.request_repaint();
-        });
-        self.refresh_cancel = CancelFlag::default();
-        self.state.refresh = Some(RefreshProgress { total: accounts.len(), ..Default::default() });
-        self.state.status = None;
-        // The summary also arrives as the final event; the promise only keeps the job owned.
-        let _ = self.runner.spawn((self.refresher)(accounts, self.refresh_cancel.clone(), on_event));
-        self.refresh_events = Some(rx);
-    }
-
-    /// Rebuilds the pricing book off the UI thread when accounts or states changed.
-    fn update_pricing(&mut self) {
-        if self.pricing_version == self.state.data_version || self.state.pricing.is_loading() {
-            return;
-        }
-        let Some(accounts) = self.state.accounts.value() else { return };
-        if self.states_job.is_some() {
-            return;
-        }
-        self.pricing_version = self.state.data_version;
-        let accounts = accounts.clone();
-        let states = self.state.states.clone();
-        let p = self.runner.spawn_blocking(move || Ok(crate::domain::pricing::book_from(&accounts, &states)));
-        self.state.pricing.start(p);
-    }
-
-    /// Starts a refresh of the accounts that are due, at most every 15 s.
-    fn run_schedule(&mut self, ctx: &egui::Context) {
-        let now = crate::domain::time::now_unix();
-        if now < self.next_schedule_check || self.states_job.is_some() {
-            return;
-        }
-        // Accounts not loaded yet: look again next frame, not 15 s later (a start-up
-        // refresh of due accounts must not wait for the second check).
-        let Some(accounts) = self.state.accounts.value() else { return };
-        self.next_schedule_check = now + 15;
-        ctx.request_repaint_after(std::time::Duration::from_secs(15));
-        let (due, next) =
-            crate::engine::schedule::due_accounts(accounts, &self.state.states, &self.state.schedule, now);
-        let paused = self.state.offline_until.is_some_and(|t| t > now);
-        self.state.next_auto_refresh_at = match (self.state.schedule.enabled, paused) {
-            (false, _) => None,
-            (true, true) => self.state.offline_until,
-            (true, false) if !due.is_empty() => Some(now),
-            (true, false) => next,
-        };
-        if paused || due.is_empty() || self.state.refresh.is_some() {
-            return;
-        }
-        let chosen: Vec<Account> = accounts.iter().filter(|a| due.contains(&a.id)).cloned().collect();
-        log::info!("auto refresh: {} accounts due", chosen.len());
-        self.start_refresh(chosen, ctx);
-        self.refresh_run.1 = true;
-    }
-
-    fn poll_refresh(&mut self) {
-        let Some(rx) = &self.refresh_events else { return };
-        let mut finished = None;
-        while let Ok(event) = rx.try_recv() {
-            match event {
-                RefreshEvent::Started { total } => {
-                    if let Some(p) = &mut self.state.refresh {
-                        p.total = total;
-                    }
-                }
-                RefreshEvent::AccountDone { account_id, state } => {
-                    if let Some(p) = &mut self.state.refresh {
-                        p.done += 1;
-                        p.failed += usize::from(state.last_error.is_some());
-                    }
-                    let mut state = *state;
-                    self.state.usage.overlay_today_one(account_id, &mut state);
-                    self.state.states.insert(account_id, state);
-                    self.state.data_version += 1;
-                }
-                RefreshEvent::Finished(summary) => finished = Some(summary),
-            }
-        }
-        if let Some(s) = finished {
-            self.refresh_events = None;
-            self.state.refresh = None;
-            let (ids, auto) = std::mem::take(&mut self.refresh_run);
-            let now = crate::domain::time::now_unix();
-            if auto && crate::engine::schedule::looks_offline(ids.iter().filter_map(|id| self.state.states.get(id))) {
-                log::warn!("every site was unreachable: auto refresh paused for 5 minutes");
-                self.state.offline_until = Some(now + crate::engine::schedule::OFFLINE_RETRY_SECS);
-            } else if s.ok > 0 {
-                self.state.offline_until = None;
-            }
-            self.next_schedule_check = 0;
-            self.check_alerts(&ids);
-            let text = i18n::fill(
-                tr("status.refresh_done"),
-                &[("ok", &s.ok), ("failed", &s.failed), ("cancelled", &s.cancelled)],
-            );
-            let severity = if s.failed > 0 { Severity::Warning } else { Severity::Info };
-            self.state.status = Some(StatusLine { text, severity });
-            self.pending.push(Command::AutoBackup);
-        }
-    }
-
-    /// Runs a store write in the background, then reloads the accounts.
-    fn store_write(
-        &mut self,
-        done_log: String,
-        write: impl FnOnce(&mut crate::store::Store) -> Result<(), crate::store::StoreError> + Send + 'static,
-    ) {
-        let store = self.store.clone();
-        self.writes.push(self.runner.spawn_blocking(move || {
-            let mut s = store.lock().map_err(|e| e.to_string())?;
-            write(&mut s).map_err(|e| e.to_string())?;
-            if !done_log.is_empty() {
-                log::info!("{done_log}");
-            }
-            Ok(())
-        }));
-    }
-
-    /// Changes the settings; what changed is saved in the background (the one path).
-    pub(crate) fn change_settings(&mut self, change: impl FnOnce(&mut Settings)) -> u64 {
-        self.settings.change(&self.runner, &self.store, change)
-    }
-
-    /// Reads the settings again (after a restore brought others) and applies them.
-    fn reload_settings(&mut self) {
-        self.settings.reload(&self.runner, &self.store);
-    }
-
-    /// Applies settings read again from the store to the views' state.
-    fn apply_settings(&mut self, ctx: &egui::Context) {
-        let s = self.settings.current().clone();
-        let lang = s.ui.lang.unwrap_or_else(i18n::system_lang);
-        if lang != self.state.lang {
-            self.state.lang = lang;
-            i18n::set_lang(lang);
-        }
-        if s.ui.theme != self.state.theme {
-            self.state.theme = s.ui.theme;
-            theme::apply(s.ui.theme, ctx);
-        }
-        self.state.schedule = s.refresh;
-        self.state.actions.auto_checkin = s.checkin;
-        self.state.usage.history_days = s.logs.history_days;
-        self.state.alerts = s.alerts.clone();
-        let b = &mut self.state.backup;
-        b.local_keep = s.backup.local.keep;
-        b.webdav = s.backup.webdav.clone();
-        b.upload_interval_hours = s.backup.webdav.interval_hours;
-        b.update_settings = s.update.clone();
-        self.state.data_version += 1;
-        self.next_schedule_check = 0;
-    }
-
-    fn poll_jobs(&mut self, ctx: &egui::Context) {
-        let now = crate::domain::time::now_unix();
-        if self.state.accounts.poll(now) {
-            self.state.data_version += 1;
-        }
-        self.state.activity.poll(now);
-        self.state.pricing.poll(now);
-        self.poll_refresh();
-        if let Some(job) = &self.detect_job
-            && job.ready().is_some()
-            && let Some(job) = self.detect_job.take()
-        {
-            use crate::relay::detect::Confidence;
-            self.state.detect = match job.block_and_take() {
-                Ok(d) => DetectStatus::Found {
-                    kind: d.kind,
-                    confidence: match d.confidence {
-                        Confidence::Guessed => "guessed",
-                        Confidence::Likely => "likely",
-                        Confidence::Certain => "certain",
-                    },
-                    reason: d.reason,
-                },
-                Err(e) => DetectStatus::Failed(e),
-            };
-        }
-        self.poll_actions(ctx);
-        self.poll_usage(now);
-        self.poll_network();
-        self.poll_tries();
-        if let Some(job) = &self.add_job
-            && job.ready().is_some()
-            && let Some(job) = self.add_job.take()
-        {
-            self.state.add = match job.block_and_take() {
-                Ok(AddJobResult::Needs2fa(how, pending)) => {
-                    self.pending_2fa = Some((how, pending));
-                    AddStatus::Needs2fa
-                }
-                Ok(AddJobResult::Added(added)) => {
-                    if let Some(st) = &added.state {
-                        self.state.states.insert(added.id, st.clone());
-                        self.state.data_version += 1;
-                    }
-                    self.pending.extend([Command::ReloadAccounts, Command::AutoBackup]);
-                    AddStatus::Added { id: added.id, summary: added.summary() }
-                }
-                Err(e) => {
-                    log::warn!("adding an account failed: {e}");
-                    AddStatus::Failed(e)
-                }
-            };
-        }
-        if let Some(job) = &self.states_job
-            && job.ready().is_some()
-            && let Some(job) = self.states_job.take()
-        {
-            match job.block_and_take() {
-                Ok(mut states) => {
-                    self.state.usage.overlay_today(&mut states);
-                    self.state.states = states;
-                    self.state.data_version += 1;
-                }
-                Err(e) => log::error!("stored account states unreadable: {e}"),
-            }
-        }
-        if let Some(job) = &self.font_job
-            && job.ready().is_some()
-            && let Some(job) = self.font_job.take()
-        {
-            self.state.font = match job.block_and_take() {
-                Some((face, data)) => {
-                    ctx.set_fonts(crate::app::fonts::definitions(Some((&face, data))));
-                    FontStatus::Loaded(face)
-                }
-                None => {
-                    log::warn!("no Simplified Chinese system font found; using the built-in UI subset");
-                    FontStatus::EmbeddedOnly
-                }
-            };
-        }
-        let mut wrote = false;
-        let mut write_error = None;
-        self.writes.retain(|p| match p.ready() {
-            None => true,
-            Some(Ok(())) => {
-                wrote = true;
-                false
-            }
-            Some(Err(e)) => {
-                write_error = Some(e.clone());
-                false
-            }
-        });
-        if let Some(e) = write_error {
-            log::error!("saving failed: {e}");
-            self.state.status = Some(StatusLine { text: e, severity: Severity::Error });
-        }
-        if wrote {
-            self.pending.extend([Command::ReloadAccounts, Command::AutoBackup]);
-        }
-        match self.settings.poll() {
-            settings::Polled::Nothing => {}
-            settings::Polled::Reloaded => self.apply_settings(ctx),
-            settings::Polled::SaveFailed(e) => {
-                if self.backup.webdav_save.take().is_some() {
-                    self.state.backup.webdav_outcome = Some(backup_jobs::Outcome::Err(e.clone()));
-                }
-                self.state.status = Some(StatusLine {
-                    text: i18n::fill(tr("status.settings_failed"), &[("e", &e)]),
-                    severity: Severity::Error,
-                });
-            }
-        }
-        self.poll_backup_jobs();
-        self.poll_alert_jobs();
-        // Persist what the logger collected (redacted already).
-        let entries = crate::logging::drain();
-        if !entries.is_empty() {
-            let store = self.store.clone();
-            let _ = self.runner.spawn_blocking(move || {
-                if let Ok(mut s) = store.lock()
-                    && let Err(e) = s.append_activity(&entries)
-                {
-                    eprintln!("activity log write failed: {e}");
-                }
-            });
-        }
+    /// The controllers' timed work: automatic refresh, daily check-in, the pricing
+    /// book, the activity log.
+    fn tick(&mut self, ctx: &egui::Context) {
+        let Split { mut cx, sites, checkin, pricing, logs, sync, .. } =
+            split(&mut self.state, &mut self.services, &mut self.pending, ctx);
+        sites.tick(&mut cx);
+        checkin.tick(&mut cx, sites);
+        pricing.tick(&mut cx, sites);
+        logs.tick(&mut cx);
+        sync.tick(&mut cx);
     }
 }
 
@@ -811,11 +361,10 @@ impl eframe::App for App {
             self.bench_startup = None;
             ctx.send_viewport_cmd(egui::ViewportCommand::Close);
         }
-        self.poll_jobs(ctx);
+        self.dispatch_jobs(ctx);
         self.apply_pending(ctx);
-        self.run_schedule(ctx);
-        self.run_auto_checkin(ctx);
-        self.update_pricing();
+        self.tick(ctx);
+        self.apply_pending(ctx);
     }
 
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {

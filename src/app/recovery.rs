@@ -1,7 +1,9 @@
 //! The recovery window: runs instead of the main app when the data file is damaged or
 //! the key does not open the stored secrets. A small eframe app of its own (the normal
 //! `App` needs an open store): its state, its commands, its jobs; the view that draws it
-//! (`ui::recovery::recovery_ui`) is handed in by `main`, as the app's `View` is. Every action is the same code as `apihub recover …` (`backup::recover`).
+//! (`ui::recovery::recovery_ui`) is handed in by `main`, as the app's `View` is. Every
+//! action is the same code as `apihub recover …` (`backup::recover`). Its jobs run through
+//! a job registry of its own ([`Jobs`] over [`RecoveryMsg`]).
 //!
 //! When the user has restored, salvaged, started empty, located the key or reset the
 //! credentials, "Open API Hub Desk" closes this window and `main` opens the normal app
@@ -10,9 +12,7 @@
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
-use poll_promise::Promise;
-
-use super::runner::TaskRunner;
+use super::jobs::{JobMessage, Jobs, Spec};
 use crate::app::fonts::CjkFace;
 use crate::app::i18n::{self, fill, tr};
 use crate::backup::recover::{self, GoodBackup, Recovered};
@@ -149,23 +149,41 @@ impl RecoveryState {
     }
 }
 
-type Job = Promise<Result<Recovered, String>>;
+/// Messages of the recovery window's jobs.
+pub enum RecoveryMsg {
+    /// The good backups found in the data dir.
+    Backups(Vec<GoodBackup>),
+    /// A key file picked by hand (`None`: the dialog was closed).
+    PickedKey(Option<PathBuf>),
+    /// A backup file picked by hand.
+    PickedBackup(PickedBackup),
+    /// An action ended.
+    Done(Result<Recovered, String>),
+    /// The system's Chinese face.
+    Font(Option<(CjkFace, egui::FontData)>),
+    /// A job ended without its result.
+    Lost(String),
+}
+
+impl JobMessage for RecoveryMsg {
+    fn lost(key: String) -> Self {
+        RecoveryMsg::Lost(key)
+    }
+}
+
+const ACTION_JOB: &str = "recovery:action";
+
 /// Draws the recovery window from its state, pushing what the user asks for.
 pub type RecoveryView = fn(&mut egui::Ui, &RecoveryState, &mut Vec<RecoveryCommand>);
 /// A backup file picked by hand: its path and what reading it gave.
-type PickedBackup = Option<(PathBuf, Result<GoodBackup, String>)>;
+pub type PickedBackup = Option<(PathBuf, Result<GoodBackup, String>)>;
 
 /// The recovery window.
 pub struct RecoveryApp {
     state: RecoveryState,
     view: RecoveryView,
-    runner: TaskRunner,
+    jobs: Jobs<RecoveryMsg>,
     pending: Vec<RecoveryCommand>,
-    backups_job: Option<Promise<Vec<GoodBackup>>>,
-    picked_backup: Option<Promise<PickedBackup>>,
-    picked_key: Option<Promise<Option<PathBuf>>>,
-    job: Option<Job>,
-    font_job: Option<Promise<Option<(CjkFace, egui::FontData)>>>,
     outcome: Arc<Mutex<Option<RecoveryOutcome>>>,
 }
 
@@ -192,13 +210,15 @@ impl RecoveryApp {
     pub fn new(ctx: &egui::Context, deps: RecoveryDeps) -> Self {
         let RecoveryDeps { runtime, data_dir, problem, lang, background_fonts, view, outcome } = deps;
         i18n::set_lang(lang);
-        let runner = TaskRunner::new(runtime, ctx.clone());
-        let font_job = background_fonts.then(|| {
+        let mut jobs = Jobs::new(runtime, ctx.clone());
+        if background_fonts {
             ctx.set_fonts(crate::app::fonts::definitions(None));
-            runner.spawn_blocking(crate::app::fonts::locate_and_map)
-        });
+            let _ = jobs
+                .start_blocking(Spec::new("fonts:locate"), |_| RecoveryMsg::Font(crate::app::fonts::locate_and_map()));
+        }
         let dir = data_dir.clone();
-        let backups_job = Some(runner.spawn_blocking(move || recover::good_backups(&dir)));
+        let _ = jobs
+            .start_blocking(Spec::new("recovery:backups"), move |_| RecoveryMsg::Backups(recover::good_backups(&dir)));
         RecoveryApp {
             view,
             state: RecoveryState {
@@ -214,13 +234,8 @@ impl RecoveryApp {
                 error: None,
                 done: None,
             },
-            runner,
+            jobs,
             pending: Vec::new(),
-            backups_job,
-            picked_backup: None,
-            picked_key: None,
-            job: None,
-            font_job,
             outcome,
         }
     }
@@ -251,22 +266,21 @@ impl RecoveryApp {
                 _,
             ) => {}
             RecoveryCommand::BrowseKey => {
-                if self.picked_key.is_none() {
-                    self.picked_key = Some(self.runner.spawn(async {
-                        rfd::AsyncFileDialog::new().pick_file().await.map(|h| h.path().to_path_buf())
-                    }));
-                }
+                let _ = self.jobs.start(Spec::new("recovery:pick-key"), |_| async {
+                    RecoveryMsg::PickedKey(
+                        rfd::AsyncFileDialog::new().pick_file().await.map(|h| h.path().to_path_buf()),
+                    )
+                });
             }
             RecoveryCommand::BrowseBackup => {
-                if self.picked_backup.is_none() {
-                    self.picked_backup = Some(self.runner.spawn(async {
-                        let picked = rfd::AsyncFileDialog::new().add_filter("JSON", &["json"]).pick_file().await?;
-                        let path = picked.path().to_path_buf();
-                        let p = path.clone();
-                        let read = tokio::task::spawn_blocking(move || read_backup(&p)).await;
-                        Some((path, read.unwrap_or_else(|e| Err(e.to_string()))))
-                    }));
-                }
+                let _ = self.jobs.start(Spec::new("recovery:pick-backup"), |_| async {
+                    let picked = rfd::AsyncFileDialog::new().add_filter("JSON", &["json"]).pick_file().await;
+                    let Some(picked) = picked else { return RecoveryMsg::PickedBackup(None) };
+                    let path = picked.path().to_path_buf();
+                    let p = path.clone();
+                    let read = tokio::task::spawn_blocking(move || read_backup(&p)).await;
+                    RecoveryMsg::PickedBackup(Some((path, read.unwrap_or_else(|e| Err(e.to_string())))))
+                });
             }
             RecoveryCommand::Run(action) => self.run(action),
             RecoveryCommand::Continue => {
@@ -292,7 +306,7 @@ impl RecoveryApp {
     }
 
     fn run(&mut self, action: RecoveryAction) {
-        if self.job.is_some() || self.state.done.is_some() {
+        if self.jobs.is_running(ACTION_JOB) || self.state.done.is_some() {
             return;
         }
         let s = &self.state;
@@ -331,43 +345,49 @@ impl RecoveryApp {
                 RecoveryAction::ResetCredentials => recover::reset_credentials(&dir),
             }
         };
-        self.job = Some(self.runner.spawn_blocking(move || work().map_err(|e| e.to_string())));
+        let started = self
+            .jobs
+            .start_blocking(Spec::new(ACTION_JOB), move |_| RecoveryMsg::Done(work().map_err(|e| e.to_string())));
+        if started.is_err() {
+            self.state.busy = None;
+        }
     }
 
-    fn poll(&mut self) {
-        if let Some(p) = self.backups_job.take_if(|p| p.ready().is_some())
-            && let Ok(list) = p.try_take()
-        {
-            self.state.backups = Some(list);
-        }
-        if let Some(p) = self.picked_key.take_if(|p| p.ready().is_some())
-            && let Ok(Some(path)) = p.try_take()
-        {
-            self.state.key_path = path.display().to_string();
-        }
-        if let Some(p) = self.picked_backup.take_if(|p| p.ready().is_some())
-            && let Ok(Some((path, read))) = p.try_take()
-        {
-            match read {
-                Ok(b) => {
-                    let list = self.state.backups.get_or_insert_with(Vec::new);
-                    list.insert(0, b);
-                    self.state.selected = 0;
+    /// Lands the jobs' messages.
+    fn poll(&mut self, ctx: &egui::Context) {
+        for msg in self.jobs.poll() {
+            match msg {
+                RecoveryMsg::Backups(list) => self.state.backups = Some(list),
+                RecoveryMsg::PickedKey(Some(path)) => self.state.key_path = path.display().to_string(),
+                RecoveryMsg::PickedKey(None) | RecoveryMsg::PickedBackup(None) | RecoveryMsg::Font(None) => {}
+                RecoveryMsg::PickedBackup(Some((path, read))) => match read {
+                    Ok(b) => {
+                        let list = self.state.backups.get_or_insert_with(Vec::new);
+                        list.insert(0, b);
+                        self.state.selected = 0;
+                    }
+                    Err(e) => {
+                        self.state.error =
+                            Some(fill(tr("recovery.error.backup"), &[("path", &path.display()), ("error", &e)]))
+                    }
+                },
+                RecoveryMsg::Done(result) => {
+                    let action = self.state.busy.take();
+                    match (result, action) {
+                        (Ok(r), Some(a)) => self.state.done = Some((a, r)),
+                        (Err(e), _) => self.state.error = Some(fill(tr("recovery.error"), &[("error", &e)])),
+                        (Ok(_), None) => {}
+                    }
                 }
-                Err(e) => {
-                    self.state.error =
-                        Some(fill(tr("recovery.error.backup"), &[("path", &path.display()), ("error", &e)]))
+                RecoveryMsg::Font(Some((face, data))) => {
+                    ctx.set_fonts(crate::app::fonts::definitions(Some((&face, data))));
                 }
-            }
-        }
-        if let Some(p) = self.job.take_if(|p| p.ready().is_some())
-            && let Ok(result) = p.try_take()
-        {
-            let action = self.state.busy.take();
-            match (result, action) {
-                (Ok(r), Some(a)) => self.state.done = Some((a, r)),
-                (Err(e), _) => self.state.error = Some(fill(tr("recovery.error"), &[("error", &e)])),
-                (Ok(_), None) => {}
+                RecoveryMsg::Lost(key) => {
+                    if key == ACTION_JOB {
+                        self.state.busy = None;
+                        self.state.error = Some(fill(tr("recovery.error"), &[("error", &"stopped unexpectedly")]));
+                    }
+                }
             }
         }
     }
@@ -383,12 +403,7 @@ fn read_backup(path: &std::path::Path) -> Result<GoodBackup, String> {
 
 impl eframe::App for RecoveryApp {
     fn logic(&mut self, ctx: &egui::Context, _frame: &mut eframe::Frame) {
-        if let Some(p) = self.font_job.take_if(|p| p.ready().is_some())
-            && let Ok(Some((face, data))) = p.try_take()
-        {
-            ctx.set_fonts(crate::app::fonts::definitions(Some((&face, data))));
-        }
-        self.poll();
+        self.poll(ctx);
         for cmd in std::mem::take(&mut self.pending) {
             self.apply(ctx, cmd);
         }

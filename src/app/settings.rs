@@ -1,60 +1,58 @@
-//! The app's copy of the [`Settings`] and the one path that saves them: a change edits
-//! the copy on the UI thread, the rows that changed go into an outbox, and a job on the
-//! blocking pool writes the outbox in one transaction. Writes keep their order (each
-//! job holds the outbox while it writes), so the last change always wins on disk.
+//! The one path that saves the [`Settings`]: a change edits the app's copy
+//! (`AppState::settings`) on the UI thread, the rows that changed go into an outbox, and
+//! a job (`settings:save`) writes the outbox in one transaction. Writes keep their order
+//! (a job holds the outbox while it writes), so the last change always wins on disk.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
-use poll_promise::Promise;
-
-use super::runner::TaskRunner;
+use super::jobs::{JobMsg, Jobs, Spec};
 use crate::domain::settings::Settings;
 use crate::store::SharedStore;
 
 /// Rows waiting to be written, and the number of the newest change among them.
 type Outbox = Arc<Mutex<(BTreeMap<String, Option<String>>, u64)>>;
 
-/// What [`AppSettings::poll`] saw.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Polled {
-    /// Nothing finished (or only saves that worked).
-    Nothing,
-    /// The settings were read again: apply them.
-    Reloaded,
-    /// A save failed (the message is logged too).
-    SaveFailed(String),
+/// Messages of the settings jobs.
+pub enum SettingsMsg {
+    /// A save ended: every change up to this number is on disk, or the error.
+    Saved(Result<u64, String>),
+    /// The settings were read again.
+    Reloaded(Result<Box<Settings>, String>),
 }
 
-/// The settings the app runs with.
-pub struct AppSettings {
-    current: Settings,
+impl From<SettingsMsg> for JobMsg {
+    fn from(m: SettingsMsg) -> JobMsg {
+        JobMsg::Settings(m)
+    }
+}
+
+/// The save path's bookkeeping.
+#[derive(Default)]
+pub struct SettingsSaver {
     outbox: Outbox,
-    saves: Vec<Promise<Result<u64, String>>>,
     /// Number of the last change (1, 2, …).
     changed_seq: u64,
     /// Every change up to this number is on disk.
     saved_seq: u64,
-    reload: Option<Promise<Result<Settings, String>>>,
 }
 
-impl AppSettings {
-    /// Starts from settings loaded before the window opened.
-    pub fn new(current: Settings) -> AppSettings {
-        AppSettings { current, outbox: Arc::default(), saves: Vec::new(), changed_seq: 0, saved_seq: 0, reload: None }
-    }
+const SAVE_JOB: &str = "settings:save";
+const RELOAD_JOB: &str = "settings:load";
 
-    /// The settings in force.
-    pub fn current(&self) -> &Settings {
-        &self.current
-    }
-
-    /// Edits the settings and saves what changed in the background. Returns the
-    /// change's number: it is on disk once [`AppSettings::saved_seq`] reaches it.
-    pub fn change(&mut self, runner: &TaskRunner, store: &SharedStore, change: impl FnOnce(&mut Settings)) -> u64 {
-        let before = self.current.clone();
-        change(&mut self.current);
-        let rows = self.current.changed_rows(&before);
+impl SettingsSaver {
+    /// Edits `settings` and saves what changed in the background. Returns the change's
+    /// number: it is on disk once [`SettingsSaver::saved_seq`] reaches it.
+    pub fn change(
+        &mut self,
+        jobs: &mut Jobs,
+        store: &SharedStore,
+        settings: &mut Settings,
+        change: impl FnOnce(&mut Settings),
+    ) -> u64 {
+        let before = settings.clone();
+        change(settings);
+        let rows = settings.changed_rows(&before);
         if rows.is_empty() {
             return self.changed_seq;
         }
@@ -64,16 +62,13 @@ impl AppSettings {
             outbox.1 = self.changed_seq;
         }
         let (outbox, store) = (self.outbox.clone(), store.clone());
-        self.saves.push(runner.spawn_blocking(move || {
-            let mut pending = outbox.lock().map_err(|_| "settings outbox unavailable".to_string())?;
-            let seq = pending.1;
-            if pending.0.is_empty() {
-                return Ok(seq); // an earlier job wrote these already
-            }
-            let rows: Vec<_> = std::mem::take(&mut pending.0).into_iter().collect();
-            store.with(|s| s.save_settings(&rows)).map_err(|e| e.to_string())?;
-            Ok(seq)
-        }));
+        // Latest wins: a newer save writes whatever the outbox holds by then.
+        let started = jobs.start_blocking(Spec::new(SAVE_JOB).latest_wins(), move |_| {
+            SettingsMsg::Saved(
+                write_outbox(&outbox, &store).inspect_err(|e| log::error!("saving settings failed: {e}")),
+            )
+        });
+        debug_assert!(started.is_ok(), "latest-wins jobs always start");
         self.changed_seq
     }
 
@@ -82,47 +77,29 @@ impl AppSettings {
         self.saved_seq
     }
 
-    /// Reads the settings from the store again (a restore may have brought others).
-    pub fn reload(&mut self, runner: &TaskRunner, store: &SharedStore) {
-        let store = store.clone();
-        self.reload =
-            Some(runner.spawn_blocking(move || {
-                store.with(|s| s.load_settings()).map(|l| l.settings).map_err(|e| e.to_string())
-            }));
+    /// A save finished.
+    pub fn saved(&mut self, seq: u64) {
+        self.saved_seq = self.saved_seq.max(seq);
     }
 
-    /// Collects finished saves and reloads.
-    pub fn poll(&mut self) -> Polled {
-        let mut failed = None;
-        let mut saved = self.saved_seq;
-        self.saves.retain(|p| match p.ready() {
-            None => true,
-            Some(Ok(seq)) => {
-                saved = saved.max(*seq);
-                false
-            }
-            Some(Err(e)) => {
-                log::error!("saving settings failed: {e}");
-                failed = Some(e.clone());
-                false
-            }
+    /// Reads the settings from the store again.
+    pub fn reload(&mut self, jobs: &mut Jobs, store: &SharedStore) {
+        let store = store.clone();
+        let _ = jobs.start_blocking(Spec::new(RELOAD_JOB).latest_wins(), move |_| {
+            SettingsMsg::Reloaded(
+                store.with(|s| s.load_settings()).map(|l| Box::new(l.settings)).map_err(|e| e.to_string()),
+            )
         });
-        self.saved_seq = saved;
-        if let Some(e) = failed {
-            return Polled::SaveFailed(e);
-        }
-        if let Some(job) = &self.reload
-            && job.ready().is_some()
-            && let Some(job) = self.reload.take()
-        {
-            match job.block_and_take() {
-                Ok(s) => {
-                    self.current = s;
-                    return Polled::Reloaded;
-                }
-                Err(e) => log::error!("settings unreadable: {e}"),
-            }
-        }
-        Polled::Nothing
     }
+}
+
+fn write_outbox(outbox: &Outbox, store: &SharedStore) -> Result<u64, String> {
+    let mut pending = outbox.lock().map_err(|_| "settings outbox unavailable".to_string())?;
+    let seq = pending.1;
+    if pending.0.is_empty() {
+        return Ok(seq); // an earlier job wrote these already
+    }
+    let rows: Vec<_> = std::mem::take(&mut pending.0).into_iter().collect();
+    store.with(|s| s.save_settings(&rows)).map_err(|e| e.to_string())?;
+    Ok(seq)
 }

@@ -1,15 +1,11 @@
-//! `AppState`: everything the views read. Only `App::apply` and job completion
-//! change it.
+//! `AppState`: everything the views read: the settings and one controller per area,
+//! each owning its state. Only the controllers change it (commands and job messages,
+//! routed by `App`); views get it read-only.
 
-use std::collections::HashMap;
 use std::path::PathBuf;
 
-use super::fonts::FontStatus;
-use super::loadable::Loadable;
-use crate::domain::settings::{Lang, ThemePref};
-use crate::domain::snapshot::AccountState;
-use crate::domain::{Account, AccountId};
-use crate::store::{ActivityEntry, DataDirSource, KeyLocation, Level};
+use crate::domain::settings::{Lang, Settings, ThemePref};
+use crate::store::{DataDirSource, KeyLocation};
 
 /// The four panels of the left navigation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -59,59 +55,32 @@ pub struct StatusLine {
     pub severity: Severity,
 }
 
-/// Where adding an account stands.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub enum AddStatus {
-    /// Nothing asked.
-    #[default]
-    Idle,
-    /// Verifying and saving.
-    Working,
-    /// Saved: "alice — $7.30".
-    Added {
-        /// The new account's id.
-        id: crate::domain::AccountId,
-        /// Who and the balance.
-        summary: String,
-    },
-    /// The site asked for a two-step code.
-    Needs2fa,
-    /// Not saved, with the reason.
-    Failed(String),
+/// Which account action a message is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ActionKind {
+    /// Key management (create, edit, enable/disable, delete, copy).
+    Keys,
+    /// Redeem code.
+    Redeem,
+    /// Check-in.
+    Checkin,
 }
 
-/// The add dialog's site detection.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub enum DetectStatus {
-    /// Not asked.
-    #[default]
-    Idle,
-    /// Probing the site.
-    Working,
-    /// Found: kind, confidence word and the evidence.
-    Found {
-        /// The kind.
-        kind: crate::domain::SiteKind,
-        /// `guessed`, `likely` or `certain`.
-        confidence: &'static str,
-        /// Why.
-        reason: String,
-    },
-    /// The site could not be probed.
-    Failed(String),
+/// The last result line of an action on an account.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ActionMessage {
+    /// Which action.
+    pub kind: ActionKind,
+    /// Translated line.
+    pub text: String,
+    /// Whether it succeeded.
+    pub ok: bool,
 }
 
-/// Progress of a running refresh.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct RefreshProgress {
-    /// Accounts finished.
-    pub done: usize,
-    /// Accounts in the run.
-    pub total: usize,
-    /// Of those finished, how many failed.
-    pub failed: usize,
-    /// Cancel was pressed.
-    pub cancelling: bool,
+/// The job name every action on an account runs under (one action per account at a
+/// time, whichever controller starts it).
+pub fn action_key(id: crate::domain::AccountId) -> String {
+    format!("action:{id}")
 }
 
 /// Facts about this installation, shown in Settings.
@@ -129,93 +98,55 @@ pub struct EnvInfo {
     pub commit: &'static str,
 }
 
-/// Everything the views draw from.
+/// Everything the views draw from: the settings and every controller.
 pub struct AppState {
-    /// Current panel.
-    pub panel: Panel,
-    /// UI language.
-    pub lang: Lang,
-    /// Theme choice.
-    pub theme: ThemePref,
-    /// Accounts from the store.
-    pub accounts: Loadable<Vec<Account>>,
-    /// Each account's merged remote state (seeded from the store, updated live).
-    pub states: HashMap<AccountId, AccountState>,
-    /// The auto-refresh schedule.
-    pub schedule: crate::engine::schedule::Schedule,
-    /// Global alert settings (low balance, failing, key expiry, desktop notifications).
-    pub alerts: crate::domain::alerts::AlertSettings,
-    /// Auto refresh is paused until then because the machine looked offline.
-    pub offline_until: Option<i64>,
-    /// When the scheduler will next refresh all accounts (None: auto refresh off).
-    pub next_auto_refresh_at: Option<i64>,
-    /// Bumped whenever `accounts` or `states` change, so views can cache derived rows.
-    pub data_version: u64,
-    /// The add-account dialog's job.
-    pub add: AddStatus,
-    /// The add-account dialog's detection.
-    pub detect: DetectStatus,
-    /// The running refresh, if any.
-    pub refresh: Option<RefreshProgress>,
-    /// Activity log entries (newest first).
-    pub activity: Loadable<Vec<ActivityEntry>>,
-    /// Minimum level shown in the activity log.
-    pub activity_level: Level,
-    /// Every account's normalised pricing (filled by the engine; read by the Pricing panel).
-    pub pricing: Loadable<crate::domain::pricing::PricingBook>,
-    /// Top-bar status.
-    pub status: Option<StatusLine>,
-    /// Start-up notices (e.g. a damaged database was moved aside).
-    pub notices: Vec<StatusLine>,
-    /// The Chinese font.
-    pub font: FontStatus,
-    /// Installation facts.
-    pub env: EnvInfo,
-    /// Account actions: keys, redeem, check-in (see `action_jobs.rs`).
-    pub actions: super::action_jobs::ActionsState,
-    /// The backup & update section (filled by `app/backup_jobs.rs`).
-    pub backup: super::backup_jobs::BackupView,
-    /// Usage logs: filter, table window, statistics, charts, sync.
-    pub usage: super::usage_logs::UsageLogsState,
-    /// Network settings (global and per site) and the last save results.
-    pub network: super::network_jobs::NetworkView,
-    /// "Try a model": stored last verifications and the window's run.
-    pub tries: super::try_jobs::TryState,
+    /// The settings in force (change them through `Cx::change_settings`).
+    pub settings: Settings,
+    /// Panel, language, theme, status line, notices, fonts, installation facts.
+    pub shell: super::shell::Shell,
+    /// Accounts, their states, refresh, adding.
+    pub sites: super::sites::Sites,
+    /// Key management.
+    pub keys: super::keys::Keys,
+    /// Check-in (one, all, daily automatic) and redeem.
+    pub checkin: super::checkin::Checkin,
+    /// The pricing book and model tries.
+    pub pricing: super::pricing::Pricing,
+    /// Usage logs and the activity log.
+    pub logs: super::logs::Logs,
+    /// Local backups, restore and import, WebDAV.
+    pub backup: super::backup::Backup,
+    /// The release check.
+    pub update: super::update::Update,
+    /// Network settings of sites, saves.
+    pub network: super::network::Network,
+    /// Alert bookkeeping.
+    pub alerts: super::alerts::Alerts,
+    /// Multi-device sync: status, conflicts, automatic sync.
+    pub sync: super::sync::DeviceSync,
 }
 
 impl AppState {
-    /// A fresh state for an installation.
+    /// Whether an action (keys, redeem, check-in) runs on the account.
+    pub fn action_busy(&self, id: crate::domain::AccountId) -> bool {
+        self.keys.busy.contains(&id) || self.checkin.busy.contains(&id)
+    }
+
+    /// A fresh state for an installation (default settings).
     pub fn new(env: EnvInfo, lang: Lang, theme: ThemePref) -> Self {
         AppState {
-            panel: Panel::Sites,
-            lang,
-            theme,
-            accounts: Loadable::default(),
-            states: HashMap::new(),
-            refresh: None,
-            add: AddStatus::Idle,
-            detect: DetectStatus::Idle,
-            data_version: 0,
-            next_auto_refresh_at: None,
-            schedule: Default::default(),
-            alerts: Default::default(),
-            offline_until: None,
-            activity: Loadable::default(),
-            activity_level: Level::Info,
-            pricing: Loadable::default(),
-            status: None,
-            notices: Vec::new(),
-            font: FontStatus::Loading,
-            env,
-            actions: Default::default(),
-            backup: super::backup_jobs::BackupView {
-                local_keep: crate::backup::local::DEFAULT_KEEP,
-                upload_interval_hours: super::backup_jobs::DEFAULT_UPLOAD_INTERVAL_HOURS,
-                ..Default::default()
-            },
-            usage: Default::default(),
+            settings: Settings::default(),
+            shell: super::shell::Shell::new(env, lang, theme),
+            sites: Default::default(),
+            keys: Default::default(),
+            checkin: Default::default(),
+            pricing: Default::default(),
+            logs: Default::default(),
+            backup: Default::default(),
+            update: Default::default(),
             network: Default::default(),
-            tries: Default::default(),
+            alerts: Default::default(),
+            sync: Default::default(),
         }
     }
 }

@@ -13,6 +13,7 @@
 //! separate section: encrypted with a passphrase (PBKDF2-HMAC-SHA256, 600 000 iterations
 //! → AES-256-GCM), sealed with this installation's key (automatic and safety backups),
 //! or absent (the user chose "without secrets"; credentials then need re-entry).
+//! Notification channels travel with the secrets only (their URLs and tokens are keys).
 
 use std::collections::BTreeMap;
 
@@ -154,6 +155,9 @@ pub struct SecretsPlain {
     /// Sites' own proxy overrides (site URL → `"none"` or a proxy URL).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub site_proxies: BTreeMap<String, String>,
+    /// Notification channels (bot tokens, webhook URLs with keys, SMTP passwords).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notify_channels: Vec<crate::domain::notify::ChannelSpec>,
 }
 
 impl std::fmt::Debug for SecretsPlain {
@@ -267,6 +271,7 @@ pub(crate) fn secrets_of(snap: &StoreSnapshot) -> SecretsPlain {
             .iter()
             .filter_map(|s| s.proxy.as_ref().filter(|p| !p.is_empty()).map(|p| (s.url.clone(), p.clone())))
             .collect(),
+        notify_channels: snap.notify_channels.clone(),
     }
 }
 

@@ -193,7 +193,11 @@ pub fn reset_credentials(data_dir: &Path) -> Result<Recovered, BackupError> {
         } else {
             format!("; cleared {}", reset.settings_cleared.join(", "))
         }
-    );
+    ) + &if reset.channels_removed.is_empty() {
+        String::new()
+    } else {
+        format!("; removed alert channels {} (add them again)", reset.channels_removed.join(", "))
+    };
     let needs_credentials = reset.accounts;
     Ok(Recovered {
         kept_copy: None,

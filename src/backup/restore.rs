@@ -47,6 +47,8 @@ pub struct RestorePreview {
     pub needs_credentials: Vec<AccountRef>,
     /// Setting keys the restore writes with a different value.
     pub settings_changed: Vec<String>,
+    /// Notification channels the restore writes (by name), from the bundle's secrets.
+    pub notify_channels: Vec<String>,
 }
 
 /// What a restore did.
@@ -152,6 +154,8 @@ fn plan(
             }
             rows.secret_settings.push((k.clone(), v.clone()));
         }
+        p.notify_channels = s.notify_channels.iter().map(|c| c.name.clone()).collect();
+        rows.notify_channels = Some(s.notify_channels.clone());
     }
     for list in [&mut p.added, &mut p.updated, &mut p.unchanged, &mut p.kept_newer_local, &mut p.removed] {
         list.sort();

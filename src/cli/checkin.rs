@@ -103,5 +103,6 @@ pub fn run(store: Store, args: &CheckinArgs, rt: &tokio::runtime::Handle) -> any
         let (d, a, h, f) = summary.counts();
         println!("{d} done, {a} already, {h} need you, {f} failed, {} without check-in", summary.unsupported);
     }
+    super::notify::after_work(&shared, &client, rt);
     Ok(ExitCode::SUCCESS)
 }

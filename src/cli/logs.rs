@@ -230,8 +230,9 @@ pub fn query(store: Store, q: &QueryArgs) -> anyhow::Result<ExitCode> {
     } else if q.csv {
         println!("{CSV_HEADER}");
         for r in &rows {
-            let (name, cs, _) = label(r.account_id);
-            println!("{}", csv_line(r, &local_time(r.created_at), name, cs.quota_to_amount(r.quota), &cs.currency()));
+            let (name, cs, money_native) = label(r.account_id);
+            let (time, cost) = (local_time(r.created_at), cs.quota_to_amount(r.quota));
+            println!("{}", csv_line(r, &time, name, *money_native, cost, &cs.currency()));
         }
     } else if rows.is_empty() {
         println!("no usage log rows (run `apihub logs sync` first)");

@@ -8,7 +8,7 @@ use clap::{Args, Subcommand, ValueEnum};
 use super::{Cli, open_store};
 use crate::store::SharedStore;
 use crate::sync::model::Side;
-use crate::sync::{SyncOptions, SyncReport};
+use crate::sync::{SyncOptions, SyncReport, redacted};
 
 /// `apihub sync …`
 #[derive(Debug, Args)]
@@ -176,22 +176,6 @@ fn conflicts(store: &SharedStore, json: bool) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// A conflict value with credentials replaced by `"(hidden)"`: they are never printed.
-fn redacted(field: &str, value: &str) -> serde_json::Value {
-    let hidden = serde_json::json!("(hidden)");
-    match serde_json::from_str::<serde_json::Value>(value) {
-        _ if field == "credentials" => hidden,
-        Ok(serde_json::Value::Object(mut m)) => {
-            if m.contains_key("credentials") {
-                m.insert("credentials".into(), hidden);
-            }
-            serde_json::Value::Object(m)
-        }
-        Ok(v) => v,
-        Err(_) => serde_json::Value::Null,
-    }
 }
 
 /// A conflict value for the terminal.

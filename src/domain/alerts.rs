@@ -19,6 +19,9 @@ const DAY_SECS: i64 = 86_400;
 pub struct AlertSettings {
     /// Global default low-balance threshold in each site's currency (None = off).
     pub low_balance: Option<f64>,
+    /// Global low-balance threshold in US dollars, for balances that convert without a
+    /// guess (quota, or money in USD); checked when the site-currency one is not hit.
+    pub low_balance_usd: Option<f64>,
     /// Failed refreshes in a row before alerting (0 = off).
     pub failures: u32,
     /// Alert on enabled keys expiring within this many days.
@@ -29,7 +32,13 @@ pub struct AlertSettings {
 
 impl Default for AlertSettings {
     fn default() -> Self {
-        AlertSettings { low_balance: None, failures: DEFAULT_FAILURES, key_days: DEFAULT_KEY_DAYS, desktop: false }
+        AlertSettings {
+            low_balance: None,
+            low_balance_usd: None,
+            failures: DEFAULT_FAILURES,
+            key_days: DEFAULT_KEY_DAYS,
+            desktop: false,
+        }
     }
 }
 
@@ -153,6 +162,13 @@ pub fn evaluate(account: &Account, state: Option<&AccountState>, settings: &Aler
             out.push(Alert::LowBalance { balance, threshold, currency: user.balance.currency(&snap.currency) });
         }
     }
+    if let (Some(threshold), Some(snap)) = (settings.low_balance_usd.filter(|t| t.is_finite()), snap)
+        && !out.iter().any(|a| matches!(a, Alert::LowBalance { .. }))
+        && let Some(usd) = snap.user.value.as_ref().and_then(|u| u.balance.usd(&snap.currency))
+        && usd < threshold
+    {
+        out.push(Alert::LowBalance { balance: usd, threshold, currency: "USD".into() });
+    }
     if settings.failures > 0 && state.consecutive_failures >= settings.failures {
         out.push(Alert::Failing { count: state.consecutive_failures });
     }
@@ -265,6 +281,34 @@ mod tests {
     }
 
     #[test]
+    fn a_usd_threshold_converts_quota_and_usd_money_but_never_guesses_a_rate() {
+        let usd = AlertSettings { low_balance_usd: Some(5.0), ..Default::default() };
+        // A CNY quota site: ¥14.60 shown, $2 behind it: below $5.
+        let mut st = state(Some(1_000_000), vec![], 0);
+        st.snapshot.as_mut().unwrap().currency = CurrencySettings { display: DisplayType::Cny, ..Default::default() };
+        let a = evaluate(&acc(None), Some(&st), &usd, NOW);
+        assert!(
+            matches!(&a[..], [Alert::LowBalance { balance, threshold, currency }]
+                if (*balance - 2.0).abs() < 1e-9 && *threshold == 5.0 && currency == "USD"),
+            "{a:?}"
+        );
+        // Money in CNY: no exchange rate known, no USD alert.
+        let mut cny = state(None, vec![], 0);
+        cny.snapshot.as_mut().unwrap().user =
+            Part::complete(UserInfo { balance: crate::domain::money::Amount::money(1.0, "CNY"), ..Default::default() });
+        assert!(evaluate(&acc(None), Some(&cny), &usd, NOW).is_empty());
+        // Money in USD: compared as it is.
+        let mut m = state(None, vec![], 0);
+        m.snapshot.as_mut().unwrap().user =
+            Part::complete(UserInfo { balance: crate::domain::money::Amount::money(4.0, "USD"), ..Default::default() });
+        assert_eq!(kinds(&evaluate(&acc(None), Some(&m), &usd, NOW)), ["low_balance"]);
+        // The site-currency threshold, when hit, is the one alert (not two).
+        let both = AlertSettings { low_balance: Some(100.0), low_balance_usd: Some(5.0), ..Default::default() };
+        let a = evaluate(&acc(None), Some(&st), &both, NOW);
+        assert!(matches!(&a[..], [Alert::LowBalance { currency, .. }] if currency == "CNY"), "{a:?}");
+    }
+
+    #[test]
     fn failing_counts_refreshes_in_a_row() {
         let s = AlertSettings::default();
         assert!(evaluate(&acc(None), Some(&state(Some(1), vec![], 2)), &s, NOW).is_empty());
@@ -316,7 +360,13 @@ mod tests {
     fn settings_round_trip_with_defaults() {
         let d = AlertSettings::default();
         assert!(!d.desktop && d.low_balance.is_none());
-        let s = AlertSettings { low_balance: Some(2.5), failures: 5, key_days: 3, desktop: true };
+        let s = AlertSettings {
+            low_balance: Some(2.5),
+            low_balance_usd: Some(1.0),
+            failures: 5,
+            key_days: 3,
+            desktop: true,
+        };
         let back: AlertSettings = serde_json::from_value(serde_json::to_value(&s).unwrap()).unwrap();
         assert_eq!(back, s);
         assert_eq!(parse_threshold(" 1,5 "), Some(1.5));

@@ -77,29 +77,17 @@ impl SiteKind {
 }
 
 impl SiteKind {
-    /// The web page where a user tops up, relative to the site root: the new-api
-    /// family's console `/console/topup` (AnyRouter, Super-API and unknown kinds
-    /// alike), Veloera `/app/wallet`, one-api and VoAPI `/topup`, one-hub and done-hub
-    /// `/panel/topup`, sub2api `/redeem` (its users' only credit page). VoAPI v2 has no
-    /// known page: its root.
+    /// The web page where a user tops up, relative to the site root (the kind's
+    /// profile: new-api family `/console/topup`, Veloera `/app/wallet`, one-api and
+    /// VoAPI `/topup`, one-hub and done-hub `/panel/topup`, sub2api `/redeem`, VoAPI v2
+    /// its root).
     pub fn topup_path(self) -> &'static str {
-        match self {
-            SiteKind::NewApi | SiteKind::SuperApi | SiteKind::Anyrouter | SiteKind::Unknown => "/console/topup",
-            SiteKind::Veloera => "/app/wallet",
-            SiteKind::OneApi | SiteKind::Voapi => "/topup",
-            SiteKind::OneHub | SiteKind::DoneHub => "/panel/topup",
-            SiteKind::Sub2api => "/redeem",
-            SiteKind::VoapiV2 => "/",
-        }
+        super::profile::Profile::for_kind(self).topup_path
     }
 
-    /// The top-up page of a site of this kind at `site_url`.
+    /// The top-up page URL of a site of this kind.
     pub fn topup_url(self, site_url: &str) -> String {
-        let base = site_url.trim().trim_end_matches('/');
-        match self.topup_path() {
-            "/" => format!("{base}/"),
-            path => format!("{base}{path}"),
-        }
+        super::profile::Profile::page_url(site_url, self.topup_path())
     }
 }
 

@@ -2,10 +2,13 @@
 
 pub mod account;
 pub mod alerts;
+pub mod gateway;
 pub mod kind;
 pub mod money;
 pub mod network;
+pub mod notify;
 pub mod pricing;
+pub mod profile;
 pub mod settings;
 pub mod snapshot;
 pub mod time;

@@ -137,6 +137,10 @@ pub struct SitePricing {
     pub usable_groups: Option<BTreeSet<String>>,
     /// new-api `auto_groups`: where the `auto` group routes (not priced on its own).
     pub auto_groups: Vec<String>,
+    /// new-api `supported_endpoint_types` per model (`openai`, `anthropic`, `openai-response`,
+    /// `embeddings`, …); models the site said nothing about are absent.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub endpoint_types: BTreeMap<String, Vec<String>>,
 }
 
 impl SitePricing {

@@ -50,6 +50,11 @@ pub struct Settings {
     pub update: UpdateSettings,
     /// Multi-device sync (through the `backup.webdav` server).
     pub sync: SyncSettings,
+    /// The local gateway (`apihub serve`, the Gateway panel).
+    pub gateway: super::gateway::GatewaySettings,
+    /// Alert notifications: quiet hours, the daily summary, retries (channels are rows of
+    /// their own, see `domain::notify`).
+    pub notify: NotifySettings,
 }
 
 /// Keys whose values are secrets: sealed in the store, never printed in full.
@@ -74,6 +79,8 @@ pub mod bookkeeping {
     pub const UPDATE_LAST_CHECK: &str = "update.last_check_unix";
     /// When the last automatic WebDAV upload ran (unix seconds).
     pub const WEBDAV_LAST_UPLOAD: &str = "backup.webdav.last_upload_unix";
+    /// The gateway's local key (`sk-local-…`, sealed; `apihub gateway key` shows it).
+    pub const GATEWAY_LOCAL_KEY: &str = "gateway.local_key";
     /// The key check value: a constant sealed with the store's key (`store::secrets`);
     /// machine-local, never exported.
     pub const STORE_KEY_CHECK: &str = "store.key_check";
@@ -224,7 +231,7 @@ pub fn format_hhmm(min: u32) -> String {
     format!("{:02}:{:02}", (min / 60) % 24, min % 60)
 }
 
-mod hhmm {
+pub(crate) mod hhmm {
     use serde::{Deserialize, Deserializer, Serializer};
 
     pub fn serialize<S: Serializer>(min: &u32, s: S) -> Result<S::Ok, S::Error> {
@@ -335,6 +342,51 @@ impl Default for WebDavSettings {
             remote_path: DEFAULT_REMOTE_PATH.into(),
             max_backups: DEFAULT_MAX_BACKUPS,
             interval_hours: DEFAULT_UPLOAD_INTERVAL_HOURS,
+        }
+    }
+}
+
+/// Default start of the quiet hours (`notify.quiet_start`), minutes after midnight.
+pub const DEFAULT_QUIET_START: u32 = 23 * 60;
+/// Default end of the quiet hours.
+pub const DEFAULT_QUIET_END: u32 = 8 * 60;
+/// Default time of the daily summary.
+pub const DEFAULT_SUMMARY_TIME: u32 = 9 * 60;
+/// Default tries after a failed send before a channel is marked failing.
+pub const DEFAULT_NOTIFY_RETRIES: u32 = 3;
+
+/// `notify.*`: when alerts go out (the channels themselves are store rows with sealed
+/// secrets, managed with `apihub notify`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct NotifySettings {
+    /// Quiet hours on: alerts are held and sent when they end (`notify.quiet`).
+    pub quiet: bool,
+    /// Quiet hours start, local `HH:MM` (`notify.quiet_start`).
+    #[serde(with = "hhmm")]
+    pub quiet_start: u32,
+    /// Quiet hours end (exclusive), local `HH:MM`; before the start: across midnight.
+    #[serde(with = "hhmm")]
+    pub quiet_end: u32,
+    /// Send a daily summary (`notify.summary`).
+    pub summary: bool,
+    /// When the daily summary goes out, local `HH:MM` (`notify.summary_time`).
+    #[serde(with = "hhmm")]
+    pub summary_time: u32,
+    /// Tries again after a failed send (with backoff) before the channel is marked
+    /// failing (`notify.retries`, 0 to 10).
+    pub retries: u32,
+}
+
+impl Default for NotifySettings {
+    fn default() -> Self {
+        NotifySettings {
+            quiet: false,
+            quiet_start: DEFAULT_QUIET_START,
+            quiet_end: DEFAULT_QUIET_END,
+            summary: false,
+            summary_time: DEFAULT_SUMMARY_TIME,
+            retries: DEFAULT_NOTIFY_RETRIES,
         }
     }
 }
@@ -635,6 +687,11 @@ impl Settings {
             "alerts.low_balance",
             "a number ≥ 0, or empty for off",
         );
+        check(
+            a.low_balance_usd.is_none_or(|v| v.is_finite() && v >= 0.0),
+            "alerts.low_balance_usd",
+            "a number of US dollars ≥ 0, or empty for off",
+        );
         check(a.failures <= 100, "alerts.failures", "0 to 100 (0 = off)");
         check(a.key_days <= 3650, "alerts.key_days", "0 to 3650 days");
         check(HISTORY_CHOICES.contains(&self.logs.history_days), "logs.history_days", "7, 30, 90 or 180");
@@ -647,6 +704,8 @@ impl Settings {
         check((1..=7 * 24 * 60).contains(&s.interval_minutes), "sync.interval_minutes", "1 to 10080 minutes");
         check((1..=1000).contains(&s.keep), "sync.keep", "1 to 1000");
         check((1..=3650).contains(&s.tombstone_days), "sync.tombstone_days", "1 to 3650 days");
+        check(self.notify.retries <= 10, "notify.retries", "0 to 10");
+        p.extend(self.gateway.problems());
         p
     }
 
@@ -785,5 +844,26 @@ mod tests {
         let e = s.set("backup.webdav.password", "").map(|_| ()).and_then(|_| s.set("network.proxy", "ftp://x:y@h"));
         assert!(!e.unwrap_err().to_string().contains("x:y"), "a secret is not echoed");
         assert_eq!(s, Settings::default(), "failed sets change nothing");
+    }
+
+    #[test]
+    fn the_gateway_section_is_plain_dotted_keys() {
+        let mut s = Settings::default();
+        s.set("gateway.policy", "fastest").unwrap();
+        s.set("gateway.aliases", "sonnet=claude-sonnet-4-5,claude-4.5-sonnet#3").unwrap();
+        s.set("gateway.pins", "gpt-4o=3,1").unwrap();
+        s.set("gateway.max_attempts", "5").unwrap();
+        assert_eq!(s.gateway.policy, super::super::gateway::Policy::Fastest);
+        assert_eq!(s.gateway.aliases["sonnet"][1].account, Some(3));
+        assert_eq!(s.gateway.pins["gpt-4o"], [3, 1]);
+        assert_eq!(s.get("gateway.aliases").unwrap(), "sonnet=claude-sonnet-4-5,claude-4.5-sonnet#3");
+        let e = s.set("gateway.max_attempts", "0").unwrap_err().to_string();
+        assert!(e.contains("1 to 10"), "{e}");
+        let e = s.set("gateway.listen", "0.0.0.0:1").unwrap_err().to_string();
+        assert!(e.contains("loopback"), "{e}");
+        assert!(s.set("gateway.pins", "gpt-4o=x").is_err());
+        assert!(s.set("gateway.policy", "random").is_err());
+        let stored: BTreeMap<String, String> = s.to_rows().into_iter().filter_map(|(k, v)| v.map(|v| (k, v))).collect();
+        assert_eq!(Settings::from_rows(&stored).0, s);
     }
 }

@@ -2,13 +2,13 @@
 //! the Logs panel and the CLI apply, and the pure statistics over rows.
 //!
 //! Log type numbers mean different things per kind (Veloera 5 = check-in, new-api 5 =
-//! error, one-api 5 = test); [`LogKind::from_raw`] maps them to one meaning.
+//! error, one-api 5 = test); [`LogKind::from_raw`] (through the kind's profile) maps them to one meaning.
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::{AccountId, SiteKind};
+use super::AccountId;
 
 /// What a log row records, whatever number the site used for it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, Default)]
@@ -52,28 +52,15 @@ impl LogKind {
         LogKind::Unknown,
     ];
 
-    /// Maps a site's raw type number (servers.md §7.9).
-    pub fn from_raw(site: SiteKind, raw: i64) -> LogKind {
+    /// Maps a raw type number (servers.md §7.9) given what 5, 6 and 7 mean on the site's
+    /// kind (`Profile::log_types_5_6_7`; `Profile::log_kind` is the usual entry).
+    pub fn from_raw(raw: i64, kind_5_6_7: &[LogKind; 3]) -> LogKind {
         match raw {
             1 => LogKind::Topup,
             2 => LogKind::Consume,
             3 => LogKind::Manage,
             4 => LogKind::System,
-            5 => match site {
-                SiteKind::Veloera => LogKind::CheckIn,
-                SiteKind::OneApi => LogKind::Test,
-                SiteKind::OneHub | SiteKind::DoneHub => LogKind::Unknown,
-                _ => LogKind::Error,
-            },
-            6 => match site {
-                SiteKind::Veloera => LogKind::Error,
-                SiteKind::OneApi | SiteKind::OneHub | SiteKind::DoneHub => LogKind::Unknown,
-                _ => LogKind::Refund,
-            },
-            7 => match site {
-                SiteKind::OneApi | SiteKind::OneHub | SiteKind::DoneHub | SiteKind::Veloera => LogKind::Unknown,
-                _ => LogKind::Login,
-            },
+            5..=7 => kind_5_6_7[(raw - 5) as usize],
             _ => LogKind::Unknown,
         }
     }
@@ -284,8 +271,10 @@ pub fn csv_field(s: &str) -> String {
     if s.contains([',', '"', '\n', '\r']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s.to_string() }
 }
 
-/// One CSV line (no newline). `time` is already formatted; `cost` is in `currency`.
-pub fn csv_line(r: &UsageLog, time: &str, account: &str, cost: f64, currency: &str) -> String {
+/// One CSV line (no newline). `time` is already formatted; `cost` is in `currency`. The
+/// quota column stays empty for a money-native site (sub2api), whose rows hold cost units
+/// of the table, not quota points the user could look up on the site.
+pub fn csv_line(r: &UsageLog, time: &str, account: &str, money_native: bool, cost: f64, currency: &str) -> String {
     [
         csv_field(time),
         csv_field(account),
@@ -294,7 +283,7 @@ pub fn csv_line(r: &UsageLog, time: &str, account: &str, cost: f64, currency: &s
         csv_field(&r.token_name),
         r.prompt_tokens.to_string(),
         r.completion_tokens.to_string(),
-        r.quota.to_string(),
+        if money_native { String::new() } else { r.quota.to_string() },
         format!("{cost:.6}"),
         csv_field(currency),
         r.duration_ms.map(|d| d.to_string()).unwrap_or_default(),
@@ -309,6 +298,8 @@ pub fn csv_line(r: &UsageLog, time: &str, account: &str, cost: f64, currency: &s
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::SiteKind;
+    use crate::domain::profile::Profile;
 
     fn row(acc: i64, t: i64, kind: LogKind, model: &str, quota: i64) -> UsageLog {
         UsageLog {
@@ -325,12 +316,12 @@ mod tests {
 
     #[test]
     fn type_numbers_mean_different_things_per_kind() {
-        assert_eq!(LogKind::from_raw(SiteKind::Veloera, 5), LogKind::CheckIn);
-        assert_eq!(LogKind::from_raw(SiteKind::NewApi, 5), LogKind::Error);
-        assert_eq!(LogKind::from_raw(SiteKind::OneApi, 5), LogKind::Test);
-        assert_eq!(LogKind::from_raw(SiteKind::Veloera, 6), LogKind::Error);
-        assert_eq!(LogKind::from_raw(SiteKind::NewApi, 6), LogKind::Refund);
-        assert_eq!(LogKind::from_raw(SiteKind::DoneHub, 2), LogKind::Consume);
+        assert_eq!(Profile::for_kind(SiteKind::Veloera).log_kind(5), LogKind::CheckIn);
+        assert_eq!(Profile::for_kind(SiteKind::NewApi).log_kind(5), LogKind::Error);
+        assert_eq!(Profile::for_kind(SiteKind::OneApi).log_kind(5), LogKind::Test);
+        assert_eq!(Profile::for_kind(SiteKind::Veloera).log_kind(6), LogKind::Error);
+        assert_eq!(Profile::for_kind(SiteKind::NewApi).log_kind(6), LogKind::Refund);
+        assert_eq!(Profile::for_kind(SiteKind::DoneHub).log_kind(2), LogKind::Consume);
         for k in LogKind::ALL {
             assert_eq!(LogKind::parse(k.as_str()), Some(k));
         }
@@ -352,7 +343,7 @@ mod tests {
         assert_eq!(s.by_day.iter().map(|b| b.key.as_str()).collect::<Vec<_>>(), vec!["d0", "d1"]);
         let f = LogFilter { model: Some("a".into()), ..Default::default() };
         assert_eq!(rows.iter().filter(|r| f.matches(r)).count(), 2);
-        let line = csv_line(&UsageLog { content: "a,\"b\"".into(), ..rows[0].clone() }, "t", "x", 0.5, "USD");
+        let line = csv_line(&UsageLog { content: "a,\"b\"".into(), ..rows[0].clone() }, "t", "x", false, 0.5, "USD");
         assert!(line.ends_with(",\"a,\"\"b\"\"\""), "{line}");
         assert_eq!(line.split(',').count(), CSV_HEADER.split(',').count() + 1, "one comma inside quotes");
         let f = LogFilter { text: Some("B".into()), ..Default::default() };

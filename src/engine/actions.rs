@@ -276,16 +276,13 @@ pub async fn redeem(
     Ok(RedeemDone { quota: r.quota, amount_text: cs.format_quota(r.quota), state })
 }
 
-/// The page where a human checks in by hand (clients.md §6): new-api family
-/// `/console/personal`, Veloera `/app/me`, AnyRouter `/console/topup`.
+/// The page where a human checks in by hand (clients.md §6; the kind's profile:
+/// new-api family `/console/personal`, Veloera `/app/me`, AnyRouter `/console/topup`).
 pub fn manual_checkin_url(kind: SiteKind, site_url: &str) -> String {
-    let base = site_url.trim_end_matches('/');
-    match kind {
-        SiteKind::Veloera => format!("{base}/app/me"),
-        SiteKind::Anyrouter => format!("{base}/console/topup"),
-        SiteKind::VoapiV2 => base.to_string(),
-        _ => format!("{base}/console/personal"),
-    }
+    crate::domain::profile::Profile::page_url(
+        site_url,
+        crate::domain::profile::Profile::for_kind(kind).manual_checkin_path,
+    )
 }
 
 fn label(account: &Account) -> String {

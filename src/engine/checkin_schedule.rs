@@ -48,7 +48,7 @@ impl AutoCheckin {
 /// The day a check-in of `kind` belongs to at `now`: Veloera counts in UTC, the
 /// others in `now`'s (local) zone.
 pub fn site_day(kind: SiteKind, now: DateTime<FixedOffset>) -> String {
-    if kind == SiteKind::Veloera {
+    if Profile::for_kind(kind).checkin_day_utc {
         now.with_timezone(&chrono::Utc).format("%Y-%m-%d").to_string()
     } else {
         now.format("%Y-%m-%d").to_string()

@@ -34,6 +34,8 @@ struct Net {
     /// Sites' own settings, longest base URL first.
     sites: Vec<(String, SiteNetwork)>,
     clients: HashMap<ClientKey, reqwest::Client>,
+    /// The gateway's pass-through clients (see [`Inner::passthrough_client`]).
+    pass_clients: HashMap<ClientKey, reqwest::Client>,
 }
 
 /// What makes two clients different.
@@ -81,17 +83,33 @@ fn bundled_roots() -> &'static [reqwest::Certificate] {
     })
 }
 
+/// How a client is used: the app's own calls, or the gateway's pass-through requests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Use {
+    /// Management and try calls: whole-request timeout, redirects, gzip.
+    Relay,
+    /// Gateway requests: no whole-request timeout (the gateway keeps its own first-byte,
+    /// idle and total timeouts for streams), no redirects (a POST is never replayed as a
+    /// GET), bodies passed through as sent (no decompression).
+    Passthrough,
+}
+
 fn build_client(
     cfg: &ClientConfig,
     roots: &[reqwest::Certificate],
     key: &ClientKey,
+    usage: Use,
 ) -> Result<reqwest::Client, RelayError> {
     let mut b = crate::tls::client_builder()
         .connect_timeout(Duration::from_secs(cfg.connect_timeout_secs.max(1)))
-        .timeout(Duration::from_secs(cfg.request_timeout_secs.max(1)))
-        .redirect(reqwest::redirect::Policy::limited(5))
-        .user_agent(key.user_agent.clone())
-        .gzip(true);
+        .user_agent(key.user_agent.clone());
+    b = match usage {
+        Use::Relay => b
+            .timeout(Duration::from_secs(cfg.request_timeout_secs.max(1)))
+            .redirect(reqwest::redirect::Policy::limited(5))
+            .gzip(true),
+        Use::Passthrough => b.redirect(reqwest::redirect::Policy::none()).gzip(false).tcp_nodelay(true),
+    };
     // The platform's roots (rustls-platform-verifier), plus Mozilla's bundled roots and
     // the user's extra CA file.
     b = b.tls_certs_merge(bundled_roots().iter().cloned().chain(roots.iter().cloned()));
@@ -177,9 +195,9 @@ impl Request {
 impl Net {
     fn build(cfg: ClientConfig) -> Result<Net, RelayError> {
         let roots = load_roots(cfg.extra_ca_file.as_deref())?;
-        let mut net = Net { cfg, roots, sites: Vec::new(), clients: HashMap::new() };
+        let mut net = Net { cfg, roots, sites: Vec::new(), clients: HashMap::new(), pass_clients: HashMap::new() };
         let key = net.global_key();
-        let client = build_client(&net.cfg, &net.roots, &key)?;
+        let client = build_client(&net.cfg, &net.roots, &key, Use::Relay)?;
         net.clients.insert(key, client);
         Ok(net)
     }
@@ -247,12 +265,32 @@ impl Inner {
         let client = match net.clients.get(&key) {
             Some(c) => c.clone(),
             None => {
-                let c = build_client(&net.cfg, &net.roots, &key)?;
+                let c = build_client(&net.cfg, &net.roots, &key, Use::Relay)?;
                 net.clients.insert(key, c.clone());
                 c
             }
         };
         Ok(Route { client, max_body_bytes: net.cfg.max_body_bytes, request_timeout_secs: net.cfg.request_timeout_secs })
+    }
+
+    /// The gateway's client for a URL: the site's proxy, User-Agent and the extra CA like
+    /// every relay call, but no whole-request timeout, no redirects and no decompression.
+    /// Built once per (proxy, User-Agent) and kept; the caller keeps its own clone.
+    pub(crate) fn passthrough_client(&self, url: &str) -> Result<reqwest::Client, RelayError> {
+        {
+            let net = self.read();
+            if let Some(c) = net.pass_clients.get(&net.key_for(url)) {
+                return Ok(c.clone());
+            }
+        }
+        let mut net = self.write();
+        let key = net.key_for(url);
+        if let Some(c) = net.pass_clients.get(&key) {
+            return Ok(c.clone());
+        }
+        let c = build_client(&net.cfg, &net.roots, &key, Use::Passthrough)?;
+        net.pass_clients.insert(key, c.clone());
+        Ok(c)
     }
 
     /// Sends one request through the origin's limiter and reads the body with the cap.

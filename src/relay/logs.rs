@@ -17,12 +17,10 @@ use super::{AccountRef, Profile, RelayClient, RelayError};
 use crate::domain::usage_log::{LogKind, UsageLog};
 use crate::domain::{Credentials, SiteKind};
 
-/// done-hub rejects log windows longer than this (servers.md §4.3).
-pub const DONE_HUB_MAX_WINDOW_DAYS: i64 = 180;
-
-/// The widest window a kind accepts, in seconds (`None` = no limit).
+/// The widest window a kind accepts, in seconds (`None` = no limit; done-hub rejects
+/// windows longer than its profile's 180 days, servers.md §4.3).
 pub fn max_window_secs(kind: SiteKind) -> Option<i64> {
-    (kind == SiteKind::DoneHub).then_some(DONE_HUB_MAX_WINDOW_DAYS * 86_400 - 60)
+    Profile::for_kind(kind).log_window_max_days.map(|d| d * 86_400 - 60)
 }
 
 /// Whether the kind has a usage log list the sync understands: the One API family's
@@ -149,7 +147,8 @@ fn opt_int(v: &Value, keys: &[&str]) -> Option<i64> {
 
 /// Normalises one row of any kind. `None` when it is not a log object.
 pub fn normalise_row(kind: SiteKind, v: &Value) -> Option<UsageLog> {
-    if kind == SiteKind::Sub2api {
+    let profile = Profile::for_kind(kind);
+    if profile.protocol == Protocol::Sub2api {
         return normalise_sub2api_row(v);
     }
     if !v.is_object() {
@@ -175,7 +174,7 @@ pub fn normalise_row(kind: SiteKind, v: &Value) -> Option<UsageLog> {
     let mut row = UsageLog {
         account_id: 0,
         created_at,
-        kind: LogKind::from_raw(kind, raw_type),
+        kind: profile.log_kind(raw_type),
         raw_type,
         model: text(v.get("model_name")).trim().to_string(),
         token_name: text(v.get("token_name")),

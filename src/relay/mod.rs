@@ -36,15 +36,14 @@ pub mod logs;
 pub mod native;
 pub mod parse;
 pub mod pricing;
-pub mod profile;
 pub mod redeem;
 pub mod snapshot;
 pub mod try_model;
 
 use std::sync::Arc;
 
+pub use crate::domain::profile::{self, Profile};
 pub use error::{RelayError, classify};
-pub use profile::Profile;
 
 use crate::domain::{AuthMethod, SiteKind};
 
@@ -175,6 +174,21 @@ impl RelayClient {
     /// Sets (or with the default value, clears) one site's own network settings.
     pub fn set_site_network(&self, site_url: &str, net: SiteNetwork) {
         self.inner.set_site_network(site_url, net);
+    }
+
+    /// The client the local gateway sends a site's traffic with: that site's proxy and
+    /// User-Agent and the extra CA file, without the relay calls' whole-request timeout,
+    /// redirects, decompression or per-origin limiter (the user's own API traffic is not
+    /// management polling). Kept per (proxy, User-Agent); rebuilt after [`Self::reconfigure`].
+    pub fn passthrough_client(&self, url: &str) -> Result<reqwest::Client, RelayError> {
+        self.inner.passthrough_client(url)
+    }
+
+    /// The HTTP client requests to `url` use (the saved proxy, timeouts, extra CA file
+    /// and User-Agent), for HTTP that is not a relay site's API (alert channels). No
+    /// limiter, no logging of the URL (it may hold a key).
+    pub(crate) fn http_client_for(&self, url: &str) -> Result<reqwest::Client, RelayError> {
+        Ok(self.inner.route(url)?.client)
     }
 
     /// Sends one request as every relay call does (the site's client, the origin's

@@ -6,12 +6,13 @@ use serde::Serialize;
 use super::{Store, StoreError};
 
 /// Severity of an activity entry.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Level {
     /// Detail.
     Debug,
-    /// Normal events.
+    /// Normal events (the activity log's default filter).
+    #[default]
     Info,
     /// Something failed but the app goes on.
     Warn,

@@ -76,6 +76,8 @@ pub struct StoreSnapshot {
     pub settings: Vec<(String, String)>,
     /// Secret settings (decrypted), sorted by key.
     pub secret_settings: Vec<(String, String)>,
+    /// Notification channels (their settings are secrets: encrypted backups only).
+    pub notify_channels: Vec<crate::domain::notify::ChannelSpec>,
 }
 
 /// What a restore writes, in one transaction.
@@ -89,7 +91,10 @@ pub struct RestoreRows {
     pub settings: Vec<(String, String)>,
     /// Secret settings to write (sealed with this store's key).
     pub secret_settings: Vec<(String, String)>,
-    /// Remove every site and account first.
+    /// Notification channels to write by name (`None`: the bundle had no secrets, the
+    /// local ones stay).
+    pub notify_channels: Option<Vec<crate::domain::notify::ChannelSpec>>,
+    /// Remove every site and account first (and every channel, with `notify_channels`).
     pub replace: bool,
 }
 
@@ -172,6 +177,7 @@ impl Store {
                 _ => out.settings.push((key, value)),
             }
         }
+        out.notify_channels = self.notify_channels()?.into_iter().map(|c| c.spec).collect();
         Ok(out)
     }
 
@@ -211,7 +217,11 @@ impl Store {
         for (k, v) in &rows.secret_settings {
             settings.push((k.clone(), self.secrets.seal(v.as_bytes())?));
         }
-        Ok(SealedRows { empty_credentials, credentials, proxies, settings })
+        let channels = match &rows.notify_channels {
+            Some(list) => Some(self.seal_channels(list)?),
+            None => None,
+        };
+        Ok(SealedRows { empty_credentials, credentials, proxies, settings, channels })
     }
 
     /// Sets the details `upsert_account` does not touch: group, notes, paid ratio, disabled.
@@ -253,6 +263,7 @@ pub(super) struct SealedRows {
     credentials: Vec<Option<String>>,
     proxies: Vec<Option<String>>,
     settings: Vec<(String, String)>,
+    channels: Option<Vec<(crate::domain::notify::ChannelSpec, String)>>,
 }
 
 /// Writes restored rows inside the caller's transaction (backups' restore, sync).
@@ -262,6 +273,9 @@ pub(super) fn write_rows(
     sealed: SealedRows,
 ) -> Result<(), StoreError> {
     let now = now_unix();
+    if let Some(channels) = &sealed.channels {
+        super::notify::write_channels(tx, channels, rows.replace, now)?;
+    }
     if rows.replace {
         tx.execute("DELETE FROM accounts", [])?;
         tx.execute("DELETE FROM sites", [])?;

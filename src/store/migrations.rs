@@ -181,7 +181,90 @@ pub(super) const MIGRATIONS: &[&str] = &[
        AND account_id IN (SELECT a.id FROM accounts a JOIN sites s ON s.id = a.site_id
                           WHERE s.kind IN ('sub2api', 'voapi-v2'));
     "#,
-    // 12 (renumbered at merge: branches add 10 and 11): multi-device sync. The
+    // 10: alert notifications. Channels (their settings sealed as one JSON: webhook URLs
+    //     hold keys), the event history, one delivery row per event and channel (pending
+    //     until sent, held through quiet hours, retried with backoff, claimed by the one
+    //     process sending it), each account's active alert states (an event fires when a
+    //     state appears: once across every process on this data dir), and small shared
+    //     state (the schedule lease of `apihub watch`, the last daily summary's day).
+    r#"
+    CREATE TABLE notify_channels (
+        id             INTEGER PRIMARY KEY,
+        name           TEXT NOT NULL UNIQUE,
+        kind           TEXT NOT NULL,
+        config_sealed  TEXT NOT NULL,
+        events         TEXT NOT NULL DEFAULT '',
+        enabled        INTEGER NOT NULL DEFAULT 1,
+        failing_since  INTEGER,
+        last_error     TEXT,
+        last_ok_at     INTEGER,
+        created_at     INTEGER NOT NULL,
+        updated_at     INTEGER NOT NULL
+    );
+    CREATE TABLE notify_events (
+        id          INTEGER PRIMARY KEY,
+        at          INTEGER NOT NULL,
+        kind        TEXT NOT NULL,
+        account_id  INTEGER,
+        subject     TEXT NOT NULL DEFAULT '',
+        payload     TEXT NOT NULL
+    );
+    CREATE INDEX notify_events_at ON notify_events(at);
+    CREATE TABLE notify_deliveries (
+        event_id       INTEGER NOT NULL REFERENCES notify_events(id) ON DELETE CASCADE,
+        channel_id     INTEGER NOT NULL REFERENCES notify_channels(id) ON DELETE CASCADE,
+        state          TEXT NOT NULL,
+        attempts       INTEGER NOT NULL DEFAULT 0,
+        next_at        INTEGER NOT NULL,
+        last_error     TEXT,
+        sent_at        INTEGER,
+        claimed_until  INTEGER,
+        PRIMARY KEY (event_id, channel_id)
+    );
+    CREATE INDEX notify_deliveries_due ON notify_deliveries(state, next_at);
+    CREATE TABLE notify_active (
+        account_id  INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+        state_id    TEXT NOT NULL,
+        since       INTEGER NOT NULL,
+        PRIMARY KEY (account_id, state_id)
+    );
+    CREATE TABLE notify_state (
+        key         TEXT PRIMARY KEY,
+        value       TEXT NOT NULL,
+        updated_at  INTEGER NOT NULL
+    );
+    "#,
+    // 11: the local gateway's accounting: one row per upstream attempt (or request the
+    //     gateway answered itself). No foreign key: rows outlive a removed account.
+    r#"
+    CREATE TABLE gateway_log (
+        id                  INTEGER PRIMARY KEY,
+        at_ms               INTEGER NOT NULL,
+        request_id          INTEGER NOT NULL,
+        attempt             INTEGER NOT NULL,
+        endpoint            TEXT NOT NULL,
+        client_model        TEXT NOT NULL,
+        account_id          INTEGER,
+        key_id              INTEGER,
+        upstream_model      TEXT NOT NULL DEFAULT '',
+        stream              INTEGER NOT NULL,
+        status              INTEGER NOT NULL,
+        outcome             TEXT NOT NULL,
+        error_class         TEXT,
+        message             TEXT NOT NULL DEFAULT '',
+        latency_ms          REAL NOT NULL,
+        ttfb_ms             REAL,
+        prompt_tokens       INTEGER,
+        completion_tokens   INTEGER,
+        cache_read_tokens   INTEGER,
+        cache_write_tokens  INTEGER,
+        cost_usd            REAL,
+        cost_real           REAL
+    );
+    CREATE INDEX gateway_log_at ON gateway_log(at_ms);
+    CREATE INDEX gateway_log_account_at ON gateway_log(account_id, at_ms);
+    "#,
+    // 12: multi-device sync. The
     //    account's own name; this device's sync state (its id, the merged document of
     //    the last sync, sealed: it holds credentials) and the conflicts the user has not
     //    settled (both values sealed).

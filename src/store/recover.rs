@@ -128,12 +128,14 @@ pub struct ResetReport {
     pub settings_cleared: Vec<String>,
     /// Sites whose own proxy override was removed (it was sealed).
     pub site_proxies_cleared: usize,
+    /// Notification channels removed (their settings were sealed: tokens, webhook keys).
+    pub channels_removed: Vec<String>,
 }
 
 /// Resets the credentials on purpose after a key is lost: a new key is made (a key file
 /// there is kept aside), every account is kept with empty credentials and an `auth`
 /// error "sign-in needed", the refresh states (sealed) are dropped, secret settings and
-/// sites' proxy overrides (sealed) are removed. Accounts, groups, notes, usage logs and
+/// sites' proxy overrides and notification channels (sealed) are removed. Accounts, groups, notes, usage logs and
 /// history stay. Refused when the key in place opens the data (nothing to reset).
 pub fn reset_credentials(data_dir: &Path) -> Result<ResetReport, StoreError> {
     let mut conn = open_without_key(data_dir)?;
@@ -175,6 +177,11 @@ pub fn reset_credentials(data_dir: &Path) -> Result<ResetReport, StoreError> {
         .collect::<Result<_, _>>()?;
     tx.execute("DELETE FROM settings WHERE value LIKE 'v1:%'", [])?;
     let proxies = tx.execute("UPDATE sites SET net_proxy = '' WHERE net_proxy != ''", [])?;
+    let channels: Vec<String> = tx
+        .prepare("SELECT name FROM notify_channels ORDER BY name")?
+        .query_map([], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    tx.execute("DELETE FROM notify_channels", [])?;
     secrets::write_check(&tx, &sb)?;
     tx.commit()?;
     log::warn!(
@@ -182,5 +189,10 @@ pub fn reset_credentials(data_dir: &Path) -> Result<ResetReport, StoreError> {
         ids.len(),
         cleared.len()
     );
-    Ok(ResetReport { accounts: ids.len(), settings_cleared: cleared, site_proxies_cleared: proxies })
+    Ok(ResetReport {
+        accounts: ids.len(),
+        settings_cleared: cleared,
+        site_proxies_cleared: proxies,
+        channels_removed: channels,
+    })
 }

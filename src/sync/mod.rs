@@ -171,6 +171,23 @@ pub fn status(store: &crate::store::Store) -> Result<SyncStatus, StoreError> {
     })
 }
 
+/// A conflict's value (JSON text) for showing: credentials replaced by `"(hidden)"`,
+/// unreadable text as `null`.
+pub fn redacted(field: &str, value: &str) -> Value {
+    let hidden = Value::String("(hidden)".into());
+    match serde_json::from_str::<Value>(value) {
+        _ if field == "credentials" => hidden,
+        Ok(Value::Object(mut m)) => {
+            if m.contains_key("credentials") {
+                m.insert("credentials".into(), hidden);
+            }
+            Value::Object(m)
+        }
+        Ok(v) => v,
+        Err(_) => Value::Null,
+    }
+}
+
 /// This machine's name (the default device name).
 pub fn host_name() -> String {
     ["HOSTNAME", "COMPUTERNAME"]

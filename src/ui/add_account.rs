@@ -1,6 +1,7 @@
 //! The add-account dialog: URL → kind → sign-in method → verify (shows the username
 //! and balance) → save. Adding the same site + user again updates it.
 
+use crate::app::command::SitesCmd;
 use crate::app::i18n::{fill, tr};
 use crate::app::{AddStatus, AppState, Command, DetectStatus};
 use crate::domain::account::normalize_site_url;
@@ -42,7 +43,7 @@ impl AddAccountDialog {
     /// Opens the dialog with an empty form.
     pub fn open(&mut self, cmds: &mut Vec<Command>) {
         *self = AddAccountDialog { open: true, ..Default::default() };
-        cmds.push(Command::ResetAddAccount);
+        cmds.push(Command::Sites(SitesCmd::ResetAddAccount));
     }
 
     /// Opens the dialog on an existing account's site and user, to enter new
@@ -100,7 +101,7 @@ impl AddAccountDialog {
         if url.is_empty() || self.username.trim().is_empty() || self.password.is_empty() {
             return None;
         }
-        Some(Command::AddWithPassword {
+        Some(Command::Sites(SitesCmd::AddWithPassword {
             how: crate::engine::PasswordSignIn {
                 site_url: normalize_site_url(url),
                 kind: self.kind.unwrap_or(SiteKind::Unknown),
@@ -109,7 +110,7 @@ impl AddAccountDialog {
             },
             username: self.username.trim().to_string(),
             password: self.password.clone(),
-        })
+        }))
     }
 
     /// Draws the dialog when open.
@@ -131,8 +132,8 @@ impl AddAccountDialog {
     }
 
     fn form_ui(&mut self, ui: &mut egui::Ui, state: &AppState, cmds: &mut Vec<Command>) {
-        let working = state.add == AddStatus::Working;
-        if let DetectStatus::Found { kind, confidence, .. } = &state.detect
+        let working = state.sites.add == AddStatus::Working;
+        if let DetectStatus::Found { kind, confidence, .. } = &state.sites.detect
             && !self.applied_detection
         {
             self.applied_detection = true;
@@ -145,13 +146,13 @@ impl AddAccountDialog {
             ui.horizontal(|ui| {
                 ui.add(egui::TextEdit::singleline(&mut self.url).hint_text(tr("add.url_hint")).desired_width(230.0))
                     .labelled_by(l.id);
-                let probing = state.detect == DetectStatus::Working;
+                let probing = state.sites.detect == DetectStatus::Working;
                 if ui
                     .add_enabled(!self.url.trim().is_empty() && !probing, egui::Button::new(tr("add.detect")))
                     .clicked()
                 {
                     self.applied_detection = false;
-                    cmds.push(Command::DetectSite(self.url.trim().to_string()));
+                    cmds.push(Command::Sites(SitesCmd::DetectSite(self.url.trim().to_string())));
                 }
             });
             ui.end_row();
@@ -191,13 +192,13 @@ impl AddAccountDialog {
                 Method::Password => {
                     field(ui, tr("add.username"), &mut self.username, "", false);
                     field(ui, tr("add.password"), &mut self.password, tr("add.password_hint"), true);
-                    if state.add == AddStatus::Needs2fa {
+                    if state.sites.add == AddStatus::Needs2fa {
                         field(ui, tr("add.code"), &mut self.code, "123456", false);
                     }
                 }
             }
         });
-        match &state.detect {
+        match &state.sites.detect {
             DetectStatus::Working => {
                 ui.weak(tr("add.detecting"));
             }
@@ -214,7 +215,7 @@ impl AddAccountDialog {
             if !self.mint_token {
                 ui.weak(tr("add.mint_note"));
             }
-            if state.add == AddStatus::Needs2fa {
+            if state.sites.add == AddStatus::Needs2fa {
                 ui.colored_label(ui.visuals().warn_fg_color, tr("add.needs_2fa"));
             }
         }
@@ -226,16 +227,19 @@ impl AddAccountDialog {
         ui.separator();
         let account = self.account();
         let command = if self.method == Method::Password {
-            if state.add == AddStatus::Needs2fa {
-                Some(Command::Submit2fa(self.code.trim().to_string())).filter(|_| !self.code.trim().is_empty())
+            if state.sites.add == AddStatus::Needs2fa {
+                Some(Command::Sites(SitesCmd::Submit2fa(self.code.trim().to_string())))
+                    .filter(|_| !self.code.trim().is_empty())
             } else {
                 self.password_sign_in()
             }
         } else {
-            account.clone().map(|a| Command::AddAccount { account: Box::new(a), verify: !self.skip_verify })
+            account
+                .clone()
+                .map(|a| Command::Sites(SitesCmd::AddAccount { account: Box::new(a), verify: !self.skip_verify }))
         };
         ui.horizontal(|ui| {
-            let label = match (self.method, &state.add) {
+            let label = match (self.method, &state.sites.add) {
                 (Method::Password, AddStatus::Needs2fa) => tr("add.submit_code"),
                 (Method::Password, _) => tr("add.save"),
                 _ if self.skip_verify => tr("add.save_unverified"),
@@ -254,7 +258,7 @@ impl AddAccountDialog {
                 ui.label(tr("add.working"));
             }
         });
-        match &state.add {
+        match &state.sites.add {
             AddStatus::Added { summary, .. } => {
                 ui.colored_label(egui::Color32::from_rgb(60, 170, 90), fill(tr("add.added"), &[("summary", summary)]));
             }

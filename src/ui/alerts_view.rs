@@ -1,7 +1,8 @@
 //! Alerts in the UI: the translated line of an alert, the table badge, and the global
 //! alert settings in the Settings panel.
 
-use crate::app::alert_jobs::alert_text;
+use crate::app::alerts::alert_text;
+use crate::app::command::AlertsCmd;
 use crate::app::i18n::tr;
 use crate::app::{AppState, Command, Severity};
 use crate::domain::alerts::{Alert, AlertLevel, AlertSettings, parse_threshold};
@@ -34,13 +35,13 @@ pub struct AlertsSection {
 }
 
 impl AlertsSection {
-    /// Draws the section; a change pushes `Command::SetAlertSettings`.
+    /// Draws the section; a change pushes `Command::Alerts(AlertsCmd::SetSettings)`.
     pub fn ui(&mut self, ui: &mut egui::Ui, state: &AppState, cmds: &mut Vec<Command>) {
-        if self.loaded.as_ref() != Some(&state.alerts) {
-            self.threshold = state.alerts.low_balance.map(|v| v.to_string()).unwrap_or_default();
-            self.loaded = Some(state.alerts.clone());
+        if self.loaded.as_ref() != Some(&state.settings.alerts) {
+            self.threshold = state.settings.alerts.low_balance.map(|v| v.to_string()).unwrap_or_default();
+            self.loaded = Some(state.settings.alerts.clone());
         }
-        let mut s = state.alerts.clone();
+        let mut s = state.settings.alerts.clone();
         egui::Grid::new("alert_settings").num_columns(2).spacing([16.0, 8.0]).show(ui, |ui| {
             let l = ui.label(tr("alerts.global_threshold"));
             ui.horizontal(|ui| {
@@ -70,10 +71,10 @@ impl AlertsSection {
             ui.checkbox(&mut s.desktop, tr("alerts.desktop_hint"));
             ui.end_row();
         });
-        if s != state.alerts {
+        if s != state.settings.alerts {
             // Keep the typed text while it is being edited.
             self.loaded = Some(s.clone());
-            cmds.push(Command::SetAlertSettings(s));
+            cmds.push(Command::Alerts(AlertsCmd::SetSettings(s)));
         }
     }
 }

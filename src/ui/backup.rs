@@ -1,10 +1,12 @@
 //! The Settings panel's backup & update sections: local backups, WebDAV, release check.
 //!
 //! Like every view, it does no I/O: it reads a [`BackupView`] (filled by the app from
-//! background jobs) and pushes [`BackupAction`]s, which the app turns into jobs.
+//! background jobs) and pushes commands (`BackupCmd`, `UpdateCmd`), which the app turns into jobs.
 
-use crate::app::backup_jobs::{BackupAction, BackupView, Outcome, Passphrase, PendingPreview, SecretsChoice};
+use crate::app::backup::{Outcome, Passphrase, PendingPreview, SecretsChoice};
+use crate::app::command::{BackupCmd, ShellCmd, UpdateCmd};
 use crate::app::i18n::{fill, tr};
+use crate::app::{AppState, Command};
 use crate::backup::RestoreMode;
 use crate::backup::webdav::WebDavConfig;
 
@@ -19,6 +21,7 @@ pub struct BackupSection {
     keep_text: String,
     interval_text: String,
     confirm_delete: Option<(bool, String)>,
+    sync: crate::ui::sync_view::SyncSection,
 }
 
 fn size_text(bytes: u64) -> String {
@@ -60,12 +63,17 @@ impl BackupSection {
     }
 
     /// Draws the backup and update sections.
-    pub fn ui(&mut self, ui: &mut egui::Ui, view: &BackupView, actions: &mut Vec<BackupAction>) {
+    pub fn ui(&mut self, ui: &mut egui::Ui, state: &AppState, actions: &mut Vec<Command>) {
+        let view = &state.backup;
         let dropped = ui.ctx().input(|i| i.raw.dropped_files.first().map(|f| f.path().to_path_buf()));
         if let Some(path) = dropped
             && !view.busy
         {
-            actions.push(BackupAction::ImportPath { path, passphrase: self.restore_passphrase(), mode: self.mode() });
+            actions.push(Command::Backup(BackupCmd::ImportPath {
+                path,
+                passphrase: self.restore_passphrase(),
+                mode: self.mode(),
+            }));
         }
         if let Some(text) = &view.progress {
             ui.horizontal(|ui| {
@@ -79,11 +87,13 @@ impl BackupSection {
         }
         self.secrets_ui(ui);
         ui.separator();
-        self.local_ui(ui, view, actions);
+        self.local_ui(ui, state, actions);
         ui.separator();
-        self.webdav_ui(ui, view, actions);
+        self.webdav_ui(ui, state, actions);
         ui.separator();
-        update_ui(ui, view, actions);
+        self.sync.ui(ui, state, actions);
+        ui.separator();
+        update_ui(ui, state, actions);
     }
 
     fn secrets_ui(&mut self, ui: &mut egui::Ui) {
@@ -96,7 +106,7 @@ impl BackupSection {
     }
 
     /// Asks "Delete X?" in place; pushes the action only on confirmation.
-    fn confirm_delete_ui(&mut self, ui: &mut egui::Ui, remote: bool, actions: &mut Vec<BackupAction>) {
+    fn confirm_delete_ui(&mut self, ui: &mut egui::Ui, remote: bool, actions: &mut Vec<Command>) {
         let Some((is_remote, name)) = self.confirm_delete.clone() else { return };
         if is_remote != remote {
             return;
@@ -105,8 +115,8 @@ impl BackupSection {
             ui.colored_label(ui.visuals().warn_fg_color, fill(tr("backup.confirm_delete"), &[("name", &name)]));
             if ui.button(tr("backup.confirm_delete_button")).clicked() {
                 actions.push(match (remote, self.form.clone()) {
-                    (true, Some(cfg)) => BackupAction::DeleteRemote(cfg, name),
-                    _ => BackupAction::DeleteLocal(name),
+                    (true, Some(cfg)) => Command::Backup(BackupCmd::DeleteRemote(cfg, name)),
+                    _ => Command::Backup(BackupCmd::DeleteLocal(name)),
                 });
                 self.confirm_delete = None;
             }
@@ -116,7 +126,8 @@ impl BackupSection {
         });
     }
 
-    fn local_ui(&mut self, ui: &mut egui::Ui, view: &BackupView, actions: &mut Vec<BackupAction>) {
+    fn local_ui(&mut self, ui: &mut egui::Ui, state: &AppState, actions: &mut Vec<Command>) {
+        let view = &state.backup;
         ui.strong(tr("backup.local"));
         let choice = self.secrets_choice();
         ui.horizontal(|ui| {
@@ -124,19 +135,22 @@ impl BackupSection {
             if button.clicked()
                 && let Some(c) = choice.clone()
             {
-                actions.push(BackupAction::BackUpNow(c));
+                actions.push(Command::Backup(BackupCmd::BackUpNow(c)));
             }
             let export = ui.add_enabled(!view.busy && choice.is_some(), egui::Button::new(tr("backup.export")));
             if export.clicked()
                 && let Some(c) = choice.clone()
             {
-                actions.push(BackupAction::ExportFile(c));
+                actions.push(Command::Backup(BackupCmd::ExportFile(c)));
             }
             let import = ui
                 .add_enabled(!view.busy, egui::Button::new(tr("backup.import")))
                 .on_hover_text(tr("backup.import_hint"));
             if import.clicked() {
-                actions.push(BackupAction::ImportFile { passphrase: self.restore_passphrase(), mode: self.mode() });
+                actions.push(Command::Backup(BackupCmd::ImportFile {
+                    passphrase: self.restore_passphrase(),
+                    mode: self.mode(),
+                }));
             }
         });
         if choice.is_none() {
@@ -144,16 +158,16 @@ impl BackupSection {
         }
         ui.horizontal(|ui| {
             if self.keep_text.is_empty() {
-                self.keep_text = view.local_keep.to_string();
+                self.keep_text = state.settings.backup.local.keep.to_string();
             }
             let l = ui.label(tr("backup.keep"));
             let r = ui.add(egui::TextEdit::singleline(&mut self.keep_text).desired_width(50.0)).labelled_by(l.id);
             if r.lost_focus()
                 && let Ok(n) = self.keep_text.trim().parse::<usize>()
                 && n >= 1
-                && n != view.local_keep
+                && n != state.settings.backup.local.keep
             {
-                actions.push(BackupAction::SetLocalKeep(n));
+                actions.push(Command::Backup(BackupCmd::SetLocalKeep(n)));
             }
         });
         if let Some(o) = &view.last_outcome {
@@ -176,7 +190,7 @@ impl BackupSection {
         remote: bool,
         rows: &[(&str, i64, u64)],
         busy: bool,
-        actions: &mut Vec<BackupAction>,
+        actions: &mut Vec<Command>,
     ) {
         let id = if remote { "remote_backups" } else { "local_backups" };
         egui::Grid::new(id).num_columns(4).striped(true).show(ui, |ui| {
@@ -188,8 +202,10 @@ impl BackupSection {
                     if ui.add_enabled(!busy, egui::Button::new(tr("backup.restore"))).on_hover_text(*name).clicked() {
                         let (name, mode, passphrase) = (name.to_string(), self.mode(), self.restore_passphrase());
                         actions.push(match (remote, self.form.clone()) {
-                            (true, Some(cfg)) => BackupAction::RestoreRemote { cfg, name, mode, passphrase },
-                            _ => BackupAction::RestoreLocal { name, mode, passphrase },
+                            (true, Some(cfg)) => {
+                                Command::Backup(BackupCmd::RestoreRemote { cfg, name, mode, passphrase })
+                            }
+                            _ => Command::Backup(BackupCmd::RestoreLocal { name, mode, passphrase }),
                         });
                     }
                     if ui.add_enabled(!busy, egui::Button::new(tr("backup.delete"))).on_hover_text(*name).clicked() {
@@ -201,14 +217,15 @@ impl BackupSection {
         });
     }
 
-    fn webdav_ui(&mut self, ui: &mut egui::Ui, view: &BackupView, actions: &mut Vec<BackupAction>) {
+    fn webdav_ui(&mut self, ui: &mut egui::Ui, state: &AppState, actions: &mut Vec<Command>) {
+        let view = &state.backup;
         ui.strong("WebDAV");
-        let form = self.form.get_or_insert_with(|| view.webdav.clone());
+        let form = self.form.get_or_insert_with(|| state.settings.backup.webdav.clone());
         if self.max_backups_text.is_empty() {
             self.max_backups_text = form.max_backups.to_string();
         }
         if self.interval_text.is_empty() {
-            self.interval_text = view.upload_interval_hours.to_string();
+            self.interval_text = state.settings.backup.webdav.interval_hours.to_string();
         }
         ui.checkbox(&mut form.enabled, tr("backup.webdav.auto"));
         if form.enabled {
@@ -227,25 +244,25 @@ impl BackupSection {
         let ready = !view.busy && !cfg.url.trim().is_empty();
         ui.horizontal(|ui| {
             if ui.add_enabled(ready, egui::Button::new(tr("backup.webdav.test"))).clicked() {
-                actions.push(BackupAction::TestWebDav(cfg.clone()));
+                actions.push(Command::Backup(BackupCmd::TestWebDav(cfg.clone())));
             }
             if ui.add_enabled(!view.busy, egui::Button::new(tr("backup.webdav.save"))).clicked() {
+                let mut cfg = cfg.clone();
                 if let Ok(h) = self.interval_text.trim().parse::<u64>()
                     && h >= 1
-                    && h != view.upload_interval_hours
                 {
-                    actions.push(BackupAction::SetUploadIntervalHours(h));
+                    cfg.interval_hours = h;
                 }
-                actions.push(BackupAction::SaveWebDav(cfg.clone()));
+                actions.push(Command::Backup(BackupCmd::SaveWebDav(cfg)));
             }
             let choice = self.secrets_choice();
             if ui.add_enabled(ready && choice.is_some(), egui::Button::new(tr("backup.webdav.upload"))).clicked()
                 && let Some(c) = choice
             {
-                actions.push(BackupAction::UploadWebDav(cfg.clone(), c));
+                actions.push(Command::Backup(BackupCmd::UploadWebDav(cfg.clone(), c)));
             }
             if ui.add_enabled(ready, egui::Button::new(tr("backup.webdav.list"))).clicked() {
-                actions.push(BackupAction::RefreshRemote(cfg.clone()));
+                actions.push(Command::Backup(BackupCmd::RefreshRemote(cfg.clone())));
             }
         });
         ui.weak(tr("backup.webdav.saved_hint"));
@@ -280,7 +297,7 @@ fn names_ui(ui: &mut egui::Ui, title: &str, names: &[String]) {
     }
 }
 
-fn pending_ui(ui: &mut egui::Ui, pending: &PendingPreview, busy: bool, actions: &mut Vec<BackupAction>) {
+fn pending_ui(ui: &mut egui::Ui, pending: &PendingPreview, busy: bool, actions: &mut Vec<Command>) {
     egui::Frame::group(ui.style()).show(ui, |ui| {
         let confirm = match pending {
             PendingPreview::Restore { label, mode, preview: p } => {
@@ -330,40 +347,40 @@ fn pending_ui(ui: &mut egui::Ui, pending: &PendingPreview, busy: bool, actions: 
         };
         ui.horizontal(|ui| {
             if ui.add_enabled(!busy, egui::Button::new(confirm)).clicked() {
-                actions.push(BackupAction::ConfirmPending);
+                actions.push(Command::Backup(BackupCmd::ConfirmPending));
             }
             if ui
                 .add_enabled(!busy, egui::Button::new(tr("backup.cancel")))
                 .on_hover_text(tr("backup.cancel_hint"))
                 .clicked()
             {
-                actions.push(BackupAction::CancelPending);
+                actions.push(Command::Backup(BackupCmd::CancelPending));
             }
         });
     });
 }
 
-fn update_ui(ui: &mut egui::Ui, view: &BackupView, actions: &mut Vec<BackupAction>) {
+fn update_ui(ui: &mut egui::Ui, state: &AppState, actions: &mut Vec<Command>) {
     ui.strong(tr("update.title"));
-    let mut s = view.update_settings.clone();
+    let mut s = state.settings.update.clone();
     let a = ui.checkbox(&mut s.check_on_start, tr("update.on_start")).changed();
     let b = ui.checkbox(&mut s.include_prerelease, tr("update.prerelease")).changed();
     if a || b {
-        actions.push(BackupAction::SaveUpdateSettings(s));
+        actions.push(Command::Update(UpdateCmd::SaveSettings(s)));
     }
     ui.horizontal(|ui| {
         ui.label(fill(tr("update.version"), &[("version", &crate::VERSION)]));
-        if ui.add_enabled(!view.update_checking, egui::Button::new(tr("update.check_now"))).clicked() {
-            actions.push(BackupAction::CheckUpdates);
+        if ui.add_enabled(!state.update.checking, egui::Button::new(tr("update.check_now"))).clicked() {
+            actions.push(Command::Update(UpdateCmd::Check));
         }
-        if view.update_checking {
+        if state.update.checking {
             ui.spinner();
         }
-        if let Some(t) = view.last_update_check {
+        if let Some(t) = state.update.last_check {
             ui.weak(fill(tr("update.last_check"), &[("date", &date_text(t))]));
         }
     });
-    match &view.update {
+    match &state.update.check {
         None => {}
         Some(Err(e)) => {
             ui.colored_label(ui.visuals().error_fg_color, e);
@@ -390,7 +407,7 @@ fn update_ui(ui: &mut egui::Ui, view: &BackupView, actions: &mut Vec<BackupActio
                     .map(|a| a.url.clone())
                     .unwrap_or_else(|| r.html_url.clone());
                 if ui.button(tr("update.open")).on_hover_text(&url).clicked() {
-                    actions.push(BackupAction::OpenUrl(url));
+                    actions.push(Command::Shell(ShellCmd::OpenUrl(url)));
                 }
             }
         },

@@ -1,8 +1,10 @@
 //! Check-in and redeem in the account detail, the "check in all" summary window, and
 //! the daily automatic check-in settings.
 
-use crate::app::action_jobs::{ActionKind, checkin_text};
+use crate::app::checkin::checkin_text;
+use crate::app::command::CheckinCmd;
 use crate::app::i18n::{fill, tr};
+use crate::app::state::ActionKind;
 use crate::app::{AppState, Command};
 use crate::domain::Account;
 use crate::domain::snapshot::AccountState;
@@ -15,7 +17,7 @@ pub fn today_text(account: &Account, st: Option<&AccountState>, app: &AppState) 
         return None;
     }
     let today = checkin_day(account.site.kind, crate::domain::time::now_unix());
-    let rec = app.actions.checkin_records.get(&account.id).filter(|r| r.day == today);
+    let rec = app.checkin.records.get(&account.id).filter(|r| r.day == today);
     let cs = st.and_then(|s| s.snapshot.as_ref()).map(|s| s.currency.clone()).unwrap_or_default();
     let from_site =
         st.and_then(|s| s.snapshot.as_ref()).and_then(|s| s.checkin.value.as_ref()).and_then(|c| c.checked_in_today);
@@ -36,7 +38,7 @@ pub fn today_text(account: &Account, st: Option<&AccountState>, app: &AppState) 
 /// it failed): then "mark done" is offered.
 fn needs_hand(account: &Account, app: &AppState) -> bool {
     let today = checkin_day(account.site.kind, crate::domain::time::now_unix());
-    app.actions.checkin_records.get(&account.id).is_some_and(|r| {
+    app.checkin.records.get(&account.id).is_some_and(|r| {
         r.day == today
             && matches!(
                 r.outcome,
@@ -54,12 +56,12 @@ pub fn account_actions_ui(
     redeem_code: &mut String,
     cmds: &mut Vec<Command>,
 ) {
-    let busy = app.actions.busy.contains(&account.id);
+    let busy = app.action_busy(account.id);
     if let Some(today) = today_text(account, st, app) {
         ui.horizontal(|ui| {
             ui.label(today);
             if ui.add_enabled(!busy, egui::Button::new(tr("checkin.button"))).clicked() {
-                cmds.push(Command::CheckIn(account.id));
+                cmds.push(Command::Checkin(CheckinCmd::CheckIn(account.id)));
             }
             if needs_hand(account, app)
                 && ui
@@ -67,10 +69,10 @@ pub fn account_actions_ui(
                     .on_hover_text(tr("checkin.mark_done_hint"))
                     .clicked()
             {
-                cmds.push(Command::MarkCheckinDone(account.id));
+                cmds.push(Command::Checkin(CheckinCmd::MarkDone(account.id)));
             }
         });
-        if let Some(m) = app.actions.message(account.id, ActionKind::Checkin) {
+        if let Some(m) = app.checkin.message(account.id, ActionKind::Checkin) {
             let color = if m.ok { ui.visuals().text_color() } else { ui.visuals().warn_fg_color };
             ui.colored_label(color, &m.text);
         }
@@ -80,14 +82,17 @@ pub fn account_actions_ui(
         ui.add(egui::TextEdit::singleline(redeem_code).desired_width(140.0)).labelled_by(l.id);
         let ok = !redeem_code.trim().is_empty() && !busy;
         if ui.add_enabled(ok, egui::Button::new(tr("redeem.button"))).on_hover_text(tr("redeem.hint")).clicked() {
-            cmds.push(Command::Redeem { account: account.id, code: redeem_code.trim().to_string() });
+            cmds.push(Command::Checkin(CheckinCmd::Redeem {
+                account: account.id,
+                code: redeem_code.trim().to_string(),
+            }));
             redeem_code.clear();
         }
         if busy {
             ui.spinner();
         }
     });
-    if let Some(m) = app.actions.message(account.id, ActionKind::Redeem) {
+    if let Some(m) = app.checkin.message(account.id, ActionKind::Redeem) {
         let color = if m.ok { ui.visuals().text_color() } else { ui.visuals().warn_fg_color };
         ui.colored_label(color, &m.text);
     }
@@ -95,7 +100,7 @@ pub fn account_actions_ui(
 
 /// The summary window of the last "check in all", until closed.
 pub fn summary_window(ctx: &egui::Context, app: &AppState, cmds: &mut Vec<Command>) {
-    let Some(summary) = &app.actions.checkin_summary else { return };
+    let Some(summary) = &app.checkin.summary else { return };
     let mut open = true;
     egui::Window::new(tr("checkin.summary_title"))
         .collapsible(false)
@@ -103,7 +108,7 @@ pub fn summary_window(ctx: &egui::Context, app: &AppState, cmds: &mut Vec<Comman
         .default_width(520.0)
         .show(ctx, |ui| summary_ui(ui, summary, cmds));
     if !open {
-        cmds.push(Command::DismissCheckinSummary);
+        cmds.push(Command::Checkin(CheckinCmd::DismissSummary));
     }
 }
 
@@ -161,7 +166,7 @@ fn summary_ui(ui: &mut egui::Ui, s: &CheckinSummary, cmds: &mut Vec<Command>) {
                     if matches!(e.status, CheckinStatus::NeedsHuman { .. } | CheckinStatus::Failed { .. })
                         && ui.button(tr("checkin.mark_done")).on_hover_text(tr("checkin.mark_done_hint")).clicked()
                     {
-                        cmds.push(Command::MarkCheckinDone(e.account_id));
+                        cmds.push(Command::Checkin(CheckinCmd::MarkDone(e.account_id)));
                     }
                 });
             }
@@ -169,7 +174,7 @@ fn summary_ui(ui: &mut egui::Ui, s: &CheckinSummary, cmds: &mut Vec<Command>) {
     });
     ui.separator();
     if ui.button(tr("common.close")).clicked() {
-        cmds.push(Command::DismissCheckinSummary);
+        cmds.push(Command::Checkin(CheckinCmd::DismissSummary));
     }
 }
 
@@ -177,7 +182,7 @@ fn summary_ui(ui: &mut egui::Ui, s: &CheckinSummary, cmds: &mut Vec<Command>) {
 /// steps), with when it next runs.
 pub fn auto_settings_ui(ui: &mut egui::Ui, app: &AppState, cmds: &mut Vec<Command>) {
     use crate::engine::checkin_schedule::{MAX_TRIES, RETRY_SECS, format_hhmm};
-    let mut auto = app.actions.auto_checkin;
+    let mut auto = app.settings.checkin;
     ui.checkbox(&mut auto.enabled, tr("checkin.auto_enable"));
     ui.horizontal(|ui| {
         for (key, id, value) in [
@@ -200,16 +205,16 @@ pub fn auto_settings_ui(ui: &mut egui::Ui, app: &AppState, cmds: &mut Vec<Comman
         }
     });
     ui.weak(fill(tr("checkin.auto_hint"), &[("mins", &(RETRY_SECS / 60)), ("tries", &MAX_TRIES)]));
-    if app.actions.auto_checkin_running {
+    if app.checkin.auto_running {
         ui.horizontal(|ui| {
             ui.spinner();
             ui.label(tr("checkin.auto_running"));
         });
-    } else if let Some(at) = app.actions.auto_checkin_next.filter(|_| auto.enabled) {
+    } else if let Some(at) = app.checkin.auto_next.filter(|_| auto.enabled) {
         let when = crate::domain::time::local_text(at, "%m-%d %H:%M");
         ui.label(fill(tr("checkin.auto_next"), &[("when", &when)]));
     }
-    if auto != app.actions.auto_checkin {
-        cmds.push(Command::SetAutoCheckin(auto));
+    if auto != app.settings.checkin {
+        cmds.push(Command::Checkin(CheckinCmd::SetAuto(auto)));
     }
 }

@@ -2,7 +2,7 @@
 //! per-key actions (copy — revealing masked keys through the site —, enable/disable,
 //! edit, delete with confirmation), and the create / edit dialog.
 
-use crate::app::action_jobs::ActionKind;
+use crate::app::command::KeysCmd;
 use crate::app::i18n::{fill, tr};
 use crate::app::{AppState, Command};
 use crate::domain::Account;
@@ -109,7 +109,7 @@ impl KeysView {
     ) {
         let keys = snap.keys.value.as_deref().unwrap_or_default();
         let cs = &snap.currency;
-        let busy = app.actions.busy.contains(&account.id);
+        let busy = app.action_busy(account.id);
         // A key-only account has no access token: the site's key management is out of reach.
         let manage = account.auth != crate::domain::AuthMethod::ApiKey;
         egui::CollapsingHeader::new(format!("{} ({})", tr("detail.keys"), keys.len())).default_open(true).show(
@@ -126,7 +126,7 @@ impl KeysView {
                         ui.spinner();
                     }
                 });
-                if let Some(m) = app.actions.message(account.id, ActionKind::Keys) {
+                if let Some(m) = app.keys.message(account.id) {
                     let color = if m.ok { ui.visuals().text_color() } else { ui.visuals().warn_fg_color };
                     ui.colored_label(color, &m.text);
                 }
@@ -174,7 +174,7 @@ impl KeysView {
             let copy_hint = if k.masked { tr("keys.copy_reveal_hint") } else { tr("keys.copy_hint") };
             if ui.add_enabled(!busy, egui::Button::new(tr("detail.copy")).small()).on_hover_text(copy_hint).clicked() {
                 if k.masked {
-                    cmds.push(Command::KeyAction { account: id, action: KeyAction::Reveal { id: k.id } });
+                    cmds.push(Command::Keys(KeysCmd::Action { account: id, action: KeyAction::Reveal { id: k.id } }));
                 } else {
                     ui.ctx().copy_text(k.key.clone());
                 }
@@ -184,10 +184,10 @@ impl KeysView {
             }
             let (toggle, enable) = if k.status == 1 { (tr("keys.disable"), false) } else { (tr("keys.enable"), true) };
             if ui.add_enabled(!busy, egui::Button::new(toggle).small()).on_hover_text(&k.name).clicked() {
-                cmds.push(Command::KeyAction {
+                cmds.push(Command::Keys(KeysCmd::Action {
                     account: id,
                     action: KeyAction::SetEnabled { id: k.id, enabled: enable },
-                });
+                }));
             }
             if ui.add_enabled(!busy, egui::Button::new(tr("keys.edit")).small()).on_hover_text(&k.name).clicked() {
                 self.form = Some(KeyForm::edit(k, cs));
@@ -200,7 +200,7 @@ impl KeysView {
             ui.colored_label(ui.visuals().warn_fg_color, fill(tr("keys.delete_confirm"), &[("name", &k.name)]));
             ui.horizontal(|ui| {
                 if ui.add_enabled(!busy, egui::Button::new(tr("keys.delete_yes")).small()).clicked() {
-                    cmds.push(Command::KeyAction { account: id, action: KeyAction::Delete { id: k.id } });
+                    cmds.push(Command::Keys(KeysCmd::Action { account: id, action: KeyAction::Delete { id: k.id } }));
                     self.confirm_delete = None;
                 }
                 if ui.small_button(tr("detail.cancel")).clicked() {
@@ -253,7 +253,7 @@ impl KeysView {
                                 Some(id) => KeyAction::Update { id, spec },
                                 None => KeyAction::Create(spec),
                             };
-                            cmds.push(Command::KeyAction { account: account.id, action });
+                            cmds.push(Command::Keys(KeysCmd::Action { account: account.id, action }));
                             close = true;
                         }
                         Err(e) => form.error = Some(e),

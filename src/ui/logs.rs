@@ -3,6 +3,7 @@
 
 use egui_extras::{Column, TableBuilder};
 
+use crate::app::command::LogsCmd;
 use crate::app::i18n::{self, tr};
 use crate::app::{AppState, Command};
 use crate::domain::AccountId;
@@ -133,8 +134,8 @@ impl LogsPanel {
         self.sync_bar_ui(ui, state, cmds);
         self.filter_bar_ui(ui, state);
         let filter = self.desired_filter();
-        if state.usage.filter.as_ref() != Some(&filter) {
-            cmds.push(Command::QueryLogs(filter));
+        if state.logs.filter.as_ref() != Some(&filter) {
+            cmds.push(Command::Logs(LogsCmd::Query(filter)));
         }
         ui.horizontal(|ui| {
             ui.selectable_value(&mut self.view, UsageView::Rows, tr("logs.view.rows"));
@@ -144,8 +145,8 @@ impl LogsPanel {
             logs_table::totals_ui(ui, state);
         });
         ui.separator();
-        let total = state.usage.window.value().map(|w| w.total).unwrap_or(0);
-        if total == 0 && !state.usage.window.is_loading() {
+        let total = state.logs.window.value().map(|w| w.total).unwrap_or(0);
+        if total == 0 && !state.logs.window.is_loading() {
             widgets::empty_state_ui(ui, tr("logs.usage.empty.title"), tr("logs.usage.empty.hint"));
             return;
         }
@@ -163,42 +164,48 @@ impl LogsPanel {
 
     fn sync_bar_ui(&mut self, ui: &mut egui::Ui, state: &AppState, cmds: &mut Vec<Command>) {
         ui.horizontal(|ui| {
-            let syncing = state.usage.sync.is_some();
+            let syncing = state.logs.sync.is_some();
             if ui
                 .add_enabled(!syncing, egui::Button::new(tr("logs.sync_all")))
                 .on_hover_text(tr("logs.sync_hint"))
                 .clicked()
             {
-                cmds.push(Command::SyncLogs { accounts: Vec::new(), history_days: state.usage.history_days() });
+                cmds.push(Command::Logs(LogsCmd::Sync {
+                    accounts: Vec::new(),
+                    history_days: state.settings.logs.history_days,
+                }));
             }
             if let Some(id) = self.account
                 && ui.add_enabled(!syncing, egui::Button::new(tr("logs.sync_account"))).clicked()
             {
-                cmds.push(Command::SyncLogs { accounts: vec![id], history_days: state.usage.history_days() });
+                cmds.push(Command::Logs(LogsCmd::Sync {
+                    accounts: vec![id],
+                    history_days: state.settings.logs.history_days,
+                }));
             }
             history_days_ui(ui, "logs_history_days", state, cmds);
-            if let Some(p) = &state.usage.sync {
+            if let Some(p) = &state.logs.sync {
                 let fraction = if p.total == 0 { 0.0 } else { p.done as f32 / p.total as f32 };
                 let text = i18n::fill(
                     tr("logs.sync_progress"),
                     &[("done", &p.done), ("total", &p.total), ("new", &p.inserted)],
                 );
                 ui.add(egui::ProgressBar::new(fraction).desired_width(240.0).text(text));
-            } else if !state.usage.last_sync.is_empty() {
-                let new: usize = state.usage.last_sync.iter().map(|r| r.inserted).sum();
-                let failed = state.usage.last_sync.iter().filter(|r| r.error.is_some()).count();
+            } else if !state.logs.last_sync.is_empty() {
+                let new: usize = state.logs.last_sync.iter().map(|r| r.inserted).sum();
+                let failed = state.logs.last_sync.iter().filter(|r| r.error.is_some()).count();
                 ui.label(i18n::fill(tr("logs.sync_done"), &[("new", &new), ("failed", &failed)]));
             }
             ui.separator();
-            let exporting = state.usage.exporting;
+            let exporting = state.logs.exporting;
             if ui
                 .add_enabled(!exporting, egui::Button::new(tr("logs.export_csv")))
                 .on_hover_text(tr("logs.export_hint"))
                 .clicked()
             {
-                cmds.push(Command::ExportLogsCsv);
+                cmds.push(Command::Logs(LogsCmd::ExportCsv));
             }
-            match &state.usage.export {
+            match &state.logs.export {
                 Some(Ok(path)) => {
                     ui.label(i18n::fill(tr("logs.exported"), &[("path", path)]));
                 }
@@ -215,7 +222,7 @@ impl LogsPanel {
 
     fn filter_bar_ui(&mut self, ui: &mut egui::Ui, state: &AppState) {
         let (ids, labels) = self.cache.sorted_labels(state);
-        let (models, tokens) = state.usage.names.value().map(|(m, t)| (m.as_slice(), t.as_slice())).unwrap_or_default();
+        let (models, tokens) = state.logs.names.value().map(|(m, t)| (m.as_slice(), t.as_slice())).unwrap_or_default();
         ui.horizontal_wrapped(|ui| {
             let shown = self.account.and_then(|id| labels.get(&id)).map(|l| l.name.as_str());
             let l = ui.label(tr("logs.account"));
@@ -266,7 +273,7 @@ impl LogsPanel {
             ui.add(egui::TextEdit::singleline(&mut self.search).desired_width(160.0).hint_text(tr("logs.search_hint")))
                 .labelled_by(l.id)
                 .on_hover_text(tr("logs.search_hint"));
-            if state.usage.window.is_loading() || state.usage.stats.is_loading() {
+            if state.logs.window.is_loading() || state.logs.stats.is_loading() {
                 ui.spinner();
             }
         });
@@ -274,9 +281,9 @@ impl LogsPanel {
 }
 
 /// "First sync depth" label and its picker (7 / 30 / 90 / 180 days); pushes
-/// [`Command::SetLogHistoryDays`]. Used by the Logs panel and Settings.
+/// [`Command::Logs(LogsCmd::SetHistoryDays)`]. Used by the Logs panel and Settings.
 pub(crate) fn history_days_ui(ui: &mut egui::Ui, id: &str, state: &AppState, cmds: &mut Vec<Command>) {
-    let current = state.usage.history_days();
+    let current = state.settings.logs.history_days;
     let days = |d: i64| format!("{d}{}", tr("logs.days_suffix"));
     let l = ui.label(tr("logs.history_days"));
     let mut picked = current;
@@ -291,7 +298,7 @@ pub(crate) fn history_days_ui(ui: &mut egui::Ui, id: &str, state: &AppState, cmd
         .labelled_by(l.id)
         .on_hover_text(tr("logs.history_days_hint"));
     if picked != current {
-        cmds.push(Command::SetLogHistoryDays(picked));
+        cmds.push(Command::Logs(LogsCmd::SetHistoryDays(picked)));
     }
 }
 
@@ -323,18 +330,18 @@ fn activity_ui(ui: &mut egui::Ui, state: &AppState, cmds: &mut Vec<Command>) {
     ui.horizontal(|ui| {
         ui.label(tr("logs.min_level"));
         for level in [Level::Info, Level::Warn, Level::Error] {
-            if ui.selectable_label(state.activity_level == level, tr(level_key(level))).clicked() {
-                cmds.push(Command::ReloadActivity(level));
+            if ui.selectable_label(state.logs.activity_level == level, tr(level_key(level))).clicked() {
+                cmds.push(Command::Logs(LogsCmd::ReloadActivity(level)));
             }
         }
         if ui.button(tr("logs.reload")).clicked() {
-            cmds.push(Command::ReloadActivity(state.activity_level));
+            cmds.push(Command::Logs(LogsCmd::ReloadActivity(state.logs.activity_level)));
         }
-        if state.activity.is_loading() {
+        if state.logs.activity.is_loading() {
             ui.spinner();
         }
     });
-    let entries = state.activity.value().map(Vec::as_slice).unwrap_or_default();
+    let entries = state.logs.activity.value().map(Vec::as_slice).unwrap_or_default();
     if entries.is_empty() {
         widgets::empty_state_ui(ui, tr("logs.activity.empty.title"), tr("logs.activity.empty.hint"));
         return;

@@ -5,8 +5,9 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use egui_plot::{Bar, BarChart, Legend, Line, Plot};
 
+use crate::app::command::LogsCmd;
 use crate::app::i18n::tr;
-use crate::app::usage_logs::account_labels;
+use crate::app::logs::account_labels;
 use crate::app::{AppState, Command};
 use crate::domain::AccountId;
 use crate::domain::money::CurrencySettings;
@@ -54,20 +55,20 @@ fn stacked(
     charts
 }
 
-fn c_by(charts: Option<&crate::app::usage_logs::LogCharts>, fallback: StackBy) -> StackBy {
+fn c_by(charts: Option<&crate::app::logs::LogCharts>, fallback: StackBy) -> StackBy {
     charts.map_or(fallback, |c| c.by)
 }
 
 /// Draws the charts; asks for them when the filter, stacking or day changed.
 pub fn charts_ui(panel: &mut LogsPanel, ui: &mut egui::Ui, state: &AppState, cmds: &mut Vec<Command>) {
     let day_start = local_midnight(panel.hour_days_ago);
-    let charts = state.usage.charts.value();
+    let charts = state.logs.charts.value();
     let stale = charts.is_none_or(|c| c.by != panel.stack_by || c.hour_day_start != day_start)
-        || state.usage.charts.fetched_at().zip(state.usage.stats.fetched_at()).is_some_and(|(c, s)| c < s);
-    if stale && !state.usage.charts.is_loading() && state.usage.filter.is_some() {
-        cmds.push(Command::LoadLogCharts { by: panel.stack_by, day_start });
+        || state.logs.charts.fetched_at().zip(state.logs.stats.fetched_at()).is_some_and(|(c, s)| c < s);
+    if stale && !state.logs.charts.is_loading() && state.logs.filter.is_some() {
+        cmds.push(Command::Logs(LogsCmd::LoadCharts { by: panel.stack_by, day_start }));
     }
-    let labels = account_labels(state);
+    let labels = account_labels(&state.sites);
     let stack_by = c_by(charts, panel.stack_by);
     let series_name = |s: &str| match stack_by {
         StackBy::Account => s
@@ -82,7 +83,7 @@ pub fn charts_ui(panel: &mut LogsPanel, ui: &mut egui::Ui, state: &AppState, cmd
         ui.label(tr("logs.chart.stack_by"));
         ui.selectable_value(&mut panel.stack_by, StackBy::Account, tr("logs.per_account"));
         ui.selectable_value(&mut panel.stack_by, StackBy::Model, tr("logs.per_model"));
-        if state.usage.charts.is_loading() {
+        if state.logs.charts.is_loading() {
             ui.spinner();
         }
     });

@@ -5,8 +5,9 @@ use std::collections::HashMap;
 
 use egui_extras::{Column, TableBuilder};
 
+use crate::app::command::LogsCmd;
 use crate::app::i18n::{self, tr};
-use crate::app::usage_logs::{AccountLabel, LogWindow, WINDOW_ROWS, account_labels};
+use crate::app::logs::{AccountLabel, LogWindow, WINDOW_ROWS, account_labels};
 use crate::app::{AppState, Command};
 use crate::domain::AccountId;
 use crate::domain::money::{CurrencySettings, real_cost};
@@ -28,12 +29,12 @@ fn usd(quota: i64) -> String {
 
 /// "Total cost · tokens · requests" of the current filter.
 pub fn totals_ui(ui: &mut egui::Ui, state: &AppState) {
-    let Some(st) = state.usage.stats.value() else { return };
+    let Some(st) = state.logs.stats.value() else { return };
     let t = st.totals;
     ui.label(i18n::fill(tr("logs.total_cost"), &[("v", &usd(t.quota))]));
     ui.label(i18n::fill(tr("logs.total_tokens"), &[("v", &t.tokens())]));
     ui.label(i18n::fill(tr("logs.total_requests"), &[("v", &t.requests)]));
-    if let Some(w) = state.usage.window.value() {
+    if let Some(w) = state.logs.window.value() {
         ui.label(i18n::fill(tr("logs.total_rows"), &[("v", &w.total)]));
     }
 }
@@ -91,20 +92,20 @@ impl RowsCache {
     }
 
     fn update_labels(&mut self, state: &AppState) {
-        if self.labels_version == Some(state.data_version) && state.accounts.value().is_some() {
+        if self.labels_version == Some(state.sites.data_version) && state.sites.accounts.value().is_some() {
             return;
         }
-        self.labels = account_labels(state);
+        self.labels = account_labels(&state.sites);
         let mut ids: Vec<AccountId> = self.labels.keys().copied().collect();
         ids.sort_by(|a, b| self.labels[a].name.cmp(&self.labels[b].name).then(a.cmp(b)));
         self.sorted = ids;
-        self.labels_version = Some(state.data_version);
+        self.labels_version = Some(state.sites.data_version);
         self.rows_key = None;
     }
 
     fn update_rows(&mut self, state: &AppState, window: &LogWindow) {
         self.update_labels(state);
-        let key = (window.seq, state.data_version, i18n::lang().code());
+        let key = (window.seq, state.sites.data_version, i18n::lang().code());
         if self.rows_key == Some(key) {
             return;
         }
@@ -159,7 +160,7 @@ fn row_ui(row: &mut egui_extras::TableRow<'_, '_>, r: &UsageLog, t: &RowText) {
 
 /// The rows table. Rows outside the loaded window ask for the window around them.
 pub fn rows_ui(ui: &mut egui::Ui, state: &AppState, cache: &mut RowsCache, cmds: &mut Vec<Command>) {
-    let window = state.usage.window.value();
+    let window = state.logs.window.value();
     if let Some(w) = window {
         cache.update_rows(state, w);
     }
@@ -215,9 +216,9 @@ pub fn rows_ui(ui: &mut egui::Ui, state: &AppState, cache: &mut RowsCache, cmds:
             });
     });
     if let Some(i) = missing
-        && !state.usage.window.is_loading()
+        && !state.logs.window.is_loading()
     {
-        cmds.push(Command::LoadLogWindow(i.saturating_sub(WINDOW_ROWS / 4)));
+        cmds.push(Command::Logs(LogsCmd::LoadWindow(i.saturating_sub(WINDOW_ROWS / 4))));
     }
 }
 
@@ -270,11 +271,11 @@ fn breakdown_table_ui(
 
 /// Per-model and per-account breakdowns. Returns a model the user clicked (to filter by).
 pub fn stats_ui(ui: &mut egui::Ui, state: &AppState, cmds: &mut Vec<Command>) -> Option<String> {
-    let Some(st) = state.usage.stats.value() else {
+    let Some(st) = state.logs.stats.value() else {
         ui.spinner();
         return None;
     };
-    let labels = account_labels(state);
+    let labels = account_labels(&state.sites);
     site_stats_ui(ui, state, &labels, st, cmds);
     let mut picked = None;
     ui.columns(2, |cols| {
@@ -300,19 +301,19 @@ fn site_stats_ui(
     cmds: &mut Vec<Command>,
 ) {
     ui.horizontal(|ui| {
-        let busy = state.usage.site_stats.is_loading();
+        let busy = state.logs.site_stats.is_loading();
         if ui
             .add_enabled(!busy, egui::Button::new(tr("logs.compare_site")))
             .on_hover_text(tr("logs.compare_site_hint"))
             .clicked()
         {
-            cmds.push(Command::CompareSiteStats);
+            cmds.push(Command::Logs(LogsCmd::CompareSiteStats));
         }
         if busy {
             ui.spinner();
         }
     });
-    let Some(rows) = state.usage.site_stats.value() else { return };
+    let Some(rows) = state.logs.site_stats.value() else { return };
     egui::Grid::new("logs_site_stats").striped(true).show(ui, |ui| {
         for key in ["logs.col.account", "logs.col.site_sum", "logs.col.local_sum"] {
             ui.strong(tr(key));

@@ -15,8 +15,10 @@ pub mod settings;
 pub mod sites;
 pub mod sites_detail;
 pub mod sites_rows;
+pub mod sync_view;
 pub mod widgets;
 
+use crate::app::command::{ShellCmd, SitesCmd};
 use crate::app::i18n::{self, tr};
 use crate::app::{AppState, Command, Panel};
 
@@ -32,23 +34,13 @@ pub struct Panels {
 impl crate::app::View for Panels {
     /// Draws the whole window: top bar, navigation, notices and the current panel.
     fn ui(&mut self, ui: &mut egui::Ui, state: &AppState, cmds: &mut Vec<Command>) {
-        // Keyboard: Ctrl+1..4 switch panels, F5 refreshes all.
-        ui.input(|i| {
-            let keys = [egui::Key::Num1, egui::Key::Num2, egui::Key::Num3, egui::Key::Num4];
-            for (key, panel) in keys.into_iter().zip(Panel::ALL) {
-                if i.modifiers.command && i.key_pressed(key) {
-                    cmds.push(Command::ShowPanel(panel));
-                }
-            }
-            if i.key_pressed(egui::Key::F5) {
-                cmds.push(Command::RefreshAll);
-            }
-        });
+        // Keyboard: the shortcuts of the command table (Ctrl+1..4 panels, F5 refresh all).
+        cmds.extend(crate::app::command::pressed(ui.ctx()));
         egui::Panel::top("top_bar").show(ui, |ui| top_bar_ui(ui, state, cmds));
         egui::Panel::left("nav").resizable(false).exact_size(150.0).show(ui, |ui| nav_ui(ui, state, cmds));
         egui::CentralPanel::default().show(ui, |ui| {
             notices_ui(ui, state, cmds);
-            match state.panel {
+            match state.shell.panel {
                 Panel::Sites => self.sites.ui(ui, state, cmds),
                 Panel::Pricing => self.pricing.ui(ui, state, cmds),
                 Panel::Logs => self.logs.ui(ui, state, cmds),
@@ -62,27 +54,27 @@ fn top_bar_ui(ui: &mut egui::Ui, state: &AppState, cmds: &mut Vec<Command>) {
     ui.horizontal(|ui| {
         ui.heading("API Hub Desk");
         ui.separator();
-        let busy = state.accounts.is_loading() || state.refresh.is_some();
+        let busy = state.sites.accounts.is_loading() || state.sites.refresh.is_some();
         if ui
             .add_enabled(!busy, egui::Button::new(tr("top.refresh_all")))
             .on_hover_text(tr("top.refresh_all_hint"))
             .clicked()
         {
-            cmds.push(Command::RefreshAll);
+            cmds.push(Command::Sites(SitesCmd::RefreshAll));
         }
-        if let Some(p) = &state.refresh {
+        if let Some(p) = &state.sites.refresh {
             let fraction = if p.total == 0 { 0.0 } else { p.done as f32 / p.total as f32 };
             let text = i18n::fill(tr("top.progress"), &[("done", &p.done), ("total", &p.total), ("failed", &p.failed)]);
             ui.add(egui::ProgressBar::new(fraction).desired_width(220.0).text(text));
             if p.cancelling {
                 ui.label(tr("top.cancelling"));
             } else if ui.button(tr("top.cancel")).clicked() {
-                cmds.push(Command::CancelRefresh);
+                cmds.push(Command::Sites(SitesCmd::CancelRefresh));
             }
-        } else if state.accounts.is_loading() {
+        } else if state.sites.accounts.is_loading() {
             ui.spinner();
         }
-        if let Some(status) = &state.status {
+        if let Some(status) = &state.shell.status {
             ui.separator();
             ui.label(widgets::severity_text(&status.text, status.severity, ui));
         }
@@ -92,22 +84,22 @@ fn top_bar_ui(ui: &mut egui::Ui, state: &AppState, cmds: &mut Vec<Command>) {
 fn nav_ui(ui: &mut egui::Ui, state: &AppState, cmds: &mut Vec<Command>) {
     ui.add_space(8.0);
     for panel in Panel::ALL {
-        let selected = state.panel == panel;
+        let selected = state.shell.panel == panel;
         let text = egui::RichText::new(tr(panel.label_key())).size(16.0);
         let resp = ui.add_sized([ui.available_width(), 32.0], egui::Button::selectable(selected, text));
         if resp.clicked() && !selected {
-            cmds.push(Command::ShowPanel(panel));
+            cmds.push(Command::Shell(ShellCmd::ShowPanel(panel)));
         }
     }
 }
 
 fn notices_ui(ui: &mut egui::Ui, state: &AppState, cmds: &mut Vec<Command>) {
-    for (i, notice) in state.notices.iter().enumerate() {
+    for (i, notice) in state.shell.notices.iter().enumerate() {
         egui::Frame::group(ui.style()).show(ui, |ui| {
             ui.horizontal_wrapped(|ui| {
                 ui.label(widgets::severity_text(&notice.text, notice.severity, ui));
                 if ui.small_button(tr("common.dismiss")).clicked() {
-                    cmds.push(Command::DismissNotice(i));
+                    cmds.push(Command::Shell(ShellCmd::DismissNotice(i)));
                 }
             });
         });

@@ -1,8 +1,9 @@
 //! Network forms: the Settings panel's global section (proxy, timeouts, extra CA file)
 //! and the account detail's per-site section (proxy override, custom User-Agent).
 
+use crate::app::command::NetworkCmd;
 use crate::app::i18n::tr;
-use crate::app::network_jobs::NetworkView;
+use crate::app::network::Network as NetworkView;
 use crate::app::{AppState, Command};
 use crate::domain::Account;
 use crate::domain::network::{NetworkSettings, ProxySetting, SiteNetwork, SiteProxy, validate_proxy_url};
@@ -54,8 +55,7 @@ pub struct NetworkSection {
 }
 
 impl NetworkSection {
-    fn load(&mut self, v: &NetworkView) {
-        let n = &v.settings;
+    fn load(&mut self, v: &NetworkView, n: &crate::domain::network::NetworkSettings) {
         (self.mode, self.url) = match &n.proxy {
             ProxySetting::System => (Mode::Default, String::new()),
             ProxySetting::Direct => (Mode::None, String::new()),
@@ -71,7 +71,7 @@ impl NetworkSection {
     pub fn ui(&mut self, ui: &mut egui::Ui, state: &AppState, cmds: &mut Vec<Command>) {
         let v = &state.network;
         if self.loaded != Some(v.version) {
-            self.load(v);
+            self.load(v, &state.settings.network);
         }
         let mut bad = None;
         egui::Grid::new("network").num_columns(2).spacing([16.0, 8.0]).show(ui, |ui| {
@@ -97,7 +97,7 @@ impl NetworkSection {
         ui.horizontal(|ui| {
             let save = egui::Button::new(if v.saving { tr("net.saving") } else { tr("net.save") });
             if ui.add_enabled(bad.is_none() && !v.saving, save).clicked() {
-                cmds.push(Command::SaveNetwork(NetworkSettings {
+                cmds.push(Command::Network(NetworkCmd::Save(NetworkSettings {
                     proxy: match self.mode {
                         Mode::Default => ProxySetting::System,
                         Mode::None => ProxySetting::Direct,
@@ -106,7 +106,7 @@ impl NetworkSection {
                     connect_timeout_secs: self.connect,
                     request_timeout_secs: self.request,
                     extra_ca_file: self.ca.trim().to_string(),
-                }));
+                })));
             }
             if let Some((ok, text)) = &v.message {
                 message(ui, *ok, text);
@@ -166,7 +166,7 @@ impl SiteNetworkForm {
                     },
                     user_agent: Some(self.user_agent.trim().to_string()).filter(|u| !u.is_empty()),
                 };
-                cmds.push(Command::SaveSiteNetwork { site, site_url: account.site.url.clone(), net });
+                cmds.push(Command::Network(NetworkCmd::SaveSite { site, site_url: account.site.url.clone(), net }));
             }
             if let Some((s, ok, text)) = &v.site_message
                 && *s == site

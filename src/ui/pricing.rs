@@ -14,6 +14,7 @@ mod table;
 #[path = "pricing_try.rs"]
 pub mod try_ui;
 
+use crate::app::command::SitesCmd;
 use crate::app::i18n::{fill, tr};
 use crate::app::{AppState, Command};
 use crate::domain::pricing::compare::model_offers;
@@ -64,15 +65,15 @@ impl PricingPanel {
     pub fn ui(&mut self, ui: &mut egui::Ui, state: &AppState, cmds: &mut Vec<Command>) {
         ui.horizontal(|ui| {
             ui.heading(tr("nav.pricing"));
-            if state.pricing.is_loading() {
+            if state.pricing.book.is_loading() {
                 ui.spinner();
                 ui.label(tr("pricing.status.loading"));
             }
-            if let Some(err) = state.pricing.error() {
+            if let Some(err) = state.pricing.book.error() {
                 ui.colored_label(ui.visuals().error_fg_color, fill(tr("pricing.status.error"), &[("error", &err)]));
             }
         });
-        let Some(book) = state.pricing.value().filter(|b| b.row_count() > 0) else {
+        let Some(book) = state.pricing.book.value().filter(|b| b.row_count() > 0) else {
             empty_ui(ui, state, cmds);
             return;
         };
@@ -83,7 +84,7 @@ impl PricingPanel {
                 self.offers = Some((sel.clone(), self.builds, model_offers(book, &sel.model, &self.opts)));
             }
             let offers = self.offers.as_ref().map(|o| o.2.as_slice()).unwrap_or_default();
-            let out = detail::detail_panel_ui(ui, book, &sel, &self.opts, offers, &state.tries);
+            let out = detail::detail_panel_ui(ui, book, &sel, &self.opts, offers, &state.pricing.tries);
             if out.closed {
                 self.selected = None;
             }
@@ -99,7 +100,7 @@ impl PricingPanel {
         status_ui(ui, book, state, cmds);
         self.toolbar_ui(ui, book);
         self.opts.weights = self.preset.weights(Some(self.custom));
-        self.refresh(book, state.pricing.fetched_at());
+        self.refresh(book, state.pricing.book.fetched_at());
         let Some((_, comparison)) = &self.cache else { return };
         ui.label(
             egui::RichText::new(fill(
@@ -118,8 +119,11 @@ impl PricingPanel {
             return;
         }
         let Some((_, comparison)) = &self.cache else { return };
-        let view =
-            table::TableView { opts: &self.opts, selected: self.selected.as_ref(), verified: &state.tries.verified };
+        let view = table::TableView {
+            opts: &self.opts,
+            selected: self.selected.as_ref(),
+            verified: &state.pricing.tries.verified,
+        };
         let out = table::table_ui(ui, book, comparison, &view, &mut self.texts);
         if let Some(sort) = out.sort {
             if self.opts.sort == sort {
@@ -267,7 +271,7 @@ fn name_combo_ui(ui: &mut egui::Ui, label_key: &'static str, value: &mut Option<
 }
 
 fn status_ui(ui: &mut egui::Ui, book: &PricingBook, state: &AppState, cmds: &mut Vec<Command>) {
-    let fetched_at = state.pricing.fetched_at();
+    let fetched_at = state.pricing.book.fetched_at();
     let now = crate::domain::time::now_unix();
     let mut text = fill(tr("pricing.status.accounts"), &[("n", &book.accounts.len())]);
     if let Some(at) = fetched_at {
@@ -276,23 +280,23 @@ fn status_ui(ui: &mut egui::Ui, book: &PricingBook, state: &AppState, cmds: &mut
     }
     ui.horizontal(|ui| {
         ui.label(egui::RichText::new(text).weak());
-        let busy = state.pricing.is_loading() || state.accounts.is_loading();
+        let busy = state.pricing.book.is_loading() || state.sites.accounts.is_loading();
         if ui.add_enabled(!busy, egui::Button::new(tr("pricing.refresh")).small()).clicked() {
-            cmds.push(Command::RefreshAll);
+            cmds.push(Command::Sites(SitesCmd::RefreshAll));
         }
     });
 }
 
 fn empty_ui(ui: &mut egui::Ui, state: &AppState, cmds: &mut Vec<Command>) {
-    if state.pricing.is_loading() {
+    if state.pricing.book.is_loading() {
         return;
     }
-    let has_accounts = state.accounts.value().is_some_and(|a| !a.is_empty());
+    let has_accounts = state.sites.accounts.value().is_some_and(|a| !a.is_empty());
     if has_accounts {
         widgets::empty_state_ui(ui, tr("pricing.empty.title"), tr("pricing.empty.hint_refresh"));
         ui.vertical_centered(|ui| {
             if ui.button(tr("top.refresh_all")).clicked() {
-                cmds.push(Command::RefreshAll);
+                cmds.push(Command::Sites(SitesCmd::RefreshAll));
             }
         });
     } else {

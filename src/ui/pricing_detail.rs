@@ -4,7 +4,7 @@
 use super::table::{Selection, account_text, cheapest_color, effective_text, price_text};
 use super::try_ui::verified_ui;
 use crate::app::i18n::{fill, tr};
-use crate::app::try_jobs::TryState;
+use crate::app::pricing::TryState;
 use crate::domain::pricing::{CompareOptions, CompareRow, PriceUnit, PricingBook, RefreshState, explain};
 use crate::ui::widgets;
 

@@ -1,7 +1,8 @@
 //! The "Try a model" window (opened from the per-model detail) and the "last verified"
-//! text shown beside prices. The request runs as a job (`Command::TryModel`); the window
+//! text shown beside prices. The request runs as a job (`Command::Pricing(PricingCmd::TryModel)`); the window
 //! only reads [`crate::app::try_jobs::TryState`].
 
+use crate::app::command::PricingCmd;
 use crate::app::i18n::{fill, tr};
 use crate::app::{AppState, Command};
 use crate::domain::AccountId;
@@ -106,6 +107,7 @@ fn form_ui(ui: &mut egui::Ui, d: &mut TryDialog, state: &AppState, cmds: &mut Ve
     ui.label(egui::RichText::new(&d.account_text).weak());
     ui.add_space(4.0);
     let keys = state
+        .sites
         .states
         .get(&d.account)
         .and_then(|s| s.snapshot.as_ref())
@@ -113,11 +115,12 @@ fn form_ui(ui: &mut egui::Ui, d: &mut TryDialog, state: &AppState, cmds: &mut Ve
         .unwrap_or_default();
     let usable = usable_keys(keys, &d.model);
     let key_only = state
+        .sites
         .accounts
         .value()
         .and_then(|a| a.iter().find(|a| a.id == d.account))
         .is_some_and(|a| a.auth == crate::domain::AuthMethod::ApiKey);
-    let running = state.tries.is_running(d.account, &d.model);
+    let running = state.pricing.tries.is_running(d.account, &d.model);
     egui::Grid::new("pricing_try_form").num_columns(2).spacing([12.0, 6.0]).show(ui, |ui| {
         let label = ui.label(tr("pricing.try.key"));
         let mut options: Vec<(KeyChoice, String, bool)> =
@@ -172,21 +175,21 @@ fn form_ui(ui: &mut egui::Ui, d: &mut TryDialog, state: &AppState, cmds: &mut Ve
     ui.add_space(6.0);
     ui.horizontal(|ui| {
         if ui.add_enabled(!running, egui::Button::new(tr("pricing.try.send"))).clicked() {
-            cmds.push(Command::TryModel {
+            cmds.push(Command::Pricing(PricingCmd::TryModel {
                 account: d.account,
                 model: d.model.clone(),
                 key: d.key,
                 prompt: d.prompt.clone(),
                 max_tokens: d.max_tokens,
                 kind: d.kind,
-            });
+            }));
         }
         if running {
             ui.spinner();
             ui.label(tr("pricing.try.sending"));
         }
     });
-    let Some(run) = state.tries.run.as_ref().filter(|r| r.account == d.account && r.model == d.model) else {
+    let Some(run) = state.pricing.tries.run.as_ref().filter(|r| r.account == d.account && r.model == d.model) else {
         return;
     };
     let Some(result) = &run.result else {

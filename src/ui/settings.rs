@@ -1,5 +1,6 @@
 //! 设置 Settings: language, theme, storage, fonts, network, backup, about.
 
+use crate::app::command::ShellCmd;
 use crate::app::fonts::FontStatus;
 use crate::app::i18n::{Lang, fill, tr};
 use crate::app::{AppState, Command};
@@ -24,8 +25,8 @@ impl SettingsPanel {
                     ui.label(tr("settings.language"));
                     ui.horizontal(|ui| {
                         for lang in Lang::ALL {
-                            if ui.selectable_label(state.lang == lang, lang.native_name()).clicked() {
-                                cmds.push(Command::SetLanguage(lang));
+                            if ui.selectable_label(state.shell.lang == lang, lang.native_name()).clicked() {
+                                cmds.push(Command::Shell(ShellCmd::SetLanguage(lang)));
                             }
                         }
                     });
@@ -33,14 +34,14 @@ impl SettingsPanel {
                     ui.label(tr("settings.theme"));
                     ui.horizontal(|ui| {
                         for theme in ThemePref::ALL {
-                            if ui.selectable_label(state.theme == theme, tr(theme.label_key())).clicked() {
-                                cmds.push(Command::SetTheme(theme));
+                            if ui.selectable_label(state.shell.theme == theme, tr(theme.label_key())).clicked() {
+                                cmds.push(Command::Shell(ShellCmd::SetTheme(theme)));
                             }
                         }
                     });
                     ui.end_row();
                     ui.label(tr("settings.font"));
-                    ui.label(match &state.font {
+                    ui.label(match &state.shell.font {
                         FontStatus::Loading => tr("settings.font.loading").to_string(),
                         FontStatus::Loaded(face) => fill(
                             tr("settings.font.loaded"),
@@ -55,12 +56,12 @@ impl SettingsPanel {
                 egui::Grid::new("storage").num_columns(2).spacing([16.0, 8.0]).show(ui, |ui| {
                     ui.label(tr("settings.data_dir"));
                     ui.horizontal(|ui| {
-                        ui.monospace(state.env.data_dir.display().to_string());
-                        ui.label(egui::RichText::new(tr(source_key(state.env.data_dir_source))).weak());
+                        ui.monospace(state.shell.env.data_dir.display().to_string());
+                        ui.label(egui::RichText::new(tr(source_key(state.shell.env.data_dir_source))).weak());
                     });
                     ui.end_row();
                     ui.label(tr("settings.secrets"));
-                    ui.label(match &state.env.key_location {
+                    ui.label(match &state.shell.env.key_location {
                         KeyLocation::Keychain => tr("settings.secrets.keychain").to_string(),
                         KeyLocation::KeyFile(p) => fill(tr("settings.secrets.keyfile"), &[("path", &p.display())]),
                     });
@@ -74,14 +75,12 @@ impl SettingsPanel {
             section(ui, tr("settings.alerts"), |ui| self.alerts.ui(ui, state, cmds));
             section(ui, tr("settings.network"), |ui| self.network.ui(ui, state, cmds));
             section(ui, tr("settings.backup"), |ui| {
-                let mut actions = Vec::new();
-                self.backup.ui(ui, &state.backup, &mut actions);
-                cmds.extend(actions.into_iter().map(Command::Backup));
+                self.backup.ui(ui, state, cmds);
             });
             section(ui, tr("settings.about"), |ui| {
                 ui.label(fill(
                     tr("settings.version"),
-                    &[("version", &state.env.version), ("commit", &state.env.commit)],
+                    &[("version", &state.shell.env.version), ("commit", &state.shell.env.commit)],
                 ));
             });
         });

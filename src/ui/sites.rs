@@ -3,6 +3,7 @@
 
 use egui_extras::{Column, TableBuilder};
 
+use crate::app::command::{CheckinCmd, SitesCmd};
 use crate::app::i18n::{fill, tr};
 use crate::app::{AppState, Command};
 use crate::ui::add_account::AddAccountDialog;
@@ -27,7 +28,7 @@ pub struct SitesPanel {
     texts_lang: Option<crate::app::i18n::Lang>,
     /// The user groups of all accounts, sorted (for the group filter).
     groups: Vec<String>,
-    /// Account id → its index in `state.accounts`.
+    /// Account id → its index in `state.sites.accounts`.
     index: std::collections::HashMap<crate::domain::AccountId, usize>,
 }
 
@@ -95,27 +96,27 @@ impl SitesPanel {
             if ui.button(tr("add.open")).on_hover_text("Ctrl+N").clicked() {
                 self.add.open(cmds);
             }
-            let checking = state.actions.checkin_all_running;
+            let checking = state.checkin.all_running;
             if ui
                 .add_enabled(!checking, egui::Button::new(tr("checkin.all")))
                 .on_hover_text(tr("checkin.all_hint"))
                 .clicked()
             {
-                cmds.push(Command::CheckInAll);
+                cmds.push(Command::Checkin(CheckinCmd::CheckInAll));
             }
             if checking {
                 ui.spinner();
             }
-            if state.accounts.is_loading() {
+            if state.sites.accounts.is_loading() {
                 ui.spinner();
             }
-            if let Some(err) = state.accounts.error() {
+            if let Some(err) = state.sites.accounts.error() {
                 ui.colored_label(ui.visuals().error_fg_color, err);
             }
         });
-        let accounts = state.accounts.value().map(Vec::as_slice).unwrap_or_default();
+        let accounts = state.sites.accounts.value().map(Vec::as_slice).unwrap_or_default();
         if accounts.is_empty() {
-            if !state.accounts.is_loading() {
+            if !state.sites.accounts.is_loading() {
                 widgets::empty_state_ui(ui, tr("sites.empty.title"), tr("sites.empty.hint"));
                 ui.vertical_centered(|ui| {
                     if ui.button(tr("add.open")).clicked() {
@@ -135,7 +136,7 @@ impl SitesPanel {
         {
             let mut action = DetailAction::None;
             egui::Panel::right("account_detail").resizable(true).default_size(380.0).show(ui, |ui| {
-                action = self.detail.ui(ui, account, state.states.get(&id), state, cmds);
+                action = self.detail.ui(ui, account, state.sites.states.get(&id), state, cmds);
             });
             match action {
                 DetailAction::None => {}
@@ -154,14 +155,14 @@ impl SitesPanel {
 
     fn refresh_cache(&mut self, state: &AppState) {
         let now = crate::domain::time::now_unix();
-        let fresh = self.cache.as_ref().is_some_and(|(v, q, _, _)| *v == state.data_version && *q == self.query)
+        let fresh = self.cache.as_ref().is_some_and(|(v, q, _, _)| *v == state.sites.data_version && *q == self.query)
             && now - self.built_at < 3600;
         if !fresh {
             self.built_at = now;
-            let accounts = state.accounts.value().map(Vec::as_slice).unwrap_or_default();
-            let rows = build_rows(accounts, &state.states, &self.query, &state.alerts, now);
+            let accounts = state.sites.accounts.value().map(Vec::as_slice).unwrap_or_default();
+            let rows = build_rows(accounts, &state.sites.states, &self.query, &state.settings.alerts, now);
             let sums = totals(&rows);
-            self.cache = Some((state.data_version, self.query.clone(), rows, sums));
+            self.cache = Some((state.sites.data_version, self.query.clone(), rows, sums));
             self.texts_lang = None;
             self.index = accounts.iter().enumerate().map(|(i, a)| (a.id, i)).collect();
             let mut groups: Vec<String> =
@@ -220,7 +221,6 @@ impl SitesPanel {
 
     fn table_ui(&mut self, ui: &mut egui::Ui, rows: &[SiteRow], state: &AppState, cmds: &mut Vec<Command>) {
         let now = crate::domain::time::now_unix();
-        let busy = state.refresh.is_some();
         // A wide table must not reach under the detail panel: it would take its clicks.
         let clip = ui.clip_rect().intersect(ui.available_rect_before_wrap());
         ui.set_clip_rect(clip);
@@ -251,7 +251,7 @@ impl SitesPanel {
                 _ => Column::auto().at_least(70.0),
             });
         }
-        let accounts = state.accounts.value().map(Vec::as_slice).unwrap_or_default();
+        let accounts = state.sites.accounts.value().map(Vec::as_slice).unwrap_or_default();
         table
             .header(24.0, |mut h| {
                 h.col(|_| {});
@@ -345,18 +345,20 @@ impl SitesPanel {
                     });
                     row.col(|ui| {
                         if let Some(a) = self.index.get(&r.id).and_then(|i| accounts.get(*i))
-                            && let Some(text) = crate::ui::checkin_view::today_text(a, state.states.get(&r.id), state)
+                            && let Some(text) =
+                                crate::ui::checkin_view::today_text(a, state.sites.states.get(&r.id), state)
                         {
                             ui.label(text);
                         }
                     });
                     row.col(|ui| {
                         if ui
-                            .add_enabled(!busy, egui::Button::new(tr("sites.refresh_one")).small())
+                            // Always clickable: a refresh already holding the account says so.
+                            .add(egui::Button::new(tr("sites.refresh_one")).small())
                             .on_hover_text(tr("sites.refresh_one_hint"))
                             .clicked()
                         {
-                            cmds.push(Command::RefreshAccounts(vec![r.id]));
+                            cmds.push(Command::Sites(SitesCmd::RefreshAccounts(vec![r.id])));
                         }
                         match &r.error {
                             Some((_, message)) => {
@@ -388,7 +390,7 @@ impl SitesPanel {
                                 && let Some(src) = egui::DragAndDrop::take_payload::<Dragged>(&resp.ctx)
                                 && let Some(delta) = drop_delta(accounts, *src, r.id)
                             {
-                                cmds.push(Command::MoveAccount { id: *src, delta });
+                                cmds.push(Command::Sites(SitesCmd::MoveAccount { id: *src, delta }));
                             }
                         }
                     }
@@ -436,7 +438,7 @@ fn totals_ui(ui: &mut egui::Ui, t: &Totals, state: &AppState, cmds: &mut Vec<Com
             ));
         }
         ui.separator();
-        let mut schedule = state.schedule;
+        let mut schedule = state.settings.refresh;
         ui.checkbox(&mut schedule.enabled, tr("sites.auto"));
         let label = ui.label(tr("sites.auto_interval"));
         ui.add_enabled(
@@ -446,13 +448,13 @@ fn totals_ui(ui: &mut egui::Ui, t: &Totals, state: &AppState, cmds: &mut Vec<Com
                 .speed(1.0),
         )
         .labelled_by(label.id);
-        if schedule != state.schedule {
-            cmds.push(Command::SetSchedule(schedule));
+        if schedule != state.settings.refresh {
+            cmds.push(Command::Sites(SitesCmd::SetSchedule(schedule)));
         }
         let hhmm = |at: i64| crate::domain::time::local_text(at, "%H:%M");
         let now = crate::domain::time::now_unix();
-        match (state.next_auto_refresh_at, state.offline_until) {
-            (_, Some(until)) if until > now && state.schedule.enabled => {
+        match (state.sites.next_auto_refresh_at, state.sites.offline_until) {
+            (_, Some(until)) if until > now && state.settings.refresh.enabled => {
                 ui.colored_label(
                     ui.visuals().warn_fg_color,
                     fill(tr("sites.totals.offline"), &[("when", &hhmm(until))]),

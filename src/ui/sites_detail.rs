@@ -2,6 +2,7 @@
 //! account's own settings (group, paid ratio, notes, disabled), its site's network
 //! settings, order and deletion.
 
+use crate::app::command::SitesCmd;
 use crate::app::i18n::{fill, tr};
 use crate::app::{AppState, Command};
 use crate::domain::Account;
@@ -252,13 +253,13 @@ impl DetailView {
                 meta.paid_per_usd = paid.parse().ok();
                 meta.low_balance_threshold = threshold;
                 meta.refresh_interval_mins = interval;
-                cmds.push(Command::UpdateAccountMeta { id: account.id, meta });
+                cmds.push(Command::Sites(SitesCmd::UpdateAccountMeta { id: account.id, meta }));
             }
             if ui.button(tr("detail.move_up")).clicked() {
-                cmds.push(Command::MoveAccount { id: account.id, delta: -1 });
+                cmds.push(Command::Sites(SitesCmd::MoveAccount { id: account.id, delta: -1 }));
             }
             if ui.button(tr("detail.move_down")).clicked() {
-                cmds.push(Command::MoveAccount { id: account.id, delta: 1 });
+                cmds.push(Command::Sites(SitesCmd::MoveAccount { id: account.id, delta: 1 }));
             }
         });
         ui.add_space(8.0);
@@ -270,7 +271,7 @@ impl DetailView {
             ui.colored_label(ui.visuals().warn_fg_color, fill(tr("detail.delete_confirm"), &[("name", &name)]));
             ui.horizontal(|ui| {
                 if ui.button(tr("detail.delete_yes")).clicked() {
-                    cmds.push(Command::DeleteAccount(account.id));
+                    cmds.push(Command::Sites(SitesCmd::DeleteAccount(account.id)));
                     self.confirm_delete = false;
                     deleted = true;
                 }

@@ -116,6 +116,9 @@ pub struct FakeConfig {
     pub chat_rate_limited: bool,
     /// Length of the vectors `/v1/embeddings` returns.
     pub embedding_dims: usize,
+    /// Requests whose path starts with the prefix wait for a permit of the semaphore
+    /// (a test opens the gate with `add_permits`): holds a refresh in flight.
+    pub gate: Option<(String, Arc<tokio::sync::Semaphore>)>,
 }
 
 impl FakeConfig {
@@ -153,6 +156,7 @@ impl FakeConfig {
             chunk_delay_ms: 15,
             chat_rate_limited: false,
             embedding_dims: 8,
+            gate: None,
         }
     }
 
@@ -332,6 +336,11 @@ async fn handle(
     let cfg = st.cfg.lock().unwrap().clone();
     if cfg.delay_ms > 0 {
         tokio::time::sleep(std::time::Duration::from_millis(cfg.delay_ms)).await;
+    }
+    if let Some((prefix, gate)) = &cfg.gate
+        && uri.path().starts_with(prefix.as_str())
+    {
+        let _permit = gate.acquire().await;
     }
     if cfg.rate_limit_after.is_some_and(|lim| n > lim) {
         let mut r = StatusCode::TOO_MANY_REQUESTS.into_response();

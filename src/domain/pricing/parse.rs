@@ -109,8 +109,12 @@ pub fn parse_new_api_pricing(body: &Value) -> Result<SitePricing, PricingParseEr
         .map(|vs| vs.iter().filter_map(|v| Some((v.get("id")?.as_i64()?, text(v, "name")?))).collect())
         .unwrap_or_default();
     let mut models = Vec::with_capacity(items.len());
+    let mut endpoint_types = BTreeMap::new();
     for item in items {
         let Some(model) = text(item, "model_name") else { continue };
+        if let Some(types) = string_list(item.get("supported_endpoint_types")).filter(|t| !t.is_empty()) {
+            endpoint_types.insert(model.clone(), types);
+        }
         let vendor = item
             .get("vendor_id")
             .and_then(Value::as_i64)
@@ -136,7 +140,7 @@ pub fn parse_new_api_pricing(body: &Value) -> Result<SitePricing, PricingParseEr
         .filter(|m| !m.is_empty())
         .map(|m| m.keys().cloned().collect::<BTreeSet<_>>());
     let auto_groups = string_list(body.get("auto_groups")).unwrap_or_default();
-    Ok(SitePricing { models, group_ratios, usable_groups, auto_groups })
+    Ok(SitePricing { models, group_ratios, usable_groups, auto_groups, endpoint_types })
 }
 
 fn one_hub_billing(price: Option<&Value>) -> Billing {
@@ -214,7 +218,7 @@ pub fn parse_one_hub_pricing(
         }
     }
     let usable_groups = user_group_map.map(|_| group_ratios.keys().cloned().collect());
-    Ok(SitePricing { models, group_ratios, usable_groups, auto_groups: Vec::new() })
+    Ok(SitePricing { models, group_ratios, usable_groups, auto_groups: Vec::new(), endpoint_types: BTreeMap::new() })
 }
 
 /// Parses new-api / Veloera `GET /api/user/self/groups` (`group → {ratio, desc}`, enveloped or

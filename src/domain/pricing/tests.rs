@@ -422,3 +422,20 @@ fn per_call_prices_rank_after_token_prices_not_among_them() {
     let c = build_comparison(&book, &CompareOptions { sort: SortColumn::PerCall, ..Default::default() });
     assert_eq!(book.accounts[c.rows[0].account].rows[c.rows[0].row].model, "mj-imagine");
 }
+
+#[test]
+fn supported_endpoint_types_are_kept_per_model() {
+    let body = json!({"success":true,
+        "data":[{"model_name":"claude-x","quota_type":0,"model_ratio":1,"supported_endpoint_types":["anthropic","openai"]},
+                {"model_name":"plain","quota_type":0,"model_ratio":1},
+                {"model_name":"empty","quota_type":0,"model_ratio":1,"supported_endpoint_types":[]}],
+        "group_ratio":{"default":1}});
+    let site = parse_new_api_pricing(&body).unwrap();
+    assert_eq!(site.endpoint_types.get("claude-x").unwrap(), &["anthropic", "openai"]);
+    assert!(!site.endpoint_types.contains_key("plain"), "not said: absent");
+    assert!(!site.endpoint_types.contains_key("empty"), "an empty list says nothing");
+    // Stored snapshots from before the field still read.
+    let old: SitePricing =
+        serde_json::from_value(json!({"models":[],"group_ratios":{},"usable_groups":null,"auto_groups":[]})).unwrap();
+    assert!(old.endpoint_types.is_empty());
+}

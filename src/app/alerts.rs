@@ -1,43 +1,68 @@
-//! Alerts in the app: the global settings (`Command::SetAlertSettings`), what was already
-//! notified (persisted in `alerts.notified`, so an alert is notified once until it clears),
-//! and the desktop notification after a refresh (a job; never on the UI thread).
+//! Alerts: the global settings (`AlertsCmd::SetSettings`, the `alerts` section of the
+//! settings), what was already notified (kept in the `alerts.notified` bookkeeping row,
+//! so an alert is notified once until it clears), and the desktop notification after a
+//! refresh (`alerts:notify:{n}`; never on the UI thread).
 
 use std::collections::BTreeSet;
+use std::sync::{Arc, Mutex};
 
-use poll_promise::Promise;
-
-use super::{App, Severity, StatusLine};
-use crate::app::i18n::{fill, tr};
+use super::cx::Cx;
+use super::i18n::{fill, tr};
+use super::jobs::{JobMsg, Spec};
+use super::sites::Sites;
+use super::state::Severity;
 use crate::domain::AccountId;
 use crate::domain::alerts::{self, Alert, AlertSettings};
 use crate::domain::money::amount_text;
 use crate::domain::settings::bookkeeping;
 
-/// The app's alert bookkeeping.
+/// Commands of the alerts.
+#[derive(Debug, Clone)]
+pub enum AlertsCmd {
+    /// Change the global alert settings (a setting; badges recompute).
+    SetSettings(AlertSettings),
+    /// These accounts were refreshed: notify the alerts that newly triggered.
+    Check(Vec<AccountId>),
+    /// Read which alerts were already notified (start-up).
+    ReloadNotified,
+}
+
+/// Messages of the alert jobs.
+pub enum AlertsMsg {
+    /// What was notified before (the stored JSON).
+    Notified(Option<String>),
+    /// A desktop notification was shown, or why not.
+    Shown(Result<(), String>),
+    /// The notified list was saved, or why not.
+    Saved(Result<(), String>),
+}
+
+impl From<AlertsMsg> for JobMsg {
+    fn from(m: AlertsMsg) -> JobMsg {
+        JobMsg::Alerts(m)
+    }
+}
+
+/// The alerts' bookkeeping.
 #[derive(Default)]
-pub struct AlertJobs {
+pub struct Alerts {
     /// `(account, alert id)` already notified.
     notified: BTreeSet<(AccountId, String)>,
     /// `notified` has been read from the store.
-    notified_loaded: bool,
-    /// The start-up read of `notified`.
-    load: Option<Promise<Option<String>>>,
-    /// Desktop notifications being shown; an error falls back to an in-app line.
-    desktop: Vec<Promise<Result<(), String>>>,
-    /// Saves of `notified`.
-    saves: Vec<Promise<Result<(), String>>>,
+    loaded: bool,
+    /// The newest notified list not written yet.
+    unsaved: Arc<Mutex<Option<String>>>,
+    /// Desktop notifications shown so far (names their jobs).
+    shown: u64,
 }
 
-impl AlertJobs {
-    /// Reads what was notified from the stored JSON list of `[account, id]`.
-    pub fn from_setting(value: Option<&str>) -> AlertJobs {
-        let notified = value
-            .and_then(|v| serde_json::from_str::<Vec<(AccountId, String)>>(v).ok())
-            .unwrap_or_default()
-            .into_iter()
-            .collect();
-        AlertJobs { notified, notified_loaded: true, ..Default::default() }
-    }
+/// Reads what was notified from the stored JSON list of `[account, id]`.
+pub fn parse_notified(value: Option<&str>) -> BTreeSet<(AccountId, String)> {
+    value
+        .and_then(|v| serde_json::from_str::<Vec<(AccountId, String)>>(v).ok())
+        .unwrap_or_default()
+        .into_iter()
+        .collect()
 }
 
 /// One translated line for an alert.
@@ -91,45 +116,54 @@ pub fn newly_triggered(
     fresh
 }
 
-impl App {
-    /// Applies new global alert settings (persisted; the table recomputes its badges).
-    pub(super) fn set_alert_settings(&mut self, settings: AlertSettings) {
-        self.state.alerts = settings.clone();
-        self.state.data_version += 1;
-        self.change_settings(|s| s.alerts = settings);
-    }
-
-    /// Reads which alerts were already notified (a start-up job).
-    pub(super) fn reload_notified(&mut self) {
-        let store = self.store.clone();
-        self.alert_jobs.load = Some(
-            self.runner.spawn_blocking(move || store.with(|s| s.setting(bookkeeping::ALERTS_NOTIFIED)).ok().flatten()),
-        );
+impl Alerts {
+    /// Applies a command.
+    pub fn apply(&mut self, cmd: AlertsCmd, cx: &mut Cx<'_>, sites: &mut Sites) {
+        match cmd {
+            AlertsCmd::SetSettings(settings) => {
+                cx.change_settings(|s| s.alerts = settings);
+                sites.data_version += 1; // the table's badges recompute
+            }
+            AlertsCmd::ReloadNotified => {
+                let store = cx.store.clone();
+                cx.start_blocking_quiet(Spec::new("alerts:load"), move |_| {
+                    AlertsMsg::Notified(store.with(|s| s.setting(bookkeeping::ALERTS_NOTIFIED)).ok().flatten())
+                });
+            }
+            AlertsCmd::Check(ids) => self.check(&ids, cx, sites),
+        }
     }
 
     /// After a refresh of `ids`: notify the alerts that newly triggered.
-    pub(super) fn check_alerts(&mut self, ids: &[AccountId]) {
-        let Some(accounts) = self.state.accounts.value() else { return };
-        if !self.alert_jobs.notified_loaded {
+    fn check(&mut self, ids: &[AccountId], cx: &mut Cx<'_>, sites: &Sites) {
+        let Some(accounts) = sites.accounts.value() else { return };
+        if !self.loaded {
             return; // not read yet: do not notify twice what an earlier run notified
         }
         let now = crate::domain::time::now_unix();
         let current: Vec<(AccountId, Vec<Alert>)> = accounts
             .iter()
             .filter(|a| ids.contains(&a.id))
-            .map(|a| (a.id, alerts::evaluate(a, self.state.states.get(&a.id), &self.state.alerts, now)))
+            .map(|a| (a.id, alerts::evaluate(a, sites.states.get(&a.id), &cx.settings.alerts, now)))
             .collect();
-        let before = self.alert_jobs.notified.clone();
-        let fresh = newly_triggered(&mut self.alert_jobs.notified, &current);
-        if before != self.alert_jobs.notified {
-            let list: Vec<&(AccountId, String)> = self.alert_jobs.notified.iter().collect();
-            let json = serde_json::to_string(&list).unwrap_or_default();
-            let store = self.store.clone();
-            self.alert_jobs.saves.push(self.runner.spawn_blocking(move || {
-                store.with(|s| s.set_setting(bookkeeping::ALERTS_NOTIFIED, &json)).map_err(|e| e.to_string())
-            }));
+        let before = self.notified.clone();
+        let fresh = newly_triggered(&mut self.notified, &current);
+        if before != self.notified {
+            let list: Vec<&(AccountId, String)> = self.notified.iter().collect();
+            if let Ok(mut unsaved) = self.unsaved.lock() {
+                *unsaved = Some(serde_json::to_string(&list).unwrap_or_default());
+            }
+            let (store, unsaved) = (cx.store.clone(), self.unsaved.clone());
+            cx.start_blocking_quiet(Spec::new("alerts:save").latest_wins(), move |_| {
+                // Holding the list while writing keeps the last one last on disk.
+                let Ok(mut pending) = unsaved.lock() else { return AlertsMsg::Saved(Err("unavailable".into())) };
+                let Some(json) = pending.take() else { return AlertsMsg::Saved(Ok(())) };
+                AlertsMsg::Saved(
+                    store.with(|s| s.set_setting(bookkeeping::ALERTS_NOTIFIED, &json)).map_err(|e| e.to_string()),
+                )
+            });
         }
-        if fresh.is_empty() || !self.state.alerts.desktop {
+        if fresh.is_empty() || !cx.settings.alerts.desktop {
             return;
         }
         let lines: Vec<String> = fresh
@@ -143,40 +177,32 @@ impl App {
         let title = fill(tr("alerts.notify_title"), &[("n", &lines.len())]);
         let body = lines.join("\n");
         log::info!("alerts: {} newly triggered", lines.len());
-        self.alert_jobs.desktop.push(self.runner.spawn_blocking(move || show_desktop(&title, &body)));
+        self.shown += 1;
+        cx.start_blocking_quiet(Spec::new(format!("alerts:notify:{}", self.shown)), move |_| {
+            AlertsMsg::Shown(show_desktop(&title, &body))
+        });
     }
 
-    /// Polls desktop notifications; a failure shows the alerts in the status line instead.
-    pub(super) fn poll_alert_jobs(&mut self) {
-        if let Some(job) = &self.alert_jobs.load
-            && job.ready().is_some()
-            && let Some(job) = self.alert_jobs.load.take()
-        {
-            let loaded = AlertJobs::from_setting(job.block_and_take().as_deref());
-            self.alert_jobs.notified = loaded.notified;
-            self.alert_jobs.notified_loaded = true;
+    /// Lands a job's message.
+    pub fn on_job(&mut self, msg: AlertsMsg, cx: &mut Cx<'_>) {
+        match msg {
+            AlertsMsg::Notified(json) => {
+                self.notified = parse_notified(json.as_deref());
+                self.loaded = true;
+            }
+            AlertsMsg::Shown(Ok(())) | AlertsMsg::Saved(Ok(())) => {}
+            AlertsMsg::Shown(Err(e)) => {
+                log::warn!("desktop notification failed: {e}");
+                cx.say(fill(tr("alerts.notify_failed"), &[("e", &e)]), Severity::Warning);
+            }
+            AlertsMsg::Saved(Err(e)) => log::error!("saving notified alerts failed: {e}"),
         }
-        self.alert_jobs.saves.retain(|p| match p.ready() {
-            None => true,
-            Some(Ok(())) => false,
-            Some(Err(e)) => {
-                log::error!("saving notified alerts failed: {e}");
-                false
-            }
-        });
-        let mut failed = None;
-        self.alert_jobs.desktop.retain(|p| match p.ready() {
-            None => true,
-            Some(Ok(())) => false,
-            Some(Err(e)) => {
-                failed = Some(e.clone());
-                false
-            }
-        });
-        if let Some(e) = failed {
-            log::warn!("desktop notification failed: {e}");
-            self.state.status =
-                Some(StatusLine { text: fill(tr("alerts.notify_failed"), &[("e", &e)]), severity: Severity::Warning });
+    }
+
+    /// A job ended without its message.
+    pub fn job_lost(&mut self, key: &str) {
+        if key == "alerts:load" {
+            self.loaded = true;
         }
     }
 }
@@ -201,7 +227,7 @@ mod tests {
         assert_eq!(newly_triggered(&mut seen, &[(1, vec![lower])]).len(), 1);
         assert!(seen.contains(&(2, "failing".to_string())));
         let json = serde_json::to_string(&seen.iter().collect::<Vec<_>>()).unwrap();
-        assert_eq!(AlertJobs::from_setting(Some(&json)).notified, seen);
+        assert_eq!(parse_notified(Some(&json)), seen);
     }
 
     /// Manual check (it would pop up a notification on a desktop): with no session bus

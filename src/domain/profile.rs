@@ -1,7 +1,15 @@
-//! One data-driven [`Profile`] per [`SiteKind`]: endpoints, page parameters, list
-//! shapes, headers and check-in. A new kind is a new profile, not a new branch.
+//! One data-driven [`Profile`] per [`SiteKind`]: everything that differs by kind, in
+//! one place: protocol, endpoints, page parameters, list shapes, auth and user-id
+//! headers, check-in (source, manual page, the day's time zone), the top-up page, the
+//! usage log's window and type numbers. Every layer reads it (`relay` for requests,
+//! `engine` for check-in days and log windows, `domain` for log types, `ui` for links).
+//!
+//! Adding a kind: a `SiteKind` variant (its name in `kind.rs`), its arm in
+//! [`Profile::for_kind`] (usually `..new_api_like(kind)` with what differs), and the
+//! arms the compiler asks for (detection in `relay/detect.rs`, importers' kind names).
 
-use crate::domain::SiteKind;
+use super::SiteKind;
+use super::usage_log::LogKind;
 
 /// Which protocol a kind speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -106,6 +114,16 @@ pub struct Profile {
     pub groups: GroupsSource,
     /// Check-in status.
     pub checkin: CheckinSource,
+    /// Where a human checks in by hand, under the site's URL (`""`: the site itself).
+    pub manual_checkin_path: &'static str,
+    /// The check-in day is counted in UTC (Veloera), else in local time.
+    pub checkin_day_utc: bool,
+    /// The top-up page, under the site's URL (`/`: the site itself).
+    pub topup_path: &'static str,
+    /// The widest time window the usage log list accepts, in days (`None` = no limit).
+    pub log_window_max_days: Option<i64>,
+    /// What the log type numbers 5, 6 and 7 mean on this kind (1–4 are the same everywhere).
+    pub log_types_5_6_7: [LogKind; 3],
 }
 
 /// Every user-id header of the new-api family (servers ignore names they don't read).
@@ -134,6 +152,11 @@ fn new_api_like(kind: SiteKind) -> Profile {
         models: ModelsSource::Names("/api/user/models"),
         groups: GroupsSource::RatioDesc("/api/user/self/groups"),
         checkin: CheckinSource::NewApi,
+        manual_checkin_path: "/console/personal",
+        checkin_day_utc: false,
+        topup_path: "/console/topup",
+        log_window_max_days: None,
+        log_types_5_6_7: [LogKind::Error, LogKind::Refund, LogKind::Login],
     }
 }
 
@@ -153,6 +176,11 @@ fn one_hub_like(kind: SiteKind) -> Profile {
         models: ModelsSource::MapKeys("/api/available_model"),
         groups: GroupsSource::GroupMap("/api/user_group_map"),
         checkin: CheckinSource::None,
+        manual_checkin_path: "/console/personal",
+        checkin_day_utc: false,
+        topup_path: "/panel/topup",
+        log_window_max_days: if kind == SiteKind::DoneHub { Some(180) } else { None },
+        log_types_5_6_7: [LogKind::Unknown; 3],
     }
 }
 
@@ -168,11 +196,25 @@ impl Profile {
                 models: ModelsSource::Names("/api/user/available_models"),
                 groups: GroupsSource::None,
                 checkin: CheckinSource::None,
+                topup_path: "/topup",
+                log_types_5_6_7: [LogKind::Test, LogKind::Unknown, LogKind::Unknown],
                 ..new_api_like(kind)
             },
-            SiteKind::Veloera => Profile { checkin: CheckinSource::Veloera, ..new_api_like(kind) },
+            SiteKind::Veloera => Profile {
+                checkin: CheckinSource::Veloera,
+                manual_checkin_path: "/app/me",
+                checkin_day_utc: true,
+                topup_path: "/app/wallet",
+                log_types_5_6_7: [LogKind::CheckIn, LogKind::Error, LogKind::Unknown],
+                ..new_api_like(kind)
+            },
             SiteKind::OneHub | SiteKind::DoneHub => one_hub_like(kind),
-            SiteKind::Anyrouter => Profile { checkin: CheckinSource::PerformOnly, ..new_api_like(kind) },
+            SiteKind::Anyrouter => Profile {
+                checkin: CheckinSource::PerformOnly,
+                manual_checkin_path: "/console/topup",
+                ..new_api_like(kind)
+            },
+            SiteKind::Voapi => Profile { topup_path: "/topup", ..new_api_like(kind) },
             SiteKind::Sub2api => Profile {
                 kind,
                 protocol: Protocol::Sub2api,
@@ -188,6 +230,11 @@ impl Profile {
                 models: ModelsSource::None,
                 groups: GroupsSource::None,
                 checkin: CheckinSource::None,
+                manual_checkin_path: "",
+                checkin_day_utc: false,
+                topup_path: "/redeem",
+                log_window_max_days: None,
+                log_types_5_6_7: [LogKind::Error, LogKind::Refund, LogKind::Login],
             },
             SiteKind::VoapiV2 => Profile {
                 kind,
@@ -204,9 +251,24 @@ impl Profile {
                 models: ModelsSource::None,
                 groups: GroupsSource::None,
                 checkin: CheckinSource::VoapiV2,
+                manual_checkin_path: "",
+                checkin_day_utc: false,
+                topup_path: "/",
+                log_window_max_days: None,
+                log_types_5_6_7: [LogKind::Error, LogKind::Refund, LogKind::Login],
             },
-            SiteKind::NewApi | SiteKind::Voapi | SiteKind::SuperApi | SiteKind::Unknown => new_api_like(kind),
+            SiteKind::NewApi | SiteKind::SuperApi | SiteKind::Unknown => new_api_like(kind),
         }
+    }
+
+    /// What a raw usage-log type number means on this kind.
+    pub fn log_kind(&self, raw: i64) -> LogKind {
+        LogKind::from_raw(raw, &self.log_types_5_6_7)
+    }
+
+    /// A page of the site: `path` under its URL (`""`: the site itself; `/`: with a slash).
+    pub fn page_url(site_url: &str, path: &str) -> String {
+        format!("{}{path}", site_url.trim().trim_end_matches('/'))
     }
 
     /// Whether the kind reports money (USD) rather than quota integers.

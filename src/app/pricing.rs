@@ -1,0 +1,229 @@
+//! Pricing and tries: the pricing book (every account's normalised prices, rebuilt off
+//! the UI thread whenever accounts or states change: `pricing:book`, latest wins), and
+//! "try a model" (`try:{account}`: one try per account at a time; the reply streams into
+//! [`TryRun::partial`]) with every stored "last verified" result.
+
+use std::sync::{Arc, Mutex};
+
+use super::cx::Cx;
+use super::jobs::{JobMsg, Spec};
+use super::loadable::Loadable;
+use super::sites::Sites;
+use crate::domain::AccountId;
+use crate::domain::pricing::{LastVerified, PricingBook, VerifiedMap};
+use crate::engine::try_model::{TryReport, try_model_live};
+use crate::relay::try_model::TryRequest;
+
+/// Commands of pricing and tries.
+#[derive(Debug, Clone)]
+pub enum PricingCmd {
+    /// Send one minimal request to a model with one of the account's keys; store the result.
+    TryModel {
+        /// Which account.
+        account: AccountId,
+        /// The exact model name.
+        model: String,
+        /// Which key.
+        key: crate::engine::try_model::KeyChoice,
+        /// The one-line prompt (input for embeddings).
+        prompt: String,
+        /// Most tokens of the reply.
+        max_tokens: u32,
+        /// Chat or embeddings.
+        kind: crate::relay::try_model::TryKind,
+    },
+    /// Reload every stored "last verified" result.
+    ReloadVerified,
+}
+
+/// Messages of the pricing jobs.
+pub enum PricingMsg {
+    /// The book was rebuilt.
+    Book(Result<PricingBook, String>),
+    /// A try ended.
+    Tried { account: AccountId, model: String, result: Box<Result<TryReport, String>> },
+    /// The stored results.
+    Verified(Result<Vec<LastVerified>, String>),
+}
+
+impl From<PricingMsg> for JobMsg {
+    fn from(m: PricingMsg) -> JobMsg {
+        JobMsg::Pricing(m)
+    }
+}
+
+/// The last try started from the window: which one, the reply so far, and how it ended.
+#[derive(Debug, Clone)]
+pub struct TryRun {
+    /// Which account.
+    pub account: AccountId,
+    /// Which model.
+    pub model: String,
+    /// `None` while running; `Err` when nothing could be sent (no key, reveal refused).
+    pub result: Option<Result<TryReport, String>>,
+    /// The streamed reply so far (written by the job, read by the window while it runs).
+    pub partial: Arc<Mutex<String>>,
+}
+
+impl TryRun {
+    /// The streamed reply so far.
+    pub fn partial_text(&self) -> String {
+        self.partial.lock().map(|p| p.clone()).unwrap_or_default()
+    }
+}
+
+/// What the views read about tries.
+#[derive(Debug, Default)]
+pub struct TryState {
+    /// Every stored last verification, by account and model.
+    pub verified: VerifiedMap,
+    /// The window's run (the latest one started).
+    pub run: Option<TryRun>,
+}
+
+impl TryState {
+    /// The stored result of `model` on `account`.
+    pub fn verified(&self, account: AccountId, model: &str) -> Option<&LastVerified> {
+        self.verified.get(account, model)
+    }
+
+    /// Whether a try of `model` on `account` is running.
+    pub fn is_running(&self, account: AccountId, model: &str) -> bool {
+        self.run.as_ref().is_some_and(|r| r.account == account && r.model == model && r.result.is_none())
+    }
+}
+
+/// Pricing's state.
+pub struct Pricing {
+    /// Every account's normalised pricing (read by the Pricing panel).
+    pub book: Loadable<PricingBook>,
+    /// "Try a model": stored last verifications and the window's run.
+    pub tries: TryState,
+    /// The sites' `data_version` the book was built from.
+    built_from: u64,
+}
+
+impl Default for Pricing {
+    fn default() -> Self {
+        Pricing { book: Loadable::default(), tries: TryState::default(), built_from: u64::MAX }
+    }
+}
+
+const BOOK_JOB: &str = "pricing:book";
+const VERIFIED_JOB: &str = "pricing:verified";
+
+impl Pricing {
+    /// Applies a command.
+    pub fn apply(&mut self, cmd: PricingCmd, cx: &mut Cx<'_>, sites: &Sites) {
+        match cmd {
+            PricingCmd::TryModel { account, model, key, prompt, max_tokens, kind } => {
+                let Some(acc) = sites.account(account).cloned() else { return };
+                let (relay, store) = (cx.relay.clone(), cx.store.clone());
+                let mut req = TryRequest::new(&model);
+                req.prompt = prompt;
+                req.max_tokens = max_tokens.max(1);
+                req.kind = kind;
+                let m = model.clone();
+                let partial = Arc::new(Mutex::new(String::new()));
+                let (sink, repaint) = (partial.clone(), cx.egui.clone());
+                if cx.start(Spec::new(format!("try:{account}")), |_| async move {
+                    let on_text = move |text: &str| {
+                        if let Ok(mut p) = sink.lock() {
+                            text.clone_into(&mut p);
+                        }
+                        repaint.request_repaint();
+                    };
+                    let result =
+                        try_model_live(&relay, &store, &acc, key, req, &on_text).await.map_err(|e| e.to_string());
+                    PricingMsg::Tried { account, model: m, result: Box::new(result) }
+                }) {
+                    self.tries.run = Some(TryRun { account, model, result: None, partial });
+                }
+            }
+            PricingCmd::ReloadVerified => {
+                let store = cx.store.clone();
+                cx.start_blocking_quiet(Spec::new(VERIFIED_JOB).latest_wins(), move |_| {
+                    PricingMsg::Verified(store.with(|s| s.trials()).map_err(|e| e.to_string()))
+                });
+            }
+        }
+    }
+
+    /// Rebuilds the book off the UI thread when accounts or states changed.
+    pub fn tick(&mut self, cx: &mut Cx<'_>, sites: &Sites) {
+        if self.built_from == sites.data_version || sites.loading() {
+            return;
+        }
+        let Some(accounts) = sites.accounts.value() else { return };
+        self.built_from = sites.data_version;
+        let (accounts, states) = (accounts.clone(), sites.states.clone());
+        self.book.start();
+        cx.start_blocking_quiet(Spec::new(BOOK_JOB).latest_wins(), move |_| {
+            PricingMsg::Book(Ok(crate::domain::pricing::book_from(&accounts, &states)))
+        });
+    }
+
+    /// Lands a job's message.
+    pub fn on_job(&mut self, msg: PricingMsg) {
+        match msg {
+            PricingMsg::Book(result) => self.book.finish(result, crate::domain::time::now_unix()),
+            PricingMsg::Tried { account, model, result } => {
+                let result = *result;
+                match &result {
+                    Ok(r) => self.tries.verified.insert(r.verified.clone()),
+                    Err(e) => log::warn!("try of {model} not sent: {e}"),
+                }
+                if let Some(run) = &mut self.tries.run
+                    && run.account == account
+                    && run.model == model
+                {
+                    run.result = Some(result);
+                }
+            }
+            PricingMsg::Verified(Ok(rows)) => self.tries.verified = rows.into_iter().collect(),
+            PricingMsg::Verified(Err(e)) => log::error!("stored model tries unreadable: {e}"),
+        }
+    }
+
+    /// A job ended without its message.
+    pub fn job_lost(&mut self, key: &str) {
+        if key == BOOK_JOB {
+            self.book.stop();
+        } else if let Some(run) = &mut self.tries.run
+            && key == format!("try:{}", run.account)
+        {
+            run.result = Some(Err("the try stopped unexpectedly".into()));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::app::testing::Rig;
+
+    #[test]
+    fn the_book_is_rebuilt_once_per_data_version_and_a_try_result_lands() {
+        let mut rig = Rig::new();
+        let mut p = Pricing::default();
+        let mut sites = Sites::default();
+        sites.accounts.finish(Ok(Vec::new()), 1);
+        rig.with(|cx| p.tick(cx, &sites));
+        assert!(p.book.is_loading());
+        let msgs = rig.next(1);
+        for m in msgs {
+            if let JobMsg::Pricing(m) = m {
+                p.on_job(m);
+            }
+        }
+        assert!(p.book.value().is_some_and(|b| b.accounts.is_empty()));
+        rig.with(|cx| p.tick(cx, &sites));
+        assert!(!p.book.is_loading(), "same data, no rebuild");
+
+        p.tries.run = Some(TryRun { account: 1, model: "m".into(), result: None, partial: Arc::default() });
+        assert!(p.tries.is_running(1, "m"));
+        p.on_job(PricingMsg::Tried { account: 1, model: "m".into(), result: Box::new(Err("no key".into())) });
+        assert!(!p.tries.is_running(1, "m"));
+        assert!(matches!(p.tries.run.as_ref().and_then(|r| r.result.as_ref()), Some(Err(e)) if e == "no key"));
+    }
+}
