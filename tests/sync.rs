@@ -5,6 +5,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // helpers outside #[test] fns panic on purpose
 
+mod common;
 #[path = "common/dav.rs"]
 mod dav;
 
@@ -594,4 +595,75 @@ async fn syncs_through_rclone_serve_webdav_when_installed() {
     assert_eq!(a.account(X, "1").unwrap().name, "b");
     let _ = child.kill();
     let _ = child.wait();
+}
+
+/// The Sync section of the Backup panel (egui_kittest): sync now with a typed and
+/// remembered passphrase, the accounts arrive; a conflict shows with both values and
+/// "Keep the other device's" settles it.
+mod ui {
+    use super::*;
+    use crate::common::{app_with, run_until, type_into, ui_lock};
+    use egui_kittest::kittest::Queryable;
+
+    #[test]
+    fn the_sync_section_syncs_and_settles_a_conflict() {
+        let _l = ui_lock();
+        let server_rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
+        let (url, _srv) = server_rt.block_on(start(Faults::default()));
+        let desk = Device::new(&url, "desk");
+        desk.add(X, "1", "tok-1");
+        // The test app turns automatic refresh off: so does the desk (else the first sync
+        // finds that setting changed on both sides, a conflict of its own).
+        desk.store.with(|s| s.set_setting("refresh.auto", "off")).unwrap();
+        server_rt.block_on(desk.sync_ok());
+        let app_url = url.clone();
+        let mut t = app_with(move |s| {
+            s.set_setting("ui.lang", "en").unwrap();
+            s.update_settings(|st| -> Result<(), apihub::store::StoreError> {
+                st.backup.webdav.url = app_url;
+                st.backup.webdav.remote_path = "/desk".into();
+                st.sync.device_name = "laptop".into();
+                Ok(())
+            })
+            .unwrap();
+        });
+        let h = &mut t.harness;
+        h.set_size(egui::vec2(1100.0, 5000.0));
+        run_until(h, "accounts loaded", |h| h.state().state().sites.accounts.value().is_some());
+        h.get_all_by_label("Settings").next().unwrap().click();
+        h.run();
+        assert!(h.query_by_label("Sync between devices").is_some());
+        assert!(h.query_by_label("Never synced").is_some());
+        type_into(h, "Sync passphrase", PASS);
+        h.get_by_label("Remember the passphrase on this device (stored encrypted)").click();
+        h.run();
+        h.get_by_label("Sync now").click();
+        run_until(h, "synced", |h| h.state().state().sync.status.as_ref().is_some_and(|s| s.last_sync_unix.is_some()));
+        run_until(h, "account shown", |h| h.state().state().sites.accounts.value().is_some_and(|a| a.len() == 1));
+        assert!(h.query_by_label_contains("Last sync: 2 changes here").is_some());
+        assert!(h.query_by_label("No conflicts").is_some());
+        run_until(h, "passphrase remembered", |h| h.state().state().settings.sync.passphrase == PASS);
+
+        // The same field on both devices: one conflict, shown with both values.
+        desk.edit(X, "1", |m| m.notes = "desk notes".into());
+        server_rt.block_on(desk.sync_ok());
+        let store = Store::open(t.dir.path()).unwrap().store;
+        let id = store.list_accounts().unwrap()[0].id;
+        let mut meta = AccountMeta::of(&store.account(id).unwrap());
+        meta.notes = "laptop notes".into();
+        let mut store = store;
+        store.update_account_meta(id, &meta).unwrap();
+        let h = &mut t.harness;
+        h.get_by_label("Sync now").click();
+        run_until(h, "conflict listed", |h| {
+            h.state().state().sync.status.as_ref().is_some_and(|s| s.conflicts.len() == 1)
+        });
+        assert!(h.query_by_label_contains("Conflicts (1)").is_some());
+        assert!(h.query_by_label("This device (applied): laptop notes").is_some());
+        assert!(h.query_by_label("Other device (desk): desk notes").is_some());
+        h.get_by_label("Keep the other device's").click();
+        run_until(h, "settled", |h| h.state().state().sync.status.as_ref().is_some_and(|s| s.conflicts.is_empty()));
+        assert_eq!(store.account(id).unwrap().notes, "desk notes");
+        assert!(h.query_by_label("No conflicts").is_some());
+    }
 }
