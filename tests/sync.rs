@@ -332,7 +332,7 @@ async fn every_fault_leaves_local_data_untouched_and_says_what_happened() {
     let proxy = dav::cutting_proxy(upstream).await;
     b.set_url(&format!("http://{proxy}/dav"));
     let before = (b.data(), b.files());
-    let e = b.sync().await.err().expect("cut upload fails");
+    let e = b.sync().await.expect_err("cut upload fails");
     assert!(matches!(e, SyncError::Remote(apihub::backup::BackupError::Connection(_))), "{e}");
     assert_eq!(b.data(), before.0);
     assert!(b.files() == before.1);
@@ -347,7 +347,7 @@ async fn every_fault_leaves_local_data_untouched_and_says_what_happened() {
         .unwrap();
     assert!(put.status().is_success());
     let before = (b.data(), b.files());
-    let e = b.sync().await.err().expect("foreign document");
+    let e = b.sync().await.expect_err("foreign document");
     assert!(matches!(e, SyncError::Foreign(_)), "{e}");
     assert_eq!(b.data(), before.0);
     assert!(b.files() == before.1);

@@ -52,7 +52,7 @@ pub enum SyncMsg {
     /// A sync ended (with the status after it).
     Synced {
         /// What it did, or its error line.
-        result: Result<(SyncReport, SyncStatus), String>,
+        result: Result<Box<(SyncReport, SyncStatus)>, String>,
         /// Started by the schedule or a change.
         automatic: bool,
         /// The passphrase to save when it worked.
@@ -130,7 +130,7 @@ impl DeviceSync {
             let r = async {
                 let report = crate::sync::run(&store, &opts).await.map_err(|e| e.to_string())?;
                 let status = store.run(|s| crate::sync::status(s)).await.map_err(|e| e.to_string())?;
-                Ok((report, status))
+                Ok(Box::new((report, status)))
             };
             SyncMsg::Synced { result: r.await, automatic, remember }
         };
@@ -168,7 +168,8 @@ impl DeviceSync {
             SyncMsg::Synced { result, automatic, remember } => {
                 self.running = false;
                 match result {
-                    Ok((report, status)) => {
+                    Ok(done) => {
+                        let (report, status) = *done;
                         if let Some(p) = remember {
                             cx.change_settings(|s| s.sync.passphrase = p.0);
                         }

@@ -178,7 +178,7 @@ impl Remote {
     pub async fn generations(&self) -> Result<Vec<(u64, RemoteBackup)>, SyncError> {
         let mut out: Vec<(u64, RemoteBackup)> =
             self.dav.list().await?.into_iter().filter_map(|b| parse_generation(&b.name).map(|g| (g, b))).collect();
-        out.sort_by(|a, b| b.0.cmp(&a.0));
+        out.sort_by_key(|g| std::cmp::Reverse(g.0));
         Ok(out)
     }
 
@@ -211,7 +211,7 @@ impl Remote {
         let now = crate::domain::time::now_unix();
         let mut gens: Vec<(u64, &RemoteBackup)> =
             listed.iter().filter_map(|b| parse_generation(&b.name).map(|g| (g, b))).collect();
-        gens.sort_by(|a, b| b.0.cmp(&a.0));
+        gens.sort_by_key(|g| std::cmp::Reverse(g.0));
         let stale_tmp = listed
             .iter()
             .filter(|b| b.name.starts_with(TMP_PREFIX) && b.modified_at_unix > 0 && now - b.modified_at_unix > 3600);
