@@ -11,6 +11,7 @@ pub mod pricing;
 pub mod recover;
 pub mod report;
 mod settings;
+mod sync;
 pub mod use_cmd;
 pub mod watch;
 mod webdav;
@@ -96,6 +97,9 @@ pub enum Cmd {
     /// Settings: `list [--json]`, `get KEY`, `set KEY VALUE`, `unset KEY` (dotted keys).
     #[command(subcommand)]
     Settings(settings::SettingsCmd),
+    /// Sync this device with the others through the WebDAV server (merged per field);
+    /// `sync conflicts` lists conflicts, `sync resolve ID --take local|remote` settles one.
+    Sync(sync::SyncArgs),
     /// Run the local gateway: one OpenAI/Anthropic-compatible endpoint over every account.
     Serve(gateway::ServeArgs),
     /// The gateway's local key, policy, aliases, pins, candidates and request log.
@@ -124,6 +128,27 @@ pub enum AccountsCmd {
         /// Account id (see `accounts list`).
         id: i64,
     },
+    /// Change an account's name, notes, or whether refresh-all includes it.
+    Edit(EditArgs),
+}
+
+/// `apihub accounts edit`.
+#[derive(Debug, Args)]
+pub struct EditArgs {
+    /// Account id (see `accounts list`).
+    pub id: i64,
+    /// The account's own name (empty: none).
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Notes (empty: none).
+    #[arg(long)]
+    pub notes: Option<String>,
+    /// Include it in refresh-all and check-in-all.
+    #[arg(long, conflicts_with = "disable")]
+    pub enable: bool,
+    /// Skip it in refresh-all and check-in-all.
+    #[arg(long)]
+    pub disable: bool,
 }
 
 /// `--json`.
@@ -266,6 +291,28 @@ fn run_inner(cli: &Cli, cmd: &Cmd, rt: &tokio::runtime::Handle) -> anyhow::Resul
                 anyhow::bail!("no account with id {id}")
             }
         }
+        Cmd::Accounts(AccountsCmd::Edit(args)) => {
+            let mut store = open_store(cli)?;
+            let account = store.account(args.id).map_err(|_| anyhow::anyhow!("no account with id {}", args.id))?;
+            let mut meta = crate::store::AccountMeta::of(&account);
+            if let Some(name) = &args.name {
+                meta.name = name.trim().to_string();
+            }
+            if let Some(notes) = &args.notes {
+                meta.notes = notes.clone();
+            }
+            if args.enable || args.disable {
+                meta.disabled = args.disable;
+            }
+            if meta == crate::store::AccountMeta::of(&account) {
+                println!("account {}: nothing to change", args.id);
+            } else {
+                store.update_account_meta(args.id, &meta)?;
+                log::info!("account {} edited", args.id);
+                println!("account {} updated", args.id);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         Cmd::Refresh(args) => refresh(open_store(cli)?, args, rt),
         Cmd::Detect { url, json } => {
             let client = relay_client(&open_store(cli)?)?;
@@ -302,6 +349,7 @@ fn run_inner(cli: &Cli, cmd: &Cmd, rt: &tokio::runtime::Handle) -> anyhow::Resul
         Cmd::Use(args) => use_cmd::run(cli, args, rt),
         Cmd::Recover(cmd) => recover::run(cli, cmd),
         Cmd::Settings(cmd) => settings::run(open_store(cli)?, cmd),
+        Cmd::Sync(args) => sync::run(cli, args, rt),
         Cmd::Serve(args) => gateway::serve(open_store(cli)?, args, rt),
         Cmd::Gateway(cmd) => gateway::run(open_store(cli)?, cmd),
         Cmd::Notify(cmd @ notify::NotifyCmd::Add(_)) => notify::run(open_store_creating(cli)?, cmd, rt),

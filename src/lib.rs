@@ -13,6 +13,7 @@ pub mod logging;
 pub mod notify;
 pub mod relay;
 pub mod store;
+pub mod sync;
 pub mod tls;
 pub mod ui;
 pub mod update;

@@ -121,6 +121,7 @@ mod panels {
             notes: String::new(),
             low_balance_threshold: None,
             refresh_interval_mins: None,
+            name: String::new(),
         };
         s.sites.accounts = Loadable::ready(vec![account], 1_000);
         s

@@ -43,6 +43,7 @@ async fn book_for(variant: Variant, kind: SiteKind) -> apihub::domain::pricing::
         notes: String::new(),
         low_balance_threshold: None,
         refresh_interval_mins: None,
+        name: String::new(),
     };
     let mut states = HashMap::new();
     states.insert(1, AccountState { snapshot: Some(snap), last_attempt_at: Some(1), ..Default::default() });

@@ -415,7 +415,10 @@ impl Backup {
                     BackupMsg::Listed(locked(&store).and_then(|s| local_list(&s)))
                 });
             }
-            BackupCmd::Auto => self.auto_backup(cx),
+            BackupCmd::Auto => {
+                self.auto_backup(cx);
+                cx.send(super::sync::SyncCmd::Changed);
+            }
         }
     }
 

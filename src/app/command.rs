@@ -18,6 +18,7 @@ pub use super::pricing::PricingCmd;
 pub use super::shell::ShellCmd;
 pub use super::sites::SitesCmd;
 use super::state::Panel;
+pub use super::sync::SyncCmd;
 pub use super::update::UpdateCmd;
 
 /// A request from a view, a shortcut or a controller.
@@ -49,6 +50,8 @@ pub enum Command {
     Gateway(GatewayCmd),
     /// Notification channels and the event history.
     Notify(NotifyCmd),
+    /// Multi-device sync.
+    Sync(SyncCmd),
     /// Read the settings from the store again (a restore may have brought others).
     ReloadSettings,
 }
@@ -77,6 +80,7 @@ wrap!(
     ExportsCmd => Exports,
     GatewayCmd => Gateway,
     NotifyCmd => Notify,
+    SyncCmd => Sync,
 );
 
 /// A command with a label and a keyboard shortcut.

@@ -55,6 +55,8 @@ pub enum JobMsg {
     Gateway(super::gateway::GatewayMsg),
     /// Notification channels and sending.
     Notify(super::notify::NotifyMsg),
+    /// Multi-device sync.
+    Sync(super::sync::SyncMsg),
     /// A job ended without its result (it panicked); its owner clears what it waited for.
     Lost(String),
 }

@@ -32,6 +32,7 @@ pub mod settings;
 pub mod shell;
 pub mod sites;
 pub mod state;
+pub mod sync;
 #[cfg(test)]
 pub(crate) mod testing;
 pub mod theme;
@@ -160,6 +161,7 @@ struct Split<'a> {
     exports: &'a mut exports::Exports,
     gateway: &'a mut gateway::Gateway,
     notify: &'a mut notify::Notify,
+    sync: &'a mut sync::DeviceSync,
 }
 
 fn split<'a>(
@@ -168,7 +170,7 @@ fn split<'a>(
     out: &'a mut Vec<Command>,
     egui: &'a egui::Context,
 ) -> Split<'a> {
-    let AppState { settings, shell, sites, keys, checkin, pricing, logs, backup, update, network, alerts, exports, gateway, notify } =
+    let AppState { settings, shell, sites, keys, checkin, pricing, logs, backup, update, network, alerts, exports, gateway, notify, sync } =
         state;
     let cx = Cx {
         store: &s.store,
@@ -180,7 +182,7 @@ fn split<'a>(
         out,
         egui,
     };
-    Split { cx, shell, sites, keys, checkin, pricing, logs, backup, update, network, alerts, exports, gateway, notify }
+    Split { cx, shell, sites, keys, checkin, pricing, logs, backup, update, network, alerts, exports, gateway, notify, sync }
 }
 
 /// The application.
@@ -236,6 +238,7 @@ impl App {
             command::LogsCmd::ReloadActivity(Level::Info).into(),
             BackupCmd::Reload.into(),
             UpdateCmd::Load.into(),
+            sync::SyncCmd::Load.into(),
             PricingCmd::ReloadVerified.into(),
             AlertsCmd::ReloadNotified.into(),
             NotifyCmd::Reload.into(),
@@ -281,7 +284,7 @@ impl App {
 
     /// Routes one command to its controller. Every state change passes here.
     fn apply(&mut self, cmd: Command, ctx: &egui::Context) {
-        let Split { mut cx, shell, sites, keys, checkin, pricing, logs, backup, update, network, alerts, exports, gateway, notify } =
+        let Split { mut cx, shell, sites, keys, checkin, pricing, logs, backup, update, network, alerts, exports, gateway, notify, sync } =
             split(&mut self.state, &mut self.services, &mut self.pending, ctx);
         let cx = &mut cx;
         match cmd {
@@ -298,6 +301,7 @@ impl App {
             Command::Exports(c) => exports.apply(c, cx),
             Command::Gateway(c) => gateway.apply(c, cx),
             Command::Notify(c) => notify.apply(c, cx),
+            Command::Sync(c) => sync.apply(c, cx),
             Command::ReloadSettings => cx.saver.reload(cx.jobs, cx.store),
         }
     }
@@ -305,7 +309,7 @@ impl App {
     /// Lands every job message that arrived, each with its controller.
     fn dispatch_jobs(&mut self, ctx: &egui::Context) {
         for msg in self.services.jobs.poll() {
-            let Split { mut cx, shell, sites, keys, checkin, pricing, logs, backup, update, network, alerts, exports, gateway, notify } =
+            let Split { mut cx, shell, sites, keys, checkin, pricing, logs, backup, update, network, alerts, exports, gateway, notify, sync } =
                 split(&mut self.state, &mut self.services, &mut self.pending, ctx);
             match msg {
                 JobMsg::Shell(m) => shell.on_job(m, &mut cx),
@@ -338,6 +342,7 @@ impl App {
                 JobMsg::Exports(m) => exports.on_job(m, &mut cx),
                 JobMsg::Gateway(m) => gateway.on_job(m, &mut cx),
                 JobMsg::Notify(m) => notify.on_job(m, &mut cx),
+                JobMsg::Sync(m) => sync.on_job(m, &mut cx),
                 JobMsg::Lost(key) => {
                     shell.job_lost(&key);
                     sites.job_lost(&key);
@@ -352,6 +357,7 @@ impl App {
                     exports.job_lost(&key);
                     gateway.job_lost(&key);
                     notify.job_lost(&key);
+                    sync.job_lost(&key);
                 }
             }
         }
@@ -360,7 +366,7 @@ impl App {
     /// The controllers' timed work: automatic refresh, daily check-in, the pricing
     /// book, the activity log, notifications.
     fn tick(&mut self, ctx: &egui::Context) {
-        let Split { mut cx, sites, checkin, pricing, logs, gateway, notify, .. } =
+        let Split { mut cx, sites, checkin, pricing, logs, gateway, notify, sync, .. } =
             split(&mut self.state, &mut self.services, &mut self.pending, ctx);
         // While `apihub watch` runs the schedule on this data dir, it refreshes and checks in.
         if notify.runs_schedule() {
@@ -371,6 +377,7 @@ impl App {
         logs.tick(&mut cx);
         gateway.tick(&mut cx);
         notify.tick(&mut cx);
+        sync.tick(&mut cx);
     }
 }
 

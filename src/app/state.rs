@@ -131,6 +131,8 @@ pub struct AppState {
     pub gateway: super::gateway::Gateway,
     /// Notification channels, the event history, sending.
     pub notify: super::notify::Notify,
+    /// Multi-device sync: status, conflicts, automatic sync.
+    pub sync: super::sync::DeviceSync,
 }
 
 impl AppState {
@@ -156,6 +158,7 @@ impl AppState {
             exports: Default::default(),
             gateway: Default::default(),
             notify: Default::default(),
+            sync: Default::default(),
         }
     }
 }

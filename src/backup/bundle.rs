@@ -107,6 +107,9 @@ pub struct BundleAccount {
     /// Auto-refresh interval override in minutes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub refresh_interval_mins: Option<u32>,
+    /// The user's own name for the account.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub name: String,
     /// Position in the user's order.
     #[serde(default)]
     pub sort_order: i64,
@@ -238,6 +241,7 @@ pub(crate) fn sections_of(snap: &StoreSnapshot) -> (Vec<BundleSite>, Vec<BundleA
         disabled: a.disabled,
         low_balance_threshold: a.low_balance_threshold.map(|p| p.to_string()),
         refresh_interval_mins: a.refresh_interval_mins,
+        name: a.name.clone(),
         sort_order: a.sort_order,
         created_at_unix: a.created_at_unix,
         updated_at_unix: a.updated_at_unix,
@@ -468,6 +472,7 @@ impl VerifiedBundle {
             notes: a.notes.clone(),
             low_balance_threshold: a.low_balance_threshold.as_deref().and_then(|p| p.parse().ok()),
             refresh_interval_mins: a.refresh_interval_mins,
+            name: a.name.clone(),
             sort_order: a.sort_order,
             created_at_unix: a.created_at_unix,
             updated_at_unix: a.updated_at_unix,

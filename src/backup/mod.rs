@@ -5,7 +5,7 @@
 //! jobs, the CLI directly. Errors reach the edge as [`BackupError`].
 
 pub mod bundle;
-mod crypto;
+pub(crate) mod crypto;
 pub mod import;
 pub mod local;
 pub mod recover;

@@ -76,6 +76,7 @@ pub(crate) fn same_details(a: &AccountRow, b: &AccountRow) -> bool {
         && a.disabled == b.disabled
         && a.low_balance_threshold == b.low_balance_threshold
         && a.refresh_interval_mins == b.refresh_interval_mins
+        && a.name == b.name
         && (b.credentials.is_none() || a.credentials == b.credentials)
 }
 

@@ -270,6 +270,68 @@ impl WebDav {
         Ok(resp.status())
     }
 
+    /// The same server and credentials, one folder further down (`sync` keeps its
+    /// documents in `<remote folder>/sync`).
+    pub(crate) fn subfolder(&self, name: &str) -> WebDav {
+        let seg = utf8_percent_encode(name, SEGMENT).to_string();
+        let folder = if self.folder.is_empty() { seg } else { format!("{}/{seg}", self.folder) };
+        WebDav { folder, ..self.clone() }
+    }
+
+    /// Writes `bytes` as `name`, then reads it back: false when it did not read back
+    /// identical (the file is then deleted again).
+    pub(crate) async fn put_verified(&self, name: &str, bytes: &[u8]) -> Result<bool, BackupError> {
+        super::local::check_name(name)?;
+        let path = self.file_path(name);
+        self.put(&path, bytes).await?;
+        match self.get(&path).await {
+            Ok(back) if back == bytes => Ok(true),
+            Ok(_) => {
+                let _ = self.remove(&path).await;
+                Ok(false)
+            }
+            Err(e) => {
+                let _ = self.remove(&path).await;
+                Err(e)
+            }
+        }
+    }
+
+    /// Moves `from` to `to` only if `to` does not exist yet (MOVE with `Overwrite: F`;
+    /// where the server refuses MOVE, `to` is written with `If-None-Match: *` and `from`
+    /// deleted). `Ok(false)`: `to` exists already (HTTP 412), `from` is left.
+    pub(crate) async fn move_if_absent(&self, from: &str, to: &str, bytes: &[u8]) -> Result<bool, BackupError> {
+        super::local::check_name(from)?;
+        super::local::check_name(to)?;
+        let (src, dst) = (self.file_path(from), self.file_path(to));
+        let method = Method::from_bytes(b"MOVE").map_err(|e| BackupError::Protocol(e.to_string()))?;
+        let dest = self.absolute(&dst);
+        let resp = self.send(method, &src, |r| r.header("Destination", dest).header("Overwrite", "F")).await?;
+        let status = resp.status();
+        if status.is_success() {
+            return Ok(true);
+        }
+        if status == StatusCode::PRECONDITION_FAILED {
+            return Ok(false);
+        }
+        if status != StatusCode::METHOD_NOT_ALLOWED && status != StatusCode::NOT_IMPLEMENTED {
+            return Err(status_error(status, "MOVE", &format!("/{src}")));
+        }
+        log::info!("WebDAV server refused MOVE (HTTP {}); writing {to} with If-None-Match", status.as_u16());
+        let body = bytes.to_vec();
+        let resp = self
+            .send(Method::PUT, &dst, |r| {
+                r.header("content-type", "application/json").header("If-None-Match", "*").body(body)
+            })
+            .await?;
+        let _ = self.remove(&src).await;
+        match resp.status() {
+            s if s.is_success() => Ok(true),
+            StatusCode::PRECONDITION_FAILED => Ok(false),
+            s => Err(status_error(s, "PUT", &format!("/{dst}"))),
+        }
+    }
+
     /// Uploads `bytes` as `name`: writes a temporary file, reads it back to verify, then
     /// moves it into place (or writes `name` directly when the server refuses MOVE).
     /// Applies retention (keep `max_backups`) only after success.

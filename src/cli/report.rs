@@ -87,6 +87,10 @@ pub struct AccountReport {
     pub kind: String,
     /// Username on the site.
     pub username: String,
+    /// The account's own name (`""`: none).
+    pub name: String,
+    /// The user's notes.
+    pub notes: String,
     /// `ok`, `error`, or null when never refreshed.
     pub status: Option<&'static str>,
     /// The last refresh's error.
@@ -131,6 +135,8 @@ impl AccountReport {
             } else {
                 a.username.clone()
             },
+            name: a.name.clone(),
+            notes: a.notes.clone(),
             status: state
                 .filter(|s| s.last_attempt_at.is_some())
                 .map(|s| if s.last_error.is_some() { "error" } else { "ok" }),
@@ -178,7 +184,12 @@ impl AccountReport {
         };
         let mut line = format!(
             "{:>4}  {:<10}  {:<24}  {:<16}  {:>16}  {:>10}  {status}",
-            self.account_id, self.kind, self.site_name, self.username, balance, today
+            self.account_id,
+            self.kind,
+            self.site_name,
+            if self.name.is_empty() { &self.username } else { &self.name },
+            balance,
+            today
         );
         for a in &self.alerts {
             line.push_str(&format!("\n      alert: {}", a.message));

@@ -120,6 +120,9 @@ pub struct Account {
     /// Auto-refresh interval in minutes for this account (None = the global one).
     #[serde(default)]
     pub refresh_interval_mins: Option<u32>,
+    /// The user's own name for the account (empty: none; shown as the username).
+    #[serde(default)]
+    pub name: String,
 }
 
 /// What is needed to create (or update) an account.

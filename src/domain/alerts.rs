@@ -210,6 +210,7 @@ mod tests {
             notes: String::new(),
             low_balance_threshold: threshold,
             refresh_interval_mins: None,
+            name: String::new(),
         }
     }
 

@@ -48,6 +48,8 @@ pub struct Settings {
     pub backup: BackupSettings,
     /// The release check.
     pub update: UpdateSettings,
+    /// Multi-device sync (through the `backup.webdav` server).
+    pub sync: SyncSettings,
     /// The local gateway (`apihub serve`, the Gateway panel).
     pub gateway: super::gateway::GatewaySettings,
     /// Alert notifications: quiet hours, the daily summary, retries (channels are rows of
@@ -56,7 +58,7 @@ pub struct Settings {
 }
 
 /// Keys whose values are secrets: sealed in the store, never printed in full.
-pub const SECRET_KEYS: &[&str] = &["network.proxy", "backup.webdav.password"];
+pub const SECRET_KEYS: &[&str] = &["network.proxy", "backup.webdav.password", "sync.passphrase"];
 
 /// Keys older versions wrote, and the key that replaced each (read when the new one is
 /// absent; removed when the new one is saved).
@@ -407,6 +409,58 @@ impl Default for UpdateSettings {
     }
 }
 
+/// Default number of sync documents kept on the server.
+pub const DEFAULT_SYNC_KEEP: usize = 10;
+/// Default minutes between automatic syncs.
+pub const DEFAULT_SYNC_MINUTES: u32 = 15;
+/// Default days a deletion (tombstone) is kept in the sync document.
+pub const DEFAULT_TOMBSTONE_DAYS: u32 = 90;
+
+/// `sync.*`: multi-device sync through the WebDAV server of `backup.webdav` (the
+/// passphrase, when saved, is sealed at rest).
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SyncSettings {
+    /// Sync automatically after a change and every `interval_minutes` (the app).
+    pub auto: bool,
+    /// Minutes between automatic syncs.
+    pub interval_minutes: u32,
+    /// This device's name in the sync document (empty: the host name).
+    pub device_name: String,
+    /// Sync documents kept on the server (the newest N; older ones are history).
+    pub keep: usize,
+    /// Days a deletion is remembered in the document.
+    pub tombstone_days: u32,
+    /// The sync passphrase saved on this device (empty: asked each time).
+    pub passphrase: String,
+}
+
+impl std::fmt::Debug for SyncSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SyncSettings")
+            .field("auto", &self.auto)
+            .field("interval_minutes", &self.interval_minutes)
+            .field("device_name", &self.device_name)
+            .field("keep", &self.keep)
+            .field("tombstone_days", &self.tombstone_days)
+            .field("passphrase", &if self.passphrase.is_empty() { "<none>" } else { "<set>" })
+            .finish()
+    }
+}
+
+impl Default for SyncSettings {
+    fn default() -> Self {
+        SyncSettings {
+            auto: false,
+            interval_minutes: DEFAULT_SYNC_MINUTES,
+            device_name: String::new(),
+            keep: DEFAULT_SYNC_KEEP,
+            tombstone_days: DEFAULT_TOMBSTONE_DAYS,
+            passphrase: String::new(),
+        }
+    }
+}
+
 /// A bad key or value.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SettingsError {
@@ -646,6 +700,10 @@ impl Settings {
         check(w.max_backups >= 1, "backup.webdav.max_backups", "1 or more");
         check(w.interval_hours >= 1, "backup.webdav.interval_hours", "1 or more hours");
         check(!w.remote_path.trim().is_empty(), "backup.webdav.remote_path", "a folder, e.g. /api-hub-desk");
+        let s = &self.sync;
+        check((1..=7 * 24 * 60).contains(&s.interval_minutes), "sync.interval_minutes", "1 to 10080 minutes");
+        check((1..=1000).contains(&s.keep), "sync.keep", "1 to 1000");
+        check((1..=3650).contains(&s.tombstone_days), "sync.tombstone_days", "1 to 3650 days");
         check(self.notify.retries <= 10, "notify.retries", "0 to 10");
         p.extend(self.gateway.problems());
         p

@@ -40,6 +40,8 @@ pub struct AccountMeta {
     pub low_balance_threshold: Option<f64>,
     /// Auto-refresh interval override in minutes (None = the global one).
     pub refresh_interval_mins: Option<u32>,
+    /// The user's own name for the account.
+    pub name: String,
 }
 
 impl AccountMeta {
@@ -52,12 +54,13 @@ impl AccountMeta {
             disabled: a.disabled,
             low_balance_threshold: a.low_balance_threshold,
             refresh_interval_mins: a.refresh_interval_mins,
+            name: a.name.clone(),
         }
     }
 }
 
 const ACCOUNT_COLUMNS: &str = "a.id, a.user_id, a.username, a.auth_method, a.group_name, a.paid_per_usd,
-     a.disabled, a.notes, s.id, s.name, s.url, s.kind, a.low_balance_threshold, a.refresh_interval_mins";
+     a.disabled, a.notes, s.id, s.name, s.url, s.kind, a.low_balance_threshold, a.refresh_interval_mins, a.name";
 
 fn row_to_account(r: &rusqlite::Row<'_>) -> rusqlite::Result<Account> {
     let auth: String = r.get(3)?;
@@ -73,6 +76,7 @@ fn row_to_account(r: &rusqlite::Row<'_>) -> rusqlite::Result<Account> {
         notes: r.get(7)?,
         low_balance_threshold: r.get(12)?,
         refresh_interval_mins: r.get::<_, Option<i64>>(13)?.and_then(|m| u32::try_from(m).ok()),
+        name: r.get(14)?,
         site: Site {
             id: r.get(8)?,
             name: r.get(9)?,
@@ -162,7 +166,7 @@ impl Store {
         let tx = self.conn.transaction()?;
         let n = tx.execute(
             "UPDATE accounts SET group_name = ?2, paid_per_usd = ?3, notes = ?4, disabled = ?5, updated_at = ?6,
-                low_balance_threshold = ?7, refresh_interval_mins = ?8
+                low_balance_threshold = ?7, refresh_interval_mins = ?8, name = ?9
              WHERE id = ?1",
             params![
                 id,
@@ -172,7 +176,8 @@ impl Store {
                 meta.disabled as i64,
                 now_unix(),
                 meta.low_balance_threshold,
-                meta.refresh_interval_mins
+                meta.refresh_interval_mins,
+                meta.name.trim()
             ],
         )?;
         tx.commit()?;
@@ -282,6 +287,7 @@ mod tests {
         meta.paid_per_usd = Some(0.5);
         meta.low_balance_threshold = Some(1.25);
         meta.refresh_interval_mins = Some(90);
+        meta.name = "main".into();
         s.update_account_meta(a, &meta).unwrap();
         assert_eq!(AccountMeta::of(&s.account(a).unwrap()), meta);
         // Re-adding keeps the user's meta (only credentials and names change).

@@ -52,6 +52,8 @@ pub struct AccountRow {
     pub low_balance_threshold: Option<f64>,
     /// Auto-refresh interval override in minutes.
     pub refresh_interval_mins: Option<u32>,
+    /// The user's own name for the account (`""` = none).
+    pub name: String,
     /// Position in the user's order.
     pub sort_order: i64,
     /// When the row was created (unix seconds).
@@ -122,7 +124,7 @@ impl Store {
         let mut stmt = self.conn.prepare(
             "SELECT s.url, a.identity, a.user_id, a.username, a.auth_method, a.group_name, a.paid_per_usd,
                     a.disabled, a.notes, a.sort_order, a.created_at, a.updated_at, a.secret,
-                    a.low_balance_threshold, a.refresh_interval_mins
+                    a.low_balance_threshold, a.refresh_interval_mins, a.name
              FROM accounts a JOIN sites s ON s.id = a.site_id ORDER BY a.sort_order, a.id",
         )?;
         let rows = stmt
@@ -140,6 +142,7 @@ impl Store {
                         notes: r.get(8)?,
                         low_balance_threshold: r.get(13)?,
                         refresh_interval_mins: r.get::<_, Option<i64>>(14)?.and_then(|m| u32::try_from(m).ok()),
+                        name: r.get(15)?,
                         sort_order: r.get(9)?,
                         created_at_unix: r.get(10)?,
                         updated_at_unix: r.get(11)?,
@@ -181,11 +184,21 @@ impl Store {
     /// Writes restored rows in one transaction: either everything lands or nothing.
     /// An account without credentials keeps the stored ones, or gets empty ones.
     pub fn apply_restore(&mut self, rows: &RestoreRows) -> Result<(), StoreError> {
+        let sealed = self.seal_rows(rows)?;
+        let tx = self.conn.transaction()?;
+        write_rows(&tx, rows, sealed)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Seals what [`write_rows`] writes (credentials, site proxies, secret settings),
+    /// before its transaction opens.
+    pub(super) fn seal_rows(&self, rows: &RestoreRows) -> Result<SealedRows, StoreError> {
         let empty = serde_json::to_vec(&Credentials::default()).map_err(|e| StoreError::Secret(e.to_string()))?;
-        let empty_sealed = self.secrets.seal(&empty)?;
-        let mut sealed_creds = Vec::with_capacity(rows.accounts.len());
+        let empty_credentials = self.secrets.seal(&empty)?;
+        let mut credentials = Vec::with_capacity(rows.accounts.len());
         for acc in &rows.accounts {
-            sealed_creds.push(match &acc.credentials {
+            credentials.push(match &acc.credentials {
                 Some(c) => {
                     let json = serde_json::to_vec(c).map_err(|e| StoreError::Secret(e.to_string()))?;
                     Some(self.secrets.seal(&json)?)
@@ -193,100 +206,22 @@ impl Store {
                 None => None,
             });
         }
-        let mut sealed_proxies = Vec::with_capacity(rows.sites.len());
+        let mut proxies = Vec::with_capacity(rows.sites.len());
         for site in &rows.sites {
-            sealed_proxies.push(match &site.proxy {
+            proxies.push(match &site.proxy {
                 Some(p) => Some(self.seal_site_proxy(&crate::domain::network::SiteProxy::from_stored(p))?),
                 None => None,
             });
         }
-        let mut sealed_settings = Vec::with_capacity(rows.secret_settings.len());
+        let mut settings = Vec::with_capacity(rows.secret_settings.len());
         for (k, v) in &rows.secret_settings {
-            sealed_settings.push((k.clone(), self.secrets.seal(v.as_bytes())?));
+            settings.push((k.clone(), self.secrets.seal(v.as_bytes())?));
         }
         let channels = match &rows.notify_channels {
             Some(list) => Some(self.seal_channels(list)?),
             None => None,
         };
-        let now = now_unix();
-        let tx = self.conn.transaction()?;
-        if let Some(channels) = &channels {
-            super::notify::write_channels(&tx, channels, rows.replace, now)?;
-        }
-        if rows.replace {
-            tx.execute("DELETE FROM accounts", [])?;
-            tx.execute("DELETE FROM sites", [])?;
-        }
-        for (s, proxy) in rows.sites.iter().zip(sealed_proxies) {
-            let keep_proxy = proxy.is_none();
-            tx.execute(
-                "INSERT INTO sites(name, url, kind, created_at, updated_at, net_proxy, net_user_agent)
-                 VALUES (?1, ?2, ?3, ?4, ?4, ?5, ?6)
-                 ON CONFLICT(url) DO UPDATE SET name = excluded.name, kind = excluded.kind,
-                    updated_at = excluded.updated_at,
-                    net_proxy = CASE WHEN ?7 THEN sites.net_proxy ELSE excluded.net_proxy END,
-                    net_user_agent = excluded.net_user_agent",
-                params![s.name, s.url, s.kind, now, proxy.unwrap_or_default(), s.user_agent.trim(), keep_proxy],
-            )?;
-        }
-        for (acc, sealed) in rows.accounts.iter().zip(sealed_creds) {
-            let site_id: Option<i64> =
-                tx.query_row("SELECT id FROM sites WHERE url = ?1", [&acc.site_url], |r| r.get(0)).optional()?;
-            let site_id = match site_id {
-                Some(id) => id,
-                None => {
-                    tx.execute(
-                        "INSERT INTO sites(name, url, kind, created_at, updated_at) VALUES (?1, ?1, 'unknown', ?2, ?2)",
-                        params![acc.site_url, now],
-                    )?;
-                    tx.last_insert_rowid()
-                }
-            };
-            let keep_secret = sealed.is_none();
-            let secret = sealed.unwrap_or_else(|| empty_sealed.clone());
-            tx.execute(
-                "INSERT INTO accounts(site_id, identity, user_id, username, auth_method, secret, group_name,
-                                      paid_per_usd, disabled, notes, sort_order, created_at, updated_at,
-                                      low_balance_threshold, refresh_interval_mins)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?15, ?16)
-                 ON CONFLICT(site_id, identity) DO UPDATE SET
-                    user_id = excluded.user_id, username = excluded.username,
-                    auth_method = excluded.auth_method,
-                    secret = CASE WHEN ?14 THEN accounts.secret ELSE excluded.secret END,
-                    group_name = excluded.group_name, paid_per_usd = excluded.paid_per_usd,
-                    disabled = excluded.disabled, notes = excluded.notes,
-                    low_balance_threshold = excluded.low_balance_threshold,
-                    refresh_interval_mins = excluded.refresh_interval_mins,
-                    updated_at = excluded.updated_at",
-                params![
-                    site_id,
-                    acc.identity,
-                    acc.user_id,
-                    acc.username,
-                    acc.auth,
-                    secret,
-                    acc.group_name,
-                    acc.paid_per_usd,
-                    acc.disabled as i64,
-                    acc.notes,
-                    acc.sort_order,
-                    acc.created_at_unix,
-                    acc.updated_at_unix,
-                    keep_secret,
-                    acc.low_balance_threshold,
-                    acc.refresh_interval_mins,
-                ],
-            )?;
-        }
-        for (k, v) in rows.settings.iter().chain(sealed_settings.iter()) {
-            tx.execute(
-                "INSERT INTO settings(key, value) VALUES (?1, ?2)
-                 ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                [k, v],
-            )?;
-        }
-        tx.commit()?;
-        Ok(())
+        Ok(SealedRows { empty_credentials, credentials, proxies, settings, channels })
     }
 
     /// Sets the details `upsert_account` does not touch: group, notes, paid ratio, disabled.
@@ -320,4 +255,100 @@ impl Store {
     pub(crate) fn open_local(&self, sealed: &str) -> Result<Vec<u8>, StoreError> {
         self.secrets.open_sealed(sealed)
     }
+}
+
+/// The sealed parts of a [`RestoreRows`], in its order.
+pub(super) struct SealedRows {
+    empty_credentials: String,
+    credentials: Vec<Option<String>>,
+    proxies: Vec<Option<String>>,
+    settings: Vec<(String, String)>,
+    channels: Option<Vec<(crate::domain::notify::ChannelSpec, String)>>,
+}
+
+/// Writes restored rows inside the caller's transaction (backups' restore, sync).
+pub(super) fn write_rows(
+    tx: &rusqlite::Transaction<'_>,
+    rows: &RestoreRows,
+    sealed: SealedRows,
+) -> Result<(), StoreError> {
+    let now = now_unix();
+    if let Some(channels) = &sealed.channels {
+        super::notify::write_channels(tx, channels, rows.replace, now)?;
+    }
+    if rows.replace {
+        tx.execute("DELETE FROM accounts", [])?;
+        tx.execute("DELETE FROM sites", [])?;
+    }
+    for (s, proxy) in rows.sites.iter().zip(sealed.proxies) {
+        let keep_proxy = proxy.is_none();
+        tx.execute(
+            "INSERT INTO sites(name, url, kind, created_at, updated_at, net_proxy, net_user_agent)
+             VALUES (?1, ?2, ?3, ?4, ?4, ?5, ?6)
+             ON CONFLICT(url) DO UPDATE SET name = excluded.name, kind = excluded.kind,
+                updated_at = excluded.updated_at,
+                net_proxy = CASE WHEN ?7 THEN sites.net_proxy ELSE excluded.net_proxy END,
+                net_user_agent = excluded.net_user_agent",
+            params![s.name, s.url, s.kind, now, proxy.unwrap_or_default(), s.user_agent.trim(), keep_proxy],
+        )?;
+    }
+    for (acc, secret) in rows.accounts.iter().zip(sealed.credentials) {
+        let site_id: Option<i64> =
+            tx.query_row("SELECT id FROM sites WHERE url = ?1", [&acc.site_url], |r| r.get(0)).optional()?;
+        let site_id = match site_id {
+            Some(id) => id,
+            None => {
+                tx.execute(
+                    "INSERT INTO sites(name, url, kind, created_at, updated_at) VALUES (?1, ?1, 'unknown', ?2, ?2)",
+                    params![acc.site_url, now],
+                )?;
+                tx.last_insert_rowid()
+            }
+        };
+        let keep_secret = secret.is_none();
+        let secret = secret.unwrap_or_else(|| sealed.empty_credentials.clone());
+        tx.execute(
+            "INSERT INTO accounts(site_id, identity, user_id, username, auth_method, secret, group_name,
+                                  paid_per_usd, disabled, notes, sort_order, created_at, updated_at,
+                                  low_balance_threshold, refresh_interval_mins, name)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?15, ?16, ?17)
+             ON CONFLICT(site_id, identity) DO UPDATE SET
+                user_id = excluded.user_id, username = excluded.username,
+                auth_method = excluded.auth_method,
+                secret = CASE WHEN ?14 THEN accounts.secret ELSE excluded.secret END,
+                group_name = excluded.group_name, paid_per_usd = excluded.paid_per_usd,
+                disabled = excluded.disabled, notes = excluded.notes,
+                low_balance_threshold = excluded.low_balance_threshold,
+                refresh_interval_mins = excluded.refresh_interval_mins,
+                name = excluded.name,
+                updated_at = excluded.updated_at",
+            params![
+                site_id,
+                acc.identity,
+                acc.user_id,
+                acc.username,
+                acc.auth,
+                secret,
+                acc.group_name,
+                acc.paid_per_usd,
+                acc.disabled as i64,
+                acc.notes,
+                acc.sort_order,
+                acc.created_at_unix,
+                acc.updated_at_unix,
+                keep_secret,
+                acc.low_balance_threshold,
+                acc.refresh_interval_mins,
+                acc.name,
+            ],
+        )?;
+    }
+    for (k, v) in rows.settings.iter().chain(sealed.settings.iter()) {
+        tx.execute(
+            "INSERT INTO settings(key, value) VALUES (?1, ?2)
+             ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            [k, v],
+        )?;
+    }
+    Ok(())
 }

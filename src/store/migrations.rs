@@ -264,6 +264,31 @@ pub(super) const MIGRATIONS: &[&str] = &[
     CREATE INDEX gateway_log_at ON gateway_log(at_ms);
     CREATE INDEX gateway_log_account_at ON gateway_log(account_id, at_ms);
     "#,
+    // 12: multi-device sync. The
+    //    account's own name; this device's sync state (its id, the merged document of
+    //    the last sync, sealed: it holds credentials) and the conflicts the user has not
+    //    settled (both values sealed).
+    r#"
+    ALTER TABLE accounts ADD COLUMN name TEXT NOT NULL DEFAULT '';
+    CREATE TABLE sync_state (
+        id            INTEGER PRIMARY KEY CHECK (id = 1),
+        device_id     TEXT NOT NULL,
+        base_sealed   TEXT,
+        generation    INTEGER NOT NULL DEFAULT 0,
+        synced_at     INTEGER
+    );
+    CREATE TABLE sync_conflicts (
+        id             INTEGER PRIMARY KEY,
+        record         TEXT NOT NULL,
+        field          TEXT NOT NULL,
+        label          TEXT NOT NULL,
+        local_sealed   TEXT NOT NULL,
+        remote_sealed  TEXT NOT NULL,
+        applied        TEXT NOT NULL,
+        remote_device  TEXT NOT NULL DEFAULT '',
+        created_at     INTEGER NOT NULL
+    );
+    "#,
 ];
 
 /// Highest schema version this build knows.

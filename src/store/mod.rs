@@ -20,6 +20,7 @@ pub mod salvage;
 pub mod secrets;
 mod settings;
 mod state;
+mod sync;
 mod usage_daily;
 mod usage_logs;
 
@@ -39,6 +40,7 @@ pub use paths::{DataDirSource, resolve_data_dir};
 pub use secrets::{KeyLocation, KeyProblem, KeyProblemKind, SecretBox};
 pub use settings::LoadedSettings;
 pub use state::DailyRow;
+pub use sync::{ConflictRow, NewConflict, SyncCommit, SyncState};
 pub use usage_logs::{LogSyncState, SeriesPoint, StackBy};
 
 /// File name of the database inside the data dir.

@@ -21,6 +21,7 @@ pub struct BackupSection {
     keep_text: String,
     interval_text: String,
     confirm_delete: Option<(bool, String)>,
+    sync: crate::ui::sync_view::SyncSection,
 }
 
 fn size_text(bytes: u64) -> String {
@@ -89,6 +90,8 @@ impl BackupSection {
         self.local_ui(ui, state, actions);
         ui.separator();
         self.webdav_ui(ui, state, actions);
+        ui.separator();
+        self.sync.ui(ui, state, actions);
         ui.separator();
         update_ui(ui, state, actions);
     }

@@ -19,6 +19,7 @@ pub mod sites;
 pub mod sites_detail;
 pub mod sites_rows;
 pub mod use_in;
+pub mod sync_view;
 pub mod widgets;
 
 use crate::app::command::{ShellCmd, SitesCmd};

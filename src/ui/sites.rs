@@ -505,6 +505,7 @@ mod tests {
             notes: String::new(),
             low_balance_threshold: None,
             refresh_interval_mins: None,
+            name: String::new(),
         }
     }
 

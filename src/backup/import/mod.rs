@@ -320,6 +320,7 @@ pub fn apply_import(store: &mut Store, plan: &ImportPlan) -> Result<ImportReport
             notes: keep(&item.notes, existing.map(|e| e.notes.as_str())),
             low_balance_threshold: existing.and_then(|e| e.low_balance_threshold),
             refresh_interval_mins: existing.and_then(|e| e.refresh_interval_mins),
+            name: existing.map(|e| e.name.clone()).unwrap_or_default(),
             sort_order: existing.map(|e| e.sort_order).unwrap_or(next_order),
             created_at_unix: existing.map(|e| e.created_at_unix).unwrap_or(now),
             updated_at_unix: now,

@@ -23,6 +23,7 @@ fn account(id: AccountId, kind: SiteKind, paid: Option<f64>) -> Account {
         notes: String::new(),
         low_balance_threshold: None,
         refresh_interval_mins: None,
+        name: String::new(),
     }
 }
 

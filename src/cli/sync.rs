@@ -1,0 +1,188 @@
+//! `apihub sync [--passphrase-env VAR] [--save-passphrase] [--dry-run] [--json]`,
+//! `apihub sync conflicts [--json]`, `apihub sync resolve ID --take local|remote`.
+
+use std::process::ExitCode;
+
+use clap::{Args, Subcommand, ValueEnum};
+
+use super::{Cli, open_store};
+use crate::store::SharedStore;
+use crate::sync::model::Side;
+use crate::sync::{SyncOptions, SyncReport, redacted};
+
+/// `apihub sync …`
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct SyncArgs {
+    /// `conflicts` or `resolve`; without it this device syncs.
+    #[command(subcommand)]
+    pub action: Option<SyncAction>,
+    /// Options of a sync.
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+/// `apihub sync conflicts | resolve`.
+#[derive(Debug, Subcommand)]
+pub enum SyncAction {
+    /// List the conflicts of earlier syncs (both values; the applied one marked).
+    Conflicts {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Settle a conflict by keeping this device's value or the other one.
+    Resolve {
+        /// Conflict id (see `sync conflicts`).
+        id: i64,
+        /// Which value to keep.
+        #[arg(long, value_enum)]
+        take: Take,
+    },
+}
+
+/// The side of a conflict to keep.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Take {
+    /// This device's value.
+    Local,
+    /// The other device's value.
+    Remote,
+}
+
+/// Options of `apihub sync`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Read the sync passphrase from this environment variable (default: the one saved
+    /// on this device).
+    #[arg(long, value_name = "VAR")]
+    pub passphrase_env: Option<String>,
+    /// Save the passphrase on this device (sealed with its key) for later syncs.
+    #[arg(long, requires = "passphrase_env")]
+    pub save_passphrase: bool,
+    /// Show what would change here and on the server; write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Runs `apihub sync …`.
+pub fn run(cli: &Cli, args: &SyncArgs, rt: &tokio::runtime::Handle) -> anyhow::Result<ExitCode> {
+    let store = SharedStore::new(open_store(cli)?);
+    match &args.action {
+        None => sync(&store, &args.run, rt),
+        Some(SyncAction::Conflicts { json }) => conflicts(&store, *json),
+        Some(SyncAction::Resolve { id, take }) => {
+            let side = match take {
+                Take::Local => Side::Local,
+                Take::Remote => Side::Remote,
+            };
+            rt.block_on(crate::sync::resolve(&store, *id, side)).map_err(|e| anyhow::anyhow!("sync: {e}"))?;
+            println!("conflict {id} settled ({}); run `apihub sync` to share it", side.as_str());
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn sync(store: &SharedStore, args: &RunArgs, rt: &tokio::runtime::Handle) -> anyhow::Result<ExitCode> {
+    let passphrase = match &args.passphrase_env {
+        Some(var) => Some(
+            std::env::var(var)
+                .map_err(|_| anyhow::anyhow!("environment variable {var} (for --passphrase-env) is not set"))?,
+        ),
+        None => None,
+    };
+    let opts = SyncOptions { passphrase: passphrase.clone(), dry_run: args.dry_run, ..SyncOptions::default() };
+    let report = rt.block_on(crate::sync::run(store, &opts)).map_err(|e| anyhow::anyhow!("sync: {e}"))?;
+    if args.save_passphrase
+        && !args.dry_run
+        && let Some(p) = passphrase
+    {
+        store.with(|s| {
+            s.update_settings(|st| -> Result<(), crate::store::StoreError> {
+                st.sync.passphrase = p;
+                Ok(())
+            })
+            .map(|_| ())
+        })?;
+    }
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print_report(&report);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_report(r: &SyncReport) {
+    let sections = [("here", &r.local), ("on the server", &r.remote)];
+    let verb = if r.dry_run { "would change" } else { "changed" };
+    for (place, c) in sections {
+        if c.is_empty() {
+            println!("{place}: nothing {verb}");
+            continue;
+        }
+        println!("{place} ({verb}):");
+        for line in &c.added {
+            println!("  + {line}");
+        }
+        for line in &c.changed {
+            println!("  ~ {line}");
+        }
+        for line in &c.deleted {
+            println!("  - {line}");
+        }
+    }
+    for c in &r.conflicts {
+        let what = if c.field.is_empty() { "deleted on one side, edited on the other".into() } else { c.field.clone() };
+        println!("conflict: {} ({what}): {} value applied", c.label, c.applied);
+    }
+    if !r.conflicts.is_empty() {
+        println!("see `apihub sync conflicts`; `apihub sync resolve ID --take local|remote` picks the other value");
+    }
+    if r.dry_run {
+        println!("dry run: nothing written (server generation {})", r.generation);
+    } else if r.uploaded {
+        println!("synced: server generation {}", r.generation);
+    } else {
+        println!("synced: server generation {} (nothing to upload)", r.generation);
+    }
+}
+
+fn conflicts(store: &SharedStore, json: bool) -> anyhow::Result<ExitCode> {
+    let rows = store.with(|s| s.sync_conflicts())?;
+    if json {
+        let out: Vec<_> = rows
+            .iter()
+            .map(|c| {
+                serde_json::json!({"id": c.id, "record": c.label, "field": c.field,
+                    "local": redacted(&c.field, &c.local), "remote": redacted(&c.field, &c.remote),
+                    "applied": c.applied,
+                    "remote_device": c.remote_device, "created_at_unix": c.created_at_unix})
+            })
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&out)?);
+    } else if rows.is_empty() {
+        println!("no sync conflicts");
+    } else {
+        for c in &rows {
+            let field = if c.field.is_empty() { "(deleted vs edited)".to_string() } else { c.field.clone() };
+            let mark = |side: &str| if c.applied == side { " (applied)" } else { "" };
+            println!("{:>4}  {}  {field}", c.id, c.label);
+            println!("      local{}: {}", mark("local"), shown(&c.field, &c.local));
+            println!("      remote{} ({}): {}", mark("remote"), c.remote_device, shown(&c.field, &c.remote));
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A conflict value for the terminal.
+fn shown(field: &str, value: &str) -> String {
+    match redacted(field, value) {
+        serde_json::Value::Null => "(deleted)".into(),
+        serde_json::Value::String(s) => s,
+        v => v.to_string(),
+    }
+}

@@ -1,0 +1,242 @@
+//! What multi-device sync keeps on this device: its id, the merged document of the last
+//! sync (the common base of the next three-way merge; sealed, it holds credentials), the
+//! generation it came from, and the conflicts the user has not settled. A sync's result
+//! lands in one transaction ([`Store::commit_sync`]): rows, deletions, settings, the new
+//! base and the new conflicts together, or nothing.
+
+use rusqlite::{OptionalExtension, params};
+
+use super::backup_meta::{RestoreRows, write_rows};
+use super::{Store, StoreError};
+use crate::domain::time::now_unix;
+
+/// This device's sync state.
+#[derive(Clone, PartialEq)]
+pub struct SyncState {
+    /// The device id (`None` before the first sync; made and saved by the first commit).
+    pub device_id: Option<String>,
+    /// The merged document of the last sync (plain JSON).
+    pub base: Option<Vec<u8>>,
+    /// The server generation the base was written as (or read from).
+    pub generation: u64,
+    /// When the last sync finished (unix seconds).
+    pub synced_at_unix: Option<i64>,
+}
+
+impl std::fmt::Debug for SyncState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SyncState")
+            .field("device_id", &self.device_id)
+            .field("base_bytes", &self.base.as_ref().map(Vec::len))
+            .field("generation", &self.generation)
+            .field("synced_at_unix", &self.synced_at_unix)
+            .finish()
+    }
+}
+
+/// A conflict as stored: both values as JSON text (opened).
+#[derive(Clone, PartialEq)]
+pub struct ConflictRow {
+    /// Row id (what `apihub sync resolve ID` takes).
+    pub id: i64,
+    /// The record key in the sync document.
+    pub record: String,
+    /// The field (`""`: the whole record, deleted on one side and edited on the other).
+    pub field: String,
+    /// What the user sees (site and account).
+    pub label: String,
+    /// This device's value (JSON; `null` for a deleted record).
+    pub local: String,
+    /// The other device's value (JSON; `null` for a deleted record).
+    pub remote: String,
+    /// `local` or `remote`: the value the merge applied.
+    pub applied: String,
+    /// Name (or id) of the device the remote value came from.
+    pub remote_device: String,
+    /// When it was found (unix seconds).
+    pub created_at_unix: i64,
+}
+
+impl std::fmt::Debug for ConflictRow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Values may be credentials: never printed by Debug.
+        f.debug_struct("ConflictRow")
+            .field("id", &self.id)
+            .field("label", &self.label)
+            .field("field", &self.field)
+            .field("applied", &self.applied)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What one sync (or one resolved conflict) writes, in one transaction.
+#[derive(Debug, Default)]
+pub struct SyncCommit {
+    /// Sites and accounts to insert or update (credentials `None`: keep the stored ones).
+    pub rows: RestoreRows,
+    /// Each updated account's place in the order: (site URL, identity, sort order).
+    pub sort_orders: Vec<(String, String, i64)>,
+    /// Accounts to delete: (site URL, identity). Sites left without accounts go too.
+    pub delete_accounts: Vec<(String, String)>,
+    /// Setting rows to write (`None`: remove the row, i.e. the default).
+    pub settings: Vec<(String, Option<String>)>,
+    /// The new base and its generation (`None`: keep the current one).
+    pub base: Option<(Vec<u8>, u64)>,
+    /// The device id to save (the first sync makes it).
+    pub device_id: Option<String>,
+    /// New conflicts (each kept until settled, even several on one field).
+    pub conflicts: Vec<NewConflict>,
+    /// Conflicts settled by this write (row ids).
+    pub resolved: Vec<i64>,
+}
+
+/// A conflict found by a merge.
+#[derive(Clone, Default)]
+pub struct NewConflict {
+    /// Record key.
+    pub record: String,
+    /// Field (`""`: the whole record).
+    pub field: String,
+    /// What the user sees.
+    pub label: String,
+    /// This device's value (JSON).
+    pub local: String,
+    /// The other device's value (JSON).
+    pub remote: String,
+    /// `local` or `remote`.
+    pub applied: String,
+    /// The other device.
+    pub remote_device: String,
+}
+
+impl std::fmt::Debug for NewConflict {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewConflict").field("label", &self.label).field("field", &self.field).finish_non_exhaustive()
+    }
+}
+
+impl Store {
+    /// This device's sync state (nothing is written: a device id is made by the caller
+    /// and saved with the first commit).
+    pub fn sync_state(&self) -> Result<SyncState, StoreError> {
+        let row = self
+            .conn
+            .query_row("SELECT device_id, base_sealed, generation, synced_at FROM sync_state WHERE id = 1", [], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?, r.get::<_, i64>(2)?, r.get(3)?))
+            })
+            .optional()?;
+        let Some((device_id, sealed, generation, synced_at_unix)) = row else {
+            return Ok(SyncState { device_id: None, base: None, generation: 0, synced_at_unix: None });
+        };
+        let base = match sealed {
+            Some(s) => Some(self.secrets.open_sealed(&s)?),
+            None => None,
+        };
+        Ok(SyncState { device_id: Some(device_id), base, generation: generation.max(0) as u64, synced_at_unix })
+    }
+
+    /// The conflicts not settled yet, oldest first.
+    pub fn sync_conflicts(&self) -> Result<Vec<ConflictRow>, StoreError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT id, record, field, label, local_sealed, remote_sealed, applied, remote_device, created_at
+             FROM sync_conflicts ORDER BY created_at, id",
+        )?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
+                    r.get::<_, String>(4)?,
+                    r.get::<_, String>(5)?,
+                    r.get::<_, String>(6)?,
+                    r.get::<_, String>(7)?,
+                    r.get::<_, i64>(8)?,
+                ))
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        let open = |s: &str| -> Result<String, StoreError> {
+            String::from_utf8(self.secrets.open_sealed(s)?).map_err(|_| StoreError::Secret("not UTF-8".into()))
+        };
+        rows.into_iter()
+            .map(|(id, record, field, label, l, r, applied, remote_device, created_at_unix)| {
+                Ok(ConflictRow {
+                    id,
+                    record,
+                    field,
+                    label,
+                    local: open(&l)?,
+                    remote: open(&r)?,
+                    applied,
+                    remote_device,
+                    created_at_unix,
+                })
+            })
+            .collect()
+    }
+
+    /// Writes a sync's result in one transaction.
+    pub fn commit_sync(&mut self, c: &SyncCommit) -> Result<(), StoreError> {
+        let sealed_rows = self.seal_rows(&c.rows)?;
+        let base = match &c.base {
+            Some((bytes, generation)) => Some((self.secrets.seal(bytes)?, *generation)),
+            None => None,
+        };
+        let mut conflicts = Vec::with_capacity(c.conflicts.len());
+        for k in &c.conflicts {
+            conflicts.push((k, self.secrets.seal(k.local.as_bytes())?, self.secrets.seal(k.remote.as_bytes())?));
+        }
+        let now = now_unix();
+        let tx = self.conn.transaction()?;
+        write_rows(&tx, &c.rows, sealed_rows)?;
+        for (url, identity, order) in &c.sort_orders {
+            tx.execute(
+                "UPDATE accounts SET sort_order = ?3
+                 WHERE identity = ?2 AND site_id = (SELECT id FROM sites WHERE url = ?1)",
+                params![url, identity, order],
+            )?;
+        }
+        for (url, identity) in &c.delete_accounts {
+            tx.execute(
+                "DELETE FROM accounts WHERE identity = ?2 AND site_id = (SELECT id FROM sites WHERE url = ?1)",
+                params![url, identity],
+            )?;
+        }
+        if !c.delete_accounts.is_empty() {
+            tx.execute("DELETE FROM sites WHERE id NOT IN (SELECT site_id FROM accounts)", [])?;
+        }
+        for (key, value) in &c.settings {
+            match value {
+                Some(v) => tx.execute(
+                    "INSERT INTO settings(key, value) VALUES (?1, ?2)
+                     ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                    [key, v],
+                )?,
+                None => tx.execute("DELETE FROM settings WHERE key = ?1", [key])?,
+            };
+        }
+        if let Some(device) = &c.device_id {
+            tx.execute("INSERT OR IGNORE INTO sync_state(id, device_id) VALUES (1, ?1)", [device])?;
+        }
+        if let Some((sealed, generation)) = base {
+            tx.execute(
+                "UPDATE sync_state SET base_sealed = ?1, generation = ?2, synced_at = ?3 WHERE id = 1",
+                params![sealed, generation as i64, now],
+            )?;
+        }
+        for id in &c.resolved {
+            tx.execute("DELETE FROM sync_conflicts WHERE id = ?1", [id])?;
+        }
+        for (k, local, remote) in conflicts {
+            tx.execute(
+                "INSERT INTO sync_conflicts(record, field, label, local_sealed, remote_sealed, applied, remote_device,
+                                            created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                params![k.record, k.field, k.label, local, remote, k.applied, k.remote_device, now],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+}

@@ -1,0 +1,534 @@
+//! The sync document and the merge (pure: no I/O).
+//!
+//! - A **record** is a site, an account or a synced setting; its key names it
+//!   (`site␟<url>`, `account␟<site url>␟<identity>`, `setting␟<key>`). A record is a
+//!   map of fields, each with its value and a [`Stamp`]: a hybrid logical clock
+//!   (wall-clock milliseconds, a counter) and the device that wrote it.
+//! - An account's `_alive` field is its existence: a deletion sets it to `false` (a
+//!   tombstone, kept [`Doc::gc_ms`]-wise for a set number of days, then dropped).
+//! - **Merge** is three-way against the base (the document of this device's last sync):
+//!   per field, the side that changed since the base wins; when both changed it to
+//!   different values the later stamp wins and the other value is a [`Conflict`]. An
+//!   account deleted on one side and edited on the other is a whole-record conflict:
+//!   the later of the deletion and the newest edit wins.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// Field that says whether an account exists.
+pub const ALIVE: &str = "_alive";
+/// Fields that merge silently (later wins, never a conflict): each device's own order.
+const QUIET_FIELDS: &[&str] = &["sort_order"];
+/// Separator inside record keys (never in a URL, identity or setting key).
+pub const SEP: char = '\u{1f}';
+
+/// A version: hybrid logical clock time and the device that wrote it. Ordered by time,
+/// then counter, then device (so two devices never tie).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize)]
+pub struct Stamp {
+    /// Wall-clock milliseconds (never behind any stamp the device has seen).
+    pub ms: u64,
+    /// Counter within one millisecond.
+    pub c: u32,
+    /// Device id.
+    pub dev: u64,
+}
+
+/// A field's value and version.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Field {
+    /// The value.
+    pub v: Value,
+    /// Its version.
+    pub s: Stamp,
+}
+
+/// A record: field name → field.
+pub type Record = BTreeMap<String, Field>;
+
+/// Plain values of records: record key → field → value (what the store holds).
+pub type Values = BTreeMap<String, BTreeMap<String, Value>>;
+
+/// A device in the document.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct DeviceInfo {
+    /// Its name.
+    pub name: String,
+    /// When it last synced (unix seconds).
+    pub last_sync_unix: i64,
+}
+
+/// The sync document (what the server holds, encrypted, and what each device keeps as
+/// its base).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct Doc {
+    /// Every record.
+    pub records: BTreeMap<String, Record>,
+    /// Devices that synced (id in hex → name, last sync).
+    #[serde(default)]
+    pub devices: BTreeMap<String, DeviceInfo>,
+    /// Tombstones whose newest stamp is older than this were dropped: a record this old
+    /// missing from the document was deleted.
+    #[serde(default)]
+    pub gc_ms: u64,
+}
+
+/// What kind of record a key names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RecordKey {
+    /// A site, by URL.
+    Site(String),
+    /// An account, by site URL and identity.
+    Account(String, String),
+    /// A synced setting, by dotted key.
+    Setting(String),
+}
+
+impl RecordKey {
+    /// The key text.
+    pub fn text(&self) -> String {
+        match self {
+            RecordKey::Site(u) => format!("site{SEP}{u}"),
+            RecordKey::Account(u, i) => format!("account{SEP}{u}{SEP}{i}"),
+            RecordKey::Setting(k) => format!("setting{SEP}{k}"),
+        }
+    }
+
+    /// Parses a key text (`None`: a kind this build does not know).
+    pub fn parse(text: &str) -> Option<RecordKey> {
+        let mut parts = text.splitn(3, SEP);
+        match (parts.next()?, parts.next()?, parts.next()) {
+            ("site", u, None) => Some(RecordKey::Site(u.to_string())),
+            ("account", u, Some(i)) => Some(RecordKey::Account(u.to_string(), i.to_string())),
+            ("setting", k, None) => Some(RecordKey::Setting(k.to_string())),
+            _ => None,
+        }
+    }
+}
+
+/// The hybrid logical clock of one device.
+#[derive(Debug, Clone)]
+pub struct Clock {
+    last: Stamp,
+    now_ms: u64,
+}
+
+impl Clock {
+    /// A clock for `dev` at wall time `now_ms`.
+    pub fn new(dev: u64, now_ms: u64) -> Clock {
+        Clock { last: Stamp { ms: 0, c: 0, dev }, now_ms }
+    }
+
+    /// Moves past a stamp seen in a document.
+    pub fn observe(&mut self, s: Stamp) {
+        if (s.ms, s.c) > (self.last.ms, self.last.c) {
+            self.last.ms = s.ms;
+            self.last.c = s.c;
+        }
+    }
+
+    /// Moves past every stamp of a document.
+    pub fn observe_doc(&mut self, doc: &Doc) {
+        for f in doc.records.values().flat_map(|r| r.values()) {
+            self.observe(f.s);
+        }
+    }
+
+    /// A new stamp, later than every stamp seen or made.
+    pub fn tick(&mut self) -> Stamp {
+        if self.now_ms > self.last.ms {
+            self.last.ms = self.now_ms;
+            self.last.c = 0;
+        } else {
+            self.last.c = self.last.c.saturating_add(1);
+        }
+        self.last
+    }
+}
+
+fn is_account(key: &str) -> bool {
+    key.starts_with("account\u{1f}")
+}
+
+fn alive(rec: &Record) -> bool {
+    rec.get(ALIVE).is_none_or(|f| f.v != Value::Bool(false))
+}
+
+fn newest(rec: &Record) -> Stamp {
+    rec.values().map(|f| f.s).max().unwrap_or_default()
+}
+
+/// This device's document: the base with every local difference stamped now. A
+/// local account missing from the store is a deletion; a credential that could not be
+/// read here (`null`) never replaces a known one.
+pub fn local_doc(base: &Doc, local: &Values, clock: &mut Clock) -> Doc {
+    let mut out = base.clone();
+    for (key, values) in local {
+        let rec = out.records.entry(key.clone()).or_default();
+        for (name, v) in values {
+            match rec.get(name) {
+                Some(f) if &f.v == v => {}
+                Some(f) if name == "credentials" && v.is_null() && !f.v.is_null() => {}
+                _ => {
+                    rec.insert(name.clone(), Field { v: v.clone(), s: clock.tick() });
+                }
+            }
+        }
+    }
+    for (key, rec) in out.records.iter_mut() {
+        if is_account(key) && alive(rec) && !local.contains_key(key) {
+            rec.insert(ALIVE.into(), Field { v: Value::Bool(false), s: clock.tick() });
+        }
+    }
+    out
+}
+
+/// Which side's value a merge applied.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Side {
+    /// This device's.
+    Local,
+    /// The server's (another device's).
+    Remote,
+}
+
+impl Side {
+    /// `local` / `remote`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Side::Local => "local",
+            Side::Remote => "remote",
+        }
+    }
+}
+
+/// Both sides changed the same thing.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Conflict {
+    /// Record key.
+    pub record: String,
+    /// Field; `""` for a whole record deleted on one side and edited on the other.
+    pub field: String,
+    /// This device's value (`null`: deleted here).
+    pub local: Value,
+    /// The other side's value (`null`: deleted there).
+    pub remote: Value,
+    /// The value the merge applied.
+    pub applied: Side,
+    /// The device the remote value came from.
+    pub remote_device: u64,
+}
+
+/// A merge's result.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Merged {
+    /// The merged document.
+    pub doc: Doc,
+    /// Conflicts found.
+    pub conflicts: Vec<Conflict>,
+}
+
+/// A record's values without the existence field (what a whole-record conflict keeps).
+fn plain(rec: &Record) -> Value {
+    Value::Object(rec.iter().filter(|(k, _)| k.as_str() != ALIVE).map(|(k, f)| (k.clone(), f.v.clone())).collect())
+}
+
+/// Three-way merge of this device's document (`local`, from [`local_doc`]) and the
+/// server's (`remote`) against the base. `gc_before_ms`: tombstones older than this are
+/// dropped from the result.
+pub fn merge(base: &Doc, local: &Doc, remote: &Doc, clock: &mut Clock, gc_before_ms: u64) -> Merged {
+    let mut doc =
+        Doc { records: BTreeMap::new(), devices: remote.devices.clone(), gc_ms: local.gc_ms.max(remote.gc_ms) };
+    for (id, d) in &local.devices {
+        doc.devices.entry(id.clone()).or_insert_with(|| d.clone());
+    }
+    let mut conflicts = Vec::new();
+    let keys: BTreeSet<&String> = local.records.keys().chain(remote.records.keys()).collect();
+    for key in keys {
+        let b = base.records.get(key);
+        let merged = match (local.records.get(key), remote.records.get(key)) {
+            (Some(l), None) => {
+                // Dropped from the server's document after its deletion was old enough:
+                // deleted there, unless edited here since.
+                let collected = b.is_some_and(|b| newest(b).ms < remote.gc_ms && b == l);
+                if collected {
+                    continue;
+                }
+                l.clone()
+            }
+            (None, Some(r)) => r.clone(),
+            (Some(l), Some(r)) => merge_record(key, b, l, r, clock, &mut conflicts),
+            (None, None) => continue,
+        };
+        doc.records.insert(key.clone(), merged);
+    }
+    let before = doc.records.len();
+    doc.records.retain(|key, rec| !(is_account(key) && !alive(rec) && newest(rec).ms < gc_before_ms));
+    if doc.records.len() < before {
+        doc.gc_ms = doc.gc_ms.max(gc_before_ms);
+    }
+    Merged { doc, conflicts }
+}
+
+fn merge_record(
+    key: &str,
+    b: Option<&Record>,
+    l: &Record,
+    r: &Record,
+    clock: &mut Clock,
+    conflicts: &mut Vec<Conflict>,
+) -> Record {
+    let base_stamp = |f: &str| b.and_then(|b| b.get(f)).map(|x| x.s);
+    let changed = |rec: &Record, f: &str| rec.get(f).is_some_and(|x| Some(x.s) != base_stamp(f));
+    let mut out = Record::new();
+    let mut found = Vec::new();
+    let names: BTreeSet<&String> = l.keys().chain(r.keys()).collect();
+    for name in names {
+        let field = match (l.get(name), r.get(name)) {
+            (Some(lf), None) => lf.clone(),
+            (None, Some(rf)) => rf.clone(),
+            (None, None) => continue,
+            (Some(lf), Some(rf)) => {
+                let (lch, rch) = (changed(l, name), changed(r, name));
+                if lf.s == rf.s || !rch {
+                    lf.clone()
+                } else if !lch {
+                    rf.clone()
+                } else if lf.v == rf.v {
+                    // The same value on both sides: the earlier stamp, so that a device
+                    // that only agreed has nothing to upload.
+                    if lf.s < rf.s { lf.clone() } else { rf.clone() }
+                } else {
+                    let winner = if lf.s > rf.s { lf } else { rf };
+                    if !QUIET_FIELDS.contains(&name.as_str()) {
+                        found.push(Conflict {
+                            record: key.to_string(),
+                            field: name.clone(),
+                            local: lf.v.clone(),
+                            remote: rf.v.clone(),
+                            applied: if winner.s == lf.s { Side::Local } else { Side::Remote },
+                            remote_device: rf.s.dev,
+                        });
+                    }
+                    winner.clone()
+                }
+            }
+        };
+        out.insert(name.clone(), field);
+    }
+    // Deleted on one side, edited on the other: the later of the deletion and the
+    // newest edit wins; the other is one whole-record conflict.
+    if is_account(key) {
+        let edits =
+            |rec: &Record| rec.iter().filter(|(n, _)| n.as_str() != ALIVE && changed(rec, n)).map(|(_, f)| f.s).max();
+        let deletion = |rec: &Record| rec.get(ALIVE).filter(|_| !alive(rec) && changed(rec, ALIVE)).map(|f| f.s);
+        let case = match (deletion(l), deletion(r)) {
+            (Some(del), None) if alive(r) => edits(r).map(|edit| (Side::Local, del, edit)),
+            (None, Some(del)) if alive(l) => edits(l).map(|edit| (Side::Remote, del, edit)),
+            _ => None,
+        };
+        if let Some((deleted_on, del, edit)) = case {
+            found.retain(|c| c.field != ALIVE);
+            let deletion_wins = del > edit;
+            let (local, remote) = match deleted_on {
+                Side::Local => (Value::Null, plain(r)),
+                Side::Remote => (plain(l), Value::Null),
+            };
+            let applied = match (deletion_wins, deleted_on) {
+                (true, side) => side,
+                (false, Side::Local) => Side::Remote,
+                (false, Side::Remote) => Side::Local,
+            };
+            if deletion_wins {
+                out.insert(ALIVE.into(), Field { v: Value::Bool(false), s: del });
+            } else {
+                out.insert(ALIVE.into(), Field { v: Value::Bool(true), s: clock.tick() });
+            }
+            let remote_device = if deleted_on == Side::Remote { del.dev } else { edit.dev };
+            found.push(Conflict {
+                record: key.to_string(),
+                field: String::new(),
+                local,
+                remote,
+                applied,
+                remote_device,
+            });
+        }
+    }
+    conflicts.extend(found);
+    out
+}
+
+/// The records that exist in a document, as plain values: live accounts, the sites
+/// they use, the settings.
+pub fn live(doc: &Doc) -> Values {
+    let mut out = Values::new();
+    let mut used_sites = BTreeSet::new();
+    for (key, rec) in &doc.records {
+        match RecordKey::parse(key) {
+            Some(RecordKey::Account(url, _)) if alive(rec) => {
+                used_sites.insert(RecordKey::Site(url).text());
+            }
+            Some(RecordKey::Account(..)) | Some(RecordKey::Site(_)) | None => continue,
+            Some(RecordKey::Setting(_)) => {}
+        }
+        out.insert(key.clone(), rec.iter().map(|(k, f)| (k.clone(), f.v.clone())).collect());
+    }
+    for key in used_sites {
+        if let Some(rec) = doc.records.get(&key) {
+            out.insert(key, rec.iter().map(|(k, f)| (k.clone(), f.v.clone())).collect());
+        }
+    }
+    out
+}
+
+/// What changes from one set of values to another.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Changes {
+    /// Records added (keys).
+    pub added: Vec<String>,
+    /// Records changed: key and the fields that change.
+    pub changed: Vec<(String, Vec<String>)>,
+    /// Records deleted (keys).
+    pub deleted: Vec<String>,
+}
+
+impl Changes {
+    /// Nothing changes.
+    pub fn is_empty(&self) -> bool {
+        self.added.is_empty() && self.changed.is_empty() && self.deleted.is_empty()
+    }
+}
+
+/// The changes from `before` to `after`.
+pub fn diff(before: &Values, after: &Values) -> Changes {
+    let mut c = Changes::default();
+    for (key, a) in after {
+        match before.get(key) {
+            None => c.added.push(key.clone()),
+            Some(b) if b != a => {
+                let names: BTreeSet<&String> = a.keys().chain(b.keys()).collect();
+                let fields = names.into_iter().filter(|n| a.get(*n) != b.get(*n)).cloned().collect();
+                c.changed.push((key.clone(), fields));
+            }
+            Some(_) => {}
+        }
+    }
+    c.deleted = before.keys().filter(|k| !after.contains_key(*k)).cloned().collect();
+    c
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn acc(k: &str) -> String {
+        RecordKey::Account("https://x".into(), k.into()).text()
+    }
+
+    fn values(entries: &[(&str, &[(&str, Value)])]) -> Values {
+        entries
+            .iter()
+            .map(|(k, fs)| (k.to_string(), fs.iter().map(|(n, v)| (n.to_string(), v.clone())).collect()))
+            .collect()
+    }
+
+    /// One device's sync against a shared remote document (no server).
+    fn sync(base: &mut Doc, local: &mut Values, remote: &mut Doc, dev: u64, ms: u64) -> Vec<Conflict> {
+        let mut clock = Clock::new(dev, ms);
+        clock.observe_doc(base);
+        clock.observe_doc(remote);
+        let l = local_doc(base, local, &mut clock);
+        let m = merge(base, &l, remote, &mut clock, 0);
+        *remote = m.doc.clone();
+        *base = m.doc.clone();
+        *local = live(&m.doc);
+        m.conflicts
+    }
+
+    #[test]
+    fn different_fields_both_survive_and_the_same_field_conflicts_once() {
+        let a = acc("uid:1");
+        let start = values(&[(&a, &[(ALIVE, json!(true)), ("notes", json!("n")), ("group", json!("g"))])]);
+        let (mut remote, mut b1, mut b2) = (Doc::default(), Doc::default(), Doc::default());
+        let (mut l1, mut l2) = (start.clone(), Values::new());
+        assert!(sync(&mut b1, &mut l1, &mut remote, 1, 100).is_empty());
+        assert!(sync(&mut b2, &mut l2, &mut remote, 2, 110).is_empty());
+        assert_eq!(l2, start);
+        l1.get_mut(&a).unwrap().insert("notes".into(), json!("one"));
+        l2.get_mut(&a).unwrap().insert("group".into(), json!("two"));
+        assert!(sync(&mut b1, &mut l1, &mut remote, 1, 200).is_empty());
+        assert!(sync(&mut b2, &mut l2, &mut remote, 2, 210).is_empty());
+        sync(&mut b1, &mut l1, &mut remote, 1, 220);
+        assert_eq!(l1, l2);
+        assert_eq!(l1[&a]["notes"], json!("one"));
+        assert_eq!(l1[&a]["group"], json!("two"));
+        // Same field on both: one conflict, the later wins, both values kept.
+        l1.get_mut(&a).unwrap().insert("notes".into(), json!("mine"));
+        l2.get_mut(&a).unwrap().insert("notes".into(), json!("theirs"));
+        assert!(sync(&mut b1, &mut l1, &mut remote, 1, 300).is_empty());
+        let c = sync(&mut b2, &mut l2, &mut remote, 2, 310);
+        assert_eq!(c.len(), 1, "{c:?}");
+        assert_eq!((c[0].local.clone(), c[0].remote.clone()), (json!("theirs"), json!("mine")));
+        assert_eq!(c[0].applied, Side::Local);
+        assert_eq!(l2[&a]["notes"], json!("theirs"));
+    }
+
+    #[test]
+    fn delete_against_edit_is_one_record_conflict_and_the_later_wins() {
+        let a = acc("uid:1");
+        let start = values(&[(&a, &[(ALIVE, json!(true)), ("notes", json!("n"))])]);
+        let (mut remote, mut b1, mut b2) = (Doc::default(), Doc::default(), Doc::default());
+        let (mut l1, mut l2) = (start.clone(), Values::new());
+        sync(&mut b1, &mut l1, &mut remote, 1, 100);
+        sync(&mut b2, &mut l2, &mut remote, 2, 110);
+        // Device 1 deletes, device 2 edits later: the edit wins, the record lives.
+        l1.remove(&a);
+        l2.get_mut(&a).unwrap().insert("notes".into(), json!("edited"));
+        assert!(sync(&mut b1, &mut l1, &mut remote, 1, 200).is_empty());
+        let c = sync(&mut b2, &mut l2, &mut remote, 2, 300);
+        assert_eq!(c.len(), 1);
+        assert_eq!((c[0].field.as_str(), c[0].applied, c[0].remote.clone()), ("", Side::Local, Value::Null));
+        assert_eq!(l2[&a]["notes"], json!("edited"));
+        sync(&mut b1, &mut l1, &mut remote, 1, 310);
+        assert_eq!(l1[&a]["notes"], json!("edited"), "resurrected with the edit on device 1 too");
+    }
+
+    #[test]
+    fn old_tombstones_are_dropped_and_still_delete_on_a_late_device() {
+        let a = acc("uid:1");
+        let start = values(&[(&a, &[(ALIVE, json!(true))])]);
+        let (mut remote, mut b1, mut b2) = (Doc::default(), Doc::default(), Doc::default());
+        let (mut l1, mut l2) = (start.clone(), Values::new());
+        sync(&mut b1, &mut l1, &mut remote, 1, 100);
+        sync(&mut b2, &mut l2, &mut remote, 2, 110);
+        l1.remove(&a);
+        sync(&mut b1, &mut l1, &mut remote, 1, 200);
+        // Much later, device 1 collects the tombstone.
+        let mut clock = Clock::new(1, 10_000);
+        let l = local_doc(&b1, &l1, &mut clock);
+        let m = merge(&b1, &l, &remote, &mut clock, 5_000);
+        assert!(!m.doc.records.contains_key(&a));
+        remote = m.doc;
+        sync(&mut b2, &mut l2, &mut remote, 2, 10_010);
+        assert!(!l2.contains_key(&a), "not resurrected by the device that missed the deletion");
+    }
+
+    #[test]
+    fn clock_ticks_past_what_it_saw() {
+        let mut c = Clock::new(7, 100);
+        c.observe(Stamp { ms: 500, c: 3, dev: 1 });
+        let s = c.tick();
+        assert!(s > Stamp { ms: 500, c: 3, dev: 1 });
+        assert_eq!(s.dev, 7);
+        assert!(c.tick() > s);
+        assert_eq!(
+            RecordKey::parse(&acc("user:a\u{1f}b")),
+            Some(RecordKey::Account("https://x".into(), "user:a\u{1f}b".into()))
+        );
+    }
+}
