@@ -4,6 +4,7 @@ pub mod add_account;
 pub mod alerts_view;
 pub mod backup;
 pub mod checkin_view;
+pub mod fit;
 pub mod keys_view;
 pub mod logs;
 pub mod logs_charts;
