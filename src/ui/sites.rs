@@ -105,16 +105,16 @@ const fn spec(col: Col, key: &'static str, sort: Option<SortKey>, min: f32, pref
 
 const COLUMNS: [ColSpec; 13] = [
     spec(Col::Site, "sites.col.site", Some(SortKey::Site), 120.0, 190.0, 0),
-    spec(Col::Account, "sites.col.account", Some(SortKey::Account), 70.0, 120.0, 4),
+    spec(Col::Account, "sites.col.account", Some(SortKey::Account), 70.0, 120.0, 3),
     spec(Col::Kind, "sites.col.kind", Some(SortKey::Kind), 64.0, 80.0, 7),
     spec(Col::Balance, "sites.col.balance", Some(SortKey::Balance), 70.0, 115.0, 0),
-    spec(Col::Today, "sites.col.today", Some(SortKey::Today), 55.0, 75.0, 3),
+    spec(Col::Today, "sites.col.today", Some(SortKey::Today), 55.0, 75.0, 2),
     spec(Col::Requests, "sites.col.requests", Some(SortKey::Requests), 45.0, 72.0, 6),
     spec(Col::Tokens, "sites.col.tokens", Some(SortKey::Tokens), 45.0, 72.0, 8),
     spec(Col::Keys, "sites.col.keys", Some(SortKey::Keys), 36.0, 52.0, 9),
     spec(Col::Models, "sites.col.models", Some(SortKey::Models), 40.0, 56.0, 9),
     spec(Col::Updated, "sites.col.updated", Some(SortKey::Updated), 70.0, 90.0, 5),
-    spec(Col::Checkin, "checkin.column", None, 70.0, 110.0, 6),
+    spec(Col::Checkin, "checkin.column", None, 70.0, 110.0, 4),
     // The status cell takes what is left (`Column::remainder`).
     spec(Col::Status, "sites.col.status", Some(SortKey::Status), 110.0, 110.0, 0),
     spec(Col::Actions, "sites.col.actions", None, 60.0, 60.0, 0),
