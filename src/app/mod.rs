@@ -335,11 +335,12 @@ impl App {
     /// The controllers' timed work: automatic refresh, daily check-in, the pricing
     /// book, the activity log.
     fn tick(&mut self, ctx: &egui::Context) {
-        let Split { mut cx, sites, checkin, pricing, logs, .. } =
+        let Split { mut cx, shell, sites, checkin, pricing, logs, .. } =
             split(&mut self.state, &mut self.services, &mut self.pending, ctx);
         sites.tick(&mut cx);
         checkin.tick(&mut cx, sites);
-        pricing.tick(&mut cx, sites);
+        // The book (every account's prices) is built only while the Pricing panel shows.
+        pricing.tick(&mut cx, sites, shell.panel == Panel::Pricing);
         logs.tick(&mut cx);
     }
 }
