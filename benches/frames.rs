@@ -20,6 +20,9 @@ mod demo_data;
 #[path = "common/frames.rs"]
 mod frames;
 
+#[path = "common/log_rows.rs"]
+mod log_rows;
+
 use std::time::Duration;
 
 use apihub::app::command::LogsCmd;
@@ -32,7 +35,7 @@ use apihub::domain::pricing::{
     AccountPricing, Billing, GroupRatio, ModelOffer, PricingBook, RefreshState, SitePricing, normalise,
 };
 use apihub::domain::settings::ThemePref;
-use apihub::domain::usage_log::{Breakdown, LogKind, LogStats, LogTotals, UsageLog};
+use apihub::domain::usage_log::{Breakdown, LogStats, LogTotals};
 use apihub::engine::actions::{CheckinEntry, CheckinStatus, CheckinSummary};
 use apihub::store::{DataDirSource, KeyLocation, Store};
 
@@ -138,32 +141,10 @@ fn pricing_book() -> PricingBook {
     PricingBook { accounts, paid_currency: "CNY".into() }
 }
 
-const MODELS: [&str; 8] =
-    ["gpt-4o-mini", "gpt-4o", "claude-sonnet", "claude-haiku", "deepseek-chat", "gemini-pro", "qwen-max", "glm-4"];
-
 /// The rows `offset..offset + WINDOW_ROWS` of 200,000 synthetic log rows over `ids`.
 fn log_window(offset: usize, ids: &[i64], now: i64, seq: u64) -> LogWindow {
     let rows = (offset..(offset + WINDOW_ROWS).min(LOG_ROWS))
-        .map(|i| {
-            let i64i = i as i64;
-            UsageLog {
-                account_id: ids[i % ids.len()],
-                created_at: now - i64i * 40,
-                kind: if i % 50 == 0 { LogKind::Topup } else { LogKind::Consume },
-                raw_type: 2,
-                model: MODELS[(i / 3) % MODELS.len()].into(),
-                token_name: format!("key-{}", i % 7),
-                quota: 500 + (i64i * 37) % 20_000,
-                prompt_tokens: 100 + i64i % 900,
-                completion_tokens: 20 + i64i % 300,
-                duration_ms: Some(800 + i64i % 4000),
-                group: "default".into(),
-                request_id: format!("req-{i:08}"),
-                content: if i % 10 == 0 { format!("model ratio {}", i % 13) } else { String::new() },
-                content_hash: format!("{i:016x}"),
-                ..Default::default()
-            }
-        })
+        .map(|i| log_rows::row(i, ids[i % ids.len()], now - i as i64 * 40))
         .collect();
     LogWindow { offset, rows, total: LOG_ROWS, seq }
 }
@@ -172,7 +153,7 @@ fn log_stats(ids: &[i64]) -> LogStats {
     let b = |key: String| Breakdown { key, totals: LogTotals { requests: 25_000, ..Default::default() } };
     LogStats {
         totals: LogTotals { requests: LOG_ROWS as i64, ..Default::default() },
-        by_model: MODELS.iter().map(|m| b(m.to_string())).collect(),
+        by_model: log_rows::MODELS.iter().map(|m| b(m.to_string())).collect(),
         by_account: ids.iter().map(|id| b(id.to_string())).collect(),
         by_day: (0..90).map(|d| b(format!("2026-09-{d:02}"))).collect(),
     }

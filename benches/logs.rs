@@ -29,13 +29,13 @@ mod common;
 use std::time::{Duration, Instant};
 
 use apihub::app::logs::WINDOW_ROWS;
-use apihub::domain::usage_log::{LogFilter, LogKind, UsageLog};
+use apihub::domain::usage_log::{LogFilter, UsageLog};
 use apihub::domain::{AuthMethod, Credentials, NewAccount, SiteKind};
 use apihub::store::Store;
 use egui_kittest::kittest::Queryable;
 
-const MODELS: [&str; 8] =
-    ["gpt-4o-mini", "gpt-4o", "claude-sonnet", "claude-haiku", "deepseek-chat", "gemini-pro", "qwen-max", "glm-4"];
+#[path = "common/log_rows.rs"]
+mod log_rows;
 
 fn seed(s: &mut Store, n: usize) {
     s.set_setting("ui.lang", "en").expect("setting");
@@ -55,28 +55,8 @@ fn seed(s: &mut Store, n: usize) {
         .collect();
     let now = chrono::Utc::now().timestamp();
     let span = 90 * 86_400;
-    let rows: Vec<UsageLog> = (0..n)
-        .map(|i| {
-            let i64i = i as i64;
-            UsageLog {
-                account_id: ids[i % ids.len()],
-                created_at: now - (i64i * span / n as i64),
-                kind: if i % 50 == 0 { LogKind::Topup } else { LogKind::Consume },
-                raw_type: 2,
-                model: MODELS[(i / 3) % MODELS.len()].into(),
-                token_name: format!("key-{}", i % 7),
-                quota: 500 + (i64i * 37) % 20_000,
-                prompt_tokens: 100 + i64i % 900,
-                completion_tokens: 20 + i64i % 300,
-                duration_ms: Some(800 + i64i % 4000),
-                group: "default".into(),
-                request_id: format!("req-{i:08}"),
-                content: if i % 10 == 0 { format!("model ratio {}", i % 13) } else { String::new() },
-                content_hash: format!("{i:016x}"),
-                ..Default::default()
-            }
-        })
-        .collect();
+    let rows: Vec<UsageLog> =
+        (0..n).map(|i| log_rows::row(i, ids[i % ids.len()], now - (i as i64 * span / n as i64))).collect();
     for chunk in rows.chunks(50_000) {
         s.insert_usage_logs(chunk).expect("insert");
     }

@@ -281,22 +281,6 @@ fn demo_app(width: f32) -> common::TestApp {
     t
 }
 
-/// Selects the first row whose site is `site` (demo sites have two accounts each).
-fn click_first_row(h: &mut egui_kittest::Harness<'static, apihub::app::App>, site: &str) {
-    let r = h.get_all_by_label(site).next().unwrap().rect();
-    let pos = egui::pos2(r.right() + 30.0, r.center().y);
-    h.event(egui::Event::PointerMoved(pos));
-    for pressed in [true, false] {
-        h.event(egui::Event::PointerButton {
-            pos,
-            button: egui::PointerButton::Primary,
-            pressed,
-            modifiers: egui::Modifiers::NONE,
-        });
-    }
-    h.run();
-}
-
 /// Asserts that every node labelled `label` in the header row of the table `table` lies
 /// fully inside the table's rectangle, and returns how many there are.
 fn header_count(h: &egui_kittest::Harness<'static, apihub::app::App>, table: &str, label: &str) -> usize {
@@ -345,7 +329,8 @@ fn the_sites_table_fits_at_1000_1200_and_1600_px_with_and_without_the_detail_pan
         let h = &mut t.harness;
         for detail in [false, true] {
             if detail {
-                click_first_row(h, "Relay 1");
+                common::click_row(h, "Relay 1");
+                h.run();
                 assert!(h.query_by_label_contains("key-0").is_some(), "the detail pane opened");
             }
             for label in always {
@@ -413,7 +398,8 @@ fn the_keys_list_fits_in_the_detail_pane_at_1000_1200_and_1600_px() {
         let mut t = demo_app(width);
         let h = &mut t.harness;
         // The second demo account has two keys it manages.
-        click_first_row(h, "Relay 1");
+        common::click_row(h, "Relay 1");
+        h.run();
         for label in ["key-0", "key-1", "Copy", "Disable", "Edit", "Delete key"] {
             assert!(cell_count(h, "keys", label) >= 1, "at {width} px '{label}' shows in the detail pane");
         }
