@@ -1,5 +1,5 @@
 //! Demo data: N accounts of mixed kinds, currencies, states and errors, written into a
-//! data dir. Used by `benches/sites_table.rs` and for screenshots:
+//! data dir. Used by `benches/frames.rs`, the layout tests in `tests/ui.rs` and for screenshots:
 //!
 //!     cargo run --example demo_data -- DATA_DIR [N] [AGE_SECS]
 //!

@@ -2,6 +2,9 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
+/// Demo accounts (mixed kinds, states, errors, keys, prices) for the layout tests.
+#[path = "../examples/demo_data.rs"]
+mod demo_data;
 mod fake_relay;
 
 use fake_relay::{FakeConfig, FakeRelay, Variant};
@@ -286,4 +289,163 @@ fn the_add_dialog_detects_the_kind_and_signs_in_with_password_and_2fa() {
     let acc = &store.list_accounts().unwrap()[0];
     assert_eq!(acc.site.kind, apihub::domain::SiteKind::NewApi, "the detected kind is stored");
     assert!(store.credentials(acc.id).unwrap().password.is_none(), "the password is never stored");
+}
+
+/// Window widths every table must fit.
+const WIDTHS: [f32; 3] = [1000.0, 1200.0, 1600.0];
+
+/// An app at `width` px with 24 demo accounts and some usage logs, in English.
+fn demo_app(width: f32) -> common::TestApp {
+    let mut t = app_with(|s| {
+        s.set_setting("ui.lang", "en").unwrap();
+        demo_data::seed(s, 24, apihub::domain::time::now_unix());
+        let id = s.list_accounts().unwrap()[0].id;
+        let now = apihub::domain::time::now_unix();
+        let rows: Vec<_> = (0..30i64)
+            .map(|i| apihub::domain::usage_log::UsageLog {
+                account_id: id,
+                created_at: now - 600 * i,
+                kind: apihub::domain::usage_log::LogKind::Consume,
+                raw_type: 2,
+                model: "claude-3-5-sonnet-20241022".into(),
+                token_name: "key-1".into(),
+                quota: 1_000 + i,
+                prompt_tokens: 1_234,
+                completion_tokens: 567,
+                group: "default".into(),
+                is_stream: true,
+                content_hash: format!("h{i}"),
+                ..Default::default()
+            })
+            .collect();
+        s.insert_usage_logs(&rows).unwrap();
+    });
+    t.harness.set_size(egui::vec2(width, 800.0));
+    run_until(&mut t.harness, "accounts loaded", |h| h.state().state().sites.accounts.value().is_some());
+    t
+}
+
+/// Asserts that every node labelled `label` in the header row of the table `table` lies
+/// fully inside the table's rectangle, and returns how many there are.
+fn header_count(h: &egui_kittest::Harness<'static, apihub::app::App>, table: &str, label: &str) -> usize {
+    let rect = apihub::ui::fit::table_rect(&h.ctx, table).unwrap_or_else(|| panic!("{table} was drawn"));
+    count_inside(h, table, label, |r| r.top() >= rect.top() - 0.5 && r.bottom() <= rect.top() + 30.0)
+}
+
+/// Asserts that every node labelled `label` that starts inside the table `table` (a cell,
+/// not the detail pane beside it) lies fully inside it, and returns how many there are.
+fn cell_count(h: &egui_kittest::Harness<'static, apihub::app::App>, table: &str, label: &str) -> usize {
+    let rect = apihub::ui::fit::table_rect(&h.ctx, table).unwrap_or_else(|| panic!("{table} was drawn"));
+    count_inside(h, table, label, |r| rect.contains(r.left_top()))
+}
+
+fn count_inside(
+    h: &egui_kittest::Harness<'static, apihub::app::App>,
+    table: &str,
+    label: &str,
+    picked: impl Fn(egui::Rect) -> bool,
+) -> usize {
+    let rect = apihub::ui::fit::table_rect(&h.ctx, table).unwrap_or_else(|| panic!("{table} was drawn"));
+    let width = h.ctx.content_rect().width();
+    let mut n = 0;
+    for node in h.query_all_by_label(label) {
+        let r = node.rect();
+        if !picked(r) {
+            continue; // elsewhere in the window
+        }
+        assert!(
+            r.left() >= rect.left() - 0.5 && r.right() <= rect.right() + 0.5,
+            "at {width} px, '{label}' at {r:?} is cut by the {table} table's {rect:?}"
+        );
+        n += 1;
+    }
+    n
+}
+
+#[test]
+fn the_sites_table_fits_at_1000_1200_and_1600_px_with_and_without_the_detail_pane() {
+    let _l = ui_lock();
+    // Folding columns may be absent on a narrow window; these never are.
+    let always = ["Site", "Balance", "Status", "Actions"];
+    let folding = ["Account", "Kind", "Today", "Requests", "Tokens", "Keys", "Models", "Updated", "Check-in"];
+    for width in WIDTHS {
+        let mut t = demo_app(width);
+        let h = &mut t.harness;
+        for detail in [false, true] {
+            if detail {
+                common::click_row(h, "Relay 1");
+                h.run();
+                assert!(h.query_by_label_contains("key-0").is_some(), "the detail pane opened");
+            }
+            for label in always {
+                assert_eq!(header_count(h, "sites", label), 1, "at {width} px (detail {detail}) '{label}' shows");
+            }
+            let mut shown = 0;
+            for label in folding {
+                shown += header_count(h, "sites", label);
+            }
+            if width >= 1600.0 && !detail {
+                assert_eq!(shown, folding.len(), "at {width} px every column shows");
+            }
+            assert!(cell_count(h, "sites", "Refresh") >= 10, "every visible row has its refresh button");
+        }
+    }
+}
+
+#[test]
+fn the_pricing_table_fits_at_1000_1200_and_1600_px() {
+    let _l = ui_lock();
+    let always = ["Model", "Site", "Input", "Effective"];
+    for width in WIDTHS {
+        let mut t = demo_app(width);
+        let h = &mut t.harness;
+        h.get_all_by_label("Pricing").next().unwrap().click();
+        run_until(h, "pricing rows", |h| apihub::ui::fit::table_rect(&h.ctx, "pricing").is_some());
+        for label in always {
+            assert_eq!(header_count(h, "pricing", label), 1, "at {width} px '{label}' shows");
+        }
+        for label in ["Group", "Output", "Cache read", "Per call", "Real cost"] {
+            let n = header_count(h, "pricing", label);
+            assert!(n <= 1 && (width < 1600.0 || n == 1), "at {width} px '{label}': {n}");
+        }
+    }
+}
+
+#[test]
+fn the_logs_table_fits_at_1000_1200_and_1600_px() {
+    let _l = ui_lock();
+    let always = ["Time", "Account", "Model", "Cost"];
+    for width in WIDTHS {
+        let mut t = demo_app(width);
+        let h = &mut t.harness;
+        h.get_all_by_label("Logs").next().unwrap().click();
+        run_until(h, "log rows", |h| {
+            h.state().state().logs.window.value().is_some_and(|w| w.total > 0)
+                && apihub::ui::fit::table_rect(&h.ctx, "logs").is_some()
+        });
+        h.run();
+        for label in always {
+            assert_eq!(header_count(h, "logs", label), 1, "at {width} px '{label}' shows");
+        }
+        for label in ["Type", "Key", "Prompt", "Completion", "Real cost", "Duration", "Stream", "Group"] {
+            let n = header_count(h, "logs", label);
+            assert!(n <= 1 && (width < 1600.0 || n == 1), "at {width} px '{label}': {n}");
+        }
+        assert!(cell_count(h, "logs", "claude-3-5-sonnet-20241022") >= 10, "rows show");
+    }
+}
+
+#[test]
+fn the_keys_list_fits_in_the_detail_pane_at_1000_1200_and_1600_px() {
+    let _l = ui_lock();
+    for width in WIDTHS {
+        let mut t = demo_app(width);
+        let h = &mut t.harness;
+        // The second demo account has two keys it manages.
+        common::click_row(h, "Relay 1");
+        h.run();
+        for label in ["key-0", "key-1", "Copy", "Disable", "Edit", "Delete key"] {
+            assert!(cell_count(h, "keys", label) >= 1, "at {width} px '{label}' shows in the detail pane");
+        }
+    }
 }

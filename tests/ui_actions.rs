@@ -136,6 +136,9 @@ fn the_summary_and_key_dialog_render_in_chinese() {
     h.run();
     h.get_by_label_contains("全部刷新").click();
     run_until(h, "refreshed", |h| h.state().state().sites.refresh.is_none() && h.query_by_label("Velo").is_some());
+    // Wide enough for the check-in column beside the detail pane (it folds on a narrow window).
+    h.set_size(egui::vec2(1600.0, 800.0));
+    h.run();
     click_row(h, "Velo");
     run_until(h, "detail", |h| h.query_by_label("新建密钥").is_some());
     h.get_by_label("新建密钥").click();

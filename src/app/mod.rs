@@ -170,8 +170,23 @@ fn split<'a>(
     out: &'a mut Vec<Command>,
     egui: &'a egui::Context,
 ) -> Split<'a> {
-    let AppState { settings, shell, sites, keys, checkin, pricing, logs, backup, update, network, alerts, exports, gateway, notify, sync } =
-        state;
+    let AppState {
+        settings,
+        shell,
+        sites,
+        keys,
+        checkin,
+        pricing,
+        logs,
+        backup,
+        update,
+        network,
+        alerts,
+        exports,
+        gateway,
+        notify,
+        sync,
+    } = state;
     let cx = Cx {
         store: &s.store,
         relay: &s.relay,
@@ -182,7 +197,23 @@ fn split<'a>(
         out,
         egui,
     };
-    Split { cx, shell, sites, keys, checkin, pricing, logs, backup, update, network, alerts, exports, gateway, notify, sync }
+    Split {
+        cx,
+        shell,
+        sites,
+        keys,
+        checkin,
+        pricing,
+        logs,
+        backup,
+        update,
+        network,
+        alerts,
+        exports,
+        gateway,
+        notify,
+        sync,
+    }
 }
 
 /// The application.
@@ -284,8 +315,23 @@ impl App {
 
     /// Routes one command to its controller. Every state change passes here.
     fn apply(&mut self, cmd: Command, ctx: &egui::Context) {
-        let Split { mut cx, shell, sites, keys, checkin, pricing, logs, backup, update, network, alerts, exports, gateway, notify, sync } =
-            split(&mut self.state, &mut self.services, &mut self.pending, ctx);
+        let Split {
+            mut cx,
+            shell,
+            sites,
+            keys,
+            checkin,
+            pricing,
+            logs,
+            backup,
+            update,
+            network,
+            alerts,
+            exports,
+            gateway,
+            notify,
+            sync,
+        } = split(&mut self.state, &mut self.services, &mut self.pending, ctx);
         let cx = &mut cx;
         match cmd {
             Command::Shell(c) => shell.apply(c, cx),
@@ -309,8 +355,23 @@ impl App {
     /// Lands every job message that arrived, each with its controller.
     fn dispatch_jobs(&mut self, ctx: &egui::Context) {
         for msg in self.services.jobs.poll() {
-            let Split { mut cx, shell, sites, keys, checkin, pricing, logs, backup, update, network, alerts, exports, gateway, notify, sync } =
-                split(&mut self.state, &mut self.services, &mut self.pending, ctx);
+            let Split {
+                mut cx,
+                shell,
+                sites,
+                keys,
+                checkin,
+                pricing,
+                logs,
+                backup,
+                update,
+                network,
+                alerts,
+                exports,
+                gateway,
+                notify,
+                sync,
+            } = split(&mut self.state, &mut self.services, &mut self.pending, ctx);
             match msg {
                 JobMsg::Shell(m) => shell.on_job(m, &mut cx),
                 JobMsg::Settings(SettingsMsg::Saved(r)) => {
@@ -366,14 +427,15 @@ impl App {
     /// The controllers' timed work: automatic refresh, daily check-in, the pricing
     /// book, the activity log, notifications.
     fn tick(&mut self, ctx: &egui::Context) {
-        let Split { mut cx, sites, checkin, pricing, logs, gateway, notify, sync, .. } =
+        let Split { mut cx, shell, sites, checkin, pricing, logs, gateway, notify, sync, .. } =
             split(&mut self.state, &mut self.services, &mut self.pending, ctx);
         // While `apihub watch` runs the schedule on this data dir, it refreshes and checks in.
         if notify.runs_schedule() {
             sites.tick(&mut cx);
             checkin.tick(&mut cx, sites);
         }
-        pricing.tick(&mut cx, sites);
+        // The book (every account's prices) is built only while the Pricing panel shows.
+        pricing.tick(&mut cx, sites, shell.panel == Panel::Pricing);
         logs.tick(&mut cx);
         gateway.tick(&mut cx);
         notify.tick(&mut cx);

@@ -1,5 +1,6 @@
 //! Pricing and tries: the pricing book (every account's normalised prices, rebuilt off
-//! the UI thread whenever accounts or states change: `pricing:book`, latest wins), and
+//! the UI thread whenever accounts or states change while the Pricing panel shows:
+//! `pricing:book`, latest wins), and
 //! "try a model" (`try:{account}`: one try per account at a time; the reply streams into
 //! [`TryRun::partial`]) with every stored "last verified" result.
 
@@ -149,9 +150,11 @@ impl Pricing {
         }
     }
 
-    /// Rebuilds the book off the UI thread when accounts or states changed.
-    pub fn tick(&mut self, cx: &mut Cx<'_>, sites: &Sites) {
-        if self.built_from == sites.data_version || sites.loading() {
+    /// Rebuilds the book off the UI thread when accounts or states changed and the book
+    /// is `wanted` (the Pricing panel shows): a window that never opens Pricing never
+    /// holds every account's normalised prices, nor clones the states at start-up.
+    pub fn tick(&mut self, cx: &mut Cx<'_>, sites: &Sites, wanted: bool) {
+        if !wanted || self.built_from == sites.data_version || sites.loading() {
             return;
         }
         let Some(accounts) = sites.accounts.value() else { return };
@@ -208,7 +211,9 @@ mod tests {
         let mut p = Pricing::default();
         let mut sites = Sites::default();
         sites.accounts.finish(Ok(Vec::new()), 1);
-        rig.with(|cx| p.tick(cx, &sites));
+        rig.with(|cx| p.tick(cx, &sites, false));
+        assert!(!p.book.is_loading(), "not built while the Pricing panel is not shown");
+        rig.with(|cx| p.tick(cx, &sites, true));
         assert!(p.book.is_loading());
         let msgs = rig.next(1);
         for m in msgs {
@@ -217,7 +222,7 @@ mod tests {
             }
         }
         assert!(p.book.value().is_some_and(|b| b.accounts.is_empty()));
-        rig.with(|cx| p.tick(cx, &sites));
+        rig.with(|cx| p.tick(cx, &sites, true));
         assert!(!p.book.is_loading(), "same data, no rebuild");
 
         p.tries.run = Some(TryRun { account: 1, model: "m".into(), result: None, partial: Arc::default() });

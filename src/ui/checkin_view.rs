@@ -8,7 +8,7 @@ use crate::app::state::ActionKind;
 use crate::app::{AppState, Command};
 use crate::domain::Account;
 use crate::domain::snapshot::AccountState;
-use crate::engine::actions::{CheckinStatus, CheckinSummary, checkin_day, checkin_eligible};
+use crate::engine::actions::{CheckinEntry, CheckinStatus, CheckinSummary, checkin_day, checkin_eligible};
 
 /// Today's check-in line for an account ("done today +$0.01"), from the stored record
 /// in the site's day boundary; `None` when the site has no check-in.
@@ -121,55 +121,58 @@ fn summary_ui(ui: &mut egui::Ui, s: &CheckinSummary, cmds: &mut Vec<Command>) {
     if s.entries.is_empty() {
         ui.weak(tr("checkin.summary_none"));
     }
-    egui::ScrollArea::vertical().max_height(420.0).show(ui, |ui| {
-        for (title, pick) in [
-            ("checkin.section_done", 0),
-            ("checkin.section_already", 1),
-            ("checkin.section_human", 2),
-            ("checkin.section_failed", 3),
-        ] {
-            let rows: Vec<_> = s
-                .entries
-                .iter()
-                .filter(|e| {
-                    pick == match e.status {
-                        CheckinStatus::Done { .. } => 0,
-                        CheckinStatus::Already | CheckinStatus::Manual => 1,
-                        CheckinStatus::NeedsHuman { .. } => 2,
-                        CheckinStatus::Failed { .. } => 3,
+    // One line per entry under its section's title; only the visible lines are laid out
+    // (a summary of a thousand accounts stays a cheap frame).
+    let section = |e: &CheckinEntry| match e.status {
+        CheckinStatus::Done { .. } => 0,
+        CheckinStatus::Already | CheckinStatus::Manual => 1,
+        CheckinStatus::NeedsHuman { .. } => 2,
+        CheckinStatus::Failed { .. } => 3,
+    };
+    let titles = ["checkin.section_done", "checkin.section_already", "checkin.section_human", "checkin.section_failed"];
+    let mut lines: Vec<Result<&CheckinEntry, (usize, usize)>> = Vec::with_capacity(s.entries.len() + titles.len());
+    for pick in 0..titles.len() {
+        let start = lines.len();
+        lines.push(Err((pick, 0)));
+        lines.extend(s.entries.iter().filter(|e| section(e) == pick).map(Ok));
+        match lines.len() - start - 1 {
+            0 => lines.truncate(start),
+            n => lines[start] = Err((pick, n)),
+        }
+    }
+    let row_height = ui.spacing().interact_size.y;
+    egui::ScrollArea::vertical().max_height(420.0).show_rows(ui, row_height, lines.len(), |ui, range| {
+        for line in &lines[range] {
+            let e = match line {
+                Err((pick, n)) => {
+                    ui.strong(fill(tr(titles[*pick]), &[("n", n)]));
+                    continue;
+                }
+                Ok(e) => e,
+            };
+            ui.horizontal(|ui| {
+                ui.label(format!("{} / {}", e.site_name, e.account));
+                let (text, _) = checkin_text(&e.status);
+                match &e.status {
+                    CheckinStatus::NeedsHuman { .. } | CheckinStatus::Failed { .. } => {
+                        ui.colored_label(ui.visuals().warn_fg_color, text);
                     }
-                })
-                .collect();
-            if rows.is_empty() {
-                continue;
-            }
-            ui.add_space(4.0);
-            ui.strong(fill(tr(title), &[("n", &rows.len())]));
-            for e in rows {
-                ui.horizontal_wrapped(|ui| {
-                    ui.label(format!("{} / {}", e.site_name, e.account));
-                    let (text, _) = checkin_text(&e.status);
-                    match &e.status {
-                        CheckinStatus::NeedsHuman { .. } | CheckinStatus::Failed { .. } => {
-                            ui.colored_label(ui.visuals().warn_fg_color, text);
-                        }
-                        CheckinStatus::Manual => {
-                            ui.colored_label(ui.visuals().hyperlink_color, text);
-                        }
-                        _ => {
-                            ui.label(text);
-                        }
+                    CheckinStatus::Manual => {
+                        ui.colored_label(ui.visuals().hyperlink_color, text);
                     }
-                    if matches!(e.status, CheckinStatus::NeedsHuman { .. }) {
-                        ui.hyperlink_to(tr("checkin.open_site"), &e.site_url);
+                    _ => {
+                        ui.label(text);
                     }
-                    if matches!(e.status, CheckinStatus::NeedsHuman { .. } | CheckinStatus::Failed { .. })
-                        && ui.button(tr("checkin.mark_done")).on_hover_text(tr("checkin.mark_done_hint")).clicked()
-                    {
-                        cmds.push(Command::Checkin(CheckinCmd::MarkDone(e.account_id)));
-                    }
-                });
-            }
+                }
+                if matches!(e.status, CheckinStatus::NeedsHuman { .. }) {
+                    ui.hyperlink_to(tr("checkin.open_site"), &e.site_url);
+                }
+                if matches!(e.status, CheckinStatus::NeedsHuman { .. } | CheckinStatus::Failed { .. })
+                    && ui.button(tr("checkin.mark_done")).on_hover_text(tr("checkin.mark_done_hint")).clicked()
+                {
+                    cmds.push(Command::Checkin(CheckinCmd::MarkDone(e.account_id)));
+                }
+            });
         }
     });
     ui.separator();

@@ -112,6 +112,7 @@ impl KeysView {
         let busy = app.action_busy(account.id);
         // A key-only account has no access token: the site's key management is out of reach.
         let manage = account.auth != crate::domain::AuthMethod::ApiKey;
+        crate::ui::fit::note_rect(ui, "keys", ui.available_rect_before_wrap());
         egui::CollapsingHeader::new(format!("{} ({})", tr("detail.keys"), keys.len())).default_open(true).show(
             ui,
             |ui| {

@@ -12,6 +12,7 @@ use crate::app::{AppState, Command};
 use crate::domain::AccountId;
 use crate::domain::money::{CurrencySettings, real_cost};
 use crate::domain::usage_log::{Breakdown, UsageLog};
+use crate::ui::fit::{self, ColumnFit};
 use crate::ui::logs::kind_key;
 
 /// Row height of the tables.
@@ -116,46 +117,41 @@ impl RowsCache {
     }
 }
 
-fn row_ui(row: &mut egui_extras::TableRow<'_, '_>, r: &UsageLog, t: &RowText) {
-    row.col(|ui| {
-        ui.label(t.time.as_str());
-    });
-    row.col(|ui| {
-        ui.label(t.account.as_str());
-    });
-    row.col(|ui| {
-        ui.label(tr(kind_key(r.kind)));
-    });
-    row.col(|ui| {
-        let resp = ui.label(r.model.as_str());
-        if !r.content.is_empty() {
-            resp.on_hover_text(r.content.as_str());
+/// The rows table's columns: translation key, minimum and preferred width, fold rank
+/// (0: always shown; the highest folds first on a narrow window).
+const COLUMNS: [(&str, f32, f32, u8); 12] = [
+    ("logs.col.time", 130.0, 140.0, 0),
+    ("logs.col.account", 90.0, 140.0, 0),
+    ("logs.col.type", 50.0, 60.0, 5),
+    ("logs.col.model", 110.0, 170.0, 0),
+    ("logs.col.token", 60.0, 90.0, 4),
+    ("logs.col.prompt", 55.0, 70.0, 2),
+    ("logs.col.completion", 55.0, 70.0, 2),
+    ("logs.col.cost", 60.0, 80.0, 0),
+    ("logs.col.real_cost", 60.0, 80.0, 3),
+    ("logs.col.duration", 50.0, 60.0, 6),
+    ("logs.col.stream", 40.0, 50.0, 7),
+    ("logs.col.group", 50.0, 80.0, 8),
+];
+
+fn cell_ui(ui: &mut egui::Ui, col: usize, r: &UsageLog, t: &RowText) {
+    match col {
+        0 => ui.label(t.time.as_str()),
+        1 => ui.label(t.account.as_str()),
+        2 => ui.label(tr(kind_key(r.kind))),
+        3 => {
+            let resp = ui.label(r.model.as_str());
+            if r.content.is_empty() { resp } else { resp.on_hover_text(r.content.as_str()) }
         }
-    });
-    row.col(|ui| {
-        ui.label(r.token_name.as_str());
-    });
-    row.col(|ui| {
-        ui.label(t.prompt.as_str());
-    });
-    row.col(|ui| {
-        ui.label(t.completion.as_str());
-    });
-    row.col(|ui| {
-        ui.label(t.cost.as_str());
-    });
-    row.col(|ui| {
-        ui.label(t.real.as_str());
-    });
-    row.col(|ui| {
-        ui.label(t.duration.as_str());
-    });
-    row.col(|ui| {
-        ui.label(if r.is_stream { tr("logs.stream.yes") } else { "" });
-    });
-    row.col(|ui| {
-        ui.label(r.group.as_str());
-    });
+        4 => ui.label(r.token_name.as_str()),
+        5 => ui.label(t.prompt.as_str()),
+        6 => ui.label(t.completion.as_str()),
+        7 => ui.label(t.cost.as_str()),
+        8 => ui.label(t.real.as_str()),
+        9 => ui.label(t.duration.as_str()),
+        10 => ui.label(if r.is_stream { tr("logs.stream.yes") } else { "" }),
+        _ => ui.label(r.group.as_str()),
+    };
 }
 
 /// The rows table. Rows outside the loaded window ask for the window around them.
@@ -167,54 +163,54 @@ pub fn rows_ui(ui: &mut egui::Ui, state: &AppState, cache: &mut RowsCache, cmds:
     let cells = &cache.rows;
     let total = window.map(|w| w.total).unwrap_or(0);
     let mut missing: Option<usize> = None;
-    let keys = [
-        "logs.col.time",
-        "logs.col.account",
-        "logs.col.type",
-        "logs.col.model",
-        "logs.col.token",
-        "logs.col.prompt",
-        "logs.col.completion",
-        "logs.col.cost",
-        "logs.col.real_cost",
-        "logs.col.duration",
-        "logs.col.stream",
-        "logs.col.group",
-    ];
-    egui::ScrollArea::horizontal().show(ui, |ui| {
-        TableBuilder::new(ui)
-            .striped(true)
-            .resizable(true)
-            .column(Column::auto().at_least(140.0))
-            .column(Column::initial(140.0).clip(true))
-            .column(Column::auto().at_least(50.0))
-            .column(Column::initial(150.0).clip(true))
-            .column(Column::initial(80.0).clip(true))
-            .columns(Column::auto().at_least(50.0), 6)
-            .column(Column::remainder().at_least(60.0))
-            .header(22.0, |mut h| {
-                for key in keys {
-                    h.col(|ui| {
-                        ui.strong(tr(key));
-                    });
-                }
-            })
-            .body(|body| {
-                body.rows(ROW_HEIGHT, total, |mut row| {
-                    let i = row.index();
-                    let hit = window.and_then(|w| Some((w.get(i)?, cells.get(i.checked_sub(w.offset)?)?)));
-                    match hit {
-                        Some((r, t)) => row_ui(&mut row, r, t),
-                        None => {
-                            missing.get_or_insert(i);
-                            row.col(|ui| {
-                                ui.weak(tr("logs.loading"));
-                            });
+    fit::note_rect(ui, "logs", ui.available_rect_before_wrap());
+    let fits: Vec<ColumnFit> = COLUMNS
+        .iter()
+        .map(|(key, min, preferred, fold)| {
+            let c = if *fold == 0 {
+                ColumnFit::fixed(*min, *preferred)
+            } else {
+                ColumnFit::folding(*min, *preferred, *fold)
+            };
+            c.header(fit::header_width(ui, tr(key)))
+        })
+        .collect();
+    let widths = fit::fit(fit::table_width(ui), ui.spacing().item_spacing.x, &fits);
+    let shown: Vec<usize> = (0..COLUMNS.len()).filter(|i| widths[*i].is_some()).collect();
+    let mut table = TableBuilder::new(ui).striped(true);
+    for (i, w) in widths.iter().enumerate() {
+        let Some(w) = *w else { continue };
+        // The model takes what is left.
+        table =
+            table.column(if i == 3 { Column::remainder().at_least(w).clip(true) } else { Column::exact(w).clip(true) });
+    }
+    table
+        .header(22.0, |mut h| {
+            for i in &shown {
+                h.col(|ui| {
+                    ui.strong(tr(COLUMNS[*i].0));
+                });
+            }
+        })
+        .body(|body| {
+            body.rows(ROW_HEIGHT, total, |mut row| {
+                let i = row.index();
+                let hit = window.and_then(|w| Some((w.get(i)?, cells.get(i.checked_sub(w.offset)?)?)));
+                match hit {
+                    Some((r, t)) => {
+                        for col in &shown {
+                            row.col(|ui| cell_ui(ui, *col, r, t));
                         }
                     }
-                });
+                    None => {
+                        missing.get_or_insert(i);
+                        row.col(|ui| {
+                            ui.weak(tr("logs.loading"));
+                        });
+                    }
+                }
             });
-    });
+        });
     if let Some(i) = missing
         && !state.logs.window.is_loading()
     {

@@ -5,6 +5,7 @@ pub mod alerts_view;
 pub mod backup;
 pub mod checkin_view;
 pub mod diff_view;
+pub mod fit;
 pub mod gateway;
 pub mod keys_view;
 pub mod logs;
@@ -18,8 +19,8 @@ pub mod settings;
 pub mod sites;
 pub mod sites_detail;
 pub mod sites_rows;
-pub mod use_in;
 pub mod sync_view;
+pub mod use_in;
 pub mod widgets;
 
 use crate::app::command::{ShellCmd, SitesCmd};

@@ -8,6 +8,7 @@ use crate::domain::pricing::{
     AccountPricing, BillingType, CompareOptions, CompareRow, Comparison, PriceRow, PriceUnit, PricingBook, SortColumn,
     VerifiedMap, currency_symbol,
 };
+use crate::ui::fit::{self, ColumnFit};
 
 /// The selected row: indices into the book and the model (to notice a changed book).
 #[derive(Debug, Clone, PartialEq)]
@@ -82,17 +83,20 @@ impl RowTextCache {
     }
 }
 
-/// Columns: (sort column, translation key, hover hint key).
-const COLUMNS: [(SortColumn, &str, &str); 9] = [
-    (SortColumn::Model, "pricing.col.model", "pricing.col.model_hint"),
-    (SortColumn::Site, "pricing.col.site", "pricing.col.site_hint"),
-    (SortColumn::Group, "pricing.col.group", "pricing.col.group_hint"),
-    (SortColumn::Input, "pricing.col.input", "pricing.col.per_1m_hint"),
-    (SortColumn::Output, "pricing.col.output", "pricing.col.per_1m_hint"),
-    (SortColumn::Cache, "pricing.col.cache", "pricing.col.cache_hint"),
-    (SortColumn::PerCall, "pricing.col.per_call", "pricing.col.per_call_hint"),
-    (SortColumn::RealCost, "pricing.col.real", "pricing.col.real_hint"),
-    (SortColumn::Effective, "pricing.col.effective", "pricing.col.effective_hint"),
+/// Columns: (sort column, translation key, hover hint key, minimum width, preferred
+/// width, fold rank: 0 always shown, the highest folds first on a narrow window; the
+/// model detail beside the table shows every price of the selected row).
+const COLUMNS: [(SortColumn, &str, &str, f32, f32, u8); 9] = [
+    (SortColumn::Model, "pricing.col.model", "pricing.col.model_hint", 110.0, 200.0, 0),
+    (SortColumn::Site, "pricing.col.site", "pricing.col.site_hint", 80.0, 150.0, 0),
+    (SortColumn::Group, "pricing.col.group", "pricing.col.group_hint", 50.0, 100.0, 3),
+    (SortColumn::Input, "pricing.col.input", "pricing.col.per_1m_hint", 60.0, 88.0, 0),
+    (SortColumn::Output, "pricing.col.output", "pricing.col.per_1m_hint", 60.0, 88.0, 1),
+    (SortColumn::Cache, "pricing.col.cache", "pricing.col.cache_hint", 60.0, 88.0, 5),
+    (SortColumn::PerCall, "pricing.col.per_call", "pricing.col.per_call_hint", 60.0, 88.0, 4),
+    (SortColumn::RealCost, "pricing.col.real", "pricing.col.real_hint", 60.0, 88.0, 2),
+    // The effective price is the row's action (it opens the formula): always shown.
+    (SortColumn::Effective, "pricing.col.effective", "pricing.col.effective_hint", 110.0, 140.0, 0),
 ];
 
 /// A USD price in the chosen unit, or "unknown".
@@ -158,10 +162,7 @@ pub fn table_ui(
     texts: &mut RowTextCache,
 ) -> TableOutput {
     let mut out = TableOutput::default();
-    // On a narrow window scroll sideways rather than squeeze the prices.
-    egui::ScrollArea::horizontal()
-        .id_salt("pricing_table_h")
-        .show(ui, |ui| table_inner_ui(ui, book, comparison, view, texts, &mut out));
+    table_inner_ui(ui, book, comparison, view, texts, &mut out);
     out
 }
 
@@ -175,19 +176,38 @@ fn table_inner_ui(
 ) {
     let (opts, selected) = (view.opts, view.selected);
     let now = crate::domain::time::now_unix();
-    let price_col = || Column::initial(88.0).at_least(60.0).clip(true).resizable(true);
-    TableBuilder::new(ui)
+    fit::note_rect(ui, "pricing", ui.available_rect_before_wrap());
+    // Columns that do not fit fold away (the sort mark has room in the header).
+    let fits: Vec<ColumnFit> = COLUMNS
+        .iter()
+        .map(|(_, key, _, min, preferred, fold)| {
+            let header = fit::header_width(ui, &format!("{} ▼", tr(key))) + ui.spacing().item_spacing.x;
+            let c = if *fold == 0 {
+                ColumnFit::fixed(*min, *preferred)
+            } else {
+                ColumnFit::folding(*min, *preferred, *fold)
+            };
+            c.header(header)
+        })
+        .collect();
+    let widths = fit::fit(fit::table_width(ui), ui.spacing().item_spacing.x, &fits);
+    let shown: Vec<SortColumn> = COLUMNS.iter().zip(&widths).filter(|(_, w)| w.is_some()).map(|(c, _)| c.0).collect();
+    let mut table = TableBuilder::new(ui)
         .id_salt("pricing_table")
         .striped(true)
         .cell_layout(egui::Layout::left_to_right(egui::Align::Center))
-        .sense(egui::Sense::click())
-        .column(Column::initial(200.0).at_least(100.0).clip(true).resizable(true))
-        .column(Column::initial(150.0).at_least(80.0).clip(true).resizable(true))
-        .column(Column::initial(100.0).at_least(50.0).clip(true).resizable(true))
-        .columns(price_col(), 5)
-        .column(Column::remainder().at_least(110.0).clip(true))
+        .sense(egui::Sense::click());
+    for ((col, ..), w) in COLUMNS.iter().zip(&widths) {
+        let Some(w) = *w else { continue };
+        table = table.column(match col {
+            SortColumn::Effective => Column::remainder().at_least(w).clip(true),
+            _ => Column::exact(w).clip(true),
+        });
+    }
+    table
         .header(ROW_HEIGHT, |mut h| {
-            for (col, key, hint) in COLUMNS {
+            for (col, key, hint, ..) in COLUMNS.iter().filter(|c| shown.contains(&c.0)) {
+                let col = *col;
                 h.col(|ui| {
                     ui.horizontal(|ui| {
                         let sorted = opts.sort == col;
@@ -212,47 +232,61 @@ fn table_inner_ui(
                 let is_selected = selected.is_some_and(|s| s.account == r.account && s.row == r.row);
                 row.set_selected(is_selected);
                 let mut clicked = false;
-                row.col(|ui| {
-                    ui.label(p.model.as_str());
-                });
-                row.col(|ui| {
-                    ui.label(text.account.as_str());
-                });
-                row.col(|ui| {
-                    match &p.group {
-                        Some(g) => ui.label(g),
-                        None => ui.weak(tr("pricing.no_group")),
-                    };
-                });
                 // Prices right-aligned, so their digits line up.
                 let right = egui::Layout::right_to_left(egui::Align::Center);
-                for price in &text.prices {
-                    row.col(|ui| {
-                        ui.with_layout(right, |ui| ui.label(price.as_str()));
+                for col in &shown {
+                    row.col(|ui| match col {
+                        SortColumn::Model => {
+                            ui.label(p.model.as_str());
+                        }
+                        SortColumn::Site => {
+                            ui.label(text.account.as_str());
+                        }
+                        SortColumn::Group => {
+                            match &p.group {
+                                Some(g) => ui.label(g),
+                                None => ui.weak(tr("pricing.no_group")),
+                            };
+                        }
+                        SortColumn::Input | SortColumn::Output | SortColumn::Cache | SortColumn::PerCall => {
+                            let i = match col {
+                                SortColumn::Input => 0,
+                                SortColumn::Output => 1,
+                                SortColumn::Cache => 2,
+                                _ => 3,
+                            };
+                            if let Some(price) = text.prices.get(i) {
+                                ui.with_layout(right, |ui| ui.label(price.as_str()));
+                            }
+                        }
+                        SortColumn::RealCost => {
+                            ui.with_layout(right, |ui| ui.label(text.real.as_str()));
+                        }
+                        SortColumn::Effective => {
+                            let mut label = egui::RichText::new(text.effective.as_str());
+                            if r.cheapest {
+                                label = label.strong().color(cheapest_color(ui));
+                            }
+                            let resp =
+                                ui.add(egui::Button::selectable(is_selected, label)).on_hover_text(if r.cheapest {
+                                    tr("pricing.cheapest_hint")
+                                } else {
+                                    tr("pricing.show_formula")
+                                });
+                            clicked |= resp.clicked();
+                            if let Some(v) = view.verified.get(book.accounts[r.account].account_id, &p.model) {
+                                let (mark, color) = if v.ok {
+                                    ("✓", cheapest_color(ui))
+                                } else {
+                                    ("×", ui.visuals().error_fg_color)
+                                };
+                                ui.colored_label(color, mark).on_hover_ui(|ui| {
+                                    super::try_ui::verified_ui(ui, Some(v), now);
+                                });
+                            }
+                        }
                     });
                 }
-                row.col(|ui| {
-                    ui.with_layout(right, |ui| ui.label(text.real.as_str()));
-                });
-                row.col(|ui| {
-                    let mut text = egui::RichText::new(text.effective.as_str());
-                    if r.cheapest {
-                        text = text.strong().color(cheapest_color(ui));
-                    }
-                    let resp = ui.add(egui::Button::selectable(is_selected, text)).on_hover_text(if r.cheapest {
-                        tr("pricing.cheapest_hint")
-                    } else {
-                        tr("pricing.show_formula")
-                    });
-                    clicked |= resp.clicked();
-                    if let Some(v) = view.verified.get(book.accounts[r.account].account_id, &p.model) {
-                        let (mark, color) =
-                            if v.ok { ("✓", cheapest_color(ui)) } else { ("×", ui.visuals().error_fg_color) };
-                        ui.colored_label(color, mark).on_hover_ui(|ui| {
-                            super::try_ui::verified_ui(ui, Some(v), now);
-                        });
-                    }
-                });
                 if clicked || row.response().clicked() {
                     out.select = Some(Selection { account: r.account, row: r.row, model: p.model.clone() });
                 }

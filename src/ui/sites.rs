@@ -7,6 +7,7 @@ use crate::app::command::{CheckinCmd, SitesCmd};
 use crate::app::i18n::{fill, tr};
 use crate::app::{AppState, Command};
 use crate::ui::add_account::AddAccountDialog;
+use crate::ui::fit::{self, ColumnFit};
 use crate::ui::sites_detail::{DetailAction, DetailView};
 use crate::ui::sites_rows::{Health, RowQuery, SiteRow, SortKey, StatusFilter, Totals, build_rows, totals};
 use crate::ui::widgets;
@@ -30,6 +31,10 @@ pub struct SitesPanel {
     groups: Vec<String>,
     /// Account id → its index in `state.sites.accounts`.
     index: std::collections::HashMap<crate::domain::AccountId, usize>,
+    /// Columns the user hid with the column chooser (by index in `COLUMNS`).
+    hidden: [bool; COLUMNS.len()],
+    /// Columns folded away in the last frame because the table was too narrow.
+    folded: [bool; COLUMNS.len()],
 }
 
 /// A row's formatted cells, made when the rows are rebuilt, never per frame.
@@ -64,18 +69,55 @@ impl RowTexts {
 /// Height of a table row.
 const ROW_HEIGHT: f32 = 26.0;
 
-const COLUMNS: [(&str, SortKey); 11] = [
-    ("sites.col.site", SortKey::Site),
-    ("sites.col.account", SortKey::Account),
-    ("sites.col.kind", SortKey::Kind),
-    ("sites.col.balance", SortKey::Balance),
-    ("sites.col.today", SortKey::Today),
-    ("sites.col.requests", SortKey::Requests),
-    ("sites.col.tokens", SortKey::Tokens),
-    ("sites.col.keys", SortKey::Keys),
-    ("sites.col.models", SortKey::Models),
-    ("sites.col.updated", SortKey::Updated),
-    ("sites.col.status", SortKey::Status),
+/// The table's columns after the drag handle, left to right.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Col {
+    Site,
+    Account,
+    Kind,
+    Balance,
+    Today,
+    Requests,
+    Tokens,
+    Keys,
+    Models,
+    Updated,
+    Checkin,
+    Status,
+    Actions,
+}
+
+/// A column: header key, sort key, minimum and preferred width, fold rank (0: always
+/// shown; the highest rank folds first when the table is narrow, its values stay in the
+/// detail pane).
+struct ColSpec {
+    col: Col,
+    key: &'static str,
+    sort: Option<SortKey>,
+    min: f32,
+    preferred: f32,
+    fold: u8,
+}
+
+const fn spec(col: Col, key: &'static str, sort: Option<SortKey>, min: f32, preferred: f32, fold: u8) -> ColSpec {
+    ColSpec { col, key, sort, min, preferred, fold }
+}
+
+const COLUMNS: [ColSpec; 13] = [
+    spec(Col::Site, "sites.col.site", Some(SortKey::Site), 120.0, 190.0, 0),
+    spec(Col::Account, "sites.col.account", Some(SortKey::Account), 70.0, 120.0, 3),
+    spec(Col::Kind, "sites.col.kind", Some(SortKey::Kind), 64.0, 80.0, 7),
+    spec(Col::Balance, "sites.col.balance", Some(SortKey::Balance), 70.0, 115.0, 0),
+    spec(Col::Today, "sites.col.today", Some(SortKey::Today), 55.0, 75.0, 2),
+    spec(Col::Requests, "sites.col.requests", Some(SortKey::Requests), 45.0, 72.0, 6),
+    spec(Col::Tokens, "sites.col.tokens", Some(SortKey::Tokens), 45.0, 72.0, 8),
+    spec(Col::Keys, "sites.col.keys", Some(SortKey::Keys), 36.0, 52.0, 9),
+    spec(Col::Models, "sites.col.models", Some(SortKey::Models), 40.0, 56.0, 9),
+    spec(Col::Updated, "sites.col.updated", Some(SortKey::Updated), 70.0, 90.0, 5),
+    spec(Col::Checkin, "checkin.column", None, 70.0, 110.0, 4),
+    // The status cell takes what is left (`Column::remainder`).
+    spec(Col::Status, "sites.col.status", Some(SortKey::Status), 110.0, 110.0, 0),
+    spec(Col::Actions, "sites.col.actions", None, 60.0, 60.0, 0),
 ];
 
 /// A cell whose text is a number: right-aligned, one line.
@@ -216,7 +258,46 @@ impl SitesPanel {
                     .labelled_by(label.id);
             }
             ui.checkbox(&mut self.query.show_disabled, tr("sites.show_disabled"));
+            ui.menu_button(tr("sites.columns"), |ui| {
+                for (i, c) in COLUMNS.iter().enumerate().filter(|(_, c)| c.fold > 0) {
+                    let mut shown = !self.hidden[i];
+                    ui.horizontal(|ui| {
+                        ui.checkbox(&mut shown, tr(c.key));
+                        if shown && self.folded[i] {
+                            ui.weak(tr("sites.columns.folded"));
+                        }
+                    });
+                    self.hidden[i] = !shown;
+                }
+            });
         });
+    }
+
+    /// Each column's width this frame (`None`: hidden or folded), the table `width` wide.
+    fn column_widths(&mut self, ui: &egui::Ui, width: f32) -> [Option<f32>; COLUMNS.len()] {
+        let fits: Vec<ColumnFit> = COLUMNS
+            .iter()
+            .zip(self.hidden)
+            .map(|(c, hidden)| {
+                // Room for the sort mark too, so sorting never cuts a header.
+                let header = fit::header_width(ui, &format!("{} v", tr(c.key)));
+                let actions = fit::header_width(ui, tr("sites.refresh_one"));
+                let fit = if c.fold == 0 {
+                    ColumnFit::fixed(c.min, c.preferred)
+                } else {
+                    ColumnFit { hidden, ..ColumnFit::folding(c.min, c.preferred, c.fold) }
+                };
+                if c.col == Col::Actions { fit.header(header.max(actions)) } else { fit.header(header) }
+            })
+            .collect();
+        let gap = ui.spacing().item_spacing.x;
+        let widths = fit::fit(width, gap, &fits);
+        let mut out = [None; COLUMNS.len()];
+        for (i, w) in widths.into_iter().enumerate() {
+            out[i] = w;
+            self.folded[i] = w.is_none() && !self.hidden[i];
+        }
+        out
     }
 
     fn table_ui(&mut self, ui: &mut egui::Ui, rows: &[SiteRow], state: &AppState, cmds: &mut Vec<Command>) {
@@ -224,31 +305,27 @@ impl SitesPanel {
         // A wide table must not reach under the detail panel: it would take its clicks.
         let clip = ui.clip_rect().intersect(ui.available_rect_before_wrap());
         ui.set_clip_rect(clip);
+        fit::note_rect(ui, "sites", ui.available_rect_before_wrap());
         // Text in the rows is not selectable: a click anywhere on a row selects the row.
         ui.style_mut().interaction.selectable_labels = false;
-        let mut table = TableBuilder::new(ui)
-            .striped(true)
-            .resizable(true)
-            .cell_layout(egui::Layout::left_to_right(egui::Align::Center))
-            .sense(egui::Sense::click());
         // Drag handles reorder the user's order: only shown while the table is in it.
         let draggable = self.query.sort == SortKey::Manual;
+        let handle = if draggable { 16.0 } else { 0.0 };
+        let gap = ui.spacing().item_spacing.x;
+        let widths = self.column_widths(ui, fit::table_width(ui) - handle - gap);
+        let shown: Vec<(Col, &ColSpec)> =
+            COLUMNS.iter().zip(widths).filter(|(_, w)| w.is_some()).map(|(c, _)| (c.col, c)).collect();
+        let mut table = TableBuilder::new(ui)
+            .striped(true)
+            .cell_layout(egui::Layout::left_to_right(egui::Align::Center))
+            .sense(egui::Sense::click());
         let hovered_drop = self.drop_target.take();
-        table = table.column(Column::exact(if draggable { 16.0 } else { 0.0 }));
-        for (_, sort) in COLUMNS {
-            if sort == SortKey::Status {
-                table = table.column(Column::auto().at_least(80.0)); // check-in
-            }
-            // Number columns get fixed starting widths: a right-aligned cell fills its
-            // column, so an auto width would grow to whatever space is left.
-            table = table.column(match sort {
-                SortKey::Site => Column::initial(170.0).at_least(120.0).clip(true),
-                SortKey::Status => Column::remainder().at_least(180.0).clip(true),
-                SortKey::Balance => Column::initial(115.0).at_least(60.0).clip(true),
-                SortKey::Today => Column::initial(75.0).at_least(50.0).clip(true),
-                SortKey::Requests | SortKey::Tokens => Column::initial(72.0).at_least(40.0).clip(true),
-                SortKey::Keys | SortKey::Models => Column::initial(52.0).at_least(36.0).clip(true),
-                _ => Column::auto().at_least(70.0),
+        table = table.column(Column::exact(handle));
+        for (c, w) in COLUMNS.iter().zip(widths) {
+            let Some(w) = w else { continue };
+            table = table.column(match c.col {
+                Col::Status => Column::remainder().at_least(w).clip(true),
+                _ => Column::exact(w).clip(true),
             });
         }
         let accounts = state.sites.accounts.value().map(Vec::as_slice).unwrap_or_default();
@@ -256,19 +333,18 @@ impl SitesPanel {
         table
             .header(24.0, |mut h| {
                 h.col(|_| {});
-                for (key, sort) in COLUMNS {
-                    if sort == SortKey::Status {
-                        h.col(|ui| {
-                            ui.strong(tr("checkin.column"));
-                        });
-                    }
+                for (_, c) in &shown {
                     h.col(|ui| {
+                        let Some(sort) = c.sort else {
+                            ui.strong(tr(c.key));
+                            return;
+                        };
                         let arrow = match (self.query.sort == sort, self.query.descending) {
                             (true, false) => " ^",
                             (true, true) => " v",
                             _ => "",
                         };
-                        if ui.button(egui::RichText::new(format!("{}{arrow}", tr(key))).strong()).clicked() {
+                        if ui.button(egui::RichText::new(format!("{}{arrow}", tr(c.key))).strong()).clicked() {
                             if self.query.sort == sort {
                                 self.query.descending = !self.query.descending;
                             } else {
@@ -294,87 +370,13 @@ impl SitesPanel {
                             handle.dnd_set_drag_payload(r.id);
                         }
                     });
-                    row.col(|ui| {
-                        let color = match r.health {
-                            Health::Ok => egui::Color32::from_rgb(60, 180, 90),
-                            Health::Failing | Health::AuthNeeded => ui.visuals().error_fg_color,
-                            Health::Never => ui.visuals().weak_text_color(),
-                        };
-                        ui.horizontal(|ui| {
-                            ui.label(egui::RichText::new("●").color(color));
-                            crate::ui::alerts_view::badge_ui(ui, &r.alerts);
-                            if r.sign_in_needed && sign_in_badge(ui).clicked() {
+                    for (col, _) in &shown {
+                        row.col(|ui| {
+                            if cell_ui(ui, *col, r, t, now, &self.index, accounts, state, cmds) {
                                 sign_in = Some(r.id);
                             }
-                            ui.add(egui::Label::new(&t.name).truncate()).on_hover_text(&r.url);
                         });
-                    });
-                    row.col(|ui| {
-                        ui.label(&r.account);
-                    });
-                    row.col(|ui| {
-                        ui.label(r.kind);
-                    });
-                    row.col(|ui| {
-                        if let Some(b) = &r.balance {
-                            number_cell(ui, b);
-                        }
-                    });
-                    row.col(|ui| {
-                        if let Some(today) = &r.today {
-                            number_cell(ui, today);
-                        }
-                    });
-                    row.col(|ui| {
-                        number_cell(ui, &t.requests);
-                    });
-                    row.col(|ui| {
-                        if let Some(n) = r.tokens {
-                            number_cell(ui, &t.tokens).on_hover_ui(|ui| {
-                                ui.label(n.to_string());
-                            });
-                        }
-                    });
-                    row.col(|ui| {
-                        number_cell(ui, &t.keys);
-                    });
-                    row.col(|ui| {
-                        number_cell(ui, &t.models);
-                    });
-                    row.col(|ui| {
-                        match r.updated_at {
-                            Some(t) => ui.label(widgets::age_text(t, now)),
-                            None => ui.weak(tr("sites.never")),
-                        };
-                    });
-                    row.col(|ui| {
-                        if let Some(a) = self.index.get(&r.id).and_then(|i| accounts.get(*i))
-                            && let Some(text) =
-                                crate::ui::checkin_view::today_text(a, state.sites.states.get(&r.id), state)
-                        {
-                            ui.label(text);
-                        }
-                    });
-                    row.col(|ui| {
-                        if ui
-                            // Always clickable: a refresh already holding the account says so.
-                            .add(egui::Button::new(tr("sites.refresh_one")).small())
-                            .on_hover_text(tr("sites.refresh_one_hint"))
-                            .clicked()
-                        {
-                            cmds.push(Command::Sites(SitesCmd::RefreshAccounts(vec![r.id])));
-                        }
-                        match &r.error {
-                            Some((_, message)) => {
-                                let text = egui::RichText::new(&t.error).color(ui.visuals().error_fg_color);
-                                ui.add(egui::Label::new(text).truncate()).on_hover_text(message);
-                            }
-                            None if r.health == Health::Ok => {
-                                ui.label(tr("sites.ok"));
-                            }
-                            None => {}
-                        }
-                    });
+                    }
                     let resp = row.response();
                     if resp.clicked() {
                         self.selected = if self.selected == Some(r.id) { None } else { Some(r.id) };
@@ -414,6 +416,105 @@ impl SitesPanel {
 fn sign_in_badge(ui: &mut egui::Ui) -> egui::Response {
     let text = egui::RichText::new(tr("sites.sign_in_needed")).small().color(ui.visuals().warn_fg_color);
     ui.add(egui::Button::new(text).small()).on_hover_text(tr("sites.sign_in_needed.hint"))
+}
+
+/// One cell of a row; true when the row's "sign-in needed" badge was clicked.
+#[allow(clippy::too_many_arguments)]
+fn cell_ui(
+    ui: &mut egui::Ui,
+    col: Col,
+    r: &SiteRow,
+    t: &RowTexts,
+    now: i64,
+    index: &std::collections::HashMap<crate::domain::AccountId, usize>,
+    accounts: &[crate::domain::Account],
+    state: &AppState,
+    cmds: &mut Vec<Command>,
+) -> bool {
+    let mut sign_in = false;
+    match col {
+        Col::Site => {
+            let color = match r.health {
+                Health::Ok => egui::Color32::from_rgb(60, 180, 90),
+                Health::Failing | Health::AuthNeeded => ui.visuals().error_fg_color,
+                Health::Never => ui.visuals().weak_text_color(),
+            };
+            ui.horizontal(|ui| {
+                ui.label(egui::RichText::new("●").color(color));
+                crate::ui::alerts_view::badge_ui(ui, &r.alerts);
+                if r.sign_in_needed && sign_in_badge(ui).clicked() {
+                    sign_in = true;
+                }
+                ui.add(egui::Label::new(&t.name).truncate()).on_hover_text(&r.url);
+            });
+        }
+        Col::Account => {
+            ui.add(egui::Label::new(&r.account).truncate());
+        }
+        Col::Kind => {
+            ui.label(r.kind);
+        }
+        Col::Balance => {
+            if let Some(b) = &r.balance {
+                number_cell(ui, b);
+            }
+        }
+        Col::Today => {
+            if let Some(today) = &r.today {
+                number_cell(ui, today);
+            }
+        }
+        Col::Requests => {
+            number_cell(ui, &t.requests);
+        }
+        Col::Tokens => {
+            if let Some(n) = r.tokens {
+                number_cell(ui, &t.tokens).on_hover_ui(|ui| {
+                    ui.label(n.to_string());
+                });
+            }
+        }
+        Col::Keys => {
+            number_cell(ui, &t.keys);
+        }
+        Col::Models => {
+            number_cell(ui, &t.models);
+        }
+        Col::Updated => {
+            match r.updated_at {
+                Some(t) => ui.label(widgets::age_text(t, now)),
+                None => ui.weak(tr("sites.never")),
+            };
+        }
+        Col::Checkin => {
+            if let Some(a) = index.get(&r.id).and_then(|i| accounts.get(*i))
+                && let Some(text) = crate::ui::checkin_view::today_text(a, state.sites.states.get(&r.id), state)
+            {
+                ui.add(egui::Label::new(text).truncate());
+            }
+        }
+        Col::Status => match &r.error {
+            Some((_, message)) => {
+                let text = egui::RichText::new(&t.error).color(ui.visuals().error_fg_color);
+                ui.add(egui::Label::new(text).truncate()).on_hover_text(message);
+            }
+            None if r.health == Health::Ok => {
+                ui.label(tr("sites.ok"));
+            }
+            None => {}
+        },
+        Col::Actions => {
+            if ui
+                // Always clickable: a refresh already holding the account says so.
+                .add(egui::Button::new(tr("sites.refresh_one")).small())
+                .on_hover_text(tr("sites.refresh_one_hint"))
+                .clicked()
+            {
+                cmds.push(Command::Sites(SitesCmd::RefreshAccounts(vec![r.id])));
+            }
+        }
+    }
+    sign_in
 }
 
 /// The move that puts `src` where `target` is in the user's order (`accounts` is in

@@ -105,9 +105,10 @@ pub fn fast_relay() -> RelayClient {
     .unwrap()
 }
 
-/// Clicks a table row beside its site-name label.
+/// Clicks a table row beside its site-name label (the first row, when several accounts
+/// share the site).
 pub fn click_row(h: &Harness<'static, App>, site: &str) {
-    let r = h.get_by_label(site).rect();
+    let r = h.get_all_by_label(site).next().expect("a row with that site").rect();
     let pos = egui::pos2(r.right() + 30.0, r.center().y);
     h.event(egui::Event::PointerMoved(pos));
     for pressed in [true, false] {

@@ -1,0 +1,253 @@
+//! Frame CPU time of every panel, measured the same way for all: the real view drawn in a
+//! bare `egui::Context` at 1280×800 (a frame = `run_ui` + tessellation, AccessKit off),
+//! 20 warm-up frames, then 120 steady frames and 120 frames with a mouse-wheel step each.
+//! Prints mean / min / p95 / max per case (goal: p95 ≤ 2 ms, worst ≤ 4 ms). Asserts nothing.
+//!
+//! - Sites: 1,000 demo accounts (`examples/demo_data.rs`);
+//! - Keys: the same with an account's detail pane open (its keys listed), scrolled there;
+//! - Check-in: the "check in all" summary of the 1,000 accounts over the Sites panel;
+//! - Pricing: 2,000 models × 50 accounts (200,000 rows, 100,000 shown), then with the
+//!   formula panel open;
+//! - Logs: 200,000 rows with statistics loaded; the window the table asks for is served
+//!   between frames (as the store job would), so scrolling crosses windows.
+//!
+//!     cargo bench --bench frames -- [ACCOUNTS]
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+#[path = "../examples/demo_data.rs"]
+mod demo_data;
+
+#[path = "common/frames.rs"]
+mod frames;
+
+#[path = "common/log_rows.rs"]
+mod log_rows;
+
+use std::time::Duration;
+
+use apihub::app::command::LogsCmd;
+use apihub::app::i18n::{Lang, set_lang};
+use apihub::app::logs::{LogWindow, WINDOW_ROWS};
+use apihub::app::{AppState, Command, EnvInfo, Loadable};
+use apihub::domain::SiteKind;
+use apihub::domain::money::{CurrencySettings, DisplayType};
+use apihub::domain::pricing::{
+    AccountPricing, Billing, GroupRatio, ModelOffer, PricingBook, RefreshState, SitePricing, normalise,
+};
+use apihub::domain::settings::ThemePref;
+use apihub::domain::usage_log::{Breakdown, LogStats, LogTotals};
+use apihub::engine::actions::{CheckinEntry, CheckinStatus, CheckinSummary};
+use apihub::store::{DataDirSource, KeyLocation, Store};
+
+const WARMUP_FRAMES: usize = 20;
+const FRAMES: usize = 120;
+const LOG_ROWS: usize = 200_000;
+
+/// Runs one case: warm-up, steady frames, then frames scrolling over `over`.
+/// `between` runs after every frame, outside the timing (a job answering a command).
+fn case(
+    name: &str,
+    ctx: &egui::Context,
+    n: &mut usize,
+    over: egui::Pos2,
+    draw: &mut dyn FnMut(&mut egui::Ui, &mut Vec<Command>),
+    between: &mut dyn FnMut(Vec<Command>),
+) {
+    let mut run = |events: Vec<egui::Event>| -> Duration {
+        *n += 1;
+        let mut cmds = Vec::new();
+        let d = frames::timed(ctx, *n, events, |ui| draw(ui, &mut cmds));
+        between(cmds);
+        d
+    };
+    let first = run(Vec::new());
+    for _ in 0..WARMUP_FRAMES {
+        run(Vec::new());
+    }
+    let steady: Vec<_> = (0..FRAMES).map(|_| run(Vec::new())).collect();
+    let scrolling: Vec<_> = (0..FRAMES).map(|_| run(frames::wheel(over, -90.0))).collect();
+    println!("{name}: first frame {:.2} ms", first.as_secs_f64() * 1e3);
+    frames::report(&format!("  {name} steady"), steady);
+    frames::report(&format!("  {name} scrolling"), scrolling);
+}
+
+/// A click at `pos` over three frames.
+fn click(ctx: &egui::Context, n: &mut usize, pos: egui::Pos2, draw: &mut dyn FnMut(&mut egui::Ui)) {
+    let button = |pressed| egui::Event::PointerButton {
+        pos,
+        button: egui::PointerButton::Primary,
+        pressed,
+        modifiers: Default::default(),
+    };
+    for ev in [egui::Event::PointerMoved(pos), button(true), button(false)] {
+        *n += 1;
+        frames::timed(ctx, *n, vec![ev], &mut *draw);
+    }
+}
+
+fn env() -> EnvInfo {
+    EnvInfo {
+        data_dir: "/tmp/bench".into(),
+        data_dir_source: DataDirSource::CommandLine,
+        key_location: KeyLocation::Keychain,
+        version: "bench",
+        commit: "bench",
+    }
+}
+
+fn pricing_book() -> PricingBook {
+    let vendors = ["OpenAI", "Anthropic", "Google", "DeepSeek", "Qwen", "Meta", "Mistral", "xAI"];
+    let accounts = (0..50)
+        .map(|a| {
+            let models = (0..2_000)
+                .map(|m| ModelOffer {
+                    model: format!("{}-model-{m:04}", vendors[m % vendors.len()].to_lowercase()),
+                    vendor: Some(vendors[m % vendors.len()].to_string()),
+                    billing: if m % 10 == 0 {
+                        Billing::CallUsd { usd_per_call: 0.01 + (m % 7) as f64 * 0.01 }
+                    } else {
+                        Billing::Ratio {
+                            model_ratio: 0.1 + ((m * 7 + a * 13) % 100) as f64 * 0.05,
+                            completion_ratio: Some(4.0),
+                            cache_read_ratio: (m % 3 == 0).then_some(0.1),
+                            cache_write_ratio: None,
+                        }
+                    },
+                    groups: Some(vec!["default".into(), "vip".into()]),
+                })
+                .collect();
+            let mut site = SitePricing { models, ..Default::default() };
+            site.group_ratios.insert("default".into(), GroupRatio::Ratio(1.0));
+            site.group_ratios.insert("vip".into(), GroupRatio::Ratio(0.5 + (a % 5) as f64 * 0.1));
+            let currency = if a % 3 == 0 {
+                CurrencySettings { display: DisplayType::Cny, ..Default::default() }
+            } else {
+                CurrencySettings::default()
+            };
+            AccountPricing {
+                account_id: a as i64,
+                site_name: format!("Relay {a:02}"),
+                account_label: format!("user{a}"),
+                kind: SiteKind::NewApi,
+                rows: normalise(&site, currency.quota_per_unit),
+                currency,
+                paid_per_usd: Some(1.0 + (a % 7) as f64),
+                balance_usd: Some(a as f64),
+                fetched_at_unix: Some(1_700_000_000),
+                status: RefreshState::Ok,
+            }
+        })
+        .collect();
+    PricingBook { accounts, paid_currency: "CNY".into() }
+}
+
+/// The rows `offset..offset + WINDOW_ROWS` of 200,000 synthetic log rows over `ids`.
+fn log_window(offset: usize, ids: &[i64], now: i64, seq: u64) -> LogWindow {
+    let rows = (offset..(offset + WINDOW_ROWS).min(LOG_ROWS))
+        .map(|i| log_rows::row(i, ids[i % ids.len()], now - i as i64 * 40))
+        .collect();
+    LogWindow { offset, rows, total: LOG_ROWS, seq }
+}
+
+fn log_stats(ids: &[i64]) -> LogStats {
+    let b = |key: String| Breakdown { key, totals: LogTotals { requests: 25_000, ..Default::default() } };
+    LogStats {
+        totals: LogTotals { requests: LOG_ROWS as i64, ..Default::default() },
+        by_model: log_rows::MODELS.iter().map(|m| b(m.to_string())).collect(),
+        by_account: ids.iter().map(|id| b(id.to_string())).collect(),
+        by_day: (0..90).map(|d| b(format!("2026-09-{d:02}"))).collect(),
+    }
+}
+
+fn main() {
+    let n_accounts: usize = std::env::args().skip(1).find_map(|a| a.parse().ok()).unwrap_or(1000);
+    set_lang(Lang::ZhCn);
+    let dir = tempfile::tempdir().unwrap();
+    let now = apihub::domain::time::now_unix();
+    let (accounts, states) = {
+        let mut store = Store::open(dir.path()).unwrap().store;
+        demo_data::seed(&mut store, n_accounts, now);
+        (store.list_accounts().unwrap(), store.account_states().unwrap())
+    };
+    let ids: Vec<i64> = accounts.iter().map(|a| a.id).collect();
+    let mut st = AppState::new(env(), Lang::ZhCn, ThemePref::default());
+    st.sites.accounts = Loadable::ready(accounts.clone(), now);
+    st.sites.states = states;
+    let ctx = egui::Context::default();
+    ctx.set_fonts(apihub::app::fonts::definitions(None));
+    let mut n = 0;
+    let table = egui::pos2(500.0, 500.0);
+    println!("{n_accounts} accounts, {LOG_ROWS} log rows, 200,000 price rows; 1280×800; goal p95 ≤ 2 ms, max ≤ 4 ms");
+
+    // Sites.
+    let mut sites = apihub::ui::sites::SitesPanel::default();
+    case("Sites", &ctx, &mut n, table, &mut |ui, cmds| sites.ui(ui, &st, cmds), &mut |_| {});
+
+    // Keys: an account's detail pane (its keys) beside the table, scrolled there.
+    click(&ctx, &mut n, egui::pos2(300.0, 300.0), &mut |ui| sites.ui(ui, &st, &mut Vec::new()));
+    case(
+        "Keys (detail pane)",
+        &ctx,
+        &mut n,
+        egui::pos2(1100.0, 500.0),
+        &mut |ui, cmds| sites.ui(ui, &st, cmds),
+        &mut |_| {},
+    );
+
+    // Check-in: the "check in all" summary over the Sites panel.
+    let mut sites = apihub::ui::sites::SitesPanel::default();
+    let mut checkin_st = AppState::new(env(), Lang::ZhCn, ThemePref::default());
+    checkin_st.sites = std::mem::take(&mut st.sites);
+    checkin_st.checkin.summary = Some(CheckinSummary {
+        entries: accounts
+            .iter()
+            .enumerate()
+            .map(|(i, a)| CheckinEntry {
+                account_id: a.id,
+                site_name: a.site.name.clone(),
+                account: a.username.clone(),
+                site_url: a.site.url.clone(),
+                status: match i % 4 {
+                    0 => CheckinStatus::Done { reward: None, reward_text: Some("$0.50".into()) },
+                    1 => CheckinStatus::Already,
+                    2 => CheckinStatus::NeedsHuman { message: "Turnstile check".into() },
+                    _ => CheckinStatus::Failed { kind: "unavailable".into(), message: "timed out".into() },
+                },
+            })
+            .collect(),
+        unsupported: 12,
+    });
+    let summary = egui::pos2(640.0, 400.0);
+    case("Check-in (summary)", &ctx, &mut n, summary, &mut |ui, cmds| sites.ui(ui, &checkin_st, cmds), &mut |_| {});
+
+    // Pricing, then with the formula panel open.
+    let mut pst = AppState::new(env(), Lang::ZhCn, ThemePref::default());
+    pst.pricing.book = Loadable::ready(pricing_book(), now);
+    let mut pricing = apihub::ui::pricing::PricingPanel::default();
+    case("Pricing", &ctx, &mut n, table, &mut |ui, cmds| pricing.ui(ui, &pst, cmds), &mut |_| {});
+    click(&ctx, &mut n, egui::pos2(150.0, 330.0), &mut |ui| pricing.ui(ui, &pst, &mut Vec::new()));
+    println!("(formula panel open: {})", pricing.selected().is_some());
+    case("Pricing + formula", &ctx, &mut n, table, &mut |ui, cmds| pricing.ui(ui, &pst, cmds), &mut |_| {});
+
+    // Logs: 200,000 rows; the window the table asks for is served between frames.
+    let lst = std::cell::RefCell::new(AppState::new(env(), Lang::ZhCn, ThemePref::default()));
+    {
+        let mut s = lst.borrow_mut();
+        s.sites.accounts = Loadable::ready(accounts.iter().take(10).cloned().collect(), now);
+        s.logs.window = Loadable::ready(log_window(0, &ids, now, 1), now);
+        s.logs.stats = Loadable::ready(log_stats(&ids[..10.min(ids.len())]), now);
+    }
+    let mut logs = apihub::ui::logs::LogsPanel::default();
+    let mut seq = 1;
+    let mut windows = 0;
+    case("Logs (200,000 rows)", &ctx, &mut n, table, &mut |ui, cmds| logs.ui(ui, &lst.borrow(), cmds), &mut |cmds| {
+        for c in cmds {
+            if let Command::Logs(LogsCmd::LoadWindow(offset)) = c {
+                seq += 1;
+                windows += 1;
+                lst.borrow_mut().logs.window = Loadable::ready(log_window(offset, &ids, now, seq), now);
+            }
+        }
+    });
+    println!("(log windows served while scrolling: {windows})");
+}
