@@ -429,6 +429,7 @@ impl App {
     fn tick(&mut self, ctx: &egui::Context) {
         let Split { mut cx, shell, sites, checkin, pricing, logs, gateway, notify, sync, .. } =
             split(&mut self.state, &mut self.services, &mut self.pending, ctx);
+        sites.watch(&mut cx);
         // While `apihub watch` runs the schedule on this data dir, it refreshes and checks in.
         if notify.runs_schedule() {
             sites.tick(&mut cx);

@@ -488,11 +488,16 @@ impl Sites {
         });
     }
 
-    /// Starts a refresh of the accounts that are due, at most every 15 s; follows the
-    /// store's changes made by other processes.
+    /// Follows the store: another process's writes are reloaded (every frame, whoever
+    /// runs the schedule).
+    pub fn watch(&mut self, cx: &mut Cx<'_>) {
+        self.watch_store(now_unix(), cx);
+    }
+
+    /// Starts a refresh of the accounts that are due, at most every 15 s (only where
+    /// this window runs the schedule; [`Self::watch`] follows the store regardless).
     pub fn tick(&mut self, cx: &mut Cx<'_>) {
         let now = now_unix();
-        self.watch_store(now, cx);
         if now < self.next_schedule_check || self.loading() {
             return;
         }

@@ -236,8 +236,7 @@ mod tests {
     #[test]
     fn envelope_round_trips_and_tells_wrong_passphrase_from_damage() {
         let key = Key::new("pass", 1000);
-        let mut doc = Doc::default();
-        doc.gc_ms = 42;
+        let doc = Doc { gc_ms: 42, ..Default::default() };
         let bytes = seal(&doc, 7, "dev", &key).unwrap();
         let (back, k2) = open(&bytes, 7, "pass", None).unwrap();
         assert_eq!(back, doc);

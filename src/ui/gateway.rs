@@ -110,6 +110,8 @@ impl GatewayPanel {
             if ui.small_button(tr("gateway.copy")).on_hover_text(tr("gateway.copy_address_hint")).clicked() {
                 cmds.push(GatewayCmd::CopyAddress.into());
             }
+            let first = state.sites.accounts.value().and_then(|a| a.first()).map(|a| a.id);
+            crate::ui::use_in::gateway_menu_ui(ui, first, cmds);
         });
         if let Some(e) = &gw.error {
             ui.colored_label(ui.visuals().error_fg_color, fill(tr("gateway.start_failed"), &[("e", e)]));

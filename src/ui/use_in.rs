@@ -8,6 +8,7 @@ use crate::app::command::ExportsCmd;
 use crate::app::exports::{Dialog, KeyRef, Outcome, Planned, Request, target_label};
 use crate::app::i18n::{fill, tr};
 use crate::app::{AppState, Command};
+use crate::domain::AccountId;
 use crate::exports::links::CcApp;
 use crate::exports::{Scope, Target};
 
@@ -26,13 +27,24 @@ fn app_label(app: CcApp) -> &'static str {
 
 /// The "Use in…" menu button for a key (or an account: `key.key` None).
 pub fn menu_ui(ui: &mut egui::Ui, key: KeyRef, small: bool, cmds: &mut Vec<Command>) {
+    target_menu_ui(ui, key, false, small, cmds);
+}
+
+/// The Gateway panel's "Use in…" menu: the local gateway (address and local key) into a
+/// tool. `account` is the key the dialog falls back to if its gateway box is unticked.
+pub fn gateway_menu_ui(ui: &mut egui::Ui, account: Option<AccountId>, cmds: &mut Vec<Command>) {
+    target_menu_ui(ui, KeyRef { account: account.unwrap_or_default(), key: None }, true, true, cmds);
+}
+
+fn target_menu_ui(ui: &mut egui::Ui, key: KeyRef, gateway: bool, small: bool, cmds: &mut Vec<Command>) {
     // A key row's buttons are small ones: the menu button matches their height.
     let restore = ui.spacing().button_padding;
     if small {
         ui.spacing_mut().button_padding.y = 0.0;
     }
     let menu = ui.menu_button(tr("use.menu"), |ui| {
-        let mut open = |ui: &mut egui::Ui, req: Request| {
+        let mut open = |ui: &mut egui::Ui, mut req: Request| {
+            req.gateway = gateway;
             cmds.push(ExportsCmd::Open(Box::new(req)).into());
             ui.close();
         };

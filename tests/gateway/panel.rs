@@ -62,3 +62,34 @@ fn the_panel_starts_the_gateway_and_a_request_through_it_shows_in_the_log() {
     run_until(h, "the stored log", |h| h.state().state().gateway.log.value().is_some_and(|l| l.len() == 1));
     assert!(h.query_by_label("ok").is_some());
 }
+
+#[test]
+fn use_in_from_the_panel_points_a_tool_at_the_local_gateway() {
+    let _l = ui_lock();
+    let home = tempfile::tempdir().unwrap();
+    let mut homes = apihub::exports::Homes::under(home.path());
+    homes.claude_config_dir = Some(home.path().join("claude-dir"));
+    let file = home.path().join("claude-dir/settings.json");
+    let mut t = crate::common::app_in_homes(tempfile::tempdir().unwrap(), Some(homes), |s| {
+        s.set_setting("ui.lang", "en").unwrap();
+        s.set_setting("gateway.listen", "127.0.0.1:8765").unwrap();
+        seed(s, &Acct::new("alpha", "http://127.0.0.1:9", &["m1"]));
+    });
+    let h = &mut t.harness;
+    h.set_size(egui::vec2(1400.0, 900.0));
+    run_until(h, "accounts loaded", |h| h.state().state().sites.accounts.value().is_some_and(|a| a.len() == 1));
+    h.get_by_label("Gateway").click();
+    run_until(h, "key read", |h| h.state().state().gateway.key.is_some());
+    h.get_by_label("Use in…").click();
+    h.run();
+    h.get_by_label("Claude Code").click();
+    run_until(h, "diff shown", |h| {
+        h.query_by_label_contains("\"ANTHROPIC_BASE_URL\": \"http://127.0.0.1:8765\"").is_some()
+    });
+    let key = h.state().state().gateway.key.clone().unwrap();
+    assert!(h.query_by_label_contains(key.expose()).is_none(), "the local key is masked on screen");
+    h.key_press(egui::Key::Enter);
+    run_until(h, "written", |h| h.query_by_label("Undo").is_some());
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(text.contains("http://127.0.0.1:8765") && text.contains(key.expose()), "{text}");
+}
