@@ -172,7 +172,7 @@ fn rss_kb(pid: u32) -> Option<f64> {
 /// open (a proxy may refuse to hold them all: then it is per stream held).
 async fn idle_streams(t: &Target) -> Option<(f64, usize)> {
     let pid = t.pid?;
-    let http = reqwest::Client::builder().no_proxy().pool_max_idle_per_host(0).build().unwrap();
+    let http = apihub::tls::client_builder().no_proxy().pool_max_idle_per_host(0).build().unwrap();
     // Warm: a few idle streams opened and closed, so one-off allocations are not counted.
     let mut warm = Vec::new();
     for _ in 0..20 {
@@ -211,7 +211,7 @@ async fn open_idle(http: &reqwest::Client, t: &Target) -> Option<reqwest::Respon
 }
 
 async fn measure(t: &Target, n: usize, secs: u64) -> Row {
-    let http = reqwest::Client::builder().no_proxy().tcp_nodelay(true).build().unwrap();
+    let http = apihub::tls::client_builder().no_proxy().tcp_nodelay(true).build().unwrap();
     let errors = Arc::new(AtomicU64::new(0));
     let json1 = sequential(&http, t, false, n, &errors).await;
     let (json64_rps, json64) = concurrent(&http, t, false, secs, &errors).await;

@@ -723,7 +723,7 @@ mod tests {
         let mut sites = Sites::default();
         let look = |rig: &mut Rig, sites: &mut Sites| {
             sites.next_store_check = 0;
-            rig.with(|cx| sites.tick(cx));
+            rig.with(|cx| sites.watch(cx));
             let msgs = rig.next(1);
             land(rig, sites, msgs);
             rig.sent()

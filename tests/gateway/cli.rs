@@ -79,7 +79,7 @@ async fn key_policy_candidates_serve_and_log() {
     // serve on a free port, one request, SIGTERM, then the log.
     let d2 = d.to_path_buf();
     let (child, base) = tokio::task::spawn_blocking(move || spawn_serve(&d2)).await.unwrap();
-    let http = reqwest::Client::builder().no_proxy().build().unwrap();
+    let http = apihub::tls::client_builder().no_proxy().build().unwrap();
     let r = http
         .post(format!("{base}/v1/chat/completions"))
         .bearer_auth(&key)

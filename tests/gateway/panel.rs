@@ -38,7 +38,7 @@ fn the_panel_starts_the_gateway_and_a_request_through_it_shows_in_the_log() {
     assert!(h.query_by_label(format!("http://{addr}/v1").as_str()).is_some(), "the address is shown");
 
     let reply = rt.block_on(async {
-        let http = reqwest::Client::builder().no_proxy().build().unwrap();
+        let http = apihub::tls::client_builder().no_proxy().build().unwrap();
         let r = http
             .post(format!("http://{addr}/v1/chat/completions"))
             .bearer_auth(key.expose())

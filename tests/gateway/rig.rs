@@ -173,7 +173,7 @@ impl Rig {
         let deps = GatewayDeps { store: store.clone(), relay: relay(), clock: Some(clock.clone()) };
         let gw = Gateway::start(deps, "127.0.0.1:0".parse().unwrap()).await.unwrap();
         let base = format!("http://{}", gw.local_addr());
-        let http = reqwest::Client::builder().no_proxy().build().unwrap();
+        let http = apihub::tls::client_builder().no_proxy().build().unwrap();
         Rig { gw: Some(gw), base, key, clock, store, ids, dir, http }
     }
 
