@@ -15,7 +15,7 @@ use super::state::Severity;
 use crate::domain::AccountId;
 use crate::domain::gateway::{AliasTarget, AttemptRecord, Policy, valid_route_name};
 use crate::gateway::{GatewayDeps, LiveFigures, LocalKey, TableView};
-use crate::store::GatewayLogQuery;
+use crate::store::{GatewayAccountSummary, GatewayLogQuery, GatewaySummaryQuery};
 
 /// Commands of the Gateway panel.
 #[derive(Debug, Clone)]
@@ -44,6 +44,9 @@ pub enum GatewayCmd {
     SetPin(String, Vec<AccountId>),
     /// Remove a pin.
     RemovePin(String),
+    /// The account order the `order` policy follows (accounts not listed come after,
+    /// in the Sites table's order).
+    SetOrder(Vec<AccountId>),
     /// Read the stored request log again.
     ReloadLog,
 }
@@ -62,6 +65,8 @@ pub enum GatewayMsg {
     Candidates(Result<TableView, String>),
     /// The stored request log, newest first.
     Log(Result<Vec<AttemptRecord>, String>),
+    /// Per-account figures of the last 24 hours.
+    Summary(Result<Vec<GatewayAccountSummary>, String>),
     /// The running table was rebuilt.
     Reloaded(Result<(), String>),
 }
@@ -108,11 +113,14 @@ pub struct Gateway {
     pub dropped: u64,
     /// The stored request log, newest first (shown while stopped).
     pub log: Loadable<Vec<AttemptRecord>>,
+    /// Per-account figures of the last 24 hours (from the store; every few seconds while running).
+    pub summary: Loadable<Vec<GatewayAccountSummary>>,
     /// The panel asked for its data.
     pub loaded: bool,
     /// Rebuild the table once the settings change with this number is on disk.
     reload_after: Option<u64>,
     last_poll: Option<Instant>,
+    last_summary: Option<Instant>,
 }
 
 const SERVER_JOB: &str = "gateway:server";
@@ -120,6 +128,11 @@ const KEY_JOB: &str = "gateway:key";
 const CANDIDATES_JOB: &str = "gateway:candidates";
 const LOG_JOB: &str = "gateway:log";
 const RELOAD_JOB: &str = "gateway:reload";
+const SUMMARY_JOB: &str = "gateway:summary";
+/// How often the per-account figures are read again while the gateway runs.
+const SUMMARY_EVERY: Duration = Duration::from_secs(5);
+/// The window of the per-account figures.
+const SUMMARY_WINDOW_MS: i64 = 24 * 3_600 * 1_000;
 /// How often a running gateway's figures are read for the panel.
 const POLL_EVERY: Duration = Duration::from_secs(1);
 /// Stored records shown while stopped.
@@ -205,6 +218,12 @@ impl Gateway {
             GatewayCmd::RemovePin(model) => self.change(cx, |g| {
                 g.pins.remove(&model);
             }),
+            GatewayCmd::SetOrder(mut ids) => {
+                // Each account once, first place kept.
+                let mut seen = std::collections::HashSet::new();
+                ids.retain(|id| seen.insert(*id));
+                self.change(cx, |g| g.order = ids);
+            }
             GatewayCmd::ReloadLog => self.load_log(cx),
         }
     }
@@ -273,11 +292,24 @@ impl Gateway {
     }
 
     fn load_log(&mut self, cx: &mut Cx<'_>) {
+        self.load_summary(cx);
         let store = cx.store.clone();
         self.log.start();
         cx.start_blocking_quiet(Spec::new(LOG_JOB).latest_wins(), move |_| {
             let q = GatewayLogQuery { limit: LOG_ROWS, account: None, since_ms: None };
             GatewayMsg::Log(store.with(|s| s.gateway_attempts(&q)).map_err(|e| e.to_string()))
+        });
+    }
+
+    /// Reads the per-account figures of the last 24 hours.
+    fn load_summary(&mut self, cx: &mut Cx<'_>) {
+        let store = cx.store.clone();
+        let since = crate::domain::time::now_unix() * 1_000 - SUMMARY_WINDOW_MS;
+        self.summary.start();
+        self.last_summary = Some(Instant::now());
+        cx.start_blocking_quiet(Spec::new(SUMMARY_JOB).latest_wins(), move |_| {
+            let q = GatewaySummaryQuery { since_ms: Some(since), ..Default::default() };
+            GatewayMsg::Summary(store.with(|s| s.gateway_summary(&q)).map_err(|e| e.to_string()))
         });
     }
 
@@ -321,6 +353,13 @@ impl Gateway {
                 self.poll(cx);
             } else {
                 cx.egui.request_repaint_after(due);
+            }
+            // The writer stores records in batches: the figures follow a few seconds behind.
+            if self.loaded
+                && !self.summary.is_loading()
+                && self.last_summary.is_none_or(|t| t.elapsed() >= SUMMARY_EVERY)
+            {
+                self.load_summary(cx);
             }
         }
     }
@@ -374,6 +413,7 @@ impl Gateway {
                 }
             }
             GatewayMsg::Log(r) => self.log.finish(r, crate::domain::time::now_unix()),
+            GatewayMsg::Summary(r) => self.summary.finish(r, crate::domain::time::now_unix()),
             GatewayMsg::Reloaded(r) => match r {
                 Ok(()) => {
                     self.last_poll = None;
@@ -393,6 +433,7 @@ impl Gateway {
             }
             CANDIDATES_JOB => self.candidates.stop(),
             LOG_JOB => self.log.stop(),
+            SUMMARY_JOB => self.summary.stop(),
             _ => {}
         }
     }
@@ -436,15 +477,16 @@ mod tests {
         let mut rig = Rig::new();
         let mut g = Gateway::default();
         rig.with(|cx| g.apply(GatewayCmd::Load, cx));
-        assert!(g.loaded && g.candidates.is_loading() && g.log.is_loading());
-        land_n(&mut rig, &mut g, 3);
+        assert!(g.loaded && g.candidates.is_loading() && g.log.is_loading() && g.summary.is_loading());
+        land_n(&mut rig, &mut g, 4);
         let key = g.key.clone().expect("a key was made");
         assert!(key.expose().starts_with("sk-local-"));
         assert_eq!(g.candidates.value().map(|v| v.models.len()), Some(0));
         assert_eq!(g.log.value().map(Vec::len), Some(0));
+        assert_eq!(g.summary.value().map(Vec::len), Some(0));
         // Loaded again: the same key, not a new one.
         rig.with(|cx| g.apply(GatewayCmd::Load, cx));
-        land_n(&mut rig, &mut g, 3);
+        land_n(&mut rig, &mut g, 4);
         assert_eq!(g.key.as_ref(), Some(&key));
         // Rotated: a different key, and the store holds it.
         rig.with(|cx| g.apply(GatewayCmd::RotateKey, cx));
@@ -456,13 +498,14 @@ mod tests {
     }
 
     #[test]
-    fn policy_aliases_and_pins_go_through_the_settings_save_path_and_bad_names_are_refused() {
+    fn policy_aliases_pins_and_order_go_through_the_settings_save_path_and_bad_names_are_refused() {
         let mut rig = Rig::new();
         let mut g = Gateway::default();
         rig.with(|cx| g.apply(GatewayCmd::SetPolicy(Policy::Fastest), cx));
         let targets = vec![AliasTarget::parse("m1").unwrap(), AliasTarget::parse("m2#3").unwrap()];
         rig.with(|cx| g.apply(GatewayCmd::SetAlias("fast".into(), targets.clone()), cx));
         rig.with(|cx| g.apply(GatewayCmd::SetPin("gpt-4o".into(), vec![2, 1]), cx));
+        rig.with(|cx| g.apply(GatewayCmd::SetOrder(vec![3, 1, 3]), cx));
         rig.with(|cx| g.apply(GatewayCmd::SetAlias("a,b".into(), targets.clone()), cx));
         rig.with(|cx| g.apply(GatewayCmd::SetListen("10.0.0.1:80".into()), cx));
         let said: Vec<_> = rig
@@ -479,6 +522,7 @@ mod tests {
         assert_eq!(stored.policy, Policy::Fastest);
         assert_eq!(stored.aliases.get("fast"), Some(&targets));
         assert_eq!(stored.pins.get("gpt-4o"), Some(&vec![2, 1]));
+        assert_eq!(stored.order, vec![3, 1], "each account once, in the order given");
         assert!(!stored.aliases.contains_key("a,b"));
         assert_eq!(stored.listen, crate::domain::gateway::DEFAULT_LISTEN);
         rig.with(|cx| g.apply(GatewayCmd::RemoveAlias("fast".into()), cx));

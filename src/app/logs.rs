@@ -12,7 +12,9 @@ use super::sites::Sites;
 use crate::domain::usage_log::{LogFilter, LogStats, UsageLog};
 use crate::domain::{Account, AccountId};
 use crate::engine::log_sync::{SiteStat, SyncEvent, SyncReport};
-use crate::store::{ActivityEntry, DailyRow, Level, SeriesPoint, SharedStore, StackBy};
+use crate::store::{
+    ActivityEntry, DailyRow, GatewayAccountSummary, GatewaySummaryQuery, Level, SeriesPoint, SharedStore, StackBy,
+};
 
 /// Commands of the Logs panel.
 #[derive(Debug, Clone)]
@@ -54,6 +56,8 @@ pub enum LogsMsg {
     Window(Result<LogWindow, String>),
     /// Statistics.
     Stats(Result<LogStats, String>),
+    /// The local gateway's per-account figures for the filter.
+    Gateway(Result<Vec<GatewayAccountSummary>, String>),
     /// Model and key names.
     Names(Result<(Vec<String>, Vec<String>), String>),
     /// Chart series.
@@ -92,6 +96,18 @@ pub struct LogWindow {
     pub total: usize,
     /// Identity of this load (views cache what they derive from the rows by it).
     pub seq: u64,
+}
+
+/// The gateway records a usage-log filter covers: its time window (seconds → ms), its
+/// accounts and its model. Type, key name and text have no counterpart there and are
+/// not applied.
+pub fn gateway_query(f: &LogFilter) -> GatewaySummaryQuery {
+    GatewaySummaryQuery {
+        since_ms: f.since.map(|s| s * 1_000),
+        until_ms: f.until.map(|u| u * 1_000 + 999),
+        accounts: f.accounts.clone(),
+        model: f.model.clone(),
+    }
 }
 
 /// A number no earlier window load had.
@@ -142,6 +158,8 @@ pub struct Logs {
     pub window: Loadable<LogWindow>,
     /// Statistics.
     pub stats: Loadable<LogStats>,
+    /// What went through the local gateway under the same filter, per account.
+    pub gateway: Loadable<Vec<GatewayAccountSummary>>,
     /// Charts (loaded when the chart view opens).
     pub charts: Loadable<LogCharts>,
     /// Distinct model and key names for the pickers.
@@ -225,7 +243,7 @@ impl Logs {
         }
     }
 
-    /// Applies a new filter: row count + first window, statistics, names.
+    /// Applies a new filter: row count + first window, statistics, the gateway's figures, names.
     fn query(&mut self, filter: LogFilter, cx: &mut Cx<'_>) {
         self.filter = Some(filter.clone());
         let (s, f) = (cx.store.clone(), filter.clone());
@@ -236,10 +254,15 @@ impl Logs {
                 Ok(LogWindow { offset: 0, rows: st.query_usage_logs(&f, WINDOW_ROWS, 0)?, total, seq: next_seq() })
             }))
         });
-        let s = cx.store.clone();
+        let (s, f2) = (cx.store.clone(), filter.clone());
         self.stats.start();
         cx.start_blocking_quiet(Spec::new("logs:stats").latest_wins(), move |_| {
             LogsMsg::Stats(q(&s, |st| st.usage_log_stats(&filter)))
+        });
+        let (s, gq) = (cx.store.clone(), gateway_query(&f2));
+        self.gateway.start();
+        cx.start_blocking_quiet(Spec::new("logs:gateway").latest_wins(), move |_| {
+            LogsMsg::Gateway(q(&s, |st| st.gateway_summary(&gq)))
         });
         let s = cx.store.clone();
         self.names.start();
@@ -370,6 +393,7 @@ impl Logs {
         match msg {
             LogsMsg::Window(r) => self.window.finish(r, now),
             LogsMsg::Stats(r) => self.stats.finish(r, now),
+            LogsMsg::Gateway(r) => self.gateway.finish(r, now),
             LogsMsg::Names(r) => self.names.finish(r, now),
             LogsMsg::Charts(r) => self.charts.finish(r, now),
             LogsMsg::SiteStats(r) => self.site_stats.finish(Ok(r), now),
@@ -406,6 +430,7 @@ impl Logs {
             EXPORT_JOB => self.exporting = false,
             "logs:window" => self.window.stop(),
             "logs:stats" => self.stats.stop(),
+            "logs:gateway" => self.gateway.stop(),
             "logs:names" => self.names.stop(),
             "logs:charts" => self.charts.stop(),
             "logs:site-stats" => self.site_stats.stop(),
@@ -494,19 +519,41 @@ mod tests {
     use crate::app::testing::Rig;
 
     #[test]
+    fn the_gateway_figures_take_the_filters_window_accounts_and_model() {
+        let f = LogFilter {
+            accounts: vec![3],
+            since: Some(10),
+            until: Some(20),
+            model: Some("m".into()),
+            text: Some("x".into()),
+            ..Default::default()
+        };
+        let want = GatewaySummaryQuery {
+            since_ms: Some(10_000),
+            until_ms: Some(20_999),
+            accounts: vec![3],
+            model: Some("m".into()),
+        };
+        assert_eq!(gateway_query(&f), want, "seconds become ms; the last second counts whole");
+        assert_eq!(gateway_query(&LogFilter::default()), GatewaySummaryQuery::default());
+    }
+
+    #[test]
     fn a_query_loads_window_stats_and_names_and_a_finished_sync_queries_again() {
         let mut rig = Rig::new();
         let mut logs = Logs::default();
         let sites = Sites::default();
         rig.with(|cx| logs.apply(LogsCmd::Query(LogFilter::default()), cx, &sites));
         assert!(logs.window.is_loading() && logs.stats.is_loading() && logs.names.is_loading());
-        for m in rig.next(3) {
+        assert!(logs.gateway.is_loading(), "the gateway's figures follow the same filter");
+        for m in rig.next(4) {
             if let JobMsg::Logs(m) = m {
                 rig.with(|cx| logs.on_job(m, cx));
             }
         }
         assert_eq!(logs.window.value().map(|w| w.total), Some(0));
         assert!(logs.stats.value().is_some() && logs.names.value().is_some());
+        assert_eq!(logs.gateway.value().map(Vec::len), Some(0));
 
         logs.sync = Some(SyncProgress { total: 2, ..Default::default() });
         rig.with(|cx| logs.on_job(LogsMsg::SyncDone(Vec::new()), cx));

@@ -22,6 +22,19 @@ pub struct GatewayLogQuery {
     pub since_ms: Option<i64>,
 }
 
+/// Which records [`Store::gateway_summary`] adds up (every bound optional).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct GatewaySummaryQuery {
+    /// From this time (Unix ms, inclusive).
+    pub since_ms: Option<i64>,
+    /// Until this time (Unix ms, inclusive).
+    pub until_ms: Option<i64>,
+    /// Only these accounts (empty = all).
+    pub accounts: Vec<AccountId>,
+    /// Only this model: the name the client asked for or the one sent upstream.
+    pub model: Option<String>,
+}
+
 /// One account's figures over a time window.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct GatewayAccountSummary {
@@ -156,16 +169,26 @@ impl Store {
         Ok((data, net))
     }
 
-    /// Per-account figures since `since_ms`, by account id.
-    pub fn gateway_summary(&self, since_ms: i64) -> Result<Vec<GatewayAccountSummary>, StoreError> {
-        let mut stmt = self.conn.prepare(
+    /// Per-account figures of the records `q` selects (time window, accounts, model),
+    /// by account id; rows without an account (refused before routing) are left out.
+    pub fn gateway_summary(&self, q: &GatewaySummaryQuery) -> Result<Vec<GatewayAccountSummary>, StoreError> {
+        // The account list is bound as JSON text: one prepared statement for any length.
+        let accounts = if q.accounts.is_empty() {
+            None
+        } else {
+            Some(serde_json::to_string(&q.accounts).unwrap_or_else(|_| "[]".into()))
+        };
+        let mut stmt = self.conn.prepare_cached(
             "SELECT account_id, COUNT(*), SUM(outcome = 'ok'), COALESCE(SUM(prompt_tokens), 0),
                     COALESCE(SUM(completion_tokens), 0), COALESCE(SUM(cost_usd), 0), COALESCE(SUM(cost_real), 0),
                     AVG(CASE WHEN outcome = 'ok' THEN ttfb_ms END)
-             FROM gateway_log WHERE at_ms >= ?1 AND account_id IS NOT NULL
+             FROM gateway_log
+             WHERE account_id IS NOT NULL AND (?1 IS NULL OR at_ms >= ?1) AND (?2 IS NULL OR at_ms <= ?2)
+               AND (?3 IS NULL OR account_id IN (SELECT value FROM json_each(?3)))
+               AND (?4 IS NULL OR client_model = ?4 OR upstream_model = ?4)
              GROUP BY account_id ORDER BY account_id",
         )?;
-        let rows = stmt.query_map([since_ms], |r| {
+        let rows = stmt.query_map(params![q.since_ms, q.until_ms, accounts, q.model], |r| {
             Ok(GatewayAccountSummary {
                 account_id: r.get(0)?,
                 attempts: r.get(1)?,
@@ -220,10 +243,30 @@ mod tests {
         assert_eq!(back[2], batch[0], "newest first; every field kept");
         let only = s.gateway_attempts(&GatewayLogQuery { account: Some(1), since_ms: Some(1_002), limit: 5 }).unwrap();
         assert_eq!(only.len(), 1);
-        let sum = s.gateway_summary(0).unwrap();
+        let sum = s.gateway_summary(&GatewaySummaryQuery::default()).unwrap();
         assert_eq!(sum.len(), 1);
         assert_eq!((sum[0].attempts, sum[0].ok, sum[0].prompt_tokens), (2, 1, 20));
         assert_eq!(sum[0].avg_ttfb_ms, Some(3.0));
+    }
+
+    #[test]
+    fn the_summary_follows_window_accounts_and_model() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = Store::open(dir.path()).unwrap().store;
+        let mut other = rec(4, Some(2), Outcome::Ok);
+        other.client_model = "alias".into();
+        s.insert_gateway_attempts(&[rec(1, Some(1), Outcome::Ok), rec(2, Some(1), Outcome::Ok), other]).unwrap();
+        let sum = |q: GatewaySummaryQuery| -> Vec<(AccountId, i64)> {
+            s.gateway_summary(&q).unwrap().iter().map(|r| (r.account_id, r.attempts)).collect()
+        };
+        assert_eq!(sum(GatewaySummaryQuery::default()), [(1, 2), (2, 1)]);
+        let window = GatewaySummaryQuery { since_ms: Some(1_002), until_ms: Some(1_003), ..Default::default() };
+        assert_eq!(sum(window), [(1, 1)], "both bounds inclusive");
+        assert_eq!(sum(GatewaySummaryQuery { accounts: vec![2, 9], ..Default::default() }), [(2, 1)]);
+        // The model matches either name: the client's alias or the upstream model.
+        assert_eq!(sum(GatewaySummaryQuery { model: Some("alias".into()), ..Default::default() }), [(2, 1)]);
+        assert_eq!(sum(GatewaySummaryQuery { model: Some("m-up".into()), ..Default::default() }), [(1, 2), (2, 1)]);
+        assert!(sum(GatewaySummaryQuery { model: Some("none".into()), ..Default::default() }).is_empty());
     }
 
     #[test]

@@ -33,7 +33,7 @@ pub use accounts::AccountMeta;
 pub use activity::{ActivityEntry, Level};
 pub use backup_meta::{AccountRow, RestoreRows, SiteRow, StoreSnapshot, account_identity};
 pub use checkin::{CheckinRecord, CheckinRecordOutcome};
-pub use gateway_log::{GatewayAccountSummary, GatewayLogQuery};
+pub use gateway_log::{GatewayAccountSummary, GatewayLogQuery, GatewaySummaryQuery};
 pub use health::DamagedStore;
 pub use notify::{Claimed, DeliveryRow, DeliveryState, Finish, Found, HistoryRow, Lease, NewEvent, SCHEDULE_LEASE};
 pub use paths::{DataDirSource, resolve_data_dir};

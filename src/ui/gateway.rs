@@ -12,6 +12,7 @@ use crate::app::{AppState, Command};
 use crate::domain::AccountId;
 use crate::domain::gateway::{AliasTarget, AttemptRecord, Outcome, Policy};
 use crate::gateway::{CellState, ModelView, TableView};
+use crate::store::GatewayAccountSummary;
 use crate::ui::widgets;
 
 /// Rows of the request log drawn at most.
@@ -73,7 +74,10 @@ impl GatewayPanel {
             ui.separator();
             log_ui(ui, state, &names, cmds);
             ui.separator();
+            summary_ui(ui, state, &names);
+            ui.separator();
             self.routes_ui(ui, state, cmds);
+            order_ui(ui, state, cmds);
         });
     }
 
@@ -312,6 +316,112 @@ impl GatewayPanel {
             ui.colored_label(ui.visuals().error_fg_color, e);
         }
     }
+}
+
+/// The last 24 hours per account.
+fn summary_ui(ui: &mut egui::Ui, state: &AppState, names: &HashMap<AccountId, String>) {
+    let gw = &state.gateway;
+    ui.horizontal(|ui| {
+        ui.strong(tr("gateway.per_account"));
+        ui.weak(tr("gateway.per_account_window"));
+        if gw.summary.is_loading() {
+            ui.spinner();
+        }
+    });
+    // Empty: the request log above already says there is nothing yet.
+    if let Some(rows) = gw.summary.value().filter(|r| !r.is_empty()) {
+        account_figures_ui(ui, "gateway_per_account", rows, |id| {
+            names.get(&id).cloned().unwrap_or_else(|| format!("#{id}"))
+        });
+    }
+}
+
+/// A table of per-account gateway figures (the Gateway panel's last 24 hours, the Logs
+/// panel's filter window).
+pub(crate) fn account_figures_ui(
+    ui: &mut egui::Ui,
+    id: &str,
+    rows: &[GatewayAccountSummary],
+    name: impl Fn(AccountId) -> String,
+) {
+    egui::Grid::new(id).num_columns(6).striped(true).spacing([12.0, 3.0]).show(ui, |ui| {
+        for h in [
+            "gateway.col.account",
+            "gateway.col.requests",
+            "gateway.col.tokens",
+            "gateway.col.cost",
+            "gateway.col.real",
+            "gateway.col.ttfb",
+        ] {
+            ui.strong(tr(h));
+        }
+        ui.end_row();
+        for r in rows {
+            ui.label(name(r.account_id));
+            let label = ui.label(format!("{} / {}", r.ok, r.attempts));
+            label.on_hover_text(tr("gateway.requests_hint"));
+            ui.label(format!(
+                "{} / {}",
+                widgets::compact_count(r.prompt_tokens),
+                widgets::compact_count(r.completion_tokens)
+            ));
+            ui.label(money(Some(r.cost_usd), "$"));
+            ui.label(money(Some(r.cost_real), ""));
+            ui.label(r.avg_ttfb_ms.map(|t| format!("{t:.0} ms")).unwrap_or_else(|| "–".into()));
+            ui.end_row();
+        }
+    });
+}
+
+/// The account order the `order` policy follows: listed accounts first, the rest after in
+/// the Sites table's order; ↑/↓ move one place and save the whole list.
+fn order_ui(ui: &mut egui::Ui, state: &AppState, cmds: &mut Vec<Command>) {
+    let Some(accounts) = state.sites.accounts.value() else { return };
+    let saved = &state.settings.gateway.order;
+    let mut ids: Vec<AccountId> = saved.iter().copied().filter(|id| accounts.iter().any(|a| a.id == *id)).collect();
+    ids.extend(accounts.iter().map(|a| a.id).filter(|id| !saved.contains(id)));
+    let name = |id: AccountId| {
+        accounts
+            .iter()
+            .find(|a| a.id == id)
+            .map(|a| format!("#{id} {} / {}", a.site.name, a.username))
+            .unwrap_or_else(|| format!("#{id}"))
+    };
+    egui::CollapsingHeader::new(tr("gateway.order_title")).id_salt("gateway_order").show(ui, |ui| {
+        ui.weak(tr("gateway.order_hint"));
+        if !saved.is_empty() && ui.small_button(tr("gateway.order_reset")).clicked() {
+            cmds.push(GatewayCmd::SetOrder(Vec::new()).into());
+        }
+        egui::ScrollArea::vertical().id_salt("gateway_order_scroll").max_height(TABLE_HEIGHT).show(ui, |ui| {
+            egui::Grid::new("gateway_order_grid").num_columns(3).striped(true).spacing([10.0, 3.0]).show(ui, |ui| {
+                let last = ids.len().saturating_sub(1);
+                for (i, id) in ids.iter().enumerate() {
+                    ui.label(format!("{}.", i + 1));
+                    ui.label(name(*id));
+                    ui.horizontal(|ui| {
+                        let up =
+                            ui.add_enabled(i > 0, egui::Button::new("↑").small()).on_hover_text(tr("gateway.order_up"));
+                        let down = ui
+                            .add_enabled(i < last, egui::Button::new("↓").small())
+                            .on_hover_text(tr("gateway.order_down"));
+                        let swap = if up.clicked() {
+                            Some(i - 1)
+                        } else if down.clicked() {
+                            Some(i + 1)
+                        } else {
+                            None
+                        };
+                        if let Some(j) = swap {
+                            let mut next = ids.clone();
+                            next.swap(i, j);
+                            cmds.push(GatewayCmd::SetOrder(next).into());
+                        }
+                    });
+                    ui.end_row();
+                }
+            });
+        });
+    });
 }
 
 /// One model's candidates in the order they are tried.

@@ -148,6 +148,7 @@ impl LogsPanel {
         let total = state.logs.window.value().map(|w| w.total).unwrap_or(0);
         if total == 0 && !state.logs.window.is_loading() {
             widgets::empty_state_ui(ui, tr("logs.usage.empty.title"), tr("logs.usage.empty.hint"));
+            logs_table::gateway_figures_ui(ui, state, &crate::app::logs::account_labels(&state.sites));
             return;
         }
         match self.view {

@@ -286,7 +286,21 @@ pub fn stats_ui(ui: &mut egui::Ui, state: &AppState, cmds: &mut Vec<Command>) ->
                 .unwrap_or_else(|| k.into())
         });
     });
+    gateway_figures_ui(ui, state, &labels);
     picked
+}
+
+/// What went through the local gateway under the panel's filter, per account (nothing
+/// when nothing did). Shown with the statistics, and under the empty state when no site
+/// log is synced yet.
+pub fn gateway_figures_ui(ui: &mut egui::Ui, state: &AppState, labels: &HashMap<AccountId, AccountLabel>) {
+    let Some(rows) = state.logs.gateway.value().filter(|r| !r.is_empty()) else { return };
+    ui.separator();
+    ui.strong(tr("logs.gateway"));
+    ui.weak(tr("logs.gateway_hint"));
+    crate::ui::gateway::account_figures_ui(ui, "logs_gateway", rows, |id| {
+        labels.get(&id).map(|l| l.name.clone()).unwrap_or_else(|| format!("#{id}"))
+    });
 }
 
 fn site_stats_ui(

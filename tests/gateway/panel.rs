@@ -93,3 +93,75 @@ fn use_in_from_the_panel_points_a_tool_at_the_local_gateway() {
     let text = std::fs::read_to_string(&file).unwrap();
     assert!(text.contains("http://127.0.0.1:8765") && text.contains(key.expose()), "{text}");
 }
+
+/// A stored attempt (the gateway's writer's row) for the figures.
+fn attempt(account: apihub::domain::AccountId, ok: bool, at_ms: i64) -> apihub::domain::gateway::AttemptRecord {
+    use apihub::domain::gateway::{AttemptRecord, Endpoint, Outcome, Usage};
+    AttemptRecord {
+        at_ms,
+        request_id: at_ms as u64,
+        attempt: 1,
+        endpoint: Endpoint::ChatCompletions,
+        client_model: "m1".into(),
+        account_id: Some(account),
+        key_id: Some(1),
+        upstream_model: "m1".into(),
+        stream: false,
+        status: if ok { 200 } else { 502 },
+        outcome: if ok { Outcome::Ok } else { Outcome::Failover },
+        error_class: None,
+        message: String::new(),
+        latency_ms: 20.0,
+        ttfb_ms: Some(7.0),
+        usage: Usage { prompt_tokens: Some(1_200), completion_tokens: Some(30), ..Usage::default() },
+        cost_usd: Some(0.25),
+        cost_real: Some(0.5),
+    }
+}
+
+#[test]
+fn per_account_figures_show_in_the_panel_and_the_logs_statistics_and_the_order_is_edited() {
+    let _l = ui_lock();
+    let now = chrono::Utc::now().timestamp_millis();
+    let mut ids = Vec::new();
+    let mut t = app_with(|s| {
+        s.set_setting("ui.lang", "en").unwrap();
+        ids.push(seed(s, &Acct::new("alpha", "http://127.0.0.1:9", &["m1"])));
+        ids.push(seed(s, &Acct::new("beta", "http://127.0.0.2:9", &["m1"])));
+        // Two attempts on alpha (one failed over), one on beta two days ago: outside 24 h.
+        s.insert_gateway_attempts(&[
+            attempt(ids[0], false, now - 2_000),
+            attempt(ids[0], true, now - 1_000),
+            attempt(ids[1], true, now - 2 * 86_400_000),
+        ])
+        .unwrap();
+    });
+    let h = &mut t.harness;
+    h.set_size(egui::vec2(1400.0, 900.0));
+    run_until(h, "accounts loaded", |h| h.state().state().sites.accounts.value().is_some_and(|a| a.len() == 2));
+    h.get_by_label("Gateway").click();
+    run_until(h, "figures read", |h| h.state().state().gateway.summary.value().is_some());
+    let rows = h.state().state().gateway.summary.value().unwrap().clone();
+    assert_eq!(rows.len(), 1, "only the last 24 hours: {rows:?}");
+    assert_eq!((rows[0].account_id, rows[0].ok, rows[0].attempts), (ids[0], 1, 2));
+    assert!(h.query_by_label("1 / 2").is_some(), "ok / attempts shown");
+    assert!(h.query_by_label("2.4k / 60").is_some(), "tokens in / out");
+
+    // The order editor: beta moves above alpha and the whole list is saved.
+    h.get_by_label("Account order (for \"My order\")").click();
+    h.run();
+    h.get_all_by_label("↓").next().expect("a move-down button").click();
+    run_until(h, "order saved", |h| h.state().state().settings.gateway.order == vec![ids[1], ids[0]]);
+
+    // The Logs panel's statistics: the same records under its filter (all time here).
+    h.get_by_label("Logs").click();
+    h.run();
+    h.get_by_label("Statistics").click();
+    h.run();
+    h.get_by_role_and_label(egui::accesskit::Role::ComboBox, "Range").click();
+    h.run();
+    h.get_by_label("All time").click();
+    run_until(h, "logs figures", |h| h.state().state().logs.gateway.value().is_some_and(|r| r.len() == 2));
+    run_until(h, "drawn with the statistics", |h| h.query_by_label("Through the local gateway").is_some());
+    assert!(h.query_by_label("1 / 2").is_some() && h.query_by_label("1 / 1").is_some());
+}
