@@ -11,7 +11,7 @@ use anyhow::Context;
 use crate::domain::gateway::{AttemptRecord, valid_route_name};
 use crate::gateway::{AliasTarget, Gateway, GatewayDeps, GatewaySettings, Policy, TableView, local_key, parse_listen};
 use crate::relay::{ClientConfig, RelayClient};
-use crate::store::{GatewayLogQuery, SharedStore, Store};
+use crate::store::{GatewayAccountSummary, GatewayLogQuery, GatewaySummaryQuery, SharedStore, Store};
 
 /// `apihub serve`.
 #[derive(Debug, clap::Args)]
@@ -38,6 +38,21 @@ pub enum GatewayCmd {
     },
     /// Print the accounting records (newest first).
     Log(LogArgs),
+    /// Print per-account figures: attempts, successes, tokens, cost, mean time to first byte.
+    Stats {
+        /// Over the last this many hours (0 = all records kept).
+        #[arg(long, default_value_t = 24)]
+        hours: i64,
+        /// Only these accounts.
+        #[arg(long = "account", value_name = "ID")]
+        accounts: Vec<i64>,
+        /// Only this model (the client's name or the upstream one).
+        #[arg(long)]
+        model: Option<String>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Print each model's candidates in the order they are tried.
     Candidates {
         /// Only this client model.
@@ -198,6 +213,16 @@ pub fn run(mut store: Store, cmd: &GatewayCmd) -> anyhow::Result<ExitCode> {
                 print_log(&rows);
             }
         }
+        GatewayCmd::Stats { hours, accounts, model, json } => {
+            let since_ms = (*hours > 0).then(|| crate::domain::time::now_unix() * 1_000 - hours * 3_600_000);
+            let q = GatewaySummaryQuery { since_ms, until_ms: None, accounts: accounts.clone(), model: model.clone() };
+            let rows = store.gateway_summary(&q)?;
+            if *json {
+                println!("{}", serde_json::to_string_pretty(&rows)?);
+            } else {
+                print_stats(&rows);
+            }
+        }
         GatewayCmd::Candidates { model, json } => {
             let view = offline_view(&mut store, model.as_deref())?;
             if *json {
@@ -294,6 +319,30 @@ fn print_candidates(view: &TableView) {
     }
     for n in &view.notes {
         println!("note: account {}: {}", n.account_id, n.reason);
+    }
+}
+
+fn print_stats(rows: &[GatewayAccountSummary]) {
+    if rows.is_empty() {
+        println!("no gateway requests recorded in that window");
+        return;
+    }
+    println!(
+        "{:>5}  {:>8}  {:>8}  {:>12}  {:>12}  {:>10}  {:>10}  {:>8}",
+        "acct", "attempts", "ok", "tokens in", "tokens out", "cost USD", "paid", "ttfb ms"
+    );
+    for r in rows {
+        println!(
+            "{:>5}  {:>8}  {:>8}  {:>12}  {:>12}  {:>10.4}  {:>10.4}  {:>8}",
+            r.account_id,
+            r.attempts,
+            r.ok,
+            r.prompt_tokens,
+            r.completion_tokens,
+            r.cost_usd,
+            r.cost_real,
+            r.avg_ttfb_ms.map(|t| format!("{t:.0}")).unwrap_or_else(|| "-".into())
+        );
     }
 }
 

@@ -111,4 +111,16 @@ async fn key_policy_candidates_serve_and_log() {
     assert_eq!(rows[0]["usage"]["prompt_tokens"], 10);
     let (_, text, _) = apihub(d, &["gateway", "log"]);
     assert!(text.contains("fast→m1") && text.contains(" ok "), "{text}");
+    // Per-account figures: the alias and the upstream name both select the record.
+    let account = rows[0]["account_id"].as_i64().unwrap();
+    for model in ["fast", "m1"] {
+        let (code, out, _) = apihub(d, &["gateway", "stats", "--model", model, "--json"]);
+        assert_eq!(code, 0);
+        let stats: Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(stats.as_array().unwrap().len(), 1, "{stats}");
+        assert_eq!((stats[0]["account_id"].as_i64(), stats[0]["attempts"].as_i64()), (Some(account), Some(1)));
+        assert_eq!(stats[0]["prompt_tokens"], 10);
+    }
+    let (_, text, _) = apihub(d, &["gateway", "stats", "--model", "other"]);
+    assert!(text.contains("no gateway requests recorded in that window"), "{text}");
 }
