@@ -201,13 +201,21 @@ async fn idle_streams(t: &Target) -> Option<(f64, usize)> {
     (held > 0).then(|| ((after - before) / held as f64, held))
 }
 
+/// How long a proxy may take to pass an idle stream's first event; one that cannot hold
+/// more streams (LiteLLM stops at its upstream pool's size) leaves the rest waiting, and
+/// those count as not held instead of stalling the run.
+const IDLE_OPEN_TIMEOUT: Duration = Duration::from_secs(20);
+
 /// Opens a stream the upstream answers with one event and then keeps silent.
 async fn open_idle(http: &reqwest::Client, t: &Target) -> Option<reqwest::Response> {
     let body = json!({"model": "idle", "stream": true, "messages": [{"role": "user", "content": "hi"}]});
-    let mut r =
-        http.post(format!("{}/v1/chat/completions", t.base)).bearer_auth(&t.key).json(&body).send().await.ok()?;
-    r.chunk().await.ok()??;
-    Some(r)
+    let open = async {
+        let mut r =
+            http.post(format!("{}/v1/chat/completions", t.base)).bearer_auth(&t.key).json(&body).send().await.ok()?;
+        r.chunk().await.ok()??;
+        Some(r)
+    };
+    tokio::time::timeout(IDLE_OPEN_TIMEOUT, open).await.ok()?
 }
 
 async fn measure(t: &Target, n: usize, secs: u64) -> Row {
