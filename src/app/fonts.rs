@@ -225,6 +225,59 @@ pub fn locate_and_map() -> Option<(CjkFace, egui::FontData)> {
 mod tests {
     use super::*;
 
+    /// Non-ASCII characters of string literals in the views and controllers (not in
+    /// comments or assertions): symbols drawn next to translated text.
+    fn literal_chars(src: &str) -> String {
+        let mut out = String::new();
+        for line in src.lines().map(str::trim).filter(|l| !l.starts_with("//") && !l.contains("assert")) {
+            let mut inside = false;
+            let mut escaped = false;
+            for c in line.chars() {
+                match (inside, escaped, c) {
+                    (true, false, '\\') => escaped = true,
+                    (_, false, '"') => inside = !inside,
+                    (true, _, c) => {
+                        escaped = false;
+                        if !c.is_ascii() {
+                            out.push(c);
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn every_character_the_ui_draws_has_a_glyph_without_a_system_face() {
+        let ctx = egui::Context::default();
+        ctx.set_fonts(definitions(None));
+        ctx.run_ui(egui::RawInput::default(), |_| {}).textures_delta.clear();
+        let mut text = String::new();
+        for table in [include_str!("../../assets/i18n/en.json"), include_str!("../../assets/i18n/zh-CN.json")] {
+            let table: std::collections::BTreeMap<String, String> = serde_json::from_str(table).unwrap();
+            text.extend(table.into_values());
+        }
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        for dir in ["ui", "app"] {
+            for entry in std::fs::read_dir(root.join(dir)).unwrap() {
+                let path = entry.unwrap().path();
+                if path.extension().is_some_and(|e| e == "rs") {
+                    text.push_str(&literal_chars(&std::fs::read_to_string(&path).unwrap()));
+                }
+            }
+        }
+        let font = egui::FontId::proportional(14.0);
+        let mut missing: Vec<char> = text
+            .chars()
+            .filter(|c| !c.is_ascii() && !c.is_whitespace() && !ctx.fonts_mut(|f| f.has_glyph(&font, *c)))
+            .collect();
+        missing.sort_unstable();
+        missing.dedup();
+        assert!(missing.is_empty(), "drawn as boxes with egui's fonts and the UI subset: {missing:?}");
+    }
+
     #[test]
     fn the_builtin_subset_covers_gb2312_and_level_one_and_inflates_lazily() {
         let (face, data) = builtin_face().expect("embedded subset inflates");

@@ -230,10 +230,10 @@ impl GatewayPanel {
                     for m in view.models.iter().filter(|m| m.model.to_lowercase().contains(&needle)) {
                         let mut text = format!("{} ({})", m.model, m.candidates.len());
                         if m.alias {
-                            text.push_str(" ⇢");
+                            text.push_str(tr("gateway.alias_mark"));
                         }
                         if m.pinned {
-                            text.push_str(" 📌");
+                            text.push_str(tr("gateway.pin_mark"));
                         }
                         let selected = self.model.as_deref() == Some(m.model.as_str());
                         if ui.selectable_label(selected, text).clicked() {
@@ -558,7 +558,7 @@ fn row_ui(ui: &mut egui::Ui, r: &AttemptRecord, names: &HashMap<AccountId, Strin
     } else {
         format!("{} → {}", r.client_model, r.upstream_model)
     };
-    ui.label(format!("{model}{}", if r.stream { " ⇶" } else { "" }));
+    ui.label(format!("{model}{}", if r.stream { tr("gateway.stream_mark") } else { "" }));
     ui.label(r.account_id.map(|a| names.get(&a).cloned().unwrap_or_else(|| format!("#{a}"))).unwrap_or("–".into()));
     ui.label(r.status.to_string());
     let outcome = tr(outcome_text(r.outcome));
