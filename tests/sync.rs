@@ -57,8 +57,21 @@ impl Device {
         self.sync().await.unwrap_or_else(|e| panic!("sync failed: {e}"))
     }
 
+    /// The next write happens at `ms` on this device's clock.
+    fn at_time(&self, ms: u64) -> &Device {
+        self.store.with(|s| Ok(s.edit_clock().set_ms(Some(ms)))).unwrap();
+        self
+    }
+
+    /// The next write happens after every write made so far on any device (writes on
+    /// two devices within one millisecond would tie, then the device ids decide).
+    fn next(&self) -> &Device {
+        self.at_time(next_ms())
+    }
+
     fn add(&self, url: &str, uid: &str, token: &str) -> i64 {
-        self.store
+        self.next()
+            .store
             .with(|s| {
                 s.upsert_account(&NewAccount {
                     site_url: url.into(),
@@ -83,13 +96,21 @@ impl Device {
         let Some(a) = self.account(url, uid) else { return false };
         let mut meta = AccountMeta::of(&a);
         change(&mut meta);
-        self.store.with(|s| s.update_account_meta(a.id, &meta)).unwrap();
+        self.next().store.with(|s| s.update_account_meta(a.id, &meta)).unwrap();
         true
+    }
+
+    /// An edit made at `ms` on this device's clock.
+    fn edit_at(&self, ms: u64, url: &str, uid: &str, change: impl FnOnce(&mut AccountMeta)) {
+        let a = self.account(url, uid).unwrap();
+        let mut meta = AccountMeta::of(&a);
+        change(&mut meta);
+        self.at_time(ms).store.with(|s| s.update_account_meta(a.id, &meta)).unwrap();
     }
 
     fn delete(&self, url: &str, uid: &str) -> bool {
         let Some(a) = self.account(url, uid) else { return false };
-        self.store.with(|s| s.remove_account(a.id)).unwrap()
+        self.next().store.with(|s| s.remove_account(a.id)).unwrap()
     }
 
     /// Everything sync reads and writes, as text (records with credentials, conflicts,
@@ -140,6 +161,15 @@ impl Device {
             })
             .unwrap();
     }
+}
+
+/// A time after every one handed out before, and not before the wall clock.
+fn next_ms() -> u64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static LAST: AtomicU64 = AtomicU64::new(0);
+    let now = apihub::domain::time::now_ms();
+    let prev = LAST.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |p| Some(now.max(p + 1))).unwrap();
+    now.max(prev + 1)
 }
 
 /// Test-speed key derivation for the first document (later ones reuse its salt and count).
@@ -204,6 +234,34 @@ async fn edits_of_different_fields_both_survive_and_the_same_field_is_one_confli
         assert_eq!(d.account(X, "1").unwrap().notes, "desk says");
     }
     assert!(matches!(apihub::sync::resolve(&b.store, 999, Side::Local).await, Err(SyncError::NoConflict(999))));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_edit_is_versioned_when_made_so_an_older_edit_syncing_late_loses_and_is_listed() {
+    let (url, _srv) = start(Faults::default()).await;
+    let (a, b) = (Device::new(&url, "desk"), Device::new(&url, "laptop"));
+    a.add(X, "1", "tok-1");
+    a.sync_ok().await;
+    b.sync_ok().await;
+    // The desk edits first (t1), the laptop later (t2); the laptop syncs first, the desk
+    // an hour later (its sync's own clock far past t2).
+    let t1 = next_ms() + 10_000;
+    a.edit_at(t1, X, "1", |m| m.notes = "desk, earlier".into());
+    b.edit_at(t1 + 10_000, X, "1", |m| m.notes = "laptop, later".into());
+    assert!(b.sync_ok().await.conflicts.is_empty());
+    a.at_time(t1 + 3_600_000);
+    let r = a.sync_ok().await;
+    assert_eq!(r.conflicts.len(), 1, "both changed since the last common sync: {r:?}");
+    assert_eq!(a.account(X, "1").unwrap().notes, "laptop, later", "the newer edit wins");
+    let k = a.conflicts().remove(0);
+    assert_eq!(
+        (k.local.as_str(), k.remote.as_str(), k.applied.as_str()),
+        ("\"desk, earlier\"", "\"laptop, later\"", "remote")
+    );
+    assert_eq!(k.remote_device, "laptop");
+    b.sync_ok().await;
+    assert_eq!(b.account(X, "1").unwrap().notes, "laptop, later");
+    assert_eq!(a.records(), b.records());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

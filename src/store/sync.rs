@@ -4,11 +4,106 @@
 //! lands in one transaction ([`Store::commit_sync`]): rows, deletions, settings, the new
 //! base and the new conflicts together, or nothing.
 
+use std::collections::BTreeMap;
+
 use rusqlite::{OptionalExtension, params};
 
 use super::backup_meta::{RestoreRows, write_rows};
 use super::{Store, StoreError};
-use crate::domain::time::now_unix;
+use crate::domain::time::{EditClock, now_unix};
+
+/// The SQL function the journal's triggers read the time from (the store's [`EditClock`]).
+const NOW_FN: &str = "apihub_now_ms";
+
+/// `(column, field)` of an account row that sync versions (the field names of
+/// `sync::local::read_local`).
+const ACCOUNT_FIELDS: &[(&str, &str)] = &[
+    ("name", "name"),
+    ("user_id", "user_id"),
+    ("username", "username"),
+    ("auth_method", "auth"),
+    ("group_name", "group"),
+    ("notes", "notes"),
+    ("paid_per_usd", "paid_per_usd"),
+    ("disabled", "disabled"),
+    ("low_balance_threshold", "low_balance_threshold"),
+    ("refresh_interval_mins", "refresh_interval_mins"),
+    ("sort_order", "sort_order"),
+    ("secret", "credentials"),
+];
+/// The same for a site row.
+const SITE_FIELDS: &[(&str, &str)] = &[("name", "name"), ("kind", "kind"), ("net_user_agent", "user_agent")];
+
+/// `SELECT 'f1' AS f WHERE OLD.c1 IS NOT NEW.c1 UNION ALL …`: the fields an UPDATE changed.
+fn changed_fields(fields: &[(&str, &str)]) -> String {
+    fields
+        .iter()
+        .map(|(col, f)| format!("SELECT '{f}' AS f WHERE OLD.{col} IS NOT NEW.{col}"))
+        .collect::<Vec<_>>()
+        .join(" UNION ALL ")
+}
+
+/// The journal's triggers: TEMP (this connection's only, where [`NOW_FN`] exists), so
+/// every write through the store (accounts add/edit/delete/order, sites, settings,
+/// restores) stamps the fields it changed with the time it happened. (A trigger's
+/// `INSERT OR REPLACE` would take the outer statement's conflict policy: delete, then
+/// insert.)
+fn journal_triggers() -> String {
+    let acc = |row: &str| {
+        format!(
+            "'account' || char(31) || (SELECT url FROM sites WHERE id = {row}.site_id) || char(31) || {row}.identity"
+        )
+    };
+    let put = |key: String, fields: &str| {
+        format!(
+            "DELETE FROM sync_journal WHERE record = {key} AND field IN (SELECT f FROM ({fields}));
+             INSERT INTO sync_journal(record, field, ms) SELECT {key}, f, {NOW_FN}() FROM ({fields}) WHERE {key} IS NOT NULL;"
+        )
+    };
+    let whole = "SELECT '*' AS f";
+    let value = "SELECT 'value' AS f";
+    let synced = |row: &str| {
+        use crate::domain::settings::{SYNCED_KEYS, SYNCED_SECTIONS};
+        let sections = SYNCED_SECTIONS.iter().map(|s| format!("{row}.key GLOB '{s}.*'"));
+        sections.chain(SYNCED_KEYS.iter().map(|k| format!("{row}.key = '{k}'"))).collect::<Vec<_>>().join(" OR ")
+    };
+    let setting = |row: &str| format!("'setting' || char(31) || {row}.key");
+    let site = "'site' || char(31) || NEW.url".to_string();
+    [
+        ("acc_ins", "AFTER INSERT ON main.accounts", String::new(), put(acc("NEW"), whole)),
+        ("acc_upd", "AFTER UPDATE ON main.accounts", String::new(), put(acc("NEW"), &changed_fields(ACCOUNT_FIELDS))),
+        ("acc_del", "AFTER DELETE ON main.accounts", String::new(), put(acc("OLD"), "SELECT '_alive' AS f")),
+        ("site_ins", "AFTER INSERT ON main.sites", String::new(), put(site.clone(), whole)),
+        ("site_upd", "AFTER UPDATE ON main.sites", String::new(), put(site, &changed_fields(SITE_FIELDS))),
+        ("set_ins", "AFTER INSERT ON main.settings", format!("WHEN {}", synced("NEW")), put(setting("NEW"), value)),
+        (
+            "set_upd",
+            "AFTER UPDATE ON main.settings",
+            format!("WHEN OLD.value IS NOT NEW.value AND ({})", synced("NEW")),
+            put(setting("NEW"), value),
+        ),
+        ("set_del", "AFTER DELETE ON main.settings", format!("WHEN {}", synced("OLD")), put(setting("OLD"), value)),
+    ]
+    .iter()
+    .map(|(name, on, when, body)| {
+        format!("CREATE TEMP TRIGGER IF NOT EXISTS sync_journal_{name} {on} {when} BEGIN {body} END;")
+    })
+    .collect::<Vec<_>>()
+    .join("\n")
+}
+
+/// Installs the journal on a migrated connection: the time function and the triggers.
+pub(super) fn install_journal(conn: &rusqlite::Connection, clock: &EditClock) -> rusqlite::Result<()> {
+    let clock = clock.clone();
+    conn.create_scalar_function(NOW_FN, 0, rusqlite::functions::FunctionFlags::SQLITE_UTF8, move |_| {
+        Ok(clock.now_ms() as i64)
+    })?;
+    conn.execute_batch(&journal_triggers())
+}
+
+/// When each synced field was last written here since the last sync: record key →
+/// field (`*`: the whole record) → unix milliseconds.
+pub type Journal = BTreeMap<String, BTreeMap<String, u64>>;
 
 /// This device's sync state.
 #[derive(Clone, PartialEq)]
@@ -135,6 +230,24 @@ impl Store {
         Ok(SyncState { device_id: Some(device_id), base, generation: generation.max(0) as u64, synced_at_unix })
     }
 
+    /// The change journal: when each synced field was last written here since the last
+    /// sync.
+    pub fn sync_journal(&self) -> Result<Journal, StoreError> {
+        let mut stmt = self.conn.prepare("SELECT record, field, ms FROM sync_journal")?;
+        let mut out = Journal::new();
+        let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?)))?;
+        for row in rows {
+            let (record, field, ms) = row?;
+            out.entry(record).or_default().insert(field, ms.max(0) as u64);
+        }
+        Ok(out)
+    }
+
+    /// The clock edits are stamped with (a test sets it).
+    pub fn edit_clock(&self) -> EditClock {
+        self.clock.clone()
+    }
+
     /// The conflicts not settled yet, oldest first.
     pub fn sync_conflicts(&self) -> Result<Vec<ConflictRow>, StoreError> {
         let mut stmt = self.conn.prepare(
@@ -224,6 +337,9 @@ impl Store {
                 "UPDATE sync_state SET base_sealed = ?1, generation = ?2, synced_at = ?3 WHERE id = 1",
                 params![sealed, generation as i64, now],
             )?;
+            // Every edit journaled so far is in the new base, with its time: none is
+            // pending any more (this sync's own writes included).
+            tx.execute("DELETE FROM sync_journal", [])?;
         }
         for id in &c.resolved {
             tx.execute("DELETE FROM sync_conflicts WHERE id = ?1", [id])?;

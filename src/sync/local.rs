@@ -1,6 +1,6 @@
 //! This device's data as sync records, and the store write that makes it match a
 //! merged document. Synced: sites (name, kind, User-Agent), accounts (every field the
-//! user edits and the credentials), and the settings of [`SYNCED_SECTIONS`]. Not
+//! user edits and the credentials), and the settings `Settings::is_synced` names (`SYNCED_SECTIONS`, `SYNCED_KEYS`). Not
 //! synced: cached data (snapshots, usage logs, check-in state), a site's proxy and the
 //! `network`, `backup`, `ui`, `update` and `sync` settings (they belong to a device).
 
@@ -10,14 +10,6 @@ use super::model::{ALIVE, RecordKey, Values};
 use crate::domain::Credentials;
 use crate::domain::settings::Settings;
 use crate::store::{AccountRow, SiteRow, Store, StoreError, SyncCommit};
-
-/// Settings sections shared by every device.
-pub const SYNCED_SECTIONS: &[&str] = &["refresh", "alerts", "checkin", "logs"];
-
-/// Whether a dotted setting key is synced.
-pub fn is_synced_setting(key: &str) -> bool {
-    SYNCED_SECTIONS.iter().any(|s| key.strip_prefix(s).is_some_and(|rest| rest.starts_with('.')))
-}
 
 fn num_text(v: Option<f64>) -> Value {
     v.map_or(Value::Null, |f| Value::String(f.to_string()))
@@ -72,7 +64,7 @@ pub fn read_local(store: &Store) -> Result<Values, StoreError> {
         );
     }
     for (key, value) in store.load_settings()?.settings.list() {
-        if is_synced_setting(&key) {
+        if Settings::is_synced(&key) {
             out.insert(RecordKey::Setting(key).text(), [("value".to_string(), json!(value))].into_iter().collect());
         }
     }

@@ -233,7 +233,8 @@ pub async fn run(store: &SharedStore, opts: &SyncOptions) -> Result<SyncReport, 
         Some(settings.sync.device_name.trim().to_string()).filter(|n| !n.is_empty()).unwrap_or_else(host_name);
     let mut key: Option<remote::Key> = None;
     for attempt in 1..=opts.max_attempts.max(1) {
-        let local = store.run(|s| local::read_local(s)).await?;
+        let (local, journal, now_ms) =
+            store.run(|s| Ok((local::read_local(s)?, s.sync_journal()?, s.edit_clock().now_ms()))).await?;
         let (current, remote_doc) = match remote.generations().await?.first() {
             None => (0, Doc::default()),
             Some((generation, _)) => {
@@ -244,11 +245,14 @@ pub async fn run(store: &SharedStore, opts: &SyncOptions) -> Result<SyncReport, 
                 (generation, doc)
             }
         };
-        let now_ms = crate::domain::time::utc_now().timestamp_millis().max(0) as u64;
+        // Local edits come after what this device had seen (the base), stamped when made.
+        let mut edits = Clock::new(dev, now_ms);
+        edits.observe_doc(&base);
+        let mine = model::local_doc(&base, &local, &journal, &mut edits);
         let mut clock = Clock::new(dev, now_ms);
-        clock.observe_doc(&base);
-        clock.observe_doc(&remote_doc);
-        let mine = model::local_doc(&base, &local, &mut clock);
+        for doc in [&base, &remote_doc, &mine] {
+            clock.observe_doc(doc);
+        }
         let gc_before = now_ms.saturating_sub(u64::from(settings.sync.tombstone_days) * 86_400_000);
         let mut merged = model::merge(&base, &mine, &remote_doc, &mut clock, gc_before);
         let target = model::live(&merged.doc);

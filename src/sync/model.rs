@@ -111,21 +111,31 @@ impl RecordKey {
 /// The hybrid logical clock of one device.
 #[derive(Debug, Clone)]
 pub struct Clock {
-    last: Stamp,
+    /// The latest stamp seen in a document.
+    seen: Stamp,
+    /// The latest stamp seen or made.
+    top: Stamp,
     now_ms: u64,
 }
 
 impl Clock {
     /// A clock for `dev` at wall time `now_ms`.
     pub fn new(dev: u64, now_ms: u64) -> Clock {
-        Clock { last: Stamp { ms: 0, c: 0, dev }, now_ms }
+        let zero = Stamp { ms: 0, c: 0, dev };
+        Clock { seen: zero, top: zero, now_ms }
+    }
+
+    fn dev(&self) -> u64 {
+        self.top.dev
     }
 
     /// Moves past a stamp seen in a document.
     pub fn observe(&mut self, s: Stamp) {
-        if (s.ms, s.c) > (self.last.ms, self.last.c) {
-            self.last.ms = s.ms;
-            self.last.c = s.c;
+        for mine in [&mut self.seen, &mut self.top] {
+            if (s.ms, s.c) > (mine.ms, mine.c) {
+                mine.ms = s.ms;
+                mine.c = s.c;
+            }
         }
     }
 
@@ -138,13 +148,28 @@ impl Clock {
 
     /// A new stamp, later than every stamp seen or made.
     pub fn tick(&mut self) -> Stamp {
-        if self.now_ms > self.last.ms {
-            self.last.ms = self.now_ms;
-            self.last.c = 0;
+        if self.now_ms > self.top.ms {
+            self.top.ms = self.now_ms;
+            self.top.c = 0;
         } else {
-            self.last.c = self.last.c.saturating_add(1);
+            self.top.c = self.top.c.saturating_add(1);
         }
-        self.last
+        self.top
+    }
+
+    /// The stamp of an edit made at wall time `ms` after everything seen: `ms`, or just
+    /// after the latest stamp seen when the wall clock was behind it (an edit always
+    /// comes after what it replaced).
+    pub fn at(&mut self, ms: u64) -> Stamp {
+        let s = if ms > self.seen.ms {
+            Stamp { ms, c: 0, dev: self.dev() }
+        } else {
+            Stamp { ms: self.seen.ms, c: self.seen.c.saturating_add(1), dev: self.dev() }
+        };
+        if (s.ms, s.c) > (self.top.ms, self.top.c) {
+            self.top = s;
+        }
+        s
     }
 }
 
@@ -160,11 +185,22 @@ fn newest(rec: &Record) -> Stamp {
     rec.values().map(|f| f.s).max().unwrap_or_default()
 }
 
-/// This device's document: the base with every local difference stamped now. A
-/// local account missing from the store is a deletion; a credential that could not be
-/// read here (`null`) never replaces a known one.
-pub fn local_doc(base: &Doc, local: &Values, clock: &mut Clock) -> Doc {
+/// This device's document: the base with every local difference stamped with the time
+/// the journal says it was made (`journal`: record → field, or `*` for the whole
+/// record, → unix ms; a difference the journal does not know, e.g. made before it
+/// existed, is stamped now). `clock` must have observed the base only: an edit comes
+/// after what this device had seen, not after what the server holds now. A local
+/// account missing from the store is a deletion; a credential that could not be read
+/// here (`null`) never replaces a known one.
+pub fn local_doc(base: &Doc, local: &Values, journal: &Journal, clock: &mut Clock) -> Doc {
     let mut out = base.clone();
+    let stamp = |clock: &mut Clock, key: &str, name: &str| {
+        let times = journal.get(key);
+        match times.and_then(|t| t.get(name).or_else(|| t.get("*"))) {
+            Some(ms) => clock.at(*ms),
+            None => clock.tick(),
+        }
+    };
     for (key, values) in local {
         let rec = out.records.entry(key.clone()).or_default();
         for (name, v) in values {
@@ -172,18 +208,21 @@ pub fn local_doc(base: &Doc, local: &Values, clock: &mut Clock) -> Doc {
                 Some(f) if &f.v == v => {}
                 Some(f) if name == "credentials" && v.is_null() && !f.v.is_null() => {}
                 _ => {
-                    rec.insert(name.clone(), Field { v: v.clone(), s: clock.tick() });
+                    rec.insert(name.clone(), Field { v: v.clone(), s: stamp(clock, key, name) });
                 }
             }
         }
     }
     for (key, rec) in out.records.iter_mut() {
         if is_account(key) && alive(rec) && !local.contains_key(key) {
-            rec.insert(ALIVE.into(), Field { v: Value::Bool(false), s: clock.tick() });
+            rec.insert(ALIVE.into(), Field { v: Value::Bool(false), s: stamp(clock, key, ALIVE) });
         }
     }
     out
 }
+
+/// When fields were written on a device: record → field (`*`: all) → unix ms.
+pub use crate::store::Journal;
 
 /// Which side's value a merge applied.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -442,7 +481,10 @@ mod tests {
         let mut clock = Clock::new(dev, ms);
         clock.observe_doc(base);
         clock.observe_doc(remote);
-        let l = local_doc(base, local, &mut clock);
+        let mut edits = Clock::new(dev, ms);
+        edits.observe_doc(base);
+        let l = local_doc(base, local, &Journal::new(), &mut edits);
+        clock.observe_doc(&l);
         let m = merge(base, &l, remote, &mut clock, 0);
         *remote = m.doc.clone();
         *base = m.doc.clone();
@@ -510,12 +552,46 @@ mod tests {
         sync(&mut b1, &mut l1, &mut remote, 1, 200);
         // Much later, device 1 collects the tombstone.
         let mut clock = Clock::new(1, 10_000);
-        let l = local_doc(&b1, &l1, &mut clock);
+        let l = local_doc(&b1, &l1, &Journal::new(), &mut clock);
         let m = merge(&b1, &l, &remote, &mut clock, 5_000);
         assert!(!m.doc.records.contains_key(&a));
         remote = m.doc;
         sync(&mut b2, &mut l2, &mut remote, 2, 10_010);
         assert!(!l2.contains_key(&a), "not resurrected by the device that missed the deletion");
+    }
+
+    #[test]
+    fn an_edit_keeps_the_time_it_was_made_not_the_time_it_synced() {
+        let a = acc("uid:1");
+        let start = values(&[(&a, &[(ALIVE, json!(true)), ("notes", json!("n"))])]);
+        let mut remote = Doc::default();
+        let mut clock = Clock::new(1, 100);
+        let base = local_doc(&Doc::default(), &start, &Journal::new(), &mut clock);
+        remote.clone_from(&base);
+        // Device 1 edits at 200, device 2 at 300; device 2 syncs first (at 310), device 1
+        // late (at 900): device 2's newer edit wins and device 1's is the conflict.
+        let journal = |ms| Journal::from([(a.clone(), [("notes".to_string(), ms)].into())]);
+        let edit = |v: &str| values(&[(&a, &[(ALIVE, json!(true)), ("notes", json!(v))])]);
+        let mut c2 = Clock::new(2, 310);
+        c2.observe_doc(&base);
+        let mine2 = local_doc(&base, &edit("two"), &journal(300), &mut c2);
+        assert_eq!(mine2.records[&a]["notes"].s, Stamp { ms: 300, c: 0, dev: 2 });
+        let m2 = merge(&base, &mine2, &remote, &mut c2, 0);
+        remote = m2.doc;
+        let mut c1 = Clock::new(1, 900);
+        c1.observe_doc(&base);
+        let mine1 = local_doc(&base, &edit("one"), &journal(200), &mut c1);
+        c1.observe_doc(&remote);
+        let m1 = merge(&base, &mine1, &remote, &mut c1, 0);
+        assert_eq!(m1.doc.records[&a]["notes"].v, json!("two"));
+        assert_eq!(m1.conflicts.len(), 1);
+        assert_eq!((m1.conflicts[0].local.clone(), m1.conflicts[0].applied), (json!("one"), Side::Remote));
+        // A wall clock behind what the device had seen still stamps after it.
+        let mut behind = Clock::new(3, 50);
+        behind.observe_doc(&remote);
+        let s = behind.at(40);
+        assert!(s > remote.records[&a]["notes"].s && s.dev == 3, "{s:?}");
+        assert!(behind.tick() > s);
     }
 
     #[test]
