@@ -265,6 +265,48 @@ async fn an_edit_is_versioned_when_made_so_an_older_edit_syncing_late_loses_and_
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_conflict_is_listed_on_every_device_and_settling_it_on_one_settles_it_everywhere() {
+    let (url, _srv) = start(Faults::default()).await;
+    let (a, b, c) = (Device::new(&url, "desk"), Device::new(&url, "laptop"), Device::new(&url, "box"));
+    a.add(X, "1", "tok-1");
+    for d in [&a, &b, &c] {
+        d.sync_ok().await;
+    }
+    a.edit(X, "1", |m| m.notes = "desk".into());
+    b.edit(X, "1", |m| m.notes = "laptop".into());
+    a.sync_ok().await;
+    assert_eq!(b.sync_ok().await.conflicts.len(), 1, "the laptop finds it");
+    c.sync_ok().await;
+    a.sync_ok().await;
+    let listed = |d: &Device| {
+        let k = d.conflicts();
+        assert_eq!(k.len(), 1, "{k:?}");
+        let k = k[0].clone();
+        assert_eq!((k.field.as_str(), k.found_by.as_str()), ("notes", "laptop"));
+        (k.local, k.remote, k.applied, k.remote_device, k.id)
+    };
+    let q = |s: &str| format!("\"{s}\"");
+    // The desk wrote the value kept aside; the box wrote neither: it holds the applied one.
+    let (l, r, applied, other, _) = listed(&a);
+    assert_eq!((l, r, applied.as_str(), other.as_str()), (q("desk"), q("laptop"), "remote", "laptop"));
+    let (l, r, applied, other, _) = listed(&b);
+    assert_eq!((l, r, applied.as_str(), other.as_str()), (q("laptop"), q("desk"), "local", "desk"));
+    let (l, r, applied, other, id) = listed(&c);
+    assert_eq!((l, r, applied.as_str(), other.as_str()), (q("laptop"), q("desk"), "local", "desk"));
+    // The box settles it with the desk's value: a new edit and a settlement, both shared.
+    apihub::sync::resolve(&c.store, id, Side::Remote).await.unwrap();
+    assert!(c.conflicts().is_empty());
+    for d in [&c, &a, &b, &c] {
+        d.sync_ok().await;
+    }
+    for d in [&a, &b, &c] {
+        assert!(d.conflicts().is_empty(), "settled everywhere");
+        assert_eq!(d.account(X, "1").unwrap().notes, "desk");
+    }
+    assert_eq!(a.records(), c.records());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_deletion_against_an_edit_is_a_conflict_not_a_silent_loss() {
     let (url, _srv) = start(Faults::default()).await;
     let (a, b) = (Device::new(&url, "desk"), Device::new(&url, "laptop"));

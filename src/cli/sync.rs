@@ -160,7 +160,8 @@ fn conflicts(store: &SharedStore, json: bool) -> anyhow::Result<ExitCode> {
                 serde_json::json!({"id": c.id, "record": c.label, "field": c.field,
                     "local": redacted(&c.field, &c.local), "remote": redacted(&c.field, &c.remote),
                     "applied": c.applied,
-                    "remote_device": c.remote_device, "created_at_unix": c.created_at_unix})
+                    "remote_device": c.remote_device, "found_by": c.found_by,
+                    "created_at_unix": c.created_at_unix})
             })
             .collect();
         println!("{}", serde_json::to_string_pretty(&out)?);
@@ -170,7 +171,8 @@ fn conflicts(store: &SharedStore, json: bool) -> anyhow::Result<ExitCode> {
         for c in &rows {
             let field = if c.field.is_empty() { "(deleted vs edited)".to_string() } else { c.field.clone() };
             let mark = |side: &str| if c.applied == side { " (applied)" } else { "" };
-            println!("{:>4}  {}  {field}", c.id, c.label);
+            let found = if c.found_by.is_empty() { String::new() } else { format!("  (found by {})", c.found_by) };
+            println!("{:>4}  {}  {field}{found}", c.id, c.label);
             println!("      local{}: {}", mark("local"), shown(&c.field, &c.local));
             println!("      remote{} ({}): {}", mark("remote"), c.remote_device, shown(&c.field, &c.remote));
         }

@@ -294,7 +294,7 @@ pub(super) const MIGRATIONS: &[&str] = &[
     //    connection's TEMP triggers write it: `store::sync::JOURNAL_TRIGGERS`); `*` is a
     //    record written as a whole (inserted). Conflicts live in the sync document:
     //    each row is one open conflict of the document (`uid`), or a settlement made
-    //    here and not yet synced (`settled_ms`).
+    //    here and not yet synced (`settled_ms`); the device that found it.
     r#"
     CREATE TABLE sync_journal (
         record  TEXT NOT NULL,
@@ -304,6 +304,7 @@ pub(super) const MIGRATIONS: &[&str] = &[
     );
     ALTER TABLE sync_conflicts ADD COLUMN uid TEXT;
     ALTER TABLE sync_conflicts ADD COLUMN settled_ms INTEGER;
+    ALTER TABLE sync_conflicts ADD COLUMN found_by TEXT NOT NULL DEFAULT '';
     CREATE UNIQUE INDEX sync_conflicts_uid ON sync_conflicts(uid);
     "#,
 ];

@@ -150,6 +150,10 @@ pub struct ConflictRow {
     pub remote_device: String,
     /// When it was found (unix seconds).
     pub created_at_unix: i64,
+    /// Its id in the sync document (`None`: found by an older build, listed here only).
+    pub uid: Option<String>,
+    /// Name (or id) of the device whose sync found it (`""`: this one, by an older build).
+    pub found_by: String,
 }
 
 impl std::fmt::Debug for ConflictRow {
@@ -179,9 +183,12 @@ pub struct SyncCommit {
     pub base: Option<(Vec<u8>, u64)>,
     /// The device id to save (the first sync makes it).
     pub device_id: Option<String>,
-    /// New conflicts (each kept until settled, even several on one field).
+    /// A sync: the open conflicts of the merged document (rows of other documented
+    /// conflicts go, settlements made here included: the document has them now; new
+    /// ones are added, each kept until settled, even several on one field).
     pub conflicts: Vec<NewConflict>,
-    /// Conflicts settled by this write (row ids).
+    /// Conflicts settled by this write (row ids): marked settled until the next sync
+    /// takes the settlement to every device (removed if not in the document).
     pub resolved: Vec<i64>,
 }
 
@@ -202,6 +209,10 @@ pub struct NewConflict {
     pub applied: String,
     /// The other device.
     pub remote_device: String,
+    /// Its id in the sync document.
+    pub uid: String,
+    /// The device whose sync found it.
+    pub found_by: String,
 }
 
 impl std::fmt::Debug for NewConflict {
@@ -230,6 +241,16 @@ impl Store {
         Ok(SyncState { device_id: Some(device_id), base, generation: generation.max(0) as u64, synced_at_unix })
     }
 
+    /// Conflicts of the sync document settled here since the last sync: uid → when
+    /// (unix ms).
+    pub fn sync_settled(&self) -> Result<BTreeMap<String, u64>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT uid, settled_ms FROM sync_conflicts WHERE uid IS NOT NULL AND settled_ms IS NOT NULL")?;
+        let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?.max(0) as u64)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
     /// The change journal: when each synced field was last written here since the last
     /// sync.
     pub fn sync_journal(&self) -> Result<Journal, StoreError> {
@@ -251,8 +272,9 @@ impl Store {
     /// The conflicts not settled yet, oldest first.
     pub fn sync_conflicts(&self) -> Result<Vec<ConflictRow>, StoreError> {
         let mut stmt = self.conn.prepare(
-            "SELECT id, record, field, label, local_sealed, remote_sealed, applied, remote_device, created_at
-             FROM sync_conflicts ORDER BY created_at, id",
+            "SELECT id, record, field, label, local_sealed, remote_sealed, applied, remote_device, created_at, uid,
+                    found_by
+             FROM sync_conflicts WHERE settled_ms IS NULL ORDER BY created_at, id",
         )?;
         let rows = stmt
             .query_map([], |r| {
@@ -266,6 +288,8 @@ impl Store {
                     r.get::<_, String>(6)?,
                     r.get::<_, String>(7)?,
                     r.get::<_, i64>(8)?,
+                    r.get::<_, Option<String>>(9)?,
+                    r.get::<_, String>(10)?,
                 ))
             })?
             .collect::<Result<Vec<_>, _>>()?;
@@ -273,7 +297,7 @@ impl Store {
             String::from_utf8(self.secrets.open_sealed(s)?).map_err(|_| StoreError::Secret("not UTF-8".into()))
         };
         rows.into_iter()
-            .map(|(id, record, field, label, l, r, applied, remote_device, created_at_unix)| {
+            .map(|(id, record, field, label, l, r, applied, remote_device, created_at_unix, uid, found_by)| {
                 Ok(ConflictRow {
                     id,
                     record,
@@ -284,6 +308,8 @@ impl Store {
                     applied,
                     remote_device,
                     created_at_unix,
+                    uid,
+                    found_by,
                 })
             })
             .collect()
@@ -341,15 +367,25 @@ impl Store {
             // pending any more (this sync's own writes included).
             tx.execute("DELETE FROM sync_journal", [])?;
         }
+        let settled_ms = self.clock.now_ms() as i64;
         for id in &c.resolved {
-            tx.execute("DELETE FROM sync_conflicts WHERE id = ?1", [id])?;
+            tx.execute("DELETE FROM sync_conflicts WHERE id = ?1 AND uid IS NULL", [id])?;
+            tx.execute("UPDATE sync_conflicts SET settled_ms = ?2 WHERE id = ?1", params![id, settled_ms])?;
+        }
+        if c.base.is_some() {
+            let open: Vec<&str> = c.conflicts.iter().map(|k| k.uid.as_str()).collect();
+            let open = serde_json::to_string(&open).map_err(|e| StoreError::Unavailable(e.to_string()))?;
+            tx.execute(
+                "DELETE FROM sync_conflicts WHERE uid IS NOT NULL AND uid NOT IN (SELECT value FROM json_each(?1))",
+                [open],
+            )?;
         }
         for (k, local, remote) in conflicts {
             tx.execute(
                 "INSERT INTO sync_conflicts(record, field, label, local_sealed, remote_sealed, applied, remote_device,
-                                            created_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-                params![k.record, k.field, k.label, local, remote, k.applied, k.remote_device, now],
+                                            created_at, uid, found_by)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) ON CONFLICT(uid) DO NOTHING",
+                params![k.record, k.field, k.label, local, remote, k.applied, k.remote_device, now, k.uid, k.found_by],
             )?;
         }
         tx.commit()?;

@@ -45,6 +45,9 @@ pub enum SyncError {
     /// Other devices kept taking the next generation.
     #[error("other devices kept writing the sync document; gave up after {0} tries (nothing changed here)")]
     Busy(usize),
+    /// No such generation in the history.
+    #[error("generation {0} is not on the server (see apihub sync history)")]
+    NoGeneration(u64),
     /// No such conflict.
     #[error("no sync conflict with id {0} (see apihub sync conflicts)")]
     NoConflict(i64),
@@ -70,11 +73,18 @@ pub struct SyncOptions {
     pub new_key_iterations: u32,
     /// Tries when other devices upload at the same time.
     pub max_attempts: usize,
+    /// Restore the state of this generation of the history: its records and values come
+    /// back as new edits (merged with everything since, shared by the upload); records
+    /// made after it stay.
+    pub restore: Option<u64>,
 }
 
 impl std::fmt::Debug for SyncOptions {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SyncOptions").field("dry_run", &self.dry_run).finish_non_exhaustive()
+        f.debug_struct("SyncOptions")
+            .field("dry_run", &self.dry_run)
+            .field("restore", &self.restore)
+            .finish_non_exhaustive()
     }
 }
 
@@ -85,6 +95,7 @@ impl Default for SyncOptions {
             dry_run: false,
             new_key_iterations: crate::backup::crypto::WRITE_ITERATIONS,
             max_attempts: 5,
+            restore: None,
         }
     }
 }
@@ -232,49 +243,67 @@ pub async fn run(store: &SharedStore, opts: &SyncOptions) -> Result<SyncReport, 
     let device_name =
         Some(settings.sync.device_name.trim().to_string()).filter(|n| !n.is_empty()).unwrap_or_else(host_name);
     let mut key: Option<remote::Key> = None;
+    let restored = match opts.restore {
+        Some(generation) => {
+            let doc = fetch_open(&remote, generation, &passphrase, &mut key).await?;
+            Some(model::live(&doc))
+        }
+        None => None,
+    };
     for attempt in 1..=opts.max_attempts.max(1) {
-        let (local, journal, now_ms) =
-            store.run(|s| Ok((local::read_local(s)?, s.sync_journal()?, s.edit_clock().now_ms()))).await?;
+        let (local, journal, settled, now_ms) = store
+            .run(|s| Ok((local::read_local(s)?, s.sync_journal()?, s.sync_settled()?, s.edit_clock().now_ms())))
+            .await?;
         let (current, remote_doc) = match remote.generations().await?.first() {
             None => (0, Doc::default()),
-            Some((generation, _)) => {
-                let (generation, bytes) = (*generation, remote.fetch(*generation).await?);
-                let (pass, known) = (passphrase.clone(), key.clone());
-                let (doc, k) = blocking(move || remote::open(&bytes, generation, &pass, known.as_ref())).await??;
-                key = Some(k);
-                (generation, doc)
-            }
+            Some((generation, _)) => (*generation, fetch_open(&remote, *generation, &passphrase, &mut key).await?),
         };
         // Local edits come after what this device had seen (the base), stamped when made.
         let mut edits = Clock::new(dev, now_ms);
         edits.observe_doc(&base);
-        let mine = model::local_doc(&base, &local, &journal, &mut edits);
+        let mine = model::local_doc(&base, &local, &journal, &settled, &mut edits);
         let mut clock = Clock::new(dev, now_ms);
         for doc in [&base, &remote_doc, &mine] {
             clock.observe_doc(doc);
         }
         let gc_before = now_ms.saturating_sub(u64::from(settings.sync.tombstone_days) * 86_400_000);
         let mut merged = model::merge(&base, &mine, &remote_doc, &mut clock, gc_before);
+        if let Some(restored) = &restored {
+            merged.doc = model::restore_over(&merged.doc, restored, &mut clock);
+        }
         let target = model::live(&merged.doc);
         let remote_live = model::live(&remote_doc);
         let label = |k: &str| local::label(k, target.get(k).or(local.get(k)).or(remote_live.get(k)));
-        let needs_upload =
-            current == 0 || merged.doc.records != remote_doc.records || merged.doc.gc_ms != remote_doc.gc_ms;
+        let needs_upload = current == 0
+            || merged.doc.records != remote_doc.records
+            || merged.doc.gc_ms != remote_doc.gc_ms
+            || merged.doc.conflicts != remote_doc.conflicts;
         let device_label = |d: u64| {
             let id = format!("{d:016x}");
-            merged.doc.devices.get(&id).map(|i| i.name.clone()).unwrap_or(id)
+            match merged.doc.devices.get(&id) {
+                Some(info) => info.name.clone(),
+                None if d == dev => device_name.clone(),
+                None => id,
+            }
         };
         let conflicts: Vec<NewConflict> = merged
+            .doc
             .conflicts
             .iter()
-            .map(|c| NewConflict {
-                record: c.record.clone(),
-                field: c.field.clone(),
-                label: label(&c.record),
-                local: c.local.to_string(),
-                remote: c.remote.to_string(),
-                applied: c.applied.as_str().into(),
-                remote_device: device_label(c.remote_device),
+            .filter(|(_, c)| c.settled.is_none())
+            .map(|(uid, c)| {
+                let (mine, theirs, applied, other) = c.for_device(dev);
+                NewConflict {
+                    record: c.record.clone(),
+                    field: c.field.clone(),
+                    label: label(&c.record),
+                    local: mine.to_string(),
+                    remote: theirs.to_string(),
+                    applied: applied.as_str().into(),
+                    remote_device: device_label(other),
+                    uid: uid.clone(),
+                    found_by: device_label(c.found_by),
+                }
             })
             .collect();
         let mut report = SyncReport {
@@ -349,6 +378,23 @@ pub async fn run(store: &SharedStore, opts: &SyncOptions) -> Result<SyncReport, 
         }
     }
     Err(SyncError::Busy(opts.max_attempts.max(1)))
+}
+
+/// Downloads and opens one generation (`key`: the key derived so far, reused and kept).
+async fn fetch_open(
+    remote: &remote::Remote,
+    generation: u64,
+    passphrase: &str,
+    key: &mut Option<remote::Key>,
+) -> Result<Doc, SyncError> {
+    let bytes = remote.fetch(generation).await.map_err(|e| match e {
+        SyncError::Remote(BackupError::NotFound(_)) => SyncError::NoGeneration(generation),
+        other => other,
+    })?;
+    let (pass, known) = (passphrase.to_string(), key.clone());
+    let (doc, k) = blocking(move || remote::open(&bytes, generation, &pass, known.as_ref())).await??;
+    *key = Some(k);
+    Ok(doc)
 }
 
 /// Settles a conflict: `take` the side to keep. Taking the value the merge did not

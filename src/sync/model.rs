@@ -73,6 +73,48 @@ pub struct Doc {
     /// missing from the document was deleted.
     #[serde(default)]
     pub gc_ms: u64,
+    /// Conflicts found by any device (by [`Conflict::uid`]): open ones are listed on
+    /// every device; a settled one stays, with the settlement's stamp, until tombstones
+    /// of its age are dropped.
+    #[serde(default)]
+    pub conflicts: BTreeMap<String, DocConflict>,
+}
+
+/// A conflict as the document keeps it (for every device).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DocConflict {
+    /// Record key.
+    pub record: String,
+    /// Field (`""`: the whole record, deleted on one side and edited on the other).
+    pub field: String,
+    /// The value the merge applied (`null`: the deletion).
+    pub applied: Value,
+    /// Its version (and so the device that wrote it).
+    pub applied_s: Stamp,
+    /// The value kept aside.
+    pub other: Value,
+    /// Its version.
+    pub other_s: Stamp,
+    /// The device whose sync found it, and when (unix ms).
+    pub found_by: u64,
+    /// When it was found (unix ms).
+    pub found_ms: u64,
+    /// Settled: the settlement's stamp (the device that settled it, when).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub settled: Option<Stamp>,
+}
+
+impl DocConflict {
+    /// The conflict as this device (`me`) lists it: (this device's value, the other
+    /// device's, which was applied, the other device). A device that wrote neither value
+    /// holds the applied one.
+    pub fn for_device(&self, me: u64) -> (&Value, &Value, Side, u64) {
+        if self.other_s.dev == me && self.applied_s.dev != me {
+            (&self.other, &self.applied, Side::Remote, self.applied_s.dev)
+        } else {
+            (&self.applied, &self.other, Side::Local, self.other_s.dev)
+        }
+    }
 }
 
 /// What kind of record a key names.
@@ -146,6 +188,11 @@ impl Clock {
         }
     }
 
+    /// The wall time this clock was made with.
+    pub fn now_ms(&self) -> u64 {
+        self.now_ms
+    }
+
     /// A new stamp, later than every stamp seen or made.
     pub fn tick(&mut self) -> Stamp {
         if self.now_ms > self.top.ms {
@@ -192,8 +239,20 @@ fn newest(rec: &Record) -> Stamp {
 /// after what this device had seen, not after what the server holds now. A local
 /// account missing from the store is a deletion; a credential that could not be read
 /// here (`null`) never replaces a known one.
-pub fn local_doc(base: &Doc, local: &Values, journal: &Journal, clock: &mut Clock) -> Doc {
+/// `settled`: the conflicts settled here since the last sync (uid → unix ms).
+pub fn local_doc(
+    base: &Doc,
+    local: &Values,
+    journal: &Journal,
+    settled: &BTreeMap<String, u64>,
+    clock: &mut Clock,
+) -> Doc {
     let mut out = base.clone();
+    for (uid, ms) in settled {
+        if let Some(c) = out.conflicts.get_mut(uid).filter(|c| c.settled.is_none()) {
+            c.settled = Some(clock.at(*ms));
+        }
+    }
     let stamp = |clock: &mut Clock, key: &str, name: &str| {
         let times = journal.get(key);
         match times.and_then(|t| t.get(name).or_else(|| t.get("*"))) {
@@ -257,8 +316,57 @@ pub struct Conflict {
     pub remote: Value,
     /// The value the merge applied.
     pub applied: Side,
-    /// The device the remote value came from.
-    pub remote_device: u64,
+    /// The local value's version.
+    pub local_s: Stamp,
+    /// The remote value's version (`.dev`: the device it came from).
+    pub remote_s: Stamp,
+    /// Its id in the document: the same conflict found again has the same id.
+    pub uid: String,
+}
+
+impl Conflict {
+    fn new(
+        record: &str,
+        field: &str,
+        (local, ls): (Value, Stamp),
+        (remote, rs): (Value, Stamp),
+        applied: Side,
+    ) -> Self {
+        let uid = format!("{:016x}", fnv1a(format!("{record}{SEP}{field}{SEP}{ls:?}{SEP}{rs:?}").as_bytes()));
+        Conflict {
+            record: record.to_string(),
+            field: field.to_string(),
+            local,
+            remote,
+            applied,
+            local_s: ls,
+            remote_s: rs,
+            uid,
+        }
+    }
+
+    fn in_doc(&self, clock: &Clock) -> DocConflict {
+        let (applied, applied_s, other, other_s) = match self.applied {
+            Side::Local => (&self.local, self.local_s, &self.remote, self.remote_s),
+            Side::Remote => (&self.remote, self.remote_s, &self.local, self.local_s),
+        };
+        DocConflict {
+            record: self.record.clone(),
+            field: self.field.clone(),
+            applied: applied.clone(),
+            applied_s,
+            other: other.clone(),
+            other_s,
+            found_by: clock.dev(),
+            found_ms: clock.now_ms,
+            settled: None,
+        }
+    }
+}
+
+/// FNV-1a, 64 bits (a stable id; std's hasher may change between releases).
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3))
 }
 
 /// A merge's result.
@@ -279,8 +387,12 @@ fn plain(rec: &Record) -> Value {
 /// server's (`remote`) against the base. `gc_before_ms`: tombstones older than this are
 /// dropped from the result.
 pub fn merge(base: &Doc, local: &Doc, remote: &Doc, clock: &mut Clock, gc_before_ms: u64) -> Merged {
-    let mut doc =
-        Doc { records: BTreeMap::new(), devices: remote.devices.clone(), gc_ms: local.gc_ms.max(remote.gc_ms) };
+    let mut doc = Doc {
+        records: BTreeMap::new(),
+        devices: remote.devices.clone(),
+        gc_ms: local.gc_ms.max(remote.gc_ms),
+        conflicts: BTreeMap::new(),
+    };
     for (id, d) in &local.devices {
         doc.devices.entry(id.clone()).or_insert_with(|| d.clone());
     }
@@ -304,11 +416,22 @@ pub fn merge(base: &Doc, local: &Doc, remote: &Doc, clock: &mut Clock, gc_before
         };
         doc.records.insert(key.clone(), merged);
     }
+    // Conflicts: every one either side knows (settled if settled on either), and the
+    // new ones.
+    doc.conflicts = remote.conflicts.clone();
+    for (uid, c) in &local.conflicts {
+        let entry = doc.conflicts.entry(uid.clone()).or_insert_with(|| c.clone());
+        entry.settled = entry.settled.max(c.settled);
+    }
+    for c in &conflicts {
+        doc.conflicts.entry(c.uid.clone()).or_insert_with(|| c.in_doc(clock));
+    }
     let before = doc.records.len();
     doc.records.retain(|key, rec| !(is_account(key) && !alive(rec) && newest(rec).ms < gc_before_ms));
     if doc.records.len() < before {
         doc.gc_ms = doc.gc_ms.max(gc_before_ms);
     }
+    doc.conflicts.retain(|_, c| c.settled.is_none_or(|s| s.ms >= gc_before_ms));
     Merged { doc, conflicts }
 }
 
@@ -343,14 +466,8 @@ fn merge_record(
                 } else {
                     let winner = if lf.s > rf.s { lf } else { rf };
                     if !QUIET_FIELDS.contains(&name.as_str()) {
-                        found.push(Conflict {
-                            record: key.to_string(),
-                            field: name.clone(),
-                            local: lf.v.clone(),
-                            remote: rf.v.clone(),
-                            applied: if winner.s == lf.s { Side::Local } else { Side::Remote },
-                            remote_device: rf.s.dev,
-                        });
+                        let applied = if winner.s == lf.s { Side::Local } else { Side::Remote };
+                        found.push(Conflict::new(key, name, (lf.v.clone(), lf.s), (rf.v.clone(), rf.s), applied));
                     }
                     winner.clone()
                 }
@@ -386,15 +503,8 @@ fn merge_record(
             } else {
                 out.insert(ALIVE.into(), Field { v: Value::Bool(true), s: clock.tick() });
             }
-            let remote_device = if deleted_on == Side::Remote { del.dev } else { edit.dev };
-            found.push(Conflict {
-                record: key.to_string(),
-                field: String::new(),
-                local,
-                remote,
-                applied,
-                remote_device,
-            });
+            let (ls, rs) = if deleted_on == Side::Remote { (edit, del) } else { (del, edit) };
+            found.push(Conflict::new(key, "", (local, ls), (remote, rs), applied));
         }
     }
     conflicts.extend(found);
@@ -422,6 +532,18 @@ pub fn live(doc: &Doc) -> Values {
         }
     }
     out
+}
+
+/// A merged document with the values of an older state (`restored`, [`live`] of a
+/// document of the history) made new edits: every record and field that differs takes
+/// the restored value, stamped after everything `clock` saw, so it wins on every device;
+/// a deleted record comes back; records `restored` does not have stay as they are.
+pub fn restore_over(doc: &Doc, restored: &Values, clock: &mut Clock) -> Doc {
+    let mut want = live(doc);
+    for (key, values) in restored {
+        want.entry(key.clone()).or_default().extend(values.iter().map(|(k, v)| (k.clone(), v.clone())));
+    }
+    local_doc(doc, &want, &Journal::new(), &BTreeMap::new(), clock)
 }
 
 /// What changes from one set of values to another.
@@ -483,7 +605,7 @@ mod tests {
         clock.observe_doc(remote);
         let mut edits = Clock::new(dev, ms);
         edits.observe_doc(base);
-        let l = local_doc(base, local, &Journal::new(), &mut edits);
+        let l = local_doc(base, local, &Journal::new(), &BTreeMap::new(), &mut edits);
         clock.observe_doc(&l);
         let m = merge(base, &l, remote, &mut clock, 0);
         *remote = m.doc.clone();
@@ -552,7 +674,7 @@ mod tests {
         sync(&mut b1, &mut l1, &mut remote, 1, 200);
         // Much later, device 1 collects the tombstone.
         let mut clock = Clock::new(1, 10_000);
-        let l = local_doc(&b1, &l1, &Journal::new(), &mut clock);
+        let l = local_doc(&b1, &l1, &Journal::new(), &BTreeMap::new(), &mut clock);
         let m = merge(&b1, &l, &remote, &mut clock, 5_000);
         assert!(!m.doc.records.contains_key(&a));
         remote = m.doc;
@@ -566,7 +688,7 @@ mod tests {
         let start = values(&[(&a, &[(ALIVE, json!(true)), ("notes", json!("n"))])]);
         let mut remote = Doc::default();
         let mut clock = Clock::new(1, 100);
-        let base = local_doc(&Doc::default(), &start, &Journal::new(), &mut clock);
+        let base = local_doc(&Doc::default(), &start, &Journal::new(), &BTreeMap::new(), &mut clock);
         remote.clone_from(&base);
         // Device 1 edits at 200, device 2 at 300; device 2 syncs first (at 310), device 1
         // late (at 900): device 2's newer edit wins and device 1's is the conflict.
@@ -574,13 +696,13 @@ mod tests {
         let edit = |v: &str| values(&[(&a, &[(ALIVE, json!(true)), ("notes", json!(v))])]);
         let mut c2 = Clock::new(2, 310);
         c2.observe_doc(&base);
-        let mine2 = local_doc(&base, &edit("two"), &journal(300), &mut c2);
+        let mine2 = local_doc(&base, &edit("two"), &journal(300), &BTreeMap::new(), &mut c2);
         assert_eq!(mine2.records[&a]["notes"].s, Stamp { ms: 300, c: 0, dev: 2 });
         let m2 = merge(&base, &mine2, &remote, &mut c2, 0);
         remote = m2.doc;
         let mut c1 = Clock::new(1, 900);
         c1.observe_doc(&base);
-        let mine1 = local_doc(&base, &edit("one"), &journal(200), &mut c1);
+        let mine1 = local_doc(&base, &edit("one"), &journal(200), &BTreeMap::new(), &mut c1);
         c1.observe_doc(&remote);
         let m1 = merge(&base, &mine1, &remote, &mut c1, 0);
         assert_eq!(m1.doc.records[&a]["notes"].v, json!("two"));
