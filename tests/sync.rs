@@ -89,7 +89,8 @@ impl Device {
     /// The account on `url` with user id `uid`, if this device has it.
     fn account(&self, url: &str, uid: &str) -> Option<apihub::domain::Account> {
         let all = self.store.with(|s| s.list_accounts()).unwrap();
-        all.into_iter().find(|a| a.site.url == url && a.user_id == uid)
+        let key = apihub::domain::account::site_key_url(url);
+        all.into_iter().find(|a| apihub::domain::account::site_key_url(&a.site.url) == key && a.user_id == uid)
     }
 
     fn edit(&self, url: &str, uid: &str, change: impl FnOnce(&mut AccountMeta)) -> bool {
@@ -304,6 +305,41 @@ async fn a_conflict_is_listed_on_every_device_and_settling_it_on_one_settles_it_
         assert_eq!(d.account(X, "1").unwrap().notes, "desk");
     }
     assert_eq!(a.records(), c.records());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_first_sync_of_two_populated_devices_matches_records_and_conflicts_only_on_differences() {
+    let (url, _srv) = start(Faults::default()).await;
+    let (a, b) = (Device::new(&url, "desk"), Device::new(&url, "laptop"));
+    const Y: &str = "https://y.example";
+    // The same account on both (the laptop typed the site's URL differently), each with
+    // an account of its own; equal notes, different names (the laptop's later).
+    a.add(X, "1", "tok-1");
+    b.add("https://X.example/", "1", "tok-1");
+    a.add(X, "2", "tok-2");
+    b.add(Y, "3", "tok-3");
+    a.edit(X, "1", |m| m.notes = "shared".into());
+    b.edit(X, "1", |m| m.notes = "shared".into());
+    a.edit(X, "1", |m| m.name = "desk name".into());
+    b.edit(X, "1", |m| m.name = "laptop name".into());
+    a.store.with(|s| s.set_setting("refresh.interval_minutes", "45")).unwrap();
+    b.store.with(|s| s.set_setting("refresh.interval_minutes", "45")).unwrap();
+    assert!(a.sync_ok().await.conflicts.is_empty());
+    let r = b.sync_ok().await;
+    let fields: Vec<&str> = r.conflicts.iter().map(|c| c.field.as_str()).collect();
+    assert_eq!(fields, ["name"], "only the differing value conflicts: {r:?}");
+    assert_eq!(r.local.added.len(), 1, "the desk's own account (its site is here): {r:?}");
+    a.sync_ok().await;
+    for d in [&a, &b] {
+        let acc = d.account(X, "1").unwrap();
+        assert_eq!((acc.notes.as_str(), acc.name.as_str()), ("shared", "laptop name"));
+        assert!(d.account(X, "2").is_some() && d.account(Y, "3").is_some());
+        assert_eq!(d.store.with(|s| s.list_accounts()).unwrap().len(), 3, "one account per natural key");
+        let k = d.conflicts();
+        assert_eq!(k.len(), 1);
+        assert!([&k[0].local, &k[0].remote].contains(&&"\"desk name\"".to_string()), "the other kept");
+    }
+    assert_eq!(a.records(), b.records());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -8,6 +8,7 @@ use serde_json::{Value, json};
 
 use super::model::{ALIVE, RecordKey, Values};
 use crate::domain::Credentials;
+use crate::domain::account::site_key_url;
 use crate::domain::settings::Settings;
 use crate::store::{AccountRow, SiteRow, Store, StoreError, SyncCommit};
 
@@ -29,7 +30,7 @@ pub fn read_local(store: &Store) -> Result<Values, StoreError> {
     let mut out = Values::new();
     for s in &snap.sites {
         out.insert(
-            RecordKey::Site(s.url.clone()).text(),
+            RecordKey::Site(site_key_url(&s.url)).text(),
             [("name", json!(s.name)), ("kind", json!(s.kind)), ("user_agent", json!(s.user_agent))]
                 .into_iter()
                 .map(|(k, v)| (k.to_string(), v))
@@ -42,7 +43,7 @@ pub fn read_local(store: &Store) -> Result<Values, StoreError> {
             None => Value::Null,
         };
         out.insert(
-            RecordKey::Account(a.site_url.clone(), a.identity.clone()).text(),
+            RecordKey::Account(site_key_url(&a.site_url), a.identity.clone()).text(),
             [
                 (ALIVE, json!(true)),
                 ("name", json!(a.name)),
@@ -78,6 +79,10 @@ pub fn commit_for(store: &Store, local: &Values, target: &Values) -> Result<Sync
     let mut settings = store.load_settings()?.settings;
     let before = settings.clone();
     let mut sites_needed = std::collections::BTreeSet::new();
+    // Records name sites by their key URL; the store by the URL as typed here.
+    let stored: std::collections::BTreeMap<String, String> =
+        store.snapshot()?.sites.into_iter().map(|s| (site_key_url(&s.url), s.url)).collect();
+    let here = |url: String| stored.get(&url).cloned().unwrap_or(url);
     for (key, values) in target {
         if local.get(key) == Some(values) {
             continue;
@@ -87,8 +92,9 @@ pub fn commit_for(store: &Store, local: &Values, target: &Values) -> Result<Sync
                 sites_needed.insert(url);
             }
             Some(RecordKey::Site(_)) | None => {}
-            Some(RecordKey::Account(url, identity)) => {
-                sites_needed.insert(url.clone());
+            Some(RecordKey::Account(key_url, identity)) => {
+                sites_needed.insert(key_url.clone());
+                let url = here(key_url);
                 let credentials = match values.get("credentials") {
                     Some(Value::Null) | None => None,
                     Some(v) => Some(
@@ -128,8 +134,9 @@ pub fn commit_for(store: &Store, local: &Values, target: &Values) -> Result<Sync
             }
         }
     }
-    for url in sites_needed {
-        let key = RecordKey::Site(url.clone()).text();
+    for key_url in sites_needed {
+        let key = RecordKey::Site(key_url.clone()).text();
+        let url = here(key_url);
         let values = target.get(&key);
         if values.is_none() && local.contains_key(&key) {
             continue; // the stored site stays as it is
@@ -145,7 +152,7 @@ pub fn commit_for(store: &Store, local: &Values, target: &Values) -> Result<Sync
     }
     for key in local.keys().filter(|k| !target.contains_key(*k)) {
         if let Some(RecordKey::Account(url, identity)) = RecordKey::parse(key) {
-            c.delete_accounts.push((url, identity));
+            c.delete_accounts.push((here(url), identity));
         }
     }
     c.settings = settings.changed_rows(&before).into_iter().filter(|(k, _)| !Settings::is_secret(k)).collect();
