@@ -343,6 +343,40 @@ async fn the_first_sync_of_two_populated_devices_matches_records_and_conflicts_o
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gateway_aliases_pins_and_order_sync_with_each_devices_own_account_ids() {
+    let (url, _srv) = start(Faults::default()).await;
+    let (a, b) = (Device::new(&url, "desk"), Device::new(&url, "laptop"));
+    let get = |d: &Device, k: &str| d.store.with(|s| Ok(s.load_settings()?.settings.get(k).unwrap())).unwrap();
+    let set = |d: &Device, k: &str, v: &str| d.next().store.with(|s| s.set_setting(k, v)).unwrap();
+    // The laptop has an account of its own first: the same accounts get other ids there.
+    b.add("https://y.example", "9", "tok-9");
+    let (a1, a2) = (a.add(X, "1", "tok-1"), a.add(X, "2", "tok-2"));
+    set(&a, "gateway.pins", &format!("gpt-4o={a2},{a1}"));
+    set(&a, "gateway.order", &format!("{a2},{a1}"));
+    set(&a, "gateway.aliases", &format!("s=m1,m2#{a1}"));
+    set(&a, "gateway.policy", "order");
+    set(&a, "gateway.max_attempts", "7");
+    a.sync_ok().await;
+    let r = b.sync_ok().await;
+    assert!(r.conflicts.is_empty(), "{r:?}");
+    let (b1, b2) = (b.account(X, "1").unwrap().id, b.account(X, "2").unwrap().id);
+    assert_ne!((a1, a2), (b1, b2));
+    assert_eq!(get(&b, "gateway.pins"), format!("gpt-4o={b2},{b1}"));
+    assert_eq!(get(&b, "gateway.order"), format!("{b2},{b1}"));
+    assert_eq!(get(&b, "gateway.aliases"), format!("s=m1,m2#{b1}"));
+    assert_eq!(get(&b, "gateway.policy"), "order");
+    assert_eq!(get(&b, "gateway.max_attempts"), "3", "a device's own limits stay");
+    // Back the other way: the laptop pins its own account too.
+    let b9 = b.account("https://y.example", "9").unwrap().id;
+    set(&b, "gateway.pins", &format!("gpt-4o={b9},{b1}"));
+    b.sync_ok().await;
+    a.sync_ok().await;
+    let a9 = a.account("https://y.example", "9").unwrap().id;
+    assert_eq!(get(&a, "gateway.pins"), format!("gpt-4o={a9},{a1}"));
+    assert_eq!(a.records(), b.records());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_deletion_against_an_edit_is_a_conflict_not_a_silent_loss() {
     let (url, _srv) = start(Faults::default()).await;
     let (a, b) = (Device::new(&url, "desk"), Device::new(&url, "laptop"));

@@ -64,8 +64,10 @@ pub const SECRET_KEYS: &[&str] = &["network.proxy", "backup.webdav.password", "s
 /// (`network`, `backup`, `ui`, `update`, `sync`, …) belong to one device.
 pub const SYNCED_SECTIONS: &[&str] = &["refresh", "alerts", "checkin", "logs"];
 
-/// Single keys every device shares, outside [`SYNCED_SECTIONS`].
-pub const SYNCED_KEYS: &[&str] = &[];
+/// Single keys every device shares, outside [`SYNCED_SECTIONS`]: the gateway's routing
+/// choices (its address, key, limits and timeouts belong to one device). Aliases, pins
+/// and the order name accounts: see `gateway::settings::ACCOUNT_REF_KEYS`.
+pub const SYNCED_KEYS: &[&str] = &["gateway.policy", "gateway.aliases", "gateway.pins", "gateway.order"];
 
 /// Keys older versions wrote, and the key that replaced each (read when the new one is
 /// absent; removed when the new one is saved).

@@ -10,10 +10,15 @@ use rusqlite::{OptionalExtension, params};
 
 use super::backup_meta::{RestoreRows, write_rows};
 use super::{Store, StoreError};
+use crate::domain::account::site_key_url;
+use crate::domain::gateway::text_of;
 use crate::domain::time::{EditClock, now_unix};
 
 /// The SQL function the journal's triggers read the time from (the store's [`EditClock`]).
 const NOW_FN: &str = "apihub_now_ms";
+
+/// The SQL function that turns a site URL into its key URL (`site_key_url`).
+const KEY_FN: &str = "apihub_site_key";
 
 /// `(column, field)` of an account row that sync versions (the field names of
 /// `sync::local::read_local`).
@@ -51,7 +56,7 @@ fn changed_fields(fields: &[(&str, &str)]) -> String {
 fn journal_triggers() -> String {
     let acc = |row: &str| {
         format!(
-            "'account' || char(31) || (SELECT url FROM sites WHERE id = {row}.site_id) || char(31) || {row}.identity"
+            "'account' || char(31) || {KEY_FN}((SELECT url FROM sites WHERE id = {row}.site_id)) || char(31) || {row}.identity"
         )
     };
     let put = |key: String, fields: &str| {
@@ -68,7 +73,7 @@ fn journal_triggers() -> String {
         sections.chain(SYNCED_KEYS.iter().map(|k| format!("{row}.key = '{k}'"))).collect::<Vec<_>>().join(" OR ")
     };
     let setting = |row: &str| format!("'setting' || char(31) || {row}.key");
-    let site = "'site' || char(31) || NEW.url".to_string();
+    let site = format!("'site' || char(31) || {KEY_FN}(NEW.url)");
     [
         ("acc_ins", "AFTER INSERT ON main.accounts", String::new(), put(acc("NEW"), whole)),
         ("acc_upd", "AFTER UPDATE ON main.accounts", String::new(), put(acc("NEW"), &changed_fields(ACCOUNT_FIELDS))),
@@ -97,6 +102,9 @@ pub(super) fn install_journal(conn: &rusqlite::Connection, clock: &EditClock) ->
     let clock = clock.clone();
     conn.create_scalar_function(NOW_FN, 0, rusqlite::functions::FunctionFlags::SQLITE_UTF8, move |_| {
         Ok(clock.now_ms() as i64)
+    })?;
+    conn.create_scalar_function(KEY_FN, 1, rusqlite::functions::FunctionFlags::SQLITE_DETERMINISTIC, |ctx| {
+        Ok(ctx.get::<Option<String>>(0)?.map(|u| site_key_url(&u)))
     })?;
     conn.execute_batch(&journal_triggers())
 }
@@ -187,6 +195,10 @@ pub struct SyncCommit {
     /// conflicts go, settlements made here included: the document has them now; new
     /// ones are added, each kept until settled, even several on one field).
     pub conflicts: Vec<NewConflict>,
+    /// Settings whose values name accounts (`gateway::settings::ACCOUNT_REF_KEYS`), as
+    /// the sync document has them: turned into this device's ids once this write's
+    /// accounts exist, inside the transaction.
+    pub account_ref_settings: Vec<(String, serde_json::Value)>,
     /// Conflicts settled by this write (row ids): marked settled until the next sync
     /// takes the settlement to every device (removed if not in the document).
     pub resolved: Vec<i64>,
@@ -221,6 +233,13 @@ impl std::fmt::Debug for NewConflict {
     }
 }
 
+fn account_refs(conn: &rusqlite::Connection) -> Result<Vec<(i64, String, String)>, StoreError> {
+    let mut stmt =
+        conn.prepare("SELECT a.id, s.url, a.identity FROM accounts a JOIN sites s ON s.id = a.site_id ORDER BY a.id")?;
+    let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
 impl Store {
     /// This device's sync state (nothing is written: a device id is made by the caller
     /// and saved with the first commit).
@@ -239,6 +258,11 @@ impl Store {
             None => None,
         };
         Ok(SyncState { device_id: Some(device_id), base, generation: generation.max(0) as u64, synced_at_unix })
+    }
+
+    /// Every account as (id, site URL, identity).
+    pub fn account_refs(&self) -> Result<Vec<(i64, String, String)>, StoreError> {
+        account_refs(&self.conn)
     }
 
     /// Conflicts of the sync document settled here since the last sync: uid → when
@@ -345,7 +369,20 @@ impl Store {
         if !c.delete_accounts.is_empty() {
             tx.execute("DELETE FROM sites WHERE id NOT IN (SELECT site_id FROM accounts)", [])?;
         }
-        for (key, value) in &c.settings {
+        let mut settings = c.settings.clone();
+        if !c.account_ref_settings.is_empty() {
+            let refs = account_refs(&tx)?;
+            let id_of = |url: &str, identity: &str| {
+                refs.iter().find(|(_, u, i)| i == identity && site_key_url(u) == url).map(|r| r.0)
+            };
+            for (key, value) in &c.account_ref_settings {
+                match text_of(key, value, id_of) {
+                    Some(text) => settings.push((key.clone(), Some(text))),
+                    None => log::warn!("sync: setting {key} not applied: not a value it takes"),
+                }
+            }
+        }
+        for (key, value) in &settings {
             match value {
                 Some(v) => tx.execute(
                     "INSERT INTO settings(key, value) VALUES (?1, ?2)

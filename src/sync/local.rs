@@ -3,12 +3,15 @@
 //! user edits and the credentials), and the settings `Settings::is_synced` names (`SYNCED_SECTIONS`, `SYNCED_KEYS`). Not
 //! synced: cached data (snapshots, usage logs, check-in state), a site's proxy and the
 //! `network`, `backup`, `ui`, `update` and `sync` settings (they belong to a device).
+//! Gateway aliases, pins and order name accounts by id: they travel with each account
+//! as `[site key URL, identity]` and come back as this device's ids.
 
 use serde_json::{Value, json};
 
 use super::model::{ALIVE, RecordKey, Values};
 use crate::domain::Credentials;
 use crate::domain::account::site_key_url;
+use crate::domain::gateway::{ACCOUNT_REF_KEYS, refs_of};
 use crate::domain::settings::Settings;
 use crate::store::{AccountRow, SiteRow, Store, StoreError, SyncCommit};
 
@@ -64,9 +67,15 @@ pub fn read_local(store: &Store) -> Result<Values, StoreError> {
             .collect(),
         );
     }
+    let refs = store.account_refs()?;
+    let name_of = |id: i64| refs.iter().find(|r| r.0 == id).map(|(_, u, i)| (site_key_url(u), i.clone()));
     for (key, value) in store.load_settings()?.settings.list() {
         if Settings::is_synced(&key) {
-            out.insert(RecordKey::Setting(key).text(), [("value".to_string(), json!(value))].into_iter().collect());
+            let value = match ACCOUNT_REF_KEYS.contains(&key.as_str()) {
+                true => refs_of(&key, &value, name_of).unwrap_or(Value::Null),
+                false => json!(value),
+            };
+            out.insert(RecordKey::Setting(key).text(), [("value".to_string(), value)].into_iter().collect());
         }
     }
     Ok(out)
@@ -125,6 +134,11 @@ pub fn commit_for(store: &Store, local: &Values, target: &Values) -> Result<Sync
                     updated_at_unix: now,
                     credentials,
                 });
+            }
+            Some(RecordKey::Setting(k)) if ACCOUNT_REF_KEYS.contains(&k.as_str()) => {
+                if let Some(v) = values.get("value").filter(|v| !v.is_null()) {
+                    c.account_ref_settings.push((k, v.clone()));
+                }
             }
             Some(RecordKey::Setting(k)) => {
                 let v = text(values.get("value"));

@@ -8,7 +8,10 @@
 //!   tombstone, kept [`Doc::gc_ms`]-wise for a set number of days, then dropped).
 //! - **Merge** is three-way against the base (the document of this device's last sync):
 //!   per field, the side that changed since the base wins; when both changed it to
-//!   different values the later stamp wins and the other value is a [`Conflict`]. An
+//!   different values the later stamp wins and the other value is a [`Conflict`]
+//!   (unless one of them was never knowingly written, [`UNKNOWN_MS`]: it just yields).
+//!   Conflicts are kept in the document, so every device lists them until one settles
+//!   them. An
 //!   account deleted on one side and edited on the other is a whole-record conflict:
 //!   the later of the deletion and the newest edit wins.
 
@@ -21,6 +24,9 @@ use serde_json::Value;
 pub const ALIVE: &str = "_alive";
 /// Fields that merge silently (later wins, never a conflict): each device's own order.
 const QUIET_FIELDS: &[&str] = &["sort_order"];
+/// The time of a value nobody is known to have written: it yields to a written one
+/// without a conflict (two such values that differ do conflict).
+pub const UNKNOWN_MS: u64 = 0;
 /// Separator inside record keys (never in a URL, identity or setting key).
 pub const SEP: char = '\u{1f}';
 
@@ -253,11 +259,15 @@ pub fn local_doc(
             c.settled = Some(clock.at(*ms));
         }
     }
+    // No journal time: a value in the base changed before the journal existed (now),
+    // or a value nobody is known to have written (a default on a device that never
+    // synced, data from before the journal): time 0, the oldest.
     let stamp = |clock: &mut Clock, key: &str, name: &str| {
         let times = journal.get(key);
         match times.and_then(|t| t.get(name).or_else(|| t.get("*"))) {
             Some(ms) => clock.at(*ms),
-            None => clock.tick(),
+            None if base.records.get(key).is_some_and(|r| r.contains_key(name)) => clock.tick(),
+            None => Stamp { ms: UNKNOWN_MS, c: 0, dev: clock.dev() },
         }
     };
     for (key, values) in local {
@@ -460,12 +470,13 @@ fn merge_record(
                 } else if !lch {
                     rf.clone()
                 } else if lf.v == rf.v {
-                    // The same value on both sides: the earlier stamp, so that a device
-                    // that only agreed has nothing to upload.
-                    if lf.s < rf.s { lf.clone() } else { rf.clone() }
+                    // The same value on both sides: the server's, so that a device that
+                    // only agreed has nothing to upload.
+                    rf.clone()
                 } else {
                     let winner = if lf.s > rf.s { lf } else { rf };
-                    if !QUIET_FIELDS.contains(&name.as_str()) {
+                    let one_unknown = (lf.s.ms == UNKNOWN_MS) != (rf.s.ms == UNKNOWN_MS);
+                    if !QUIET_FIELDS.contains(&name.as_str()) && !one_unknown {
                         let applied = if winner.s == lf.s { Side::Local } else { Side::Remote };
                         found.push(Conflict::new(key, name, (lf.v.clone(), lf.s), (rf.v.clone(), rf.s), applied));
                     }
