@@ -164,6 +164,37 @@ impl Device {
     }
 }
 
+/// The real binary on a data dir (`SYNC_PASS` holds the passphrase): success, stdout,
+/// stderr.
+async fn cli(dir: &Path, args: &[&str]) -> (bool, String, String) {
+    let (dir, args) = (dir.to_path_buf(), args.iter().map(|a| a.to_string()).collect::<Vec<_>>());
+    tokio::task::spawn_blocking(move || {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_apihub"))
+            .env("APIHUB_LOG", "off")
+            .env("NO_PROXY", "127.0.0.1")
+            .env("SYNC_PASS", PASS)
+            .arg("--data-dir")
+            .arg(&dir)
+            .args(&args)
+            .output()
+            .unwrap();
+        let text = |b: &[u8]| String::from_utf8_lossy(b).to_string();
+        (out.status.success(), text(&out.stdout), text(&out.stderr))
+    })
+    .await
+    .unwrap()
+}
+
+/// Its stdout, after asserting it succeeded.
+fn ok(r: (bool, String, String)) -> String {
+    assert!(r.0, "stdout: {}\nstderr: {}", r.1, r.2);
+    r.1
+}
+
+fn json(text: String) -> serde_json::Value {
+    serde_json::from_str(&text).unwrap()
+}
+
 /// A time after every one handed out before, and not before the wall clock.
 fn next_ms() -> u64 {
     use std::sync::atomic::{AtomicU64, Ordering};
@@ -663,65 +694,96 @@ async fn the_cli_keeps_two_data_dirs_in_sync() {
     // The first document (its key derivation at test speed); the CLI reuses its salt.
     a.sync_ok().await;
     let (da, db) = (a.dir.path(), b.dir.path());
-    let cli = |dir: &Path, args: &[&str]| {
-        let (dir, args) = (dir.to_path_buf(), args.iter().map(|a| a.to_string()).collect::<Vec<_>>());
-        tokio::task::spawn_blocking(move || {
-            let out = std::process::Command::new(env!("CARGO_BIN_EXE_apihub"))
-                .env("APIHUB_LOG", "off")
-                .env("NO_PROXY", "127.0.0.1")
-                .env("SYNC_PASS", PASS)
-                .arg("--data-dir")
-                .arg(&dir)
-                .args(&args)
-                .output()
-                .unwrap();
-            let text = |b: &[u8]| String::from_utf8_lossy(b).to_string();
-            (out.status.success(), text(&out.stdout), text(&out.stderr))
-        })
-    };
-    let ok = |r: (bool, String, String)| {
-        assert!(r.0, "stdout: {}\nstderr: {}", r.1, r.2);
-        r.1
-    };
-    let json = |text: String| -> serde_json::Value { serde_json::from_str(&text).unwrap() };
     let id = id.to_string();
-    ok(cli(da, &["accounts", "edit", &id, "--name", "main", "--notes", "from desk", "--disable"]).await.unwrap());
-    let preview = ok(cli(da, &["sync", "--passphrase-env", "SYNC_PASS", "--dry-run"]).await.unwrap());
+    ok(cli(da, &["accounts", "edit", &id, "--name", "main", "--notes", "from desk", "--disable"]).await);
+    let preview = ok(cli(da, &["sync", "--passphrase-env", "SYNC_PASS", "--dry-run"]).await);
     assert!(preview.contains("on the server (would change)") && preview.contains("name, notes"), "{preview}");
     assert!(preview.contains("dry run"), "{preview}");
-    ok(cli(da, &["sync", "--passphrase-env", "SYNC_PASS", "--save-passphrase"]).await.unwrap());
+    ok(cli(da, &["sync", "--passphrase-env", "SYNC_PASS", "--save-passphrase"]).await);
     // The laptop: no passphrase yet is a clear one-line error.
-    let r = cli(db, &["sync"]).await.unwrap();
+    let r = cli(db, &["sync"]).await;
     assert!(!r.0 && r.2.contains("passphrase is needed"), "{r:?}");
-    let report =
-        json(ok(cli(db, &["sync", "--passphrase-env", "SYNC_PASS", "--save-passphrase", "--json"]).await.unwrap()));
+    let report = json(ok(cli(db, &["sync", "--passphrase-env", "SYNC_PASS", "--save-passphrase", "--json"]).await));
     assert_eq!(report["local"]["added"].as_array().unwrap().len(), 2, "{report}");
-    let list = json(ok(cli(db, &["accounts", "list", "--json"]).await.unwrap()));
+    let list = json(ok(cli(db, &["accounts", "list", "--json"]).await));
     assert_eq!((list[0]["name"].as_str(), list[0]["notes"].as_str()), (Some("main"), Some("from desk")), "{list}");
     assert_eq!(list[0]["disabled"], true);
     let lid = list[0]["account_id"].to_string();
     // The same field on both: one conflict on the laptop; it takes the desk's value.
-    ok(cli(da, &["accounts", "edit", &id, "--notes", "desk wins?"]).await.unwrap());
-    ok(cli(db, &["accounts", "edit", &lid, "--notes", "laptop wins?", "--enable"]).await.unwrap());
-    ok(cli(da, &["sync"]).await.unwrap());
-    let out = ok(cli(db, &["sync"]).await.unwrap());
+    ok(cli(da, &["accounts", "edit", &id, "--notes", "desk wins?"]).await);
+    ok(cli(db, &["accounts", "edit", &lid, "--notes", "laptop wins?", "--enable"]).await);
+    ok(cli(da, &["sync"]).await);
+    let out = ok(cli(db, &["sync"]).await);
     assert!(out.contains("conflict: main on https://x.example (notes)"), "{out}");
-    let conflicts = json(ok(cli(db, &["sync", "conflicts", "--json"]).await.unwrap()));
+    let conflicts = json(ok(cli(db, &["sync", "conflicts", "--json"]).await));
     assert_eq!(conflicts.as_array().unwrap().len(), 1, "{conflicts}");
     let values = (conflicts[0]["local"].as_str(), conflicts[0]["remote"].as_str());
     assert_eq!(values, (Some("laptop wins?"), Some("desk wins?")));
     let cid = conflicts[0]["id"].to_string();
-    ok(cli(db, &["sync", "resolve", &cid, "--take", "remote"]).await.unwrap());
-    assert!(ok(cli(db, &["sync", "conflicts"]).await.unwrap()).contains("no sync conflicts"));
-    ok(cli(db, &["sync"]).await.unwrap());
-    ok(cli(da, &["sync"]).await.unwrap());
+    ok(cli(db, &["sync", "resolve", &cid, "--take", "remote"]).await);
+    assert!(ok(cli(db, &["sync", "conflicts"]).await).contains("no sync conflicts"));
+    ok(cli(db, &["sync"]).await);
+    ok(cli(da, &["sync"]).await);
     for dir in [da, db] {
-        let list = json(ok(cli(dir, &["accounts", "list", "--json"]).await.unwrap()));
+        let list = json(ok(cli(dir, &["accounts", "list", "--json"]).await));
         assert_eq!(list[0]["notes"].as_str(), Some("desk wins?"), "{list}");
         assert_eq!(list[0]["disabled"], false, "the laptop's --enable reached the desk");
     }
-    let r = cli(db, &["sync", "resolve", "12345", "--take", "local"]).await.unwrap();
+    let r = cli(db, &["sync", "resolve", "12345", "--take", "local"]).await;
     assert!(!r.0 && r.2.trim().lines().count() == 1 && r.2.contains("no sync conflict with id 12345"), "{r:?}");
+}
+
+/// `apihub sync history` and `sync restore N` (dry run first) through the real binary:
+/// the older state comes back as new edits that reach the other device; records made
+/// since stay.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn history_lists_the_documents_and_restore_previews_then_brings_an_older_state_back() {
+    let (url, _srv) = start(Faults::default()).await;
+    let (a, b) = (Device::new(&url, "desk"), Device::new(&url, "laptop"));
+    a.add(X, "1", "tok-1");
+    a.add(X, "2", "tok-2");
+    a.edit(X, "1", |m| m.notes = "v1".into());
+    a.sync_ok().await;
+    a.edit(X, "1", |m| m.notes = "v2".into());
+    assert!(a.delete(X, "2"));
+    a.add(X, "3", "tok-3");
+    a.sync_ok().await;
+    b.sync_ok().await;
+    let db = b.dir.path();
+    let history = json(ok(cli(db, &["sync", "history", "--passphrase-env", "SYNC_PASS", "--json"]).await));
+    let rows: Vec<(u64, u64, &str)> = history
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| (h["generation"].as_u64().unwrap(), h["accounts"].as_u64().unwrap(), h["device"].as_str().unwrap()))
+        .collect();
+    assert_eq!(rows, [(2, 2, "desk"), (1, 2, "desk")], "{history}");
+    let text = ok(cli(db, &["sync", "history", "--passphrase-env", "SYNC_PASS"]).await);
+    assert!(text.contains("1 sites, 2 accounts"), "{text}");
+    // The preview: what restoring generation 1 would change here and on the server.
+    let before = b.data();
+    let preview =
+        json(ok(cli(db, &["sync", "restore", "1", "--dry-run", "--json", "--passphrase-env", "SYNC_PASS"]).await));
+    assert_eq!(b.data(), before, "a preview writes nothing");
+    assert_eq!(preview["restored"], 1);
+    assert_eq!(preview["local"]["added"], serde_json::json!(["user2 on https://x.example"]), "{preview}");
+    assert_eq!(preview["local"]["changed"], serde_json::json!(["user1 on https://x.example: notes"]), "{preview}");
+    assert_eq!(preview["remote"]["added"], preview["local"]["added"]);
+    assert_eq!(preview["local"]["deleted"], serde_json::json!([]), "records made since stay");
+    let text = ok(cli(db, &["sync", "restore", "1", "--dry-run", "--passphrase-env", "SYNC_PASS"]).await);
+    assert!(text.contains("would restore the state of generation 1") && text.contains("dry run"), "{text}");
+    // Applied: a new generation; the desk gets the restored values as newer edits.
+    let done = json(ok(cli(db, &["sync", "restore", "1", "--json", "--passphrase-env", "SYNC_PASS"]).await));
+    assert_eq!(done["generation"], 3, "{done}");
+    a.sync_ok().await;
+    for d in [&a, &b] {
+        assert_eq!(d.account(X, "1").unwrap().notes, "v1");
+        assert!(d.account(X, "2").is_some() && d.account(X, "3").is_some());
+        assert!(d.conflicts().is_empty());
+    }
+    assert_eq!(a.records(), b.records());
+    let r = cli(db, &["sync", "restore", "99", "--passphrase-env", "SYNC_PASS"]).await;
+    assert!(!r.0 && r.2.trim().lines().count() == 1 && r.2.contains("generation 99 is not on the server"), "{r:?}");
 }
 
 /// Against `rclone serve webdav` (another server's MOVE, ETag and listing behaviour),

@@ -156,6 +156,9 @@ pub struct SyncReport {
     pub conflicts: Vec<ConflictLine>,
     /// Old documents deleted on the server.
     pub pruned: Vec<String>,
+    /// The generation whose state this sync restored.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub restored: Option<u64>,
 }
 
 /// This device's sync status, for the app and the CLI.
@@ -221,16 +224,71 @@ async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> 
     tokio::task::spawn_blocking(f).await.map_err(|e| SyncError::Store(StoreError::Unavailable(e.to_string())))
 }
 
-/// Syncs this device's store with the server.
-pub async fn run(store: &SharedStore, opts: &SyncOptions) -> Result<SyncReport, SyncError> {
+/// What a sync or a look at the history starts from: the settings, this device's sync
+/// state, the passphrase (given or saved) and the server's sync folder.
+async fn prepare(
+    store: &SharedStore,
+    passphrase: Option<&str>,
+) -> Result<(crate::domain::settings::Settings, crate::store::SyncState, String, remote::Remote), SyncError> {
     let (settings, state) = store.run(|s| Ok((s.load_settings()?.settings, s.sync_state()?))).await?;
-    let passphrase = opts
-        .passphrase
-        .clone()
+    let passphrase = passphrase
         .filter(|p| !p.is_empty())
+        .map(str::to_string)
         .or_else(|| Some(settings.sync.passphrase.clone()).filter(|p| !p.is_empty()))
         .ok_or(SyncError::PassphraseRequired)?;
     let remote = remote::Remote::new(&settings.backup.webdav)?;
+    Ok((settings, state, passphrase, remote))
+}
+
+/// One sync document kept on the server (the history).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct HistoryEntry {
+    /// Its generation (what `apihub sync restore N` takes).
+    pub generation: u64,
+    /// When it was written (RFC 3339, UTC).
+    pub written_at: String,
+    /// The device that wrote it (name, else id).
+    pub device: String,
+    /// Sites, accounts and synced settings in it (existing ones).
+    pub sites: usize,
+    /// Accounts.
+    pub accounts: usize,
+    /// Settings.
+    pub settings: usize,
+    /// Open conflicts in it.
+    pub conflicts: usize,
+}
+
+/// The sync documents on the server, newest first.
+pub async fn history(store: &SharedStore, passphrase: Option<&str>) -> Result<Vec<HistoryEntry>, SyncError> {
+    let (_, _, passphrase, remote) = prepare(store, passphrase).await?;
+    let mut key = None;
+    let mut out = Vec::new();
+    for (generation, _) in remote.generations().await? {
+        let bytes = remote.fetch(generation).await?;
+        let (written_by, written_at) = remote::written(&bytes);
+        let (pass, known) = (passphrase.clone(), key.clone());
+        let (doc, k) = blocking(move || remote::open(&bytes, generation, &pass, known.as_ref())).await??;
+        key = Some(k);
+        let live = model::live(&doc);
+        let count = |kind: &str| live.keys().filter(|k| k.split(model::SEP).next() == Some(kind)).count();
+        out.push(HistoryEntry {
+            generation,
+            written_at,
+            device: doc.devices.get(&written_by).map(|d| d.name.clone()).unwrap_or(written_by),
+            sites: count("site"),
+            accounts: count("account"),
+            settings: count("setting"),
+            conflicts: doc.conflicts.values().filter(|c| c.settled.is_none()).count(),
+        });
+    }
+    Ok(out)
+}
+
+/// Syncs this device's store with the server (or, [`SyncOptions::restore`], restores
+/// a state of the history as a sync).
+pub async fn run(store: &SharedStore, opts: &SyncOptions) -> Result<SyncReport, SyncError> {
+    let (settings, state, passphrase, remote) = prepare(store, opts.passphrase.as_deref()).await?;
     let base: Doc = match &state.base {
         Some(bytes) => serde_json::from_slice(bytes).unwrap_or_else(|e| {
             log::warn!("sync: the saved base does not read ({e}); merging as a first sync");
@@ -319,6 +377,7 @@ pub async fn run(store: &SharedStore, opts: &SyncOptions) -> Result<SyncReport, 
                 .map(|c| ConflictLine { label: label(&c.record), field: c.field.clone(), applied: c.applied.as_str() })
                 .collect(),
             pruned: Vec::new(),
+            restored: opts.restore,
         };
         if opts.dry_run {
             if current == 0 {
