@@ -898,4 +898,53 @@ mod ui {
         assert_eq!(store.account(id).unwrap().notes, "desk notes");
         assert!(h.query_by_label("No conflicts").is_some());
     }
+
+    /// The history in the Sync section: "Preview restore…" on an older document shows
+    /// what would change, and the confirmation restores it.
+    #[test]
+    fn the_history_previews_a_restore_and_restores_on_confirmation() {
+        let _l = ui_lock();
+        let server_rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
+        let (url, _srv) = server_rt.block_on(start(Faults::default()));
+        let desk = Device::new(&url, "desk");
+        desk.add(X, "1", "tok-1");
+        desk.edit(X, "1", |m| m.notes = "v1".into());
+        server_rt.block_on(desk.sync_ok());
+        desk.edit(X, "1", |m| m.notes = "v2".into());
+        server_rt.block_on(desk.sync_ok());
+        let app_url = url.clone();
+        let mut t = app_with(move |s| {
+            s.set_setting("ui.lang", "en").unwrap();
+            s.update_settings(|st| -> Result<(), apihub::store::StoreError> {
+                st.backup.webdav.url = app_url;
+                st.backup.webdav.remote_path = "/desk".into();
+                st.sync.device_name = "laptop".into();
+                st.sync.passphrase = PASS.into();
+                Ok(())
+            })
+            .unwrap();
+        });
+        let h = &mut t.harness;
+        h.set_size(egui::vec2(1100.0, 5000.0));
+        run_until(h, "accounts loaded", |h| h.state().state().sites.accounts.value().is_some());
+        h.get_all_by_label("Settings").next().unwrap().click();
+        h.run();
+        h.get_by_label("Show history").click();
+        run_until(h, "history read", |h| h.state().state().sync.history.is_some());
+        assert!(h.query_by_label_contains("Generation 2 ·").is_some());
+        assert!(h.query_by_label_contains("Generation 1 ·").is_some());
+        h.get_all_by_label("Preview restore…").last().unwrap().click();
+        run_until(h, "preview shown", |h| h.state().state().sync.preview.is_some());
+        assert!(h.query_by_label("Restoring the state of generation 1 would change:").is_some());
+        assert!(h.query_by_label("  + user1 on https://x.example").is_some(), "the account arrives here");
+        assert!(h.query_by_label_contains("~ user1 on https://x.example: notes").is_some(), "on the server");
+        assert!(Store::open(t.dir.path()).unwrap().store.list_accounts().unwrap().is_empty(), "nothing written");
+        h.get_by_label("Restore generation 1").click();
+        run_until(h, "restored", |h| h.state().state().sync.status.as_ref().is_some_and(|s| s.generation == 3));
+        let store = Store::open(t.dir.path()).unwrap().store;
+        assert_eq!(store.list_accounts().unwrap()[0].notes, "v1");
+        assert!(h.query_by_label("Restore generation 1").is_none(), "the preview closed");
+        server_rt.block_on(desk.sync_ok());
+        assert_eq!(desk.account(X, "1").unwrap().notes, "v1", "the restored value reached the desk");
+    }
 }
