@@ -155,8 +155,8 @@ fn history_ui(
             ui.weak(tr("sync.history.empty"));
         }
         Some(Ok(list)) => {
-            for h in list {
-                ui.horizontal(|ui| {
+            egui::Grid::new("sync_history").num_columns(2).show(ui, |ui| {
+                for h in list {
                     let time = h.written_at.replace('T', " ").trim_end_matches('Z').to_string();
                     let (generation, accounts) = (h.generation.to_string(), h.accounts.to_string());
                     let row = fill(
@@ -169,8 +169,9 @@ fn history_ui(
                         let (generation, passphrase) = (h.generation, passphrase.clone());
                         actions.push(Command::Sync(SyncCmd::PreviewRestore { generation, passphrase }));
                     }
-                });
-            }
+                    ui.end_row();
+                }
+            });
         }
         Some(Err(e)) => {
             ui.colored_label(ui.visuals().error_fg_color, fill(tr("sync.history.failed"), &[("error", e)]));
