@@ -408,6 +408,40 @@ async fn gateway_aliases_pins_and_order_sync_with_each_devices_own_account_ids()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn key_notes_sync_as_fields_of_a_key_record_and_clearing_one_syncs_too() {
+    let (url, _srv) = start(Faults::default()).await;
+    let (a, b) = (Device::new(&url, "desk"), Device::new(&url, "laptop"));
+    b.add("https://y.example", "9", "tok-9");
+    let a1 = a.add(X, "1", "tok-1");
+    a.next().store.with(|s| s.set_key_note(a1, 7, "used by Cursor")).unwrap();
+    a.next().store.with(|s| s.set_key_note(a1, 8, "CI")).unwrap();
+    a.sync_ok().await;
+    let r = b.sync_ok().await;
+    assert!(r.conflicts.is_empty(), "{r:?}");
+    let b1 = b.account(X, "1").unwrap().id;
+    let notes = |d: &Device, id: i64| d.store.with(|s| s.key_notes(id)).unwrap();
+    assert_eq!(notes(&b, b1), [(7, "used by Cursor".to_string()), (8, "CI".to_string())].into());
+    // The laptop clears one (through the CLI) and edits the other; the desk gets both.
+    ok(cli(b.dir.path(), &["keys", "note", "--account", &b1.to_string(), "8", ""]).await);
+    b.next().store.with(|s| s.set_key_note(b1, 7, "Cursor, laptop")).unwrap();
+    b.sync_ok().await;
+    a.sync_ok().await;
+    assert_eq!(notes(&a, a1), [(7, "Cursor, laptop".to_string())].into());
+    // The same note edited on both: one conflict, named after the key.
+    a.next().store.with(|s| s.set_key_note(a1, 7, "desk")).unwrap();
+    b.next().store.with(|s| s.set_key_note(b1, 7, "laptop")).unwrap();
+    a.sync_ok().await;
+    let r = b.sync_ok().await;
+    assert_eq!(r.conflicts.len(), 1, "{r:?}");
+    assert_eq!(
+        (r.conflicts[0].label.as_str(), r.conflicts[0].field.as_str()),
+        ("key 7 of uid:1 on https://x.example", "note")
+    );
+    a.sync_ok().await;
+    assert_eq!(a.records(), b.records());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_deletion_against_an_edit_is_a_conflict_not_a_silent_loss() {
     let (url, _srv) = start(Faults::default()).await;
     let (a, b) = (Device::new(&url, "desk"), Device::new(&url, "laptop"));

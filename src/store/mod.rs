@@ -10,6 +10,7 @@ mod backup_meta;
 mod checkin;
 mod gateway_log;
 pub mod health;
+mod key_notes;
 mod migrations;
 mod model_trials;
 mod network;
@@ -35,6 +36,7 @@ pub use backup_meta::{AccountRow, RestoreRows, SiteRow, StoreSnapshot, account_i
 pub use checkin::{CheckinRecord, CheckinRecordOutcome};
 pub use gateway_log::{GatewayAccountSummary, GatewayLogQuery};
 pub use health::DamagedStore;
+pub use key_notes::KeyNoteRow;
 pub use notify::{Claimed, DeliveryRow, DeliveryState, Finish, Found, HistoryRow, Lease, NewEvent, SCHEDULE_LEASE};
 pub use paths::{DataDirSource, resolve_data_dir};
 pub use secrets::{KeyLocation, KeyProblem, KeyProblemKind, SecretBox};

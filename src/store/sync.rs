@@ -73,6 +73,12 @@ fn journal_triggers() -> String {
         sections.chain(SYNCED_KEYS.iter().map(|k| format!("{row}.key = '{k}'"))).collect::<Vec<_>>().join(" OR ")
     };
     let setting = |row: &str| format!("'setting' || char(31) || {row}.key");
+    let key = |row: &str| {
+        format!(
+            "'key' || char(31) || {KEY_FN}({row}.site_url) || char(31) || {row}.identity || char(31) || {row}.key_id"
+        )
+    };
+    let note = "SELECT 'note' AS f";
     let site = format!("'site' || char(31) || {KEY_FN}(NEW.url)");
     [
         ("acc_ins", "AFTER INSERT ON main.accounts", String::new(), put(acc("NEW"), whole)),
@@ -88,6 +94,8 @@ fn journal_triggers() -> String {
             put(setting("NEW"), value),
         ),
         ("set_del", "AFTER DELETE ON main.settings", format!("WHEN {}", synced("OLD")), put(setting("OLD"), value)),
+        ("note_ins", "AFTER INSERT ON main.key_notes", String::new(), put(key("NEW"), note)),
+        ("note_upd", "AFTER UPDATE ON main.key_notes", "WHEN OLD.note IS NOT NEW.note".into(), put(key("NEW"), note)),
     ]
     .iter()
     .map(|(name, on, when, body)| {
@@ -195,6 +203,8 @@ pub struct SyncCommit {
     /// conflicts go, settlements made here included: the document has them now; new
     /// ones are added, each kept until settled, even several on one field).
     pub conflicts: Vec<NewConflict>,
+    /// Key notes to write (site URL as stored here, identity, key id, note).
+    pub key_notes: Vec<super::KeyNoteRow>,
     /// Settings whose values name accounts (`gateway::settings::ACCOUNT_REF_KEYS`), as
     /// the sync document has them: turned into this device's ids once this write's
     /// accounts exist, inside the transaction.
@@ -369,6 +379,7 @@ impl Store {
         if !c.delete_accounts.is_empty() {
             tx.execute("DELETE FROM sites WHERE id NOT IN (SELECT site_id FROM accounts)", [])?;
         }
+        super::key_notes::write_key_notes(&tx, &c.key_notes)?;
         let mut settings = c.settings.clone();
         if !c.account_ref_settings.is_empty() {
             let refs = account_refs(&tx)?;

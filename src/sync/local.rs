@@ -1,6 +1,6 @@
 //! This device's data as sync records, and the store write that makes it match a
 //! merged document. Synced: sites (name, kind, User-Agent), accounts (every field the
-//! user edits and the credentials), and the settings `Settings::is_synced` names (`SYNCED_SECTIONS`, `SYNCED_KEYS`). Not
+//! user edits and the credentials), key notes, and the settings `Settings::is_synced` names (`SYNCED_SECTIONS`, `SYNCED_KEYS`). Not
 //! synced: cached data (snapshots, usage logs, check-in state), a site's proxy and the
 //! `network`, `backup`, `ui`, `update` and `sync` settings (they belong to a device).
 //! Gateway aliases, pins and order name accounts by id: they travel with each account
@@ -65,6 +65,12 @@ pub fn read_local(store: &Store) -> Result<Values, StoreError> {
             .into_iter()
             .map(|(k, v)| (k.to_string(), v))
             .collect(),
+        );
+    }
+    for (url, identity, key_id, note) in store.all_key_notes()? {
+        out.insert(
+            RecordKey::Key(site_key_url(&url), identity, key_id).text(),
+            [("note".to_string(), json!(note))].into_iter().collect(),
         );
     }
     let refs = store.account_refs()?;
@@ -135,6 +141,9 @@ pub fn commit_for(store: &Store, local: &Values, target: &Values) -> Result<Sync
                     credentials,
                 });
             }
+            Some(RecordKey::Key(url, identity, key_id)) => {
+                c.key_notes.push((here(url), identity, key_id, text(values.get("note"))));
+            }
             Some(RecordKey::Setting(k)) if ACCOUNT_REF_KEYS.contains(&k.as_str()) => {
                 if let Some(v) = values.get("value").filter(|v| !v.is_null()) {
                     c.account_ref_settings.push((k, v.clone()));
@@ -183,6 +192,7 @@ pub fn label(key: &str, values: Option<&std::collections::BTreeMap<String, Value
         }
         Some(RecordKey::Site(url)) => format!("site {url}"),
         Some(RecordKey::Setting(k)) => format!("setting {k}"),
+        Some(RecordKey::Key(url, identity, id)) => format!("key {id} of {identity} on {url}"),
         None => key.replace(super::model::SEP, " "),
     }
 }

@@ -1,7 +1,9 @@
 //! The sync document and the merge (pure: no I/O).
 //!
-//! - A **record** is a site, an account or a synced setting; its key names it
-//!   (`site␟<url>`, `account␟<site url>␟<identity>`, `setting␟<key>`). A record is a
+//! - A **record** is a site, an account, a key's note or a synced setting; its key
+//!   names it by natural key (`site␟<url>`, `account␟<site url>␟<identity>`,
+//!   `key␟<site url>␟<identity>␟<key id>`, `setting␟<key>`; the URL as
+//!   `site_key_url`). A record is a
 //!   map of fields, each with its value and a [`Stamp`]: a hybrid logical clock
 //!   (wall-clock milliseconds, a counter) and the device that wrote it.
 //! - An account's `_alive` field is its existence: a deletion sets it to `false` (a
@@ -132,6 +134,8 @@ pub enum RecordKey {
     Account(String, String),
     /// A synced setting, by dotted key.
     Setting(String),
+    /// A key's note, by site URL, account identity and the key's id on the site.
+    Key(String, String, i64),
 }
 
 impl RecordKey {
@@ -141,11 +145,18 @@ impl RecordKey {
             RecordKey::Site(u) => format!("site{SEP}{u}"),
             RecordKey::Account(u, i) => format!("account{SEP}{u}{SEP}{i}"),
             RecordKey::Setting(k) => format!("setting{SEP}{k}"),
+            RecordKey::Key(u, i, k) => format!("key{SEP}{u}{SEP}{i}{SEP}{k}"),
         }
     }
 
     /// Parses a key text (`None`: a kind this build does not know).
     pub fn parse(text: &str) -> Option<RecordKey> {
+        if let Some(rest) = text.strip_prefix("key\u{1f}") {
+            let mut parts = rest.rsplitn(2, SEP);
+            let (id, account) = (parts.next()?.parse().ok()?, parts.next()?);
+            let (u, i) = account.split_once(SEP)?;
+            return Some(RecordKey::Key(u.to_string(), i.to_string(), id));
+        }
         let mut parts = text.splitn(3, SEP);
         match (parts.next()?, parts.next()?, parts.next()) {
             ("site", u, None) => Some(RecordKey::Site(u.to_string())),
@@ -532,7 +543,9 @@ pub fn live(doc: &Doc) -> Values {
             Some(RecordKey::Account(url, _)) if alive(rec) => {
                 used_sites.insert(RecordKey::Site(url).text());
             }
-            Some(RecordKey::Account(..)) | Some(RecordKey::Site(_)) | None => continue,
+            Some(RecordKey::Key(url, identity, _))
+                if doc.records.get(&RecordKey::Account(url.clone(), identity.clone()).text()).is_some_and(alive) => {}
+            Some(RecordKey::Account(..)) | Some(RecordKey::Site(_)) | Some(RecordKey::Key(..)) | None => continue,
             Some(RecordKey::Setting(_)) => {}
         }
         out.insert(key.clone(), rec.iter().map(|(k, f)| (k.clone(), f.v.clone())).collect());
@@ -739,5 +752,7 @@ mod tests {
             RecordKey::parse(&acc("user:a\u{1f}b")),
             Some(RecordKey::Account("https://x".into(), "user:a\u{1f}b".into()))
         );
+        let key = RecordKey::Key("https://x".into(), "uid:1".into(), 42);
+        assert_eq!(RecordKey::parse(&key.text()), Some(key));
     }
 }
