@@ -238,6 +238,7 @@ impl DeviceSync {
                             cx.change_settings(|s| s.sync.passphrase = p.0);
                         }
                         if !report.local.is_empty() {
+                            cx.send(super::keys::KeysCmd::ForgetNotes);
                             cx.send(SitesCmd::Reload);
                             cx.send(Command::ReloadSettings);
                             cx.send(BackupCmd::Reload);
@@ -267,6 +268,7 @@ impl DeviceSync {
                 match r {
                     Ok(status) => {
                         self.status = Some(status);
+                        cx.send(super::keys::KeysCmd::ForgetNotes);
                         cx.send(SitesCmd::Reload);
                         cx.send(Command::ReloadSettings);
                         cx.send(SyncCmd::Changed);
