@@ -59,7 +59,7 @@ impl Device {
 
     /// The next write happens at `ms` on this device's clock.
     fn at_time(&self, ms: u64) -> &Device {
-        self.store.with(|s| Ok(s.edit_clock().set_ms(Some(ms)))).unwrap();
+        self.store.with(|s| Ok(s.edit_clock())).unwrap().set_ms(Some(ms));
         self
     }
 

@@ -50,7 +50,7 @@ pub enum KeysMsg {
         /// It was a reveal (copy the key).
         reveal: bool,
         /// What it did.
-        result: Result<KeyActionDone, actions::ActionError>,
+        result: Box<Result<KeyActionDone, actions::ActionError>>,
     },
     /// An account's key notes were read (or written, then read).
     Notes(AccountId, Result<BTreeMap<i64, String>, String>),
@@ -91,7 +91,7 @@ impl Keys {
                     async move {
                         let _refreshing = holds.acquire(refresh_key(acc.id)).await;
                         let result = actions::run_key_action(&relay, &store, &acc, action).await;
-                        KeysMsg::Done { id: acc.id, reveal, result }
+                        KeysMsg::Done { id: acc.id, reveal, result: Box::new(result) }
                     }
                 }) {
                     self.busy.insert(account);
@@ -133,7 +133,7 @@ impl Keys {
             }
             KeysMsg::Done { id, reveal, result } => {
                 self.busy.remove(&id);
-                let (text, ok) = match result {
+                let (text, ok) = match *result {
                     Ok(done) => {
                         let text = if reveal {
                             if let Some(k) = &done.full_key {
@@ -180,11 +180,11 @@ mod tests {
         let mut rig = Rig::new();
         let mut keys = Keys::default();
         let done = KeyActionDone { state: Default::default(), created: None, full_key: None };
-        rig.with(|cx| keys.on_job(KeysMsg::Done { id: 4, reveal: false, result: Ok(done) }, cx));
+        rig.with(|cx| keys.on_job(KeysMsg::Done { id: 4, reveal: false, result: Box::new(Ok(done)) }, cx));
         assert_eq!(keys.message(4).map(|m| (m.ok, m.text.as_str())), Some((true, tr("keys.saved"))));
         assert!(matches!(rig.sent().as_slice(), [crate::app::Command::Sites(SitesCmd::SetState(4, _))]));
         let e = actions::ActionError::Relay(RelayError::RateLimited { retry_after_secs: None });
-        rig.with(|cx| keys.on_job(KeysMsg::Done { id: 4, reveal: true, result: Err(e) }, cx));
+        rig.with(|cx| keys.on_job(KeysMsg::Done { id: 4, reveal: true, result: Box::new(Err(e)) }, cx));
         assert_eq!(keys.message(4).map(|m| m.text.as_str()), Some(tr("keys.reveal_rate_limited")));
         assert!(rig.sent().is_empty(), "a failure changes no state");
         // Notes: set, kept, and an automatic sync asked for.
@@ -206,7 +206,7 @@ mod tests {
         assert_eq!(keys.notes[&id][&7], "Cursor", "shown at once");
         assert!(rig.sent().iter().any(|c| matches!(c, crate::app::Command::Sync(_))));
         for _ in 0..200 {
-            if rig.store.with(|s| s.key_notes(id)).unwrap().get(&7).is_some() {
+            if rig.store.with(|s| s.key_notes(id)).unwrap().contains_key(&7) {
                 break;
             }
             std::thread::sleep(std::time::Duration::from_millis(10));
