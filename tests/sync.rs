@@ -871,6 +871,29 @@ mod ui {
     use crate::common::{app_with, run_until, type_into, ui_lock};
     use egui_kittest::kittest::Queryable;
 
+    /// The app as the laptop (English, the desk's server folder, `passphrase` saved
+    /// unless empty), on the Settings page.
+    fn laptop(url: &str, passphrase: &str) -> crate::common::TestApp {
+        let (app_url, passphrase) = (url.to_string(), passphrase.to_string());
+        let mut t = app_with(move |s| {
+            s.set_setting("ui.lang", "en").unwrap();
+            s.update_settings(|st| -> Result<(), apihub::store::StoreError> {
+                st.backup.webdav.url = app_url;
+                st.backup.webdav.remote_path = "/desk".into();
+                st.sync.device_name = "laptop".into();
+                st.sync.passphrase = passphrase;
+                Ok(())
+            })
+            .unwrap();
+        });
+        let h = &mut t.harness;
+        h.set_size(egui::vec2(1100.0, 5000.0));
+        run_until(h, "accounts loaded", |h| h.state().state().sites.accounts.value().is_some());
+        h.get_all_by_label("Settings").next().unwrap().click();
+        h.run();
+        t
+    }
+
     #[test]
     fn the_sync_section_syncs_and_settles_a_conflict() {
         let _l = ui_lock();
@@ -882,22 +905,8 @@ mod ui {
         // finds that setting changed on both sides, a conflict of its own).
         desk.store.with(|s| s.set_setting("refresh.auto", "off")).unwrap();
         server_rt.block_on(desk.sync_ok());
-        let app_url = url.clone();
-        let mut t = app_with(move |s| {
-            s.set_setting("ui.lang", "en").unwrap();
-            s.update_settings(|st| -> Result<(), apihub::store::StoreError> {
-                st.backup.webdav.url = app_url;
-                st.backup.webdav.remote_path = "/desk".into();
-                st.sync.device_name = "laptop".into();
-                Ok(())
-            })
-            .unwrap();
-        });
+        let mut t = laptop(&url, "");
         let h = &mut t.harness;
-        h.set_size(egui::vec2(1100.0, 5000.0));
-        run_until(h, "accounts loaded", |h| h.state().state().sites.accounts.value().is_some());
-        h.get_all_by_label("Settings").next().unwrap().click();
-        h.run();
         assert!(h.query_by_label("Sync between devices").is_some());
         assert!(h.query_by_label("Never synced").is_some());
         type_into(h, "Sync passphrase", PASS);
@@ -946,23 +955,8 @@ mod ui {
         server_rt.block_on(desk.sync_ok());
         desk.edit(X, "1", |m| m.notes = "v2".into());
         server_rt.block_on(desk.sync_ok());
-        let app_url = url.clone();
-        let mut t = app_with(move |s| {
-            s.set_setting("ui.lang", "en").unwrap();
-            s.update_settings(|st| -> Result<(), apihub::store::StoreError> {
-                st.backup.webdav.url = app_url;
-                st.backup.webdav.remote_path = "/desk".into();
-                st.sync.device_name = "laptop".into();
-                st.sync.passphrase = PASS.into();
-                Ok(())
-            })
-            .unwrap();
-        });
+        let mut t = laptop(&url, PASS);
         let h = &mut t.harness;
-        h.set_size(egui::vec2(1100.0, 5000.0));
-        run_until(h, "accounts loaded", |h| h.state().state().sites.accounts.value().is_some());
-        h.get_all_by_label("Settings").next().unwrap().click();
-        h.run();
         h.get_by_label("Show history").click();
         run_until(h, "history read", |h| h.state().state().sync.history.is_some());
         assert!(h.query_by_label_contains("Generation 2 ·").is_some());
