@@ -308,7 +308,7 @@ async fn a_conflict_is_listed_on_every_device_and_settling_it_on_one_settles_it_
     b.edit(X, "1", |m| m.notes = "laptop".into());
     a.sync_ok().await;
     assert_eq!(b.sync_ok().await.conflicts.len(), 1, "the laptop finds it");
-    c.sync_ok().await;
+    assert_eq!(c.sync_ok().await.open_conflicts, 1, "found elsewhere, open here");
     a.sync_ok().await;
     let listed = |d: &Device| {
         let k = d.conflicts();

@@ -196,7 +196,10 @@ fn print_report(r: &SyncReport) {
         let what = if c.field.is_empty() { "deleted on one side, edited on the other".into() } else { c.field.clone() };
         println!("conflict: {} ({what}): {} value applied", c.label, c.applied);
     }
-    if !r.conflicts.is_empty() {
+    if r.open_conflicts > r.conflicts.len() {
+        println!("{} conflicts open (found here or on another device)", r.open_conflicts);
+    }
+    if r.open_conflicts > 0 {
         println!("see `apihub sync conflicts`; `apihub sync resolve ID --take local|remote` picks the other value");
     }
     if let Some(g) = r.restored {

@@ -152,8 +152,10 @@ pub struct SyncReport {
     pub local: ChangeLines,
     /// Changes on the server.
     pub remote: ChangeLines,
-    /// Conflicts found (kept in the conflicts list).
+    /// Conflicts found by this sync (kept in the conflicts list).
     pub conflicts: Vec<ConflictLine>,
+    /// Conflicts open after it, found here or on another device.
+    pub open_conflicts: usize,
     /// Old documents deleted on the server.
     pub pruned: Vec<String>,
     /// The generation whose state this sync restored.
@@ -376,6 +378,7 @@ pub async fn run(store: &SharedStore, opts: &SyncOptions) -> Result<SyncReport, 
                 .iter()
                 .map(|c| ConflictLine { label: label(&c.record), field: c.field.clone(), applied: c.applied.as_str() })
                 .collect(),
+            open_conflicts: conflicts.len(),
             pruned: Vec::new(),
             restored: opts.restore,
         };
