@@ -440,3 +440,48 @@ impl Store {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::domain::{AuthMethod, Credentials, NewAccount, SiteKind};
+    use crate::store::{AccountMeta, Store};
+
+    #[test]
+    fn the_journal_stamps_each_synced_write_with_the_edit_clock_and_a_sync_clears_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = Store::open(dir.path()).unwrap().store;
+        let clock = s.edit_clock();
+        clock.set_ms(Some(1_000));
+        let id = s
+            .upsert_account(&NewAccount {
+                site_url: "https://X.example/".into(),
+                site_name: "X".into(),
+                kind: SiteKind::NewApi,
+                user_id: "1".into(),
+                username: "u".into(),
+                auth: AuthMethod::AccessToken,
+                credentials: Credentials { access_token: Some("t".into()), ..Default::default() },
+            })
+            .unwrap();
+        let acc = "account\u{1f}https://x.example\u{1f}uid:1";
+        assert_eq!(s.sync_journal().unwrap()[acc]["*"], 1_000, "keyed by the site key URL");
+        clock.set_ms(Some(2_000));
+        let mut meta = AccountMeta::of(&s.account(id).unwrap());
+        meta.notes = "n".into();
+        s.update_account_meta(id, &meta).unwrap();
+        s.set_setting("refresh.auto", "off").unwrap();
+        s.set_setting("ui.lang", "en").unwrap();
+        s.set_key_note(id, 7, "k").unwrap();
+        let j = s.sync_journal().unwrap();
+        assert_eq!(j[acc].get("notes"), Some(&2_000));
+        assert_eq!(j[acc].get("group"), None, "unchanged fields are not journaled");
+        assert_eq!(j["setting\u{1f}refresh.auto"]["value"], 2_000);
+        assert!(!j.contains_key("setting\u{1f}ui.lang"), "a device's own setting is not synced");
+        assert_eq!(j["key\u{1f}https://x.example\u{1f}uid:1\u{1f}7"]["note"], 2_000);
+        s.commit_sync(&super::SyncCommit { base: Some((b"{}".to_vec(), 1)), ..Default::default() }).unwrap();
+        assert!(s.sync_journal().unwrap().is_empty());
+        clock.set_ms(Some(3_000));
+        s.remove_account(id).unwrap();
+        assert_eq!(s.sync_journal().unwrap()[acc]["_alive"], 3_000);
+    }
+}

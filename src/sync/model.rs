@@ -741,6 +741,26 @@ mod tests {
     }
 
     #[test]
+    fn a_value_nobody_is_known_to_have_written_yields_without_a_conflict() {
+        let a = acc("uid:1");
+        let set = values(&[(&a, &[(ALIVE, json!(true)), ("notes", json!("set")), ("group", json!("g1"))])]);
+        let default = values(&[(&a, &[(ALIVE, json!(true)), ("notes", json!("")), ("group", json!("g2"))])]);
+        // Device 1 wrote its notes (journaled); device 2 has the default and neither
+        // group value has a known time.
+        let journal = Journal::from([(a.clone(), [("notes".to_string(), 500)].into())]);
+        let mut c1 = Clock::new(1, 600);
+        let remote = local_doc(&Doc::default(), &set, &journal, &BTreeMap::new(), &mut c1);
+        let mut c2 = Clock::new(2, 700);
+        let mine = local_doc(&Doc::default(), &default, &Journal::new(), &BTreeMap::new(), &mut c2);
+        assert_eq!(mine.records[&a]["notes"].s.ms, UNKNOWN_MS);
+        let m = merge(&Doc::default(), &mine, &remote, &mut c2, 0);
+        assert_eq!(m.doc.records[&a]["notes"].v, json!("set"));
+        let fields: Vec<&str> = m.conflicts.iter().map(|c| c.field.as_str()).collect();
+        assert_eq!(fields, ["group"], "two unknown values that differ still conflict");
+        assert_eq!(m.doc.conflicts.len(), 1, "kept in the document for every device");
+    }
+
+    #[test]
     fn clock_ticks_past_what_it_saw() {
         let mut c = Clock::new(7, 100);
         c.observe(Stamp { ms: 500, c: 3, dev: 1 });
