@@ -564,10 +564,12 @@ pub fn live(doc: &Doc) -> Values {
 /// a deleted record comes back; records `restored` does not have stay as they are.
 pub fn restore_over(doc: &Doc, restored: &Values, clock: &mut Clock) -> Doc {
     let mut want = live(doc);
+    let mut now = Journal::new();
     for (key, values) in restored {
         want.entry(key.clone()).or_default().extend(values.iter().map(|(k, v)| (k.clone(), v.clone())));
+        now.insert(key.clone(), [("*".to_string(), clock.now_ms)].into());
     }
-    local_doc(doc, &want, &Journal::new(), &BTreeMap::new(), clock)
+    local_doc(doc, &want, &now, &BTreeMap::new(), clock)
 }
 
 /// What changes from one set of values to another.
