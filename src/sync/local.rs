@@ -87,6 +87,41 @@ pub fn read_local(store: &Store) -> Result<Values, StoreError> {
     Ok(out)
 }
 
+/// The default of each field of `local`'s records that has one (what a field nobody set
+/// holds): settings their `Settings::default()` value, and for accounts, sites and key
+/// notes the empty value of the optional fields.
+pub fn defaults(local: &Values) -> Values {
+    let settings = Settings::default();
+    let mut out = Values::new();
+    for key in local.keys() {
+        let fields: Vec<(&str, Value)> = match RecordKey::parse(key) {
+            Some(RecordKey::Setting(k)) => {
+                let text = settings.get(&k).unwrap_or_default();
+                let v = match ACCOUNT_REF_KEYS.contains(&k.as_str()) {
+                    true => refs_of(&k, &text, |_| None).unwrap_or(Value::Null),
+                    false => json!(text),
+                };
+                vec![("value", v)]
+            }
+            Some(RecordKey::Account(..)) => vec![
+                ("name", json!("")),
+                ("group", json!("")),
+                ("notes", json!("")),
+                ("paid_per_usd", Value::Null),
+                ("disabled", json!(false)),
+                ("low_balance_threshold", Value::Null),
+                ("refresh_interval_mins", Value::Null),
+                ("sort_order", json!(0)),
+            ],
+            Some(RecordKey::Site(_)) => vec![("user_agent", json!(""))],
+            Some(RecordKey::Key(..)) => vec![("note", json!(""))],
+            None => Vec::new(),
+        };
+        out.insert(key.clone(), fields.into_iter().map(|(f, v)| (f.to_string(), v)).collect());
+    }
+    out
+}
+
 /// The store write that turns `local` (what [`read_local`] returned) into `target`.
 pub fn commit_for(store: &Store, local: &Values, target: &Values) -> Result<SyncCommit, StoreError> {
     let mut c = SyncCommit::default();

@@ -311,17 +311,25 @@ pub async fn run(store: &SharedStore, opts: &SyncOptions) -> Result<SyncReport, 
         None => None,
     };
     for attempt in 1..=opts.max_attempts.max(1) {
-        let (local, journal, settled, now_ms) = store
-            .run(|s| Ok((local::read_local(s)?, s.sync_journal()?, s.sync_settled()?, s.edit_clock().now_ms())))
+        let (local, edits, now_ms) = store
+            .run(|s| {
+                let local = local::read_local(s)?;
+                let edits = model::Edits {
+                    journal: s.sync_journal()?,
+                    defaults: local::defaults(&local),
+                    settled: s.sync_settled()?,
+                };
+                Ok((local, edits, s.edit_clock().now_ms()))
+            })
             .await?;
         let (current, remote_doc) = match remote.generations().await?.first() {
             None => (0, Doc::default()),
             Some((generation, _)) => (*generation, fetch_open(&remote, *generation, &passphrase, &mut key).await?),
         };
         // Local edits come after what this device had seen (the base), stamped when made.
-        let mut edits = Clock::new(dev, now_ms);
-        edits.observe_doc(&base);
-        let mine = model::local_doc(&base, &local, &journal, &settled, &mut edits);
+        let mut edit_clock = Clock::new(dev, now_ms);
+        edit_clock.observe_doc(&base);
+        let mine = model::local_doc(&base, &local, &edits, &mut edit_clock);
         let mut clock = Clock::new(dev, now_ms);
         for doc in [&base, &remote_doc, &mine] {
             clock.observe_doc(doc);

@@ -26,8 +26,9 @@ use serde_json::Value;
 pub const ALIVE: &str = "_alive";
 /// Fields that merge silently (later wins, never a conflict): each device's own order.
 const QUIET_FIELDS: &[&str] = &["sort_order"];
-/// The time of a value nobody is known to have written: it yields to a written one
-/// without a conflict (two such values that differ do conflict).
+/// The time of a default value nobody is known to have written (a setting never set on
+/// a device that never synced, an empty note): it yields to a written value without a
+/// conflict.
 pub const UNKNOWN_MS: u64 = 0;
 /// Separator inside record keys (never in a URL, identity or setting key).
 pub const SEP: char = '\u{1f}';
@@ -249,36 +250,42 @@ fn newest(rec: &Record) -> Stamp {
     rec.values().map(|f| f.s).max().unwrap_or_default()
 }
 
+/// What this device knows of its local values besides the values: when each was written
+/// (the journal), which values are defaults, and the conflicts settled here.
+#[derive(Debug, Clone, Default)]
+pub struct Edits {
+    /// Record → field (`*`: the whole record, inserted) → unix ms of the last write.
+    pub journal: Journal,
+    /// Record → field → its default value (what a field nobody set holds).
+    pub defaults: Values,
+    /// Conflicts settled here since the last sync: uid → unix ms.
+    pub settled: BTreeMap<String, u64>,
+}
+
 /// This device's document: the base with every local difference stamped with the time
-/// the journal says it was made (`journal`: record → field, or `*` for the whole
-/// record, → unix ms; a difference the journal does not know, e.g. made before it
-/// existed, is stamped now). `clock` must have observed the base only: an edit comes
-/// after what this device had seen, not after what the server holds now. A local
-/// account missing from the store is a deletion; a credential that could not be read
-/// here (`null`) never replaces a known one.
-/// `settled`: the conflicts settled here since the last sync (uid → unix ms).
-pub fn local_doc(
-    base: &Doc,
-    local: &Values,
-    journal: &Journal,
-    settled: &BTreeMap<String, u64>,
-    clock: &mut Clock,
-) -> Doc {
+/// it was made. The time of a field is its journal time; else the record's (`*`, an
+/// insert) unless the field just holds its default; else, for a field the base has,
+/// now (changed before the journal existed); else, for a default, [`UNKNOWN_MS`] (it
+/// yields to any written value); else now. `clock` must have observed the base only:
+/// an edit comes after what this device had seen, not after what the server holds now.
+/// A local account missing from the store is a deletion; a credential that could not
+/// be read here (`null`) never replaces a known one.
+pub fn local_doc(base: &Doc, local: &Values, edits: &Edits, clock: &mut Clock) -> Doc {
     let mut out = base.clone();
-    for (uid, ms) in settled {
+    for (uid, ms) in &edits.settled {
         if let Some(c) = out.conflicts.get_mut(uid).filter(|c| c.settled.is_none()) {
             c.settled = Some(clock.at(*ms));
         }
     }
-    // No journal time: a value in the base changed before the journal existed (now),
-    // or a value nobody is known to have written (a default on a device that never
-    // synced, data from before the journal): time 0, the oldest.
-    let stamp = |clock: &mut Clock, key: &str, name: &str| {
-        let times = journal.get(key);
-        match times.and_then(|t| t.get(name).or_else(|| t.get("*"))) {
-            Some(ms) => clock.at(*ms),
-            None if base.records.get(key).is_some_and(|r| r.contains_key(name)) => clock.tick(),
-            None => Stamp { ms: UNKNOWN_MS, c: 0, dev: clock.dev() },
+    let stamp = |clock: &mut Clock, key: &str, name: &str, v: &Value| {
+        let times = edits.journal.get(key);
+        let default = edits.defaults.get(key).and_then(|d| d.get(name)) == Some(v);
+        let in_base = base.records.get(key).is_some_and(|r| r.contains_key(name));
+        match (times.and_then(|t| t.get(name)), times.and_then(|t| t.get("*"))) {
+            (Some(ms), _) => clock.at(*ms),
+            (None, Some(ms)) if !default || in_base => clock.at(*ms),
+            _ if !in_base && default => Stamp { ms: UNKNOWN_MS, c: 0, dev: clock.dev() },
+            _ => clock.tick(),
         }
     };
     for (key, values) in local {
@@ -288,14 +295,14 @@ pub fn local_doc(
                 Some(f) if &f.v == v => {}
                 Some(f) if name == "credentials" && v.is_null() && !f.v.is_null() => {}
                 _ => {
-                    rec.insert(name.clone(), Field { v: v.clone(), s: stamp(clock, key, name) });
+                    rec.insert(name.clone(), Field { v: v.clone(), s: stamp(clock, key, name, v) });
                 }
             }
         }
     }
     for (key, rec) in out.records.iter_mut() {
         if is_account(key) && alive(rec) && !local.contains_key(key) {
-            rec.insert(ALIVE.into(), Field { v: Value::Bool(false), s: stamp(clock, key, ALIVE) });
+            rec.insert(ALIVE.into(), Field { v: Value::Bool(false), s: stamp(clock, key, ALIVE, &Value::Bool(false)) });
         }
     }
     out
@@ -564,12 +571,12 @@ pub fn live(doc: &Doc) -> Values {
 /// a deleted record comes back; records `restored` does not have stay as they are.
 pub fn restore_over(doc: &Doc, restored: &Values, clock: &mut Clock) -> Doc {
     let mut want = live(doc);
-    let mut now = Journal::new();
+    let mut now = Edits::default();
     for (key, values) in restored {
         want.entry(key.clone()).or_default().extend(values.iter().map(|(k, v)| (k.clone(), v.clone())));
-        now.insert(key.clone(), [("*".to_string(), clock.now_ms)].into());
+        now.journal.insert(key.clone(), values.keys().map(|f| (f.clone(), clock.now_ms)).collect());
     }
-    local_doc(doc, &want, &now, &BTreeMap::new(), clock)
+    local_doc(doc, &want, &now, clock)
 }
 
 /// What changes from one set of values to another.
@@ -631,7 +638,7 @@ mod tests {
         clock.observe_doc(remote);
         let mut edits = Clock::new(dev, ms);
         edits.observe_doc(base);
-        let l = local_doc(base, local, &Journal::new(), &BTreeMap::new(), &mut edits);
+        let l = local_doc(base, local, &Edits::default(), &mut edits);
         clock.observe_doc(&l);
         let m = merge(base, &l, remote, &mut clock, 0);
         *remote = m.doc.clone();
@@ -700,7 +707,7 @@ mod tests {
         sync(&mut b1, &mut l1, &mut remote, 1, 200);
         // Much later, device 1 collects the tombstone.
         let mut clock = Clock::new(1, 10_000);
-        let l = local_doc(&b1, &l1, &Journal::new(), &BTreeMap::new(), &mut clock);
+        let l = local_doc(&b1, &l1, &Edits::default(), &mut clock);
         let m = merge(&b1, &l, &remote, &mut clock, 5_000);
         assert!(!m.doc.records.contains_key(&a));
         remote = m.doc;
@@ -714,21 +721,24 @@ mod tests {
         let start = values(&[(&a, &[(ALIVE, json!(true)), ("notes", json!("n"))])]);
         let mut remote = Doc::default();
         let mut clock = Clock::new(1, 100);
-        let base = local_doc(&Doc::default(), &start, &Journal::new(), &BTreeMap::new(), &mut clock);
+        let base = local_doc(&Doc::default(), &start, &Edits::default(), &mut clock);
         remote.clone_from(&base);
         // Device 1 edits at 200, device 2 at 300; device 2 syncs first (at 310), device 1
         // late (at 900): device 2's newer edit wins and device 1's is the conflict.
-        let journal = |ms| Journal::from([(a.clone(), [("notes".to_string(), ms)].into())]);
+        let journal = |ms| Edits {
+            journal: Journal::from([(a.clone(), [("notes".to_string(), ms)].into())]),
+            ..Default::default()
+        };
         let edit = |v: &str| values(&[(&a, &[(ALIVE, json!(true)), ("notes", json!(v))])]);
         let mut c2 = Clock::new(2, 310);
         c2.observe_doc(&base);
-        let mine2 = local_doc(&base, &edit("two"), &journal(300), &BTreeMap::new(), &mut c2);
+        let mine2 = local_doc(&base, &edit("two"), &journal(300), &mut c2);
         assert_eq!(mine2.records[&a]["notes"].s, Stamp { ms: 300, c: 0, dev: 2 });
         let m2 = merge(&base, &mine2, &remote, &mut c2, 0);
         remote = m2.doc;
         let mut c1 = Clock::new(1, 900);
         c1.observe_doc(&base);
-        let mine1 = local_doc(&base, &edit("one"), &journal(200), &BTreeMap::new(), &mut c1);
+        let mine1 = local_doc(&base, &edit("one"), &journal(200), &mut c1);
         c1.observe_doc(&remote);
         let m1 = merge(&base, &mine1, &remote, &mut c1, 0);
         assert_eq!(m1.doc.records[&a]["notes"].v, json!("two"));
@@ -743,22 +753,26 @@ mod tests {
     }
 
     #[test]
-    fn a_value_nobody_is_known_to_have_written_yields_without_a_conflict() {
+    fn a_default_nobody_set_yields_and_differing_written_values_conflict() {
         let a = acc("uid:1");
         let set = values(&[(&a, &[(ALIVE, json!(true)), ("notes", json!("set")), ("group", json!("g1"))])]);
         let default = values(&[(&a, &[(ALIVE, json!(true)), ("notes", json!("")), ("group", json!("g2"))])]);
-        // Device 1 wrote its notes (journaled); device 2 has the default and neither
-        // group value has a known time.
-        let journal = Journal::from([(a.clone(), [("notes".to_string(), 500)].into())]);
+        // Device 1 wrote its notes (journaled); device 2 inserted the account (its notes
+        // left at the default) and neither group value has a known time.
+        let j1 = Journal::from([(a.clone(), [("notes".to_string(), 500)].into())]);
         let mut c1 = Clock::new(1, 600);
-        let remote = local_doc(&Doc::default(), &set, &journal, &BTreeMap::new(), &mut c1);
+        let remote = local_doc(&Doc::default(), &set, &Edits { journal: j1, ..Default::default() }, &mut c1);
         let mut c2 = Clock::new(2, 700);
-        let mine = local_doc(&Doc::default(), &default, &Journal::new(), &BTreeMap::new(), &mut c2);
-        assert_eq!(mine.records[&a]["notes"].s.ms, UNKNOWN_MS);
+        let defaults = values(&[(&a, &[("notes", json!("")), ("group", json!(""))])]);
+        let j2 = Journal::from([(a.clone(), [("*".to_string(), 650)].into())]);
+        let mine =
+            local_doc(&Doc::default(), &default, &Edits { journal: j2, defaults, ..Default::default() }, &mut c2);
+        assert_eq!(mine.records[&a]["notes"].s.ms, UNKNOWN_MS, "a default is not an edit");
+        assert_eq!(mine.records[&a]["group"].s.ms, 650, "a value given when inserted is");
         let m = merge(&Doc::default(), &mine, &remote, &mut c2, 0);
         assert_eq!(m.doc.records[&a]["notes"].v, json!("set"));
         let fields: Vec<&str> = m.conflicts.iter().map(|c| c.field.as_str()).collect();
-        assert_eq!(fields, ["group"], "two unknown values that differ still conflict");
+        assert_eq!(fields, ["group"], "differing written values conflict");
         assert_eq!(m.doc.conflicts.len(), 1, "kept in the document for every device");
     }
 
