@@ -91,12 +91,12 @@ pub fn read_local(store: &Store) -> Result<Values, StoreError> {
 /// holds): settings their `Settings::default()` value, and for accounts, sites and key
 /// notes the empty value of the optional fields.
 pub fn defaults(local: &Values) -> Values {
-    let settings = Settings::default();
+    let settings: std::collections::BTreeMap<String, String> = Settings::default().list().into_iter().collect();
     let mut out = Values::new();
     for key in local.keys() {
         let fields: Vec<(&str, Value)> = match RecordKey::parse(key) {
             Some(RecordKey::Setting(k)) => {
-                let text = settings.get(&k).unwrap_or_default();
+                let text = settings.get(&k).cloned().unwrap_or_default();
                 let v = match ACCOUNT_REF_KEYS.contains(&k.as_str()) {
                     true => refs_of(&k, &text, |_| None).unwrap_or(Value::Null),
                     false => json!(text),
