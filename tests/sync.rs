@@ -57,8 +57,21 @@ impl Device {
         self.sync().await.unwrap_or_else(|e| panic!("sync failed: {e}"))
     }
 
+    /// The next write happens at `ms` on this device's clock.
+    fn at_time(&self, ms: u64) -> &Device {
+        self.store.with(|s| Ok(s.edit_clock())).unwrap().set_ms(Some(ms));
+        self
+    }
+
+    /// The next write happens after every write made so far on any device (writes on
+    /// two devices within one millisecond would tie, then the device ids decide).
+    fn next(&self) -> &Device {
+        self.at_time(next_ms())
+    }
+
     fn add(&self, url: &str, uid: &str, token: &str) -> i64 {
-        self.store
+        self.next()
+            .store
             .with(|s| {
                 s.upsert_account(&NewAccount {
                     site_url: url.into(),
@@ -76,20 +89,29 @@ impl Device {
     /// The account on `url` with user id `uid`, if this device has it.
     fn account(&self, url: &str, uid: &str) -> Option<apihub::domain::Account> {
         let all = self.store.with(|s| s.list_accounts()).unwrap();
-        all.into_iter().find(|a| a.site.url == url && a.user_id == uid)
+        let key = apihub::domain::account::site_key_url(url);
+        all.into_iter().find(|a| apihub::domain::account::site_key_url(&a.site.url) == key && a.user_id == uid)
     }
 
     fn edit(&self, url: &str, uid: &str, change: impl FnOnce(&mut AccountMeta)) -> bool {
         let Some(a) = self.account(url, uid) else { return false };
         let mut meta = AccountMeta::of(&a);
         change(&mut meta);
-        self.store.with(|s| s.update_account_meta(a.id, &meta)).unwrap();
+        self.next().store.with(|s| s.update_account_meta(a.id, &meta)).unwrap();
         true
+    }
+
+    /// An edit made at `ms` on this device's clock.
+    fn edit_at(&self, ms: u64, url: &str, uid: &str, change: impl FnOnce(&mut AccountMeta)) {
+        let a = self.account(url, uid).unwrap();
+        let mut meta = AccountMeta::of(&a);
+        change(&mut meta);
+        self.at_time(ms).store.with(|s| s.update_account_meta(a.id, &meta)).unwrap();
     }
 
     fn delete(&self, url: &str, uid: &str) -> bool {
         let Some(a) = self.account(url, uid) else { return false };
-        self.store.with(|s| s.remove_account(a.id)).unwrap()
+        self.next().store.with(|s| s.remove_account(a.id)).unwrap()
     }
 
     /// Everything sync reads and writes, as text (records with credentials, conflicts,
@@ -140,6 +162,46 @@ impl Device {
             })
             .unwrap();
     }
+}
+
+/// The real binary on a data dir (`SYNC_PASS` holds the passphrase): success, stdout,
+/// stderr.
+async fn cli(dir: &Path, args: &[&str]) -> (bool, String, String) {
+    let (dir, args) = (dir.to_path_buf(), args.iter().map(|a| a.to_string()).collect::<Vec<_>>());
+    tokio::task::spawn_blocking(move || {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_apihub"))
+            .env("APIHUB_LOG", "off")
+            .env("NO_PROXY", "127.0.0.1")
+            .env("SYNC_PASS", PASS)
+            .arg("--data-dir")
+            .arg(&dir)
+            .args(&args)
+            .output()
+            .unwrap();
+        let text = |b: &[u8]| String::from_utf8_lossy(b).to_string();
+        (out.status.success(), text(&out.stdout), text(&out.stderr))
+    })
+    .await
+    .unwrap()
+}
+
+/// Its stdout, after asserting it succeeded.
+fn ok(r: (bool, String, String)) -> String {
+    assert!(r.0, "stdout: {}\nstderr: {}", r.1, r.2);
+    r.1
+}
+
+fn json(text: String) -> serde_json::Value {
+    serde_json::from_str(&text).unwrap()
+}
+
+/// A time after every one handed out before, and not before the wall clock.
+fn next_ms() -> u64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static LAST: AtomicU64 = AtomicU64::new(0);
+    let now = apihub::domain::time::now_ms();
+    let prev = LAST.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |p| Some(now.max(p + 1))).unwrap();
+    now.max(prev + 1)
 }
 
 /// Test-speed key derivation for the first document (later ones reuse its salt and count).
@@ -204,6 +266,179 @@ async fn edits_of_different_fields_both_survive_and_the_same_field_is_one_confli
         assert_eq!(d.account(X, "1").unwrap().notes, "desk says");
     }
     assert!(matches!(apihub::sync::resolve(&b.store, 999, Side::Local).await, Err(SyncError::NoConflict(999))));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_edit_is_versioned_when_made_so_an_older_edit_syncing_late_loses_and_is_listed() {
+    let (url, _srv) = start(Faults::default()).await;
+    let (a, b) = (Device::new(&url, "desk"), Device::new(&url, "laptop"));
+    a.add(X, "1", "tok-1");
+    a.sync_ok().await;
+    b.sync_ok().await;
+    // The desk edits first (t1), the laptop later (t2); the laptop syncs first, the desk
+    // an hour later (its sync's own clock far past t2).
+    let t1 = next_ms() + 10_000;
+    a.edit_at(t1, X, "1", |m| m.notes = "desk, earlier".into());
+    b.edit_at(t1 + 10_000, X, "1", |m| m.notes = "laptop, later".into());
+    assert!(b.sync_ok().await.conflicts.is_empty());
+    a.at_time(t1 + 3_600_000);
+    let r = a.sync_ok().await;
+    assert_eq!(r.conflicts.len(), 1, "both changed since the last common sync: {r:?}");
+    assert_eq!(a.account(X, "1").unwrap().notes, "laptop, later", "the newer edit wins");
+    let k = a.conflicts().remove(0);
+    assert_eq!(
+        (k.local.as_str(), k.remote.as_str(), k.applied.as_str()),
+        ("\"desk, earlier\"", "\"laptop, later\"", "remote")
+    );
+    assert_eq!(k.remote_device, "laptop");
+    b.sync_ok().await;
+    assert_eq!(b.account(X, "1").unwrap().notes, "laptop, later");
+    assert_eq!(a.records(), b.records());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_conflict_is_listed_on_every_device_and_settling_it_on_one_settles_it_everywhere() {
+    let (url, _srv) = start(Faults::default()).await;
+    let (a, b, c) = (Device::new(&url, "desk"), Device::new(&url, "laptop"), Device::new(&url, "box"));
+    a.add(X, "1", "tok-1");
+    for d in [&a, &b, &c] {
+        d.sync_ok().await;
+    }
+    a.edit(X, "1", |m| m.notes = "desk".into());
+    b.edit(X, "1", |m| m.notes = "laptop".into());
+    a.sync_ok().await;
+    assert_eq!(b.sync_ok().await.conflicts.len(), 1, "the laptop finds it");
+    assert_eq!(c.sync_ok().await.open_conflicts, 1, "found elsewhere, open here");
+    a.sync_ok().await;
+    let listed = |d: &Device| {
+        let k = d.conflicts();
+        assert_eq!(k.len(), 1, "{k:?}");
+        let k = k[0].clone();
+        assert_eq!((k.field.as_str(), k.found_by.as_str()), ("notes", "laptop"));
+        (k.local, k.remote, k.applied, k.remote_device, k.id)
+    };
+    let q = |s: &str| format!("\"{s}\"");
+    // The desk wrote the value kept aside; the box wrote neither: it holds the applied one.
+    let (l, r, applied, other, _) = listed(&a);
+    assert_eq!((l, r, applied.as_str(), other.as_str()), (q("desk"), q("laptop"), "remote", "laptop"));
+    let (l, r, applied, other, _) = listed(&b);
+    assert_eq!((l, r, applied.as_str(), other.as_str()), (q("laptop"), q("desk"), "local", "desk"));
+    let (l, r, applied, other, id) = listed(&c);
+    assert_eq!((l, r, applied.as_str(), other.as_str()), (q("laptop"), q("desk"), "local", "desk"));
+    // The box settles it with the desk's value: a new edit and a settlement, both shared.
+    apihub::sync::resolve(&c.store, id, Side::Remote).await.unwrap();
+    assert!(c.conflicts().is_empty());
+    for d in [&c, &a, &b, &c] {
+        d.sync_ok().await;
+    }
+    for d in [&a, &b, &c] {
+        assert!(d.conflicts().is_empty(), "settled everywhere");
+        assert_eq!(d.account(X, "1").unwrap().notes, "desk");
+    }
+    assert_eq!(a.records(), c.records());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_first_sync_of_two_populated_devices_matches_records_and_conflicts_only_on_differences() {
+    let (url, _srv) = start(Faults::default()).await;
+    let (a, b) = (Device::new(&url, "desk"), Device::new(&url, "laptop"));
+    const Y: &str = "https://y.example";
+    // The same account on both (the laptop typed the site's URL differently), each with
+    // an account of its own; equal notes, different names (the laptop's later).
+    a.add(X, "1", "tok-1");
+    b.add("https://X.example/", "1", "tok-1");
+    a.add(X, "2", "tok-2");
+    b.add(Y, "3", "tok-3");
+    a.edit(X, "1", |m| m.notes = "shared".into());
+    b.edit(X, "1", |m| m.notes = "shared".into());
+    a.edit(X, "1", |m| m.name = "desk name".into());
+    b.edit(X, "1", |m| m.name = "laptop name".into());
+    a.store.with(|s| s.set_setting("refresh.interval_minutes", "45")).unwrap();
+    b.store.with(|s| s.set_setting("refresh.interval_minutes", "45")).unwrap();
+    assert!(a.sync_ok().await.conflicts.is_empty());
+    let r = b.sync_ok().await;
+    let fields: Vec<&str> = r.conflicts.iter().map(|c| c.field.as_str()).collect();
+    assert_eq!(fields, ["name"], "only the differing value conflicts: {r:?}");
+    assert_eq!(r.local.added.len(), 1, "the desk's own account (its site is here): {r:?}");
+    a.sync_ok().await;
+    for d in [&a, &b] {
+        let acc = d.account(X, "1").unwrap();
+        assert_eq!((acc.notes.as_str(), acc.name.as_str()), ("shared", "laptop name"));
+        assert!(d.account(X, "2").is_some() && d.account(Y, "3").is_some());
+        assert_eq!(d.store.with(|s| s.list_accounts()).unwrap().len(), 3, "one account per natural key");
+        let k = d.conflicts();
+        assert_eq!(k.len(), 1);
+        assert!([&k[0].local, &k[0].remote].contains(&&"\"desk name\"".to_string()), "the other kept");
+    }
+    assert_eq!(a.records(), b.records());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gateway_aliases_pins_and_order_sync_with_each_devices_own_account_ids() {
+    let (url, _srv) = start(Faults::default()).await;
+    let (a, b) = (Device::new(&url, "desk"), Device::new(&url, "laptop"));
+    let get = |d: &Device, k: &str| d.store.with(|s| Ok(s.load_settings()?.settings.get(k).unwrap())).unwrap();
+    let set = |d: &Device, k: &str, v: &str| d.next().store.with(|s| s.set_setting(k, v)).unwrap();
+    // The laptop has an account of its own first: the same accounts get other ids there.
+    b.add("https://y.example", "9", "tok-9");
+    let (a1, a2) = (a.add(X, "1", "tok-1"), a.add(X, "2", "tok-2"));
+    set(&a, "gateway.pins", &format!("gpt-4o={a2},{a1}"));
+    set(&a, "gateway.order", &format!("{a2},{a1}"));
+    set(&a, "gateway.aliases", &format!("s=m1,m2#{a1}"));
+    set(&a, "gateway.policy", "order");
+    set(&a, "gateway.max_attempts", "7");
+    a.sync_ok().await;
+    let r = b.sync_ok().await;
+    assert!(r.conflicts.is_empty(), "{r:?}");
+    let (b1, b2) = (b.account(X, "1").unwrap().id, b.account(X, "2").unwrap().id);
+    assert_ne!((a1, a2), (b1, b2));
+    assert_eq!(get(&b, "gateway.pins"), format!("gpt-4o={b2},{b1}"));
+    assert_eq!(get(&b, "gateway.order"), format!("{b2},{b1}"));
+    assert_eq!(get(&b, "gateway.aliases"), format!("s=m1,m2#{b1}"));
+    assert_eq!(get(&b, "gateway.policy"), "order");
+    assert_eq!(get(&b, "gateway.max_attempts"), "3", "a device's own limits stay");
+    // Back the other way: the laptop pins its own account too.
+    let b9 = b.account("https://y.example", "9").unwrap().id;
+    set(&b, "gateway.pins", &format!("gpt-4o={b9},{b1}"));
+    b.sync_ok().await;
+    a.sync_ok().await;
+    let a9 = a.account("https://y.example", "9").unwrap().id;
+    assert_eq!(get(&a, "gateway.pins"), format!("gpt-4o={a9},{a1}"));
+    assert_eq!(a.records(), b.records());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn key_notes_sync_as_fields_of_a_key_record_and_clearing_one_syncs_too() {
+    let (url, _srv) = start(Faults::default()).await;
+    let (a, b) = (Device::new(&url, "desk"), Device::new(&url, "laptop"));
+    b.add("https://y.example", "9", "tok-9");
+    let a1 = a.add(X, "1", "tok-1");
+    a.next().store.with(|s| s.set_key_note(a1, 7, "used by Cursor")).unwrap();
+    a.next().store.with(|s| s.set_key_note(a1, 8, "CI")).unwrap();
+    a.sync_ok().await;
+    let r = b.sync_ok().await;
+    assert!(r.conflicts.is_empty(), "{r:?}");
+    let b1 = b.account(X, "1").unwrap().id;
+    let notes = |d: &Device, id: i64| d.store.with(|s| s.key_notes(id)).unwrap();
+    assert_eq!(notes(&b, b1), [(7, "used by Cursor".to_string()), (8, "CI".to_string())].into());
+    // The laptop clears one (through the CLI) and edits the other; the desk gets both.
+    ok(cli(b.dir.path(), &["keys", "note", "--account", &b1.to_string(), "8", ""]).await);
+    b.next().store.with(|s| s.set_key_note(b1, 7, "Cursor, laptop")).unwrap();
+    b.sync_ok().await;
+    a.sync_ok().await;
+    assert_eq!(notes(&a, a1), [(7, "Cursor, laptop".to_string())].into());
+    // The same note edited on both: one conflict, named after the key.
+    a.next().store.with(|s| s.set_key_note(a1, 7, "desk")).unwrap();
+    b.next().store.with(|s| s.set_key_note(b1, 7, "laptop")).unwrap();
+    a.sync_ok().await;
+    let r = b.sync_ok().await;
+    assert_eq!(r.conflicts.len(), 1, "{r:?}");
+    assert_eq!(
+        (r.conflicts[0].label.as_str(), r.conflicts[0].field.as_str()),
+        ("key 7 of uid:1 on https://x.example", "note")
+    );
+    a.sync_ok().await;
+    assert_eq!(a.records(), b.records());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -493,65 +728,96 @@ async fn the_cli_keeps_two_data_dirs_in_sync() {
     // The first document (its key derivation at test speed); the CLI reuses its salt.
     a.sync_ok().await;
     let (da, db) = (a.dir.path(), b.dir.path());
-    let cli = |dir: &Path, args: &[&str]| {
-        let (dir, args) = (dir.to_path_buf(), args.iter().map(|a| a.to_string()).collect::<Vec<_>>());
-        tokio::task::spawn_blocking(move || {
-            let out = std::process::Command::new(env!("CARGO_BIN_EXE_apihub"))
-                .env("APIHUB_LOG", "off")
-                .env("NO_PROXY", "127.0.0.1")
-                .env("SYNC_PASS", PASS)
-                .arg("--data-dir")
-                .arg(&dir)
-                .args(&args)
-                .output()
-                .unwrap();
-            let text = |b: &[u8]| String::from_utf8_lossy(b).to_string();
-            (out.status.success(), text(&out.stdout), text(&out.stderr))
-        })
-    };
-    let ok = |r: (bool, String, String)| {
-        assert!(r.0, "stdout: {}\nstderr: {}", r.1, r.2);
-        r.1
-    };
-    let json = |text: String| -> serde_json::Value { serde_json::from_str(&text).unwrap() };
     let id = id.to_string();
-    ok(cli(da, &["accounts", "edit", &id, "--name", "main", "--notes", "from desk", "--disable"]).await.unwrap());
-    let preview = ok(cli(da, &["sync", "--passphrase-env", "SYNC_PASS", "--dry-run"]).await.unwrap());
+    ok(cli(da, &["accounts", "edit", &id, "--name", "main", "--notes", "from desk", "--disable"]).await);
+    let preview = ok(cli(da, &["sync", "--passphrase-env", "SYNC_PASS", "--dry-run"]).await);
     assert!(preview.contains("on the server (would change)") && preview.contains("name, notes"), "{preview}");
     assert!(preview.contains("dry run"), "{preview}");
-    ok(cli(da, &["sync", "--passphrase-env", "SYNC_PASS", "--save-passphrase"]).await.unwrap());
+    ok(cli(da, &["sync", "--passphrase-env", "SYNC_PASS", "--save-passphrase"]).await);
     // The laptop: no passphrase yet is a clear one-line error.
-    let r = cli(db, &["sync"]).await.unwrap();
+    let r = cli(db, &["sync"]).await;
     assert!(!r.0 && r.2.contains("passphrase is needed"), "{r:?}");
-    let report =
-        json(ok(cli(db, &["sync", "--passphrase-env", "SYNC_PASS", "--save-passphrase", "--json"]).await.unwrap()));
+    let report = json(ok(cli(db, &["sync", "--passphrase-env", "SYNC_PASS", "--save-passphrase", "--json"]).await));
     assert_eq!(report["local"]["added"].as_array().unwrap().len(), 2, "{report}");
-    let list = json(ok(cli(db, &["accounts", "list", "--json"]).await.unwrap()));
+    let list = json(ok(cli(db, &["accounts", "list", "--json"]).await));
     assert_eq!((list[0]["name"].as_str(), list[0]["notes"].as_str()), (Some("main"), Some("from desk")), "{list}");
     assert_eq!(list[0]["disabled"], true);
     let lid = list[0]["account_id"].to_string();
     // The same field on both: one conflict on the laptop; it takes the desk's value.
-    ok(cli(da, &["accounts", "edit", &id, "--notes", "desk wins?"]).await.unwrap());
-    ok(cli(db, &["accounts", "edit", &lid, "--notes", "laptop wins?", "--enable"]).await.unwrap());
-    ok(cli(da, &["sync"]).await.unwrap());
-    let out = ok(cli(db, &["sync"]).await.unwrap());
+    ok(cli(da, &["accounts", "edit", &id, "--notes", "desk wins?"]).await);
+    ok(cli(db, &["accounts", "edit", &lid, "--notes", "laptop wins?", "--enable"]).await);
+    ok(cli(da, &["sync"]).await);
+    let out = ok(cli(db, &["sync"]).await);
     assert!(out.contains("conflict: main on https://x.example (notes)"), "{out}");
-    let conflicts = json(ok(cli(db, &["sync", "conflicts", "--json"]).await.unwrap()));
+    let conflicts = json(ok(cli(db, &["sync", "conflicts", "--json"]).await));
     assert_eq!(conflicts.as_array().unwrap().len(), 1, "{conflicts}");
     let values = (conflicts[0]["local"].as_str(), conflicts[0]["remote"].as_str());
     assert_eq!(values, (Some("laptop wins?"), Some("desk wins?")));
     let cid = conflicts[0]["id"].to_string();
-    ok(cli(db, &["sync", "resolve", &cid, "--take", "remote"]).await.unwrap());
-    assert!(ok(cli(db, &["sync", "conflicts"]).await.unwrap()).contains("no sync conflicts"));
-    ok(cli(db, &["sync"]).await.unwrap());
-    ok(cli(da, &["sync"]).await.unwrap());
+    ok(cli(db, &["sync", "resolve", &cid, "--take", "remote"]).await);
+    assert!(ok(cli(db, &["sync", "conflicts"]).await).contains("no sync conflicts"));
+    ok(cli(db, &["sync"]).await);
+    ok(cli(da, &["sync"]).await);
     for dir in [da, db] {
-        let list = json(ok(cli(dir, &["accounts", "list", "--json"]).await.unwrap()));
+        let list = json(ok(cli(dir, &["accounts", "list", "--json"]).await));
         assert_eq!(list[0]["notes"].as_str(), Some("desk wins?"), "{list}");
         assert_eq!(list[0]["disabled"], false, "the laptop's --enable reached the desk");
     }
-    let r = cli(db, &["sync", "resolve", "12345", "--take", "local"]).await.unwrap();
+    let r = cli(db, &["sync", "resolve", "12345", "--take", "local"]).await;
     assert!(!r.0 && r.2.trim().lines().count() == 1 && r.2.contains("no sync conflict with id 12345"), "{r:?}");
+}
+
+/// `apihub sync history` and `sync restore N` (dry run first) through the real binary:
+/// the older state comes back as new edits that reach the other device; records made
+/// since stay.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn history_lists_the_documents_and_restore_previews_then_brings_an_older_state_back() {
+    let (url, _srv) = start(Faults::default()).await;
+    let (a, b) = (Device::new(&url, "desk"), Device::new(&url, "laptop"));
+    a.add(X, "1", "tok-1");
+    a.add(X, "2", "tok-2");
+    a.edit(X, "1", |m| m.notes = "v1".into());
+    a.sync_ok().await;
+    a.edit(X, "1", |m| m.notes = "v2".into());
+    assert!(a.delete(X, "2"));
+    a.add(X, "3", "tok-3");
+    a.sync_ok().await;
+    b.sync_ok().await;
+    let db = b.dir.path();
+    let history = json(ok(cli(db, &["sync", "history", "--passphrase-env", "SYNC_PASS", "--json"]).await));
+    let rows: Vec<(u64, u64, &str)> = history
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| (h["generation"].as_u64().unwrap(), h["accounts"].as_u64().unwrap(), h["device"].as_str().unwrap()))
+        .collect();
+    assert_eq!(rows, [(2, 2, "desk"), (1, 2, "desk")], "{history}");
+    let text = ok(cli(db, &["sync", "history", "--passphrase-env", "SYNC_PASS"]).await);
+    assert!(text.contains("1 sites, 2 accounts"), "{text}");
+    // The preview: what restoring generation 1 would change here and on the server.
+    let before = b.data();
+    let preview =
+        json(ok(cli(db, &["sync", "restore", "1", "--dry-run", "--json", "--passphrase-env", "SYNC_PASS"]).await));
+    assert_eq!(b.data(), before, "a preview writes nothing");
+    assert_eq!(preview["restored"], 1);
+    assert_eq!(preview["local"]["added"], serde_json::json!(["user2 on https://x.example"]), "{preview}");
+    assert_eq!(preview["local"]["changed"], serde_json::json!(["user1 on https://x.example: notes"]), "{preview}");
+    assert_eq!(preview["remote"]["added"], preview["local"]["added"]);
+    assert_eq!(preview["local"]["deleted"], serde_json::json!([]), "records made since stay");
+    let text = ok(cli(db, &["sync", "restore", "1", "--dry-run", "--passphrase-env", "SYNC_PASS"]).await);
+    assert!(text.contains("would restore the state of generation 1") && text.contains("dry run"), "{text}");
+    // Applied: a new generation; the desk gets the restored values as newer edits.
+    let done = json(ok(cli(db, &["sync", "restore", "1", "--json", "--passphrase-env", "SYNC_PASS"]).await));
+    assert_eq!(done["generation"], 3, "{done}");
+    a.sync_ok().await;
+    for d in [&a, &b] {
+        assert_eq!(d.account(X, "1").unwrap().notes, "v1");
+        assert!(d.account(X, "2").is_some() && d.account(X, "3").is_some());
+        assert!(d.conflicts().is_empty());
+    }
+    assert_eq!(a.records(), b.records());
+    let r = cli(db, &["sync", "restore", "99", "--passphrase-env", "SYNC_PASS"]).await;
+    assert!(!r.0 && r.2.trim().lines().count() == 1 && r.2.contains("generation 99 is not on the server"), "{r:?}");
 }
 
 /// Against `rclone serve webdav` (another server's MOVE, ETag and listing behaviour),
@@ -605,6 +871,29 @@ mod ui {
     use crate::common::{app_with, run_until, type_into, ui_lock};
     use egui_kittest::kittest::Queryable;
 
+    /// The app as the laptop (English, the desk's server folder, `passphrase` saved
+    /// unless empty), on the Settings page.
+    fn laptop(url: &str, passphrase: &str) -> crate::common::TestApp {
+        let (app_url, passphrase) = (url.to_string(), passphrase.to_string());
+        let mut t = app_with(move |s| {
+            s.set_setting("ui.lang", "en").unwrap();
+            s.update_settings(|st| -> Result<(), apihub::store::StoreError> {
+                st.backup.webdav.url = app_url;
+                st.backup.webdav.remote_path = "/desk".into();
+                st.sync.device_name = "laptop".into();
+                st.sync.passphrase = passphrase;
+                Ok(())
+            })
+            .unwrap();
+        });
+        let h = &mut t.harness;
+        h.set_size(egui::vec2(1100.0, 5000.0));
+        run_until(h, "accounts loaded", |h| h.state().state().sites.accounts.value().is_some());
+        h.get_all_by_label("Settings").next().unwrap().click();
+        h.run();
+        t
+    }
+
     #[test]
     fn the_sync_section_syncs_and_settles_a_conflict() {
         let _l = ui_lock();
@@ -616,22 +905,8 @@ mod ui {
         // finds that setting changed on both sides, a conflict of its own).
         desk.store.with(|s| s.set_setting("refresh.auto", "off")).unwrap();
         server_rt.block_on(desk.sync_ok());
-        let app_url = url.clone();
-        let mut t = app_with(move |s| {
-            s.set_setting("ui.lang", "en").unwrap();
-            s.update_settings(|st| -> Result<(), apihub::store::StoreError> {
-                st.backup.webdav.url = app_url;
-                st.backup.webdav.remote_path = "/desk".into();
-                st.sync.device_name = "laptop".into();
-                Ok(())
-            })
-            .unwrap();
-        });
+        let mut t = laptop(&url, "");
         let h = &mut t.harness;
-        h.set_size(egui::vec2(1100.0, 5000.0));
-        run_until(h, "accounts loaded", |h| h.state().state().sites.accounts.value().is_some());
-        h.get_all_by_label("Settings").next().unwrap().click();
-        h.run();
         assert!(h.query_by_label("Sync between devices").is_some());
         assert!(h.query_by_label("Never synced").is_some());
         type_into(h, "Sync passphrase", PASS);
@@ -665,5 +940,39 @@ mod ui {
         run_until(h, "settled", |h| h.state().state().sync.status.as_ref().is_some_and(|s| s.conflicts.is_empty()));
         assert_eq!(store.account(id).unwrap().notes, "desk notes");
         assert!(h.query_by_label("No conflicts").is_some());
+    }
+
+    /// The history in the Sync section: "Preview restore…" on an older document shows
+    /// what would change, and the confirmation restores it.
+    #[test]
+    fn the_history_previews_a_restore_and_restores_on_confirmation() {
+        let _l = ui_lock();
+        let server_rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
+        let (url, _srv) = server_rt.block_on(start(Faults::default()));
+        let desk = Device::new(&url, "desk");
+        desk.add(X, "1", "tok-1");
+        desk.edit(X, "1", |m| m.notes = "v1".into());
+        server_rt.block_on(desk.sync_ok());
+        desk.edit(X, "1", |m| m.notes = "v2".into());
+        server_rt.block_on(desk.sync_ok());
+        let mut t = laptop(&url, PASS);
+        let h = &mut t.harness;
+        h.get_by_label("Show history").click();
+        run_until(h, "history read", |h| h.state().state().sync.history.is_some());
+        assert!(h.query_by_label_contains("Generation 2 ·").is_some());
+        assert!(h.query_by_label_contains("Generation 1 ·").is_some());
+        h.get_all_by_label("Preview restore…").last().unwrap().click();
+        run_until(h, "preview shown", |h| h.state().state().sync.preview.is_some());
+        assert!(h.query_by_label("Restoring the state of generation 1 would change:").is_some());
+        assert!(h.query_by_label("  + user1 on https://x.example").is_some(), "the account arrives here");
+        assert!(h.query_by_label_contains("~ user1 on https://x.example: notes").is_some(), "on the server");
+        assert!(Store::open(t.dir.path()).unwrap().store.list_accounts().unwrap().is_empty(), "nothing written");
+        h.get_by_label("Restore generation 1").click();
+        run_until(h, "restored", |h| h.state().state().sync.status.as_ref().is_some_and(|s| s.generation == 3));
+        let store = Store::open(t.dir.path()).unwrap().store;
+        assert_eq!(store.list_accounts().unwrap()[0].notes, "v1");
+        assert!(h.query_by_label("Restore generation 1").is_none(), "the preview closed");
+        server_rt.block_on(desk.sync_ok());
+        assert_eq!(desk.account(X, "1").unwrap().notes, "v1", "the restored value reached the desk");
     }
 }

@@ -1,4 +1,4 @@
-//! Account actions in the window: create, disable and delete a key in the detail
+//! Account actions in the window: create, note, disable and delete a key in the detail
 //! panel, redeem a code and see the amount and the new balance, check in all and read
 //! the summary.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -55,6 +55,18 @@ fn create_disable_delete_a_key_and_redeem_a_code() {
     let added = fake.cfg().edits.added;
     let (_, k) = added.iter().next().unwrap();
     assert_eq!(k["remain_quota"], 2_500_000, "$5 at 500,000 quota per USD");
+
+    // The user's own note on the new key: kept in the store (and synced).
+    h.get_all_by_label("Note…").next().unwrap().click();
+    h.run();
+    type_into(h, "Note", "for CI");
+    h.get_by_label("Save note").click();
+    run_until(h, "note shown", |h| h.query_by_label("Note: for CI").is_some());
+    let store = apihub::store::Store::open(t.dir.path()).unwrap().store;
+    let id = store.list_accounts().unwrap()[0].id;
+    let notes = store.key_notes(id).unwrap();
+    assert_eq!(notes.values().collect::<Vec<_>>(), ["for CI"], "{notes:?}");
+    let h = &mut t.harness;
 
     // Newest key first: its Disable button is the first one.
     h.get_all_by_label("Disable").next().unwrap().click();

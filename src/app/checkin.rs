@@ -61,7 +61,7 @@ pub enum CheckinMsg {
 
 impl From<CheckinMsg> for JobMsg {
     fn from(m: CheckinMsg) -> JobMsg {
-        JobMsg::Checkin(m)
+        JobMsg::Checkin(Box::new(m))
     }
 }
 

@@ -36,7 +36,7 @@ pub enum JobMsg {
     /// Key management.
     Keys(super::keys::KeysMsg),
     /// Check-in and redeem.
-    Checkin(super::checkin::CheckinMsg),
+    Checkin(Box<super::checkin::CheckinMsg>),
     /// Pricing and tries.
     Pricing(super::pricing::PricingMsg),
     /// Usage logs and the activity log.

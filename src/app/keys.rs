@@ -1,9 +1,11 @@
 //! An account's API keys: create, edit, enable/disable, delete, reveal (and copy). One
 //! action per account at a time (`action:{id}`, shared with check-in and redeem); an
 //! action that changes keys then refreshes the account, after waiting for any refresh
-//! of that account already running (`refresh:{id}`), so the two never overlap.
+//! of that account already running (`refresh:{id}`), so the two never overlap. The
+//! user's own notes on keys are kept here (`keys:notes:{id}`, `keys:note`) and synced
+//! between devices.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use super::command::SitesCmd;
 use super::cx::Cx;
@@ -24,6 +26,19 @@ pub enum KeysCmd {
         /// What to do.
         action: KeyAction,
     },
+    /// Read the notes on an account's keys.
+    LoadNotes(AccountId),
+    /// Set (empty: clear) the note on a key.
+    SetNote {
+        /// Which account.
+        account: AccountId,
+        /// The key's id on the site.
+        key: i64,
+        /// The note.
+        note: String,
+    },
+    /// Notes may have changed elsewhere (a sync): read them again when next shown.
+    ForgetNotes,
 }
 
 /// Messages of the key jobs.
@@ -35,8 +50,10 @@ pub enum KeysMsg {
         /// It was a reveal (copy the key).
         reveal: bool,
         /// What it did.
-        result: Result<KeyActionDone, actions::ActionError>,
+        result: Box<Result<KeyActionDone, actions::ActionError>>,
     },
+    /// An account's key notes were read (or written, then read).
+    Notes(AccountId, Result<BTreeMap<i64, String>, String>),
 }
 
 impl From<KeysMsg> for JobMsg {
@@ -52,6 +69,8 @@ pub struct Keys {
     pub busy: HashSet<AccountId>,
     /// The last result per account.
     pub messages: HashMap<AccountId, ActionMessage>,
+    /// The notes on each account's keys (key id → note), once read.
+    pub notes: HashMap<AccountId, BTreeMap<i64, String>>,
 }
 
 impl Keys {
@@ -72,21 +91,49 @@ impl Keys {
                     async move {
                         let _refreshing = holds.acquire(refresh_key(acc.id)).await;
                         let result = actions::run_key_action(&relay, &store, &acc, action).await;
-                        KeysMsg::Done { id: acc.id, reveal, result }
+                        KeysMsg::Done { id: acc.id, reveal, result: Box::new(result) }
                     }
                 }) {
                     self.busy.insert(account);
                 }
             }
+            KeysCmd::LoadNotes(account) => {
+                self.notes.entry(account).or_default();
+                let store = cx.store.clone();
+                cx.start_blocking_quiet(Spec::new(format!("keys:notes:{account}")).latest_wins(), move |_| {
+                    KeysMsg::Notes(account, store.with(|s| s.key_notes(account)).map_err(|e| e.to_string()))
+                });
+            }
+            KeysCmd::SetNote { account, key, note } => {
+                self.notes.entry(account).or_default().insert(key, note.trim().to_string());
+                let store = cx.store.clone();
+                cx.start_blocking_quiet(Spec::new("keys:note"), move |_| {
+                    let r = store.with(|s| {
+                        s.set_key_note(account, key, &note)?;
+                        s.key_notes(account)
+                    });
+                    KeysMsg::Notes(account, r.map_err(|e| e.to_string()))
+                });
+                cx.send(super::sync::SyncCmd::Changed);
+            }
+            KeysCmd::ForgetNotes => self.notes.clear(),
         }
     }
 
     /// Lands a job's message.
     pub fn on_job(&mut self, msg: KeysMsg, cx: &mut Cx<'_>) {
         match msg {
+            KeysMsg::Notes(id, Ok(notes)) => {
+                self.notes.insert(id, notes);
+            }
+            KeysMsg::Notes(id, Err(e)) => {
+                log::warn!("key notes of account {id}: {e}");
+                let text = fill(tr("keys.failed"), &[("e", &e)]);
+                self.messages.insert(id, ActionMessage { kind: ActionKind::Keys, text, ok: false });
+            }
             KeysMsg::Done { id, reveal, result } => {
                 self.busy.remove(&id);
-                let (text, ok) = match result {
+                let (text, ok) = match *result {
                     Ok(done) => {
                         let text = if reveal {
                             if let Some(k) = &done.full_key {
@@ -133,13 +180,40 @@ mod tests {
         let mut rig = Rig::new();
         let mut keys = Keys::default();
         let done = KeyActionDone { state: Default::default(), created: None, full_key: None };
-        rig.with(|cx| keys.on_job(KeysMsg::Done { id: 4, reveal: false, result: Ok(done) }, cx));
+        rig.with(|cx| keys.on_job(KeysMsg::Done { id: 4, reveal: false, result: Box::new(Ok(done)) }, cx));
         assert_eq!(keys.message(4).map(|m| (m.ok, m.text.as_str())), Some((true, tr("keys.saved"))));
         assert!(matches!(rig.sent().as_slice(), [crate::app::Command::Sites(SitesCmd::SetState(4, _))]));
         let e = actions::ActionError::Relay(RelayError::RateLimited { retry_after_secs: None });
-        rig.with(|cx| keys.on_job(KeysMsg::Done { id: 4, reveal: true, result: Err(e) }, cx));
+        rig.with(|cx| keys.on_job(KeysMsg::Done { id: 4, reveal: true, result: Box::new(Err(e)) }, cx));
         assert_eq!(keys.message(4).map(|m| m.text.as_str()), Some(tr("keys.reveal_rate_limited")));
         assert!(rig.sent().is_empty(), "a failure changes no state");
+        // Notes: set, kept, and an automatic sync asked for.
+        let id = rig.store.with(|s| {
+            s.upsert_account(&crate::domain::NewAccount {
+                site_url: "https://x.example".into(),
+                site_name: "X".into(),
+                kind: crate::domain::SiteKind::NewApi,
+                user_id: "1".into(),
+                username: "u".into(),
+                auth: crate::domain::AuthMethod::AccessToken,
+                credentials: Default::default(),
+            })
+        });
+        let id = id.unwrap();
+        rig.with(|cx| {
+            keys.apply(KeysCmd::SetNote { account: id, key: 7, note: " Cursor ".into() }, cx, &Sites::default())
+        });
+        assert_eq!(keys.notes[&id][&7], "Cursor", "shown at once");
+        assert!(rig.sent().iter().any(|c| matches!(c, crate::app::Command::Sync(_))));
+        for _ in 0..200 {
+            if rig.store.with(|s| s.key_notes(id)).unwrap().contains_key(&7) {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        assert_eq!(rig.store.with(|s| s.key_notes(id)).unwrap()[&7], "Cursor");
+        rig.with(|cx| keys.apply(KeysCmd::ForgetNotes, cx, &Sites::default()));
+        assert!(keys.notes.is_empty());
         // Unknown account: nothing starts.
         let sites = Sites::default();
         rig.with(|cx| keys.apply(KeysCmd::Action { account: 9, action: KeyAction::Delete { id: 1 } }, cx, &sites));

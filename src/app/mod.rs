@@ -393,7 +393,7 @@ impl App {
                 JobMsg::Settings(SettingsMsg::Reloaded(Err(e))) => log::error!("settings unreadable: {e}"),
                 JobMsg::Sites(m) => sites.on_job(m, &mut cx),
                 JobMsg::Keys(m) => keys.on_job(m, &mut cx),
-                JobMsg::Checkin(m) => checkin.on_job(m, &mut cx),
+                JobMsg::Checkin(m) => checkin.on_job(*m, &mut cx),
                 JobMsg::Pricing(m) => pricing.on_job(m),
                 JobMsg::Logs(m) => logs.on_job(m, &mut cx),
                 JobMsg::Backup(m) => backup.on_job(m, &mut cx),

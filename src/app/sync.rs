@@ -2,8 +2,9 @@
 //! (`sync:run`), automatic sync after a change (a short delay gathers a burst of
 //! edits) and every `sync.interval_minutes` when `sync.auto` is on and a passphrase is
 //! saved, the status (device, last sync, conflicts; `sync:load`), and settling a
-//! conflict (`sync:resolve`). A sync that changed this device's data reloads the
-//! accounts and the settings.
+//! conflict (`sync:resolve`), the history (`sync:history`) and restoring a state of
+//! it: a preview first (`sync:preview`, a dry run), then the restore (a `sync:run`).
+//! A sync that changed this device's data reloads the accounts and the settings.
 
 use super::backup::Passphrase;
 use super::command::{BackupCmd, Command, SitesCmd};
@@ -13,7 +14,7 @@ use super::jobs::{JobMsg, Spec};
 use super::state::Severity;
 use crate::domain::settings::SyncSettings;
 use crate::sync::model::Side;
-use crate::sync::{SyncOptions, SyncReport, SyncStatus};
+use crate::sync::{HistoryEntry, SyncOptions, SyncReport, SyncStatus};
 
 /// Seconds after a change before an automatic sync (a burst of edits syncs once).
 pub const CHANGE_DELAY_SECS: i64 = 10;
@@ -39,6 +40,27 @@ pub enum SyncCmd {
         /// The side to keep.
         take: Side,
     },
+    /// Read the history (the sync documents on the server).
+    History {
+        /// The passphrase typed in the section (`None`: the saved one).
+        passphrase: Option<Passphrase>,
+    },
+    /// Preview restoring the state of a document of the history (a dry run).
+    PreviewRestore {
+        /// The document's generation.
+        generation: u64,
+        /// The passphrase typed in the section (`None`: the saved one).
+        passphrase: Option<Passphrase>,
+    },
+    /// Restore the previewed state (a sync whose restored values are new edits).
+    Restore {
+        /// The document's generation.
+        generation: u64,
+        /// The passphrase typed in the section (`None`: the saved one).
+        passphrase: Option<Passphrase>,
+    },
+    /// Close the preview without restoring.
+    CancelRestore,
     /// Save the sync settings (automatic sync, interval, device name).
     SaveSettings(SyncSettings),
     /// Forget the saved passphrase.
@@ -60,6 +82,10 @@ pub enum SyncMsg {
     },
     /// A conflict was settled (with the status after it).
     Resolved(Result<SyncStatus, String>),
+    /// The history was read.
+    History(Result<Vec<HistoryEntry>, String>),
+    /// A restore's preview (generation, what it would do).
+    Preview(u64, Result<SyncReport, String>),
 }
 
 impl From<SyncMsg> for JobMsg {
@@ -81,6 +107,10 @@ pub struct DeviceSync {
     pub due_after_change: Option<i64>,
     /// When the last automatic sync started (unix seconds): the timer counts from it.
     pub last_auto: Option<i64>,
+    /// The history, when read (newest first), or why it could not be.
+    pub history: Option<Result<Vec<HistoryEntry>, String>>,
+    /// The restore being previewed: generation, what it would change (or the error).
+    pub preview: Option<(u64, Result<SyncReport, String>)>,
 }
 
 const RUN_JOB: &str = "sync:run";
@@ -95,7 +125,7 @@ impl DeviceSync {
                     SyncMsg::Loaded(store.with(|s| crate::sync::status(s)).map_err(|e| e.to_string()))
                 });
             }
-            SyncCmd::Now { passphrase, remember } => self.run(cx, passphrase, remember, false),
+            SyncCmd::Now { passphrase, remember } => self.start_sync(cx, passphrase, remember, false, None),
             SyncCmd::Changed => {
                 if auto_ready(&cx.settings.sync, &cx.settings.backup.webdav.url) && self.due_after_change.is_none() {
                     self.due_after_change = Some(crate::domain::time::now_unix() + CHANGE_DELAY_SECS);
@@ -112,6 +142,32 @@ impl DeviceSync {
                 });
                 self.running |= started;
             }
+            SyncCmd::History { passphrase } => {
+                let store = cx.store.clone();
+                cx.start(Spec::new("sync:history").latest_wins(), move |_| async move {
+                    let pass = passphrase.map(|p| p.0);
+                    SyncMsg::History(crate::sync::history(&store, pass.as_deref()).await.map_err(|e| e.to_string()))
+                });
+            }
+            SyncCmd::PreviewRestore { generation, passphrase } => {
+                let store = cx.store.clone();
+                let opts = SyncOptions {
+                    passphrase: passphrase.map(|p| p.0),
+                    dry_run: true,
+                    restore: Some(generation),
+                    ..SyncOptions::default()
+                };
+                self.preview = None;
+                cx.start(Spec::new("sync:preview").latest_wins(), move |_| async move {
+                    SyncMsg::Preview(generation, crate::sync::run(&store, &opts).await.map_err(|e| e.to_string()))
+                });
+            }
+            SyncCmd::Restore { generation, passphrase } => {
+                self.preview = None;
+                self.history = None;
+                self.start_sync(cx, passphrase, false, false, Some(generation));
+            }
+            SyncCmd::CancelRestore => self.preview = None,
             SyncCmd::SaveSettings(s) => {
                 let passphrase = cx.settings.sync.passphrase.clone();
                 cx.change_settings(|all| all.sync = SyncSettings { passphrase, ..s });
@@ -122,9 +178,17 @@ impl DeviceSync {
         }
     }
 
-    fn run(&mut self, cx: &mut Cx<'_>, passphrase: Option<Passphrase>, remember: bool, automatic: bool) {
+    fn start_sync(
+        &mut self,
+        cx: &mut Cx<'_>,
+        passphrase: Option<Passphrase>,
+        remember: bool,
+        automatic: bool,
+        restore: Option<u64>,
+    ) {
         let store = cx.store.clone();
-        let opts = SyncOptions { passphrase: passphrase.as_ref().map(|p| p.0.clone()), ..SyncOptions::default() };
+        let opts =
+            SyncOptions { passphrase: passphrase.as_ref().map(|p| p.0.clone()), restore, ..SyncOptions::default() };
         let remember = passphrase.filter(|_| remember);
         let job = move |_| async move {
             let r = async {
@@ -156,7 +220,7 @@ impl DeviceSync {
         let change_due = self.due_after_change.is_some_and(|t| now >= t);
         if timer_due || change_due {
             self.due_after_change = None;
-            self.run(cx, None, false, true);
+            self.start_sync(cx, None, false, true, None);
         }
     }
 
@@ -174,6 +238,7 @@ impl DeviceSync {
                             cx.change_settings(|s| s.sync.passphrase = p.0);
                         }
                         if !report.local.is_empty() {
+                            cx.send(super::keys::KeysCmd::ForgetNotes);
                             cx.send(SitesCmd::Reload);
                             cx.send(Command::ReloadSettings);
                             cx.send(BackupCmd::Reload);
@@ -196,11 +261,14 @@ impl DeviceSync {
                     }
                 }
             }
+            SyncMsg::History(r) => self.history = Some(r),
+            SyncMsg::Preview(generation, r) => self.preview = Some((generation, r)),
             SyncMsg::Resolved(r) => {
                 self.running = false;
                 match r {
                     Ok(status) => {
                         self.status = Some(status);
+                        cx.send(super::keys::KeysCmd::ForgetNotes);
                         cx.send(SitesCmd::Reload);
                         cx.send(Command::ReloadSettings);
                         cx.send(SyncCmd::Changed);

@@ -1,4 +1,4 @@
-//! `apihub redeem` and `apihub keys list|create|delete`: key management and redeem
+//! `apihub redeem` and `apihub keys list|create|delete|note`: key management and redeem
 //! from the command line, through the same engine actions as the window.
 
 use std::process::ExitCode;
@@ -43,6 +43,17 @@ pub enum KeysCmd {
         #[arg(long, value_name = "DATE")]
         expires: Option<String>,
     },
+    /// Set your own note on a key (kept here and synced between devices; the site has
+    /// none). An empty TEXT clears it.
+    Note {
+        /// Account id.
+        #[arg(long = "account", value_name = "ID")]
+        account: i64,
+        /// The key's id on the site (see `keys list`).
+        key_id: i64,
+        /// The note.
+        text: String,
+    },
     /// Delete a key.
     Delete {
         /// Account id.
@@ -77,7 +88,17 @@ fn day_end(s: &str) -> anyhow::Result<i64> {
 /// Runs `apihub keys …`.
 pub fn run_keys(store: Store, cmd: &KeysCmd, rt: &tokio::runtime::Handle) -> anyhow::Result<ExitCode> {
     match cmd {
+        KeysCmd::Note { account, key_id, text } => {
+            let mut store = store;
+            store.account(*account).with_context(|| format!("no account with id {account}"))?;
+            store.set_key_note(*account, *key_id, text)?;
+            let what = if text.trim().is_empty() { "cleared" } else { "saved" };
+            println!("note on key {key_id} of account {account} {what}");
+            Ok(ExitCode::SUCCESS)
+        }
         KeysCmd::List { account, json, reveal } => {
+            let notes = store.key_notes(*account)?;
+            let note = |id: i64| notes.get(&id).cloned().unwrap_or_default();
             let creds = store.credentials(*account)?;
             let (client, _, acc) = setup(store, *account)?;
             let target = crate::relay::AccountRef {
@@ -94,7 +115,7 @@ pub fn run_keys(store: Store, cmd: &KeysCmd, rt: &tokio::runtime::Handle) -> any
                     .map(|k| {
                         json!({"id": k.id, "name": k.name, "key": shown(&k.key), "masked": k.masked || !*reveal, "status": k.status,
                             "remain_quota": k.remain.quota(), "used_quota": k.used.quota(), "unlimited_quota": k.unlimited_quota,
-                            "expired_time": k.expired_time, "group": k.group, "models": k.models})
+                            "expired_time": k.expired_time, "group": k.group, "models": k.models, "note": note(k.id)})
                     })
                     .collect();
                 println!("{}", serde_json::to_string_pretty(&rows)?);
@@ -106,7 +127,9 @@ pub fn run_keys(store: Store, cmd: &KeysCmd, rt: &tokio::runtime::Handle) -> any
                         (money, _) => money.text(&Default::default()),
                     };
                     let key = shown(&k.key);
-                    println!("{:>6}  {:<30}  {key:<14}  status {}  quota {quota}", k.id, k.name, k.status);
+                    let n = note(k.id);
+                    let n = if n.is_empty() { n } else { format!("  note: {n}") };
+                    println!("{:>6}  {:<30}  {key:<14}  status {}  quota {quota}{n}", k.id, k.name, k.status);
                 }
             }
             Ok(ExitCode::SUCCESS)

@@ -1,5 +1,6 @@
 //! `apihub sync [--passphrase-env VAR] [--save-passphrase] [--dry-run] [--json]`,
-//! `apihub sync conflicts [--json]`, `apihub sync resolve ID --take local|remote`.
+//! `apihub sync conflicts [--json]`, `apihub sync resolve ID --take local|remote`,
+//! `apihub sync history [--json]`, `apihub sync restore N [--dry-run] [--json]`.
 
 use std::process::ExitCode;
 
@@ -14,7 +15,7 @@ use crate::sync::{SyncOptions, SyncReport, redacted};
 #[derive(Debug, Args)]
 #[command(args_conflicts_with_subcommands = true)]
 pub struct SyncArgs {
-    /// `conflicts` or `resolve`; without it this device syncs.
+    /// `conflicts`, `resolve`, `history` or `restore`; without it this device syncs.
     #[command(subcommand)]
     pub action: Option<SyncAction>,
     /// Options of a sync.
@@ -22,7 +23,7 @@ pub struct SyncArgs {
     pub run: RunArgs,
 }
 
-/// `apihub sync conflicts | resolve`.
+/// `apihub sync conflicts | resolve | history | restore`.
 #[derive(Debug, Subcommand)]
 pub enum SyncAction {
     /// List the conflicts of earlier syncs (both values; the applied one marked).
@@ -30,6 +31,25 @@ pub enum SyncAction {
         /// Print JSON.
         #[arg(long)]
         json: bool,
+    },
+    /// List the sync documents kept on the server (the history, `sync.keep` of them).
+    History {
+        /// Read the sync passphrase from this environment variable (default: the saved one).
+        #[arg(long, value_name = "VAR")]
+        passphrase_env: Option<String>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Restore the state of sync document N as a new sync: its records and values come
+    /// back as new edits on every device (records made since stay; nothing is deleted
+    /// from the history). Use --dry-run first to see what it would change.
+    Restore {
+        /// The document's generation (see `sync history`).
+        generation: u64,
+        /// Options (passphrase, dry run, JSON).
+        #[command(flatten)]
+        run: RunArgs,
     },
     /// Settle a conflict by keeping this device's value or the other one.
     Resolve {
@@ -72,7 +92,34 @@ pub struct RunArgs {
 pub fn run(cli: &Cli, args: &SyncArgs, rt: &tokio::runtime::Handle) -> anyhow::Result<ExitCode> {
     let store = SharedStore::new(open_store(cli)?);
     match &args.action {
-        None => sync(&store, &args.run, rt),
+        None => sync(&store, &args.run, None, rt),
+        Some(SyncAction::Restore { generation, run }) => sync(&store, run, Some(*generation), rt),
+        Some(SyncAction::History { passphrase_env, json }) => {
+            let passphrase = passphrase_from(passphrase_env.as_deref())?;
+            let list = rt
+                .block_on(crate::sync::history(&store, passphrase.as_deref()))
+                .map_err(|e| anyhow::anyhow!("sync history: {e}"))?;
+            if *json {
+                println!("{}", serde_json::to_string_pretty(&list)?);
+            } else if list.is_empty() {
+                println!("no sync documents on the server yet");
+            } else {
+                println!("{:>10}  {:<20}  {:<16}  records", "generation", "written (UTC)", "device");
+                for h in &list {
+                    println!(
+                        "{:>10}  {:<20}  {:<16}  {} sites, {} accounts, {} settings{}",
+                        h.generation,
+                        h.written_at,
+                        h.device,
+                        h.sites,
+                        h.accounts,
+                        h.settings,
+                        if h.conflicts > 0 { format!(", {} conflicts", h.conflicts) } else { String::new() }
+                    );
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         Some(SyncAction::Conflicts { json }) => conflicts(&store, *json),
         Some(SyncAction::Resolve { id, take }) => {
             let side = match take {
@@ -86,16 +133,26 @@ pub fn run(cli: &Cli, args: &SyncArgs, rt: &tokio::runtime::Handle) -> anyhow::R
     }
 }
 
-fn sync(store: &SharedStore, args: &RunArgs, rt: &tokio::runtime::Handle) -> anyhow::Result<ExitCode> {
-    let passphrase = match &args.passphrase_env {
-        Some(var) => Some(
+fn passphrase_from(var: Option<&str>) -> anyhow::Result<Option<String>> {
+    match var {
+        Some(var) => Ok(Some(
             std::env::var(var)
                 .map_err(|_| anyhow::anyhow!("environment variable {var} (for --passphrase-env) is not set"))?,
-        ),
-        None => None,
-    };
-    let opts = SyncOptions { passphrase: passphrase.clone(), dry_run: args.dry_run, ..SyncOptions::default() };
-    let report = rt.block_on(crate::sync::run(store, &opts)).map_err(|e| anyhow::anyhow!("sync: {e}"))?;
+        )),
+        None => Ok(None),
+    }
+}
+
+fn sync(
+    store: &SharedStore,
+    args: &RunArgs,
+    restore: Option<u64>,
+    rt: &tokio::runtime::Handle,
+) -> anyhow::Result<ExitCode> {
+    let passphrase = passphrase_from(args.passphrase_env.as_deref())?;
+    let opts = SyncOptions { passphrase: passphrase.clone(), dry_run: args.dry_run, restore, ..SyncOptions::default() };
+    let what = if restore.is_some() { "sync restore" } else { "sync" };
+    let report = rt.block_on(crate::sync::run(store, &opts)).map_err(|e| anyhow::anyhow!("{what}: {e}"))?;
     if args.save_passphrase
         && !args.dry_run
         && let Some(p) = passphrase
@@ -139,8 +196,15 @@ fn print_report(r: &SyncReport) {
         let what = if c.field.is_empty() { "deleted on one side, edited on the other".into() } else { c.field.clone() };
         println!("conflict: {} ({what}): {} value applied", c.label, c.applied);
     }
-    if !r.conflicts.is_empty() {
+    if r.open_conflicts > r.conflicts.len() {
+        println!("{} conflicts open (found here or on another device)", r.open_conflicts);
+    }
+    if r.open_conflicts > 0 {
         println!("see `apihub sync conflicts`; `apihub sync resolve ID --take local|remote` picks the other value");
+    }
+    if let Some(g) = r.restored {
+        let verb = if r.dry_run { "would restore" } else { "restored" };
+        println!("{verb} the state of generation {g} as new edits (records made since stay)");
     }
     if r.dry_run {
         println!("dry run: nothing written (server generation {})", r.generation);
@@ -160,7 +224,8 @@ fn conflicts(store: &SharedStore, json: bool) -> anyhow::Result<ExitCode> {
                 serde_json::json!({"id": c.id, "record": c.label, "field": c.field,
                     "local": redacted(&c.field, &c.local), "remote": redacted(&c.field, &c.remote),
                     "applied": c.applied,
-                    "remote_device": c.remote_device, "created_at_unix": c.created_at_unix})
+                    "remote_device": c.remote_device, "found_by": c.found_by,
+                    "created_at_unix": c.created_at_unix})
             })
             .collect();
         println!("{}", serde_json::to_string_pretty(&out)?);
@@ -170,7 +235,8 @@ fn conflicts(store: &SharedStore, json: bool) -> anyhow::Result<ExitCode> {
         for c in &rows {
             let field = if c.field.is_empty() { "(deleted vs edited)".to_string() } else { c.field.clone() };
             let mark = |side: &str| if c.applied == side { " (applied)" } else { "" };
-            println!("{:>4}  {}  {field}", c.id, c.label);
+            let found = if c.found_by.is_empty() { String::new() } else { format!("  (found by {})", c.found_by) };
+            println!("{:>4}  {}  {field}{found}", c.id, c.label);
             println!("      local{}: {}", mark("local"), shown(&c.field, &c.local));
             println!("      remote{} ({}): {}", mark("remote"), c.remote_device, shown(&c.field, &c.remote));
         }

@@ -151,9 +151,36 @@ pub fn normalize_site_url(input: &str) -> String {
     with_scheme.trim_end_matches('/').to_string()
 }
 
+/// A site URL as the key that tells whether two devices mean the same site:
+/// [`normalize_site_url`], with the scheme and host in lower case and the scheme's
+/// default port dropped (`HTTPS://API.X.com:443/` and `api.x.com` are one site).
+pub fn site_key_url(input: &str) -> String {
+    let url = normalize_site_url(input);
+    let Some((scheme, rest)) = url.split_once("://") else { return url };
+    let scheme = scheme.to_ascii_lowercase();
+    let (host, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    let mut host = host.to_ascii_lowercase();
+    let default_port = match scheme.as_str() {
+        "https" => ":443",
+        "http" => ":80",
+        _ => "",
+    };
+    if !default_port.is_empty() && host.ends_with(default_port) {
+        host.truncate(host.len() - default_port.len());
+    }
+    format!("{scheme}://{host}{path}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn site_keys_ignore_case_and_default_ports() {
+        assert_eq!(site_key_url("HTTPS://API.X.com:443/"), "https://api.x.com");
+        assert_eq!(site_key_url("api.x.com"), "https://api.x.com");
+        assert_eq!(site_key_url("http://127.0.0.1:3000/Path/"), "http://127.0.0.1:3000/Path");
+    }
 
     #[test]
     fn urls_are_normalised() {

@@ -8,7 +8,10 @@ use super::AccountId;
 use super::pricing::{BillingType, PriceRow, TOKENS_PER_MILLION};
 
 mod settings;
-pub use settings::{AliasTarget, DEFAULT_LISTEN, GatewaySettings, Policy, parse_listen, text, valid_route_name};
+pub use settings::{
+    ACCOUNT_REF_KEYS, AccountRef, AliasTarget, DEFAULT_LISTEN, GatewaySettings, Policy, parse_listen, refs_of, text,
+    text_of, valid_route_name,
+};
 
 /// A generation endpoint the gateway routes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]

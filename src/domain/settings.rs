@@ -60,6 +60,15 @@ pub struct Settings {
 /// Keys whose values are secrets: sealed in the store, never printed in full.
 pub const SECRET_KEYS: &[&str] = &["network.proxy", "backup.webdav.password", "sync.passphrase"];
 
+/// Settings sections every device shares (multi-device sync); the other sections
+/// (`network`, `backup`, `ui`, `update`, `sync`, …) belong to one device.
+pub const SYNCED_SECTIONS: &[&str] = &["refresh", "alerts", "checkin", "logs"];
+
+/// Single keys every device shares, outside [`SYNCED_SECTIONS`]: the gateway's routing
+/// choices (its address, key, limits and timeouts belong to one device). Aliases, pins
+/// and the order name accounts: see `gateway::settings::ACCOUNT_REF_KEYS`.
+pub const SYNCED_KEYS: &[&str] = &["gateway.policy", "gateway.aliases", "gateway.pins", "gateway.order"];
+
 /// Keys older versions wrote, and the key that replaced each (read when the new one is
 /// absent; removed when the new one is saved).
 pub const LEGACY_KEYS: &[(&str, &str)] = &[
@@ -590,6 +599,12 @@ impl Settings {
     /// Every setting's dotted key, sorted.
     pub fn keys() -> Vec<String> {
         Settings::default().leaves().into_keys().collect()
+    }
+
+    /// Whether a dotted key is shared by every device (multi-device sync).
+    pub fn is_synced(key: &str) -> bool {
+        SYNCED_KEYS.contains(&key)
+            || SYNCED_SECTIONS.iter().any(|s| key.strip_prefix(s).is_some_and(|rest| rest.starts_with('.')))
     }
 
     /// Whether a key holds a secret (sealed at rest, hidden when printed).

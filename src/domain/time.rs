@@ -9,6 +9,32 @@ pub fn now_unix() -> i64 {
     chrono::Utc::now().timestamp()
 }
 
+/// Milliseconds since the Unix epoch, now (never negative).
+pub fn now_ms() -> u64 {
+    chrono::Utc::now().timestamp_millis().max(0) as u64
+}
+
+/// A clock that reads [`now_ms`] unless set: the store stamps edits with it (the time
+/// sync versions a field by), and a test sets it to play devices whose edits happen at
+/// chosen times. Clones share the setting.
+#[derive(Debug, Clone, Default)]
+pub struct EditClock(std::sync::Arc<std::sync::atomic::AtomicU64>);
+
+impl EditClock {
+    /// Now in milliseconds: the time set, else the wall clock.
+    pub fn now_ms(&self) -> u64 {
+        match self.0.load(std::sync::atomic::Ordering::Relaxed) {
+            0 => now_ms(),
+            set => set,
+        }
+    }
+
+    /// Sets the time (`None`: back to the wall clock).
+    pub fn set_ms(&self, ms: Option<u64>) {
+        self.0.store(ms.unwrap_or(0), std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
 /// Now in UTC (file names, bundle stamps).
 pub fn utc_now() -> DateTime<chrono::Utc> {
     chrono::Utc::now()

@@ -289,6 +289,33 @@ pub(super) const MIGRATIONS: &[&str] = &[
         created_at     INTEGER NOT NULL
     );
     "#,
+    // 13: key notes: the user's own note on a key of an account (the site has none),
+    //    by site, identity and the key's id on the site (cleared notes stay as ''
+    //    rows, so clearing syncs too). Sync versions edits by when they were made. The journal holds, per synced
+    //    record and field, the time of its last local write since the last sync (the
+    //    connection's TEMP triggers write it: `store::sync::JOURNAL_TRIGGERS`); `*` is a
+    //    record written as a whole (inserted). Conflicts live in the sync document:
+    //    each row is one open conflict of the document (`uid`), or a settlement made
+    //    here and not yet synced (`settled_ms`); the device that found it.
+    r#"
+    CREATE TABLE sync_journal (
+        record  TEXT NOT NULL,
+        field   TEXT NOT NULL,
+        ms      INTEGER NOT NULL,
+        PRIMARY KEY (record, field)
+    );
+    ALTER TABLE sync_conflicts ADD COLUMN uid TEXT;
+    ALTER TABLE sync_conflicts ADD COLUMN settled_ms INTEGER;
+    ALTER TABLE sync_conflicts ADD COLUMN found_by TEXT NOT NULL DEFAULT '';
+    CREATE TABLE key_notes (
+        site_url  TEXT NOT NULL,
+        identity  TEXT NOT NULL,
+        key_id    INTEGER NOT NULL,
+        note      TEXT NOT NULL,
+        PRIMARY KEY (site_url, identity, key_id)
+    );
+    CREATE UNIQUE INDEX sync_conflicts_uid ON sync_conflicts(uid);
+    "#,
 ];
 
 /// Highest schema version this build knows.

@@ -10,6 +10,7 @@ mod backup_meta;
 mod checkin;
 mod gateway_log;
 pub mod health;
+mod key_notes;
 mod migrations;
 mod model_trials;
 mod network;
@@ -35,12 +36,13 @@ pub use backup_meta::{AccountRow, RestoreRows, SiteRow, StoreSnapshot, account_i
 pub use checkin::{CheckinRecord, CheckinRecordOutcome};
 pub use gateway_log::{GatewayAccountSummary, GatewayLogQuery, GatewaySummaryQuery};
 pub use health::DamagedStore;
+pub use key_notes::KeyNoteRow;
 pub use notify::{Claimed, DeliveryRow, DeliveryState, Finish, Found, HistoryRow, Lease, NewEvent, SCHEDULE_LEASE};
 pub use paths::{DataDirSource, resolve_data_dir};
 pub use secrets::{KeyLocation, KeyProblem, KeyProblemKind, SecretBox};
 pub use settings::LoadedSettings;
 pub use state::DailyRow;
-pub use sync::{ConflictRow, NewConflict, SyncCommit, SyncState};
+pub use sync::{ConflictRow, Journal, NewConflict, SyncCommit, SyncState};
 pub use usage_logs::{LogSyncState, SeriesPoint, StackBy};
 
 /// File name of the database inside the data dir.
@@ -156,6 +158,8 @@ pub struct Store {
     conn: Connection,
     path: PathBuf,
     secrets: SecretBox,
+    /// Stamps writes in the sync journal (`sync::install_journal`).
+    clock: crate::domain::time::EditClock,
 }
 
 impl Store {
@@ -181,11 +185,17 @@ impl Store {
             log::warn!("journal mode is {mode}, not WAL");
         }
         conn.execute_batch("PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;").map_err(c)?;
-        let mut store = Store { conn, path: path.to_path_buf(), secrets: SecretBox::generate(KeyLocation::Keychain).0 };
+        let mut store = Store {
+            conn,
+            path: path.to_path_buf(),
+            secrets: SecretBox::generate(KeyLocation::Keychain).0,
+            clock: Default::default(),
+        };
         migrations::migrate(&mut store.conn).map_err(|e| match e {
             StoreError::Sqlite(s) => health::classify(path, s),
             other => other,
         })?;
+        sync::install_journal(&store.conn, &store.clock).map_err(c)?;
         for side in ["-wal", "-shm"] {
             health::restrict(&PathBuf::from(format!("{}{side}", path.display())));
         }

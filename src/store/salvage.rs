@@ -137,6 +137,16 @@ pub fn salvage_into(src: &Path, dest: &mut Store) -> Result<SalvageReport, Store
         let t = copy_table(&from, conn, &table, &cols)?;
         report.tables.push(t);
     }
+    // The copies above went through the sync journal's triggers, as if every salvaged
+    // field had just been edited here: the damaged file's own journal (when it was
+    // written) replaces that.
+    if src_tables.iter().any(|t| t == "sync_journal") {
+        conn.execute("DELETE FROM sync_journal", [])?;
+        let cols = columns(conn, "sync_journal")?;
+        if let Some(t) = report.tables.iter_mut().find(|t| t.table == "sync_journal") {
+            *t = copy_table(&from, conn, "sync_journal", &cols)?;
+        }
+    }
     // Rows whose parent row was lost cannot stay (foreign keys are on in normal use).
     let orphans: Vec<(String, i64)> = conn
         .prepare("PRAGMA foreign_key_check")?

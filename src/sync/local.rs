@@ -1,23 +1,19 @@
 //! This device's data as sync records, and the store write that makes it match a
 //! merged document. Synced: sites (name, kind, User-Agent), accounts (every field the
-//! user edits and the credentials), and the settings of [`SYNCED_SECTIONS`]. Not
+//! user edits and the credentials), key notes, and the settings `Settings::is_synced` names (`SYNCED_SECTIONS`, `SYNCED_KEYS`). Not
 //! synced: cached data (snapshots, usage logs, check-in state), a site's proxy and the
 //! `network`, `backup`, `ui`, `update` and `sync` settings (they belong to a device).
+//! Gateway aliases, pins and order name accounts by id: they travel with each account
+//! as `[site key URL, identity]` and come back as this device's ids.
 
 use serde_json::{Value, json};
 
 use super::model::{ALIVE, RecordKey, Values};
 use crate::domain::Credentials;
+use crate::domain::account::site_key_url;
+use crate::domain::gateway::{ACCOUNT_REF_KEYS, refs_of};
 use crate::domain::settings::Settings;
 use crate::store::{AccountRow, SiteRow, Store, StoreError, SyncCommit};
-
-/// Settings sections shared by every device.
-pub const SYNCED_SECTIONS: &[&str] = &["refresh", "alerts", "checkin", "logs"];
-
-/// Whether a dotted setting key is synced.
-pub fn is_synced_setting(key: &str) -> bool {
-    SYNCED_SECTIONS.iter().any(|s| key.strip_prefix(s).is_some_and(|rest| rest.starts_with('.')))
-}
 
 fn num_text(v: Option<f64>) -> Value {
     v.map_or(Value::Null, |f| Value::String(f.to_string()))
@@ -37,7 +33,7 @@ pub fn read_local(store: &Store) -> Result<Values, StoreError> {
     let mut out = Values::new();
     for s in &snap.sites {
         out.insert(
-            RecordKey::Site(s.url.clone()).text(),
+            RecordKey::Site(site_key_url(&s.url)).text(),
             [("name", json!(s.name)), ("kind", json!(s.kind)), ("user_agent", json!(s.user_agent))]
                 .into_iter()
                 .map(|(k, v)| (k.to_string(), v))
@@ -50,7 +46,7 @@ pub fn read_local(store: &Store) -> Result<Values, StoreError> {
             None => Value::Null,
         };
         out.insert(
-            RecordKey::Account(a.site_url.clone(), a.identity.clone()).text(),
+            RecordKey::Account(site_key_url(&a.site_url), a.identity.clone()).text(),
             [
                 (ALIVE, json!(true)),
                 ("name", json!(a.name)),
@@ -71,12 +67,59 @@ pub fn read_local(store: &Store) -> Result<Values, StoreError> {
             .collect(),
         );
     }
+    for (url, identity, key_id, note) in store.all_key_notes()? {
+        out.insert(
+            RecordKey::Key(site_key_url(&url), identity, key_id).text(),
+            [("note".to_string(), json!(note))].into_iter().collect(),
+        );
+    }
+    let refs = store.account_refs()?;
+    let name_of = |id: i64| refs.iter().find(|r| r.0 == id).map(|(_, u, i)| (site_key_url(u), i.clone()));
     for (key, value) in store.load_settings()?.settings.list() {
-        if is_synced_setting(&key) {
-            out.insert(RecordKey::Setting(key).text(), [("value".to_string(), json!(value))].into_iter().collect());
+        if Settings::is_synced(&key) {
+            let value = match ACCOUNT_REF_KEYS.contains(&key.as_str()) {
+                true => refs_of(&key, &value, name_of).unwrap_or(Value::Null),
+                false => json!(value),
+            };
+            out.insert(RecordKey::Setting(key).text(), [("value".to_string(), value)].into_iter().collect());
         }
     }
     Ok(out)
+}
+
+/// The default of each field of `local`'s records that has one (what a field nobody set
+/// holds): settings their `Settings::default()` value, and for accounts, sites and key
+/// notes the empty value of the optional fields.
+pub fn defaults(local: &Values) -> Values {
+    let settings: std::collections::BTreeMap<String, String> = Settings::default().list().into_iter().collect();
+    let mut out = Values::new();
+    for key in local.keys() {
+        let fields: Vec<(&str, Value)> = match RecordKey::parse(key) {
+            Some(RecordKey::Setting(k)) => {
+                let text = settings.get(&k).cloned().unwrap_or_default();
+                let v = match ACCOUNT_REF_KEYS.contains(&k.as_str()) {
+                    true => refs_of(&k, &text, |_| None).unwrap_or(Value::Null),
+                    false => json!(text),
+                };
+                vec![("value", v)]
+            }
+            Some(RecordKey::Account(..)) => vec![
+                ("name", json!("")),
+                ("group", json!("")),
+                ("notes", json!("")),
+                ("paid_per_usd", Value::Null),
+                ("disabled", json!(false)),
+                ("low_balance_threshold", Value::Null),
+                ("refresh_interval_mins", Value::Null),
+                ("sort_order", json!(0)),
+            ],
+            Some(RecordKey::Site(_)) => vec![("user_agent", json!(""))],
+            Some(RecordKey::Key(..)) => vec![("note", json!(""))],
+            None => Vec::new(),
+        };
+        out.insert(key.clone(), fields.into_iter().map(|(f, v)| (f.to_string(), v)).collect());
+    }
+    out
 }
 
 /// The store write that turns `local` (what [`read_local`] returned) into `target`.
@@ -86,6 +129,10 @@ pub fn commit_for(store: &Store, local: &Values, target: &Values) -> Result<Sync
     let mut settings = store.load_settings()?.settings;
     let before = settings.clone();
     let mut sites_needed = std::collections::BTreeSet::new();
+    // Records name sites by their key URL; the store by the URL as typed here.
+    let stored: std::collections::BTreeMap<String, String> =
+        store.snapshot()?.sites.into_iter().map(|s| (site_key_url(&s.url), s.url)).collect();
+    let here = |url: String| stored.get(&url).cloned().unwrap_or(url);
     for (key, values) in target {
         if local.get(key) == Some(values) {
             continue;
@@ -95,8 +142,9 @@ pub fn commit_for(store: &Store, local: &Values, target: &Values) -> Result<Sync
                 sites_needed.insert(url);
             }
             Some(RecordKey::Site(_)) | None => {}
-            Some(RecordKey::Account(url, identity)) => {
-                sites_needed.insert(url.clone());
+            Some(RecordKey::Account(key_url, identity)) => {
+                sites_needed.insert(key_url.clone());
+                let url = here(key_url);
                 let credentials = match values.get("credentials") {
                     Some(Value::Null) | None => None,
                     Some(v) => Some(
@@ -128,6 +176,14 @@ pub fn commit_for(store: &Store, local: &Values, target: &Values) -> Result<Sync
                     credentials,
                 });
             }
+            Some(RecordKey::Key(url, identity, key_id)) => {
+                c.key_notes.push((here(url), identity, key_id, text(values.get("note"))));
+            }
+            Some(RecordKey::Setting(k)) if ACCOUNT_REF_KEYS.contains(&k.as_str()) => {
+                if let Some(v) = values.get("value").filter(|v| !v.is_null()) {
+                    c.account_ref_settings.push((k, v.clone()));
+                }
+            }
             Some(RecordKey::Setting(k)) => {
                 let v = text(values.get("value"));
                 if let Err(e) = settings.set(&k, &v) {
@@ -136,8 +192,9 @@ pub fn commit_for(store: &Store, local: &Values, target: &Values) -> Result<Sync
             }
         }
     }
-    for url in sites_needed {
-        let key = RecordKey::Site(url.clone()).text();
+    for key_url in sites_needed {
+        let key = RecordKey::Site(key_url.clone()).text();
+        let url = here(key_url);
         let values = target.get(&key);
         if values.is_none() && local.contains_key(&key) {
             continue; // the stored site stays as it is
@@ -153,7 +210,7 @@ pub fn commit_for(store: &Store, local: &Values, target: &Values) -> Result<Sync
     }
     for key in local.keys().filter(|k| !target.contains_key(*k)) {
         if let Some(RecordKey::Account(url, identity)) = RecordKey::parse(key) {
-            c.delete_accounts.push((url, identity));
+            c.delete_accounts.push((here(url), identity));
         }
     }
     c.settings = settings.changed_rows(&before).into_iter().filter(|(k, _)| !Settings::is_secret(k)).collect();
@@ -170,6 +227,7 @@ pub fn label(key: &str, values: Option<&std::collections::BTreeMap<String, Value
         }
         Some(RecordKey::Site(url)) => format!("site {url}"),
         Some(RecordKey::Setting(k)) => format!("setting {k}"),
+        Some(RecordKey::Key(url, identity, id)) => format!("key {id} of {identity} on {url}"),
         None => key.replace(super::model::SEP, " "),
     }
 }

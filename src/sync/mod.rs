@@ -45,6 +45,9 @@ pub enum SyncError {
     /// Other devices kept taking the next generation.
     #[error("other devices kept writing the sync document; gave up after {0} tries (nothing changed here)")]
     Busy(usize),
+    /// No such generation in the history.
+    #[error("generation {0} is not on the server (see apihub sync history)")]
+    NoGeneration(u64),
     /// No such conflict.
     #[error("no sync conflict with id {0} (see apihub sync conflicts)")]
     NoConflict(i64),
@@ -70,11 +73,18 @@ pub struct SyncOptions {
     pub new_key_iterations: u32,
     /// Tries when other devices upload at the same time.
     pub max_attempts: usize,
+    /// Restore the state of this generation of the history: its records and values come
+    /// back as new edits (merged with everything since, shared by the upload); records
+    /// made after it stay.
+    pub restore: Option<u64>,
 }
 
 impl std::fmt::Debug for SyncOptions {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SyncOptions").field("dry_run", &self.dry_run).finish_non_exhaustive()
+        f.debug_struct("SyncOptions")
+            .field("dry_run", &self.dry_run)
+            .field("restore", &self.restore)
+            .finish_non_exhaustive()
     }
 }
 
@@ -85,6 +95,7 @@ impl Default for SyncOptions {
             dry_run: false,
             new_key_iterations: crate::backup::crypto::WRITE_ITERATIONS,
             max_attempts: 5,
+            restore: None,
         }
     }
 }
@@ -141,10 +152,15 @@ pub struct SyncReport {
     pub local: ChangeLines,
     /// Changes on the server.
     pub remote: ChangeLines,
-    /// Conflicts found (kept in the conflicts list).
+    /// Conflicts found by this sync (kept in the conflicts list).
     pub conflicts: Vec<ConflictLine>,
+    /// Conflicts open after it, found here or on another device.
+    pub open_conflicts: usize,
     /// Old documents deleted on the server.
     pub pruned: Vec<String>,
+    /// The generation whose state this sync restored.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub restored: Option<u64>,
 }
 
 /// This device's sync status, for the app and the CLI.
@@ -210,16 +226,71 @@ async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> 
     tokio::task::spawn_blocking(f).await.map_err(|e| SyncError::Store(StoreError::Unavailable(e.to_string())))
 }
 
-/// Syncs this device's store with the server.
-pub async fn run(store: &SharedStore, opts: &SyncOptions) -> Result<SyncReport, SyncError> {
+/// What a sync or a look at the history starts from: the settings, this device's sync
+/// state, the passphrase (given or saved) and the server's sync folder.
+async fn prepare(
+    store: &SharedStore,
+    passphrase: Option<&str>,
+) -> Result<(crate::domain::settings::Settings, crate::store::SyncState, String, remote::Remote), SyncError> {
     let (settings, state) = store.run(|s| Ok((s.load_settings()?.settings, s.sync_state()?))).await?;
-    let passphrase = opts
-        .passphrase
-        .clone()
+    let passphrase = passphrase
         .filter(|p| !p.is_empty())
+        .map(str::to_string)
         .or_else(|| Some(settings.sync.passphrase.clone()).filter(|p| !p.is_empty()))
         .ok_or(SyncError::PassphraseRequired)?;
     let remote = remote::Remote::new(&settings.backup.webdav)?;
+    Ok((settings, state, passphrase, remote))
+}
+
+/// One sync document kept on the server (the history).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct HistoryEntry {
+    /// Its generation (what `apihub sync restore N` takes).
+    pub generation: u64,
+    /// When it was written (RFC 3339, UTC).
+    pub written_at: String,
+    /// The device that wrote it (name, else id).
+    pub device: String,
+    /// Sites, accounts and synced settings in it (existing ones).
+    pub sites: usize,
+    /// Accounts.
+    pub accounts: usize,
+    /// Settings.
+    pub settings: usize,
+    /// Open conflicts in it.
+    pub conflicts: usize,
+}
+
+/// The sync documents on the server, newest first.
+pub async fn history(store: &SharedStore, passphrase: Option<&str>) -> Result<Vec<HistoryEntry>, SyncError> {
+    let (_, _, passphrase, remote) = prepare(store, passphrase).await?;
+    let mut key = None;
+    let mut out = Vec::new();
+    for (generation, _) in remote.generations().await? {
+        let bytes = remote.fetch(generation).await?;
+        let (written_by, written_at) = remote::written(&bytes);
+        let (pass, known) = (passphrase.clone(), key.clone());
+        let (doc, k) = blocking(move || remote::open(&bytes, generation, &pass, known.as_ref())).await??;
+        key = Some(k);
+        let live = model::live(&doc);
+        let count = |kind: &str| live.keys().filter(|k| k.split(model::SEP).next() == Some(kind)).count();
+        out.push(HistoryEntry {
+            generation,
+            written_at,
+            device: doc.devices.get(&written_by).map(|d| d.name.clone()).unwrap_or(written_by),
+            sites: count("site"),
+            accounts: count("account"),
+            settings: count("setting"),
+            conflicts: doc.conflicts.values().filter(|c| c.settled.is_none()).count(),
+        });
+    }
+    Ok(out)
+}
+
+/// Syncs this device's store with the server (or, [`SyncOptions::restore`], restores
+/// a state of the history as a sync).
+pub async fn run(store: &SharedStore, opts: &SyncOptions) -> Result<SyncReport, SyncError> {
+    let (settings, state, passphrase, remote) = prepare(store, opts.passphrase.as_deref()).await?;
     let base: Doc = match &state.base {
         Some(bytes) => serde_json::from_slice(bytes).unwrap_or_else(|e| {
             log::warn!("sync: the saved base does not read ({e}); merging as a first sync");
@@ -232,45 +303,75 @@ pub async fn run(store: &SharedStore, opts: &SyncOptions) -> Result<SyncReport, 
     let device_name =
         Some(settings.sync.device_name.trim().to_string()).filter(|n| !n.is_empty()).unwrap_or_else(host_name);
     let mut key: Option<remote::Key> = None;
+    let restored = match opts.restore {
+        Some(generation) => {
+            let doc = fetch_open(&remote, generation, &passphrase, &mut key).await?;
+            Some(model::live(&doc))
+        }
+        None => None,
+    };
     for attempt in 1..=opts.max_attempts.max(1) {
-        let local = store.run(|s| local::read_local(s)).await?;
+        let (local, edits, now_ms) = store
+            .run(|s| {
+                let local = local::read_local(s)?;
+                let edits = model::Edits {
+                    journal: s.sync_journal()?,
+                    defaults: local::defaults(&local),
+                    settled: s.sync_settled()?,
+                };
+                Ok((local, edits, s.edit_clock().now_ms()))
+            })
+            .await?;
         let (current, remote_doc) = match remote.generations().await?.first() {
             None => (0, Doc::default()),
-            Some((generation, _)) => {
-                let (generation, bytes) = (*generation, remote.fetch(*generation).await?);
-                let (pass, known) = (passphrase.clone(), key.clone());
-                let (doc, k) = blocking(move || remote::open(&bytes, generation, &pass, known.as_ref())).await??;
-                key = Some(k);
-                (generation, doc)
-            }
+            Some((generation, _)) => (*generation, fetch_open(&remote, *generation, &passphrase, &mut key).await?),
         };
-        let now_ms = crate::domain::time::utc_now().timestamp_millis().max(0) as u64;
+        // Local edits come after what this device had seen (the base), stamped when made.
+        let mut edit_clock = Clock::new(dev, now_ms);
+        edit_clock.observe_doc(&base);
+        let mine = model::local_doc(&base, &local, &edits, &mut edit_clock);
         let mut clock = Clock::new(dev, now_ms);
-        clock.observe_doc(&base);
-        clock.observe_doc(&remote_doc);
-        let mine = model::local_doc(&base, &local, &mut clock);
+        for doc in [&base, &remote_doc, &mine] {
+            clock.observe_doc(doc);
+        }
         let gc_before = now_ms.saturating_sub(u64::from(settings.sync.tombstone_days) * 86_400_000);
         let mut merged = model::merge(&base, &mine, &remote_doc, &mut clock, gc_before);
+        if let Some(restored) = &restored {
+            merged.doc = model::restore_over(&merged.doc, restored, &mut clock);
+        }
         let target = model::live(&merged.doc);
         let remote_live = model::live(&remote_doc);
         let label = |k: &str| local::label(k, target.get(k).or(local.get(k)).or(remote_live.get(k)));
-        let needs_upload =
-            current == 0 || merged.doc.records != remote_doc.records || merged.doc.gc_ms != remote_doc.gc_ms;
+        let needs_upload = current == 0
+            || merged.doc.records != remote_doc.records
+            || merged.doc.gc_ms != remote_doc.gc_ms
+            || merged.doc.conflicts != remote_doc.conflicts;
         let device_label = |d: u64| {
             let id = format!("{d:016x}");
-            merged.doc.devices.get(&id).map(|i| i.name.clone()).unwrap_or(id)
+            match merged.doc.devices.get(&id) {
+                Some(info) => info.name.clone(),
+                None if d == dev => device_name.clone(),
+                None => id,
+            }
         };
         let conflicts: Vec<NewConflict> = merged
+            .doc
             .conflicts
             .iter()
-            .map(|c| NewConflict {
-                record: c.record.clone(),
-                field: c.field.clone(),
-                label: label(&c.record),
-                local: c.local.to_string(),
-                remote: c.remote.to_string(),
-                applied: c.applied.as_str().into(),
-                remote_device: device_label(c.remote_device),
+            .filter(|(_, c)| c.settled.is_none())
+            .map(|(uid, c)| {
+                let (mine, theirs, applied, other) = c.for_device(dev);
+                NewConflict {
+                    record: c.record.clone(),
+                    field: c.field.clone(),
+                    label: label(&c.record),
+                    local: mine.to_string(),
+                    remote: theirs.to_string(),
+                    applied: applied.as_str().into(),
+                    remote_device: device_label(other),
+                    uid: uid.clone(),
+                    found_by: device_label(c.found_by),
+                }
             })
             .collect();
         let mut report = SyncReport {
@@ -285,7 +386,9 @@ pub async fn run(store: &SharedStore, opts: &SyncOptions) -> Result<SyncReport, 
                 .iter()
                 .map(|c| ConflictLine { label: label(&c.record), field: c.field.clone(), applied: c.applied.as_str() })
                 .collect(),
+            open_conflicts: conflicts.len(),
             pruned: Vec::new(),
+            restored: opts.restore,
         };
         if opts.dry_run {
             if current == 0 {
@@ -345,6 +448,23 @@ pub async fn run(store: &SharedStore, opts: &SyncOptions) -> Result<SyncReport, 
         }
     }
     Err(SyncError::Busy(opts.max_attempts.max(1)))
+}
+
+/// Downloads and opens one generation (`key`: the key derived so far, reused and kept).
+async fn fetch_open(
+    remote: &remote::Remote,
+    generation: u64,
+    passphrase: &str,
+    key: &mut Option<remote::Key>,
+) -> Result<Doc, SyncError> {
+    let bytes = remote.fetch(generation).await.map_err(|e| match e {
+        SyncError::Remote(BackupError::NotFound(_)) => SyncError::NoGeneration(generation),
+        other => other,
+    })?;
+    let (pass, known) = (passphrase.to_string(), key.clone());
+    let (doc, k) = blocking(move || remote::open(&bytes, generation, &pass, known.as_ref())).await??;
+    *key = Some(k);
+    Ok(doc)
 }
 
 /// Settles a conflict: `take` the side to keep. Taking the value the merge did not

@@ -1,14 +1,19 @@
 //! The sync document and the merge (pure: no I/O).
 //!
-//! - A **record** is a site, an account or a synced setting; its key names it
-//!   (`site␟<url>`, `account␟<site url>␟<identity>`, `setting␟<key>`). A record is a
+//! - A **record** is a site, an account, a key's note or a synced setting; its key
+//!   names it by natural key (`site␟<url>`, `account␟<site url>␟<identity>`,
+//!   `key␟<site url>␟<identity>␟<key id>`, `setting␟<key>`; the URL as
+//!   `site_key_url`). A record is a
 //!   map of fields, each with its value and a [`Stamp`]: a hybrid logical clock
 //!   (wall-clock milliseconds, a counter) and the device that wrote it.
 //! - An account's `_alive` field is its existence: a deletion sets it to `false` (a
 //!   tombstone, kept [`Doc::gc_ms`]-wise for a set number of days, then dropped).
 //! - **Merge** is three-way against the base (the document of this device's last sync):
 //!   per field, the side that changed since the base wins; when both changed it to
-//!   different values the later stamp wins and the other value is a [`Conflict`]. An
+//!   different values the later stamp wins and the other value is a [`Conflict`]
+//!   (unless one of them was never knowingly written, [`UNKNOWN_MS`]: it just yields).
+//!   Conflicts are kept in the document, so every device lists them until one settles
+//!   them. An
 //!   account deleted on one side and edited on the other is a whole-record conflict:
 //!   the later of the deletion and the newest edit wins.
 
@@ -21,6 +26,10 @@ use serde_json::Value;
 pub const ALIVE: &str = "_alive";
 /// Fields that merge silently (later wins, never a conflict): each device's own order.
 const QUIET_FIELDS: &[&str] = &["sort_order"];
+/// The time of a default value nobody is known to have written (a setting never set on
+/// a device that never synced, an empty note): it yields to a written value without a
+/// conflict.
+pub const UNKNOWN_MS: u64 = 0;
 /// Separator inside record keys (never in a URL, identity or setting key).
 pub const SEP: char = '\u{1f}';
 
@@ -73,6 +82,48 @@ pub struct Doc {
     /// missing from the document was deleted.
     #[serde(default)]
     pub gc_ms: u64,
+    /// Conflicts found by any device (by [`Conflict::uid`]): open ones are listed on
+    /// every device; a settled one stays, with the settlement's stamp, until tombstones
+    /// of its age are dropped.
+    #[serde(default)]
+    pub conflicts: BTreeMap<String, DocConflict>,
+}
+
+/// A conflict as the document keeps it (for every device).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DocConflict {
+    /// Record key.
+    pub record: String,
+    /// Field (`""`: the whole record, deleted on one side and edited on the other).
+    pub field: String,
+    /// The value the merge applied (`null`: the deletion).
+    pub applied: Value,
+    /// Its version (and so the device that wrote it).
+    pub applied_s: Stamp,
+    /// The value kept aside.
+    pub other: Value,
+    /// Its version.
+    pub other_s: Stamp,
+    /// The device whose sync found it, and when (unix ms).
+    pub found_by: u64,
+    /// When it was found (unix ms).
+    pub found_ms: u64,
+    /// Settled: the settlement's stamp (the device that settled it, when).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub settled: Option<Stamp>,
+}
+
+impl DocConflict {
+    /// The conflict as this device (`me`) lists it: (this device's value, the other
+    /// device's, which was applied, the other device). A device that wrote neither value
+    /// holds the applied one.
+    pub fn for_device(&self, me: u64) -> (&Value, &Value, Side, u64) {
+        if self.other_s.dev == me && self.applied_s.dev != me {
+            (&self.other, &self.applied, Side::Remote, self.applied_s.dev)
+        } else {
+            (&self.applied, &self.other, Side::Local, self.other_s.dev)
+        }
+    }
 }
 
 /// What kind of record a key names.
@@ -84,6 +135,8 @@ pub enum RecordKey {
     Account(String, String),
     /// A synced setting, by dotted key.
     Setting(String),
+    /// A key's note, by site URL, account identity and the key's id on the site.
+    Key(String, String, i64),
 }
 
 impl RecordKey {
@@ -93,11 +146,18 @@ impl RecordKey {
             RecordKey::Site(u) => format!("site{SEP}{u}"),
             RecordKey::Account(u, i) => format!("account{SEP}{u}{SEP}{i}"),
             RecordKey::Setting(k) => format!("setting{SEP}{k}"),
+            RecordKey::Key(u, i, k) => format!("key{SEP}{u}{SEP}{i}{SEP}{k}"),
         }
     }
 
     /// Parses a key text (`None`: a kind this build does not know).
     pub fn parse(text: &str) -> Option<RecordKey> {
+        if let Some(rest) = text.strip_prefix("key\u{1f}") {
+            let mut parts = rest.rsplitn(2, SEP);
+            let (id, account) = (parts.next()?.parse().ok()?, parts.next()?);
+            let (u, i) = account.split_once(SEP)?;
+            return Some(RecordKey::Key(u.to_string(), i.to_string(), id));
+        }
         let mut parts = text.splitn(3, SEP);
         match (parts.next()?, parts.next()?, parts.next()) {
             ("site", u, None) => Some(RecordKey::Site(u.to_string())),
@@ -111,21 +171,31 @@ impl RecordKey {
 /// The hybrid logical clock of one device.
 #[derive(Debug, Clone)]
 pub struct Clock {
-    last: Stamp,
+    /// The latest stamp seen in a document.
+    seen: Stamp,
+    /// The latest stamp seen or made.
+    top: Stamp,
     now_ms: u64,
 }
 
 impl Clock {
     /// A clock for `dev` at wall time `now_ms`.
     pub fn new(dev: u64, now_ms: u64) -> Clock {
-        Clock { last: Stamp { ms: 0, c: 0, dev }, now_ms }
+        let zero = Stamp { ms: 0, c: 0, dev };
+        Clock { seen: zero, top: zero, now_ms }
+    }
+
+    fn dev(&self) -> u64 {
+        self.top.dev
     }
 
     /// Moves past a stamp seen in a document.
     pub fn observe(&mut self, s: Stamp) {
-        if (s.ms, s.c) > (self.last.ms, self.last.c) {
-            self.last.ms = s.ms;
-            self.last.c = s.c;
+        for mine in [&mut self.seen, &mut self.top] {
+            if (s.ms, s.c) > (mine.ms, mine.c) {
+                mine.ms = s.ms;
+                mine.c = s.c;
+            }
         }
     }
 
@@ -136,15 +206,35 @@ impl Clock {
         }
     }
 
+    /// The wall time this clock was made with.
+    pub fn now_ms(&self) -> u64 {
+        self.now_ms
+    }
+
     /// A new stamp, later than every stamp seen or made.
     pub fn tick(&mut self) -> Stamp {
-        if self.now_ms > self.last.ms {
-            self.last.ms = self.now_ms;
-            self.last.c = 0;
+        if self.now_ms > self.top.ms {
+            self.top.ms = self.now_ms;
+            self.top.c = 0;
         } else {
-            self.last.c = self.last.c.saturating_add(1);
+            self.top.c = self.top.c.saturating_add(1);
         }
-        self.last
+        self.top
+    }
+
+    /// The stamp of an edit made at wall time `ms` after everything seen: `ms`, or just
+    /// after the latest stamp seen when the wall clock was behind it (an edit always
+    /// comes after what it replaced).
+    pub fn at(&mut self, ms: u64) -> Stamp {
+        let s = if ms > self.seen.ms {
+            Stamp { ms, c: 0, dev: self.dev() }
+        } else {
+            Stamp { ms: self.seen.ms, c: self.seen.c.saturating_add(1), dev: self.dev() }
+        };
+        if (s.ms, s.c) > (self.top.ms, self.top.c) {
+            self.top = s;
+        }
+        s
     }
 }
 
@@ -160,11 +250,44 @@ fn newest(rec: &Record) -> Stamp {
     rec.values().map(|f| f.s).max().unwrap_or_default()
 }
 
-/// This device's document: the base with every local difference stamped now. A
-/// local account missing from the store is a deletion; a credential that could not be
-/// read here (`null`) never replaces a known one.
-pub fn local_doc(base: &Doc, local: &Values, clock: &mut Clock) -> Doc {
+/// What this device knows of its local values besides the values: when each was written
+/// (the journal), which values are defaults, and the conflicts settled here.
+#[derive(Debug, Clone, Default)]
+pub struct Edits {
+    /// Record → field (`*`: the whole record, inserted) → unix ms of the last write.
+    pub journal: Journal,
+    /// Record → field → its default value (what a field nobody set holds).
+    pub defaults: Values,
+    /// Conflicts settled here since the last sync: uid → unix ms.
+    pub settled: BTreeMap<String, u64>,
+}
+
+/// This device's document: the base with every local difference stamped with the time
+/// it was made. The time of a field is its journal time; else the record's (`*`, an
+/// insert) unless the field just holds its default; else, for a field the base has,
+/// now (changed before the journal existed); else, for a default, [`UNKNOWN_MS`] (it
+/// yields to any written value); else now. `clock` must have observed the base only:
+/// an edit comes after what this device had seen, not after what the server holds now.
+/// A local account missing from the store is a deletion; a credential that could not
+/// be read here (`null`) never replaces a known one.
+pub fn local_doc(base: &Doc, local: &Values, edits: &Edits, clock: &mut Clock) -> Doc {
     let mut out = base.clone();
+    for (uid, ms) in &edits.settled {
+        if let Some(c) = out.conflicts.get_mut(uid).filter(|c| c.settled.is_none()) {
+            c.settled = Some(clock.at(*ms));
+        }
+    }
+    let stamp = |clock: &mut Clock, key: &str, name: &str, v: &Value| {
+        let times = edits.journal.get(key);
+        let default = edits.defaults.get(key).and_then(|d| d.get(name)) == Some(v);
+        let in_base = base.records.get(key).is_some_and(|r| r.contains_key(name));
+        match (times.and_then(|t| t.get(name)), times.and_then(|t| t.get("*"))) {
+            (Some(ms), _) => clock.at(*ms),
+            (None, Some(ms)) if !default || in_base => clock.at(*ms),
+            _ if !in_base && default => Stamp { ms: UNKNOWN_MS, c: 0, dev: clock.dev() },
+            _ => clock.tick(),
+        }
+    };
     for (key, values) in local {
         let rec = out.records.entry(key.clone()).or_default();
         for (name, v) in values {
@@ -172,18 +295,21 @@ pub fn local_doc(base: &Doc, local: &Values, clock: &mut Clock) -> Doc {
                 Some(f) if &f.v == v => {}
                 Some(f) if name == "credentials" && v.is_null() && !f.v.is_null() => {}
                 _ => {
-                    rec.insert(name.clone(), Field { v: v.clone(), s: clock.tick() });
+                    rec.insert(name.clone(), Field { v: v.clone(), s: stamp(clock, key, name, v) });
                 }
             }
         }
     }
     for (key, rec) in out.records.iter_mut() {
         if is_account(key) && alive(rec) && !local.contains_key(key) {
-            rec.insert(ALIVE.into(), Field { v: Value::Bool(false), s: clock.tick() });
+            rec.insert(ALIVE.into(), Field { v: Value::Bool(false), s: stamp(clock, key, ALIVE, &Value::Bool(false)) });
         }
     }
     out
 }
+
+/// When fields were written on a device: record → field (`*`: all) → unix ms.
+pub use crate::store::Journal;
 
 /// Which side's value a merge applied.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -218,8 +344,57 @@ pub struct Conflict {
     pub remote: Value,
     /// The value the merge applied.
     pub applied: Side,
-    /// The device the remote value came from.
-    pub remote_device: u64,
+    /// The local value's version.
+    pub local_s: Stamp,
+    /// The remote value's version (`.dev`: the device it came from).
+    pub remote_s: Stamp,
+    /// Its id in the document: the same conflict found again has the same id.
+    pub uid: String,
+}
+
+impl Conflict {
+    fn new(
+        record: &str,
+        field: &str,
+        (local, ls): (Value, Stamp),
+        (remote, rs): (Value, Stamp),
+        applied: Side,
+    ) -> Self {
+        let uid = format!("{:016x}", fnv1a(format!("{record}{SEP}{field}{SEP}{ls:?}{SEP}{rs:?}").as_bytes()));
+        Conflict {
+            record: record.to_string(),
+            field: field.to_string(),
+            local,
+            remote,
+            applied,
+            local_s: ls,
+            remote_s: rs,
+            uid,
+        }
+    }
+
+    fn in_doc(&self, clock: &Clock) -> DocConflict {
+        let (applied, applied_s, other, other_s) = match self.applied {
+            Side::Local => (&self.local, self.local_s, &self.remote, self.remote_s),
+            Side::Remote => (&self.remote, self.remote_s, &self.local, self.local_s),
+        };
+        DocConflict {
+            record: self.record.clone(),
+            field: self.field.clone(),
+            applied: applied.clone(),
+            applied_s,
+            other: other.clone(),
+            other_s,
+            found_by: clock.dev(),
+            found_ms: clock.now_ms,
+            settled: None,
+        }
+    }
+}
+
+/// FNV-1a, 64 bits (a stable id; std's hasher may change between releases).
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3))
 }
 
 /// A merge's result.
@@ -240,8 +415,12 @@ fn plain(rec: &Record) -> Value {
 /// server's (`remote`) against the base. `gc_before_ms`: tombstones older than this are
 /// dropped from the result.
 pub fn merge(base: &Doc, local: &Doc, remote: &Doc, clock: &mut Clock, gc_before_ms: u64) -> Merged {
-    let mut doc =
-        Doc { records: BTreeMap::new(), devices: remote.devices.clone(), gc_ms: local.gc_ms.max(remote.gc_ms) };
+    let mut doc = Doc {
+        records: BTreeMap::new(),
+        devices: remote.devices.clone(),
+        gc_ms: local.gc_ms.max(remote.gc_ms),
+        conflicts: BTreeMap::new(),
+    };
     for (id, d) in &local.devices {
         doc.devices.entry(id.clone()).or_insert_with(|| d.clone());
     }
@@ -265,11 +444,22 @@ pub fn merge(base: &Doc, local: &Doc, remote: &Doc, clock: &mut Clock, gc_before
         };
         doc.records.insert(key.clone(), merged);
     }
+    // Conflicts: every one either side knows (settled if settled on either), and the
+    // new ones.
+    doc.conflicts = remote.conflicts.clone();
+    for (uid, c) in &local.conflicts {
+        let entry = doc.conflicts.entry(uid.clone()).or_insert_with(|| c.clone());
+        entry.settled = entry.settled.max(c.settled);
+    }
+    for c in &conflicts {
+        doc.conflicts.entry(c.uid.clone()).or_insert_with(|| c.in_doc(clock));
+    }
     let before = doc.records.len();
     doc.records.retain(|key, rec| !(is_account(key) && !alive(rec) && newest(rec).ms < gc_before_ms));
     if doc.records.len() < before {
         doc.gc_ms = doc.gc_ms.max(gc_before_ms);
     }
+    doc.conflicts.retain(|_, c| c.settled.is_none_or(|s| s.ms >= gc_before_ms));
     Merged { doc, conflicts }
 }
 
@@ -298,20 +488,15 @@ fn merge_record(
                 } else if !lch {
                     rf.clone()
                 } else if lf.v == rf.v {
-                    // The same value on both sides: the earlier stamp, so that a device
-                    // that only agreed has nothing to upload.
-                    if lf.s < rf.s { lf.clone() } else { rf.clone() }
+                    // The same value on both sides: the server's, so that a device that
+                    // only agreed has nothing to upload.
+                    rf.clone()
                 } else {
                     let winner = if lf.s > rf.s { lf } else { rf };
-                    if !QUIET_FIELDS.contains(&name.as_str()) {
-                        found.push(Conflict {
-                            record: key.to_string(),
-                            field: name.clone(),
-                            local: lf.v.clone(),
-                            remote: rf.v.clone(),
-                            applied: if winner.s == lf.s { Side::Local } else { Side::Remote },
-                            remote_device: rf.s.dev,
-                        });
+                    let one_unknown = (lf.s.ms == UNKNOWN_MS) != (rf.s.ms == UNKNOWN_MS);
+                    if !QUIET_FIELDS.contains(&name.as_str()) && !one_unknown {
+                        let applied = if winner.s == lf.s { Side::Local } else { Side::Remote };
+                        found.push(Conflict::new(key, name, (lf.v.clone(), lf.s), (rf.v.clone(), rf.s), applied));
                     }
                     winner.clone()
                 }
@@ -347,15 +532,8 @@ fn merge_record(
             } else {
                 out.insert(ALIVE.into(), Field { v: Value::Bool(true), s: clock.tick() });
             }
-            let remote_device = if deleted_on == Side::Remote { del.dev } else { edit.dev };
-            found.push(Conflict {
-                record: key.to_string(),
-                field: String::new(),
-                local,
-                remote,
-                applied,
-                remote_device,
-            });
+            let (ls, rs) = if deleted_on == Side::Remote { (edit, del) } else { (del, edit) };
+            found.push(Conflict::new(key, "", (local, ls), (remote, rs), applied));
         }
     }
     conflicts.extend(found);
@@ -372,7 +550,9 @@ pub fn live(doc: &Doc) -> Values {
             Some(RecordKey::Account(url, _)) if alive(rec) => {
                 used_sites.insert(RecordKey::Site(url).text());
             }
-            Some(RecordKey::Account(..)) | Some(RecordKey::Site(_)) | None => continue,
+            Some(RecordKey::Key(url, identity, _))
+                if doc.records.get(&RecordKey::Account(url.clone(), identity.clone()).text()).is_some_and(alive) => {}
+            Some(RecordKey::Account(..)) | Some(RecordKey::Site(_)) | Some(RecordKey::Key(..)) | None => continue,
             Some(RecordKey::Setting(_)) => {}
         }
         out.insert(key.clone(), rec.iter().map(|(k, f)| (k.clone(), f.v.clone())).collect());
@@ -383,6 +563,20 @@ pub fn live(doc: &Doc) -> Values {
         }
     }
     out
+}
+
+/// A merged document with the values of an older state (`restored`, [`live`] of a
+/// document of the history) made new edits: every record and field that differs takes
+/// the restored value, stamped after everything `clock` saw, so it wins on every device;
+/// a deleted record comes back; records `restored` does not have stay as they are.
+pub fn restore_over(doc: &Doc, restored: &Values, clock: &mut Clock) -> Doc {
+    let mut want = live(doc);
+    let mut now = Edits::default();
+    for (key, values) in restored {
+        want.entry(key.clone()).or_default().extend(values.iter().map(|(k, v)| (k.clone(), v.clone())));
+        now.journal.insert(key.clone(), values.keys().map(|f| (f.clone(), clock.now_ms)).collect());
+    }
+    local_doc(doc, &want, &now, clock)
 }
 
 /// What changes from one set of values to another.
@@ -442,7 +636,10 @@ mod tests {
         let mut clock = Clock::new(dev, ms);
         clock.observe_doc(base);
         clock.observe_doc(remote);
-        let l = local_doc(base, local, &mut clock);
+        let mut edits = Clock::new(dev, ms);
+        edits.observe_doc(base);
+        let l = local_doc(base, local, &Edits::default(), &mut edits);
+        clock.observe_doc(&l);
         let m = merge(base, &l, remote, &mut clock, 0);
         *remote = m.doc.clone();
         *base = m.doc.clone();
@@ -510,12 +707,73 @@ mod tests {
         sync(&mut b1, &mut l1, &mut remote, 1, 200);
         // Much later, device 1 collects the tombstone.
         let mut clock = Clock::new(1, 10_000);
-        let l = local_doc(&b1, &l1, &mut clock);
+        let l = local_doc(&b1, &l1, &Edits::default(), &mut clock);
         let m = merge(&b1, &l, &remote, &mut clock, 5_000);
         assert!(!m.doc.records.contains_key(&a));
         remote = m.doc;
         sync(&mut b2, &mut l2, &mut remote, 2, 10_010);
         assert!(!l2.contains_key(&a), "not resurrected by the device that missed the deletion");
+    }
+
+    #[test]
+    fn an_edit_keeps_the_time_it_was_made_not_the_time_it_synced() {
+        let a = acc("uid:1");
+        let start = values(&[(&a, &[(ALIVE, json!(true)), ("notes", json!("n"))])]);
+        let mut remote = Doc::default();
+        let mut clock = Clock::new(1, 100);
+        let base = local_doc(&Doc::default(), &start, &Edits::default(), &mut clock);
+        remote.clone_from(&base);
+        // Device 1 edits at 200, device 2 at 300; device 2 syncs first (at 310), device 1
+        // late (at 900): device 2's newer edit wins and device 1's is the conflict.
+        let journal = |ms| Edits {
+            journal: Journal::from([(a.clone(), [("notes".to_string(), ms)].into())]),
+            ..Default::default()
+        };
+        let edit = |v: &str| values(&[(&a, &[(ALIVE, json!(true)), ("notes", json!(v))])]);
+        let mut c2 = Clock::new(2, 310);
+        c2.observe_doc(&base);
+        let mine2 = local_doc(&base, &edit("two"), &journal(300), &mut c2);
+        assert_eq!(mine2.records[&a]["notes"].s, Stamp { ms: 300, c: 0, dev: 2 });
+        let m2 = merge(&base, &mine2, &remote, &mut c2, 0);
+        remote = m2.doc;
+        let mut c1 = Clock::new(1, 900);
+        c1.observe_doc(&base);
+        let mine1 = local_doc(&base, &edit("one"), &journal(200), &mut c1);
+        c1.observe_doc(&remote);
+        let m1 = merge(&base, &mine1, &remote, &mut c1, 0);
+        assert_eq!(m1.doc.records[&a]["notes"].v, json!("two"));
+        assert_eq!(m1.conflicts.len(), 1);
+        assert_eq!((m1.conflicts[0].local.clone(), m1.conflicts[0].applied), (json!("one"), Side::Remote));
+        // A wall clock behind what the device had seen still stamps after it.
+        let mut behind = Clock::new(3, 50);
+        behind.observe_doc(&remote);
+        let s = behind.at(40);
+        assert!(s > remote.records[&a]["notes"].s && s.dev == 3, "{s:?}");
+        assert!(behind.tick() > s);
+    }
+
+    #[test]
+    fn a_default_nobody_set_yields_and_differing_written_values_conflict() {
+        let a = acc("uid:1");
+        let set = values(&[(&a, &[(ALIVE, json!(true)), ("notes", json!("set")), ("group", json!("g1"))])]);
+        let default = values(&[(&a, &[(ALIVE, json!(true)), ("notes", json!("")), ("group", json!("g2"))])]);
+        // Device 1 wrote its notes (journaled); device 2 inserted the account (its notes
+        // left at the default) and neither group value has a known time.
+        let j1 = Journal::from([(a.clone(), [("notes".to_string(), 500)].into())]);
+        let mut c1 = Clock::new(1, 600);
+        let remote = local_doc(&Doc::default(), &set, &Edits { journal: j1, ..Default::default() }, &mut c1);
+        let mut c2 = Clock::new(2, 700);
+        let defaults = values(&[(&a, &[("notes", json!("")), ("group", json!(""))])]);
+        let j2 = Journal::from([(a.clone(), [("*".to_string(), 650)].into())]);
+        let mine =
+            local_doc(&Doc::default(), &default, &Edits { journal: j2, defaults, ..Default::default() }, &mut c2);
+        assert_eq!(mine.records[&a]["notes"].s.ms, UNKNOWN_MS, "a default is not an edit");
+        assert_eq!(mine.records[&a]["group"].s.ms, 650, "a value given when inserted is");
+        let m = merge(&Doc::default(), &mine, &remote, &mut c2, 0);
+        assert_eq!(m.doc.records[&a]["notes"].v, json!("set"));
+        let fields: Vec<&str> = m.conflicts.iter().map(|c| c.field.as_str()).collect();
+        assert_eq!(fields, ["group"], "differing written values conflict");
+        assert_eq!(m.doc.conflicts.len(), 1, "kept in the document for every device");
     }
 
     #[test]
@@ -530,5 +788,7 @@ mod tests {
             RecordKey::parse(&acc("user:a\u{1f}b")),
             Some(RecordKey::Account("https://x".into(), "user:a\u{1f}b".into()))
         );
+        let key = RecordKey::Key("https://x".into(), "uid:1".into(), 42);
+        assert_eq!(RecordKey::parse(&key.text()), Some(key));
     }
 }

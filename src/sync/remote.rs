@@ -115,6 +115,13 @@ pub fn seal(doc: &Doc, generation: u64, device: &str, key: &Key) -> Result<Vec<u
     serde_json::to_vec(&env).map_err(|e| SyncError::Damaged(e.to_string()))
 }
 
+/// Who wrote a document and when (from its plain envelope; empty when unreadable).
+pub fn written(bytes: &[u8]) -> (String, String) {
+    let v: serde_json::Value = serde_json::from_slice(bytes).unwrap_or_default();
+    let text = |k: &str| v.get(k).and_then(|x| x.as_str()).unwrap_or_default().to_string();
+    (text("written_by"), text("written_at"))
+}
+
 /// Decrypts the document of `generation`. `known`: a key derived earlier (used when
 /// the salt and iterations match, else the passphrase is derived again).
 pub fn open(bytes: &[u8], generation: u64, passphrase: &str, known: Option<&Key>) -> Result<(Doc, Key), SyncError> {

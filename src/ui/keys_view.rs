@@ -95,6 +95,8 @@ fn status_text(status: i64) -> &'static str {
 pub struct KeysView {
     form: Option<KeyForm>,
     confirm_delete: Option<i64>,
+    /// The note being edited: account, key id, text.
+    note_edit: Option<(i64, i64, String)>,
 }
 
 impl KeysView {
@@ -113,6 +115,10 @@ impl KeysView {
         // A key-only account has no access token: the site's key management is out of reach.
         let manage = account.auth != crate::domain::AuthMethod::ApiKey;
         crate::ui::fit::note_rect(ui, "keys", ui.available_rect_before_wrap());
+        if !app.keys.notes.contains_key(&account.id) {
+            cmds.push(Command::Keys(KeysCmd::LoadNotes(account.id)));
+        }
+        let notes = app.keys.notes.get(&account.id);
         egui::CollapsingHeader::new(format!("{} ({})", tr("detail.keys"), keys.len())).default_open(true).show(
             ui,
             |ui| {
@@ -136,11 +142,52 @@ impl KeysView {
                     ui.weak(tr("detail.keys_empty"));
                 }
                 for k in keys {
+                    let note = notes.and_then(|n| n.get(&k.id)).map(String::as_str).unwrap_or_default();
                     self.key_row_ui(ui, account, k, cs, busy, cmds);
+                    self.note_ui(ui, account.id, k, note, cmds);
                 }
             },
         );
         self.dialog_ui(ui.ctx(), account, cs, cmds);
+    }
+
+    /// The user's note on a key: shown, and edited in place ("Note…", then save).
+    fn note_ui(&mut self, ui: &mut egui::Ui, account: i64, k: &ApiKey, note: &str, cmds: &mut Vec<Command>) {
+        match &mut self.note_edit {
+            Some((a, key, text)) if *a == account && *key == k.id => {
+                let mut done = None;
+                ui.horizontal(|ui| {
+                    let l = ui.label(tr("keys.note"));
+                    let edit = ui
+                        .add(egui::TextEdit::singleline(text).hint_text(tr("keys.note_hint")).desired_width(320.0))
+                        .labelled_by(l.id);
+                    let enter = edit.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
+                    if ui.small_button(tr("keys.note_save")).clicked() || enter {
+                        done = Some(Some(text.clone()));
+                    }
+                    if ui.small_button(tr("detail.cancel")).clicked() {
+                        done = Some(None);
+                    }
+                });
+                if let Some(saved) = done {
+                    if let Some(note) = saved {
+                        cmds.push(Command::Keys(KeysCmd::SetNote { account, key: k.id, note }));
+                    }
+                    self.note_edit = None;
+                }
+            }
+            _ => {
+                ui.horizontal(|ui| {
+                    if !note.is_empty() {
+                        ui.label(format!("{}: {note}", tr("keys.note")));
+                    }
+                    let button = egui::Button::new(tr("keys.note_edit")).small();
+                    if ui.add(button).on_hover_text(format!("{} — {}", tr("keys.note_hint"), k.name)).clicked() {
+                        self.note_edit = Some((account, k.id, note.to_string()));
+                    }
+                });
+            }
+        }
     }
 
     fn key_row_ui(

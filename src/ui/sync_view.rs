@@ -1,6 +1,7 @@
 //! The Backup panel's Sync section: device name, passphrase (remembered on request),
-//! automatic sync, sync now, last sync, and the conflicts with "keep this device's" /
-//! "keep the other". Reads `state.sync`, pushes `SyncCmd`s.
+//! automatic sync, sync now, last sync, the conflicts with "keep this device's" /
+//! "keep the other", and the history with "Preview restore…" (the preview, then a
+//! confirmation). Reads `state.sync`, pushes `SyncCmd`s.
 
 use crate::app::backup::Passphrase;
 use crate::app::command::SyncCmd;
@@ -130,7 +131,94 @@ impl SyncSection {
                 conflict_ui(ui, c, view.running, actions);
             }
         }
+        let typed = (!self.passphrase.is_empty()).then(|| Passphrase(self.passphrase.clone()));
+        history_ui(ui, state, has_server && has_passphrase, &typed, actions);
     }
+}
+
+/// The history: the documents on the server, a restore's preview and its confirmation.
+fn history_ui(
+    ui: &mut egui::Ui,
+    state: &AppState,
+    ready: bool,
+    passphrase: &Option<Passphrase>,
+    actions: &mut Vec<Command>,
+) {
+    let view = &state.sync;
+    ui.separator();
+    ui.strong(tr("sync.history.title"));
+    if ui.add_enabled(ready, egui::Button::new(tr("sync.history.show"))).clicked() {
+        actions.push(Command::Sync(SyncCmd::History { passphrase: passphrase.clone() }));
+    }
+    match &view.history {
+        Some(Ok(list)) if list.is_empty() => {
+            ui.weak(tr("sync.history.empty"));
+        }
+        Some(Ok(list)) => {
+            egui::Grid::new("sync_history").num_columns(2).show(ui, |ui| {
+                for h in list {
+                    let time = h.written_at.replace('T', " ").trim_end_matches('Z').to_string();
+                    let (generation, accounts) = (h.generation.to_string(), h.accounts.to_string());
+                    let row = fill(
+                        tr("sync.history.row"),
+                        &[("generation", &generation), ("time", &time), ("device", &h.device), ("accounts", &accounts)],
+                    );
+                    ui.label(&row);
+                    let button = egui::Button::new(tr("sync.history.preview"));
+                    if ui.add_enabled(!view.running, button).on_hover_text(&row).clicked() {
+                        let (generation, passphrase) = (h.generation, passphrase.clone());
+                        actions.push(Command::Sync(SyncCmd::PreviewRestore { generation, passphrase }));
+                    }
+                    ui.end_row();
+                }
+            });
+        }
+        Some(Err(e)) => {
+            ui.colored_label(ui.visuals().error_fg_color, fill(tr("sync.history.failed"), &[("error", e)]));
+        }
+        None => {}
+    }
+    let Some((generation, preview)) = &view.preview else { return };
+    egui::Frame::group(ui.style()).show(ui, |ui| {
+        let g = generation.to_string();
+        match preview {
+            Ok(r) => {
+                ui.strong(fill(tr("sync.history.preview_title"), &[("generation", &g)]));
+                for (place, lines) in [("sync.history.here", &r.local), ("sync.history.server", &r.remote)] {
+                    if lines.is_empty() {
+                        ui.label(format!("{}: {}", tr(place), tr("sync.history.nothing")));
+                        continue;
+                    }
+                    ui.label(format!("{}:", tr(place)));
+                    let marked = [("+", &lines.added), ("~", &lines.changed), ("−", &lines.deleted)];
+                    for (mark, list) in marked {
+                        for line in list.iter() {
+                            ui.label(format!("  {mark} {line}"));
+                        }
+                    }
+                }
+                for c in &r.conflicts {
+                    let field =
+                        if c.field.is_empty() { tr("sync.conflict.deleted").to_string() } else { c.field.clone() };
+                    ui.label(fill(tr("sync.history.conflict_line"), &[("label", &c.label), ("field", &field)]));
+                }
+                ui.weak(tr("sync.history.note"));
+            }
+            Err(e) => {
+                ui.colored_label(ui.visuals().error_fg_color, fill(tr("sync.history.failed"), &[("error", e)]));
+            }
+        }
+        ui.horizontal(|ui| {
+            let confirm = egui::Button::new(fill(tr("sync.history.confirm"), &[("generation", &g)]));
+            if ui.add_enabled(preview.is_ok() && !view.running, confirm).clicked() {
+                let (generation, passphrase) = (*generation, passphrase.clone());
+                actions.push(Command::Sync(SyncCmd::Restore { generation, passphrase }));
+            }
+            if ui.button(tr("sync.history.cancel")).clicked() {
+                actions.push(Command::Sync(SyncCmd::CancelRestore));
+            }
+        });
+    });
 }
 
 fn last_generation(state: &AppState) -> String {

@@ -134,7 +134,7 @@ pub mod text {
         Ok(out)
     }
 
-    fn map_text<T: std::fmt::Display>(m: &BTreeMap<String, Vec<T>>) -> String {
+    pub(super) fn map_text<T: std::fmt::Display>(m: &BTreeMap<String, Vec<T>>) -> String {
         m.iter()
             .map(|(k, v)| format!("{k}={}", v.iter().map(ToString::to_string).collect::<Vec<_>>().join(",")))
             .collect::<Vec<_>>()
@@ -298,9 +298,116 @@ pub fn parse_listen(s: &str) -> Result<SocketAddr, String> {
     t.parse().map_err(|_| format!("`{t}` is not an address such as 127.0.0.1:8765"))
 }
 
+/// Settings whose values name accounts by id. Ids belong to one device; sync carries
+/// these values with each account as `[site key URL, identity]` ([`refs_of`],
+/// [`text_of`]).
+pub const ACCOUNT_REF_KEYS: &[&str] = &["gateway.aliases", "gateway.pins", "gateway.order"];
+
+/// An account as every device names it: site key URL, identity.
+pub type AccountRef = (String, String);
+
+/// The value of an [`ACCOUNT_REF_KEYS`] setting with accounts as refs (JSON: pins
+/// `{"m": [[url, identity], …]}`, order `[[url, identity], …]`, aliases
+/// `{"a": [{"model": "m", "account": [url, identity]}, …]}`). Ids `name_of` does not
+/// know are left out. `None`: not such a key, or text that does not parse.
+pub fn refs_of(key: &str, text: &str, name_of: impl Fn(AccountId) -> Option<AccountRef>) -> Option<serde_json::Value> {
+    use serde_json::{Value, json};
+    let r = |id: AccountId| name_of(id).map(|(u, i)| json!([u, i]));
+    let list = |ids: &[AccountId]| Value::Array(ids.iter().filter_map(|id| r(*id)).collect());
+    Some(match key {
+        "gateway.pins" => Value::Object(
+            text::parse_pins(text)
+                .ok()?
+                .iter()
+                .map(|(m, ids)| (m.clone(), list(ids)))
+                .filter(|(_, l)| l != &json!([]))
+                .collect(),
+        ),
+        "gateway.order" => list(&text::parse_order(text).ok()?),
+        "gateway.aliases" => Value::Object(
+            text::parse_aliases(text)
+                .ok()?
+                .into_iter()
+                .map(|(alias, targets)| {
+                    let targets = targets.iter().filter_map(|t| match t.account {
+                        None => Some(json!({"model": t.model})),
+                        Some(id) => r(id).map(|a| json!({"model": t.model, "account": a})),
+                    });
+                    (alias, Value::Array(targets.collect()))
+                })
+                .filter(|(_, l)| l != &json!([]))
+                .collect(),
+        ),
+        _ => return None,
+    })
+}
+
+/// The inverse of [`refs_of`]: the setting's text with this device's ids (refs `id_of`
+/// does not know are left out). `None`: not such a key or not such a value.
+pub fn text_of(
+    key: &str,
+    value: &serde_json::Value,
+    id_of: impl Fn(&str, &str) -> Option<AccountId>,
+) -> Option<String> {
+    use serde_json::Value;
+    let id = |v: &Value| match v.as_array().map(Vec::as_slice) {
+        Some([Value::String(u), Value::String(i)]) => id_of(u, i),
+        _ => None,
+    };
+    let ids = |v: &Value| v.as_array().map(|l| l.iter().filter_map(id).collect::<Vec<AccountId>>());
+    match key {
+        "gateway.pins" => {
+            let pins: BTreeMap<String, Vec<AccountId>> = value
+                .as_object()?
+                .iter()
+                .filter_map(|(m, l)| ids(l).filter(|l| !l.is_empty()).map(|l| (m.clone(), l)))
+                .collect();
+            Some(text::map_text(&pins))
+        }
+        "gateway.order" => Some(ids(value)?.iter().map(ToString::to_string).collect::<Vec<_>>().join(",")),
+        "gateway.aliases" => {
+            let mut aliases: BTreeMap<String, Vec<AliasTarget>> = BTreeMap::new();
+            for (alias, targets) in value.as_object()? {
+                let list: Vec<AliasTarget> = targets
+                    .as_array()?
+                    .iter()
+                    .filter_map(|t| {
+                        let model = t.get("model")?.as_str()?.to_string();
+                        match t.get("account") {
+                            None | Some(Value::Null) => Some(AliasTarget { model, account: None }),
+                            Some(a) => id(a).map(|id| AliasTarget { model, account: Some(id) }),
+                        }
+                    })
+                    .collect();
+                if !list.is_empty() {
+                    aliases.insert(alias.clone(), list);
+                }
+            }
+            Some(text::map_text(&aliases))
+        }
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn account_ids_travel_as_site_and_identity_and_come_back_as_the_ids_here() {
+        let name_of = |id: AccountId| (id < 9).then(|| ("https://x".to_string(), format!("uid:{id}")));
+        let v = refs_of("gateway.pins", "gpt-4o=3,9,1; only-gone=9", name_of).unwrap();
+        assert_eq!(v, serde_json::json!({"gpt-4o": [["https://x", "uid:3"], ["https://x", "uid:1"]]}));
+        // Another device numbers the same accounts differently.
+        let id_of =
+            |u: &str, i: &str| (u == "https://x").then(|| 100 + i.trim_start_matches("uid:").parse::<i64>().unwrap());
+        assert_eq!(text_of("gateway.pins", &v, id_of).unwrap(), "gpt-4o=103,101");
+        let a = refs_of("gateway.aliases", "s=m1,m2#3", name_of).unwrap();
+        assert_eq!(text_of("gateway.aliases", &a, id_of).unwrap(), "s=m1,m2#103");
+        let o = refs_of("gateway.order", "3,1", name_of).unwrap();
+        assert_eq!(text_of("gateway.order", &o, id_of).unwrap(), "103,101");
+        assert_eq!(refs_of("gateway.policy", "order", name_of), None);
+    }
 
     #[test]
     fn defaults_validate_and_round_trip() {
