@@ -3,7 +3,8 @@
 //! 20 warm-up frames, then 120 steady frames and 120 frames with a mouse-wheel step each.
 //! Prints mean / min / p95 / max per case (goal: p95 ≤ 2 ms, worst ≤ 4 ms). Asserts nothing.
 //!
-//! - Sites: 1,000 demo accounts (`examples/demo_data.rs`);
+//! - Sites: 1,000 demo accounts (`examples/demo_data.rs`), then with a new state landing
+//!   every frame (a refresh of every account running: the rows are rebuilt each frame);
 //! - Keys: the same with an account's detail pane open (its keys listed), scrolled there;
 //! - Check-in: the "check in all" summary of the 1,000 accounts over the Sites panel;
 //! - Pricing: 2,000 models × 50 accounts (200,000 rows, 100,000 shown; the comparison is
@@ -184,6 +185,20 @@ fn main() {
     // Sites.
     let mut sites = apihub::ui::sites::SitesPanel::default();
     case("Sites", &ctx, &mut n, table, &mut |ui, cmds| sites.ui(ui, &st, cmds), &mut |_| {});
+    // Sites while a refresh of every account lands: a new state every frame (the rows
+    // are rebuilt each time, as when `AccountDone` events arrive).
+    let mut busy = apihub::ui::sites::SitesPanel::default();
+    case(
+        "Sites (a state lands every frame)",
+        &ctx,
+        &mut n,
+        table,
+        &mut |ui, cmds| {
+            st.sites.data_version += 1;
+            busy.ui(ui, &st, cmds)
+        },
+        &mut |_| {},
+    );
 
     // Keys: an account's detail pane (its keys) beside the table, scrolled there.
     click(&ctx, &mut n, egui::pos2(300.0, 300.0), &mut |ui| sites.ui(ui, &st, &mut Vec::new()));
