@@ -16,7 +16,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use apihub::domain::{Account, AuthMethod, Credentials, NewAccount, SiteKind};
-use apihub::engine::{CancelFlag, refresh_accounts};
+use apihub::engine::{CancelFlag, RefreshEvent, refresh_accounts};
 use apihub::relay::{ClientConfig, RelayClient};
 use apihub::store::{SharedStore, Store};
 use fake_relay::{FakeConfig, FakeRelay, Variant};
@@ -66,29 +66,71 @@ async fn run(n: usize, origins: usize, latency_ms: u64) {
     let alone_requests = fakes[0].requests();
 
     let before: usize = fakes.iter().map(FakeRelay::requests).sum();
-    let (all, summary) = timed(&store, accounts).await;
+    let origin_of: std::collections::HashMap<i64, String> =
+        accounts.iter().map(|a| (a.id, a.site.url.clone())).collect();
+    let (all, summary, done) = timed_with_finishes(&store, accounts).await;
     let requests: usize = fakes.iter().map(FakeRelay::requests).sum::<usize>() - before;
     println!("accounts={n} origins={origins} latency_ms={latency_ms}");
     println!("busiest_origin_alone_ms={} accounts={} requests={alone_requests}", alone.as_millis(), busiest.len());
     println!("all_accounts_ms={} requests={requests} ok={} failed={}", all.as_millis(), summary.ok, summary.failed);
     println!("ratio_all_to_busiest_origin={:.2} (goal <= 1.20)", all.as_secs_f64() / alone.as_secs_f64());
+    // When each origin finished its last account, by how many accounts it had: shows
+    // whether the end is set by the busiest origins (scheduling) or by every origin
+    // (shared CPU, store).
+    let mut per_origin: std::collections::HashMap<&str, (usize, f64)> = std::collections::HashMap::new();
+    for (id, at) in &done {
+        let e = per_origin.entry(origin_of[id].as_str()).or_default();
+        e.0 += 1;
+        e.1 = e.1.max(*at);
+    }
+    let mut by_count: std::collections::BTreeMap<usize, Vec<f64>> = std::collections::BTreeMap::new();
+    for (count, last) in per_origin.values() {
+        by_count.entry(*count).or_default().push(*last);
+    }
+    for (count, mut lasts) in by_count {
+        lasts.sort_by(f64::total_cmp);
+        let q = |f: f64| lasts[((lasts.len() - 1) as f64 * f) as usize];
+        println!(
+            "origins_with_{count}_accounts={} finished_s min={:.1} p50={:.1} max={:.1}",
+            lasts.len(),
+            q(0.0),
+            q(0.5),
+            q(1.0)
+        );
+    }
     println!("peak_rss_mb={:.1} (this process: fakes + client + store)", peak_rss_kb() as f64 / 1024.0);
 }
 
 /// One refresh-all run with a fresh client (empty per-origin limiters).
 async fn timed(store: &SharedStore, accounts: Vec<Account>) -> (std::time::Duration, apihub::engine::RefreshSummary) {
+    let (d, summary, _) = timed_with_finishes(store, accounts).await;
+    (d, summary)
+}
+
+/// As [`timed`], also when each account finished (seconds from the start).
+async fn timed_with_finishes(
+    store: &SharedStore,
+    accounts: Vec<Account>,
+) -> (std::time::Duration, apihub::engine::RefreshSummary, Vec<(i64, f64)>) {
     let client = Arc::new(RelayClient::new(ClientConfig::default()).expect("client"));
     let t = Instant::now();
+    let done = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let sink = done.clone();
     let summary = refresh_accounts(
         client,
         store.clone(),
         accounts,
         apihub::engine::DEFAULT_MAX_CONCURRENCY,
         CancelFlag::default(),
-        |_| {},
+        move |e| {
+            if let RefreshEvent::AccountDone { account_id, .. } = e {
+                sink.lock().expect("lock").push((account_id, t.elapsed().as_secs_f64()));
+            }
+        },
     )
     .await;
-    (t.elapsed(), summary)
+    let done = std::mem::take(&mut *done.lock().expect("lock"));
+    (t.elapsed(), summary, done)
 }
 
 /// `VmHWM` of this process in kB (0 where /proc is missing).

@@ -2,6 +2,9 @@
 #![allow(clippy::unwrap_used)]
 
 use apihub::app::i18n::{Lang, set_lang};
+use std::sync::Arc;
+
+use apihub::app::command::PricingCmd;
 use apihub::app::{AppState, Command, EnvInfo, Loadable};
 use apihub::domain::SiteKind;
 use apihub::domain::money::{CurrencySettings, DisplayType};
@@ -69,12 +72,18 @@ fn state_with(book: Option<PricingBook>) -> AppState {
     };
     let mut s = AppState::new(env, Lang::En, ThemePref::default());
     if let Some(b) = book {
-        s.pricing.book = Loadable::ready(b, 1_000);
+        s.pricing.book = Loadable::ready(Arc::new(b), 1_000);
     }
     s
 }
 
+/// The panel with its comparisons computed as the pricing job would (on this thread,
+/// between frames).
 fn harness(book: Option<PricingBook>) -> Harness<'static, State> {
+    harness_serving(book, true)
+}
+
+fn harness_serving(book: Option<PricingBook>, serve: bool) -> Harness<'static, State> {
     set_lang(Lang::En);
     Harness::builder()
         .with_size(egui::vec2(1200.0, 700.0))
@@ -82,7 +91,17 @@ fn harness(book: Option<PricingBook>) -> Harness<'static, State> {
             apihub::app::fonts::install_blocking(ctx);
         })
         .build_ui_state(
-            |ui, (panel, state, cmds): &mut State| panel.ui(ui, state, cmds),
+            move |ui, (panel, state, cmds): &mut State| {
+                panel.ui(ui, state, cmds);
+                if serve {
+                    for c in cmds.drain(..) {
+                        if let Command::Pricing(PricingCmd::Compare(opts)) = c {
+                            state.pricing.compare_here(opts);
+                            ui.ctx().request_repaint();
+                        }
+                    }
+                }
+            },
             (PricingPanel::default(), state_with(book), Vec::new()),
         )
 }
@@ -207,18 +226,47 @@ fn rows_are_derived_once_not_per_frame() {
     let _l = ui_lock();
     let mut h = harness(Some(book()));
     h.run();
-    let before = h.state().0.builds();
+    let before = h.state().1.pricing.comparisons();
     for _ in 0..5 {
         h.step();
     }
-    assert_eq!(h.state().0.builds(), before, "no rebuild without a change");
+    assert_eq!(h.state().1.pricing.comparisons(), before, "no rebuild without a change");
     h.get_by_label("Effective").click();
     h.run();
-    assert_eq!(h.state().0.builds(), before + 1, "a sort change rebuilds once");
+    assert_eq!(h.state().1.pricing.comparisons(), before + 1, "a sort change rebuilds once");
     // A new book (new fetch) rebuilds.
-    h.state_mut().1.pricing.book = Loadable::ready(book(), 2_000);
+    h.state_mut().1.pricing.book = Loadable::ready(Arc::new(book()), 2_000);
+    let wanted = h.state().1.pricing.wanted().cloned().unwrap();
+    h.state_mut().1.pricing.compare_here(wanted); // what the controller's tick does
     h.run();
-    assert_eq!(h.state().0.builds(), before + 2);
+    assert_eq!(h.state().1.pricing.comparisons(), before + 2);
+}
+
+#[test]
+fn the_frame_does_not_compare_it_asks_the_controller_and_shows_a_spinner_meanwhile() {
+    let _l = ui_lock();
+    let mut h = harness_serving(Some(book()), false);
+    for _ in 0..3 {
+        h.step();
+    }
+    assert!(h.query_by_label("Comparing prices…").is_some());
+    assert_eq!(h.query_all_by_label("gpt-4o").count(), 0, "no rows until the comparison lands");
+    assert_eq!(h.state().1.pricing.comparisons(), 0, "the frame computed nothing");
+    let asked: Vec<_> = h
+        .state()
+        .2
+        .iter()
+        .filter_map(|c| match c {
+            Command::Pricing(PricingCmd::Compare(o)) => Some(o.clone()),
+            _ => None,
+        })
+        .collect();
+    assert!(!asked.is_empty(), "the panel asked the controller");
+    // The job's result lands: rows show, the spinner goes.
+    h.state_mut().1.pricing.compare_here(asked[0].clone());
+    h.run();
+    assert_eq!(h.query_all_by_label("gpt-4o").count(), 2);
+    assert!(h.query_by_label("Comparing prices…").is_none());
 }
 
 #[test]

@@ -1,6 +1,8 @@
 //! Pricing and tries: the pricing book (every account's normalised prices, rebuilt off
 //! the UI thread whenever accounts or states change while the Pricing panel shows:
-//! `pricing:book`, latest wins), and
+//! `pricing:book`, latest wins), the comparison over it for the panel's filter, unit,
+//! weights and sort (`pricing:compare`, latest wins: recomputed off the UI thread when the
+//! options or the book change; the panel keeps showing the previous one meanwhile), and
 //! "try a model" (`try:{account}`: one try per account at a time; the reply streams into
 //! [`TryRun::partial`]) with every stored "last verified" result.
 
@@ -11,7 +13,7 @@ use super::jobs::{JobMsg, Spec};
 use super::loadable::Loadable;
 use super::sites::Sites;
 use crate::domain::AccountId;
-use crate::domain::pricing::{LastVerified, PricingBook, VerifiedMap};
+use crate::domain::pricing::{CompareOptions, Comparison, LastVerified, PricingBook, VerifiedMap, build_comparison};
 use crate::engine::try_model::{TryReport, try_model_live};
 use crate::relay::try_model::TryRequest;
 
@@ -35,12 +37,16 @@ pub enum PricingCmd {
     },
     /// Reload every stored "last verified" result.
     ReloadVerified,
+    /// The Pricing panel's options changed: compare the book with these (off the UI thread).
+    Compare(CompareOptions),
 }
 
 /// Messages of the pricing jobs.
 pub enum PricingMsg {
     /// The book was rebuilt.
-    Book(Result<PricingBook, String>),
+    Book(Result<Arc<PricingBook>, String>),
+    /// A comparison was computed.
+    Compared(Arc<Compared>),
     /// A try ended.
     Tried { account: AccountId, model: String, result: Box<Result<TryReport, String>> },
     /// The stored results.
@@ -94,23 +100,64 @@ impl TryState {
     }
 }
 
+/// The comparison of one book with one set of options.
+#[derive(Debug)]
+pub struct Compared {
+    /// The book its rows index into: the one it was computed from, even when a newer
+    /// book has landed since (the panel draws both together).
+    pub book: Arc<PricingBook>,
+    /// The options it was computed with.
+    pub opts: CompareOptions,
+    /// The rows, filtered and sorted, with the vendor and site lists.
+    pub comparison: Comparison,
+    /// Which computation this is (counts up; the panel drops its formatted cells on a new one).
+    pub generation: u64,
+}
+
+impl Compared {
+    /// Computes the comparison on the calling thread (the job's body).
+    pub fn build(book: Arc<PricingBook>, opts: CompareOptions, generation: u64) -> Compared {
+        let comparison = build_comparison(&book, &opts);
+        Compared { book, opts, comparison, generation }
+    }
+}
+
 /// Pricing's state.
 pub struct Pricing {
-    /// Every account's normalised pricing (read by the Pricing panel).
-    pub book: Loadable<PricingBook>,
+    /// Every account's normalised pricing (read by the Pricing panel; shared with the
+    /// comparison job).
+    pub book: Loadable<Arc<PricingBook>>,
+    /// The comparison the panel shows; while a newer one is computed the previous stays.
+    pub comparison: Loadable<Arc<Compared>>,
     /// "Try a model": stored last verifications and the window's run.
     pub tries: TryState,
     /// The sites' `data_version` the book was built from.
     built_from: u64,
+    /// The options the panel asked for.
+    wanted: Option<CompareOptions>,
+    /// The book and options of the latest comparison started (the book is held so that
+    /// its identity cannot be reused by a newer one).
+    started: Option<(Arc<PricingBook>, CompareOptions)>,
+    /// How many comparisons were started.
+    comparisons: u64,
 }
 
 impl Default for Pricing {
     fn default() -> Self {
-        Pricing { book: Loadable::default(), tries: TryState::default(), built_from: u64::MAX }
+        Pricing {
+            book: Loadable::default(),
+            comparison: Loadable::default(),
+            tries: TryState::default(),
+            built_from: u64::MAX,
+            wanted: None,
+            started: None,
+            comparisons: 0,
+        }
     }
 }
 
 const BOOK_JOB: &str = "pricing:book";
+const COMPARE_JOB: &str = "pricing:compare";
 const VERIFIED_JOB: &str = "pricing:verified";
 
 impl Pricing {
@@ -141,6 +188,10 @@ impl Pricing {
                     self.tries.run = Some(TryRun { account, model, result: None, partial });
                 }
             }
+            PricingCmd::Compare(opts) => {
+                self.wanted = Some(opts);
+                self.compare_if_due(cx);
+            }
             PricingCmd::ReloadVerified => {
                 let store = cx.store.clone();
                 cx.start_blocking_quiet(Spec::new(VERIFIED_JOB).latest_wins(), move |_| {
@@ -153,8 +204,13 @@ impl Pricing {
     /// Rebuilds the book off the UI thread when accounts or states changed and the book
     /// is `wanted` (the Pricing panel shows): a window that never opens Pricing never
     /// holds every account's normalised prices, nor clones the states at start-up.
+    /// A new book is compared again with the panel's options.
     pub fn tick(&mut self, cx: &mut Cx<'_>, sites: &Sites, wanted: bool) {
-        if !wanted || self.built_from == sites.data_version || sites.loading() {
+        if !wanted {
+            return;
+        }
+        self.compare_if_due(cx);
+        if self.built_from == sites.data_version || sites.loading() {
             return;
         }
         let Some(accounts) = sites.accounts.value() else { return };
@@ -162,14 +218,54 @@ impl Pricing {
         let (accounts, states) = (accounts.clone(), sites.states.clone());
         self.book.start();
         cx.start_blocking_quiet(Spec::new(BOOK_JOB).latest_wins(), move |_| {
-            PricingMsg::Book(Ok(crate::domain::pricing::book_from(&accounts, &states)))
+            PricingMsg::Book(Ok(Arc::new(crate::domain::pricing::book_from(&accounts, &states))))
         });
+    }
+
+    /// The options the panel last asked for (it asks again when its own differ).
+    pub fn wanted(&self) -> Option<&CompareOptions> {
+        self.wanted.as_ref()
+    }
+
+    /// How many comparisons were started (each change of options or book starts one).
+    pub fn comparisons(&self) -> u64 {
+        self.comparisons
+    }
+
+    /// The book and options of the next comparison, if they differ from the last started.
+    fn next_comparison(&mut self) -> Option<(Arc<PricingBook>, CompareOptions, u64)> {
+        let (opts, book) = (self.wanted.as_ref()?, self.book.value()?);
+        if self.started.as_ref().is_some_and(|(b, o)| Arc::ptr_eq(b, book) && o == opts) {
+            return None;
+        }
+        self.started = Some((book.clone(), opts.clone()));
+        self.comparisons += 1;
+        Some((book.clone(), opts.clone(), self.comparisons))
+    }
+
+    /// Starts the comparison job when the wanted options or the book changed.
+    fn compare_if_due(&mut self, cx: &mut Cx<'_>) {
+        let Some((book, opts, generation)) = self.next_comparison() else { return };
+        self.comparison.start();
+        cx.start_blocking_quiet(Spec::new(COMPARE_JOB).latest_wins(), move |_| {
+            PricingMsg::Compared(Arc::new(Compared::build(book, opts, generation)))
+        });
+    }
+
+    /// Compares on the calling thread and lands the result: for a panel drawn without the
+    /// app's job registry (panel tests, `benches/frames`, which time the job apart).
+    pub fn compare_here(&mut self, opts: CompareOptions) {
+        self.wanted = Some(opts);
+        if let Some((book, opts, generation)) = self.next_comparison() {
+            self.on_job(PricingMsg::Compared(Arc::new(Compared::build(book, opts, generation))));
+        }
     }
 
     /// Lands a job's message.
     pub fn on_job(&mut self, msg: PricingMsg) {
         match msg {
             PricingMsg::Book(result) => self.book.finish(result, crate::domain::time::now_unix()),
+            PricingMsg::Compared(c) => self.comparison.finish(Ok(c), crate::domain::time::now_unix()),
             PricingMsg::Tried { account, model, result } => {
                 let result = *result;
                 match &result {
@@ -192,6 +288,8 @@ impl Pricing {
     pub fn job_lost(&mut self, key: &str) {
         if key == BOOK_JOB {
             self.book.stop();
+        } else if key == COMPARE_JOB {
+            self.comparison.stop();
         } else if let Some(run) = &mut self.tries.run
             && key == format!("try:{}", run.account)
         {
@@ -222,6 +320,7 @@ mod tests {
             }
         }
         assert!(p.book.value().is_some_and(|b| b.accounts.is_empty()));
+        assert!(p.comparison.value().is_none() && p.comparisons() == 0, "nothing compared until the panel asks");
         rig.with(|cx| p.tick(cx, &sites, true));
         assert!(!p.book.is_loading(), "same data, no rebuild");
 
@@ -230,5 +329,48 @@ mod tests {
         p.on_job(PricingMsg::Tried { account: 1, model: "m".into(), result: Box::new(Err("no key".into())) });
         assert!(!p.tries.is_running(1, "m"));
         assert!(matches!(p.tries.run.as_ref().and_then(|r| r.result.as_ref()), Some(Err(e)) if e == "no key"));
+    }
+
+    fn land(rig: &mut Rig, p: &mut Pricing) {
+        for m in rig.next(1) {
+            if let JobMsg::Pricing(m) = m {
+                p.on_job(m);
+            }
+        }
+    }
+
+    #[test]
+    fn the_comparison_is_computed_by_a_job_and_the_previous_one_stays_meanwhile() {
+        let mut rig = Rig::new();
+        let mut p = Pricing::default();
+        let book = crate::domain::pricing::PricingBook::default();
+        p.book = Loadable::ready(Arc::new(book), 1);
+        let opts = CompareOptions::default();
+        rig.with(|cx| p.apply(PricingCmd::Compare(opts.clone()), cx, &Sites::default()));
+        assert!(p.comparison.is_loading() && p.comparison.value().is_none(), "computing, nothing to show yet");
+        land(&mut rig, &mut p);
+        let first = p.comparison.value().cloned().unwrap();
+        assert_eq!((first.generation, &first.opts), (1, &opts));
+        // The same options and book again: nothing to do.
+        rig.with(|cx| p.apply(PricingCmd::Compare(opts.clone()), cx, &Sites::default()));
+        assert!(!p.comparison.is_loading() && p.comparisons() == 1);
+        // New options: the previous comparison stays visible until the new one lands.
+        let mut sorted = opts.clone();
+        sorted.descending = true;
+        rig.with(|cx| p.apply(PricingCmd::Compare(sorted.clone()), cx, &Sites::default()));
+        assert!(p.comparison.is_loading());
+        assert_eq!(p.comparison.value().map(|c| c.generation), Some(1), "the previous one stays");
+        land(&mut rig, &mut p);
+        assert_eq!(p.comparison.value().map(|c| (c.generation, c.opts.descending)), Some((2, true)));
+        // A new book is compared again by the tick (while the panel shows).
+        p.book = Loadable::ready(Arc::new(crate::domain::pricing::PricingBook::default()), 2);
+        let mut sites = Sites::default();
+        sites.accounts.finish(Ok(Vec::new()), 1);
+        p.built_from = sites.data_version;
+        rig.with(|cx| p.tick(cx, &sites, true));
+        assert!(p.comparison.is_loading() && p.comparisons() == 3);
+        land(&mut rig, &mut p);
+        let c = p.comparison.value().unwrap();
+        assert!(p.book.value().is_some_and(|b| Arc::ptr_eq(b, &c.book)), "compared over the new book");
     }
 }

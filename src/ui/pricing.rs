@@ -3,9 +3,11 @@
 //! presets, the cheapest row per model highlighted and, for the selected row, the formula
 //! and every account offering the model.
 //!
-//! The comparison rows are derived once per change of the book or the options (a cache key
-//! of the book's identity, `fetched_at`, size and the options); a frame only formats the
-//! visible rows of the virtualised table.
+//! The comparison rows are computed by the pricing controller off the UI thread
+//! ([`crate::app::pricing::Compared`]): the panel asks for its options
+//! (`PricingCmd::Compare`) when they differ from what the controller has, and draws the
+//! newest comparison that landed (a spinner until the first one); a frame only formats
+//! the visible rows of the virtualised table.
 
 #[path = "pricing_detail.rs"]
 mod detail;
@@ -14,29 +16,15 @@ mod table;
 #[path = "pricing_try.rs"]
 pub mod try_ui;
 
-use crate::app::command::SitesCmd;
+use crate::app::command::{PricingCmd, SitesCmd};
 use crate::app::i18n::{fill, tr};
+use crate::app::pricing::Compared;
 use crate::app::{AppState, Command};
 use crate::domain::pricing::compare::model_offers;
-use crate::domain::pricing::{
-    BillingType, CompareOptions, CompareRow, Comparison, Preset, PriceUnit, PricingBook, Weights, build_comparison,
-};
+use crate::domain::pricing::{BillingType, CompareOptions, CompareRow, Preset, PriceUnit, PricingBook, Weights};
 use crate::ui::widgets;
 
 pub use table::Selection;
-
-/// What the cached comparison was built from.
-#[derive(Debug, Clone, PartialEq)]
-struct CacheKey {
-    /// Address of the book in the state (a new value is a new book).
-    book_addr: usize,
-    /// When the book was fetched.
-    fetched_at: Option<i64>,
-    /// Its size, as a guard against an in-place change.
-    row_count: usize,
-    /// Filter, unit, weights and sort.
-    opts: CompareOptions,
-}
 
 /// View state of the Pricing panel.
 #[derive(Default)]
@@ -49,14 +37,13 @@ pub struct PricingPanel {
     custom: Weights,
     /// The selected row (shows the formula and the model's detail).
     selected: Option<Selection>,
-    cache: Option<(CacheKey, Comparison)>,
+    /// The generation of the comparison drawn last (a new one clears the formatted cells).
+    seen: u64,
     /// Every account offering the selected model, derived when the selection or the comparison changes.
     offers: Option<(Selection, u64, Vec<CompareRow>)>,
-    /// How many times the comparison was rebuilt (tests and the bench read it).
-    builds: u64,
     /// The open "Try a model" window.
     try_dialog: Option<try_ui::TryDialog>,
-    /// Formatted cells of the rows seen since the last rebuild.
+    /// Formatted cells of the rows seen since the last comparison landed.
     texts: table::RowTextCache,
 }
 
@@ -77,18 +64,22 @@ impl PricingPanel {
             empty_ui(ui, state, cmds);
             return;
         };
+        let compared = state.pricing.comparison.value();
+        if let Some(c) = compared {
+            self.landed(c);
+        }
         // The detail panel first, so the table gets the remaining height.
-        if let Some(sel) = self.selected.clone() {
-            let fresh = self.offers.as_ref().is_some_and(|(s, b, _)| *s == sel && *b == self.builds);
+        if let (Some(sel), Some(c)) = (self.selected.clone(), compared) {
+            let fresh = self.offers.as_ref().is_some_and(|(s, g, _)| *s == sel && *g == c.generation);
             if !fresh {
-                self.offers = Some((sel.clone(), self.builds, model_offers(book, &sel.model, &self.opts)));
+                self.offers = Some((sel.clone(), c.generation, model_offers(&c.book, &sel.model, &c.opts)));
             }
             let offers = self.offers.as_ref().map(|o| o.2.as_slice()).unwrap_or_default();
-            let out = detail::detail_panel_ui(ui, book, &sel, &self.opts, offers, &state.pricing.tries);
+            let out = detail::detail_panel_ui(ui, &c.book, &sel, &c.opts, offers, &state.pricing.tries);
             if out.closed {
                 self.selected = None;
             }
-            if let Some(a) = out.try_account.and_then(|i| book.accounts.get(i)) {
+            if let Some(a) = out.try_account.and_then(|i| c.book.accounts.get(i)) {
                 self.try_dialog = Some(try_ui::TryDialog::new(a.account_id, table::account_text(a), &sel.model));
             }
         }
@@ -98,17 +89,33 @@ impl PricingPanel {
             self.try_dialog = None;
         }
         status_ui(ui, book, state, cmds);
-        self.toolbar_ui(ui, book);
+        self.toolbar_ui(ui, book, compared.map(|c| &**c));
         self.opts.weights = self.preset.weights(Some(self.custom));
-        self.refresh(book, state.pricing.book.fetched_at());
-        let Some((_, comparison)) = &self.cache else { return };
-        ui.label(
-            egui::RichText::new(fill(
-                tr("pricing.count"),
-                &[("rows", &comparison.rows.len()), ("models", &comparison.model_count)],
-            ))
-            .weak(),
-        );
+        if state.pricing.wanted() != Some(&self.opts) {
+            cmds.push(Command::Pricing(PricingCmd::Compare(self.opts.clone())));
+        }
+        let computing = state.pricing.comparison.is_loading();
+        let Some(c) = compared else {
+            ui.horizontal(|ui| {
+                ui.spinner();
+                ui.label(tr("pricing.status.comparing"));
+            });
+            return;
+        };
+        let comparison = &c.comparison;
+        ui.horizontal(|ui| {
+            ui.label(
+                egui::RichText::new(fill(
+                    tr("pricing.count"),
+                    &[("rows", &comparison.rows.len()), ("models", &comparison.model_count)],
+                ))
+                .weak(),
+            );
+            if computing {
+                ui.spinner();
+                ui.label(egui::RichText::new(tr("pricing.status.comparing")).weak());
+            }
+        });
         if comparison.rows.is_empty() {
             widgets::empty_state_ui(ui, tr("pricing.no_match"), tr("pricing.no_match_hint"));
             ui.vertical_centered(|ui| {
@@ -118,13 +125,12 @@ impl PricingPanel {
             });
             return;
         }
-        let Some((_, comparison)) = &self.cache else { return };
         let view = table::TableView {
-            opts: &self.opts,
+            opts: &c.opts,
             selected: self.selected.as_ref(),
             verified: &state.pricing.tries.verified,
         };
-        let out = table::table_ui(ui, book, comparison, &view, &mut self.texts);
+        let out = table::table_ui(ui, &c.book, comparison, &view, &mut self.texts);
         if let Some(sort) = out.sort {
             if self.opts.sort == sort {
                 self.opts.descending = !self.opts.descending;
@@ -138,43 +144,35 @@ impl PricingPanel {
         }
     }
 
-    /// How many times the comparison was rebuilt (it is derived only on a change).
-    pub fn builds(&self) -> u64 {
-        self.builds
-    }
-
     /// The selected row, if any (its formula and model detail are shown).
     pub fn selected(&self) -> Option<&Selection> {
         self.selected.as_ref()
     }
 
-    fn refresh(&mut self, book: &PricingBook, fetched_at: Option<i64>) {
-        let book_addr = std::ptr::from_ref(book) as usize;
-        let row_count = book.row_count();
-        let same = |k: &CacheKey| {
-            k.book_addr == book_addr && k.fetched_at == fetched_at && k.row_count == row_count && k.opts == self.opts
-        };
-        if self.cache.as_ref().is_some_and(|(k, _)| same(k)) {
+    /// A comparison landed: forget the formatted cells, and keep the selection only if it
+    /// still points at the same model in the comparison's book.
+    fn landed(&mut self, c: &Compared) {
+        if self.seen == c.generation {
             return;
         }
-        let key = CacheKey { book_addr, fetched_at, row_count, opts: self.opts.clone() };
-        let comparison = build_comparison(book, &self.opts);
-        self.builds += 1;
+        self.seen = c.generation;
         self.texts.clear();
-        // A selection from an older book is kept only if it still points at the same model.
         if let Some(sel) = &self.selected {
-            let still =
-                book.accounts.get(sel.account).and_then(|a| a.rows.get(sel.row)).is_some_and(|r| r.model == sel.model);
+            let still = c
+                .book
+                .accounts
+                .get(sel.account)
+                .and_then(|a| a.rows.get(sel.row))
+                .is_some_and(|r| r.model == sel.model);
             if !still {
                 self.selected = None;
             }
         }
-        self.cache = Some((key, comparison));
     }
 
-    fn toolbar_ui(&mut self, ui: &mut egui::Ui, book: &PricingBook) {
-        let (vendors, sites): (&[String], &[String]) = match &self.cache {
-            Some((_, c)) => (&c.vendors, &c.sites),
+    fn toolbar_ui(&mut self, ui: &mut egui::Ui, book: &PricingBook, compared: Option<&Compared>) {
+        let (vendors, sites): (&[String], &[String]) = match compared {
+            Some(c) => (&c.comparison.vendors, &c.comparison.sites),
             None => (&[], &[]),
         };
         let f = &mut self.opts.filter;

@@ -24,8 +24,10 @@ pub struct SitesPanel {
     drop_target: Option<crate::domain::AccountId>,
     /// When the cached rows were built (key-expiry alerts depend on the time).
     built_at: i64,
-    /// Cell texts of the cached rows (same order), in the language they were made in.
-    texts: Vec<RowTexts>,
+    /// Cell texts of the cached rows (same order), in the language they were made in:
+    /// made when a row is first drawn, so a rebuild (a state landing during a refresh of
+    /// every account) formats only the rows on screen.
+    texts: Vec<Option<RowTexts>>,
     texts_lang: Option<crate::app::i18n::Lang>,
     /// The user groups of all accounts, sorted (for the group filter).
     groups: Vec<String>,
@@ -37,7 +39,7 @@ pub struct SitesPanel {
     folded: [bool; COLUMNS.len()],
 }
 
-/// A row's formatted cells, made when the rows are rebuilt, never per frame.
+/// A row's formatted cells, made the first time the row is drawn after a rebuild, never per frame.
 struct RowTexts {
     name: String,
     requests: String,
@@ -217,7 +219,8 @@ impl SitesPanel {
         if self.texts_lang != Some(lang)
             && let Some((_, _, rows, _)) = &self.cache
         {
-            self.texts = rows.iter().map(RowTexts::of).collect();
+            self.texts.clear();
+            self.texts.resize_with(rows.len(), || None);
             self.texts_lang = Some(lang);
         }
     }
@@ -358,7 +361,8 @@ impl SitesPanel {
             .body(|body| {
                 body.rows(ROW_HEIGHT, rows.len(), |mut row| {
                     let r = &rows[row.index()];
-                    let Some(t) = self.texts.get(row.index()) else { return };
+                    let Some(t) = self.texts.get_mut(row.index()) else { return };
+                    let t = &*t.get_or_insert_with(|| RowTexts::of(r));
                     row.set_selected(self.selected == Some(r.id));
                     row.set_hovered(hovered_drop == Some(r.id));
                     row.col(|ui| {
