@@ -186,6 +186,9 @@ struct Run {
     progress: RefreshProgress,
 }
 
+/// Single-state changes remembered for views that patch their rows.
+const STATE_CHANGES_KEPT: usize = 64;
+
 /// Accounts and their states.
 #[derive(Default)]
 pub struct Sites {
@@ -195,6 +198,10 @@ pub struct Sites {
     pub states: HashMap<AccountId, AccountState>,
     /// Bumped whenever `accounts` or `states` change, so views can cache derived rows.
     pub data_version: u64,
+    /// The last bumps that each replaced one account's state (`(version, id)`, oldest
+    /// first, at most [`STATE_CHANGES_KEPT`]): a view whose rows are at version `v` can
+    /// patch those rows instead of rebuilding all (see [`Sites::states_changed_since`]).
+    state_changes: std::collections::VecDeque<(u64, AccountId)>,
     /// The running refreshes, summed (None: none runs).
     pub refresh: Option<RefreshProgress>,
     /// The add-account dialog's job.
@@ -383,6 +390,18 @@ impl Sites {
         }
         self.states.insert(id, state);
         self.data_version += 1;
+        if self.state_changes.len() == STATE_CHANGES_KEPT {
+            self.state_changes.pop_front();
+        }
+        self.state_changes.push_back((self.data_version, id));
+    }
+
+    /// The accounts whose state alone changed between `version` and now, when that is
+    /// all that changed (`None`: something else did, or too long ago: rebuild).
+    pub fn states_changed_since(&self, version: u64) -> Option<Vec<AccountId>> {
+        let newer: Vec<AccountId> =
+            self.state_changes.iter().filter(|(v, _)| *v > version).map(|(_, id)| *id).collect();
+        (version <= self.data_version && newer.len() as u64 == self.data_version - version).then_some(newer)
     }
 
     /// Runs a store write in the background, then reloads the accounts.
@@ -704,6 +723,29 @@ mod tests {
         assert!(sent.iter().any(|c| matches!(c, Command::Alerts(AlertsCmd::Check(ids)) if ids == &[id])));
         assert!(sent.iter().any(|c| matches!(c, Command::Backup(BackupCmd::Auto))));
         assert!(!rig.jobs.is_running(&refresh_key(id)), "released");
+    }
+
+    #[test]
+    fn single_state_changes_are_listed_until_something_else_changes() {
+        let mut sites = Sites::default();
+        let v0 = sites.data_version;
+        sites.set_state(3, AccountState::default());
+        sites.set_state(5, AccountState::default());
+        sites.set_state(3, AccountState::default());
+        assert_eq!(sites.states_changed_since(v0), Some(vec![3, 5, 3]));
+        assert_eq!(sites.states_changed_since(v0 + 2), Some(vec![3]));
+        assert_eq!(sites.states_changed_since(sites.data_version), Some(vec![]));
+        // Another kind of change (a reload) in between: the view must rebuild.
+        sites.data_version += 1;
+        let v1 = sites.data_version;
+        sites.set_state(7, AccountState::default());
+        assert_eq!(sites.states_changed_since(v0), None);
+        assert_eq!(sites.states_changed_since(v1), Some(vec![7]));
+        // Too long ago: forgotten.
+        for _ in 0..STATE_CHANGES_KEPT {
+            sites.set_state(9, AccountState::default());
+        }
+        assert_eq!(sites.states_changed_since(v1), None);
     }
 
     #[test]

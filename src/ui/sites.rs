@@ -9,7 +9,7 @@ use crate::app::{AppState, Command};
 use crate::ui::add_account::AddAccountDialog;
 use crate::ui::fit::{self, ColumnFit};
 use crate::ui::sites_detail::{DetailAction, DetailView};
-use crate::ui::sites_rows::{Health, RowQuery, SiteRow, SortKey, StatusFilter, Totals, build_rows, totals};
+use crate::ui::sites_rows::{Health, RowQuery, SiteRow, SortKey, StatusFilter, Totals, build_rows, patch_rows, totals};
 use crate::ui::widgets;
 
 /// View state of the Sites panel.
@@ -201,6 +201,9 @@ impl SitesPanel {
         let now = crate::domain::time::now_unix();
         let fresh = self.cache.as_ref().is_some_and(|(v, q, _, _)| *v == state.sites.data_version && *q == self.query)
             && now - self.built_at < 3600;
+        if !fresh && self.patch_cache(state, now) {
+            return;
+        }
         if !fresh {
             self.built_at = now;
             let accounts = state.sites.accounts.value().map(Vec::as_slice).unwrap_or_default();
@@ -223,6 +226,33 @@ impl SitesPanel {
             self.texts.resize_with(rows.len(), || None);
             self.texts_lang = Some(lang);
         }
+    }
+
+    /// Only some accounts' states changed since the rows were built (a refresh landing):
+    /// patch those rows in place (their cell texts made again when next drawn) instead of
+    /// rebuilding all. `false` when a rebuild is needed.
+    fn patch_cache(&mut self, state: &AppState, now: i64) -> bool {
+        let Some((version, query, rows, sums)) = &mut self.cache else { return false };
+        if *query != self.query || now - self.built_at >= 3600 || self.texts_lang != Some(crate::app::i18n::lang()) {
+            return false;
+        }
+        let Some(changed) = state.sites.states_changed_since(*version) else { return false };
+        let accounts = state.sites.accounts.value().map(Vec::as_slice).unwrap_or_default();
+        let before: Vec<_> = rows.iter().map(|r| r.id).collect();
+        if !patch_rows(rows, &changed, accounts, &state.sites.states, query, &state.settings.alerts, now) {
+            return false;
+        }
+        *version = state.sites.data_version;
+        *sums = totals(rows);
+        for (i, r) in rows.iter().enumerate() {
+            // A changed row, or one a new sort order moved: its texts are made again.
+            if before[i] != r.id || changed.contains(&r.id) {
+                if let Some(t) = self.texts.get_mut(i) {
+                    *t = None;
+                }
+            }
+        }
+        true
     }
 
     fn toolbar_ui(&mut self, ui: &mut egui::Ui) {

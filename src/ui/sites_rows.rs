@@ -128,6 +128,8 @@ pub struct SiteRow {
     pub disabled: bool,
     /// Triggered alerts (computed with the rows, never per frame).
     pub alerts: Vec<Alert>,
+    /// Index of the account in the accounts list (the manual order; ties of a sort).
+    pub pos: usize,
 }
 
 /// Totals over the shown rows.
@@ -183,41 +185,94 @@ pub fn build_rows(
     let needle = q.search.trim().to_lowercase();
     let mut rows: Vec<SiteRow> = accounts
         .iter()
-        .filter(|a| q.show_disabled || !a.disabled)
-        .filter(|a| q.group.as_ref().is_none_or(|g| &a.group_name == g))
-        .filter(|a| matches(a, states.get(&a.id), &needle))
-        .map(|a| {
-            let mut r = row(a, states.get(&a.id));
-            r.alerts = crate::domain::alerts::evaluate(a, states.get(&a.id), alerts, now);
-            r
-        })
-        .filter(|r| match q.status {
-            StatusFilter::All => true,
-            StatusFilter::Ok => r.health == Health::Ok,
-            StatusFilter::Failing => matches!(r.health, Health::Failing | Health::AuthNeeded),
-            StatusFilter::AuthNeeded => r.health == Health::AuthNeeded,
-            StatusFilter::HasAlerts => !r.alerts.is_empty(),
-        })
+        .enumerate()
+        .filter_map(|(pos, a)| shown_row(pos, a, states.get(&a.id), q, &needle, alerts, now))
         .collect();
-    let cmp_f = |a: Option<f64>, b: Option<f64>| a.unwrap_or(f64::MIN).total_cmp(&b.unwrap_or(f64::MIN));
-    match q.sort {
-        SortKey::Manual => {}
-        SortKey::Site => rows.sort_by_key(|r| r.site.to_lowercase()),
-        SortKey::Account => rows.sort_by_key(|r| r.account.to_lowercase()),
-        SortKey::Kind => rows.sort_by(|a, b| a.kind.cmp(b.kind)),
-        SortKey::Balance => rows.sort_by(|a, b| cmp_f(a.balance_usd, b.balance_usd)),
-        SortKey::Today => rows.sort_by(|a, b| cmp_f(a.today_usd, b.today_usd)),
-        SortKey::Requests => rows.sort_by_key(|r| r.requests),
-        SortKey::Tokens => rows.sort_by_key(|r| r.tokens),
-        SortKey::Keys => rows.sort_by_key(|r| r.keys),
-        SortKey::Models => rows.sort_by_key(|r| r.models),
-        SortKey::Updated => rows.sort_by_key(|r| r.updated_at),
-        SortKey::Status => rows.sort_by_key(|r| r.health),
+    sort_rows(&mut rows, q);
+    rows
+}
+
+/// Patches built rows after only these accounts' states changed: each changed row is
+/// made again and the rows sorted again, the same rows a rebuild gives. `false` (rows
+/// untouched) when an account came into or went out of the query: rebuild then.
+pub fn patch_rows(
+    rows: &mut [SiteRow],
+    changed: &[AccountId],
+    accounts: &[Account],
+    states: &HashMap<AccountId, AccountState>,
+    q: &RowQuery,
+    alerts: &AlertSettings,
+    now: i64,
+) -> bool {
+    let needle = q.search.trim().to_lowercase();
+    let mut fresh = Vec::with_capacity(changed.len());
+    for id in changed {
+        let Some((pos, a)) = accounts.iter().enumerate().find(|(_, a)| a.id == *id) else { return false };
+        let new = shown_row(pos, a, states.get(id), q, &needle, alerts, now);
+        let at = rows.iter().position(|r| r.id == *id);
+        match (at, new) {
+            (Some(i), Some(r)) => fresh.push((i, r)),
+            (None, None) => {}
+            _ => return false,
+        }
     }
+    for (i, r) in fresh {
+        rows[i] = r;
+    }
+    sort_rows(rows, q);
+    true
+}
+
+/// The row of an account at `pos` in the accounts list, if the query shows it.
+fn shown_row(
+    pos: usize,
+    a: &Account,
+    st: Option<&AccountState>,
+    q: &RowQuery,
+    needle: &str,
+    alerts: &AlertSettings,
+    now: i64,
+) -> Option<SiteRow> {
+    if !(q.show_disabled || !a.disabled)
+        || q.group.as_ref().is_some_and(|g| &a.group_name != g)
+        || !matches(a, st, needle)
+    {
+        return None;
+    }
+    let mut r = row(a, st);
+    r.pos = pos;
+    r.alerts = crate::domain::alerts::evaluate(a, st, alerts, now);
+    let shown = match q.status {
+        StatusFilter::All => true,
+        StatusFilter::Ok => r.health == Health::Ok,
+        StatusFilter::Failing => matches!(r.health, Health::Failing | Health::AuthNeeded),
+        StatusFilter::AuthNeeded => r.health == Health::AuthNeeded,
+        StatusFilter::HasAlerts => !r.alerts.is_empty(),
+    };
+    shown.then_some(r)
+}
+
+/// Sorts by the query's column, ties in the accounts' order (then reversed when descending).
+fn sort_rows(rows: &mut [SiteRow], q: &RowQuery) {
+    use std::cmp::Ordering;
+    let by: fn(&SiteRow, &SiteRow) -> Ordering = match q.sort {
+        SortKey::Manual => |_, _| Ordering::Equal,
+        SortKey::Site => |a, b| a.site.to_lowercase().cmp(&b.site.to_lowercase()),
+        SortKey::Account => |a, b| a.account.to_lowercase().cmp(&b.account.to_lowercase()),
+        SortKey::Kind => |a, b| a.kind.cmp(b.kind),
+        SortKey::Balance => |a, b| a.balance_usd.unwrap_or(f64::MIN).total_cmp(&b.balance_usd.unwrap_or(f64::MIN)),
+        SortKey::Today => |a, b| a.today_usd.unwrap_or(f64::MIN).total_cmp(&b.today_usd.unwrap_or(f64::MIN)),
+        SortKey::Requests => |a, b| a.requests.cmp(&b.requests),
+        SortKey::Tokens => |a, b| a.tokens.cmp(&b.tokens),
+        SortKey::Keys => |a, b| a.keys.cmp(&b.keys),
+        SortKey::Models => |a, b| a.models.cmp(&b.models),
+        SortKey::Updated => |a, b| a.updated_at.cmp(&b.updated_at),
+        SortKey::Status => |a, b| a.health.cmp(&b.health),
+    };
+    rows.sort_by(|a, b| by(a, b).then(a.pos.cmp(&b.pos)));
     if q.descending {
         rows.reverse();
     }
-    rows
 }
 
 fn row(a: &Account, st: Option<&AccountState>) -> SiteRow {
@@ -257,6 +312,7 @@ fn row(a: &Account, st: Option<&AccountState>) -> SiteRow {
         sign_in_needed: st.and_then(|s| s.last_error.as_ref()).is_some_and(|e| e.is_sign_in_needed()),
         disabled: a.disabled,
         alerts: Vec::new(),
+        pos: 0,
     }
 }
 
@@ -357,6 +413,35 @@ mod tests {
         let t = totals(&rows);
         assert_eq!(t.balance, vec![("CNY".to_string(), 73.0), ("USD".to_string(), 6.0)]);
         assert_eq!((t.ok, t.failing), (2, 1));
+    }
+
+    #[test]
+    fn patched_rows_equal_rebuilt_rows_and_a_row_leaving_the_query_asks_for_a_rebuild() {
+        let accounts: Vec<Account> = (1..=6).map(|i| acc(i, &format!("site{}", i % 3), "")).collect();
+        let mut states: HashMap<AccountId, AccountState> =
+            (1..=6).map(|i| (i, ok(1_000_000 * (i % 3 + 1), &["m"], false))).collect();
+        let alerts = AlertSettings::default();
+        let sorts = [SortKey::Manual, SortKey::Site, SortKey::Balance, SortKey::Models, SortKey::Status];
+        for sort in sorts {
+            for descending in [false, true] {
+                let q = RowQuery { sort, descending, ..Default::default() };
+                let mut rows = build_rows(&accounts, &states, &q, &alerts, 0);
+                let mut next = states.clone();
+                next.insert(2, ok(9_000_000, &["m", "n"], false));
+                next.insert(5, ok(1, &[], true));
+                assert!(patch_rows(&mut rows, &[2, 5], &accounts, &next, &q, &alerts, 0));
+                assert_eq!(rows, build_rows(&accounts, &next, &q, &alerts, 0), "{sort:?} descending {descending}");
+            }
+        }
+        // Account 4 starts failing while only healthy ones are shown: it leaves the rows.
+        let q = RowQuery { status: StatusFilter::Ok, ..Default::default() };
+        let mut rows = build_rows(&accounts, &states, &q, &alerts, 0);
+        let before = rows.clone();
+        let mut failing = ok(1_000_000, &["m"], false);
+        failing.last_error = Some(ErrorInfo { kind: "auth".into(), message: "token invalid".into() });
+        states.insert(4, failing);
+        assert!(!patch_rows(&mut rows, &[4], &accounts, &states, &q, &alerts, 0));
+        assert_eq!(rows, before, "untouched when a rebuild is asked for");
     }
 
     #[test]
