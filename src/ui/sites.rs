@@ -246,10 +246,10 @@ impl SitesPanel {
         *sums = totals(rows);
         for (i, r) in rows.iter().enumerate() {
             // A changed row, or one a new sort order moved: its texts are made again.
-            if before[i] != r.id || changed.contains(&r.id) {
-                if let Some(t) = self.texts.get_mut(i) {
-                    *t = None;
-                }
+            if (before[i] != r.id || changed.contains(&r.id))
+                && let Some(t) = self.texts.get_mut(i)
+            {
+                *t = None;
             }
         }
         true

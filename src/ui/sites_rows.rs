@@ -233,7 +233,7 @@ fn shown_row(
     alerts: &AlertSettings,
     now: i64,
 ) -> Option<SiteRow> {
-    if !(q.show_disabled || !a.disabled)
+    if (!q.show_disabled && a.disabled)
         || q.group.as_ref().is_some_and(|g| &a.group_name != g)
         || !matches(a, st, needle)
     {
