@@ -188,7 +188,6 @@ fn main() {
     // Sites while a refresh of every account lands: a new state every frame, set the way
     // the controller sets an `AccountDone` event's (`Sites::set_state`), account after account.
     let mut busy = apihub::ui::sites::SitesPanel::default();
-    let ids: Vec<_> = st.sites.accounts.value().unwrap().iter().map(|a| a.id).collect();
     let mut next = 0;
     case(
         "Sites (a state lands every frame)",
