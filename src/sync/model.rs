@@ -454,6 +454,16 @@ pub fn merge(base: &Doc, local: &Doc, remote: &Doc, clock: &mut Clock, gc_before
     for c in &conflicts {
         doc.conflicts.entry(c.uid.clone()).or_insert_with(|| c.in_doc(clock));
     }
+    // An open conflict of a field written again after both its values is settled by
+    // that write: the newer edit is the user's decision. Every device computes the same
+    // from the same merged records. (A whole-record conflict, deletion against edit,
+    // stays until someone picks a side.)
+    for c in doc.conflicts.values_mut().filter(|c| c.settled.is_none() && !c.field.is_empty()) {
+        let now = doc.records.get(&c.record).and_then(|rec| rec.get(&c.field)).map(|f| f.s);
+        if let Some(s) = now.filter(|s| *s > c.applied_s && *s > c.other_s) {
+            c.settled = Some(s);
+        }
+    }
     let before = doc.records.len();
     doc.records.retain(|key, rec| !(is_account(key) && !alive(rec) && newest(rec).ms < gc_before_ms));
     if doc.records.len() < before {
@@ -673,6 +683,34 @@ mod tests {
         assert_eq!((c[0].local.clone(), c[0].remote.clone()), (json!("theirs"), json!("mine")));
         assert_eq!(c[0].applied, Side::Local);
         assert_eq!(l2[&a]["notes"], json!("theirs"));
+    }
+
+    #[test]
+    fn a_later_edit_of_the_field_settles_its_open_conflict_everywhere() {
+        let a = acc("uid:1");
+        let start = values(&[(&a, &[(ALIVE, json!(true)), ("notes", json!("n")), ("group", json!("g"))])]);
+        let (mut remote, mut b1, mut b2) = (Doc::default(), Doc::default(), Doc::default());
+        let (mut l1, mut l2) = (start.clone(), Values::new());
+        sync(&mut b1, &mut l1, &mut remote, 1, 100);
+        sync(&mut b2, &mut l2, &mut remote, 2, 110);
+        l1.get_mut(&a).unwrap().insert("notes".into(), json!("mine"));
+        l2.get_mut(&a).unwrap().insert("notes".into(), json!("theirs"));
+        sync(&mut b1, &mut l1, &mut remote, 1, 200);
+        assert_eq!(sync(&mut b2, &mut l2, &mut remote, 2, 210).len(), 1);
+        let open = |d: &Doc| d.conflicts.values().filter(|c| c.settled.is_none()).count();
+        assert_eq!(open(&remote), 1);
+        // Another field's edit leaves it open.
+        l1.get_mut(&a).unwrap().insert("group".into(), json!("g2"));
+        sync(&mut b1, &mut l1, &mut remote, 1, 300);
+        assert_eq!(open(&remote), 1, "an edit of another field settles nothing");
+        // Device 1 writes the field again, after both values: that settles it, and
+        // device 2 sees it settled at its next sync.
+        l1.get_mut(&a).unwrap().insert("notes".into(), json!("final"));
+        assert!(sync(&mut b1, &mut l1, &mut remote, 1, 400).is_empty());
+        assert_eq!(open(&remote), 0);
+        sync(&mut b2, &mut l2, &mut remote, 2, 410);
+        assert_eq!(open(&b2), 0);
+        assert_eq!(l2[&a]["notes"], json!("final"));
     }
 
     #[test]
