@@ -14,6 +14,8 @@ use apihub::engine::actions::checkin_day;
 use apihub::store::{CheckinRecord, CheckinRecordOutcome, Store};
 use common::{app_in, app_with, run_until, ui_lock};
 use egui_kittest::kittest::Queryable;
+
+type Harness = egui_kittest::Harness<'static, apihub::app::App>;
 use fake_relay::{FakeConfig, FakeRelay, Variant};
 use serde_json::json;
 
@@ -91,8 +93,13 @@ fn the_daily_window_runs_open_accounts_once_and_retries_only_due_failures() {
     assert_eq!(checkins(&human), 0, "needs a human: never retried");
     assert_eq!(checkins(&done), 0, "done today: left alone");
     assert_eq!(hub.requests(), 0, "no check-in on one-hub");
-    let recs = &h.state().state().checkin.records;
-    assert_eq!(recs.values().filter(|r| r.outcome == CheckinRecordOutcome::Done).count(), 3);
+    // The records are read again by a job after the run: wait for it (under load it can
+    // land after the frames `run_until` steps once the summary shows).
+    let done_records = |h: &Harness| {
+        h.state().state().checkin.records.values().filter(|r| r.outcome == CheckinRecordOutcome::Done).count()
+    };
+    run_until(h, "the run's records read again", |h| done_records(h) >= 3);
+    assert_eq!(done_records(h), 3);
 
     // More frames: the decision runs again (right after a run) and re-runs nothing.
     let until = Instant::now() + Duration::from_millis(1500);
