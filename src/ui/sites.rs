@@ -122,9 +122,24 @@ const COLUMNS: [ColSpec; 13] = [
     spec(Col::Actions, "sites.col.actions", None, 60.0, 60.0, 0),
 ];
 
-/// A cell whose text is a number: right-aligned, one line.
+/// A cell whose text is a number: right-aligned, one line, described to screen readers
+/// as a label. Painted into the cell directly: a right-to-left child `Ui` per number cell
+/// (six per row) cost about a tenth of every Sites frame.
 fn number_cell(ui: &mut egui::Ui, text: &str) -> egui::Response {
-    ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| ui.label(text)).inner
+    let galley = egui::WidgetText::from(text).into_galley(
+        ui,
+        Some(egui::TextWrapMode::Extend),
+        f32::INFINITY,
+        egui::TextStyle::Body,
+    );
+    let cell = ui.available_rect_before_wrap();
+    let pos = egui::pos2(cell.right() - galley.size().x, cell.center().y - galley.size().y / 2.0);
+    let response = ui.allocate_rect(egui::Rect::from_min_size(pos, galley.size()), egui::Sense::hover());
+    response.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Label, ui.is_enabled(), text));
+    if ui.is_rect_visible(response.rect) {
+        ui.painter().galley(pos, galley, ui.visuals().text_color());
+    }
+    response
 }
 
 impl SitesPanel {
