@@ -213,12 +213,21 @@ impl Pricing {
         if self.built_from == sites.data_version || sites.loading() {
             return;
         }
-        let Some(accounts) = sites.accounts.value() else { return };
+        if sites.accounts.value().is_none() {
+            return;
+        }
         self.built_from = sites.data_version;
-        let (accounts, states) = (accounts.clone(), sites.states.clone());
+        // From the store, not the Sites states: those hold no price lists (a landed state
+        // is saved before its message reaches Sites, so the store is at least as new).
+        let store = cx.store.clone();
         self.book.start();
         cx.start_blocking_quiet(Spec::new(BOOK_JOB).latest_wins(), move |_| {
-            PricingMsg::Book(Ok(Arc::new(crate::domain::pricing::book_from(&accounts, &states))))
+            PricingMsg::Book(
+                store
+                    .with(|s| Ok(crate::domain::pricing::book_from(&s.list_accounts()?, &s.account_states()?)))
+                    .map(Arc::new)
+                    .map_err(|e| e.to_string()),
+            )
         });
     }
 
@@ -329,6 +338,68 @@ mod tests {
         p.on_job(PricingMsg::Tried { account: 1, model: "m".into(), result: Box::new(Err("no key".into())) });
         assert!(!p.tries.is_running(1, "m"));
         assert!(matches!(p.tries.run.as_ref().and_then(|r| r.result.as_ref()), Some(Err(e)) if e == "no key"));
+    }
+
+    #[test]
+    fn the_sites_states_hold_no_price_lists_and_the_book_reads_them_from_the_store() {
+        use crate::app::command::SitesCmd;
+        use crate::domain::pricing::{Billing, ModelOffer, SitePricing};
+        use crate::domain::snapshot::{AccountState, Part, Snapshot};
+        let mut rig = Rig::new();
+        let id = rig.account("https://a.example", "ann");
+        let offer = |model: &str| ModelOffer {
+            model: model.into(),
+            vendor: None,
+            billing: Billing::Ratio {
+                model_ratio: 1.5,
+                completion_ratio: None,
+                cache_read_ratio: None,
+                cache_write_ratio: None,
+            },
+            groups: None,
+        };
+        let priced = |models: &[&str]| AccountState {
+            snapshot: Some(Snapshot {
+                pricing: Part::complete(SitePricing {
+                    models: models.iter().map(|m| offer(m)).collect(),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        rig.store.lock().unwrap().save_account_state(id, &priced(&["m-1", "m-2"]), "2026-12-07").unwrap();
+
+        // Loaded by the Sites job: the state is there, its price list is not.
+        let mut sites = Sites::default();
+        rig.with(|cx| sites.apply(SitesCmd::Reload, cx));
+        for m in rig.wait(|m| m.iter().any(|m| matches!(m, JobMsg::Sites(_)))) {
+            if let JobMsg::Sites(m) = m {
+                rig.with(|cx| sites.on_job(m, cx));
+            }
+        }
+        let snap = sites.states.get(&id).and_then(|s| s.snapshot.as_ref()).expect("the stored state is loaded");
+        assert!(snap.pricing.value.is_none(), "no price list in the Sites states");
+
+        // The book has it, read from the store.
+        let mut p = Pricing::default();
+        rig.with(|cx| p.tick(cx, &sites, true));
+        land(&mut rig, &mut p);
+        let models = |p: &Pricing| -> Vec<String> {
+            let book = p.book.value().expect("a book");
+            book.accounts.iter().flat_map(|a| a.rows.iter().map(|r| r.model.clone())).collect()
+        };
+        assert_eq!(models(&p), ["m-1", "m-2"]);
+
+        // A refresh lands (saved first, then set): Sites drops the list, the book is rebuilt
+        // from the store with the new one.
+        let fresh = priced(&["m-3"]);
+        rig.store.lock().unwrap().save_account_state(id, &fresh, "2026-12-07").unwrap();
+        sites.set_state(id, fresh);
+        assert!(sites.states[&id].snapshot.as_ref().is_some_and(|s| s.pricing.value.is_none()));
+        rig.with(|cx| p.tick(cx, &sites, true));
+        land(&mut rig, &mut p);
+        assert_eq!(models(&p), ["m-3"]);
     }
 
     fn land(rig: &mut Rig, p: &mut Pricing) {

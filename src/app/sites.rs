@@ -186,6 +186,16 @@ struct Run {
     progress: RefreshProgress,
 }
 
+/// Drops a state's price list. Only the Pricing book reads prices, and it reads them from
+/// the store when it is built; refresh, "Use in…" and the gateway read states from the
+/// store too. A real site lists hundreds of models with their groups, so 1,000 accounts'
+/// lists held here for the window's whole life were the largest part of its own memory.
+pub fn without_prices(state: &mut AccountState) {
+    if let Some(snap) = state.snapshot.as_mut() {
+        snap.pricing.value = None;
+    }
+}
+
 /// Single-state changes remembered for views that patch their rows.
 const STATE_CHANGES_KEPT: usize = 64;
 
@@ -194,7 +204,8 @@ const STATE_CHANGES_KEPT: usize = 64;
 pub struct Sites {
     /// Accounts from the store.
     pub accounts: Loadable<Vec<Account>>,
-    /// Each account's merged remote state (seeded from the store, updated live).
+    /// Each account's merged remote state (seeded from the store, updated live), without
+    /// its price list (`snapshot.pricing.value` is always `None` here, see [`without_prices`]).
     pub states: HashMap<AccountId, AccountState>,
     /// Bumped whenever `accounts` or `states` change, so views can cache derived rows.
     pub data_version: u64,
@@ -352,7 +363,13 @@ impl Sites {
                 self.accounts.start();
                 cx.start_blocking_quiet(Spec::new(LOAD_JOB).latest_wins(), move |_| {
                     SitesMsg::Loaded(
-                        store.with(|s| Ok((s.list_accounts()?, s.account_states()?))).map_err(|e| e.to_string()),
+                        store
+                            .with(|s| {
+                                let mut states = s.account_states()?;
+                                states.values_mut().for_each(without_prices);
+                                Ok((s.list_accounts()?, states))
+                            })
+                            .map_err(|e| e.to_string()),
                     )
                 });
                 cx.send(CheckinCmd::ReloadRecords);
@@ -385,6 +402,7 @@ impl Sites {
 
     /// Sets an account's fresh state (today's synced sums laid over it).
     pub fn set_state(&mut self, id: AccountId, mut state: AccountState) {
+        without_prices(&mut state);
         if let Some(sums) = self.today_sums() {
             crate::domain::usage_log::overlay_today(&mut state, sums.get(&id));
         }
