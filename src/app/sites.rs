@@ -364,11 +364,7 @@ impl Sites {
                 cx.start_blocking_quiet(Spec::new(LOAD_JOB).latest_wins(), move |_| {
                     SitesMsg::Loaded(
                         store
-                            .with(|s| {
-                                let mut states = s.account_states()?;
-                                states.values_mut().for_each(without_prices);
-                                Ok((s.list_accounts()?, states))
-                            })
+                            .with(|s| Ok((s.list_accounts()?, s.account_states_trimmed(without_prices)?)))
                             .map_err(|e| e.to_string()),
                     )
                 });

@@ -101,6 +101,16 @@ impl Store {
 
     /// Every account's state. An unreadable row is logged and skipped, never fatal.
     pub fn account_states(&self) -> Result<HashMap<AccountId, AccountState>, StoreError> {
+        self.account_states_trimmed(|_| {})
+    }
+
+    /// Every account's state with `trim` applied to each as soon as it is read, so that
+    /// what a caller drops (the Sites view drops price lists) is freed one state at a time
+    /// and never held for all accounts at once.
+    pub fn account_states_trimmed(
+        &self,
+        trim: impl Fn(&mut AccountState),
+    ) -> Result<HashMap<AccountId, AccountState>, StoreError> {
         let mut stmt = self.conn.prepare(STATE_SELECT_ALL)?;
         let rows = stmt.query_map([], |r| {
             Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, Option<String>>(2)?.unwrap_or_default()))
@@ -109,7 +119,8 @@ impl Store {
         for row in rows {
             let (id, sealed, kind) = row?;
             match self.unseal_state(&sealed, &kind) {
-                Ok(state) => {
+                Ok(mut state) => {
+                    trim(&mut state);
                     out.insert(id, state);
                 }
                 Err(e) => log::warn!("stored state of account {id} unreadable: {e}"),
