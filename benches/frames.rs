@@ -204,6 +204,30 @@ fn main() {
         &mut |_| {},
     );
 
+    // Typing in the Sites search box filters the rows again at every keystroke. Worst
+    // case: a search that matches no name, URL or account, so every account's models are
+    // searched, 200 per account (real sites list hundreds). Times `build_rows` per keystroke.
+    {
+        let mut wide = st.sites.states.clone();
+        for s in wide.values_mut() {
+            if let Some(m) = s.snapshot.as_mut().and_then(|s| s.models.value.as_mut()) {
+                *m = (0..200).map(|i| format!("Vendor-Model-{i:03}-Preview")).collect();
+            }
+        }
+        let typed = "qwen3-coder-plus";
+        let times = (1..=typed.len())
+            .map(|n| {
+                let q = apihub::ui::sites_rows::RowQuery { search: typed[..n].to_uppercase(), ..Default::default() };
+                let t = std::time::Instant::now();
+                let rows = apihub::ui::sites_rows::build_rows(&accounts, &wide, &q, &st.settings.alerts, now);
+                let d = t.elapsed();
+                assert!(rows.is_empty());
+                d
+            })
+            .collect();
+        frames::report("Sites search, rows per keystroke (200 models/account)", times);
+    }
+
     // Keys: an account's detail pane (its keys) beside the table, scrolled there.
     click(&ctx, &mut n, egui::pos2(300.0, 300.0), &mut |ui| sites.ui(ui, &st, &mut Vec::new()));
     case(
