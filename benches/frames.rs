@@ -5,6 +5,8 @@
 //!
 //! - Sites: 1,000 demo accounts (`examples/demo_data.rs`), then with a new state landing
 //!   every frame (a refresh of every account running: the landed row is patched);
+//! - Sites search: `build_rows` for each prefix of a search that matches nothing, with
+//!   200 models per account (every model searched at every keystroke), timed apart;
 //! - Keys: the same with an account's detail pane open (its keys listed), scrolled there;
 //! - Check-in: the "check in all" summary of the 1,000 accounts over the Sites panel;
 //! - Pricing: 2,000 models × 50 accounts (200,000 rows, 100,000 shown; the comparison is
