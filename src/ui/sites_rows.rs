@@ -223,6 +223,35 @@ pub fn patch_rows(
     true
 }
 
+/// Narrows rows built for `from` to the query `to`, when `to` differs only by a search
+/// that contains `from`'s (a character typed at the end of the search box, most often):
+/// every row `to` shows is among them, so only those are searched again, in their order.
+/// `false` (rows untouched) when the queries differ otherwise: build the rows then.
+pub fn narrow_rows(
+    rows: &mut Vec<SiteRow>,
+    from: &RowQuery,
+    to: &RowQuery,
+    accounts: &[Account],
+    states: &HashMap<AccountId, AccountState>,
+) -> bool {
+    let (old, new) = (from.search.trim().to_lowercase(), to.search.trim().to_lowercase());
+    let rest_same =
+        RowQuery { search: String::new(), ..from.clone() } == RowQuery { search: String::new(), ..to.clone() };
+    if !rest_same || !new.contains(&old) {
+        return false;
+    }
+    let by_id: HashMap<AccountId, &Account> = accounts.iter().map(|a| (a.id, a)).collect();
+    let mut missing = false;
+    rows.retain(|r| match by_id.get(&r.id) {
+        Some(a) => matches(a, states.get(&r.id), &new),
+        None => {
+            missing = true;
+            false
+        }
+    });
+    !missing
+}
+
 /// The row of an account at `pos` in the accounts list, if the query shows it.
 fn shown_row(
     pos: usize,
@@ -442,6 +471,47 @@ mod tests {
         states.insert(4, failing);
         assert!(!patch_rows(&mut rows, &[4], &accounts, &states, &q, &alerts, 0));
         assert_eq!(rows, before, "untouched when a rebuild is asked for");
+    }
+
+    #[test]
+    fn narrowed_rows_equal_rebuilt_rows_and_other_changes_ask_for_a_rebuild() {
+        let accounts: Vec<Account> = (1..=8).map(|i| acc(i, &format!("Site{}", i % 4), "")).collect();
+        let models: [&[&str]; 4] = [&["GPT-4o", "claude-3"], &["gpt-4o-mini"], &["Claude-Sonnet"], &[]];
+        let states: HashMap<AccountId, AccountState> =
+            (1..=8).map(|i| (i, ok(1_000_000 * (i % 3 + 1), models[i as usize % 4], false))).collect();
+        let alerts = AlertSettings::default();
+        for sort in [SortKey::Manual, SortKey::Site, SortKey::Balance] {
+            for descending in [false, true] {
+                // Typing "Claude-S" letter by letter, narrowing each time.
+                let mut from = RowQuery { sort, descending, ..Default::default() };
+                let mut rows = build_rows(&accounts, &states, &from, &alerts, 0);
+                for n in 1..="Claude-S".len() {
+                    let to = RowQuery { search: "Claude-S"[..n].into(), ..from.clone() };
+                    assert!(narrow_rows(&mut rows, &from, &to, &accounts, &states));
+                    assert_eq!(rows, build_rows(&accounts, &states, &to, &alerts, 0), "{to:?}");
+                    from = to;
+                }
+                assert_eq!(
+                    rows.iter().map(|r| r.id).collect::<Vec<_>>().len(),
+                    2,
+                    "accounts 2 and 6 list Claude-Sonnet"
+                );
+            }
+        }
+        // A search that no longer contains the previous one (a letter deleted or changed),
+        // or another filter changed: rows untouched, a rebuild is asked for.
+        let from = RowQuery { search: "gpt".into(), ..Default::default() };
+        let mut rows = build_rows(&accounts, &states, &from, &alerts, 0);
+        let before = rows.clone();
+        for to in [
+            RowQuery { search: "gp".into(), ..Default::default() },
+            RowQuery { search: "gpx".into(), ..Default::default() },
+            RowQuery { search: "gpt-4".into(), status: StatusFilter::Failing, ..Default::default() },
+            RowQuery { search: "gpt-4".into(), sort: SortKey::Site, ..Default::default() },
+        ] {
+            assert!(!narrow_rows(&mut rows, &from, &to, &accounts, &states), "{to:?}");
+            assert_eq!(rows, before);
+        }
     }
 
     #[test]
