@@ -4,7 +4,8 @@
 //! Prints mean / min / p95 / max per case (goal: p95 ≤ 2 ms, worst ≤ 4 ms). Asserts nothing.
 //!
 //! - Sites: 1,000 demo accounts (`examples/demo_data.rs`), then with a new state landing
-//!   every frame (a refresh of every account running: the landed row is patched);
+//!   every frame (a refresh of every account running: the landed row is patched), then
+//!   with the rows built again every frame (a reload, a sort or a filter click);
 //! - Sites search: the rows for each prefix of a search that matches nothing, with 200
 //!   models per account, built from all accounts and (as the panel does) narrowed from
 //!   the previous keystroke's rows, timed apart;
@@ -12,7 +13,7 @@
 //! - Check-in: the "check in all" summary of the 1,000 accounts over the Sites panel;
 //! - Pricing: 2,000 models × 50 accounts (200,000 rows, 100,000 shown; the comparison is
 //!   computed between frames, as its job would, and timed apart), then with the
-//!   formula panel open;
+//!   formula panel open, then clicking other rows (the formula shows each one's offers);
 //! - Logs: 200,000 rows with statistics loaded; the window the table asks for is served
 //!   between frames (as the store job would), so scrolling crosses windows.
 //!
@@ -207,6 +208,22 @@ fn main() {
         &mut |_| {},
     );
 
+    // Sites when its rows are built again in the frame: what a reload of the accounts (an
+    // add, an edit, another process's write), a sort or a filter click costs in the frame
+    // it happens in. Every frame here is such a frame.
+    let mut rebuilt = apihub::ui::sites::SitesPanel::default();
+    case(
+        "Sites (rows rebuilt every frame)",
+        &ctx,
+        &mut n,
+        table,
+        &mut |ui, cmds| {
+            st.sites.data_version += 1;
+            rebuilt.ui(ui, &st, cmds)
+        },
+        &mut |_| {},
+    );
+
     // Typing in the Sites search box filters the rows again at every keystroke. Worst
     // case: a search that matches no name, URL or account, so every account's models are
     // searched, 200 per account (real sites list hundreds). Times `build_rows` per keystroke.
@@ -300,6 +317,56 @@ fn main() {
     click(&ctx, &mut n, egui::pos2(150.0, 330.0), &mut |ui| pricing.ui(ui, &pst.borrow(), &mut Vec::new()));
     println!("(formula panel open: {})", pricing.selected().is_some());
     case("Pricing + formula", &ctx, &mut n, table, &mut |ui, cmds| pricing.ui(ui, &pst.borrow(), cmds), &mut compare);
+    // Another row selected: the formula panel shows that model's offers from every account.
+    // Each click is three frames (move, press, release); every frame of 20 clicks on
+    // different rows is timed.
+    {
+        let mut times = Vec::new();
+        for k in 0..20 {
+            let pos = egui::pos2(150.0, 200.0 + 26.0 * (k % 12) as f32);
+            let button = |pressed| egui::Event::PointerButton {
+                pos,
+                button: egui::PointerButton::Primary,
+                pressed,
+                modifiers: Default::default(),
+            };
+            for ev in [vec![egui::Event::PointerMoved(pos)], vec![button(true)], vec![button(false)], vec![]] {
+                n += 1;
+                let mut cmds = Vec::new();
+                times.push(frames::timed(&ctx, n, ev, |ui| pricing.ui(ui, &pst.borrow(), &mut cmds)));
+                compare(cmds);
+            }
+        }
+        println!("(formula panel open after the clicks: {})", pricing.selected().is_some());
+        frames::report("Pricing + formula, another row clicked", times);
+    }
+    // The offers of a selected row's model: every row of the book scanned, beside the index
+    // the comparison job builds (what the panel uses), for 20 models.
+    {
+        use apihub::domain::pricing::compare::{indexed_offers, model_offers, offer_index};
+        let p = pst.borrow();
+        let book = p.pricing.book.value().unwrap().clone();
+        let opts = apihub::domain::pricing::compare::CompareOptions::default();
+        let t = std::time::Instant::now();
+        let index = offer_index(&book);
+        println!("(offer index built in the comparison job: {:.1} ms)", t.elapsed().as_secs_f64() * 1e3);
+        let models: Vec<String> = (0..20).map(|i| book.accounts[0].rows[i * 173].model.clone()).collect();
+        let time = |f: &dyn Fn(&str) -> usize| -> Vec<Duration> {
+            models
+                .iter()
+                .map(|m| {
+                    let t = std::time::Instant::now();
+                    assert_eq!(f(m), 50);
+                    t.elapsed()
+                })
+                .collect()
+        };
+        frames::report("Formula offers, every row scanned", time(&|m| model_offers(&book, m, &opts).len()));
+        frames::report(
+            "Formula offers, from the index (the panel)",
+            time(&|m| indexed_offers(&book, &index, m, &opts).len()),
+        );
+    }
 
     // Logs: 200,000 rows; the window the table asks for is served between frames.
     let lst = std::cell::RefCell::new(AppState::new(env(), Lang::ZhCn, ThemePref::default()));

@@ -112,13 +112,16 @@ pub struct Compared {
     pub comparison: Comparison,
     /// Which computation this is (counts up; the panel drops its formatted cells on a new one).
     pub generation: u64,
+    /// Each model's offers in `book` (the formula panel's list for a selected row).
+    pub offers: crate::domain::pricing::compare::OfferIndex,
 }
 
 impl Compared {
     /// Computes the comparison on the calling thread (the job's body).
     pub fn build(book: Arc<PricingBook>, opts: CompareOptions, generation: u64) -> Compared {
         let comparison = build_comparison(&book, &opts);
-        Compared { book, opts, comparison, generation }
+        let offers = crate::domain::pricing::compare::offer_index(&book);
+        Compared { book, opts, comparison, generation, offers }
     }
 }
 

@@ -20,7 +20,7 @@ use crate::app::command::{PricingCmd, SitesCmd};
 use crate::app::i18n::{fill, tr};
 use crate::app::pricing::Compared;
 use crate::app::{AppState, Command};
-use crate::domain::pricing::compare::model_offers;
+use crate::domain::pricing::compare::indexed_offers;
 use crate::domain::pricing::{BillingType, CompareOptions, CompareRow, Preset, PriceUnit, PricingBook, Weights};
 use crate::ui::widgets;
 
@@ -72,7 +72,8 @@ impl PricingPanel {
         if let (Some(sel), Some(c)) = (self.selected.clone(), compared) {
             let fresh = self.offers.as_ref().is_some_and(|(s, g, _)| *s == sel && *g == c.generation);
             if !fresh {
-                self.offers = Some((sel.clone(), c.generation, model_offers(&c.book, &sel.model, &c.opts)));
+                self.offers =
+                    Some((sel.clone(), c.generation, indexed_offers(&c.book, &c.offers, &sel.model, &c.opts)));
             }
             let offers = self.offers.as_ref().map(|o| o.2.as_slice()).unwrap_or_default();
             let out = detail::detail_panel_ui(ui, &c.book, &sel, &c.opts, offers, &state.pricing.tries);

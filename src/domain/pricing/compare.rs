@@ -458,10 +458,38 @@ pub fn explain(row: &PriceRow, account: &AccountPricing, weights: &Weights, paid
     out
 }
 
+/// Where each model's offers are: model → `(account index, row index)` of every row
+/// [`model_offers`] lists for it (the cheapest usable group, or the one row of a model with
+/// none), in book order. Built with a comparison, off the UI thread, so selecting a row
+/// finds its model's offers without scanning every row of every account.
+pub type OfferIndex = HashMap<String, Vec<(u32, u32)>>;
+
+/// Whether a row is the one an account offers its model at.
+fn is_offer(r: &PriceRow) -> bool {
+    r.cheapest_group || r.group.is_none()
+}
+
+/// Builds the [`OfferIndex`] of a book.
+pub fn offer_index(book: &PricingBook) -> OfferIndex {
+    let mut index: OfferIndex = HashMap::new();
+    for (ai, a) in book.accounts.iter().enumerate() {
+        for (ri, r) in a.rows.iter().enumerate().filter(|(_, r)| is_offer(r)) {
+            let at = (ai as u32, ri as u32);
+            match index.get_mut(r.model.as_str()) {
+                Some(v) => v.push(at),
+                None => {
+                    index.insert(r.model.clone(), vec![at]);
+                }
+            }
+        }
+    }
+    index
+}
+
 /// Every account offering exactly `model` (its cheapest usable group), ranked by the effective
 /// price in the options' unit, unknown last; the cheapest per billing type marked.
 pub fn model_offers(book: &PricingBook, model: &str, opts: &CompareOptions) -> Vec<CompareRow> {
-    let mut rows: Vec<CompareRow> = book
+    let at: Vec<(u32, u32)> = book
         .accounts
         .iter()
         .enumerate()
@@ -469,8 +497,25 @@ pub fn model_offers(book: &PricingBook, model: &str, opts: &CompareOptions) -> V
             a.rows
                 .iter()
                 .enumerate()
-                .filter(|(_, r)| r.model == model && (r.cheapest_group || r.group.is_none()))
-                .map(move |(ri, r)| compare_row(ai, ri, r, a, &opts.weights))
+                .filter(|(_, r)| r.model == model && is_offer(r))
+                .map(move |(ri, _)| (ai as u32, ri as u32))
+        })
+        .collect();
+    offers_at(book, &at, opts)
+}
+
+/// [`model_offers`] from the model's entry of an [`OfferIndex`] of `book` (none: no offers).
+pub fn indexed_offers(book: &PricingBook, index: &OfferIndex, model: &str, opts: &CompareOptions) -> Vec<CompareRow> {
+    offers_at(book, index.get(model).map(Vec::as_slice).unwrap_or_default(), opts)
+}
+
+fn offers_at(book: &PricingBook, at: &[(u32, u32)], opts: &CompareOptions) -> Vec<CompareRow> {
+    let mut rows: Vec<CompareRow> = at
+        .iter()
+        .filter_map(|&(ai, ri)| {
+            let (ai, ri) = (ai as usize, ri as usize);
+            let a = book.accounts.get(ai)?;
+            Some(compare_row(ai, ri, a.rows.get(ri)?, a, &opts.weights))
         })
         .collect();
     mark_cheapest(book, &mut rows, opts.unit);

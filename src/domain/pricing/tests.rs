@@ -384,6 +384,35 @@ fn presets() {
 }
 
 #[test]
+fn the_offer_index_finds_the_same_offers_as_a_scan_of_every_row() {
+    let book = book_of_two();
+    let index = compare::offer_index(&book);
+    let mut models: Vec<&str> = book.accounts.iter().flat_map(|a| a.rows.iter().map(|r| r.model.as_str())).collect();
+    models.sort();
+    models.dedup();
+    assert!(models.len() >= 2);
+    for opts in [CompareOptions::default(), CompareOptions { unit: PriceUnit::RealCost, ..Default::default() }] {
+        for m in &models {
+            let scanned = compare::model_offers(&book, m, &opts);
+            assert!(!scanned.is_empty(), "{m}");
+            assert_eq!(compare::indexed_offers(&book, &index, m, &opts), scanned, "{m}");
+        }
+    }
+    // Only the offered rows are indexed (one per account and model), and a model no
+    // account lists has none.
+    assert!(index.values().all(|v| {
+        let mut accounts: Vec<u32> = v.iter().map(|&(a, _)| a).collect();
+        accounts.dedup();
+        accounts.len() == v.len()
+    }));
+    assert!(index.values().all(|v| v.iter().all(|&(a, r)| {
+        let row = &book.accounts[a as usize].rows[r as usize];
+        row.cheapest_group || row.group.is_none()
+    })));
+    assert!(compare::indexed_offers(&book, &index, "gpt", &CompareOptions::default()).is_empty());
+}
+
+#[test]
 fn model_offers_lists_every_account_cheapest_first() {
     let book = book_of_two();
     let offers = compare::model_offers(&book, "gpt-4o", &CompareOptions::default());
