@@ -66,3 +66,37 @@ fn the_workflow_builds_locked_on_tags_with_this_repository_baked_in() {
     assert!(WORKFLOW.contains("--prerelease"), "tags with a pre-release part are marked as such");
     assert!(apihub::update::default_releases_url().ends_with(&format!("/repos/{}/releases", apihub::update::REPO)));
 }
+
+/// Every setting of a manifest's release profile, its per-package overrides included, as
+/// `dotted.key = value` lines (comments and layout dropped).
+fn release_profile(manifest: &str) -> std::collections::BTreeMap<String, String> {
+    fn flatten(prefix: &str, table: &dyn toml_edit::TableLike, out: &mut std::collections::BTreeMap<String, String>) {
+        for (key, item) in table.iter() {
+            let path = format!("{prefix}{key}");
+            match item.as_table_like() {
+                Some(t) => flatten(&format!("{path}."), t, out),
+                None => {
+                    out.insert(
+                        path,
+                        item.as_value().map(|v| v.clone().decorated("", "").to_string()).unwrap_or_default(),
+                    );
+                }
+            }
+        }
+    }
+    let doc: toml_edit::DocumentMut = manifest.parse().unwrap();
+    let mut out = std::collections::BTreeMap::new();
+    flatten("", doc["profile"]["release"].as_table_like().expect("a [profile.release]"), &mut out);
+    out
+}
+
+#[test]
+fn the_footprint_floor_is_built_with_the_products_release_profile() {
+    // benches/footprint.sh compares the binary and its memory with a bare eframe app: the
+    // comparison is fair only when both are optimised the same way, per-package opt-levels
+    // included (the floor's eframe stack at the product's levels).
+    let product = release_profile(include_str!("../Cargo.toml"));
+    let floor = release_profile(include_str!("../benches/floor/Cargo.toml"));
+    assert!(product.contains_key("lto") && product.keys().any(|k| k.starts_with("package.")), "{product:?}");
+    assert_eq!(floor, product, "benches/floor/Cargo.toml's [profile.release] differs from Cargo.toml's");
+}
