@@ -17,6 +17,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_PROFILE_RELEASE_STRIP=false
 SETTLE_SECS=${SETTLE_SECS:-10}
+T=${CARGO_TARGET_DIR:-target}
 
 if [ -z "${FOOTPRINT_NO_BUILD:-}" ]; then # set it to measure what is built already
     echo "building apihub (release) and the demo seeder..." >&2
@@ -25,9 +26,9 @@ if [ -z "${FOOTPRINT_NO_BUILD:-}" ]; then # set it to measure what is built alre
     echo "building the floor (release, its own workspace)..." >&2
     cp Cargo.lock benches/floor/Cargo.lock
     # The shared target dir reuses what the app's build has in common with it.
-    cargo build --release --manifest-path benches/floor/Cargo.toml --target-dir target >&2
+    cargo build --release --manifest-path benches/floor/Cargo.toml --target-dir "$T" >&2
 fi
-APP_BIN=${APP_BIN:-target/release/apihub}
+APP_BIN=${APP_BIN:-$T/release/apihub}
 
 tmp=$(mktemp -d)
 xvfb_pid=""
@@ -38,7 +39,7 @@ cleanup() {
 trap cleanup EXIT
 
 strip -o "$tmp/apihub" "$APP_BIN"
-strip -o "$tmp/floor" target/release/apihub-floor
+strip -o "$tmp/floor" "$T/release/apihub-floor"
 mb() { awk -v b="$1" 'BEGIN { printf "%.1f", b / 1048576 }'; }
 app_size=$(stat -c %s "$tmp/apihub")
 floor_size=$(stat -c %s "$tmp/floor")
@@ -64,7 +65,7 @@ rss() {
     echo "${settled:-0} ${peak:-0}"
 }
 seed() { # DIR N
-    target/debug/examples/demo_data "$1" "$2" 7200 >/dev/null
+    "$T/debug/examples/demo_data" "$1" "$2" 7200 >/dev/null
 }
 mkdir -p "$tmp/d0" "$tmp/d1000" "$tmp/d1000b"
 seed "$tmp/d1000" 1000
