@@ -105,6 +105,50 @@ fn stored_accounts_appear_in_the_sites_table_and_search_filters_them() {
 }
 
 #[test]
+fn a_column_header_click_sorts_the_sites_rows_and_a_second_click_reverses_them() {
+    use apihub::domain::{AuthMethod, Credentials, NewAccount, SiteKind};
+    let _l = ui_lock();
+    // Stored in this order (the manual order): Beta, alpha, Gamma (names sort case-blind).
+    let mut t = app_with(|s| {
+        s.set_setting("ui.lang", "en").unwrap();
+        for (url, name) in
+            [("https://b.example", "Beta"), ("https://a.example", "alpha"), ("https://g.example", "Gamma")]
+        {
+            s.upsert_account(&NewAccount {
+                site_url: url.into(),
+                site_name: name.into(),
+                kind: SiteKind::OneHub,
+                user_id: "1".into(),
+                username: "u".into(),
+                auth: AuthMethod::AccessToken,
+                credentials: Credentials { access_token: Some("t".into()), ..Default::default() },
+            })
+            .unwrap();
+        }
+    });
+    let h = &mut t.harness;
+    run_until(h, "accounts loaded", |h| h.state().state().sites.accounts.value().is_some());
+    let order = |h: &egui_kittest::Harness<'_, apihub::app::App>| {
+        let mut names = ["Beta", "alpha", "Gamma"].map(|n| (h.get_by_label(n).rect().min.y, n));
+        names.sort_by(|a, b| a.0.total_cmp(&b.0));
+        names.map(|(_, n)| n)
+    };
+    assert_eq!(order(h), ["Beta", "alpha", "Gamma"], "the manual order");
+    h.get_by_label("Site").click();
+    h.run();
+    assert_eq!(order(h), ["alpha", "Beta", "Gamma"], "sorted by site, ascending");
+    h.get_by_label("Site ^").click();
+    h.run();
+    assert_eq!(order(h), ["Gamma", "Beta", "alpha"], "the second click reverses");
+    // A search after the sort keeps it: the rows shown are the matches, in that order.
+    h.get_by_label("Search").click();
+    h.run();
+    h.get_by_label("Search").type_text("a");
+    h.run();
+    assert_eq!(order(h), ["Gamma", "Beta", "alpha"]);
+}
+
+#[test]
 fn refresh_all_updates_rows_and_reports_failures() {
     use apihub::domain::{AuthMethod, Credentials, NewAccount, SiteKind};
     let _l = ui_lock();

@@ -10,7 +10,7 @@ use crate::ui::add_account::AddAccountDialog;
 use crate::ui::fit::{self, ColumnFit};
 use crate::ui::sites_detail::{DetailAction, DetailView};
 use crate::ui::sites_rows::{
-    Health, RowQuery, SiteRow, SortKey, StatusFilter, Totals, build_rows, narrow_rows, patch_rows, totals,
+    Health, RowQuery, SiteRow, SortKey, StatusFilter, Totals, build_rows, narrow_rows, patch_rows, resort_rows, totals,
 };
 use crate::ui::widgets;
 
@@ -218,7 +218,7 @@ impl SitesPanel {
         let now = crate::domain::time::now_unix();
         let fresh = self.cache.as_ref().is_some_and(|(v, q, _, _)| *v == state.sites.data_version && *q == self.query)
             && now - self.built_at < 3600;
-        if !fresh && (self.patch_cache(state, now) || self.narrow_cache(state, now)) {
+        if !fresh && (self.patch_cache(state, now) || self.narrow_cache(state, now) || self.resort_cache(state, now)) {
             return;
         }
         if !fresh {
@@ -289,6 +289,24 @@ impl SitesPanel {
         }
         *query = self.query.clone();
         *sums = totals(rows);
+        self.texts.clear();
+        self.texts.resize_with(rows.len(), || None);
+        true
+    }
+
+    /// Only the sort changed (a header click): the same rows in another order
+    /// ([`resort_rows`]), their totals unchanged. The row texts are made again when drawn
+    /// (rows moved). `false`: rebuild.
+    fn resort_cache(&mut self, state: &AppState, now: i64) -> bool {
+        let Some((version, query, rows, _)) = &mut self.cache else { return false };
+        if *version != state.sites.data_version
+            || now - self.built_at >= 3600
+            || self.texts_lang != Some(crate::app::i18n::lang())
+            || !resort_rows(rows, query, &self.query)
+        {
+            return false;
+        }
+        *query = self.query.clone();
         self.texts.clear();
         self.texts.resize_with(rows.len(), || None);
         true

@@ -252,6 +252,19 @@ pub fn narrow_rows(
     !missing
 }
 
+/// Re-sorts rows built for `from` for the query `to`, when `to` differs only by its sort
+/// column or direction (a header click): the query shows the same rows, only their order
+/// changes, and the order does not depend on the one they are in (ties go by the accounts'
+/// order). `false` (rows untouched) when the queries differ otherwise: build the rows then.
+pub fn resort_rows(rows: &mut [SiteRow], from: &RowQuery, to: &RowQuery) -> bool {
+    let unsorted = |q: &RowQuery| RowQuery { sort: SortKey::Manual, descending: false, ..q.clone() };
+    if unsorted(from) != unsorted(to) {
+        return false;
+    }
+    sort_rows(rows, to);
+    true
+}
+
 /// The row of an account at `pos` in the accounts list, if the query shows it.
 fn shown_row(
     pos: usize,
@@ -298,7 +311,12 @@ fn sort_rows(rows: &mut [SiteRow], q: &RowQuery) {
         SortKey::Updated => |a, b| a.updated_at.cmp(&b.updated_at),
         SortKey::Status => |a, b| a.health.cmp(&b.health),
     };
-    rows.sort_by(|a, b| by(a, b).then(a.pos.cmp(&b.pos)));
+    match q.sort {
+        // Each name lower-cased once, not at every comparison.
+        SortKey::Site => rows.sort_by_cached_key(|r| (r.site.to_lowercase(), r.pos)),
+        SortKey::Account => rows.sort_by_cached_key(|r| (r.account.to_lowercase(), r.pos)),
+        _ => rows.sort_by(|a, b| by(a, b).then(a.pos.cmp(&b.pos))),
+    }
     if q.descending {
         rows.reverse();
     }
@@ -510,6 +528,43 @@ mod tests {
             RowQuery { search: "gpt-4".into(), sort: SortKey::Site, ..Default::default() },
         ] {
             assert!(!narrow_rows(&mut rows, &from, &to, &accounts, &states), "{to:?}");
+            assert_eq!(rows, before);
+        }
+    }
+
+    #[test]
+    fn resorted_rows_equal_rebuilt_rows_and_other_changes_ask_for_a_rebuild() {
+        let accounts: Vec<Account> =
+            (1..=9).map(|i| acc(i, &format!("{}site{}", if i % 2 == 0 { "S" } else { "s" }, i % 4), "")).collect();
+        let states: HashMap<AccountId, AccountState> =
+            (1..=9).filter(|i| i % 5 != 0).map(|i| (i, ok(1_000_000 * (i % 3 + 1), &["m"], i % 2 == 0))).collect();
+        let alerts = AlertSettings::default();
+        let sorts =
+            [SortKey::Manual, SortKey::Site, SortKey::Account, SortKey::Balance, SortKey::Status, SortKey::Updated];
+        for search in ["", "site1"] {
+            let mut from = RowQuery { search: search.into(), ..Default::default() };
+            let mut rows = build_rows(&accounts, &states, &from, &alerts, 0);
+            // Header clicks: every column, both directions, each from the previous order.
+            for sort in sorts {
+                for descending in [false, true, false] {
+                    let to = RowQuery { sort, descending, ..from.clone() };
+                    assert!(resort_rows(&mut rows, &from, &to));
+                    assert_eq!(rows, build_rows(&accounts, &states, &to, &alerts, 0), "{to:?}");
+                    from = to;
+                }
+            }
+        }
+        // Anything else changed: rows untouched, a rebuild is asked for.
+        let from = RowQuery::default();
+        let mut rows = build_rows(&accounts, &states, &from, &alerts, 0);
+        let before = rows.clone();
+        for to in [
+            RowQuery { search: "s".into(), sort: SortKey::Site, ..Default::default() },
+            RowQuery { status: StatusFilter::Ok, ..Default::default() },
+            RowQuery { show_disabled: true, descending: true, ..Default::default() },
+            RowQuery { group: Some("work".into()), ..Default::default() },
+        ] {
+            assert!(!resort_rows(&mut rows, &from, &to), "{to:?}");
             assert_eq!(rows, before);
         }
     }
