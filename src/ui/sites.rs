@@ -128,18 +128,22 @@ const COLUMNS: [ColSpec; 13] = [
 /// as a label. Painted into the cell directly: a right-to-left child `Ui` per number cell
 /// (six per row) was 8.5% of the Sites panel's instructions (callgrind, benches/frames).
 fn number_cell(ui: &mut egui::Ui, text: &str) -> egui::Response {
-    let galley = egui::WidgetText::from(text).into_galley(
-        ui,
-        Some(egui::TextWrapMode::Extend),
-        f32::INFINITY,
-        egui::TextStyle::Body,
-    );
     let cell = ui.available_rect_before_wrap();
-    let pos = egui::pos2(cell.right() - galley.size().x, cell.center().y - galley.size().y / 2.0);
-    let response = ui.allocate_rect(egui::Rect::from_min_size(pos, galley.size()), egui::Sense::hover());
+    let layout = |mode, width| egui::WidgetText::from(text).into_galley(ui, Some(mode), width, egui::TextStyle::Body);
+    let galley = layout(egui::TextWrapMode::Extend, f32::INFINITY);
+    // Wider than the column (a narrow window, a long balance): cut at the end with "…"
+    // from the left edge, never its leading digits cut off by the column's clip.
+    let fits = galley.size().x <= cell.width();
+    let galley = if fits { galley } else { layout(egui::TextWrapMode::Truncate, cell.width().max(0.0)) };
+    let x = if fits { cell.right() - galley.size().x } else { cell.left() };
+    let pos = egui::pos2(x, cell.center().y - galley.size().y / 2.0);
+    let mut response = ui.allocate_rect(egui::Rect::from_min_size(pos, galley.size()), egui::Sense::hover());
     response.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Label, ui.is_enabled(), text));
     if ui.is_rect_visible(response.rect) {
         ui.painter().galley(pos, galley, ui.visuals().text_color());
+    }
+    if !fits {
+        response = response.on_hover_text(text);
     }
     response
 }
@@ -708,5 +712,30 @@ mod tests {
         assert_eq!(drop_delta(&order, 1, 3), Some(-2), "up two");
         assert_eq!(drop_delta(&order, 3, 3), None, "onto itself: nothing");
         assert_eq!(drop_delta(&order, 3, 42), None, "gone: nothing");
+    }
+
+    /// Draws `number_cell(text)` in a cell `width` points wide; the cell and the drawn rect.
+    fn cell(width: f32, text: &str) -> (egui::Rect, egui::Rect) {
+        let ctx = egui::Context::default();
+        let mut out = None;
+        let mut output = ctx.run_ui(egui::RawInput::default(), |ui| {
+            let (rect, _) = ui.allocate_exact_size(egui::vec2(width, 26.0), egui::Sense::hover());
+            let mut child = ui.new_child(egui::UiBuilder::new().max_rect(rect));
+            out = Some((rect, number_cell(&mut child, text).rect));
+        });
+        output.textures_delta.clear();
+        out.unwrap()
+    }
+
+    #[test]
+    fn a_number_wider_than_its_column_is_cut_at_the_end_never_at_its_leading_digits() {
+        // Fits: right-aligned in the cell.
+        let (c, r) = cell(200.0, "$1.00");
+        assert!((r.right() - c.right()).abs() < 0.5 && r.left() > c.left(), "{c:?} {r:?}");
+        // Too wide: starts at the cell's left edge and stays inside it (elided), instead
+        // of running out on the left where the column clips "¥1,205.12 (≈40.31)" to "5.12 (≈40.31)".
+        let (c, r) = cell(60.0, "¥1,205.12 (≈40.31)");
+        assert!((r.left() - c.left()).abs() < 0.5, "{c:?} {r:?}");
+        assert!(r.right() <= c.right() + 0.5, "{c:?} {r:?}");
     }
 }
