@@ -14,10 +14,10 @@ use clap::Parser;
 fn main() -> ExitCode {
     let started = Instant::now();
     let cli = Cli::parse();
+    apihub::logging::init(cli.verbose);
     if cli.command.is_none() {
         cap_malloc_arenas();
     }
-    apihub::logging::init(cli.verbose);
     // Hundreds of sites refreshed at once need more sockets than macOS's default 256.
     match rlimit::increase_nofile_limit(8192) {
         Ok(n) => log::debug!("open-files limit: {n}"),
@@ -51,7 +51,7 @@ fn main() -> ExitCode {
 fn cap_malloc_arenas() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: mallopt sets a tuning parameter of glibc's allocator; called on the main
-    // thread before the runtime or any other thread starts.
+    // thread before the runtime starts its threads.
     unsafe {
         if libc::mallopt(libc::M_ARENA_MAX, 2) != 1 {
             log::debug!("malloc arena limit not set");

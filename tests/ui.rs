@@ -12,6 +12,27 @@ use fake_relay::{FakeConfig, FakeRelay, Variant};
 use common::{app_with, run_until, ui_lock};
 use egui_kittest::kittest::Queryable;
 
+/// An app whose store holds one access-token account per `(site URL, site name, username)`,
+/// in that order, with the English UI.
+fn app_with_sites(sites: &'static [(&'static str, &'static str, &'static str)]) -> common::TestApp {
+    use apihub::domain::{AuthMethod, Credentials, NewAccount, SiteKind};
+    app_with(move |s| {
+        s.set_setting("ui.lang", "en").unwrap();
+        for (url, name, user) in sites {
+            s.upsert_account(&NewAccount {
+                site_url: (*url).into(),
+                site_name: (*name).into(),
+                kind: SiteKind::OneHub,
+                user_id: "1".into(),
+                username: (*user).into(),
+                auth: AuthMethod::AccessToken,
+                credentials: Credentials { access_token: Some("t".into()), ..Default::default() },
+            })
+            .unwrap();
+        }
+    })
+}
+
 #[test]
 fn starts_on_an_empty_data_dir_and_every_panel_is_reachable() {
     let _l = ui_lock();
@@ -66,23 +87,8 @@ fn refresh_all_without_accounts_says_so() {
 
 #[test]
 fn stored_accounts_appear_in_the_sites_table_and_search_filters_them() {
-    use apihub::domain::{AuthMethod, Credentials, NewAccount, SiteKind};
     let _l = ui_lock();
-    let mut t = app_with(|s| {
-        s.set_setting("ui.lang", "en").unwrap();
-        for (url, name, user) in [("https://alpha.example", "Alpha", "ann"), ("https://beta.example", "Beta", "bob")] {
-            s.upsert_account(&NewAccount {
-                site_url: url.into(),
-                site_name: name.into(),
-                kind: SiteKind::OneHub,
-                user_id: "1".into(),
-                username: user.into(),
-                auth: AuthMethod::AccessToken,
-                credentials: Credentials { access_token: Some("t".into()), ..Default::default() },
-            })
-            .unwrap();
-        }
-    });
+    let mut t = app_with_sites(&[("https://alpha.example", "Alpha", "ann"), ("https://beta.example", "Beta", "bob")]);
     let h = &mut t.harness;
     run_until(h, "accounts loaded", |h| h.state().state().sites.accounts.value().is_some());
     assert!(h.query_by_label("Alpha").is_some());
@@ -106,26 +112,13 @@ fn stored_accounts_appear_in_the_sites_table_and_search_filters_them() {
 
 #[test]
 fn a_column_header_click_sorts_the_sites_rows_and_a_second_click_reverses_them() {
-    use apihub::domain::{AuthMethod, Credentials, NewAccount, SiteKind};
     let _l = ui_lock();
     // Stored in this order (the manual order): Beta, alpha, Gamma (names sort case-blind).
-    let mut t = app_with(|s| {
-        s.set_setting("ui.lang", "en").unwrap();
-        for (url, name) in
-            [("https://b.example", "Beta"), ("https://a.example", "alpha"), ("https://g.example", "Gamma")]
-        {
-            s.upsert_account(&NewAccount {
-                site_url: url.into(),
-                site_name: name.into(),
-                kind: SiteKind::OneHub,
-                user_id: "1".into(),
-                username: "u".into(),
-                auth: AuthMethod::AccessToken,
-                credentials: Credentials { access_token: Some("t".into()), ..Default::default() },
-            })
-            .unwrap();
-        }
-    });
+    let mut t = app_with_sites(&[
+        ("https://b.example", "Beta", "u"),
+        ("https://a.example", "alpha", "u"),
+        ("https://g.example", "Gamma", "u"),
+    ]);
     let h = &mut t.harness;
     run_until(h, "accounts loaded", |h| h.state().state().sites.accounts.value().is_some());
     let order = |h: &egui_kittest::Harness<'_, apihub::app::App>| {

@@ -222,7 +222,7 @@ impl SitesPanel {
         let now = crate::domain::time::now_unix();
         let fresh = self.cache.as_ref().is_some_and(|(v, q, _, _)| *v == state.sites.data_version && *q == self.query)
             && now - self.built_at < 3600;
-        if !fresh && (self.patch_cache(state, now) || self.narrow_cache(state, now) || self.resort_cache(state, now)) {
+        if !fresh && (self.patch_cache(state, now) || self.follow_query(state, now)) {
             return;
         }
         if !fresh {
@@ -276,10 +276,12 @@ impl SitesPanel {
         true
     }
 
-    /// Only the search grew (a character typed): the rows it shows are among the built
-    /// ones, so only those are searched again ([`narrow_rows`]) instead of every account's
-    /// models. The row texts are made again when drawn (rows moved). `false`: rebuild.
-    fn narrow_cache(&mut self, state: &AppState, now: i64) -> bool {
+    /// The data are those the rows were built from and only the query changed in a way the
+    /// built rows can follow: the search grew (a character typed), so the rows it shows
+    /// are among them and only those are searched again ([`narrow_rows`]); or only the sort
+    /// changed (a header click): the same rows in another order ([`resort_rows`]). The row
+    /// texts are made again when drawn (rows moved). `false`: rebuild.
+    fn follow_query(&mut self, state: &AppState, now: i64) -> bool {
         let Some((version, query, rows, sums)) = &mut self.cache else { return false };
         if *version != state.sites.data_version
             || now - self.built_at >= 3600
@@ -288,26 +290,9 @@ impl SitesPanel {
             return false;
         }
         let accounts = state.sites.accounts.value().map(Vec::as_slice).unwrap_or_default();
-        if !narrow_rows(rows, query, &self.query, accounts, &state.sites.states) {
-            return false;
-        }
-        *query = self.query.clone();
-        *sums = totals(rows);
-        self.texts.clear();
-        self.texts.resize_with(rows.len(), || None);
-        true
-    }
-
-    /// Only the sort changed (a header click): the same rows in another order
-    /// ([`resort_rows`]), their totals unchanged. The row texts are made again when drawn
-    /// (rows moved). `false`: rebuild.
-    fn resort_cache(&mut self, state: &AppState, now: i64) -> bool {
-        let Some((version, query, rows, _)) = &mut self.cache else { return false };
-        if *version != state.sites.data_version
-            || now - self.built_at >= 3600
-            || self.texts_lang != Some(crate::app::i18n::lang())
-            || !resort_rows(rows, query, &self.query)
-        {
+        if narrow_rows(rows, query, &self.query, accounts, &state.sites.states) {
+            *sums = totals(rows);
+        } else if !resort_rows(rows, query, &self.query) {
             return false;
         }
         *query = self.query.clone();
