@@ -495,3 +495,22 @@ fn the_keys_list_fits_in_the_detail_pane_at_1000_1200_and_1600_px() {
         }
     }
 }
+
+#[test]
+fn an_idle_window_sleeps_until_its_timers_are_due() {
+    let _l = ui_lock();
+    let mut t = app_with_sites(&[("https://a.example", "A", "alice"), ("https://b.example", "B", "bob")]);
+    let h = &mut t.harness;
+    run_until(h, "accounts loaded", |h| h.state().state().sites.accounts.value().is_some_and(|a| a.len() == 2));
+    // The start-up loads land; then nothing happens in the window.
+    for _ in 0..20 {
+        h.step();
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    h.run();
+    let delay = h.output().viewport_output[&egui::ViewportId::ROOT].repaint_delay;
+    assert!(
+        delay >= apihub::app::IDLE_WAKE - std::time::Duration::from_secs(1),
+        "an idle window asks for its next frame in {delay:?}, not before its timers are due"
+    );
+}

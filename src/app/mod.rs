@@ -444,6 +444,12 @@ impl App {
     }
 }
 
+/// The longest an idle window sleeps: the timed work of the controllers (is an automatic
+/// refresh due, a notification round, an automatic sync, the relative times shown) runs in
+/// a frame, so a window nothing happens in draws one frame this often. Jobs, input and the
+/// store watch (another process's writes) wake it sooner.
+pub const IDLE_WAKE: std::time::Duration = std::time::Duration::from_secs(15);
+
 impl eframe::App for App {
     fn logic(&mut self, ctx: &egui::Context, _frame: &mut eframe::Frame) {
         if let Some(start) = self.bench_startup
@@ -457,6 +463,9 @@ impl eframe::App for App {
         self.apply_pending(ctx);
         self.tick(ctx);
         self.apply_pending(ctx);
+        // The controllers' timers are looked at in a frame; eframe forgets a delayed repaint
+        // asked for in an earlier pass once another pass ran, so this is asked every pass.
+        ctx.request_repaint_after(IDLE_WAKE);
     }
 
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {

@@ -168,8 +168,8 @@ pub enum SitesMsg {
     Written(Result<(), String>),
     /// Today's sums from synced rows.
     Today(Result<Today, String>),
-    /// The store's `data_version` (moves when another process wrote to it).
-    StoreVersion(Result<i64, String>),
+    /// Another process wrote to the store: its new `data_version` (or why it could not be read).
+    StoreChanged(Result<i64, String>),
 }
 
 impl From<SitesMsg> for JobMsg {
@@ -230,9 +230,10 @@ pub struct Sites {
     pending_2fa: Option<(crate::engine::PasswordSignIn, crate::relay::login::Pending2fa)>,
     next_schedule_check: i64,
     writes: u64,
-    /// The store's `data_version` last seen, and when to look again.
+    /// The store's `data_version` last seen by the watch job (None: not looked yet).
     store_seen: Option<i64>,
-    next_store_check: i64,
+    /// How often the watch job looks (None: [`STORE_WATCH_SECS`]; tests look faster).
+    store_watch_every: Option<std::time::Duration>,
 }
 
 const LOAD_JOB: &str = "accounts:load";
@@ -502,29 +503,35 @@ impl Sites {
         });
     }
 
-    /// Follows the store: every [`STORE_WATCH_SECS`] reads its `data_version` (one
-    /// pragma, no table read); when another process wrote, everything shown is reloaded.
-    fn watch_store(&mut self, now: i64, cx: &mut Cx<'_>) {
-        if now < self.next_store_check {
-            // Asked again every pass: egui drops a delayed repaint asked for in an earlier
-            // pass once another pass ran (a job's message, input), and an idle window
-            // would then never look again.
-            let wait = (self.next_store_check - now).unsigned_abs();
-            cx.egui.request_repaint_after(std::time::Duration::from_secs(wait));
+    /// Follows the store: a job looks at its `data_version` every [`STORE_WATCH_SECS`] (one
+    /// pragma, no table read, off the UI thread) and ends only when another process wrote,
+    /// or the store could not be read. So an idle window is not woken to look: it was
+    /// repainted twice every 2 s for it (the look's request, then its answer), a whole
+    /// window drawn each time for nothing. Started again once its answer has landed.
+    fn watch_store(&mut self, cx: &mut Cx<'_>) {
+        if cx.jobs.is_running(STORE_WATCH_JOB) {
             return;
         }
-        self.next_store_check = now + STORE_WATCH_SECS as i64;
-        cx.egui.request_repaint_after(std::time::Duration::from_secs(STORE_WATCH_SECS));
-        let store = cx.store.clone();
-        cx.start_blocking_quiet(Spec::new(STORE_WATCH_JOB).latest_wins(), move |_| {
-            SitesMsg::StoreVersion(store.with(|s| s.data_version()).map_err(|e| e.to_string()))
+        let (store, mut seen) = (cx.store.clone(), self.store_seen);
+        let every = self.store_watch_every.unwrap_or(std::time::Duration::from_secs(STORE_WATCH_SECS));
+        cx.start_quiet(Spec::new(STORE_WATCH_JOB), move |_| async move {
+            loop {
+                // Waits first: a store that cannot be read is said at most once a period.
+                tokio::time::sleep(every).await;
+                match store.run(|s| s.data_version()).await.map_err(|e| e.to_string()) {
+                    // The first look only remembers where the store is.
+                    Ok(v) if seen.is_none() => seen = Some(v),
+                    Ok(v) if seen == Some(v) => {}
+                    changed => return SitesMsg::StoreChanged(changed),
+                }
+            }
         });
     }
 
     /// Follows the store: another process's writes are reloaded (every frame, whoever
     /// runs the schedule).
     pub fn watch(&mut self, cx: &mut Cx<'_>) {
-        self.watch_store(now_unix(), cx);
+        self.watch_store(cx);
     }
 
     /// Starts a refresh of the accounts that are due, at most every 15 s (only where
@@ -630,17 +637,15 @@ impl Sites {
                 log::error!("saving failed: {e}");
                 cx.say(e, Severity::Error);
             }
-            SitesMsg::StoreVersion(Ok(version)) => {
-                if self.store_seen.is_some_and(|seen| seen != version) {
-                    log::info!("the data changed outside the window (the CLI, cron, another window): reloading");
-                    cx.send(SitesCmd::Reload);
-                    cx.send(BackupCmd::Reload);
-                    cx.send(LogsCmd::Refresh);
-                    cx.send(super::Command::ReloadSettings);
-                }
+            SitesMsg::StoreChanged(Ok(version)) => {
+                log::info!("the data changed outside the window (the CLI, cron, another window): reloading");
+                cx.send(SitesCmd::Reload);
+                cx.send(BackupCmd::Reload);
+                cx.send(LogsCmd::Refresh);
+                cx.send(super::Command::ReloadSettings);
                 self.store_seen = Some(version);
             }
-            SitesMsg::StoreVersion(Err(e)) => log::debug!("store version unreadable: {e}"),
+            SitesMsg::StoreChanged(Err(e)) => log::debug!("store version unreadable: {e}"),
             SitesMsg::Today(result) => {
                 if let Err(e) = &result {
                     log::error!("today's sums unreadable: {e}");
@@ -776,25 +781,29 @@ mod tests {
     #[test]
     fn a_write_by_another_process_reloads_what_is_shown_and_our_own_writes_do_not() {
         let mut rig = Rig::new();
-        let mut sites = Sites::default();
-        let look = |rig: &mut Rig, sites: &mut Sites| {
-            sites.next_store_check = 0;
-            rig.with(|cx| sites.watch(cx));
-            let msgs = rig.next(1);
-            land(rig, sites, msgs);
-            rig.sent()
-        };
-        assert!(look(&mut rig, &mut sites).is_empty(), "the first look only remembers the version");
+        let mut sites = Sites { store_watch_every: Some(std::time::Duration::from_millis(20)), ..Sites::default() };
+        let quiet = std::time::Duration::from_millis(300);
+        rig.with(|cx| sites.watch(cx));
         rig.with(|cx| cx.store.with(|s| s.set_setting("ui.lang", "en"))).unwrap();
-        assert!(look(&mut rig, &mut sites).is_empty(), "the window's own writes are not outside changes");
+        assert!(
+            rig.for_a_while(quiet).is_empty(),
+            "an unchanged store, and the window's own writes, send nothing (nothing wakes the window)"
+        );
+        rig.with(|cx| sites.watch(cx));
+        assert!(rig.for_a_while(quiet).is_empty(), "one watch job, not one per frame");
         // Another process (another connection) writes.
         let mut other = crate::store::Store::open(&rig.env().data_dir).unwrap().store;
         other.set_setting("ui.lang", "zh-CN").unwrap();
-        let sent = look(&mut rig, &mut sites);
+        let msgs = rig.next(1);
+        land(&mut rig, &mut sites, msgs);
+        let sent = rig.sent();
         assert!(sent.iter().any(|c| matches!(c, Command::Sites(SitesCmd::Reload))), "{sent:?}");
         assert!(sent.iter().any(|c| matches!(c, Command::Backup(BackupCmd::Reload))), "{sent:?}");
         assert!(sent.iter().any(|c| matches!(c, Command::Logs(LogsCmd::Refresh))), "{sent:?}");
         assert!(sent.iter().any(|c| matches!(c, Command::ReloadSettings)), "{sent:?}");
-        assert!(look(&mut rig, &mut sites).is_empty(), "once per change");
+        rig.with(|cx| sites.watch(cx));
+        assert!(rig.for_a_while(quiet).is_empty(), "once per change");
+        other.set_setting("ui.lang", "en").unwrap();
+        assert_eq!(rig.next(1).len(), 1, "the watch goes on after a change");
     }
 }

@@ -101,6 +101,17 @@ impl Rig {
         }
     }
 
+    /// The job messages that arrive within `d` (to show that none do).
+    pub fn for_a_while(&mut self, d: std::time::Duration) -> Vec<JobMsg> {
+        let deadline = std::time::Instant::now() + d;
+        let mut got = Vec::new();
+        while std::time::Instant::now() < deadline {
+            got.extend(self.jobs.poll());
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        got
+    }
+
     /// Waits for the next `n` job messages.
     pub fn next(&mut self, n: usize) -> Vec<JobMsg> {
         let got = self.wait(|m| m.len() >= n);
