@@ -354,7 +354,11 @@ impl App {
 
     /// Lands every job message that arrived, each with its controller.
     fn dispatch_jobs(&mut self, ctx: &egui::Context) {
-        for msg in self.services.jobs.poll() {
+        let msgs = self.services.jobs.poll();
+        if msgs.iter().any(|m| !matches!(m, JobMsg::Shell(shell::ShellMsg::Trimmed(_)))) {
+            self.state.shell.work_landed();
+        }
+        for msg in msgs {
             let Split {
                 mut cx,
                 shell,
@@ -429,6 +433,7 @@ impl App {
     fn tick(&mut self, ctx: &egui::Context) {
         let Split { mut cx, shell, sites, checkin, pricing, logs, gateway, notify, sync, .. } =
             split(&mut self.state, &mut self.services, &mut self.pending, ctx);
+        shell.tick(&mut cx);
         sites.watch(&mut cx);
         // While `apihub watch` runs the schedule on this data dir, it refreshes and checks in.
         if notify.runs_schedule() {
