@@ -10,6 +10,7 @@ pub mod engine;
 pub mod exports;
 pub mod gateway;
 pub mod logging;
+pub mod memory;
 pub mod notify;
 pub mod relay;
 pub mod store;

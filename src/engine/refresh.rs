@@ -179,7 +179,7 @@ pub async fn refresh_accounts<S: SnapshotSource>(
         }
     }
     summary.cancelled = plan.waiting();
-    release_free_heap();
+    crate::memory::release_free_heap();
     log::info!(
         "refresh finished: {} ok, {} failed, {} cancelled of {total}",
         summary.ok,
@@ -188,17 +188,6 @@ pub async fn refresh_accounts<S: SnapshotSource>(
     );
     on_event(RefreshEvent::Finished(summary));
     summary
-}
-
-/// Gives the heap the run freed (bodies, states, TLS buffers of hundreds of accounts)
-/// back to the system: glibc keeps it otherwise, and the burst's peak would stay as
-/// the settled RSS.
-fn release_free_heap() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: malloc_trim only returns free pages of the allocator's arenas to the OS.
-    unsafe {
-        libc::malloc_trim(0);
-    }
 }
 
 /// [`SharedStore::run`] with the error as text.
