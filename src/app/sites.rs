@@ -168,8 +168,8 @@ pub enum SitesMsg {
     Written(Result<(), String>),
     /// Today's sums from synced rows.
     Today(Result<Today, String>),
-    /// Another process wrote to the store: its new `data_version` (or why it could not be read).
-    StoreChanged(Result<i64, String>),
+    /// Another process wrote to the store: its new `data_version`.
+    StoreChanged(i64),
 }
 
 impl From<SitesMsg> for JobMsg {
@@ -504,8 +504,8 @@ impl Sites {
     }
 
     /// Follows the store: a job looks at its `data_version` every [`STORE_WATCH_SECS`] (one
-    /// pragma, no table read, off the UI thread) and ends only when another process wrote,
-    /// or the store could not be read. So an idle window is not woken to look: it was
+    /// pragma, no table read, off the UI thread) and ends only when another process wrote.
+    /// So an idle window is not woken to look: it was
     /// repainted twice every 2 s for it (the look's request, then its answer), a whole
     /// window drawn each time for nothing. Started again once its answer has landed.
     fn watch_store(&mut self, cx: &mut Cx<'_>) {
@@ -516,13 +516,20 @@ impl Sites {
         let every = self.store_watch_every.unwrap_or(std::time::Duration::from_secs(STORE_WATCH_SECS));
         cx.start_quiet(Spec::new(STORE_WATCH_JOB), move |_| async move {
             loop {
-                // Waits first: a store that cannot be read is said at most once a period.
-                tokio::time::sleep(every).await;
-                match store.run(|s| s.data_version()).await.map_err(|e| e.to_string()) {
-                    // The first look only remembers where the store is.
+                // The first look is at once (it only remembers where the store is: a write
+                // after it is what the next looks see).
+                if seen.is_some() {
+                    tokio::time::sleep(every).await;
+                }
+                match store.run(|s| s.data_version()).await {
                     Ok(v) if seen.is_none() => seen = Some(v),
                     Ok(v) if seen == Some(v) => {}
-                    changed => return SitesMsg::StoreChanged(changed),
+                    Ok(v) => return SitesMsg::StoreChanged(v),
+                    // Looked at again after the period: the window is not woken for it.
+                    Err(e) => {
+                        log::debug!("store version unreadable: {e}");
+                        tokio::time::sleep(every).await;
+                    }
                 }
             }
         });
@@ -637,7 +644,7 @@ impl Sites {
                 log::error!("saving failed: {e}");
                 cx.say(e, Severity::Error);
             }
-            SitesMsg::StoreChanged(Ok(version)) => {
+            SitesMsg::StoreChanged(version) => {
                 log::info!("the data changed outside the window (the CLI, cron, another window): reloading");
                 cx.send(SitesCmd::Reload);
                 cx.send(BackupCmd::Reload);
@@ -645,7 +652,6 @@ impl Sites {
                 cx.send(super::Command::ReloadSettings);
                 self.store_seen = Some(version);
             }
-            SitesMsg::StoreChanged(Err(e)) => log::debug!("store version unreadable: {e}"),
             SitesMsg::Today(result) => {
                 if let Err(e) = &result {
                     log::error!("today's sums unreadable: {e}");
