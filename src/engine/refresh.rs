@@ -205,14 +205,19 @@ pub async fn refresh_one<S: SnapshotSource>(
     account: &Account,
 ) -> Result<AccountState, String> {
     let id = account.id;
-    let (creds, previous) = with_store(store, move |s| Ok((s.credentials(id), s.account_state(id)?))).await?;
+    // An account flagged "sign-in needed" (credentials reset) stays so until credentials
+    // are entered again. Only that flag is kept while the site is asked: the previous
+    // state (with its price list, hundreds of models on a real site) is read again after
+    // the answer, so hundreds of accounts in flight do not each hold theirs.
+    let (creds, flagged) = with_store(store, move |s| {
+        let flag = s.account_state(id)?.last_error.filter(ErrorInfo::is_sign_in_needed).map(|e| e.message);
+        Ok((s.credentials(id), flag))
+    })
+    .await?;
     let started = crate::domain::time::now_unix();
     // Credentials that cannot be read or are not there are an `auth` failure of this
     // account (never a silent "no status"); the site is not asked.
     let unusable = |message: String| Err(ErrorInfo { kind: "auth".into(), message });
-    // An account flagged "sign-in needed" (credentials reset) stays so until credentials
-    // are entered again.
-    let flagged = previous.last_error.as_ref().filter(|e| e.is_sign_in_needed()).map(|e| e.message.clone());
     let outcome = match creds {
         Ok(c) if c == Credentials::default() && flagged.is_some() => unusable(flagged.unwrap_or_default()),
         Ok(c) => source.fetch(account, &c).await,
@@ -224,11 +229,15 @@ pub async fn refresh_one<S: SnapshotSource>(
     if let Err(e) = &outcome {
         log::warn!("refresh of {} ({}) failed: {} — {}", account.site.name, account.site.url, e.kind, e.message);
     }
-    let state = merge(previous, outcome, started);
     let day = crate::domain::time::local_day(started);
-    let saved = state.clone();
-    with_store(store, move |s| s.save_account_state(id, &saved, &day)).await?;
-    Ok(state)
+    // Read, merged and saved in one store call: what was written to the state while the
+    // site was asked is merged too, never overwritten by a copy read before.
+    with_store(store, move |s| {
+        let state = merge(s.account_state(id)?, outcome, started);
+        s.save_account_state(id, &state, &day)?;
+        Ok(state)
+    })
+    .await
 }
 
 #[cfg(test)]
@@ -373,6 +382,36 @@ mod tests {
         let summary = refresh_accounts(fake, store, accounts, 2, cancel, |_| {}).await;
         assert_eq!(summary.cancelled, 5);
         assert_eq!(summary.attempted, 0);
+    }
+
+    /// Writes the account's state itself while the site is being asked (another action on
+    /// the same account), then answers without a system name.
+    struct WritesMeanwhile {
+        store: SharedStore,
+    }
+
+    impl SnapshotSource for WritesMeanwhile {
+        async fn fetch(&self, account: &Account, _creds: &Credentials) -> Result<Snapshot, ErrorInfo> {
+            let id = account.id;
+            let meanwhile = AccountState {
+                snapshot: Some(Snapshot { system_name: Some("written meanwhile".into()), ..Default::default() }),
+                ..Default::default()
+            };
+            self.store.run(move |s| s.save_account_state(id, &meanwhile, "2026-12-07")).await.unwrap();
+            Ok(Snapshot { user: Part::complete(UserInfo::default()), ..Default::default() })
+        }
+    }
+
+    #[tokio::test]
+    async fn what_is_written_while_the_site_is_asked_is_merged_not_overwritten() {
+        let (_dir, store, accounts) = seed(1);
+        let source = WritesMeanwhile { store: store.clone() };
+        let state = refresh_one(&source, &store, &accounts[0]).await.unwrap();
+        let stored = store.lock().unwrap().account_state(accounts[0].id).unwrap();
+        assert_eq!(stored, state, "what is returned is what is stored");
+        let snapshot = stored.snapshot.unwrap();
+        assert_eq!(snapshot.system_name.as_deref(), Some("written meanwhile"), "the state read after the answer");
+        assert!(snapshot.user.value.is_some(), "and the answer merged into it");
     }
 
     #[tokio::test]
