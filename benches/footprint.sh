@@ -107,8 +107,8 @@ printf "%-46s %8s MB   floor %8s MB   +%s MB\n" "stripped binary" "$(mb "$app_si
     "$(mb $((app_size - floor_size)))"
 row "RSS settled, 0 accounts" "$a0_settled" "$floor_settled"
 row "RSS peak, 0 accounts" "$a0_peak" "$floor_peak"
-row "RSS settled, 1,000 accounts" "$a1_settled" "$floor_settled"
-row "RSS peak, 1,000 accounts" "$a1_peak" "$floor_peak"
+row "RSS at 10 s, 1,000 accounts, refresh running" "$a1_settled" "$floor_settled"
+row "RSS peak, 1,000 accounts, refresh running" "$a1_peak" "$floor_peak"
 row "RSS settled, 1,000 accounts, no refresh due" "$a1_idle_rss" "$floor_idle_rss"
 printf "%-46s %8s ms   floor %8s ms   (%s s idle after the %s s above)\n" "CPU while idle, 1,000 accounts" \
     "$a1_idle_cpu" "$floor_idle_cpu" "$IDLE_SECS" "$SETTLE_SECS"
