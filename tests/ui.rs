@@ -517,3 +517,19 @@ fn an_idle_window_sleeps_until_its_timers_are_due() {
     let delay = h.output().viewport_output[&egui::ViewportId::ROOT].repaint_delay;
     assert!(sleeping(h), "an idle window asks for its next frame in {delay:?}, not before its timers are due");
 }
+
+#[test]
+fn what_was_logged_is_in_the_activity_log_when_the_window_closes() {
+    let _l = ui_lock();
+    apihub::logging::init(false);
+    let mut t = app_with(|s| s.set_setting("ui.lang", "en").unwrap());
+    let h = &mut t.harness;
+    run_until(h, "accounts loaded", |h| h.state().state().sites.accounts.value().is_some());
+    // Logged with nothing after it to wake the window (an idle window drains the logger
+    // only every IDLE_WAKE), then the window closes.
+    log::warn!(target: "apihub::test", "the last words before closing");
+    eframe::App::on_exit(h.state_mut(), None);
+    let store = apihub::store::Store::open(t.dir.path()).unwrap().store;
+    let logged = store.recent_activity(50, apihub::store::Level::Info).unwrap();
+    assert!(logged.iter().any(|e| e.message.contains("the last words before closing")), "written on exit: {logged:?}");
+}

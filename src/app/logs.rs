@@ -387,6 +387,18 @@ impl Logs {
         });
     }
 
+    /// Writes what the logger still holds, on this thread: the window is closing, and
+    /// an idle window drains the logger only every [`super::IDLE_WAKE`].
+    pub fn flush(&mut self, store: &crate::store::SharedStore) {
+        self.unwritten.extend(crate::logging::drain());
+        let entries = std::mem::take(&mut self.unwritten);
+        if !entries.is_empty()
+            && let Err(e) = store.with(|s| s.append_activity(&entries))
+        {
+            eprintln!("activity log write failed: {e}");
+        }
+    }
+
     /// Lands a job's message.
     pub fn on_job(&mut self, msg: LogsMsg, cx: &mut Cx<'_>) {
         let now = crate::domain::time::now_unix();

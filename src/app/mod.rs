@@ -473,6 +473,11 @@ impl eframe::App for App {
         ctx.request_repaint_after(IDLE_WAKE);
     }
 
+    /// The activity the logger still holds is written before the window goes.
+    fn on_exit(&mut self, _gl: Option<&eframe::glow::Context>) {
+        self.state.logs.flush(&self.services.store);
+    }
+
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
         let mut cmds = Vec::new();
         self.view.ui(ui, &self.state, &mut cmds);
