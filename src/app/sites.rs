@@ -505,9 +505,8 @@ impl Sites {
 
     /// Follows the store: a job looks at its `data_version` every [`STORE_WATCH_SECS`] (one
     /// pragma, no table read, off the UI thread) and ends only when another process wrote.
-    /// So an idle window is not woken to look: it was
-    /// repainted twice every 2 s for it (the look's request, then its answer), a whole
-    /// window drawn each time for nothing. Started again once its answer has landed.
+    /// So an idle window is not woken to look (it used to be repainted twice every 2 s for
+    /// it: the look's request, then its answer). Started again once its answer has landed.
     fn watch_store(&mut self, cx: &mut Cx<'_>) {
         if cx.jobs.is_running(STORE_WATCH_JOB) {
             return;
