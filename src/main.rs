@@ -16,7 +16,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     apihub::logging::init(cli.verbose);
     if cli.command.is_none() {
-        cap_malloc_arenas();
+        apihub::memory::cap_arenas();
     }
     // Hundreds of sites refreshed at once need more sockets than macOS's default 256.
     match rlimit::increase_nofile_limit(8192) {
@@ -41,21 +41,6 @@ fn main() -> ExitCode {
     match &cli.command {
         Some(cmd) => apihub::cli::run(&cli, cmd, rt.handle()),
         None => run_gui(&cli, rt.handle().clone(), started),
-    }
-}
-
-/// The window's process keeps at most two glibc malloc arenas instead of eight per core:
-/// the start-up refresh's look-up and store threads each took an arena of their own, and
-/// what they freed stayed with the process. README "Footprint" has the figures. The CLI and
-/// `serve` (the gateway's request threads) keep glibc's default.
-fn cap_malloc_arenas() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: mallopt sets a tuning parameter of glibc's allocator; called on the main
-    // thread before the runtime starts its threads.
-    unsafe {
-        if libc::mallopt(libc::M_ARENA_MAX, 2) != 1 {
-            log::debug!("malloc arena limit not set");
-        }
     }
 }
 

@@ -296,26 +296,27 @@ fn shown_row(
 
 /// Sorts by the query's column, ties in the accounts' order (then reversed when descending).
 fn sort_rows(rows: &mut [SiteRow], q: &RowQuery) {
-    use std::cmp::Ordering;
-    let by: fn(&SiteRow, &SiteRow) -> Ordering = match q.sort {
-        SortKey::Manual => |_, _| Ordering::Equal,
-        SortKey::Site => |a, b| a.site.to_lowercase().cmp(&b.site.to_lowercase()),
-        SortKey::Account => |a, b| a.account.to_lowercase().cmp(&b.account.to_lowercase()),
-        SortKey::Kind => |a, b| a.kind.cmp(b.kind),
-        SortKey::Balance => |a, b| a.balance_usd.unwrap_or(f64::MIN).total_cmp(&b.balance_usd.unwrap_or(f64::MIN)),
-        SortKey::Today => |a, b| a.today_usd.unwrap_or(f64::MIN).total_cmp(&b.today_usd.unwrap_or(f64::MIN)),
-        SortKey::Requests => |a, b| a.requests.cmp(&b.requests),
-        SortKey::Tokens => |a, b| a.tokens.cmp(&b.tokens),
-        SortKey::Keys => |a, b| a.keys.cmp(&b.keys),
-        SortKey::Models => |a, b| a.models.cmp(&b.models),
-        SortKey::Updated => |a, b| a.updated_at.cmp(&b.updated_at),
-        SortKey::Status => |a, b| a.health.cmp(&b.health),
-    };
+    // Ties go by the accounts' order (`pos`), so the order never depends on the one the
+    // rows are in.
+    let money = |v: Option<f64>| v.unwrap_or(f64::MIN);
     match q.sort {
+        SortKey::Manual => rows.sort_by_key(|r| r.pos),
         // Each name lower-cased once, not at every comparison.
         SortKey::Site => rows.sort_by_cached_key(|r| (r.site.to_lowercase(), r.pos)),
         SortKey::Account => rows.sort_by_cached_key(|r| (r.account.to_lowercase(), r.pos)),
-        _ => rows.sort_by(|a, b| by(a, b).then(a.pos.cmp(&b.pos))),
+        SortKey::Kind => rows.sort_by_key(|r| (r.kind, r.pos)),
+        SortKey::Balance => {
+            rows.sort_by(|a, b| money(a.balance_usd).total_cmp(&money(b.balance_usd)).then(a.pos.cmp(&b.pos)))
+        }
+        SortKey::Today => {
+            rows.sort_by(|a, b| money(a.today_usd).total_cmp(&money(b.today_usd)).then(a.pos.cmp(&b.pos)))
+        }
+        SortKey::Requests => rows.sort_by_key(|r| (r.requests, r.pos)),
+        SortKey::Tokens => rows.sort_by_key(|r| (r.tokens, r.pos)),
+        SortKey::Keys => rows.sort_by_key(|r| (r.keys, r.pos)),
+        SortKey::Models => rows.sort_by_key(|r| (r.models, r.pos)),
+        SortKey::Updated => rows.sort_by_key(|r| (r.updated_at, r.pos)),
+        SortKey::Status => rows.sort_by_key(|r| (r.health, r.pos)),
     }
     if q.descending {
         rows.reverse();
