@@ -408,6 +408,68 @@ fn count_inside(
     n
 }
 
+/// The text shapes of the last frame whose middle lies in the body of the table `table`
+/// (below its header row), each as the part of it its clip rectangle lets show.
+fn body_texts(h: &egui_kittest::Harness<'static, apihub::app::App>, table: &str) -> Vec<(egui::Rect, String)> {
+    fn walk(shape: &egui::Shape, clip: egui::Rect, out: &mut Vec<(egui::Rect, String)>) {
+        match shape {
+            egui::Shape::Vec(shapes) => shapes.iter().for_each(|s| walk(s, clip, out)),
+            egui::Shape::Text(t) => out.push((t.visual_bounding_rect().intersect(clip), t.galley.text().to_owned())),
+            _ => {}
+        }
+    }
+    let rect = apihub::ui::fit::table_rect(&h.ctx, table).unwrap_or_else(|| panic!("{table} was drawn"));
+    let body = egui::Rect::from_min_max(egui::pos2(rect.left(), rect.top() + 30.0), rect.max);
+    let mut out = Vec::new();
+    for clipped in &h.output().shapes {
+        walk(&clipped.shape, clipped.clip_rect, &mut out);
+    }
+    out.retain(|(r, text)| r.is_positive() && !text.trim().is_empty() && body.contains(r.center()));
+    out
+}
+
+/// Asserts that no two texts in the body of the table `table` overlap (a cell's text
+/// runs into the next cell), and returns how many texts there are.
+fn assert_no_text_overlaps(h: &egui_kittest::Harness<'static, apihub::app::App>, table: &str) -> usize {
+    let width = h.ctx.content_rect().width();
+    let texts = body_texts(h, table);
+    for (i, (a, ta)) in texts.iter().enumerate() {
+        for (b, tb) in &texts[i + 1..] {
+            let both = a.intersect(*b);
+            assert!(
+                !both.is_positive() || both.area() < 1.0,
+                "at {width} px in the {table} table, '{ta}' at {a:?} runs into '{tb}' at {b:?}"
+            );
+        }
+    }
+    texts.len()
+}
+
+/// Asserts that the body of the table `table` is drawn without a cell's text running into
+/// another and in fewer than two draw calls a row (a clip rectangle per cell was about
+/// one a cell), with at least `min_rows` rows of text.
+fn assert_cells_keep_to_their_columns(
+    h: &egui_kittest::Harness<'static, apihub::app::App>,
+    table: &str,
+    min_rows: usize,
+) {
+    let width = h.ctx.content_rect().width();
+    assert_no_text_overlaps(h, table);
+    let mut lines: Vec<i32> = body_texts(h, table).iter().map(|(r, _)| r.center().y.round() as i32).collect();
+    lines.sort_unstable();
+    lines.dedup_by(|a, b| (*a - *b).abs() < 8);
+    let rows = lines.len();
+    assert!(rows >= min_rows, "at {width} px the {table} table shows {rows} rows of text");
+    let calls = draw_calls(h);
+    assert!(calls < 2 * rows, "at {width} px: {calls} draw calls for the {rows} rows of the {table} table");
+}
+
+/// How many meshes (draw calls) the last frame of the window was painted with.
+fn draw_calls(h: &egui_kittest::Harness<'static, apihub::app::App>) -> usize {
+    let out = h.output();
+    h.ctx.tessellate(out.shapes.clone(), out.pixels_per_point).len()
+}
+
 #[test]
 fn the_sites_table_fits_at_1000_1200_and_1600_px_with_and_without_the_detail_pane() {
     let _l = ui_lock();
@@ -433,7 +495,13 @@ fn the_sites_table_fits_at_1000_1200_and_1600_px_with_and_without_the_detail_pan
             if width >= 1600.0 && !detail {
                 assert_eq!(shown, folding.len(), "at {width} px every column shows");
             }
-            assert!(cell_count(h, "sites", "Refresh") >= 10, "every visible row has its refresh button");
+            let rows = cell_count(h, "sites", "Refresh");
+            assert!(rows >= 10, "every visible row has its refresh button");
+            // Every cell keeps to its column without a clip rectangle of its own ...
+            assert!(assert_no_text_overlaps(h, "sites") >= rows * 5, "the rows' texts were found");
+            // ... so the rows share draw calls: a clip rectangle per cell was ~12 a row.
+            let calls = draw_calls(h);
+            assert!(calls < 2 * rows, "at {width} px (detail {detail}): {calls} draw calls for {rows} rows");
         }
     }
 }
@@ -454,6 +522,7 @@ fn the_pricing_table_fits_at_1000_1200_and_1600_px() {
             let n = header_count(h, "pricing", label);
             assert!(n <= 1 && (width < 1600.0 || n == 1), "at {width} px '{label}': {n}");
         }
+        assert_cells_keep_to_their_columns(h, "pricing", 10);
     }
 }
 
@@ -478,6 +547,7 @@ fn the_logs_table_fits_at_1000_1200_and_1600_px() {
             assert!(n <= 1 && (width < 1600.0 || n == 1), "at {width} px '{label}': {n}");
         }
         assert!(cell_count(h, "logs", "claude-3-5-sonnet-20241022") >= 10, "rows show");
+        assert_cells_keep_to_their_columns(h, "logs", 10);
     }
 }
 

@@ -1,7 +1,16 @@
 //! Frame timing shared by the UI benches: a frame is `run_ui` + tessellation in a bare
 //! `egui::Context` at 1280×800, timed on the CPU.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
+
+/// How many meshes (draw calls) the last timed frame was tessellated into.
+static LAST_MESHES: AtomicUsize = AtomicUsize::new(0);
+
+/// How many meshes (draw calls) the last timed frame was tessellated into.
+pub fn last_meshes() -> usize {
+    LAST_MESHES.load(Ordering::Relaxed)
+}
 
 fn input(frame: usize, events: Vec<egui::Event>) -> egui::RawInput {
     egui::RawInput {
@@ -22,6 +31,7 @@ pub fn timed(ctx: &egui::Context, n: usize, events: Vec<egui::Event>, draw: impl
     // What a real frame also does on the CPU before the GPU upload.
     let primitives = ctx.tessellate(std::mem::take(&mut out.shapes), out.pixels_per_point);
     let elapsed = t.elapsed();
+    LAST_MESHES.store(primitives.len(), Ordering::Relaxed);
     std::hint::black_box(primitives);
     out.textures_delta.clear();
     elapsed

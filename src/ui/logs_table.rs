@@ -135,22 +135,24 @@ const COLUMNS: [(&str, f32, f32, u8); 12] = [
 ];
 
 fn cell_ui(ui: &mut egui::Ui, col: usize, r: &UsageLog, t: &RowText) {
+    // One line cut with "…" at the column's width: the columns do not clip.
+    let text = |ui: &mut egui::Ui, s: &str| ui.add(egui::Label::new(s).truncate());
     match col {
-        0 => ui.label(t.time.as_str()),
-        1 => ui.label(t.account.as_str()),
-        2 => ui.label(tr(kind_key(r.kind))),
+        0 => text(ui, &t.time),
+        1 => text(ui, &t.account),
+        2 => text(ui, tr(kind_key(r.kind))),
         3 => {
-            let resp = ui.label(r.model.as_str());
+            let resp = text(ui, &r.model);
             if r.content.is_empty() { resp } else { resp.on_hover_text(r.content.as_str()) }
         }
-        4 => ui.label(r.token_name.as_str()),
-        5 => ui.label(t.prompt.as_str()),
-        6 => ui.label(t.completion.as_str()),
-        7 => ui.label(t.cost.as_str()),
-        8 => ui.label(t.real.as_str()),
-        9 => ui.label(t.duration.as_str()),
-        10 => ui.label(if r.is_stream { tr("logs.stream.yes") } else { "" }),
-        _ => ui.label(r.group.as_str()),
+        4 => text(ui, &r.token_name),
+        5 => text(ui, &t.prompt),
+        6 => text(ui, &t.completion),
+        7 => text(ui, &t.cost),
+        8 => text(ui, &t.real),
+        9 => text(ui, &t.duration),
+        10 => text(ui, if r.is_stream { tr("logs.stream.yes") } else { "" }),
+        _ => text(ui, &r.group),
     };
 }
 
@@ -180,15 +182,15 @@ pub fn rows_ui(ui: &mut egui::Ui, state: &AppState, cache: &mut RowsCache, cmds:
     let mut table = TableBuilder::new(ui).striped(true);
     for (i, w) in widths.iter().enumerate() {
         let Some(w) = *w else { continue };
-        // The model takes what is left.
-        table =
-            table.column(if i == 3 { Column::remainder().at_least(w).clip(true) } else { Column::exact(w).clip(true) });
+        // The model takes what is left. No column clips its cells, which truncate their
+        // text instead: a clip rectangle per cell is a draw call per cell (`widgets::clip_to_cell`).
+        table = table.column(if i == 3 { Column::remainder().at_least(w) } else { Column::exact(w).clip(false) });
     }
     table
         .header(22.0, |mut h| {
             for i in &shown {
                 h.col(|ui| {
-                    ui.strong(tr(COLUMNS[*i].0));
+                    ui.add(egui::Label::new(egui::RichText::new(tr(COLUMNS[*i].0)).strong()).truncate());
                 });
             }
         })
@@ -205,7 +207,7 @@ pub fn rows_ui(ui: &mut egui::Ui, state: &AppState, cache: &mut RowsCache, cmds:
                     None => {
                         missing.get_or_insert(i);
                         row.col(|ui| {
-                            ui.weak(tr("logs.loading"));
+                            ui.add(egui::Label::new(egui::RichText::new(tr("logs.loading")).weak()).truncate());
                         });
                     }
                 }

@@ -9,6 +9,7 @@ use crate::domain::pricing::{
     VerifiedMap, currency_symbol,
 };
 use crate::ui::fit::{self, ColumnFit};
+use crate::ui::widgets;
 
 /// The selected row: indices into the book and the model (to notice a changed book).
 #[derive(Debug, Clone, PartialEq)]
@@ -199,9 +200,11 @@ fn table_inner_ui(
         .sense(egui::Sense::click());
     for ((col, ..), w) in COLUMNS.iter().zip(&widths) {
         let Some(w) = *w else { continue };
+        // No column clips its cells: each cell keeps to its width itself (see
+        // `widgets::clip_to_cell`: a clip rectangle per cell is a draw call per cell).
         table = table.column(match col {
-            SortColumn::Effective => Column::remainder().at_least(w).clip(true),
-            _ => Column::exact(w).clip(true),
+            SortColumn::Effective => Column::remainder().at_least(w),
+            _ => Column::exact(w).clip(false),
         });
     }
     table
@@ -209,6 +212,7 @@ fn table_inner_ui(
             for (col, key, hint, ..) in COLUMNS.iter().filter(|c| shown.contains(&c.0)) {
                 let col = *col;
                 h.col(|ui| {
+                    widgets::clip_to_cell(ui);
                     ui.horizontal(|ui| {
                         let sorted = opts.sort == col;
                         let resp = ui.add(egui::Button::selectable(sorted, egui::RichText::new(tr(key)).strong()));
@@ -232,20 +236,20 @@ fn table_inner_ui(
                 let is_selected = selected.is_some_and(|s| s.account == r.account && s.row == r.row);
                 row.set_selected(is_selected);
                 let mut clicked = false;
-                // Prices right-aligned, so their digits line up.
-                let right = egui::Layout::right_to_left(egui::Align::Center);
                 for col in &shown {
                     row.col(|ui| match col {
                         SortColumn::Model => {
-                            ui.label(p.model.as_str());
+                            ui.add(egui::Label::new(p.model.as_str()).truncate());
                         }
                         SortColumn::Site => {
-                            ui.label(text.account.as_str());
+                            ui.add(egui::Label::new(text.account.as_str()).truncate());
                         }
                         SortColumn::Group => {
                             match &p.group {
-                                Some(g) => ui.label(g),
-                                None => ui.weak(tr("pricing.no_group")),
+                                Some(g) => ui.add(egui::Label::new(g).truncate()),
+                                None => ui.add(
+                                    egui::Label::new(egui::RichText::new(tr("pricing.no_group")).weak()).truncate(),
+                                ),
                             };
                         }
                         SortColumn::Input | SortColumn::Output | SortColumn::Cache | SortColumn::PerCall => {
@@ -255,31 +259,47 @@ fn table_inner_ui(
                                 SortColumn::Cache => 2,
                                 _ => 3,
                             };
+                            // Right-aligned, so the digits line up.
                             if let Some(price) = text.prices.get(i) {
-                                ui.with_layout(right, |ui| ui.label(price.as_str()));
+                                widgets::number_cell(ui, price);
                             }
                         }
                         SortColumn::RealCost => {
-                            ui.with_layout(right, |ui| ui.label(text.real.as_str()));
+                            widgets::number_cell(ui, &text.real);
                         }
                         SortColumn::Effective => {
                             let mut label = egui::RichText::new(text.effective.as_str());
                             if r.cheapest {
                                 label = label.strong().color(cheapest_color(ui));
                             }
-                            let resp =
-                                ui.add(egui::Button::selectable(is_selected, label)).on_hover_text(if r.cheapest {
+                            let verified = view.verified.get(book.accounts[r.account].account_id, &p.model);
+                            let mark = verified.map(|v| {
+                                if v.ok { ("✓", cheapest_color(ui)) } else { ("×", ui.visuals().error_fg_color) }
+                            });
+                            // The button is cut with "…" so that it and the mark fit the column.
+                            let mark_width = mark.map_or(0.0, |(m, _)| {
+                                let galley = egui::WidgetText::from(m).into_galley(
+                                    ui,
+                                    Some(egui::TextWrapMode::Extend),
+                                    f32::INFINITY,
+                                    egui::TextStyle::Body,
+                                );
+                                galley.size().x + ui.spacing().item_spacing.x
+                            });
+                            let button = egui::Button::selectable(is_selected, label).truncate();
+                            let resp = ui
+                                .scope(|ui| {
+                                    ui.set_max_width((ui.available_width() - mark_width).max(0.0));
+                                    ui.add(button)
+                                })
+                                .inner
+                                .on_hover_text(if r.cheapest {
                                     tr("pricing.cheapest_hint")
                                 } else {
                                     tr("pricing.show_formula")
                                 });
                             clicked |= resp.clicked();
-                            if let Some(v) = view.verified.get(book.accounts[r.account].account_id, &p.model) {
-                                let (mark, color) = if v.ok {
-                                    ("✓", cheapest_color(ui))
-                                } else {
-                                    ("×", ui.visuals().error_fg_color)
-                                };
+                            if let (Some(v), Some((mark, color))) = (verified, mark) {
                                 ui.colored_label(color, mark).on_hover_ui(|ui| {
                                     super::try_ui::verified_ui(ui, Some(v), now);
                                 });

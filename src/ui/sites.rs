@@ -12,7 +12,7 @@ use crate::ui::sites_detail::{DetailAction, DetailView};
 use crate::ui::sites_rows::{
     Health, RowQuery, SiteRow, SortKey, StatusFilter, Totals, build_rows, narrow_rows, patch_rows, resort_rows, totals,
 };
-use crate::ui::widgets;
+use crate::ui::widgets::{self, number_cell};
 
 /// View state of the Sites panel.
 #[derive(Default)]
@@ -123,30 +123,6 @@ const COLUMNS: [ColSpec; 13] = [
     spec(Col::Status, "sites.col.status", Some(SortKey::Status), 110.0, 110.0, 0),
     spec(Col::Actions, "sites.col.actions", None, 60.0, 60.0, 0),
 ];
-
-/// A cell whose text is a number: right-aligned, one line, described to screen readers
-/// as a label. Painted into the cell directly: a right-to-left child `Ui` per number cell
-/// (six per row) was 8.5% of the Sites panel's instructions (callgrind, benches/frames).
-fn number_cell(ui: &mut egui::Ui, text: &str) -> egui::Response {
-    let cell = ui.available_rect_before_wrap();
-    let layout = |mode, width| egui::WidgetText::from(text).into_galley(ui, Some(mode), width, egui::TextStyle::Body);
-    let galley = layout(egui::TextWrapMode::Extend, f32::INFINITY);
-    // Wider than the column (a narrow window, a long balance): cut at the end with "…"
-    // from the left edge, never its leading digits cut off by the column's clip.
-    let fits = galley.size().x <= cell.width();
-    let galley = if fits { galley } else { layout(egui::TextWrapMode::Truncate, cell.width().max(0.0)) };
-    let x = if fits { cell.right() - galley.size().x } else { cell.left() };
-    let pos = egui::pos2(x, cell.center().y - galley.size().y / 2.0);
-    let mut response = ui.allocate_rect(egui::Rect::from_min_size(pos, galley.size()), egui::Sense::hover());
-    response.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Label, ui.is_enabled(), text));
-    if ui.is_rect_visible(response.rect) {
-        ui.painter().galley(pos, galley, ui.visuals().text_color());
-    }
-    if !fits {
-        response = response.on_hover_text(text);
-    }
-    response
-}
 
 impl SitesPanel {
     /// Draws the panel.
@@ -399,12 +375,14 @@ impl SitesPanel {
             .cell_layout(egui::Layout::left_to_right(egui::Align::Center))
             .sense(egui::Sense::click());
         let hovered_drop = self.drop_target.take();
-        table = table.column(Column::exact(handle));
+        table = table.column(Column::exact(handle).clip(false));
+        // No column clips its cells (`exact` would): a clip rectangle per cell is a draw
+        // call per cell (see `widgets::clip_to_cell`). Every cell keeps to its width itself.
         for (c, w) in COLUMNS.iter().zip(widths) {
             let Some(w) = w else { continue };
             table = table.column(match c.col {
-                Col::Status => Column::remainder().at_least(w).clip(true),
-                _ => Column::exact(w).clip(true),
+                Col::Status => Column::remainder().at_least(w),
+                _ => Column::exact(w).clip(false),
             });
         }
         let accounts = state.sites.accounts.value().map(Vec::as_slice).unwrap_or_default();
@@ -414,6 +392,7 @@ impl SitesPanel {
                 h.col(|_| {});
                 for (_, c) in &shown {
                     h.col(|ui| {
+                        widgets::clip_to_cell(ui);
                         let Some(sort) = c.sort else {
                             ui.strong(tr(c.key));
                             return;
@@ -519,6 +498,10 @@ fn cell_ui(
                 Health::Failing | Health::AuthNeeded => ui.visuals().error_fg_color,
                 Health::Never => ui.visuals().weak_text_color(),
             };
+            // The sign-in badge can leave the name less than nothing in a narrow column.
+            if r.sign_in_needed {
+                widgets::clip_to_cell(ui);
+            }
             ui.horizontal(|ui| {
                 ui.label(egui::RichText::new("●").color(color));
                 crate::ui::alerts_view::badge_ui(ui, &r.alerts);
@@ -532,7 +515,7 @@ fn cell_ui(
             ui.add(egui::Label::new(&r.account).truncate());
         }
         Col::Kind => {
-            ui.label(r.kind);
+            ui.add(egui::Label::new(r.kind).truncate());
         }
         Col::Balance => {
             if let Some(b) = &r.balance {
@@ -562,8 +545,8 @@ fn cell_ui(
         }
         Col::Updated => {
             match r.updated_at {
-                Some(t) => ui.label(widgets::age_text(t, now)),
-                None => ui.weak(tr("sites.never")),
+                Some(t) => ui.add(egui::Label::new(widgets::age_text(t, now)).truncate()),
+                None => ui.add(egui::Label::new(egui::RichText::new(tr("sites.never")).weak()).truncate()),
             };
         }
         Col::Checkin => {
@@ -579,7 +562,7 @@ fn cell_ui(
                 ui.add(egui::Label::new(text).truncate()).on_hover_text(message);
             }
             None if r.health == Health::Ok => {
-                ui.label(tr("sites.ok"));
+                ui.add(egui::Label::new(tr("sites.ok")).truncate());
             }
             None => {}
         },
@@ -697,30 +680,5 @@ mod tests {
         assert_eq!(drop_delta(&order, 1, 3), Some(-2), "up two");
         assert_eq!(drop_delta(&order, 3, 3), None, "onto itself: nothing");
         assert_eq!(drop_delta(&order, 3, 42), None, "gone: nothing");
-    }
-
-    /// Draws `number_cell(text)` in a cell `width` points wide; the cell and the drawn rect.
-    fn cell(width: f32, text: &str) -> (egui::Rect, egui::Rect) {
-        let ctx = egui::Context::default();
-        let mut out = None;
-        let mut output = ctx.run_ui(egui::RawInput::default(), |ui| {
-            let (rect, _) = ui.allocate_exact_size(egui::vec2(width, 26.0), egui::Sense::hover());
-            let mut child = ui.new_child(egui::UiBuilder::new().max_rect(rect));
-            out = Some((rect, number_cell(&mut child, text).rect));
-        });
-        output.textures_delta.clear();
-        out.unwrap()
-    }
-
-    #[test]
-    fn a_number_wider_than_its_column_is_cut_at_the_end_never_at_its_leading_digits() {
-        // Fits: right-aligned in the cell.
-        let (c, r) = cell(200.0, "$1.00");
-        assert!((r.right() - c.right()).abs() < 0.5 && r.left() > c.left(), "{c:?} {r:?}");
-        // Too wide: starts at the cell's left edge and stays inside it (elided), instead
-        // of running out on the left where the column clips "¥1,205.12 (≈40.31)" to "5.12 (≈40.31)".
-        let (c, r) = cell(60.0, "¥1,205.12 (≈40.31)");
-        assert!((r.left() - c.left()).abs() < 0.5, "{c:?} {r:?}");
-        assert!(r.right() <= c.right() + 0.5, "{c:?} {r:?}");
     }
 }
