@@ -154,20 +154,90 @@ fn builtin_family() -> String {
 
 /// Inflates the built-in common-characters subset (the slow part, ~10 ms: call it off
 /// the UI thread). `None` only if the embedded data is damaged.
+///
+/// The inflated face (2.6 MB) is kept in a file in the user's cache directory and mapped
+/// from there, so that only the pages of the glyphs drawn are resident; on the heap it
+/// was all resident for as long as the window is open. Without a usable cache directory
+/// (read-only, full) it is held on the heap as before.
 pub fn builtin_face() -> Option<(CjkFace, egui::FontData)> {
-    match miniz_oxide::inflate::decompress_to_vec_zlib_with_limit(COMMON_SUBSET_ZLIB, COMMON_SUBSET_MAX_BYTES) {
-        Ok(bytes) => {
-            // Settings shows "{family} ({path})": the path line carries the hint on
-            // installing a system face for full coverage.
-            let hint = crate::app::i18n::tr("settings.font.builtin_hint");
-            let face = CjkFace { path: PathBuf::from(hint), index: 0, family: builtin_family() };
-            Some((face, egui::FontData::from_owned(bytes)))
+    let cache = directories::ProjectDirs::from("", "", "API Hub Desk").map(|d| d.cache_dir().to_path_buf());
+    builtin_face_in(cache.as_deref())
+}
+
+/// [`builtin_face`] with the inflated face kept in `cache` (none: on the heap).
+pub fn builtin_face_in(cache: Option<&std::path::Path>) -> Option<(CjkFace, egui::FontData)> {
+    // Settings shows "{family} ({path})": the path line carries the hint on installing a
+    // system face for full coverage.
+    let hint = crate::app::i18n::tr("settings.font.builtin_hint");
+    let face = CjkFace { path: PathBuf::from(hint), index: 0, family: builtin_family() };
+    if let Some(dir) = cache {
+        match mapped_builtin(dir) {
+            Ok(map) => return Some((face, egui::FontData::from_blob(Arc::new(map), 0))),
+            Err(e) => log::info!("built-in Chinese font kept in memory: {} ({e})", dir.display()),
         }
+    }
+    match inflate_builtin() {
+        Ok(bytes) => Some((face, egui::FontData::from_owned(bytes))),
         Err(e) => {
-            log::error!("built-in Chinese font unreadable: {e:?}");
+            log::error!("built-in Chinese font unreadable: {e}");
             None
         }
     }
+}
+
+fn inflate_builtin() -> std::io::Result<Vec<u8>> {
+    miniz_oxide::inflate::decompress_to_vec_zlib_with_limit(COMMON_SUBSET_ZLIB, COMMON_SUBSET_MAX_BYTES)
+        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, format!("{e:?}")))
+}
+
+/// The Adler-32 of the inflated face: the last four bytes of its zlib stream.
+fn builtin_adler32() -> u32 {
+    let n = COMMON_SUBSET_ZLIB.len();
+    COMMON_SUBSET_ZLIB.get(n.saturating_sub(4)..).and_then(|b| b.try_into().ok()).map_or(0, u32::from_be_bytes)
+}
+
+/// Maps the inflated built-in face from `dir`, writing it there first when no intact copy
+/// is there. A copy is intact when its Adler-32 is the one the embedded stream ends with
+/// (read through a small buffer, so checking does not make the face resident).
+fn mapped_builtin(dir: &std::path::Path) -> std::io::Result<memmap2::Mmap> {
+    use std::io::{Read, Write};
+    let sum = builtin_adler32();
+    let path = dir.join(format!("cjk-sc-common-{sum:08x}.otf"));
+    let intact = |path: &std::path::Path| -> std::io::Result<bool> {
+        let mut file = std::fs::File::open(path)?;
+        let mut adler = adler2::Adler32::new();
+        let mut buf = [0u8; 64 * 1024];
+        loop {
+            let n = file.read(&mut buf)?;
+            if n == 0 {
+                return Ok(adler.checksum() == sum);
+            }
+            adler.write_slice(&buf[..n]);
+        }
+    };
+    if !intact(&path).unwrap_or(false) {
+        let bytes = inflate_builtin()?;
+        std::fs::create_dir_all(dir)?;
+        // Written aside and renamed: another process never maps half a file.
+        let tmp = path.with_extension(format!("{}.part", std::process::id()));
+        let written = (|| {
+            let mut file = std::fs::File::create(&tmp)?;
+            file.write_all(&bytes)?;
+            file.sync_all()?;
+            std::fs::rename(&tmp, &path)
+        })();
+        if written.is_err() {
+            let _ = std::fs::remove_file(&tmp);
+        }
+        written?;
+        if !intact(&path)? {
+            return Err(std::io::Error::new(std::io::ErrorKind::InvalidData, "written copy does not check"));
+        }
+    }
+    let file = std::fs::File::open(&path)?;
+    // SAFETY: mapped read-only. The file is ours and only ever replaced by a rename, which
+    // leaves this mapping on the old contents.
+    unsafe { memmap2::Mmap::map(&file) }
 }
 
 /// egui's default fonts, then the system Chinese face (if any), then the embedded
@@ -279,8 +349,44 @@ mod tests {
     }
 
     #[test]
+    fn the_builtin_face_is_mapped_from_the_cache_and_a_damaged_copy_is_written_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = dir.path().join("cache");
+        let (_, first) = builtin_face_in(Some(&cache)).expect("a face");
+        let files: Vec<_> = std::fs::read_dir(&cache).unwrap().map(|e| e.unwrap().path()).collect();
+        assert_eq!(files.len(), 1, "{files:?}");
+        let inflated = inflate_builtin().unwrap();
+        assert!((*first.font).as_ref() == inflated.as_slice(), "the mapped face is the embedded one");
+        assert_eq!(std::fs::read(&files[0]).unwrap(), inflated);
+        #[cfg(target_os = "linux")]
+        {
+            // Mapped from that file, not a copy on the heap.
+            let at = (*first.font).as_ref().as_ptr() as usize;
+            let maps = std::fs::read_to_string("/proc/self/maps").unwrap();
+            let file = files[0].file_name().unwrap().to_str().unwrap();
+            let mapped = maps.lines().any(|l| {
+                let range = l.split(' ').next().unwrap_or("");
+                let (lo, hi) = range.split_once('-').unwrap_or(("0", "0"));
+                let (lo, hi) = (usize::from_str_radix(lo, 16).unwrap(), usize::from_str_radix(hi, 16).unwrap());
+                (lo..hi).contains(&at) && l.ends_with(file)
+            });
+            assert!(mapped, "the face at {at:#x} is not a mapping of {file}");
+        }
+        // A damaged copy (a crash mid-write before this code, a disk error) is not used.
+        std::fs::write(&files[0], b"not a font").unwrap();
+        let (_, again) = builtin_face_in(Some(&cache)).expect("a face");
+        assert!((*again.font).as_ref() == inflated.as_slice());
+        assert_eq!(std::fs::read(&files[0]).unwrap(), inflated, "written again");
+        // A cache that cannot be written: the face is held in memory instead.
+        let blocked = dir.path().join("file");
+        std::fs::write(&blocked, b"").unwrap();
+        let (_, held) = builtin_face_in(Some(&blocked.join("sub"))).expect("a face");
+        assert!((*held.font).as_ref() == inflated.as_slice());
+    }
+
+    #[test]
     fn the_builtin_subset_covers_gb2312_and_level_one_and_inflates_lazily() {
-        let (face, data) = builtin_face().expect("embedded subset inflates");
+        let (face, data) = builtin_face_in(None).expect("embedded subset inflates");
         assert!(face.is_builtin());
         assert!(COMMON_SUBSET_ZLIB.len() < 1_600_000, "compressed size {}", COMMON_SUBSET_ZLIB.len());
         let font = ttf_parser::Face::parse((*data.font).as_ref(), 0).expect("a font");
