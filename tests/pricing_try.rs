@@ -362,5 +362,16 @@ fn the_try_window_shows_the_reply() {
     assert!(h.query_by_label_contains("First token").is_some());
     assert!(h.query_by_label_contains("ms · just now").is_some(), "the detail shows it as verified");
     assert!(h.query_by_label("✓").is_some(), "the table marks the price as verified");
+    // Beside the price and inside the table: the cell makes room for it (the columns do
+    // not clip, so a mark pushed out of its cell would be drawn over the next one).
+    let mark = h.get_by_label("✓").rect();
+    let price = h
+        .query_all_by_label("$27.60")
+        .map(|n| n.rect())
+        .find(|r| (r.center().y - mark.center().y).abs() < 4.0)
+        .expect("the price on the mark's row");
+    let table = apihub::ui::fit::table_rect(&h.ctx, "pricing").expect("the table was drawn");
+    assert!(mark.left() >= price.right() - 0.5, "mark {mark:?} over the price {price:?}");
+    assert!(mark.right() <= table.right() + 0.5, "mark {mark:?} outside the table {table:?}");
     assert_eq!(fake.bodies().last().unwrap().1["messages"][0]["content"], "Say hi please");
 }
