@@ -138,7 +138,12 @@ fn state(i: usize, now: i64) -> AccountState {
         }
         _ => (None, 0),
     };
-    AccountState { snapshot: Some(snapshot), last_error, last_attempt_at: Some(now - 60), consecutive_failures }
+    AccountState {
+        snapshot: Some(Box::new(snapshot)),
+        last_error,
+        last_attempt_at: Some(now - 60),
+        consecutive_failures,
+    }
 }
 
 /// Prices for the new-api-like accounts (every other one), "unknown" for some others.

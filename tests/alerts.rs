@@ -187,7 +187,7 @@ fn seed_a_store_for_screenshots() {
             .upsert_account(&new_account(&format!("https://s{i}.example"), name, &cfg, &format!("{}", i + 1)))
             .unwrap();
         let state = AccountState {
-            snapshot: Some(Snapshot {
+            snapshot: Some(Box::new(Snapshot {
                 fetched_at: now - 600,
                 user: Part::complete(UserInfo {
                     balance: apihub::domain::money::Amount::Quota(quota),
@@ -201,7 +201,7 @@ fn seed_a_store_for_screenshots() {
                     ..Default::default()
                 }]),
                 ..Default::default()
-            }),
+            })),
             last_error: (failures > 0)
                 .then(|| ErrorInfo { kind: "unavailable".into(), message: "connection refused".into() }),
             last_attempt_at: Some(now - 60),

@@ -493,7 +493,7 @@ mod model_check {
             groups: Some(g.iter().map(|s| s.to_string()).collect()),
         };
         let state = AccountState {
-            snapshot: Some(Snapshot {
+            snapshot: Some(Box::new(Snapshot {
                 user: Part::complete(UserInfo { group: "default".into(), ..Default::default() }),
                 models: Part::complete(vec!["gpt-4o".into(), "claude-x".into()]),
                 pricing: Part::complete(SitePricing {
@@ -501,7 +501,7 @@ mod model_check {
                     ..Default::default()
                 }),
                 ..Default::default()
-            }),
+            })),
             ..Default::default()
         };
         let key = ApiKey { name: "k".into(), status: 1, ..Default::default() };
@@ -760,11 +760,11 @@ mod cli {
             ..Default::default()
         };
         let state = AccountState {
-            snapshot: Some(Snapshot {
+            snapshot: Some(Box::new(Snapshot {
                 keys: Part::complete(vec![key(7, "main", KEY, 1), key(8, "off", "sk-disabled-000000000000", 2)]),
                 models: Part::complete(vec!["gpt-4o-mini".into(), "claude-sonnet-4-5".into()]),
                 ..Default::default()
-            }),
+            })),
             ..Default::default()
         };
         s.save_account_state(id, &state, "2026-01-01").unwrap();
@@ -1032,11 +1032,11 @@ mod gui {
                 .unwrap();
             let key = ApiKey { id: 7, name: "main".into(), key: KEY.into(), status: 1, ..Default::default() };
             let state = AccountState {
-                snapshot: Some(Snapshot {
+                snapshot: Some(Box::new(Snapshot {
                     keys: Part::complete(vec![key]),
                     models: Part::complete(vec!["claude-sonnet-4-5".into()]),
                     ..Default::default()
-                }),
+                })),
                 ..Default::default()
             };
             s.save_account_state(id, &state, "2026-12-06").unwrap();

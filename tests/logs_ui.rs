@@ -173,7 +173,7 @@ fn after_a_log_sync_the_sites_panel_shows_todays_figures_from_the_synced_rows() 
         let today =
             TodayUsage { spend: apihub::domain::money::Amount::Quota(1), requests: Some(1), ..Default::default() };
         let state = AccountState {
-            snapshot: Some(Snapshot { today: Part::complete(today), ..Default::default() }),
+            snapshot: Some(Box::new(Snapshot { today: Part::complete(today), ..Default::default() })),
             ..Default::default()
         };
         s.save_account_state(id, &state, "2026-01-01").unwrap();

@@ -46,7 +46,7 @@ async fn book_for(variant: Variant, kind: SiteKind) -> apihub::domain::pricing::
         name: String::new(),
     };
     let mut states = HashMap::new();
-    states.insert(1, AccountState { snapshot: Some(snap), last_attempt_at: Some(1), ..Default::default() });
+    states.insert(1, AccountState { snapshot: Some(Box::new(snap)), last_attempt_at: Some(1), ..Default::default() });
     book_from(&[account], &states)
 }
 

@@ -606,7 +606,7 @@ mod tests {
         let rig = Rig::new();
         let id = rig.account("https://relay.example", "ann");
         let state = AccountState {
-            snapshot: Some(Snapshot {
+            snapshot: Some(Box::new(Snapshot {
                 keys: Part::complete(vec![ApiKey {
                     id: 7,
                     name: "main".into(),
@@ -616,7 +616,7 @@ mod tests {
                 }]),
                 models: Part::complete(vec!["claude-sonnet-4-5".into(), "gpt-4o".into()]),
                 ..Default::default()
-            }),
+            })),
             ..Default::default()
         };
         rig.store.lock().unwrap().save_account_state(id, &state, "2026-12-06").unwrap();

@@ -362,13 +362,13 @@ mod tests {
             groups: None,
         };
         let priced = |models: &[&str]| AccountState {
-            snapshot: Some(Snapshot {
+            snapshot: Some(Box::new(Snapshot {
                 pricing: Part::complete(SitePricing {
                     models: models.iter().map(|m| offer(m)).collect(),
                     ..Default::default()
                 }),
                 ..Default::default()
-            }),
+            })),
             ..Default::default()
         };
         rig.store.lock().unwrap().save_account_state(id, &priced(&["m-1", "m-2"]), "2026-12-07").unwrap();

@@ -217,7 +217,7 @@ mod tests {
     /// `quota` in quota units (500,000 = $1).
     fn state(quota: Option<i64>, keys: Vec<ApiKey>, failures: u32) -> AccountState {
         AccountState {
-            snapshot: Some(Snapshot {
+            snapshot: Some(Box::new(Snapshot {
                 user: match quota {
                     Some(q) => Part::complete(UserInfo {
                         balance: crate::domain::money::Amount::Quota(q),
@@ -227,7 +227,7 @@ mod tests {
                 },
                 keys: Part::complete(keys),
                 ..Default::default()
-            }),
+            })),
             consecutive_failures: failures,
             last_attempt_at: Some(NOW),
             ..Default::default()

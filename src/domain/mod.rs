@@ -9,6 +9,7 @@ pub mod network;
 pub mod notify;
 pub mod pricing;
 pub mod profile;
+pub mod search;
 pub mod settings;
 pub mod snapshot;
 pub mod time;

@@ -191,7 +191,7 @@ impl ErrorInfo {
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct AccountState {
     /// The merged last good data.
-    pub snapshot: Option<Snapshot>,
+    pub snapshot: Option<Box<Snapshot>>,
     /// The last refresh's error, if it failed.
     pub last_error: Option<ErrorInfo>,
     /// When the last refresh was attempted (unix seconds).
@@ -204,6 +204,20 @@ impl Snapshot {
     /// The currency of a money-native balance (`None` on quota sites).
     pub fn money_currency(&self) -> Option<&str> {
         self.user.value.as_ref().and_then(|u| u.balance.cash()).map(|c| c.currency.as_str())
+    }
+
+    /// Gives back the spare capacity of the lists, which grow by doubling as they are
+    /// parsed: what an account's state keeps for as long as the app runs.
+    pub fn shrink_to_fit(&mut self) {
+        if let Some(keys) = self.keys.value.as_mut() {
+            keys.shrink_to_fit();
+        }
+        if let Some(models) = self.models.value.as_mut() {
+            models.shrink_to_fit();
+        }
+        if let Some(groups) = self.groups.value.as_mut() {
+            groups.shrink_to_fit();
+        }
     }
 
     /// States written before money-native amounts existed hold quota invented from

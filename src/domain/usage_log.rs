@@ -156,7 +156,9 @@ impl LogFilter {
             && self.token_name.as_ref().is_none_or(|t| &r.token_name == t)
             && self.text.as_ref().is_none_or(|t| {
                 let t = t.to_lowercase();
-                [&r.model, &r.token_name, &r.content, &r.request_id].iter().any(|f| f.to_lowercase().contains(&t))
+                [&r.model, &r.token_name, &r.content, &r.request_id]
+                    .iter()
+                    .any(|f| super::search::contains_folded(f, &t))
             })
     }
 }

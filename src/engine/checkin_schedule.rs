@@ -311,7 +311,7 @@ mod tests {
             ..Default::default()
         };
         let mut states = HashMap::new();
-        states.insert(1, AccountState { snapshot: Some(snap), ..Default::default() });
+        states.insert(1, AccountState { snapshot: Some(Box::new(snap)), ..Default::default() });
         let d = due_checkins(&accounts, &states, &HashMap::new(), &HashMap::new(), &WIN, at(8, 0));
         assert!(d.run.is_empty());
     }

@@ -18,10 +18,14 @@ pub fn merge(previous: AccountState, outcome: Result<Snapshot, ErrorInfo>, attem
             consecutive_failures: previous.consecutive_failures.saturating_add(1),
         },
         Ok(new) => {
-            let merged = match previous.snapshot {
-                None => new,
-                Some(old) => merge_snapshot(old, new),
+            let mut merged = match previous.snapshot {
+                None => Box::new(new),
+                Some(mut old) => {
+                    *old = merge_snapshot(*old, new);
+                    old
+                }
             };
+            merged.shrink_to_fit();
             AccountState {
                 snapshot: Some(merged),
                 last_error: None,

@@ -394,7 +394,10 @@ mod tests {
         async fn fetch(&self, account: &Account, _creds: &Credentials) -> Result<Snapshot, ErrorInfo> {
             let id = account.id;
             let meanwhile = AccountState {
-                snapshot: Some(Snapshot { system_name: Some("written meanwhile".into()), ..Default::default() }),
+                snapshot: Some(Box::new(Snapshot {
+                    system_name: Some("written meanwhile".into()),
+                    ..Default::default()
+                })),
                 ..Default::default()
             };
             self.store.run(move |s| s.save_account_state(id, &meanwhile, "2026-12-07")).await.unwrap();

@@ -135,10 +135,11 @@ impl Store {
         let plain = self.secrets.open_sealed(sealed)?;
         let mut state: AccountState =
             serde_json::from_slice(&plain).map_err(|e| StoreError::Secret(format!("account state unreadable: {e}")))?;
-        if SiteKind::parse(kind).is_some_and(SiteKind::is_money_native)
-            && let Some(snap) = state.snapshot.as_mut()
-        {
-            snap.upgrade_money_native();
+        if let Some(snap) = state.snapshot.as_mut() {
+            if SiteKind::parse(kind).is_some_and(SiteKind::is_money_native) {
+                snap.upgrade_money_native();
+            }
+            snap.shrink_to_fit();
         }
         Ok(state)
     }
@@ -189,7 +190,7 @@ mod tests {
             today: Part::complete(TodayUsage { spend: Amount::Quota(50), ..Default::default() }),
             ..Default::default()
         };
-        let ok = AccountState { snapshot: Some(snap), last_attempt_at: Some(5), ..Default::default() };
+        let ok = AccountState { snapshot: Some(Box::new(snap)), last_attempt_at: Some(5), ..Default::default() };
         s.save_account_state(id, &ok, "2026-11-25").unwrap();
         assert_eq!(s.account_state(id).unwrap(), ok);
         // A failed refresh on the same day does not wipe the history row.

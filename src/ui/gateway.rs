@@ -227,7 +227,7 @@ impl GatewayPanel {
                 ui.add(egui::TextEdit::singleline(&mut self.filter).desired_width(220.0)).labelled_by(l.id);
                 let needle = self.filter.to_lowercase();
                 egui::ScrollArea::vertical().id_salt("gateway_models").max_height(220.0).show(ui, |ui| {
-                    for m in view.models.iter().filter(|m| m.model.to_lowercase().contains(&needle)) {
+                    for m in view.models.iter().filter(|m| crate::domain::search::contains_folded(&m.model, &needle)) {
                         let mut text = format!("{} ({})", m.model, m.candidates.len());
                         if m.alias {
                             text.push_str(tr("gateway.alias_mark"));

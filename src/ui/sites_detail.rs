@@ -208,7 +208,7 @@ impl DetailView {
                 }
             });
             let needle = self.models_filter.to_lowercase();
-            for m in models.iter().filter(|m| m.to_lowercase().contains(&needle)) {
+            for m in models.iter().filter(|m| crate::domain::search::contains_folded(m, &needle)) {
                 ui.horizontal(|ui| {
                     ui.monospace(m);
                     if ui.small_button(tr("detail.copy")).on_hover_text(m).clicked() {

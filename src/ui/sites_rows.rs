@@ -163,7 +163,7 @@ fn matches(a: &Account, st: Option<&AccountState>, needle: &str) -> bool {
     if needle.is_empty() {
         return true;
     }
-    let hit = |s: &str| s.to_lowercase().contains(needle);
+    let hit = |s: &str| crate::domain::search::contains_folded(s, needle);
     hit(&a.site.name)
         || hit(&a.site.url)
         || hit(&a.username)
@@ -418,7 +418,7 @@ mod tests {
             currency.display = crate::domain::money::DisplayType::Cny;
         }
         AccountState {
-            snapshot: Some(Snapshot {
+            snapshot: Some(Box::new(Snapshot {
                 currency,
                 user: Part::complete(UserInfo {
                     balance: crate::domain::money::Amount::Quota(quota),
@@ -426,7 +426,7 @@ mod tests {
                 }),
                 models: Part::complete(models.iter().map(|m| m.to_string()).collect()),
                 ..Default::default()
-            }),
+            })),
             last_attempt_at: Some(1),
             ..Default::default()
         }
@@ -613,11 +613,11 @@ mod tests {
         use crate::domain::snapshot::TodayUsage;
         let accounts = vec![acc(1, "vo", ""), acc(2, "quota", ""), acc(3, "vo-usd", "")];
         let money = |balance: Amount, spend: Amount| AccountState {
-            snapshot: Some(Snapshot {
+            snapshot: Some(Box::new(Snapshot {
                 user: Part::complete(UserInfo { balance, ..Default::default() }),
                 today: Part::complete(TodayUsage { spend, ..Default::default() }),
                 ..Default::default()
-            }),
+            })),
             last_attempt_at: Some(1),
             ..Default::default()
         };

@@ -101,7 +101,7 @@ fn state(a: &Acct) -> AccountState {
         ..SitePricing::default()
     };
     AccountState {
-        snapshot: Some(Snapshot {
+        snapshot: Some(Box::new(Snapshot {
             fetched_at: 1,
             system_name: Some(a.name.clone()),
             currency: cs.clone(),
@@ -116,7 +116,7 @@ fn state(a: &Acct) -> AccountState {
             models: Part::complete(a.offers.iter().map(|o| o.0.clone()).collect()),
             pricing: Part::complete(pricing),
             ..Snapshot::default()
-        }),
+        })),
         ..AccountState::default()
     }
 }

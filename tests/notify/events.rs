@@ -32,13 +32,13 @@ pub fn add_account(s: &mut Store, site: &str, user: &str) -> AccountId {
 pub fn state(balance: Amount, failures: u32, keys: Vec<ApiKey>) -> AccountState {
     let now = apihub::domain::time::now_unix();
     AccountState {
-        snapshot: Some(Snapshot {
+        snapshot: Some(Box::new(Snapshot {
             fetched_at: now,
             user: Part::complete(UserInfo { balance, ..Default::default() }),
             keys: Part::complete(keys),
             checkin: Part::complete(CheckinState { supported: true, checked_in_today: Some(false) }),
             ..Default::default()
-        }),
+        })),
         consecutive_failures: failures,
         last_error: (failures > 0).then(|| ErrorInfo { kind: "auth".into(), message: "token expired".into() }),
         last_attempt_at: Some(now),

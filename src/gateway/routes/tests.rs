@@ -56,7 +56,7 @@ fn offer(model: &str, ratio: f64, groups: Option<&[&str]>) -> ModelOffer {
 
 fn state(balance_quota: i64, keys: Vec<ApiKey>, pricing: Option<SitePricing>, models: &[&str]) -> AccountState {
     AccountState {
-        snapshot: Some(Snapshot {
+        snapshot: Some(Box::new(Snapshot {
             currency: CurrencySettings::default(),
             user: Part::complete(UserInfo {
                 balance: Amount::Quota(balance_quota),
@@ -70,7 +70,7 @@ fn state(balance_quota: i64, keys: Vec<ApiKey>, pricing: Option<SitePricing>, mo
                 None => Part::unsupported(),
             },
             ..Default::default()
-        }),
+        })),
         ..Default::default()
     }
 }
