@@ -150,9 +150,13 @@ impl Shell {
         let now = std::time::Instant::now();
         if now < at {
             cx.egui.request_repaint_after(at - now);
-        } else if cx
-            .start_blocking_quiet(Spec::new(TRIM_JOB), |_| ShellMsg::Trimmed(crate::memory::release_free_heap()))
-        {
+        } else if cx.start_blocking_quiet(Spec::new(TRIM_JOB), {
+            let store = cx.store.clone();
+            move |_| {
+                store.release_cache();
+                ShellMsg::Trimmed(crate::memory::release_free_heap())
+            }
+        }) {
             self.trim_after = None;
         }
     }

@@ -133,6 +133,17 @@ impl SharedStore {
         self.0.lock()
     }
 
+    /// Gives back the pages SQLite's cache holds (`PRAGMA shrink_memory`), when no job
+    /// holds the store: after loading every account's state the cache is full (1 MiB),
+    /// and an idle window needs none of it. The next query reads its pages again from
+    /// the file. `true` when the cache was emptied.
+    pub fn release_cache(&self) -> bool {
+        match self.0.try_lock() {
+            Ok(store) => store.conn.execute_batch("PRAGMA shrink_memory;").is_ok(),
+            Err(_) => false,
+        }
+    }
+
     /// Runs `f` with the store locked, on this thread; a poisoned lock is an error.
     pub fn with<T>(&self, f: impl FnOnce(&mut Store) -> Result<T, StoreError>) -> Result<T, StoreError> {
         let mut guard = self.0.lock().map_err(|_| StoreError::Unavailable("a job crashed holding it".into()))?;

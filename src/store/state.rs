@@ -166,8 +166,72 @@ impl Store {
 mod tests {
     use super::*;
     use crate::domain::snapshot::ErrorInfo;
-    use crate::domain::snapshot::{Part, Snapshot, TodayUsage, UserInfo};
+    use crate::domain::snapshot::{ApiKey, Part, Snapshot, TodayUsage, UserInfo};
     use crate::domain::{AuthMethod, Credentials, NewAccount, SiteKind};
+
+    fn cache_used(s: &Store) -> i32 {
+        let (mut cur, mut high) = (0, 0);
+        // SAFETY: the handle is the store's open connection, used on this thread; the
+        // call only reads one of its counters.
+        let rc = unsafe {
+            rusqlite::ffi::sqlite3_db_status(
+                s.conn.handle(),
+                rusqlite::ffi::SQLITE_DBSTATUS_CACHE_USED,
+                &mut cur,
+                &mut high,
+                0,
+            )
+        };
+        assert_eq!(rc, rusqlite::ffi::SQLITE_OK);
+        cur
+    }
+
+    #[test]
+    fn states_are_read_without_spare_capacity_and_the_idle_trim_empties_the_cache() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = Store::open(dir.path()).unwrap().store;
+        let models: Vec<String> = (0..150).map(|i| format!("vendor/model-{i:03}-preview")).collect();
+        let keys: Vec<ApiKey> = (0..5).map(|i| ApiKey { id: i, name: format!("k{i}"), ..Default::default() }).collect();
+        for n in 0..200 {
+            let id = s
+                .upsert_account(&NewAccount {
+                    site_url: format!("https://s{n}.example"),
+                    site_name: format!("S{n}"),
+                    kind: SiteKind::NewApi,
+                    user_id: "1".into(),
+                    username: "u".into(),
+                    auth: AuthMethod::AccessToken,
+                    credentials: Credentials::default(),
+                })
+                .unwrap();
+            let snap = Snapshot {
+                keys: Part::complete(keys.clone()),
+                models: Part::complete(models.clone()),
+                ..Default::default()
+            };
+            let st = AccountState { snapshot: Some(Box::new(snap)), ..Default::default() };
+            s.save_account_state(id, &st, "2026-12-07").unwrap();
+        }
+        let shared = crate::store::SharedStore::new(s);
+        let states = shared.with(|s| s.account_states()).unwrap();
+        assert_eq!(states.len(), 200);
+        for st in states.values() {
+            let snap = st.snapshot.as_ref().unwrap();
+            let (k, m) = (snap.keys.value.as_ref().unwrap(), snap.models.value.as_ref().unwrap());
+            assert_eq!((k.len(), k.capacity()), (5, 5), "keys keep no spare capacity");
+            assert_eq!((m.len(), m.capacity()), (150, 150), "models keep no spare capacity");
+        }
+        let full = cache_used(&shared.lock().unwrap());
+        assert!(full > 256 * 1024, "reading every state fills SQLite's cache ({full} bytes)");
+        // A job holding the store is not waited for.
+        {
+            let _held = shared.lock().unwrap();
+            assert!(!shared.release_cache());
+        }
+        assert!(shared.release_cache());
+        let after = cache_used(&shared.lock().unwrap());
+        assert!(after < full / 8, "cache after the trim: {after} of {full} bytes");
+    }
 
     #[test]
     fn state_round_trips_sealed_and_history_accumulates() {
