@@ -75,10 +75,11 @@ fn case(
     let steady: Vec<_> = (0..FRAMES).map(|_| run(Vec::new())).collect();
     let scrolling: Vec<_> = (0..FRAMES).map(|_| run(frames::wheel(over, -90.0))).collect();
     println!(
-        "{name}: first frame {:.2} ms, second {:.2} ms, {} draw calls a frame",
+        "{name}: first frame {:.2} ms, second {:.2} ms, {} draw calls and {} triangles a frame",
         first.as_secs_f64() * 1e3,
         second.as_secs_f64() * 1e3,
-        frames::last_meshes()
+        frames::last_meshes(),
+        frames::last_triangles()
     );
     frames::report(&format!("  {name} steady"), steady);
     frames::report(&format!("  {name} scrolling"), scrolling);

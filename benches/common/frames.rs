@@ -7,9 +7,18 @@ use std::time::{Duration, Instant};
 /// How many meshes (draw calls) the last timed frame was tessellated into.
 static LAST_MESHES: AtomicUsize = AtomicUsize::new(0);
 
+/// How many triangles the last timed frame's meshes hold.
+static LAST_TRIANGLES: AtomicUsize = AtomicUsize::new(0);
+
 /// How many meshes (draw calls) the last timed frame was tessellated into.
 pub fn last_meshes() -> usize {
     LAST_MESHES.load(Ordering::Relaxed)
+}
+
+/// How many triangles the last timed frame's meshes hold: what a software GL driver
+/// (llvmpipe) bins, and keeps, for the frame on screen.
+pub fn last_triangles() -> usize {
+    LAST_TRIANGLES.load(Ordering::Relaxed)
 }
 
 fn input(frame: usize, events: Vec<egui::Event>) -> egui::RawInput {
@@ -32,6 +41,14 @@ pub fn timed(ctx: &egui::Context, n: usize, events: Vec<egui::Event>, draw: impl
     let primitives = ctx.tessellate(std::mem::take(&mut out.shapes), out.pixels_per_point);
     let elapsed = t.elapsed();
     LAST_MESHES.store(primitives.len(), Ordering::Relaxed);
+    let triangles = primitives
+        .iter()
+        .map(|p| match &p.primitive {
+            egui::epaint::Primitive::Mesh(m) => m.indices.len() / 3,
+            egui::epaint::Primitive::Callback(_) => 0,
+        })
+        .sum();
+    LAST_TRIANGLES.store(triangles, Ordering::Relaxed);
     std::hint::black_box(primitives);
     out.textures_delta.clear();
     elapsed

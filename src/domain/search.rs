@@ -16,8 +16,10 @@ pub fn contains_folded(hay: &str, needle_lower: &str) -> bool {
     if !needle_lower.is_ascii() || h.len() < n.len() {
         return false;
     }
+    // Where the needle's first letter starts, in either case, the rest is compared.
     let first = n[0];
-    h.windows(n.len()).any(|w| w[0].to_ascii_lowercase() == first && w.eq_ignore_ascii_case(n))
+    memchr::memchr2_iter(first.to_ascii_lowercase(), first.to_ascii_uppercase(), &h[..=h.len() - n.len()])
+        .any(|i| h[i..i + n.len()].eq_ignore_ascii_case(n))
 }
 
 #[cfg(test)]
