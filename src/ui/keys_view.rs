@@ -181,7 +181,7 @@ impl KeysView {
                     if !note.is_empty() {
                         ui.label(format!("{}: {note}", tr("keys.note")));
                     }
-                    let button = egui::Button::new(tr("keys.note_edit")).small();
+                    let button = super::widgets::row_action(ui, tr("keys.note_edit"));
                     if ui.add(button).on_hover_text(format!("{} — {}", tr("keys.note_hint"), k.name)).clicked() {
                         self.note_edit = Some((account, k.id, note.to_string()));
                     }
@@ -220,7 +220,11 @@ impl KeysView {
         });
         ui.horizontal(|ui| {
             let copy_hint = if k.masked { tr("keys.copy_reveal_hint") } else { tr("keys.copy_hint") };
-            if ui.add_enabled(!busy, egui::Button::new(tr("detail.copy")).small()).on_hover_text(copy_hint).clicked() {
+            if ui
+                .add_enabled(!busy, super::widgets::row_action(ui, tr("detail.copy")))
+                .on_hover_text(copy_hint)
+                .clicked()
+            {
                 if k.masked {
                     cmds.push(Command::Keys(KeysCmd::Action { account: id, action: KeyAction::Reveal { id: k.id } }));
                 } else {
@@ -228,21 +232,22 @@ impl KeysView {
                 }
             }
             let key = crate::app::exports::KeyRef { account: id, key: Some(k.id) };
-            super::use_in::menu_ui(ui, key, true, cmds);
+            super::use_in::menu_ui(ui, key, super::use_in::MenuLook::Row, cmds);
             if !manage {
                 return;
             }
             let (toggle, enable) = if k.status == 1 { (tr("keys.disable"), false) } else { (tr("keys.enable"), true) };
-            if ui.add_enabled(!busy, egui::Button::new(toggle).small()).on_hover_text(&k.name).clicked() {
+            if ui.add_enabled(!busy, super::widgets::row_action(ui, toggle)).on_hover_text(&k.name).clicked() {
                 cmds.push(Command::Keys(KeysCmd::Action {
                     account: id,
                     action: KeyAction::SetEnabled { id: k.id, enabled: enable },
                 }));
             }
-            if ui.add_enabled(!busy, egui::Button::new(tr("keys.edit")).small()).on_hover_text(&k.name).clicked() {
+            if ui.add_enabled(!busy, super::widgets::row_action(ui, tr("keys.edit"))).on_hover_text(&k.name).clicked() {
                 self.form = Some(KeyForm::edit(k, cs));
             }
-            if ui.add_enabled(!busy, egui::Button::new(tr("keys.delete")).small()).on_hover_text(&k.name).clicked() {
+            if ui.add_enabled(!busy, super::widgets::row_action(ui, tr("keys.delete"))).on_hover_text(&k.name).clicked()
+            {
                 self.confirm_delete = Some(k.id);
             }
         });

@@ -569,7 +569,7 @@ fn cell_ui(
         Col::Actions => {
             if ui
                 // Always clickable: a refresh already holding the account says so.
-                .add(egui::Button::new(tr("sites.refresh_one")).small())
+                .add(super::widgets::row_action(ui, tr("sites.refresh_one")))
                 .on_hover_text(tr("sites.refresh_one_hint"))
                 .clicked()
             {

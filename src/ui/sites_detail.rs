@@ -80,7 +80,7 @@ impl DetailView {
                 action = DetailAction::Close;
             }
             let key = crate::app::exports::KeyRef { account: account.id, key: None };
-            crate::ui::use_in::menu_ui(ui, key, false, cmds);
+            crate::ui::use_in::menu_ui(ui, key, crate::ui::use_in::MenuLook::Normal, cmds);
         });
         ui.horizontal(|ui| {
             ui.hyperlink_to(tr("detail.open_site"), &account.site.url);

@@ -25,24 +25,40 @@ fn app_label(app: CcApp) -> &'static str {
     }
 }
 
+/// How the "Use in…" button is drawn.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum MenuLook {
+    /// A normal button (the account's header).
+    Normal,
+    /// A small button.
+    Small,
+    /// One on each row of a list (a key's): a small link-coloured button with no frame
+    /// until hovered, like the row's other actions (`widgets::row_action`).
+    Row,
+}
+
 /// The "Use in…" menu button for a key (or an account: `key.key` None).
-pub fn menu_ui(ui: &mut egui::Ui, key: KeyRef, small: bool, cmds: &mut Vec<Command>) {
-    target_menu_ui(ui, key, false, small, cmds);
+pub fn menu_ui(ui: &mut egui::Ui, key: KeyRef, look: MenuLook, cmds: &mut Vec<Command>) {
+    target_menu_ui(ui, key, false, look, cmds);
 }
 
 /// The Gateway panel's "Use in…" menu: the local gateway (address and local key) into a
 /// tool. `account` is the key the dialog falls back to if its gateway box is unticked.
 pub fn gateway_menu_ui(ui: &mut egui::Ui, account: Option<AccountId>, cmds: &mut Vec<Command>) {
-    target_menu_ui(ui, KeyRef { account: account.unwrap_or_default(), key: None }, true, true, cmds);
+    target_menu_ui(ui, KeyRef { account: account.unwrap_or_default(), key: None }, true, MenuLook::Small, cmds);
 }
 
-fn target_menu_ui(ui: &mut egui::Ui, key: KeyRef, gateway: bool, small: bool, cmds: &mut Vec<Command>) {
+fn target_menu_ui(ui: &mut egui::Ui, key: KeyRef, gateway: bool, look: MenuLook, cmds: &mut Vec<Command>) {
     // A key row's buttons are small ones: the menu button matches their height.
     let restore = ui.spacing().button_padding;
-    if small {
+    if look != MenuLook::Normal {
         ui.spacing_mut().button_padding.y = 0.0;
     }
-    let menu = ui.menu_button(tr("use.menu"), |ui| {
+    let button = match look {
+        MenuLook::Row => super::widgets::row_action(ui, tr("use.menu")),
+        MenuLook::Normal | MenuLook::Small => egui::Button::new(tr("use.menu")),
+    };
+    let (response, _) = egui::containers::menu::MenuButton::from_button(button).ui(ui, |ui| {
         let mut open = |ui: &mut egui::Ui, mut req: Request| {
             req.gateway = gateway;
             cmds.push(ExportsCmd::Open(Box::new(req)).into());
@@ -68,7 +84,7 @@ fn target_menu_ui(ui: &mut egui::Ui, key: KeyRef, gateway: bool, small: bool, cm
         }
     });
     ui.spacing_mut().button_padding = restore;
-    menu.response.on_hover_text(tr("use.menu_hint"));
+    response.on_hover_text(tr("use.menu_hint"));
 }
 
 /// The strip after a write: what was written, Undo, Dismiss.

@@ -40,6 +40,15 @@ pub fn clip_to_cell(ui: &mut egui::Ui) {
     ui.set_clip_rect(cell);
 }
 
+/// A button repeated on every row of a list (a Sites row's Refresh, a key's Copy, Edit…):
+/// small, in the link colour, with no frame until hovered. A frame per row was ~2,500 of
+/// the Sites screen's 9,600 triangles a frame (benches/frames); under a software renderer
+/// the frame's triangles stay in its scene until the next frame.
+pub fn row_action(ui: &egui::Ui, text: &str) -> egui::Button<'static> {
+    let text = egui::RichText::new(text).color(ui.visuals().hyperlink_color);
+    egui::Button::new(text).small().frame_when_inactive(false)
+}
+
 /// A cell whose text is a number: right-aligned, one line, described to screen readers
 /// as a label. Painted into the cell directly: a right-to-left child `Ui` per number cell
 /// (six per row) was 8.5% of the Sites panel's instructions (callgrind, benches/frames).
