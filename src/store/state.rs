@@ -169,6 +169,20 @@ mod tests {
     use crate::domain::snapshot::{ApiKey, Part, Snapshot, TodayUsage, UserInfo};
     use crate::domain::{AuthMethod, Credentials, NewAccount, SiteKind};
 
+    /// An access-token account on `url` (named `name`).
+    fn add_account(s: &mut Store, url: &str, name: &str, kind: SiteKind) -> AccountId {
+        s.upsert_account(&NewAccount {
+            site_url: url.into(),
+            site_name: name.into(),
+            kind,
+            user_id: "1".into(),
+            username: "u".into(),
+            auth: AuthMethod::AccessToken,
+            credentials: Credentials::default(),
+        })
+        .unwrap()
+    }
+
     fn cache_used(s: &Store) -> i32 {
         let (mut cur, mut high) = (0, 0);
         // SAFETY: the handle is the store's open connection, used on this thread; the
@@ -193,17 +207,7 @@ mod tests {
         let models: Vec<String> = (0..150).map(|i| format!("vendor/model-{i:03}-preview")).collect();
         let keys: Vec<ApiKey> = (0..5).map(|i| ApiKey { id: i, name: format!("k{i}"), ..Default::default() }).collect();
         for n in 0..200 {
-            let id = s
-                .upsert_account(&NewAccount {
-                    site_url: format!("https://s{n}.example"),
-                    site_name: format!("S{n}"),
-                    kind: SiteKind::NewApi,
-                    user_id: "1".into(),
-                    username: "u".into(),
-                    auth: AuthMethod::AccessToken,
-                    credentials: Credentials::default(),
-                })
-                .unwrap();
+            let id = add_account(&mut s, &format!("https://s{n}.example"), &format!("S{n}"), SiteKind::NewApi);
             let snap = Snapshot {
                 keys: Part::complete(keys.clone()),
                 models: Part::complete(models.clone()),
@@ -237,17 +241,7 @@ mod tests {
     fn state_round_trips_sealed_and_history_accumulates() {
         let dir = tempfile::tempdir().unwrap();
         let mut s = Store::open(dir.path()).unwrap().store;
-        let id = s
-            .upsert_account(&NewAccount {
-                site_url: "https://a.example".into(),
-                site_name: "A".into(),
-                kind: SiteKind::NewApi,
-                user_id: "1".into(),
-                username: "u".into(),
-                auth: AuthMethod::AccessToken,
-                credentials: Credentials::default(),
-            })
-            .unwrap();
+        let id = add_account(&mut s, "https://a.example", "A", SiteKind::NewApi);
         assert_eq!(s.account_state(id).unwrap(), AccountState::default());
         let snap = Snapshot {
             user: Part::complete(UserInfo { balance: Amount::Quota(1234), ..Default::default() }),
@@ -281,20 +275,8 @@ mod tests {
     fn a_money_native_state_from_an_older_build_reads_back_as_usd() {
         let dir = tempfile::tempdir().unwrap();
         let mut s = Store::open(dir.path()).unwrap().store;
-        let add = |s: &mut Store, url: &str, kind| {
-            s.upsert_account(&NewAccount {
-                site_url: url.into(),
-                site_name: "V".into(),
-                kind,
-                user_id: "1".into(),
-                username: "u".into(),
-                auth: AuthMethod::AccessToken,
-                credentials: Credentials::default(),
-            })
-            .unwrap()
-        };
-        let voapi = add(&mut s, "https://v.example", SiteKind::VoapiV2);
-        let newapi = add(&mut s, "https://n.example", SiteKind::NewApi);
+        let voapi = add_account(&mut s, "https://v.example", "V", SiteKind::VoapiV2);
+        let newapi = add_account(&mut s, "https://n.example", "V", SiteKind::NewApi);
         // What builds before money-native amounts wrote: quota = USD × 500 000.
         let old = serde_json::json!({"snapshot": {"fetched_at": 1, "system_name": null, "notice": null,
             "currency": {"quota_per_unit": 500000.0, "display": "USD", "usd_exchange_rate": 7.3,
