@@ -192,6 +192,24 @@ fn main() {
     let mut n = 0;
     let table = egui::pos2(500.0, 500.0);
     println!("{n_accounts} accounts, {LOG_ROWS} log rows, 200,000 price rows; 1280×800; goal p95 ≤ 2 ms, max ≤ 4 ms");
+    // The reference for the first frames below: the first frame of a new context with the
+    // same fonts, drawing what the floor app (benches/floor) draws. A context's first frame
+    // builds its font atlas; the later first frames add the glyphs a panel shows first.
+    {
+        let bare = egui::Context::default();
+        bare.set_fonts(apihub::app::fonts::definitions(None));
+        let floor_ui = |ui: &mut egui::Ui| {
+            ui.heading("Hello");
+            ui.label("The floor: eframe with the same features and release profile.");
+        };
+        let first = frames::timed(&bare, 1, Vec::new(), floor_ui);
+        let second = frames::timed(&bare, 2, Vec::new(), floor_ui);
+        println!(
+            "Floor (a new context, the same fonts, one heading and a label): first frame {:.2} ms, second {:.2} ms",
+            first.as_secs_f64() * 1e3,
+            second.as_secs_f64() * 1e3
+        );
+    }
 
     // Sites.
     let mut sites = apihub::ui::sites::SitesPanel::default();
@@ -311,6 +329,29 @@ fn main() {
         &mut |ui, cmds| sites.ui(ui, &st, cmds),
         &mut |_| {},
     );
+    // Another account's pane opened: what a click on a row costs once the pane's glyphs
+    // are in the atlas (the case's first frame above also put them there). Every frame of
+    // 12 clicks on different rows is timed, the frame after each release included.
+    {
+        let (mut times, mut opened) = (Vec::new(), Vec::new());
+        for k in 0..12 {
+            let pos = egui::pos2(300.0, 200.0 + 30.0 * k as f32); // rows are 29 px apart
+            let button = |pressed| egui::Event::PointerButton {
+                pos,
+                button: egui::PointerButton::Primary,
+                pressed,
+                modifiers: Default::default(),
+            };
+            for ev in [vec![egui::Event::PointerMoved(pos)], vec![button(true)], vec![button(false)], vec![]] {
+                n += 1;
+                times.push(frames::timed(&ctx, n, ev, |ui| sites.ui(ui, &st, &mut Vec::new())));
+            }
+            opened.extend(sites.selected());
+        }
+        opened.dedup();
+        println!("(accounts whose pane the clicks opened, one after another: {})", opened.len());
+        frames::report("Keys, another account's pane opened", times);
+    }
 
     // Check-in: the "check in all" summary over the Sites panel.
     let mut sites = apihub::ui::sites::SitesPanel::default();

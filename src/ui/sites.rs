@@ -125,6 +125,11 @@ const COLUMNS: [ColSpec; 13] = [
 ];
 
 impl SitesPanel {
+    /// The account whose detail pane is open.
+    pub fn selected(&self) -> Option<crate::domain::AccountId> {
+        self.selected
+    }
+
     /// Draws the panel.
     pub fn ui(&mut self, ui: &mut egui::Ui, state: &AppState, cmds: &mut Vec<Command>) {
         self.add.ui(ui.ctx(), state, cmds);
