@@ -99,6 +99,18 @@ fn click(ctx: &egui::Context, n: &mut usize, pos: egui::Pos2, draw: &mut dyn FnM
     }
 }
 
+/// The events of a click at `pos` frame by frame: move there, press, release, and the
+/// frame after (where a selection made on release is first drawn).
+fn click_frames(pos: egui::Pos2) -> [Vec<egui::Event>; 4] {
+    let button = |pressed| egui::Event::PointerButton {
+        pos,
+        button: egui::PointerButton::Primary,
+        pressed,
+        modifiers: Default::default(),
+    };
+    [vec![egui::Event::PointerMoved(pos)], vec![button(true)], vec![button(false)], vec![]]
+}
+
 fn env() -> EnvInfo {
     EnvInfo {
         data_dir: "/tmp/bench".into(),
@@ -336,13 +348,7 @@ fn main() {
         let (mut times, mut opened) = (Vec::new(), Vec::new());
         for k in 0..12 {
             let pos = egui::pos2(300.0, 200.0 + 30.0 * k as f32); // rows are 29 px apart
-            let button = |pressed| egui::Event::PointerButton {
-                pos,
-                button: egui::PointerButton::Primary,
-                pressed,
-                modifiers: Default::default(),
-            };
-            for ev in [vec![egui::Event::PointerMoved(pos)], vec![button(true)], vec![button(false)], vec![]] {
+            for ev in click_frames(pos) {
                 n += 1;
                 times.push(frames::timed(&ctx, n, ev, |ui| sites.ui(ui, &st, &mut Vec::new())));
             }
@@ -406,13 +412,7 @@ fn main() {
         let mut times = Vec::new();
         for k in 0..20 {
             let pos = egui::pos2(150.0, 200.0 + 26.0 * (k % 12) as f32);
-            let button = |pressed| egui::Event::PointerButton {
-                pos,
-                button: egui::PointerButton::Primary,
-                pressed,
-                modifiers: Default::default(),
-            };
-            for ev in [vec![egui::Event::PointerMoved(pos)], vec![button(true)], vec![button(false)], vec![]] {
+            for ev in click_frames(pos) {
                 n += 1;
                 let mut cmds = Vec::new();
                 times.push(frames::timed(&ctx, n, ev, |ui| pricing.ui(ui, &pst.borrow(), &mut cmds)));
