@@ -240,6 +240,23 @@ fn mapped_builtin(dir: &std::path::Path) -> std::io::Result<memmap2::Mmap> {
     unsafe { memmap2::Mmap::map(&file) }
 }
 
+/// The widest glyph atlas the window lets egui make. egui makes it as wide as the
+/// largest texture the GPU takes (16,384 px under Mesa's llvmpipe, 8,192–16,384 on most
+/// GPUs) and 32 px high, doubling the height as glyphs fill it: 16,384 × 64 px is 4 MiB of
+/// RGBA, held twice (egui's image and the driver's texture) when a screen's glyphs fit in
+/// a tenth of it. 4,096 px wide holds the same glyphs in a quarter of that, and at
+/// 4,096 × 4,096 still ~50,000 Chinese glyphs at 14 px. The window shows no image
+/// textures, so this bounds only the atlas.
+pub const MAX_ATLAS_SIDE: usize = 4096;
+
+/// Caps the texture side the window reports to egui at [`MAX_ATLAS_SIDE`] (the window's
+/// `raw_input_hook`, every frame, so the atlas is made at that width from the first).
+pub fn cap_atlas_side(raw: &mut egui::RawInput) {
+    if let Some(side) = raw.max_texture_side.as_mut() {
+        *side = (*side).min(MAX_ATLAS_SIDE);
+    }
+}
+
 /// egui's default fonts, then the system Chinese face (if any), then the embedded
 /// UI subset, as fallbacks of both families. Latin text keeps egui's fonts.
 pub fn definitions(system: Option<(&CjkFace, egui::FontData)>) -> egui::FontDefinitions {
@@ -294,6 +311,27 @@ pub fn locate_and_map() -> Option<(CjkFace, egui::FontData)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_glyph_atlas_is_made_at_most_max_atlas_side_wide() {
+        // What llvmpipe reports, capped; a smaller side is kept; none stays none.
+        let mut raw = egui::RawInput { max_texture_side: Some(16_384), ..Default::default() };
+        cap_atlas_side(&mut raw);
+        assert_eq!(raw.max_texture_side, Some(MAX_ATLAS_SIDE));
+        let mut small = egui::RawInput { max_texture_side: Some(2048), ..Default::default() };
+        cap_atlas_side(&mut small);
+        assert_eq!(small.max_texture_side, Some(2048));
+        let mut unknown = egui::RawInput::default();
+        cap_atlas_side(&mut unknown);
+        assert_eq!(unknown.max_texture_side, None);
+        // egui makes its atlas as wide as the side it is given (what the cap relies on).
+        let ctx = egui::Context::default();
+        let mut out = ctx.run_ui(raw, |ui| {
+            ui.label("Hello, 1,000 accounts");
+        });
+        out.textures_delta.clear();
+        assert_eq!(ctx.fonts(|f| f.font_image_size())[0], MAX_ATLAS_SIDE);
+    }
 
     /// Non-ASCII characters of string literals in the views and controllers (not in
     /// comments or assertions): symbols drawn next to translated text.

@@ -473,6 +473,10 @@ impl eframe::App for App {
         ctx.request_repaint_after(IDLE_WAKE);
     }
 
+    fn raw_input_hook(&mut self, _ctx: &egui::Context, raw: &mut egui::RawInput) {
+        fonts::cap_atlas_side(raw);
+    }
+
     /// The activity the logger still holds is written before the window goes.
     fn on_exit(&mut self, _gl: Option<&eframe::glow::Context>) {
         self.state.logs.flush(&self.services.store);

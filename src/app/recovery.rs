@@ -415,6 +415,10 @@ impl eframe::App for RecoveryApp {
         }
     }
 
+    fn raw_input_hook(&mut self, _ctx: &egui::Context, raw: &mut egui::RawInput) {
+        super::fonts::cap_atlas_side(raw);
+    }
+
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
         let mut cmds = Vec::new();
         (self.view)(ui, &self.state, &mut cmds);

@@ -150,14 +150,18 @@ impl Shell {
         let now = std::time::Instant::now();
         if now < at {
             cx.egui.request_repaint_after(at - now);
-        } else if cx.start_blocking_quiet(Spec::new(TRIM_JOB), {
+            return;
+        }
+        let started = cx.start_blocking_quiet(Spec::new(TRIM_JOB), {
             let store = cx.store.clone();
             move |_| {
                 store.release_cache();
                 ShellMsg::Trimmed(crate::memory::release_free_heap())
             }
-        }) {
+        });
+        if started {
             self.trim_after = None;
+            log::debug!("font atlas {:?} px", cx.egui.fonts(|f| f.font_image_size()));
         }
     }
 
