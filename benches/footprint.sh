@@ -92,6 +92,9 @@ seed "$tmp/d1000b" 1000
 seed "$tmp/d1000fresh" 1000 0
 
 read -r floor_settled floor_peak < <(rss "$tmp/floor")
+# The app caps egui's glyph atlas at 4,096 px wide (src/app/fonts.rs); the bare floor keeps
+# egui's default (the GPU's largest texture). The floor with the same cap, for reference.
+read -r floor_cap_settled _ < <(FLOOR_ATLAS_SIDE=4096 rss "$tmp/floor")
 read -r a0_settled a0_peak < <(APIHUB_CJK_FONT=builtin rss "$tmp/apihub" --data-dir "$tmp/d0")
 read -r a1_settled a1_peak < <(APIHUB_CJK_FONT=builtin rss "$tmp/apihub" --data-dir "$tmp/d1000")
 read -r nf_settled nf_peak < <(APIHUB_CJK_FONT="$PWD/assets/fonts/ui-sc-subset.otf" rss "$tmp/apihub" --data-dir "$tmp/d1000b")
@@ -112,5 +115,6 @@ row "RSS peak, 1,000 accounts, refresh running" "$a1_peak" "$floor_peak"
 row "RSS settled, 1,000 accounts, no refresh due" "$a1_idle_rss" "$floor_idle_rss"
 printf "%-46s %8s ms   floor %8s ms   (%s s idle after the %s s above)\n" "CPU while idle, 1,000 accounts" \
     "$a1_idle_cpu" "$floor_idle_cpu" "$IDLE_SECS" "$SETTLE_SECS"
+echo "floor with the app's glyph atlas cap (4,096 px wide): RSS settled $(kbmb "$floor_cap_settled") MB, bare $(kbmb "$floor_settled") MB"
 echo "embedded CJK subset: $(mb "$font_size") MB in the binary (compressed)"
 echo "  RSS settled, 1,000 accounts, subset loaded: $(kbmb "$a1_settled") MB; with a system face instead: $(kbmb "$nf_settled") MB (+$(kbmb $((a1_settled - nf_settled))) MB)"
