@@ -87,15 +87,10 @@ fn case(
 
 /// A click at `pos` over three frames.
 fn click(ctx: &egui::Context, n: &mut usize, pos: egui::Pos2, draw: &mut dyn FnMut(&mut egui::Ui)) {
-    let button = |pressed| egui::Event::PointerButton {
-        pos,
-        button: egui::PointerButton::Primary,
-        pressed,
-        modifiers: Default::default(),
-    };
-    for ev in [egui::Event::PointerMoved(pos), button(true), button(false)] {
+    // Move, press, release: the frame after is the next case's first.
+    for ev in click_frames(pos).into_iter().take(3) {
         *n += 1;
-        frames::timed(ctx, *n, vec![ev], &mut *draw);
+        frames::timed(ctx, *n, ev, &mut *draw);
     }
 }
 

@@ -242,11 +242,12 @@ fn mapped_builtin(dir: &std::path::Path) -> std::io::Result<memmap2::Mmap> {
 
 /// The widest glyph atlas the window lets egui make. egui makes it as wide as the
 /// largest texture the GPU takes (16,384 px under Mesa's llvmpipe, 8,192–16,384 on most
-/// GPUs) and 32 px high, doubling the height as glyphs fill it: 16,384 × 64 px is 4 MiB of
-/// RGBA, held twice (egui's image and the driver's texture) when a screen's glyphs fit in
-/// a tenth of it. 4,096 px wide holds the same glyphs in a quarter of that, and at
-/// 4,096 × 4,096 still ~50,000 Chinese glyphs at 14 px. The window shows no image
-/// textures, so this bounds only the atlas.
+/// GPUs) and 32 px high, doubling the height as glyphs fill it: 16,384 × 32 px is 2 MiB of
+/// RGBA, held twice (egui's image and the driver's texture), while the glyphs of a screen
+/// of 1,000 accounts, or of the Chinese Settings panel, fill a quarter of that one row
+/// (the atlas size is logged with `-v` at each idle trim). 4,096 px wide holds them in a
+/// quarter of the memory, and at 4,096 × 4,096 still some 50,000 Chinese glyphs at 14 px.
+/// The window shows no image textures, so this bounds only the atlas.
 pub const MAX_ATLAS_SIDE: usize = 4096;
 
 /// Caps the texture side the window reports to egui at [`MAX_ATLAS_SIDE`] (the window's
