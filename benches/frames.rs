@@ -317,7 +317,7 @@ fn main() {
             .iter()
             .map(|q| {
                 let t = std::time::Instant::now();
-                assert!(resort_rows(&mut rows, &from, q));
+                assert!(resort_rows(&mut rows, &from, q, &accounts));
                 let d = t.elapsed();
                 from = q.clone();
                 d

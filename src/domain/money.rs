@@ -320,11 +320,14 @@ fn symbol(code: &str) -> Option<&str> {
     }
 }
 
+// The texts below are written in one `format!` each (the number formatted in place, not
+// through `amount_text`'s own `String`): the Sites rows format two amounts per account
+// whenever they are built, and a nested `format!` was most of that build.
 fn with_symbol(sym: &str, amount: f64, short: bool) -> String {
     if short && amount != 0.0 && amount.abs() < 0.005 {
         return if amount > 0.0 { format!("< {sym}0.01") } else { format!("> -{sym}0.01") };
     }
-    format!("{sym}{}", amount_text(amount))
+    format!("{sym}{amount:.*}", decimals(amount))
 }
 
 fn money_text_as(amount: f64, code: &str, short: bool) -> String {
@@ -337,7 +340,7 @@ fn money_text_as(amount: f64, code: &str, short: bool) -> String {
                 format!("> -0.01 {code}")
             }
         }
-        None => format!("{} {code}", amount_text(amount)),
+        None => format!("{amount:.*} {code}", decimals(amount)),
     }
 }
 

@@ -6,11 +6,13 @@ use egui_extras::{Column, TableBuilder};
 use crate::app::command::{CheckinCmd, SitesCmd};
 use crate::app::i18n::{fill, tr};
 use crate::app::{AppState, Command};
+use crate::domain::snapshot::AccountState;
 use crate::ui::add_account::AddAccountDialog;
 use crate::ui::fit::{self, ColumnFit};
 use crate::ui::sites_detail::{DetailAction, DetailView};
 use crate::ui::sites_rows::{
-    Health, RowQuery, SiteRow, SortKey, StatusFilter, Totals, build_rows, narrow_rows, patch_rows, resort_rows, totals,
+    self, Health, RowQuery, SiteRow, SortKey, StatusFilter, Totals, build_rows, narrow_rows, patch_rows, resort_rows,
+    totals,
 };
 use crate::ui::widgets::{self, number_cell};
 
@@ -44,28 +46,43 @@ pub struct SitesPanel {
 /// A row's formatted cells, made the first time the row is drawn after a rebuild, never per frame.
 struct RowTexts {
     name: String,
+    url: String,
+    account: String,
+    /// Balance and today's spend ([`sites_rows::money_texts`]).
+    balance: Option<String>,
+    today: Option<String>,
     requests: String,
     tokens: String,
     keys: String,
     models: String,
-    /// "Title: message" of the last error.
-    error: String,
+    /// "Title: message" of the last error, and the message.
+    error: Option<(String, String)>,
 }
 
 impl RowTexts {
-    fn of(r: &SiteRow) -> RowTexts {
+    /// `account` and `state`: the row's, as the rows were built from them.
+    fn of(r: &SiteRow, account: Option<&crate::domain::Account>, state: Option<&AccountState>) -> RowTexts {
         let num = |n: Option<i64>| n.map(|n| n.to_string()).unwrap_or_default();
+        let (balance, today) = account.map(|a| sites_rows::money_texts(a, state)).unwrap_or_default();
+        let site = account.map(|a| a.site.name.as_str()).unwrap_or_default();
         RowTexts {
-            name: if r.disabled { format!("{} ({})", r.site, tr("sites.disabled")) } else { r.site.clone() },
+            name: if r.disabled { format!("{site} ({})", tr("sites.disabled")) } else { site.to_string() },
+            url: account.map(|a| a.site.url.clone()).unwrap_or_default(),
+            account: account.map(sites_rows::account_label).unwrap_or_default().to_string(),
+            balance,
+            today,
             requests: num(r.requests),
             tokens: r.tokens.map(widgets::compact_count).unwrap_or_default(),
             keys: num(r.keys.map(|k| k as i64)),
             models: num(r.models.map(|m| m as i64)),
-            error: match &r.error {
-                Some(_) if r.sign_in_needed => tr("sites.sign_in_needed.status").to_string(),
-                Some((kind, message)) => format!("{}: {message}", tr(&format!("error.{kind}"))),
-                None => String::new(),
-            },
+            error: state.and_then(|s| s.last_error.as_ref()).map(|e| {
+                let title = if r.sign_in_needed {
+                    tr("sites.sign_in_needed.status").to_string()
+                } else {
+                    format!("{}: {}", tr(&format!("error.{}", e.kind)), e.message)
+                };
+                (title, e.message.clone())
+            }),
         }
     }
 }
@@ -273,7 +290,7 @@ impl SitesPanel {
         let accounts = state.sites.accounts.value().map(Vec::as_slice).unwrap_or_default();
         if narrow_rows(rows, query, &self.query, accounts, &state.sites.states) {
             *sums = totals(rows);
-        } else if !resort_rows(rows, query, &self.query) {
+        } else if !resort_rows(rows, query, &self.query, accounts) {
             return false;
         }
         *query = self.query.clone();
@@ -422,7 +439,10 @@ impl SitesPanel {
                 body.rows(ROW_HEIGHT, rows.len(), |mut row| {
                     let r = &rows[row.index()];
                     let Some(t) = self.texts.get_mut(row.index()) else { return };
-                    let t = &*t.get_or_insert_with(|| RowTexts::of(r));
+                    let t = &*t.get_or_insert_with(|| {
+                        let account = self.index.get(&r.id).and_then(|i| accounts.get(*i));
+                        RowTexts::of(r, account, state.sites.states.get(&r.id))
+                    });
                     row.set_selected(self.selected == Some(r.id));
                     row.set_hovered(hovered_drop == Some(r.id));
                     row.col(|ui| {
@@ -513,22 +533,22 @@ fn cell_ui(
                 if r.sign_in_needed && sign_in_badge(ui).clicked() {
                     sign_in = true;
                 }
-                ui.add(egui::Label::new(&t.name).truncate()).on_hover_text(&r.url);
+                ui.add(egui::Label::new(&t.name).truncate()).on_hover_text(&t.url);
             });
         }
         Col::Account => {
-            ui.add(egui::Label::new(&r.account).truncate());
+            ui.add(egui::Label::new(&t.account).truncate());
         }
         Col::Kind => {
             ui.add(egui::Label::new(r.kind).truncate());
         }
         Col::Balance => {
-            if let Some(b) = &r.balance {
+            if let Some(b) = &t.balance {
                 number_cell(ui, b);
             }
         }
         Col::Today => {
-            if let Some(today) = &r.today {
+            if let Some(today) = &t.today {
                 number_cell(ui, today);
             }
         }
@@ -561,9 +581,9 @@ fn cell_ui(
                 ui.add(egui::Label::new(text).truncate());
             }
         }
-        Col::Status => match &r.error {
-            Some((_, message)) => {
-                let text = egui::RichText::new(&t.error).color(ui.visuals().error_fg_color);
+        Col::Status => match &t.error {
+            Some((title, message)) => {
+                let text = egui::RichText::new(title).color(ui.visuals().error_fg_color);
                 ui.add(egui::Label::new(text).truncate()).on_hover_text(message);
             }
             None if r.health == Health::Ok => {

@@ -83,27 +83,20 @@ pub struct RowQuery {
     pub descending: bool,
 }
 
-/// One formatted row.
+/// One row: what its cells are sorted, filtered and totalled by. The texts only drawn
+/// (names, money, the error) are read from the account and its state when the row is
+/// first drawn ([`money_texts`], the table's row texts): building 1,000 rows then copies
+/// no strings.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SiteRow {
     /// Account id.
     pub id: AccountId,
-    /// Site name.
-    pub site: String,
-    /// Site URL.
-    pub url: String,
-    /// Username or user id.
-    pub account: String,
     /// Kind.
     pub kind: &'static str,
-    /// Balance text in the site's currency (plus real cost when a paid ratio is set).
-    pub balance: Option<String>,
     /// Balance in USD, for sorting (`None` for money in another currency: no rate is guessed).
     pub balance_usd: Option<f64>,
     /// Balance in the site's currency and its code (for totals).
     pub balance_amount: Option<(f64, String)>,
-    /// Today's spend text.
-    pub today: Option<String>,
     /// Today's spend in USD, for sorting.
     pub today_usd: Option<f64>,
     /// Today's spend in the site's currency and its code (for totals).
@@ -120,8 +113,6 @@ pub struct SiteRow {
     pub updated_at: Option<i64>,
     /// Health.
     pub health: Health,
-    /// The last error: kind and message.
-    pub error: Option<(String, String)>,
     /// The credentials were reset or cannot be read: the user must enter them again.
     pub sign_in_needed: bool,
     /// Skipped by refresh-all.
@@ -183,12 +174,19 @@ pub fn build_rows(
     now: i64,
 ) -> Vec<SiteRow> {
     let needle = q.search.trim().to_lowercase();
-    let mut rows: Vec<SiteRow> = accounts
-        .iter()
-        .enumerate()
-        .filter_map(|(pos, a)| shown_row(pos, a, states.get(&a.id), q, &needle, alerts, now))
-        .collect();
-    sort_rows(&mut rows, q);
+    // Room for every account first: collected from a filter, the rows (~300 bytes each)
+    // would be copied into a twice-larger buffer again and again as they come.
+    let mut rows: Vec<SiteRow> = Vec::with_capacity(accounts.len());
+    rows.extend(
+        accounts
+            .iter()
+            .enumerate()
+            .filter_map(|(pos, a)| shown_row(pos, a, states.get(&a.id), q, &needle, alerts, now)),
+    );
+    if rows.len() < rows.capacity() / 2 {
+        rows.shrink_to_fit();
+    }
+    sort_rows(&mut rows, q, accounts);
     rows
 }
 
@@ -219,7 +217,7 @@ pub fn patch_rows(
     for (i, r) in fresh {
         rows[i] = r;
     }
-    sort_rows(rows, q);
+    sort_rows(rows, q, accounts);
     true
 }
 
@@ -256,13 +254,19 @@ pub fn narrow_rows(
 /// column or direction (a header click): the query shows the same rows, only their order
 /// changes, and the order does not depend on the one they are in (ties go by the accounts'
 /// order). `false` (rows untouched) when the queries differ otherwise: build the rows then.
-pub fn resort_rows(rows: &mut [SiteRow], from: &RowQuery, to: &RowQuery) -> bool {
+/// `accounts`: those the rows were built from.
+pub fn resort_rows(rows: &mut [SiteRow], from: &RowQuery, to: &RowQuery, accounts: &[Account]) -> bool {
     let unsorted = |q: &RowQuery| RowQuery { sort: SortKey::Manual, descending: false, ..q.clone() };
     if unsorted(from) != unsorted(to) {
         return false;
     }
-    sort_rows(rows, to);
+    sort_rows(rows, to, accounts);
     true
+}
+
+/// What the Account column shows: the username, or the user id when there is none.
+pub fn account_label(a: &Account) -> &str {
+    if a.username.is_empty() { &a.user_id } else { &a.username }
 }
 
 /// The row of an account at `pos` in the accounts list, if the query shows it.
@@ -295,15 +299,17 @@ fn shown_row(
 }
 
 /// Sorts by the query's column, ties in the accounts' order (then reversed when descending).
-fn sort_rows(rows: &mut [SiteRow], q: &RowQuery) {
+/// `accounts`: those the rows were built from (`SiteRow::pos` indexes them).
+fn sort_rows(rows: &mut [SiteRow], q: &RowQuery, accounts: &[Account]) {
     // Ties go by the accounts' order (`pos`), so the order never depends on the one the
     // rows are in.
     let money = |v: Option<f64>| v.unwrap_or(f64::MIN);
+    let name = |r: &SiteRow, of: fn(&Account) -> &str| accounts.get(r.pos).map(|a| of(a).to_lowercase());
     match q.sort {
         SortKey::Manual => rows.sort_by_key(|r| r.pos),
         // Each name lower-cased once, not at every comparison.
-        SortKey::Site => rows.sort_by_cached_key(|r| (r.site.to_lowercase(), r.pos)),
-        SortKey::Account => rows.sort_by_cached_key(|r| (r.account.to_lowercase(), r.pos)),
+        SortKey::Site => rows.sort_by_cached_key(|r| (name(r, |a| &a.site.name), r.pos)),
+        SortKey::Account => rows.sort_by_cached_key(|r| (name(r, account_label), r.pos)),
         SortKey::Kind => rows.sort_by_key(|r| (r.kind, r.pos)),
         SortKey::Balance => {
             rows.sort_by(|a, b| money(a.balance_usd).total_cmp(&money(b.balance_usd)).then(a.pos.cmp(&b.pos)))
@@ -323,28 +329,34 @@ fn sort_rows(rows: &mut [SiteRow], q: &RowQuery) {
     }
 }
 
+/// The Balance and Today cells of an account: the balance in the site's currency (with
+/// what it really cost beside it when a paid ratio is set) and today's spend. Made when
+/// the row is first drawn (the table keeps them with the row's other texts), not for every
+/// account whenever the rows are built: formatting was most of a build.
+pub fn money_texts(a: &Account, st: Option<&AccountState>) -> (Option<String>, Option<String>) {
+    let Some(snap) = st.and_then(|s| s.snapshot.as_ref()) else { return (None, None) };
+    let cs = &snap.currency;
+    let balance = snap.user.value.as_ref().map(|u| {
+        let text = u.balance.short_text(cs);
+        match u.balance.usd(cs).and_then(|usd| crate::domain::money::real_cost(usd, a.paid_per_usd)) {
+            Some(real) => format!("{text} (≈{real:.*})", crate::domain::money::decimals(real)),
+            None => text,
+        }
+    });
+    let today = snap.today.value.as_ref().map(|t| t.spend.short_text(cs));
+    (balance, today)
+}
+
 fn row(a: &Account, st: Option<&AccountState>) -> SiteRow {
     let snap = st.and_then(|s| s.snapshot.as_ref());
     let user = snap.and_then(|s| s.user.value.as_ref());
     let today = snap.and_then(|s| s.today.value.as_ref());
     let cs = snap.map(|s| &s.currency);
-    let balance = snap.zip(user).map(|(s, u)| {
-        let text = u.balance.short_text(&s.currency);
-        match u.balance.usd(&s.currency).and_then(|usd| crate::domain::money::real_cost(usd, a.paid_per_usd)) {
-            Some(real) => format!("{text} (≈{})", crate::domain::money::amount_text(real)),
-            None => text,
-        }
-    });
     SiteRow {
         id: a.id,
-        site: a.site.name.clone(),
-        url: a.site.url.clone(),
-        account: if a.username.is_empty() { a.user_id.clone() } else { a.username.clone() },
         kind: a.site.kind.as_str(),
-        balance,
         balance_usd: cs.zip(user).and_then(|(cs, u)| u.balance.usd(cs)),
         balance_amount: cs.zip(user).map(|(cs, u)| (u.balance.value(cs), u.balance.currency(cs))),
-        today: cs.zip(today).map(|(cs, t)| t.spend.short_text(cs)),
         today_usd: cs.zip(today).and_then(|(cs, t)| t.spend.usd(cs)),
         today_amount: cs.zip(today).map(|(cs, t)| (t.spend.value(cs), t.spend.currency(cs))),
         requests: today.and_then(|t| t.requests),
@@ -356,7 +368,6 @@ fn row(a: &Account, st: Option<&AccountState>) -> SiteRow {
         models: snap.and_then(|s| s.models.value.as_ref()).map(Vec::len),
         updated_at: st.and_then(|s| s.last_attempt_at),
         health: health(st),
-        error: st.and_then(|s| s.last_error.as_ref()).map(|e| (e.kind.clone(), e.message.clone())),
         sign_in_needed: st.and_then(|s| s.last_error.as_ref()).is_some_and(|e| e.is_sign_in_needed()),
         disabled: a.disabled,
         alerts: Vec::new(),
@@ -369,12 +380,20 @@ pub fn totals(rows: &[SiteRow]) -> Totals {
     let mut by_currency: std::collections::BTreeMap<String, f64> = Default::default();
     let mut today: std::collections::BTreeMap<String, f64> = Default::default();
     let mut t = Totals::default();
+    // A currency's name is copied once, not once per row.
+    let add =
+        |sums: &mut std::collections::BTreeMap<String, f64>, (amount, cur): &(f64, String)| match sums.get_mut(cur) {
+            Some(sum) => *sum += amount,
+            None => {
+                sums.insert(cur.clone(), *amount);
+            }
+        };
     for r in rows {
-        if let Some((amount, cur)) = &r.balance_amount {
-            *by_currency.entry(cur.clone()).or_default() += amount;
+        if let Some(b) = &r.balance_amount {
+            add(&mut by_currency, b);
         }
-        if let Some((amount, cur)) = &r.today_amount {
-            *today.entry(cur.clone()).or_default() += amount;
+        if let Some(d) = &r.today_amount {
+            add(&mut today, d);
         }
         t.alerts += r.alerts.len();
         match r.health {
@@ -549,7 +568,7 @@ mod tests {
             for sort in sorts {
                 for descending in [false, true, false] {
                     let to = RowQuery { sort, descending, ..from.clone() };
-                    assert!(resort_rows(&mut rows, &from, &to));
+                    assert!(resort_rows(&mut rows, &from, &to, &accounts));
                     assert_eq!(rows, build_rows(&accounts, &states, &to, &alerts, 0), "{to:?}");
                     from = to;
                 }
@@ -565,7 +584,7 @@ mod tests {
             RowQuery { show_disabled: true, descending: true, ..Default::default() },
             RowQuery { group: Some("work".into()), ..Default::default() },
         ] {
-            assert!(!resort_rows(&mut rows, &from, &to), "{to:?}");
+            assert!(!resort_rows(&mut rows, &from, &to, &accounts), "{to:?}");
             assert_eq!(rows, before);
         }
     }
@@ -582,8 +601,9 @@ mod tests {
                 .is_empty()
         );
         let q = RowQuery { show_disabled: true, ..Default::default() };
-        let rows = build_rows(&[a], &states, &q, &AlertSettings::default(), 0);
-        assert_eq!(rows[0].balance.as_deref(), Some("$2.00 (≈1.00)"));
+        let rows = build_rows(std::slice::from_ref(&a), &states, &q, &AlertSettings::default(), 0);
+        assert_eq!(rows.len(), 1);
+        assert_eq!(money_texts(&a, states.get(&1)).0.as_deref(), Some("$2.00 (≈1.00)"));
     }
 
     #[test]
@@ -626,7 +646,8 @@ mod tests {
         states.insert(2, money(Amount::Quota(2_431), Amount::Quota(0)));
         states.insert(3, money(Amount::money(1.5, "USD"), Amount::money(0.5, "USD")));
         let rows = build_rows(&accounts, &states, &RowQuery::default(), &AlertSettings::default(), 0);
-        let cell = |i: usize| (rows[i].balance.as_deref(), rows[i].today.as_deref());
+        let texts: Vec<_> = rows.iter().map(|r| money_texts(&accounts[r.pos], states.get(&r.id))).collect();
+        let cell = |i: usize| (texts[i].0.as_deref(), texts[i].1.as_deref());
         assert_eq!(cell(0), (Some("¥21.14"), Some("< ¥0.01")));
         assert_eq!(cell(1), (Some("< $0.01"), Some("$0.00")));
         assert_eq!(cell(2), (Some("$1.50"), Some("$0.50")));
