@@ -590,6 +590,30 @@ mod tests {
     }
 
     #[test]
+    fn name_columns_sort_by_the_accounts_names_ignoring_case() {
+        // Rows hold no names: a name sort reads them from the accounts through `pos`.
+        let mut accounts = vec![acc(1, "beta", ""), acc(2, "Alpha", ""), acc(3, "Gamma", ""), acc(4, "alpha", "")];
+        accounts[0].username = "Zed".into();
+        accounts[1].username = String::new(); // shown (and sorted) by its user id, "2"
+        accounts[2].username = "amy".into();
+        accounts[3].username = "bob".into();
+        let states = HashMap::new();
+        let order = |sort, descending| {
+            let q = RowQuery { sort, descending, ..Default::default() };
+            build_rows(&accounts, &states, &q, &AlertSettings::default(), 0).iter().map(|r| r.id).collect::<Vec<_>>()
+        };
+        // "Alpha" and "alpha" tie: the accounts' order decides.
+        assert_eq!(order(SortKey::Site, false), vec![2, 4, 1, 3]);
+        assert_eq!(order(SortKey::Site, true), vec![3, 1, 4, 2]);
+        assert_eq!(order(SortKey::Account, false), vec![2, 3, 4, 1]);
+        let from = RowQuery { sort: SortKey::Site, ..Default::default() };
+        let mut rows = build_rows(&accounts, &states, &from, &AlertSettings::default(), 0);
+        let to = RowQuery { sort: SortKey::Account, descending: true, ..Default::default() };
+        assert!(resort_rows(&mut rows, &from, &to, &accounts));
+        assert_eq!(rows.iter().map(|r| r.id).collect::<Vec<_>>(), vec![1, 4, 3, 2]);
+    }
+
+    #[test]
     fn disabled_accounts_hide_unless_asked_and_real_cost_shows() {
         let mut a = acc(1, "alpha", "");
         a.disabled = true;
