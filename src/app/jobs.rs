@@ -340,10 +340,13 @@ impl<M: JobMessage> Jobs<M> {
     {
         let (reporter, finish) = self.admit(&spec)?;
         let fut = job(reporter.clone());
-        self.handle.spawn(async move {
+        // Boxed, so every job is the same task type to tokio: its task code (poll,
+        // completion, join handle) is compiled once, not once per kind of job.
+        let task: std::pin::Pin<Box<dyn Future<Output = ()> + Send>> = Box::pin(async move {
             let outcome = AssertUnwindSafe(fut).catch_unwind().await;
             reporter.finish(outcome, finish);
         });
+        self.handle.spawn(task);
         Ok(())
     }
 
@@ -354,10 +357,12 @@ impl<M: JobMessage> Jobs<M> {
         job: impl FnOnce(&Reporter<M>) -> T + Send + 'static,
     ) -> Result<(), AlreadyRunning> {
         let (reporter, finish) = self.admit(&spec)?;
-        self.handle.spawn_blocking(move || {
+        // Boxed for the same reason as in `start`.
+        let task: Box<dyn FnOnce() + Send> = Box::new(move || {
             let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| job(&reporter)));
             reporter.finish(outcome, finish);
         });
+        self.handle.spawn_blocking(task);
         Ok(())
     }
 
