@@ -225,7 +225,17 @@ mod tests {
             assert_eq!((k.len(), k.capacity()), (5, 5), "keys keep no spare capacity");
             assert_eq!((m.len(), m.capacity()), (150, 150), "models keep no spare capacity");
         }
-        let full = cache_used(&shared.lock().unwrap());
+        // The bundled SQLite's page caches share one pool between connections
+        // (SQLITE_ENABLE_MEMORY_MANAGEMENT), so a test running beside this one can take
+        // pages from this cache (seen in CI: 162,160 bytes left): read again until it is full.
+        let mut full = cache_used(&shared.lock().unwrap());
+        for _ in 0..20 {
+            if full > 256 * 1024 {
+                break;
+            }
+            assert_eq!(shared.with(|s| s.account_states()).unwrap().len(), 200);
+            full = cache_used(&shared.lock().unwrap());
+        }
         assert!(full > 256 * 1024, "reading every state fills SQLite's cache ({full} bytes)");
         // A job holding the store is not waited for.
         {
