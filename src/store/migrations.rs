@@ -350,7 +350,7 @@ mod tests {
         let conn = Connection::open_in_memory().unwrap();
         let mut stmt = conn.prepare("PRAGMA compile_options").unwrap();
         let options: Vec<String> = stmt.query_map([], |r| r.get(0)).unwrap().map(Result::unwrap).collect();
-        for gone in ["ENABLE_FTS3", "ENABLE_FTS5", "ENABLE_RTREE", "ENABLE_DBSTAT_VTAB", "ENABLE_STAT4"] {
+        for gone in ["ENABLE_FTS3", "ENABLE_FTS5", "ENABLE_RTREE", "ENABLE_STAT4"] {
             assert!(!options.iter().any(|o| o == gone), "{gone} in {options:?}");
         }
         assert!(options.iter().any(|o| o == "OMIT_LOAD_EXTENSION"), "{options:?}");
