@@ -174,8 +174,8 @@ pub fn build_rows(
     now: i64,
 ) -> Vec<SiteRow> {
     let needle = q.search.trim().to_lowercase();
-    // Room for every account first: collected from a filter, the rows (~300 bytes each)
-    // would be copied into a twice-larger buffer again and again as they come.
+    // Room for every account first: collected from a filter, the rows would be copied
+    // into a twice-larger buffer again and again as they come.
     let mut rows: Vec<SiteRow> = Vec::with_capacity(accounts.len());
     rows.extend(
         accounts
@@ -339,7 +339,7 @@ pub fn money_texts(a: &Account, st: Option<&AccountState>) -> (Option<String>, O
     let balance = snap.user.value.as_ref().map(|u| {
         let text = u.balance.short_text(cs);
         match u.balance.usd(cs).and_then(|usd| crate::domain::money::real_cost(usd, a.paid_per_usd)) {
-            Some(real) => format!("{text} (≈{real:.*})", crate::domain::money::decimals(real)),
+            Some(real) => format!("{text} (≈{})", crate::domain::money::amount_text(real)),
             None => text,
         }
     });
